@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from circlecare.accounts.models import User
+from circlecare.accounts.validators import available_zones, clean_display_name
+from circlecare.states import HOME_STATE_CHOICES
+
+
+def zone_choices() -> list[tuple[str, str]]:
+    return [(zone, zone.replace("_", " ")) for zone in sorted(available_zones())]
+
+
+class ProfileFieldsMixin(forms.Form):
+    display_name = forms.CharField(
+        label="Name shown to your group",
+        max_length=80,
+        help_text="Other members see only this. A first name or a nickname is fine.",
+    )
+    home_state = forms.ChoiceField(
+        label="Where you live",
+        choices=[("", "Choose your state"), *HOME_STATE_CHOICES],
+        help_text="Therapy groups can include only people living where the clinician is licensed.",
+    )
+    time_zone = forms.ChoiceField(
+        label="Your time zone",
+        choices=zone_choices,
+        initial="America/New_York",
+        help_text="We show every meeting time in this zone.",
+    )
+
+    def clean_display_name(self) -> str:
+        return clean_display_name(self.cleaned_data.get("display_name", ""))
+
+
+class SignupDetailsForm(ProfileFieldsMixin):
+    """The extra fields allauth's sign-up form asks for."""
+
+    adult = forms.BooleanField(
+        label="I am 18 or older",
+        required=True,
+        error_messages={"required": "circlecare groups are for adults (18 or older)."},
+    )
+
+    def signup(self, request: Any, user: User) -> None:
+        user.display_name = self.cleaned_data["display_name"]
+        user.home_state = self.cleaned_data["home_state"]
+        user.time_zone = self.cleaned_data["time_zone"]
+        user.save(update_fields=["display_name", "home_state", "time_zone"])
+
+
+class ProfileForm(ProfileFieldsMixin, forms.ModelForm):
+    class Meta:
+        model = User
+        fields = [
+            "display_name",
+            "home_state",
+            "time_zone",
+            "language",
+            "email_reminders",
+            "care_nudges",
+        ]
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=80, help_text="What it's for, e.g. 'Calendar sync'."
+    )
+    scopes = forms.MultipleChoiceField(
+        label="What it may do",
+        choices=[
+            ("read", "Read my information"),
+            ("write", "Make changes for me (join or leave groups, submit questionnaires)"),
+            ("clinical", "Read clinical information (questionnaire answers, notes)"),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["read"],
+    )
+    days = forms.TypedChoiceField(
+        label="Expires after",
+        coerce=int,
+        choices=[(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")],
+        initial=30,
+    )
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(label="Your password", widget=forms.PasswordInput, strip=False)
+    confirm = forms.CharField(
+        label="Type DELETE to confirm",
+        help_text="This can't be undone.",
+        max_length=20,
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password", "")
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password isn't right.")
+        return password
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data.get("confirm", "")
+        if value.strip().upper() != "DELETE":
+            raise forms.ValidationError("Please type DELETE to confirm.")
+        return value

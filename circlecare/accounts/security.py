@@ -1,0 +1,140 @@
+"""Session and second-factor rules (SECURITY.md A4, A5).
+
+- Staff, clinicians and facilitators must have TOTP set up *and* have used it in this session before
+  any page beyond the public site and their account settings: those pages hold clinical data.
+- Idle sessions end after 15 minutes for those roles and 30 for members; every session ends 12 hours
+  after login, however active.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from allauth.account.internal.flows.login import get_authentication_records, record_authentication
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+LAST_SEEN = "circlecare_last_seen"
+LOGIN_AT = "circlecare_login_at"
+ROLE = "circlecare_staff_role"
+#: Activity is written to the session at most this often (seconds): every request would be a write.
+SEEN_GRANULARITY = 60
+#: Whether someone leads a group is re-read this often (seconds); coordinator and facilitator flags
+#: on the account itself are read on every request.
+ROLE_RECHECK = 300
+
+#: Paths anyone may use without a second factor: the public site, sign-in and account settings.
+OPEN_PREFIXES = ("/accounts/", "/static/", "/health/", "/groups/", "/contact/", "/favicon")
+OPEN_EXACT = ("/",)
+
+
+def needs_mfa(user: Any) -> bool:
+    """Roles that see clinical data: coordinators, clinicians and facilitators."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_staff or user.is_facilitator or hasattr(user, "clinician") or _leads(user))
+
+
+def staff_role(request: HttpRequest, now: float) -> bool:
+    """``needs_mfa`` for the signed-in user, remembered in the session for a few minutes."""
+    user = request.user
+    if user.is_staff or getattr(user, "is_facilitator", False):
+        return True
+    remembered = request.session.get(ROLE)
+    if isinstance(remembered, list) and len(remembered) == 2 and now - remembered[0] < ROLE_RECHECK:
+        return bool(remembered[1])
+    value = needs_mfa(user)
+    request.session[ROLE] = [now, value]
+    return value
+
+
+def _leads(user: Any) -> bool:
+    from circlecare.programs.models import Cohort
+
+    return (
+        Cohort.objects.filter(lead=user).exists()
+        or Cohort.objects.filter(co_facilitator=user).exists()
+    )
+
+
+def has_totp(user: Any) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def mfa_used_this_session(request: HttpRequest) -> bool:
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
+def second_factor_satisfied(user: Any, session: Any) -> bool:
+    """For sockets and other non-view code: False when a staff role has not used TOTP in this session."""
+    if not (settings.MFA_REQUIRED_FOR_STAFF and needs_mfa(user)):
+        return True
+
+    class _Carrier:
+        pass
+
+    carrier = _Carrier()
+    carrier.session = session  # type: ignore[attr-defined]
+    records = get_authentication_records(carrier, user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
+def mark_mfa_used(request: HttpRequest, user: Any) -> None:
+    """Setting up TOTP proves possession of it: count it as used in this session."""
+    record_authentication(request, user, method="mfa", type="totp")
+
+
+def _is_open(path: str) -> bool:
+    return path in OPEN_EXACT or path.startswith(OPEN_PREFIXES)
+
+
+class SessionPolicyMiddleware:
+    """Ends idle and over-age sessions, and holds staff roles at the second factor."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            now = time.time()
+            session = request.session
+            login_at = session.setdefault(LOGIN_AT, now)
+            last_seen = session.get(LAST_SEEN, now)
+            is_staff_role = staff_role(request, now)
+            request.staff_role = is_staff_role  # type: ignore[attr-defined]
+            limit = settings.IDLE_TIMEOUT_STAFF if is_staff_role else settings.IDLE_TIMEOUT_MEMBER
+            if now - last_seen > limit or now - login_at > settings.SESSION_ABSOLUTE_LIMIT:
+                logout(request)
+                messages.info(
+                    request,
+                    "You were signed out to keep your information safe. Please sign in again.",
+                )
+                return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
+            if now - last_seen >= SEEN_GRANULARITY or LAST_SEEN not in session:
+                session[LAST_SEEN] = now
+            if (
+                is_staff_role
+                and settings.MFA_REQUIRED_FOR_STAFF
+                and not _is_open(request.path)
+                and not mfa_used_this_session(request)
+            ):
+                if has_totp(user):
+                    # Signed in before the second factor was required: sign in again with it.
+                    logout(request)
+                    messages.info(request, "Please sign in again with your authenticator code.")
+                    return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
+                messages.info(
+                    request,
+                    "Because you can see members' clinical information, please set up two-factor "
+                    "authentication first. It takes a minute with an authenticator app.",
+                )
+                return redirect("mfa_activate_totp")
+        return self.get_response(request)

@@ -1,0 +1,81 @@
+"""Personal access tokens: create, verify, revoke. Tokens are random, shown once, stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from circlecare.accounts.models import PersonalAccessToken, TokenScope, User
+from circlecare.errors import DomainError
+
+TOKEN_PREFIX = "cc_"  # noqa: S105 - a public marker, not a secret
+MAX_LIFETIME = timedelta(days=365)
+
+
+class TokenNotAllowed(DomainError):
+    code = "token_not_allowed"
+    default_message = "That token can't be created."
+    status = 403
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    *, user: User, name: str, scopes: list[str], lifetime: timedelta, mfa_verified: bool
+) -> tuple[PersonalAccessToken, str]:
+    """Create a token and return it with its secret, which is never stored or shown again."""
+    from circlecare.accounts.security import has_totp, needs_mfa
+
+    name = " ".join(name.split())[:80]
+    if not name:
+        raise TokenNotAllowed("Please give the token a name you'll recognise.")
+    unknown = set(scopes) - set(TokenScope.values)
+    if unknown or not scopes:
+        raise TokenNotAllowed("Choose at least one of: read, write, clinical.")
+    if not timedelta(hours=1) <= lifetime <= MAX_LIFETIME:
+        raise TokenNotAllowed("A token can last from one hour to one year.")
+    if needs_mfa(user) and not (has_totp(user) and mfa_verified):
+        raise TokenNotAllowed("Staff tokens need two-factor authentication to be on and used.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic(durable=True):
+        token = PersonalAccessToken.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[:10],
+            token_hash=hash_token(raw),
+            scopes=sorted(set(scopes)),
+            expires_at=timezone.now() + lifetime,
+        )
+    return token, raw
+
+
+def verify_token(raw: str) -> PersonalAccessToken | None:
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = (
+        PersonalAccessToken.objects.select_related("user")
+        .filter(token_hash=hash_token(raw))
+        .first()
+    )
+    if token is None or not token.is_usable:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute: a busy integration should not write on every request.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def revoke_token(*, token: PersonalAccessToken, actor: Any) -> None:
+    if token.user_id != getattr(actor, "pk", None):
+        raise TokenNotAllowed("That token isn't yours.")
+    PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from circlecare.accounts.data_rights import RETAINED_NOTICE, delete_account, export_member_data
+from circlecare.accounts.forms import DeleteAccountForm, ProfileForm, TokenForm
+from circlecare.accounts.models import PersonalAccessToken, User
+from circlecare.accounts.security import mfa_used_this_session
+from circlecare.accounts.tokens import create_token, revoke_token
+from circlecare.audit.models import AuditAction
+from circlecare.audit.services import record
+from circlecare.errors import DomainError
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your details are saved.")
+            return redirect("profile")
+        return render(request, "accounts/profile.html", {"form": form}, status=400)
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """Liveness with one database round trip; also the floor that benchmarks compare against."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return JsonResponse({"ok": True})
+
+
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    """Personal access tokens: listed, created (the secret shown once) and revoked."""
+    form = TokenForm(request.POST or None)
+    created_secret = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _token, created_secret = create_token(
+                    user=cast(User, request.user),
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    lifetime=timedelta(days=form.cleaned_data["days"]),
+                    mfa_verified=mfa_used_this_session(request),
+                )
+                form = TokenForm()
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = 400
+        else:
+            status = 400
+    listed = PersonalAccessToken.objects.filter(user=cast(User, request.user))
+    return render(
+        request,
+        "accounts/tokens.html",
+        {"form": form, "tokens": listed, "created_secret": created_secret},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = PersonalAccessToken.objects.filter(pk=pk, user=cast(User, request.user)).first()
+    if token is None:
+        raise Http404
+    revoke_token(token=token, actor=request.user)
+    messages.success(request, f"The token “{token.name}” no longer works.")
+    return redirect("tokens")
+
+
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """Everything we hold about you: a readable page, or ?format=json to download it."""
+    user = cast(User, request.user)
+    data = export_member_data(user)
+    record(actor=user, action=AuditAction.ACCOUNT_EXPORTED, target=user, subject=user)
+    request.clinical = True  # type: ignore[attr-defined]
+    if request.GET.get("format") == "json":
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = 'attachment; filename="circlecare-my-data.json"'
+        return response
+    return render(request, "accounts/my_data.html", {"data": data})
+
+
+@login_required
+def delete(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    form = DeleteAccountForm(request.POST or None, user=user)
+    if request.method == "POST":
+        if form.is_valid():
+            delete_account(member=user)
+            logout(request)
+            return render(request, "accounts/deleted.html", {"retained": RETAINED_NOTICE})
+        return render(
+            request, "accounts/delete.html", {"form": form, "retained": RETAINED_NOTICE}, status=400
+        )
+    return render(request, "accounts/delete.html", {"form": form, "retained": RETAINED_NOTICE})

@@ -1,0 +1,91 @@
+"""Encryption at rest for clinical text (notes, answers, reflections): AES-256-GCM.
+
+The key comes from ``FIELD_ENCRYPTION_KEY`` (32 bytes, url-safe base64). A stored value is
+``v1:<key id>:<nonce+ciphertext, base64>``; the key id lets ``FIELD_ENCRYPTION_OLD_KEYS`` keep
+decrypting rows written before a rotation until they are re-encrypted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from functools import lru_cache
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+PREFIX = "v1"
+
+
+def _decode_key(value: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be url-safe base64.") from exc
+    if len(key) != 32:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must decode to 32 bytes.")
+    return key
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+@lru_cache(maxsize=8)
+def _keys(current: str, old: tuple[str, ...]) -> tuple[bytes, dict[str, bytes]]:
+    primary = _decode_key(current)
+    ring = {key_id(primary): primary}
+    for value in old:
+        extra = _decode_key(value)
+        ring.setdefault(key_id(extra), extra)
+    return primary, ring
+
+
+def keyring() -> tuple[bytes, dict[str, bytes]]:
+    return _keys(settings.FIELD_ENCRYPTION_KEY, tuple(settings.FIELD_ENCRYPTION_OLD_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    primary, _ring = keyring()
+    nonce = os.urandom(12)
+    sealed = AESGCM(primary).encrypt(nonce, plaintext.encode("utf-8"), PREFIX.encode())
+    return f"{PREFIX}:{key_id(primary)}:{base64.b64encode(nonce + sealed).decode('ascii')}"
+
+
+def decrypt(token: str) -> str:
+    try:
+        prefix, kid, payload = token.split(":", 2)
+    except ValueError as exc:
+        raise ValueError("Not an encrypted value.") from exc
+    if prefix != PREFIX:
+        raise ValueError("Unknown encryption format.")
+    _primary, ring = keyring()
+    key = ring.get(kid)
+    if key is None:
+        raise ValueError("This value was encrypted with a key that is no longer configured.")
+    raw = base64.b64decode(payload)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], PREFIX.encode()).decode("utf-8")
+
+
+def needs_rotation(token: str) -> bool:
+    primary, _ring = keyring()
+    return not token.startswith(f"{PREFIX}:{key_id(primary)}:")
+
+
+class EncryptedTextField(models.TextField):
+    """A text field stored encrypted; Python code sees plain text. Not searchable or sortable."""
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(str(value))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import unicodedata
+
+from django import forms
+
+from circlecare.inquiries.models import MESSAGE_MAX, Inquiry
+from circlecare.states import HOME_STATE_CHOICES
+
+
+def _no_control_chars(value: str, field: str, *, multiline: bool = False) -> str:
+    allowed = "\r\n\t" if multiline else ""
+    for ch in value:
+        if unicodedata.category(ch) in {"Cc", "Cf"} and ch not in allowed:
+            raise forms.ValidationError(
+                f"Please remove the hidden or line-break characters from {field}."
+            )
+    return value
+
+
+class InquiryForm(forms.ModelForm):
+    # Left empty by people; bots fill every field they see. Hidden from view and from screen readers.
+    website = forms.CharField(required=False, label="Leave this empty", max_length=200)
+    state = forms.ChoiceField(label="Where you live", choices=[("", "Choose"), *HOME_STATE_CHOICES])
+
+    class Meta:
+        model = Inquiry
+        fields = ["name", "email", "state", "interest", "message"]
+        labels = {
+            "name": "Your name",
+            "email": "Your e-mail",
+            "interest": "Which kind of group interests you?",
+            "message": "Anything you'd like us to know (optional)",
+        }
+        help_texts = {
+            "message": "Please don't include health details here; we'll talk about those privately.",
+        }
+        widgets = {"message": forms.Textarea(attrs={"rows": 5, "maxlength": MESSAGE_MAX})}
+
+    def clean_name(self) -> str:
+        name = _no_control_chars(self.cleaned_data["name"], "your name").strip()
+        if not name:
+            raise forms.ValidationError("Please tell us your name.")
+        return name
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        _no_control_chars(email, "the e-mail address")
+        return email.strip().lower()
+
+    def clean_message(self) -> str:
+        message = self.cleaned_data.get("message", "")
+        if len(message) > MESSAGE_MAX:
+            raise forms.ValidationError(f"Please keep your message under {MESSAGE_MAX} characters.")
+        return _no_control_chars(message, "your message", multiline=True)
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website")) if hasattr(self, "cleaned_data") else False

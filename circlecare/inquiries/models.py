@@ -1,0 +1,56 @@
+"""'Tell me about upcoming groups': what a visitor sent, and where a coordinator is with it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from circlecare.programs.models import ProgramKind
+from circlecare.states import HOME_STATE_CHOICES
+
+MESSAGE_MAX = 5000
+
+
+class InquiryStatus(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    CLOSED = "closed", "Closed"
+
+
+class InterestKind(models.TextChoices):
+    ANY = "any", "Not sure yet"
+    THERAPY = ProgramKind.THERAPY.value, "Therapy group"
+    SKILLS = ProgramKind.SKILLS.value, "Skills group"
+    CARE_CIRCLE = ProgramKind.CARE_CIRCLE.value, "Care circle"
+
+
+class Inquiry(models.Model):
+    name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254)
+    state = models.CharField("where you live", max_length=2, choices=HOME_STATE_CHOICES)
+    interest = models.CharField("kind of group", max_length=16, choices=InterestKind.choices)
+    message = models.TextField(max_length=MESSAGE_MAX, blank=True)
+    status = models.CharField(
+        max_length=12, choices=InquiryStatus.choices, default=InquiryStatus.NEW
+    )
+    coordinator_notes = models.TextField(blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: A keyed hash of the sender's address: enough to rate-limit, not enough to track anyone.
+    source = models.CharField(max_length=64, db_index=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "inquiries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in InquiryStatus]),
+                name="inquiry_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_interest_display()}, {self.created_at:%d %b %Y})"

@@ -1,0 +1,60 @@
+"""Cross-cutting HTTP behaviour: security headers and the viewer's time zone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+VIEWER_TZ_COOKIE = "tz"
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and related headers on every response (SECURITY.md D4)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"
+        )
+        if getattr(request, "clinical", False):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def resolve_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
+    if not name or len(name) > 64:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class ViewerTimezoneMiddleware:
+    """Show times in the viewer's zone: their profile's zone, else the zone their browser reported."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = None
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            zone = resolve_zone(getattr(user, "time_zone", None))
+        if zone is None:
+            zone = resolve_zone(request.COOKIES.get(VIEWER_TZ_COOKIE))
+        request.viewer_zone = zone or zoneinfo.ZoneInfo("UTC")  # type: ignore[attr-defined]
+        request.viewer_zone_known = zone is not None  # type: ignore[attr-defined]
+        timezone.activate(request.viewer_zone)  # type: ignore[attr-defined]
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -1,0 +1,155 @@
+"""Who may join which group, why not, and where they could go instead.
+
+Therapy follows the law of the member's home state: the cohort's *lead* must hold a licence there, or a
+compact privilege backed by a valid home-state licence, on every day from the member's first meeting to
+the cohort's last one. A co-facilitator's licence never counts. Skills groups and care circles are
+educational or peer groups, open to adults wherever they live.
+
+``check`` never leaves a member at a dead end: a refusal comes with alternatives — therapy cohorts of
+the same focus whose lead *is* licensed where they live, then skills groups and care circles with open
+seats, soonest first. It runs a fixed number of queries whatever the number of cohorts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from circlecare.practice.models import Clinician
+from circlecare.practice.queries import clinician_prefetch, licensed_states
+from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+from circlecare.states import OUTSIDE_US, US_STATES, join_names, state_name
+
+#: How many alternatives a refusal lists at most.
+MAX_ALTERNATIVES = 6
+
+
+class Reason:
+    ELIGIBLE = "eligible"
+    OPEN_TO_ALL = "open_to_all"
+    OUTSIDE_US = "outside_us"
+    NO_HOME_STATE = "no_home_state"
+    STATE_NOT_SERVED = "state_not_served"
+    NOT_SERVING = "not_serving"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    message: str
+    alternatives: list[Cohort] = field(default_factory=list)
+    served_states: frozenset[str] = frozenset()
+
+
+def _lead_clinician(cohort: Cohort) -> Clinician | None:
+    """The lead's clinician row with licences and privileges loaded (reuses a prefetch when present)."""
+    lead = cohort.lead
+    try:
+        clinician: Clinician = lead.clinician
+    except Clinician.DoesNotExist:
+        return None
+    cache = getattr(clinician, "_prefetched_objects_cache", {})
+    if "licenses" in cache and "privileges" in cache:
+        return clinician
+    return (
+        Clinician.objects.prefetch_related(*clinician_prefetch("")).filter(pk=clinician.pk).first()
+    )
+
+
+def coverage_window(cohort: Cohort, on: date) -> tuple[date, date]:
+    """The days a member joining on ``on`` would meet: their first meeting to the cohort's last."""
+    return max(cohort.first_meeting_date, on), cohort.planned_last_date
+
+
+def served_states(cohort: Cohort, *, on: date | None = None) -> set[str]:
+    """US states whose residents may join this therapy cohort (every state for other kinds)."""
+    if not cohort.program.is_therapy:
+        return set(US_STATES)
+    start, end = coverage_window(cohort, on or timezone.localdate())
+    return licensed_states(_lead_clinician(cohort), start, end)
+
+
+def check(
+    member: Any, cohort: Cohort, on: date | None = None, *, with_alternatives: bool = True
+) -> Decision:
+    """May ``member`` join ``cohort``? ``on`` is the day they would join (today by default)."""
+    on = on or timezone.localdate()
+    if not cohort.program.is_therapy:
+        return Decision(
+            allowed=True,
+            reason=Reason.OPEN_TO_ALL,
+            message="This group is open to adults wherever they live.",
+        )
+    home = getattr(member, "home_state", "") or ""
+    states = served_states(cohort, on=on)
+    frozen = frozenset(states)
+    if home in states:
+        return Decision(
+            allowed=True,
+            reason=Reason.ELIGIBLE,
+            message=f"This group serves residents of {state_name(home)}, where you live.",
+            served_states=frozen,
+        )
+    served = (
+        f"This group serves residents of {join_names(states)}."
+        if states
+        else "This group isn't able to take members from any state right now."
+    )
+    if home == OUTSIDE_US:
+        reason = Reason.OUTSIDE_US
+        message = (
+            "Therapy groups can only include people who live in a US state where the clinician is "
+            "licensed, so this group isn't open to you from outside the US. "
+            "Skills groups and care circles are open to you wherever you live."
+        )
+    elif not home:
+        reason = Reason.NO_HOME_STATE
+        message = f"{served} Tell us where you live in your profile and we can check whether you can join."
+    elif not states:
+        reason = Reason.NOT_SERVING
+        message = served
+    else:
+        reason = Reason.STATE_NOT_SERVED
+        message = (
+            f"{served} The clinician isn't licensed in {state_name(home)}, where you live, so "
+            "the law doesn't allow them to see you in this group."
+        )
+    alternatives = alternatives_for(member, cohort, on=on) if with_alternatives else []
+    return Decision(
+        allowed=False,
+        reason=reason,
+        message=message,
+        alternatives=alternatives,
+        served_states=frozen,
+    )
+
+
+def alternatives_for(member: Any, cohort: Cohort, *, on: date) -> list[Cohort]:
+    """Therapy cohorts of the same focus the member may join, then open skills groups and care circles.
+
+    Three queries (cohorts with seat counts, then the leads' licences and privileges), whatever the
+    number of cohorts.
+    """
+    from circlecare.programs.queries import public_cohorts
+
+    home = getattr(member, "home_state", "") or ""
+    wanted = Q(program__kind__in=[ProgramKind.SKILLS, ProgramKind.CARE_CIRCLE])
+    if home in US_STATES:
+        wanted |= Q(program__kind=ProgramKind.THERAPY, program__focus=cohort.program.focus)
+    candidates = list(public_cohorts(on=on).filter(wanted).exclude(pk=cohort.pk))
+    therapy: list[Cohort] = []
+    others: list[Cohort] = []
+    for candidate in candidates:
+        if candidate.program.is_therapy:
+            clinician = getattr(candidate.lead, "clinician", None)
+            start, end = coverage_window(candidate, on)
+            if home in licensed_states(clinician, start, end):
+                therapy.append(candidate)
+        elif candidate.status == CohortStatus.OPEN and candidate.seats_left > 0:
+            others.append(candidate)
+    return (therapy + others)[:MAX_ALTERNATIVES]

@@ -1,0 +1,231 @@
+"""What is offered (Program and its weekly curriculum) and each running group of it (Cohort)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from circlecare.accounts.validators import validate_time_zone
+
+MAX_CAPACITY = 60
+
+
+class ProgramKind(models.TextChoices):
+    THERAPY = "therapy", "Therapy group"
+    SKILLS = "skills", "Skills group"
+    CARE_CIRCLE = "care_circle", "Care circle"
+
+
+class Focus(models.TextChoices):
+    RELATIONSHIPS = "relationships", "Relationships"
+    EMOTIONS = "emotions", "Handling strong emotions"
+    CONNECTION = "connection", "Connection and loneliness"
+    ANXIETY = "anxiety", "Anxiety"
+    MOOD = "mood", "Low mood"
+    GRIEF = "grief", "Grief and loss"
+
+
+class Program(models.Model):
+    kind = models.CharField(max_length=16, choices=ProgramKind.choices)
+    title = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    focus = models.CharField(max_length=20, choices=Focus.choices)
+    summary = models.CharField(max_length=300, help_text="One or two sentences for the catalog.")
+    description = models.TextField(max_length=5000, blank=True)
+    audience = models.TextField("who it is for", max_length=2000)
+    weeks = models.PositiveSmallIntegerField()
+    minutes_per_meeting = models.PositiveSmallIntegerField(default=90)
+    default_capacity = models.PositiveSmallIntegerField(default=10)
+    min_group_size = models.PositiveSmallIntegerField(default=4)
+    for_couples = models.BooleanField(
+        default=False, help_text="Couples join together and take two seats at once."
+    )
+    is_published = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weeks__gte=1, weeks__lte=52), name="program_weeks_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(minutes_per_meeting__gte=15, minutes_per_meeting__lte=240),
+                name="program_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_capacity__gte=1, default_capacity__lte=MAX_CAPACITY),
+                name="program_capacity_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_group_size__gte=1, min_group_size__lte=F("default_capacity")),
+                name="program_min_le_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in ProgramKind]), name="program_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("programs:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_therapy(self) -> bool:
+        return self.kind == ProgramKind.THERAPY
+
+
+class ProgramWeek(models.Model):
+    """One week of a program's curriculum."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="curriculum")
+    number = models.PositiveSmallIntegerField()
+    module = models.CharField(max_length=80, blank=True, help_text="e.g. 'Distress tolerance'.")
+    topic = models.CharField(max_length=160)
+    skill = models.CharField(max_length=300, blank=True)
+    practice = models.TextField("practice between meetings", max_length=2000, blank=True)
+    reflection_prompt = models.TextField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["program", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "number"], name="program_week_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="program_week_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Week {self.number}: {self.topic}"
+
+
+class CohortStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open for joining"
+    FULL = "full", "Full"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class Cohort(models.Model):
+    """One running group of a program. The UI calls it a *group*."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="cohorts")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_cohorts"
+    )
+    co_facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="co_led_cohorts",
+        null=True,
+        blank=True,
+    )
+    name = models.CharField(max_length=120, blank=True, help_text="e.g. 'Tuesday evenings'.")
+    first_meeting_date = models.DateField()
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField(help_text="Local time in the group's time zone.")
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    capacity = models.PositiveSmallIntegerField()
+    min_size = models.PositiveSmallIntegerField("minimum group size", default=1)
+    status = models.CharField(
+        max_length=12, choices=CohortStatus.choices, default=CohortStatus.DRAFT
+    )
+    enrollment_deadline = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["first_meeting_date", "start_time", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1, capacity__lte=MAX_CAPACITY),
+                name="cohort_capacity_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_size__gte=1, min_size__lte=F("capacity")),
+                name="cohort_min_le_capacity",
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="cohort_weekday_range"),
+            models.CheckConstraint(
+                condition=~Q(co_facilitator=F("lead")), name="cohort_cofacilitator_not_lead"
+            ),
+            models.CheckConstraint(
+                condition=Q(enrollment_deadline__isnull=True)
+                | Q(enrollment_deadline__lte=F("first_meeting_date")),
+                name="cohort_deadline_before_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in CohortStatus]), name="cohort_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "first_meeting_date"])]
+
+    def __str__(self) -> str:
+        label = f" — {self.name}" if self.name else ""
+        return f"{self.program.title}{label} (from {self.first_meeting_date:%d %b %Y})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("programs:cohort", kwargs={"pk": self.pk})
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if (
+            self.first_meeting_date
+            and self.weekday is not None
+            and self.first_meeting_date.weekday() != self.weekday
+        ):
+            errors["weekday"] = "The weekday must match the date of the first meeting."
+        if self.capacity and self.min_size and self.min_size > self.capacity:
+            errors["min_size"] = "The minimum group size can't be larger than the capacity."
+        if self.co_facilitator_id and self.co_facilitator_id == self.lead_id:
+            errors["co_facilitator"] = "The co-facilitator must be someone other than the lead."
+        if (
+            self.enrollment_deadline
+            and self.first_meeting_date
+            and self.enrollment_deadline > self.first_meeting_date
+        ):
+            errors["enrollment_deadline"] = "The deadline must be on or before the first meeting."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def planned_last_date(self) -> date:
+        """The date of the last meeting in the plain weekly pattern (skips move it later)."""
+        return self.first_meeting_date + timedelta(weeks=self.program.weeks - 1)
+
+    @property
+    def seats_held(self) -> int:
+        """Confirmed plus offered seats. Catalog queries annotate this; otherwise one query."""
+        annotated = getattr(self, "held_count", None)
+        if annotated is not None:
+            return int(annotated)
+        from circlecare.enrollment.models import SEAT_HOLDING
+
+        return self.enrollments.filter(status__in=SEAT_HOLDING).count()
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.seats_held, 0)
+
+    @property
+    def is_joinable(self) -> bool:
+        return self.status in {CohortStatus.OPEN, CohortStatus.FULL}
+
+    def is_led_by(self, user: object) -> bool:
+        user_id = getattr(user, "pk", None)
+        return user_id is not None and user_id in {self.lead_id, self.co_facilitator_id}

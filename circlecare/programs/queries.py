@@ -1,0 +1,86 @@
+"""Catalog reads shared by pages and the API, each a fixed number of queries whatever the row count."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from circlecare.enrollment.models import SEAT_HOLDING, EnrollmentStatus
+from circlecare.meetings.models import Meeting, MeetingStatus
+from circlecare.practice.queries import clinician_prefetch
+from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
+
+PUBLIC_COHORT_STATUSES = (CohortStatus.OPEN, CohortStatus.FULL)
+
+
+def today() -> date:
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+def with_seats(queryset: QuerySet[Cohort]) -> QuerySet[Cohort]:
+    """Annotate ``held_count`` (seats held) and ``waitlist_count``; ``seats_left`` is derived from them."""
+    return queryset.annotate(
+        held_count=Count("enrollments", filter=Q(enrollments__status__in=SEAT_HOLDING)),
+        waitlist_count=Count(
+            "enrollments", filter=Q(enrollments__status=EnrollmentStatus.WAITLISTED)
+        ),
+    )
+
+
+def scheduled_meetings() -> Prefetch:
+    """Once a cohort has opened, its stored meetings (moves and skips included) are its schedule."""
+    return Prefetch(
+        "meetings",
+        queryset=Meeting.objects.exclude(status=MeetingStatus.CANCELLED).order_by("starts_at"),
+        to_attr="scheduled_meetings",
+    )
+
+
+def public_cohorts(*, on: date | None = None) -> QuerySet[Cohort]:
+    """Cohorts a visitor can see: open or full, not yet started, with leads and their licences."""
+    on = on or today()
+    return with_seats(
+        Cohort.objects.filter(
+            status__in=PUBLIC_COHORT_STATUSES,
+            program__is_published=True,
+            first_meeting_date__gte=on,
+        )
+        .select_related("program", "lead", "lead__clinician", "co_facilitator")
+        .prefetch_related(*clinician_prefetch("lead__clinician__"), scheduled_meetings())
+    ).order_by("first_meeting_date", "start_time", "pk")
+
+
+def program_list(*, kind: str | None = None, focus: str | None = None) -> QuerySet[Program]:
+    on = today()
+    upcoming = Q(cohorts__status__in=PUBLIC_COHORT_STATUSES, cohorts__first_meeting_date__gte=on)
+    queryset = Program.objects.filter(is_published=True).annotate(
+        upcoming_count=Count("cohorts", filter=upcoming),
+        next_start=Min("cohorts__first_meeting_date", filter=upcoming),
+    )
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if focus:
+        queryset = queryset.filter(focus=focus)
+    return queryset.order_by("kind", "title")
+
+
+def program_detail(slug: str) -> Program:
+    """The program with its curriculum and upcoming cohorts; raises ``Program.DoesNotExist``."""
+    return Program.objects.prefetch_related(
+        Prefetch("curriculum", queryset=ProgramWeek.objects.order_by("number")),
+        Prefetch("cohorts", queryset=public_cohorts(), to_attr="upcoming_cohorts"),
+    ).get(slug=slug, is_published=True)
+
+
+def cohort_detail(pk: int) -> Cohort:
+    """A cohort a visitor may see (not drafts); raises ``Cohort.DoesNotExist``."""
+    return (
+        with_seats(
+            Cohort.objects.exclude(status=CohortStatus.DRAFT).filter(program__is_published=True)
+        )
+        .select_related("program", "lead", "lead__clinician", "co_facilitator")
+        .prefetch_related(*clinician_prefetch("lead__clinician__"), scheduled_meetings())
+        .get(pk=pk)
+    )

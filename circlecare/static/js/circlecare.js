@@ -1,0 +1,89 @@
+/*
+ * circlecare — small progressive enhancements.
+ *
+ * Every page works without this file. It is loaded with `defer` after htmx and
+ * does three things:
+ *   1. sends Django's CSRF token with htmx requests;
+ *   2. moves keyboard focus to a form's error summary when one is shown;
+ *   3. tells people, calmly, when an htmx request could not be completed.
+ */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function focusErrorSummary(root) {
+    var scope = root && root.querySelector ? root : document;
+    var summary = scope.querySelector(".error-summary");
+    if (!summary && scope.classList && scope.classList.contains("error-summary")) {
+      summary = scope;
+    }
+    if (summary) {
+      if (!summary.hasAttribute("tabindex")) {
+        summary.setAttribute("tabindex", "-1");
+      }
+      summary.focus();
+    }
+  }
+
+  function showRequestProblem(text) {
+    var region = document.getElementById("request-status");
+    if (!region) {
+      return;
+    }
+    region.textContent = "";
+    var notice = document.createElement("p");
+    notice.className = "notice notice-warning";
+    notice.textContent = text;
+    region.appendChild(notice);
+  }
+
+  function clearRequestProblem() {
+    var region = document.getElementById("request-status");
+    if (region && region.firstChild) {
+      region.textContent = "";
+    }
+  }
+
+  // 1. CSRF: Django reads the token from the X-CSRFToken header.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = csrfToken();
+    if (token && event.detail && event.detail.headers) {
+      event.detail.headers["X-CSRFToken"] = token;
+    }
+  });
+
+  // 2. Error summaries: on page load, and after htmx swaps in a form.
+  function onReady() {
+    focusErrorSummary(document);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", onReady);
+  } else {
+    onReady();
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    clearRequestProblem();
+    focusErrorSummary(event.detail && event.detail.target);
+  });
+
+  // 3. Failed requests: htmx leaves the page unchanged, so say so.
+  document.addEventListener("htmx:sendError", function () {
+    showRequestProblem(
+      "We couldn't reach circlecare just now. Please check your connection and try again."
+    );
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && xhr.status >= 500) {
+      showRequestProblem(
+        "Something went wrong on our side. Please try again in a moment."
+      );
+    }
+  });
+})();

@@ -1,0 +1,400 @@
+/* The meeting room: a WebRTC full mesh with signalling over the room's websocket.
+   Every pair of people connects directly; the peer already in the room makes the offer to the
+   one who arrives. Chat is shown with textContent only, never as HTML. */
+(function () {
+  "use strict";
+  var root = document.getElementById("room");
+  if (!root) return;
+  var meetingId = root.getAttribute("data-meeting");
+  var isFacilitator = root.getAttribute("data-facilitator") === "1";
+  var $ = function (id) { return document.getElementById(id); };
+  var statusEl = $("room-status");
+  var state = { ws: null, peer: null, ice: [], admitted: false, done: false, retry: 0,
+                stream: null, audio: true, video: true, hand: false, peers: new Map() };
+
+  function setStatus(text) { statusEl.textContent = text; }
+
+  function send(message) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
+  }
+
+  function startMedia() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return Promise.resolve(null);
+    return navigator.mediaDevices.getUserMedia({
+      audio: true, video: { width: 320, height: 240, frameRate: 15 }
+    }).then(function (stream) {
+      state.stream = stream;
+      $("room-self").srcObject = stream;
+      return stream;
+    }).catch(function () {
+      setStatus("We couldn't use your camera or microphone. You can still see, hear and chat.");
+      return null;
+    });
+  }
+
+  /* --- peers ------------------------------------------------------------------------------ */
+
+  function tileFor(peer, name) {
+    var li = document.createElement("li");
+    li.className = "room-tile";
+    li.setAttribute("data-peer", peer);
+    var video = document.createElement("video");
+    video.autoplay = true;
+    video.playsInline = true;
+    video.setAttribute("aria-label", "Video of " + name);
+    var label = document.createElement("span");
+    label.className = "room-name";
+    label.textContent = name;
+    li.appendChild(video);
+    li.appendChild(label);
+    $("room-videos").appendChild(li);
+    return li;
+  }
+
+  function personFor(peer, name) {
+    var li = document.createElement("li");
+    li.setAttribute("data-peer", peer);
+    var who = document.createElement("span");
+    who.className = "room-person-name";
+    who.textContent = name;
+    var hand = document.createElement("span");
+    hand.className = "badge badge-warning room-hand";
+    hand.textContent = "Hand raised";
+    hand.hidden = true;
+    li.appendChild(who);
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(hand);
+    if (isFacilitator) {
+      var mute = document.createElement("button");
+      mute.type = "button";
+      mute.className = "btn btn-link";
+      mute.textContent = "Ask to mute";
+      mute.setAttribute("aria-label", "Ask " + name + " to mute");
+      mute.addEventListener("click", function () { send({ type: "ask_mute", peer: peer }); });
+      var form = document.createElement("form");
+      form.className = "cluster room-remove";
+      var id = "reason-" + peer;
+      var label = document.createElement("label");
+      label.setAttribute("for", id);
+      label.textContent = "Reason for removing " + name;
+      label.className = "visually-hidden";
+      var input = document.createElement("input");
+      input.id = id;
+      input.required = true;
+      input.maxLength = 500;
+      input.placeholder = "Reason (kept with the practice)";
+      var remove = document.createElement("button");
+      remove.type = "submit";
+      remove.className = "btn btn-danger-quiet";
+      remove.textContent = "Remove";
+      remove.setAttribute("aria-label", "Remove " + name);
+      form.appendChild(label);
+      form.appendChild(input);
+      form.appendChild(remove);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (input.value.trim()) send({ type: "remove", peer: peer, reason: input.value.trim() });
+      });
+      li.appendChild(mute);
+      li.appendChild(form);
+    }
+    $("room-people").appendChild(li);
+    return li;
+  }
+
+  function createPeer(peer, name, initiator) {
+    var existing = state.peers.get(peer);
+    if (existing) return existing;
+    var pc = new RTCPeerConnection({ iceServers: state.ice });
+    var entry = { pc: pc, name: name, tile: tileFor(peer, name), person: personFor(peer, name) };
+    state.peers.set(peer, entry);
+    if (state.stream) {
+      state.stream.getTracks().forEach(function (track) { pc.addTrack(track, state.stream); });
+    } else {
+      pc.addTransceiver("audio", { direction: "recvonly" });
+      pc.addTransceiver("video", { direction: "recvonly" });
+    }
+    pc.onicecandidate = function (event) {
+      if (event.candidate) send({ type: "signal", to: peer, data: { candidate: event.candidate.toJSON() } });
+    };
+    pc.ontrack = function (event) {
+      var video = entry.tile.querySelector("video");
+      if (video.srcObject !== event.streams[0]) video.srcObject = event.streams[0];
+    };
+    pc.onconnectionstatechange = function () {
+      if (pc.connectionState === "failed") pc.restartIce();
+    };
+    if (initiator) {
+      pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); })
+        .then(function () { send({ type: "signal", to: peer, data: { sdp: pc.localDescription.toJSON() } }); });
+    }
+    return entry;
+  }
+
+  function dropPeer(peer) {
+    var entry = state.peers.get(peer);
+    if (!entry) return;
+    entry.pc.close();
+    entry.tile.remove();
+    entry.person.remove();
+    state.peers.delete(peer);
+  }
+
+  /* Exactly one side of each pair makes the offer (the smaller peer id), or two offers cross
+     ("glare") and neither connection completes. Whoever hears that someone joined says hello
+     back, so both sides learn of each other whatever order the messages arrive in. */
+  function meet(peer, name, sayHello) {
+    if (sayHello) send({ type: "signal", to: peer, data: { hello: true } });
+    if (state.peer < peer && !state.peers.has(peer)) createPeer(peer, name, true);
+  }
+
+  function onSignal(message) {
+    var data = message.data || {};
+    if (data.hello) { meet(message.from, message.name, false); return; }
+    var entry = createPeer(message.from, message.name, false);
+    var pc = entry.pc;
+    if (data.sdp && typeof data.sdp === "object") {
+      pc.setRemoteDescription(data.sdp).then(function () {
+        if (data.sdp.type === "offer") {
+          return pc.createAnswer().then(function (answer) { return pc.setLocalDescription(answer); })
+            .then(function () { send({ type: "signal", to: message.from, data: { sdp: pc.localDescription.toJSON() } }); });
+        }
+      }).catch(function () { /* a stale description: the next offer repairs it */ });
+    } else if (data.candidate && typeof data.candidate === "object") {
+      pc.addIceCandidate(data.candidate).catch(function () {});
+    }
+  }
+
+  /* --- waiting room (facilitators) -------------------------------------------------------- */
+
+  function waitingChanged() {
+    var list = $("room-waiting-list");
+    if (list) $("room-waiting-empty").hidden = list.children.length > 0;
+  }
+
+  function addWaiting(peer, name) {
+    var list = $("room-waiting-list");
+    if (!list || list.querySelector('[data-peer="' + peer + '"]')) return;
+    var li = document.createElement("li");
+    li.setAttribute("data-peer", peer);
+    var who = document.createElement("span");
+    who.textContent = name + " is waiting ";
+    var admit = document.createElement("button");
+    admit.type = "button";
+    admit.className = "btn btn-primary";
+    admit.textContent = "Let in";
+    admit.setAttribute("aria-label", "Let " + name + " in");
+    admit.addEventListener("click", function () { send({ type: "admit", peer: peer }); });
+    li.appendChild(who);
+    li.appendChild(admit);
+    list.appendChild(li);
+    waitingChanged();
+  }
+
+  function removeWaiting(peer) {
+    var list = $("room-waiting-list");
+    var li = list && list.querySelector('[data-peer="' + peer + '"]');
+    if (li) li.remove();
+    waitingChanged();
+  }
+
+  /* --- chat -------------------------------------------------------------------------------- */
+
+  function addChat(name, text, at) {
+    var li = document.createElement("li");
+    var who = document.createElement("strong");
+    who.textContent = name + ": ";
+    var body = document.createElement("span");
+    body.textContent = text;
+    li.appendChild(who);
+    li.appendChild(body);
+    if (at) li.title = new Date(at).toLocaleTimeString();
+    $("room-chat-log").appendChild(li);
+  }
+
+  /* --- the socket -------------------------------------------------------------------------- */
+
+  function finish(text) {
+    state.done = true;
+    setStatus(text);
+    state.peers.forEach(function (_entry, peer) { dropPeer(peer); });
+    if (state.stream) state.stream.getTracks().forEach(function (track) { track.stop(); });
+    root.classList.add("room-closed");
+  }
+
+  function handle(message) {
+    switch (message.type) {
+      case "welcome":
+        state.peer = message.peer;
+        state.ice = message.ice_servers || [];
+        break;
+      case "waiting":
+        $("room-waiting").hidden = false;
+        setStatus("Waiting for a facilitator to let you in.");
+        break;
+      case "admitted":
+        state.admitted = true;
+        state.retry = 0;
+        $("room-waiting").hidden = true;
+        setStatus("You're in the meeting.");
+        send({ type: "media", audio: state.audio, video: state.video });
+        break;
+      case "joined":
+        meet(message.peer, message.name, true);
+        break;
+      case "left":
+        dropPeer(message.peer);
+        break;
+      case "signal":
+        onSignal(message);
+        break;
+      case "chat":
+        addChat(message.from === state.peer ? "You" : message.name, message.text, message.at);
+        break;
+      case "hand": {
+        var entry = state.peers.get(message.peer);
+        if (entry) entry.person.querySelector(".room-hand").hidden = !message.up;
+        break;
+      }
+      case "media": {
+        var tile = state.peers.get(message.peer);
+        if (tile) tile.tile.classList.toggle("room-tile-muted", !message.audio);
+        break;
+      }
+      case "waiting_peer":
+        addWaiting(message.peer, message.name);
+        break;
+      case "waiting_gone":
+        removeWaiting(message.peer);
+        break;
+      case "mute_request":
+        setStatus("The facilitator asks you to mute your microphone. Use the Mute button below.");
+        $("room-mic").focus();
+        break;
+      case "removed":
+        finish("You've been removed from this meeting. If you think this is a mistake, please contact the practice.");
+        break;
+      case "ended":
+        finish("The meeting has ended. Thank you for being here.");
+        break;
+      case "error":
+        setStatus(message.message);
+        break;
+    }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + "/ws/meetings/" + meetingId + "/");
+    state.ws = ws;
+    ws.onopen = function () { setStatus("Connected."); };
+    ws.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message && typeof message.type === "string") handle(message);
+    };
+    ws.onclose = function (event) {
+      if (state.done) return;
+      if (event.code === 4403) { finish("You can't be in this meeting right now."); return; }
+      if (event.code === 4000) { finish("The meeting has ended."); return; }
+      // A dropped network: start again with a fresh set of connections.
+      state.peers.forEach(function (_entry, peer) { dropPeer(peer); });
+      state.admitted = false;
+      state.retry = Math.min(state.retry + 1, 6);
+      setStatus("Connection lost. Reconnecting…");
+      setTimeout(connect, 500 * Math.pow(2, state.retry - 1));
+    };
+  }
+
+  /* --- controls ---------------------------------------------------------------------------- */
+
+  function toggle(button, on, onText, offText) {
+    button.textContent = on ? onText : offText;
+    button.setAttribute("aria-pressed", on ? "false" : "true");
+  }
+
+  $("room-mic").addEventListener("click", function () {
+    state.audio = !state.audio;
+    if (state.stream) state.stream.getAudioTracks().forEach(function (t) { t.enabled = state.audio; });
+    toggle(this, state.audio, "Mute", "Unmute");
+    send({ type: "media", audio: state.audio, video: state.video });
+  });
+  $("room-cam").addEventListener("click", function () {
+    state.video = !state.video;
+    if (state.stream) state.stream.getVideoTracks().forEach(function (t) { t.enabled = state.video; });
+    toggle(this, state.video, "Turn camera off", "Turn camera on");
+    send({ type: "media", audio: state.audio, video: state.video });
+  });
+  $("room-hand").addEventListener("click", function () {
+    state.hand = !state.hand;
+    this.textContent = state.hand ? "Lower hand" : "Raise hand";
+    this.setAttribute("aria-pressed", state.hand ? "true" : "false");
+    send({ type: "hand", up: state.hand });
+  });
+  $("room-leave").addEventListener("click", function () {
+    send({ type: "leave" });
+    finish("You left the meeting.");
+    window.location.href = root.getAttribute("data-leave-url");
+  });
+  if ($("room-end")) {
+    $("room-end").addEventListener("click", function () { send({ type: "end" }); });
+  }
+  if ($("room-admit-all")) {
+    $("room-admit-all").addEventListener("click", function () { send({ type: "admit_all" }); });
+  }
+  $("room-chat-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = $("room-chat-text");
+    var text = input.value.trim();
+    if (text) send({ type: "chat", text: text });
+    input.value = "";
+  });
+
+  /* --- connection quality hint ------------------------------------------------------------- */
+
+  function quality() {
+    var checks = [];
+    state.peers.forEach(function (entry) { checks.push(entry.pc.getStats()); });
+    if (!checks.length) { $("room-quality").textContent = ""; return; }
+    Promise.all(checks).then(function (reports) {
+      var lost = 0, received = 0, rtt = 0, pairs = 0;
+      reports.forEach(function (report) {
+        report.forEach(function (s) {
+          if (s.type === "inbound-rtp") { lost += s.packetsLost || 0; received += s.packetsReceived || 0; }
+          if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) {
+            rtt += s.currentRoundTripTime; pairs += 1;
+          }
+        });
+      });
+      var loss = received ? lost / (lost + received) : 0;
+      var delay = pairs ? rtt / pairs : 0;
+      var label = loss > 0.08 || delay > 0.5 ? "poor" : loss > 0.02 || delay > 0.25 ? "fair" : "good";
+      $("room-quality").textContent = "Connection: " + label;
+    });
+  }
+  setInterval(quality, 5000);
+
+  /* Figures for tests and troubleshooting: bytes received from each peer so far. */
+  window.circlecareRoom = {
+    state: state,
+    inboundBytes: function () {
+      var out = {};
+      var jobs = [];
+      state.peers.forEach(function (entry, peer) {
+        jobs.push(entry.pc.getStats().then(function (report) {
+          var audio = 0, video = 0;
+          report.forEach(function (s) {
+            if (s.type === "inbound-rtp") {
+              if (s.kind === "audio") audio += s.bytesReceived || 0;
+              if (s.kind === "video") video += s.bytesReceived || 0;
+            }
+          });
+          out[entry.name] = { audio: audio, video: video };
+        }));
+      });
+      return Promise.all(jobs).then(function () { return out; });
+    }
+  };
+
+  startMedia().then(connect);
+})();

@@ -1,0 +1,32 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from circlecare.accounts import views as account_views
+from circlecare.api import api
+from circlecare.programs import views as program_views
+
+# The admin signs in through the same login as everyone else: rate limits and the second factor apply.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = "circlecare coordination"
+admin.site.site_title = "circlecare"
+
+urlpatterns = [
+    path("", program_views.home, name="home"),
+    path("groups/", include("circlecare.programs.urls")),
+    path("contact/", include("circlecare.inquiries.urls")),
+    path("my/", include("circlecare.enrollment.urls")),
+    path("meetings/", include("circlecare.meetings.urls")),
+    path("measures/", include("circlecare.measures.urls")),
+    path("care/", include("circlecare.care.urls")),
+    path("clinic/", include("circlecare.clinic.urls")),
+    path("accounts/profile/", account_views.profile, name="profile"),
+    path("accounts/profile/tokens/", account_views.tokens, name="tokens"),
+    path("accounts/profile/data/", account_views.my_data, name="my_data"),
+    path("accounts/profile/delete/", account_views.delete, name="delete_account"),
+    path("accounts/profile/tokens/<int:pk>/revoke/", account_views.revoke, name="token_revoke"),
+    path("accounts/", include("allauth.urls")),
+    path("health/", account_views.health, name="health"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

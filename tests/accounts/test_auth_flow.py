@@ -1,0 +1,130 @@
+"""Sign-up with e-mail verification, login, logout and password reset through allauth."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.accounts.models import User
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "river stones hum softly"
+
+
+def signup(client: Client, email: str = "new@example.org", **extra: str) -> object:
+    data = {
+        "email": email,
+        "password1": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+        "display_name": "Robin",
+        "home_state": "NJ",
+        "time_zone": "America/New_York",
+        "adult": "on",
+        **extra,
+    }
+    return client.post(reverse("account_signup"), data)
+
+
+def link_in(message: mail.EmailMessage) -> str:
+    match = re.search(r"https?://[^/\s]+(/\S+)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def test_signup_verify_login_logout(client: Client) -> None:
+    response = signup(client)
+    assert response.status_code == 302
+    user = User.objects.get(email="new@example.org")
+    assert (user.display_name, user.home_state, user.time_zone) == (
+        "Robin",
+        "NJ",
+        "America/New_York",
+    )
+    assert user.password.startswith("md5$") or user.has_usable_password()
+
+    # Not verified yet: logging in sends the member to the verification page, not into the site.
+    client.logout()
+    response = client.post(
+        reverse("account_login"), {"login": "new@example.org", "password": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert "confirm-email" in response["Location"] or "verification" in response["Location"]
+    assert "_auth_user_id" not in client.session
+
+    confirm = link_in(mail.outbox[0])
+    response = client.get(confirm)
+    response = client.post(confirm)
+    assert response.status_code == 302
+    response = client.post(
+        reverse("account_login"), {"login": "NEW@example.org", "password": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+    client.post(reverse("account_logout"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_signup_with_bad_input_changes_nothing(client: Client) -> None:
+    response = signup(client, email="not-an-email", display_name="x", home_state="ZZ", adult="")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "circlecare groups are for adults" in body
+    assert User.objects.count() == 0
+
+
+def test_signup_with_an_existing_email_does_not_reveal_it(client: Client) -> None:
+    UserFactory(email="taken@example.org")
+    response = signup(client, email="Taken@Example.org")
+    # Same outcome as a fresh address: off to "check your e-mail"; the owner is told by e-mail.
+    assert response.status_code == 302
+    assert User.objects.filter(email__iexact="taken@example.org").count() == 1
+
+
+def test_login_failure_message_does_not_say_which_part_was_wrong(client: Client) -> None:
+    UserFactory(email="known@example.org")
+    known = client.post(
+        reverse("account_login"), {"login": "known@example.org", "password": "wrong one!!"}
+    )
+    unknown = client.post(
+        reverse("account_login"), {"login": "nobody@example.org", "password": "wrong one!!"}
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert "not correct" in known.content.decode()
+    assert "not correct" in unknown.content.decode()
+
+
+def test_password_reset_link_works_once(client: Client) -> None:
+    user = UserFactory(email="reset@example.org")
+    response = client.post(reverse("account_reset_password"), {"email": "reset@example.org"})
+    assert response.status_code == 302
+    link = link_in(mail.outbox[-1])
+    response = client.get(link, follow=True)
+    form_url = response.redirect_chain[-1][0] if response.redirect_chain else link
+    response = client.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    # The same link no longer works.
+    again = client.get(link, follow=True)
+    assert "bad" in again.content.decode().lower() or "invalid" in again.content.decode().lower()
+    assert not user.check_password(PASSWORD)
+
+
+def test_password_reset_for_unknown_address_looks_the_same(client: Client) -> None:
+    response = client.post(reverse("account_reset_password"), {"email": "ghost@example.org"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_reset_password_done")
+
+
+def test_totp_setup_is_available_to_members(client: Client) -> None:
+    user = UserFactory()
+    client.force_login(user)
+    response = client.get(reverse("mfa_activate_totp"))
+    assert response.status_code in {200, 302}

@@ -1,0 +1,203 @@
+"""SECURITY.md A3–A6 and the headers of D4, through real requests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.accounts.security import LAST_SEEN, LOGIN_AT
+from tests.factories import PASSWORD, ClinicianFactory, UserFactory
+from tests.mfa import code_for, enable_totp
+
+pytestmark = pytest.mark.django_db
+
+
+def password_login(client: Client, email: str, password: str = PASSWORD) -> Any:
+    return client.post(reverse("account_login"), {"login": email, "password": password})
+
+
+def age_session(client: Client, *, idle: float = 0, since_login: float = 0) -> None:
+    session = client.session
+    now = time.time()
+    session[LAST_SEEN] = now - idle
+    session[LOGIN_AT] = now - since_login
+    session.save()
+
+
+@pytest.mark.mfa_enforced
+def test_staff_without_totp_are_sent_to_set_it_up_before_clinical_pages(client: Client) -> None:
+    coordinator = UserFactory(is_staff=True)
+    client.force_login(coordinator)
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+    # Public pages and account settings stay open.
+    assert client.get(reverse("home")).status_code == 200
+    setup = client.get(reverse("mfa_activate_totp"))
+    # allauth may first ask for the password again; either way the member stays on account pages.
+    assert setup.status_code == 200 or setup["Location"].startswith("/accounts/reauthenticate/")
+
+
+@pytest.mark.mfa_enforced
+def test_clinician_signs_in_with_password_and_totp_then_reaches_clinical_pages(
+    client: Client,
+) -> None:
+    clinician = ClinicianFactory(user__is_staff=True).user
+    secret = enable_totp(clinician)
+    response = password_login(client, clinician.email)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert "_auth_user_id" not in client.session  # not signed in on the password alone
+    response = client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    assert "_auth_user_id" not in client.session
+    response = client.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(clinician.pk)
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.mfa_enforced
+def test_a_session_without_the_second_factor_is_ended_for_staff_with_totp(client: Client) -> None:
+    coordinator = UserFactory(is_staff=True)
+    enable_totp(coordinator)
+    client.force_login(coordinator)  # a session that never used the second factor
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.mfa_enforced
+def test_members_do_not_need_a_second_factor(client: Client) -> None:
+    client.force_login(UserFactory())
+    response = client.get(reverse("profile"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("staff", "idle_minutes", "signed_out"), [
+    (False, 29, False), (False, 31, True), (True, 14, False), (True, 16, True),
+])  # fmt: skip
+def test_idle_timeouts(client: Client, staff: bool, idle_minutes: int, signed_out: bool) -> None:
+    client.force_login(UserFactory(is_staff=staff))
+    client.get(reverse("profile"))
+    age_session(client, idle=idle_minutes * 60)
+    response = client.get(reverse("profile"))
+    if signed_out:
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        assert "_auth_user_id" not in client.session
+    else:
+        assert response.status_code == 200
+
+
+def test_sessions_end_twelve_hours_after_login_however_active(client: Client) -> None:
+    client.force_login(UserFactory())
+    client.get(reverse("profile"))
+    age_session(client, idle=60, since_login=12 * 3600 + 1)
+    response = client.get(reverse("profile"))
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_deactivation_ends_existing_sessions(client: Client) -> None:
+    user = UserFactory()
+    client.force_login(user)
+    assert client.get(reverse("profile")).status_code == 200
+    user.is_active = False
+    user.save()
+    response = client.get(reverse("profile"))
+    assert response.status_code == 302
+
+
+def test_logout_ends_the_session_server_side(client: Client) -> None:
+    user = UserFactory()
+    client.force_login(user)
+    old_key = client.session.session_key
+    client.post(reverse("account_logout"))
+    from django.contrib.sessions.models import Session
+
+    assert not Session.objects.filter(session_key=old_key).exists()
+
+
+def test_five_failed_logins_then_a_cool_off_even_with_the_right_password(client: Client) -> None:
+    user = UserFactory(email="target@example.org")
+    for _ in range(5):
+        response = password_login(client, user.email, "wrong password!!")
+        assert response.status_code == 200
+    response = password_login(Client(REMOTE_ADDR="10.1.1.1"), user.email)
+    assert response.status_code in {200, 429}
+    assert "Too many failed login attempts" in response.content.decode()
+    # Another account is not locked by this.
+    other = UserFactory()
+    assert password_login(Client(REMOTE_ADDR="10.1.1.2"), other.email).status_code == 302
+
+
+def test_admin_login_goes_through_the_throttled_login(client: Client) -> None:
+    response = client.get("/admin/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_password_reset_tokens_expire_after_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime, timedelta
+
+    user = UserFactory()
+    token = default_token_generator.make_token(user)
+    assert default_token_generator.check_token(user, token)
+    later = datetime.now() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(default_token_generator, "_now", lambda: later)
+    assert not default_token_generator.check_token(user, token)
+
+
+def test_totp_secret_is_encrypted_at_rest() -> None:
+    from allauth.mfa.models import Authenticator
+
+    user = UserFactory()
+    secret = enable_totp(user)
+    stored = Authenticator.objects.get(user=user).data["secret"]
+    assert secret not in stored and stored.startswith("v1:")
+
+
+def test_security_headers_on_every_response(client: Client) -> None:
+    for url in (reverse("home"), reverse("inquiries:contact"), "/no-such-page/"):
+        response = client.get(url)
+        csp = response["Content-Security-Policy"]
+        assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["X-Frame-Options"] == "DENY"
+
+
+def test_activity_is_written_at_most_once_a_minute(client: Client) -> None:
+    client.force_login(UserFactory())
+    client.get(reverse("profile"))
+    first = client.session[LAST_SEEN]
+    client.get(reverse("profile"))
+    assert client.session[LAST_SEEN] == first
+    age_session(client, idle=61)
+    aged = client.session[LAST_SEEN]
+    client.get(reverse("profile"))
+    assert client.session[LAST_SEEN] > aged + 60
+
+
+@pytest.mark.mfa_enforced
+def test_someone_who_starts_leading_a_group_needs_the_second_factor_within_minutes(
+    client: Client,
+) -> None:
+    from circlecare.accounts.security import ROLE
+    from tests.factories import CohortFactory
+
+    user = UserFactory()
+    client.force_login(user)
+    assert client.get("/my/").status_code == 200
+    CohortFactory(lead=user)
+    assert client.get("/my/").status_code == 200  # remembered for a few minutes
+    session = client.session
+    session[ROLE] = [time.time() - 301, False]
+    session.save()
+    response = client.get("/my/")
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_activate_totp")

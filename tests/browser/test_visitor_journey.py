@@ -1,0 +1,92 @@
+"""A visitor in London finds a New York group, sees its times in London time and writes to us."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from circlecare.inquiries.models import Inquiry
+from circlecare.programs.models import ProgramKind
+from tests.browser.conftest import axe_serious
+from tests.factories import (
+    CohortFactory,
+    LicenseFactory,
+    ProgramFactory,
+    ProgramWeekFactory,
+    next_weekday,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_visitor_home_to_cohort_to_contact(live_server: Any, new_page: Any) -> None:
+    lic = LicenseFactory(state="NY")
+    program = ProgramFactory(
+        title="Closer: a therapy group for relationships",
+        slug="closer",
+        kind=ProgramKind.THERAPY,
+        focus="relationships",
+    )
+    ProgramWeekFactory(program=program, number=1, topic="What brings us here")
+    # A January date: New York is UTC-5 and London UTC+0, so 7:00 pm in New York is midnight in London.
+    start = next_weekday(timezone.localdate() + timedelta(days=10), 1)
+    CohortFactory(
+        program=program,
+        lead=lic.clinician.user,
+        name="Tuesday evenings",
+        first_meeting_date=start,
+        weekday=start.weekday(),
+        start_time=time(19, 0),
+        time_zone="America/New_York",
+        capacity=8,
+    )
+
+    page = new_page(timezone_id="Europe/London")
+    page.goto(live_server.url + "/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "You don't have to work it out alone"
+    )
+    assert axe_serious(page) == []
+
+    page.get_by_role("link", name="See upcoming groups").click()
+    page.get_by_role("link", name=program.title).click()
+    expect(page.get_by_role("heading", name="Week 1: What brings us here")).to_be_visible()
+    assert axe_serious(page) == []
+
+    page.get_by_role("link", name="Tuesday evenings").first.click()
+    first = page.locator("dd time[data-local-time]").first
+    # Rendered for the browser's own zone (London), with the group's own time beside it.
+    expect(first).to_have_attribute("data-zone-known", "1")
+    expect(first).to_contain_text("GMT" if start.month in (1, 2, 3, 10, 11, 12) else "BST")
+    expect(page.locator("[data-group-time]").first).to_contain_text("in New York")
+    expect(page.get_by_text("Serves residents of New York.")).to_be_visible()
+    expect(page.get_by_text("8 of 8 left")).to_be_visible()
+    assert axe_serious(page) == []
+
+    # On the next page the server already knows the zone (the cookie), no script needed.
+    page.reload()
+    expect(page.locator("dd time[data-local-time]").first).to_have_attribute("data-zone-known", "1")
+
+    page.get_by_role("link", name="Contact", exact=True).first.click()
+    page.get_by_label("Your name").fill("Charlie")
+    page.get_by_label("Your e-mail").fill("charlie@example.org")
+    page.get_by_label("Where you live").select_option("XX")
+    page.get_by_label("Which kind of group interests you?").select_option("care_circle")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("we've got your message")
+    assert axe_serious(page) == []
+    assert Inquiry.objects.get().email == "charlie@example.org"
+
+
+def test_contact_form_errors_are_announced_next_to_fields(live_server: Any, new_page: Any) -> None:
+    page = new_page()
+    page.goto(live_server.url + "/contact/")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    expect(page.locator(".field-error").first).to_be_visible()
+    assert axe_serious(page) == []
+    assert Inquiry.objects.count() == 0

@@ -1,0 +1,128 @@
+"""The 'tell me about upcoming groups' form: valid, invalid, honeypot, rate limit, injection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.inquiries.models import Inquiry
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "name": "Sam Taylor",
+    "email": "Sam@Example.org",
+    "state": "NJ",
+    "interest": "care_circle",
+    "message": "Is there an evening circle starting soon?",
+}
+
+
+def post(client: Client, **changes: Any) -> Any:
+    return client.post(reverse("inquiries:contact"), {**VALID, **changes})
+
+
+def test_valid_inquiry_is_stored_and_confirmed(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client)
+    assert response.status_code == 302
+    inquiry = Inquiry.objects.get()
+    assert (inquiry.email, inquiry.status, inquiry.state) == ("sam@example.org", "new", "NJ")
+    assert "127.0.0.1" not in inquiry.source  # a keyed hash, not the address
+    assert len(callbacks) == 1
+    page = client.get(response["Location"]).content.decode()
+    assert "we've got your message" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_coordinators_get_an_email_without_the_message(
+    client: Client, run_worker: Callable[[], None]
+) -> None:
+    UserFactory(email="coord@example.org", is_staff=True)
+    post(client, message="I have been feeling very low and secretive detail")
+    assert mail.outbox == []  # sent by the worker, after commit, not in the request
+    run_worker()
+    assert len(mail.outbox) == 1
+    sent = mail.outbox[0]
+    assert sent.to == ["coord@example.org"]
+    assert "secretive detail" not in sent.body and "Sam" not in sent.body
+    assert "/admin/inquiries/inquiry/" in sent.body
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_message"),
+    [
+        ({"name": ""}, "This field is required"),
+        ({"email": "not an email"}, "valid email"),
+        ({"state": "ZZ"}, "Select a valid choice"),
+        ({"interest": "surgery"}, "Select a valid choice"),
+        ({"message": "x" * 5001}, "5000"),
+        ({"name": "Sam\r\nBcc: victim@example.org"}, "line-break"),
+        ({"email": "sam@example.org\r\nBcc: victim@example.org"}, ""),
+    ],
+)
+def test_bad_input_gets_a_message_and_stores_nothing(
+    client: Client, changes: dict[str, str], field_message: str
+) -> None:
+    response = post(client, **changes)
+    assert response.status_code == 400
+    assert field_message in response.content.decode()
+    assert Inquiry.objects.count() == 0
+
+
+def test_exactly_5000_characters_is_accepted(client: Client) -> None:
+    assert post(client, message="y" * 5000).status_code == 302
+
+
+def test_honeypot_looks_like_success_but_stores_nothing(client: Client) -> None:
+    response = post(client, website="http://spam.example")
+    assert response.status_code == 302
+    assert Inquiry.objects.count() == 0
+
+
+def test_rate_limit_five_per_hour_per_address(client: Client) -> None:
+    for _ in range(5):
+        assert post(client).status_code == 302
+    response = post(client)
+    assert response.status_code == 429
+    assert "Please wait a little" in response.content.decode()
+    assert Inquiry.objects.count() == 5
+    # Another address is not affected.
+    other = Client(REMOTE_ADDR="10.0.0.9")
+    assert post(other).status_code == 302
+
+
+def test_stored_xss_is_escaped_in_the_coordinator_inbox(
+    client: Client, admin_client: Client
+) -> None:
+    post(client, name="<script>alert(1)</script>", message="<img src=x onerror=alert(2)>")
+    inquiry = Inquiry.objects.get()
+    list_page = admin_client.get(reverse("admin:inquiries_inquiry_changelist")).content.decode()
+    detail = admin_client.get(
+        reverse("admin:inquiries_inquiry_change", args=[inquiry.pk])
+    ).content.decode()
+    for body in (list_page, detail):
+        assert "<script>alert(1)</script>" not in body
+        assert "<img src=x" not in body
+    assert "&lt;script&gt;" in detail
+
+
+def test_coordinator_marks_an_inquiry_contacted(admin_client: Client) -> None:
+    from tests.factories import InquiryFactory
+
+    inquiry = InquiryFactory()
+    response = admin_client.post(
+        reverse("admin:inquiries_inquiry_changelist"),
+        {"action": "mark_contacted", "_selected_action": [inquiry.pk]},
+    )
+    assert response.status_code == 302
+    inquiry.refresh_from_db()
+    assert inquiry.status == "contacted"

@@ -1,0 +1,177 @@
+"""Public pages: home, program list and filters, program page, cohort page."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from circlecare.programs.models import CohortStatus, ProgramKind
+from tests.factories import (
+    CohortFactory,
+    CompactPrivilegeFactory,
+    EnrollmentFactory,
+    LicenseFactory,
+    ProgramFactory,
+    ProgramWeekFactory,
+    UserFactory,
+    next_weekday,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def count_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def make_cohorts(program: object, n: int) -> None:
+    lic = LicenseFactory(state="NJ")
+    start = next_weekday(timezone.localdate() + timedelta(days=10), 1)
+    for i in range(n):
+        cohort = CohortFactory(
+            program=program,
+            lead=lic.clinician.user,
+            first_meeting_date=start,
+            weekday=start.weekday(),
+            name=f"Group {i}",
+        )
+        if i % 2 == 0:
+            EnrollmentFactory(cohort=cohort)
+
+
+def test_home_explains_the_three_kinds(client: Client) -> None:
+    body = client.get(reverse("home")).content.decode()
+    for words in ("Therapy groups", "Skills groups", "Care circles", "988"):
+        assert words in body
+
+
+def test_program_list_filters_by_kind_and_focus(client: Client) -> None:
+    ProgramFactory(title="Closer", kind=ProgramKind.THERAPY, focus="relationships")
+    ProgramFactory(title="DBT Skills", kind=ProgramKind.SKILLS, focus="emotions")
+    body = client.get(reverse("programs:list"), {"kind": "therapy"}).content.decode()
+    assert "Closer" in body and "DBT Skills" not in body
+    body = client.get(reverse("programs:list"), {"focus": "emotions"}).content.decode()
+    assert "DBT Skills" in body and "Closer" not in body
+    # An unknown filter value shows everything instead of failing.
+    response = client.get(reverse("programs:list"), {"kind": "<script>", "focus": "x" * 5000})
+    assert response.status_code == 200
+    assert "Closer" in response.content.decode() and "<script>" not in response.content.decode()
+
+
+def test_htmx_filter_returns_only_the_results(client: Client) -> None:
+    ProgramFactory(title="Closer", kind=ProgramKind.THERAPY)
+    response = client.get(reverse("programs:list"), {"kind": "therapy"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "Closer" in body and "<html" not in body
+
+
+def test_catalog_query_counts_do_not_grow_with_cohorts(client: Client) -> None:
+    program = ProgramFactory(slug="small", kind=ProgramKind.THERAPY)
+    make_cohorts(program, 5)
+    small = {
+        "list": count_queries(client, reverse("programs:list")),
+        "home": count_queries(client, reverse("home")),
+        "detail": count_queries(client, program.get_absolute_url()),
+    }
+    make_cohorts(program, 495)
+    ProgramWeekFactory.create_batch(8, program=program)
+    large = {
+        "list": count_queries(client, reverse("programs:list")),
+        "home": count_queries(client, reverse("home")),
+        "detail": count_queries(client, program.get_absolute_url()),
+    }
+    assert small == large
+
+
+def test_program_page_shows_outline_and_upcoming_groups_only(client: Client) -> None:
+    program = ProgramFactory(title="DBT Skills")
+    ProgramWeekFactory(program=program, number=1, topic="Wise mind")
+    CohortFactory(program=program, name="Visible group")
+    CohortFactory(program=program, name="Draft group", status=CohortStatus.DRAFT)
+    CohortFactory(program=program, name="Old group", first_meeting_date=date(2020, 1, 7), weekday=1)
+    body = client.get(program.get_absolute_url()).content.decode()
+    assert "Week 1: Wise mind" in body
+    assert "Visible group" in body
+    assert "Draft group" not in body and "Old group" not in body
+
+
+def test_unpublished_program_and_draft_cohort_are_404(client: Client) -> None:
+    program = ProgramFactory(is_published=False)
+    assert client.get(program.get_absolute_url()).status_code == 404
+    draft = CohortFactory(status=CohortStatus.DRAFT)
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.get(reverse("programs:cohort", args=[999999])).status_code == 404
+    assert client.get("/groups/no-such-program/").status_code == 404
+
+
+def test_cohort_page_shows_seats_leader_states_and_times_in_viewer_zone(client: Client) -> None:
+    lic = LicenseFactory(state="NY")
+    LicenseFactory(clinician=lic.clinician, state="FL")
+    CompactPrivilegeFactory(
+        clinician=lic.clinician,
+        state="PA",
+        home_license=LicenseFactory(clinician=lic.clinician, state="NJ"),
+    )
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8)
+    start = next_weekday(timezone.localdate() + timedelta(days=10), 1)
+    cohort = CohortFactory(
+        program=program,
+        lead=lic.clinician.user,
+        capacity=8,
+        first_meeting_date=start,
+        weekday=start.weekday(),
+        start_time=time(19, 0),
+        time_zone="America/New_York",
+    )
+    EnrollmentFactory.create_batch(3, cohort=cohort)
+    client.cookies["tz"] = "Europe/London"
+    body = client.get(cohort.get_absolute_url()).content.decode()
+    assert "5 of 8 left" in body
+    assert "Serves residents of Florida, New Jersey, New York and Pennsylvania." in body
+    assert lic.clinician.user.display_name in body
+    assert "7:00 pm on " in body and " in New York)" in body
+    assert "GMT" in body or "BST" in body
+
+
+def test_expired_licence_is_not_listed_as_served(client: Client) -> None:
+    lic = LicenseFactory(state="NY")
+    LicenseFactory(
+        clinician=lic.clinician, state="FL", valid_to=timezone.localdate() + timedelta(days=20)
+    )
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8)
+    cohort = CohortFactory(program=program, lead=lic.clinician.user)
+    body = client.get(cohort.get_absolute_url()).content.decode()
+    assert "Serves residents of New York." in body
+
+
+def test_full_cohort_says_waiting_list(client: Client) -> None:
+    cohort = CohortFactory(capacity=2)
+    EnrollmentFactory.create_batch(2, cohort=cohort)
+    body = client.get(cohort.get_absolute_url()).content.decode()
+    assert "Full" in body and "waiting list" in body
+
+
+def test_cohort_page_follows_stored_meetings_after_a_move(client: Client) -> None:
+    from circlecare.meetings.services import create_meetings, move_meeting
+
+    cohort = CohortFactory(time_zone="America/New_York", start_time=time(19, 0))
+    coordinator = UserFactory(is_staff=True)
+    meetings = create_meetings(cohort=cohort, actor=coordinator)
+    first = meetings[0]
+    move_meeting(
+        meeting=first, local_date=first.local_date, local_time=time(18, 0), actor=coordinator
+    )
+    client.cookies["tz"] = "America/New_York"
+    body = client.get(cohort.get_absolute_url()).content.decode()
+    assert "Week 1: " in body
+    week_one = body.split("Week 1: ", 1)[1][:200]
+    assert "6:00 pm" in week_one and "7:00 pm" not in week_one
