@@ -1,0 +1,50 @@
+"""Which agreements a member must have signed for a cohort, at their current version.
+
+Every group needs the telehealth consent and the group confidentiality agreement; therapy groups also
+need the practice's informed consent. A new version applies from its ``effective_at``: a member who
+signed an older one must sign the new one before their next meeting (the meetings app asks
+``consents_missing(member, cohort, at=meeting_start)``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from circlecare.enrollment.models import ConsentDocument, ConsentKind, ConsentSignature
+from circlecare.programs.models import Cohort
+
+
+def required_kinds(cohort: Cohort) -> list[str]:
+    kinds = [ConsentKind.TELEHEALTH.value, ConsentKind.GROUP_CONFIDENTIALITY.value]
+    if cohort.program.is_therapy:
+        kinds.append(ConsentKind.INFORMED_CONSENT.value)
+    return kinds
+
+
+def current_documents(kinds: list[str], *, at: datetime | None = None) -> list[ConsentDocument]:
+    """The newest version in force at ``at`` of each kind, in the order of ``kinds`` (one query)."""
+    at = at or timezone.now()
+    newest: dict[str, ConsentDocument] = {}
+    for document in ConsentDocument.objects.filter(kind__in=kinds, effective_at__lte=at).order_by(
+        "kind", "-version"
+    ):
+        newest.setdefault(document.kind, document)
+    return [newest[kind] for kind in kinds if kind in newest]
+
+
+def consents_missing(
+    member: Any, cohort: Cohort, *, at: datetime | None = None
+) -> list[ConsentDocument]:
+    """Agreements (current versions) this member still has to sign for this cohort. Two queries."""
+    documents = current_documents(required_kinds(cohort), at=at)
+    if not documents or not getattr(member, "pk", None):
+        return documents
+    signed = set(
+        ConsentSignature.objects.filter(
+            member_id=member.pk, document__in=[d.pk for d in documents]
+        ).values_list("document_id", flat=True)
+    )
+    return [d for d in documents if d.pk not in signed]

@@ -1,0 +1,31 @@
+"""The periodic safety net for seats: expire lapsed offers, alert about under-minimum groups.
+
+Offers also expire through their own delayed task; this catches anything a stopped worker missed.
+Idempotent and safe to run concurrently: ``manage.py enrollment_sweep`` (e.g. hourly), or
+``--enqueue`` to hand the sweep to the task worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from circlecare.enrollment import tasks
+from circlecare.enrollment.services import expire_offers
+
+
+class Command(BaseCommand):
+    help = "Expire lapsed seat offers and alert coordinators about groups under their minimum."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--enqueue", action="store_true", help="Queue it for the worker.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["enqueue"]:
+            tasks.sweep.enqueue()
+            self.stdout.write("Sweep queued.")
+            return
+        expired = expire_offers()
+        alerted = tasks.alert_under_minimum()
+        self.stdout.write(f"{expired} offer(s) expired, {alerted} under-minimum alert(s) sent.")

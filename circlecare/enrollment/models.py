@@ -1,0 +1,207 @@
+"""A member's seat in a cohort, or their place on its waiting list."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from circlecare.crypto import EncryptedTextField
+
+
+class EnrollmentStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    WAITLISTED = "waitlisted", "On the waiting list"
+    OFFERED = "offered", "Seat offered"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    REMOVED = "removed", "Removed"
+    COMPLETED = "completed", "Completed"
+
+
+#: Statuses that hold a seat: confirmed + offered ≤ capacity, always.
+SEAT_HOLDING = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
+#: Statuses that are still "in" the cohort in some way; a member has at most one of these per cohort.
+LIVE = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED, EnrollmentStatus.WAITLISTED)
+
+
+class Enrollment(models.Model):
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    cohort = models.ForeignKey(
+        "programs.Cohort", on_delete=models.PROTECT, related_name="enrollments"
+    )
+    status = models.CharField(max_length=12, choices=EnrollmentStatus.choices)
+    #: Waiting-list order: first come, first served. Set when the member joins and kept thereafter.
+    queued_at = models.DateTimeField()
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=500, blank=True)
+    #: How many seat offers this member let lapse; the waiting list orders by (passes, queued_at), so
+    #: someone whose offer expired stays on the list behind those who have not had one yet.
+    passes = models.PositiveSmallIntegerField(default=0)
+    #: Set for a couple: both enrollments share it and move together.
+    pairing = models.ForeignKey(
+        "Pairing", on_delete=models.PROTECT, null=True, blank=True, related_name="enrollments"
+    )
+    #: An optional goodbye to the group when leaving (shown to the group, never e-mailed).
+    goodbye = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cohort", "queued_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "cohort"],
+                condition=Q(status__in=[s.value for s in LIVE]),
+                name="enrollment_one_live_per_member",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in EnrollmentStatus]),
+                name="enrollment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=EnrollmentStatus.OFFERED) | Q(offer_expires_at__isnull=False),
+                name="enrollment_offer_has_deadline",
+            ),
+        ]
+        indexes = [models.Index(fields=["cohort", "status", "queued_at"])]
+
+    #: The waiting-list order, first come, first served.
+    WAITING_ORDER = ("passes", "queued_at", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.member} in {self.cohort_id} ({self.status})"
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.status in SEAT_HOLDING
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE
+
+
+class Pairing(models.Model):
+    """Two enrollments of a couple: their seats are taken, offered and given up together."""
+
+    cohort = models.ForeignKey("programs.Cohort", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"couple #{self.pk} in {self.cohort_id}"
+
+
+class ConsentKind(models.TextChoices):
+    TELEHEALTH = "telehealth", "Consent to telehealth"
+    GROUP_CONFIDENTIALITY = "group_confidentiality", "Group confidentiality agreement"
+    INFORMED_CONSENT = "informed_consent", "Informed consent for therapy"
+
+
+class ConsentDocument(models.Model):
+    """One version of an agreement. Published versions are never edited: a change is a new version."""
+
+    kind = models.CharField(max_length=32, choices=ConsentKind.choices)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=160)
+    body = models.TextField(max_length=20000)
+    effective_at = models.DateTimeField(help_text="From this moment members must have signed it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "version"], name="consent_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="consent_version_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in ConsentKind]), name="consent_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (version {self.version})"
+
+
+class ConsentSignature(models.Model):
+    """Who signed which version of which agreement, and when."""
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consent_signatures"
+    )
+    document = models.ForeignKey(
+        ConsentDocument, on_delete=models.PROTECT, related_name="signatures"
+    )
+    signed_at = models.DateTimeField()
+    #: The name the member typed as their signature.
+    signed_name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "document"], name="consent_signed_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} signed {self.document_id}"
+
+
+class PartnerInviteStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for your partner"
+    ACCEPTED = "accepted", "Accepted"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PartnerInvite(models.Model):
+    """A member's invitation to their partner to join a couples group together."""
+
+    cohort = models.ForeignKey("programs.Cohort", on_delete=models.PROTECT, related_name="+")
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="partner_invites_sent"
+    )
+    email = models.EmailField(max_length=254)
+    #: SHA-256 of the secret in the link; the secret itself is only ever in the e-mail.
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=12, choices=PartnerInviteStatus.choices, default=PartnerInviteStatus.PENDING
+    )
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="partner_invites_accepted",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "inviter"],
+                condition=Q(status="pending"),
+                name="partner_invite_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invite #{self.pk} to {self.cohort_id} ({self.status})"
+
+
+class CohortNotice(models.Model):
+    """A once-only notice about a cohort (e.g. the under-minimum alert): the row makes it idempotent."""
+
+    cohort = models.ForeignKey("programs.Cohort", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "kind"], name="cohort_notice_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.cohort_id}"

@@ -1,0 +1,198 @@
+"""Reads for "My groups", the cohort page's next step and the staff roster (fixed query counts)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from circlecare.enrollment.consents import current_documents, required_kinds
+from circlecare.enrollment.models import (
+    LIVE,
+    ConsentDocument,
+    ConsentKind,
+    ConsentSignature,
+    Enrollment,
+    EnrollmentStatus,
+)
+from circlecare.meetings.schedule import meeting_times
+from circlecare.programs.models import Cohort, CohortStatus
+
+
+def _order_key(e: Any) -> tuple[int, Any, int]:
+    return (e.passes, e.queued_at, e.pk)
+
+
+def waiting_positions(cohort_ids: list[int]) -> dict[int, int]:
+    """Enrollment id → place on its cohort's waiting list (1 = next). One query."""
+    rows = (
+        Enrollment.objects.filter(cohort_id__in=cohort_ids, status=EnrollmentStatus.WAITLISTED)
+        .only("pk", "cohort_id", "passes", "queued_at")
+        .order_by("cohort_id", *Enrollment.WAITING_ORDER)
+    )
+    positions: dict[int, int] = {}
+    counters: dict[int, int] = defaultdict(int)
+    for row in rows:
+        counters[row.cohort_id] += 1
+        positions[row.pk] = counters[row.cohort_id]
+    return positions
+
+
+def waiting_position(enrollment: Enrollment) -> int | None:
+    if enrollment.status != EnrollmentStatus.WAITLISTED:
+        return None
+    return waiting_positions([enrollment.cohort_id]).get(enrollment.pk)
+
+
+def live_enrollment(member: Any, cohort: Cohort) -> Enrollment | None:
+    if not getattr(member, "pk", None):
+        return None
+    return Enrollment.objects.filter(member=member, cohort=cohort, status__in=LIVE).first()
+
+
+@dataclass
+class GroupCard:
+    enrollment: Enrollment
+    position: int | None = None
+    missing_consents: list[ConsentDocument] = field(default_factory=list)
+    goodbyes: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def cohort(self) -> Cohort:
+        return self.enrollment.cohort
+
+    @property
+    def first_start(self) -> datetime:
+        return meeting_times(self.enrollment.cohort)[0]
+
+
+def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
+    """The member's live enrollments as cards, and their past ones. Five queries in all."""
+    enrollments = list(
+        Enrollment.objects.filter(member=member)
+        .select_related(
+            "cohort",
+            "cohort__program",
+            "cohort__lead",
+            "cohort__co_facilitator",
+            "cohort__care_board_setting",
+        )
+        .order_by("cohort__first_meeting_date", "pk")
+    )
+    live = [e for e in enrollments if e.status in LIVE]
+    attach_panel_data([e.cohort for e in live], member)
+    past = [e for e in enrollments if e.status not in LIVE]
+    cohort_ids = [e.cohort_id for e in live]
+    positions = waiting_positions(cohort_ids) if live else {}
+    documents = current_documents([k.value for k in ConsentKind]) if live else []
+    signed = (
+        set(
+            ConsentSignature.objects.filter(
+                member=member, document__in=[d.pk for d in documents]
+            ).values_list("document_id", flat=True)
+        )
+        if documents
+        else set()
+    )
+    goodbyes: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    seated = [e.cohort_id for e in live if e.status == EnrollmentStatus.CONFIRMED]
+    if seated:
+        for cohort_id, name, text in (
+            Enrollment.objects.filter(cohort_id__in=seated, status=EnrollmentStatus.WITHDRAWN)
+            .exclude(goodbye="")
+            .exclude(member=member)
+            .order_by("ended_at")
+            .values_list("cohort_id", "member__display_name", "goodbye")
+        ):
+            goodbyes[cohort_id].append((name, text))
+    cards = []
+    for e in live:
+        kinds = required_kinds(e.cohort)
+        missing = [d for d in documents if d.kind in kinds and d.pk not in signed]
+        cards.append(
+            GroupCard(
+                enrollment=e,
+                position=positions.get(e.pk),
+                missing_consents=missing,
+                goodbyes=goodbyes.get(e.cohort_id, []),
+            )
+        )
+    return cards, past
+
+
+def attach_panel_data(cohorts: list[Cohort], member: Any) -> None:
+    """Load what each group's panels show (next meeting, this week, what is due) for every group
+    on the page at once, so the page costs the same number of queries however many groups.
+
+    The panels' template tags use these attributes when present and query for one group otherwise.
+    """
+    from circlecare.care.models import CohortWeek
+    from circlecare.measures.queries import due_for_member
+    from circlecare.meetings.models import Meeting, MeetingStatus
+    from circlecare.programs.models import ProgramWeek
+
+    if not cohorts:
+        return
+    ids = [c.pk for c in cohorts]
+    now = timezone.now()
+    upcoming: dict[int, Any] = {}
+    for meeting in Meeting.objects.filter(
+        cohort_id__in=ids, status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD], ends_at__gt=now
+    ).order_by("cohort_id", "starts_at", "pk"):
+        upcoming.setdefault(meeting.cohort_id, meeting)
+    base: dict[int, dict[int, Any]] = defaultdict(dict)
+    for week in ProgramWeek.objects.filter(program_id__in={c.program_id for c in cohorts}):
+        base[week.program_id][week.number] = week
+    adapted: dict[int, dict[int, Any]] = defaultdict(dict)
+    for change in CohortWeek.objects.filter(cohort_id__in=ids):
+        adapted[change.cohort_id][change.number] = change
+    due: dict[int, list[Any]] = defaultdict(list)
+    for assessment in due_for_member(member).filter(cohort_id__in=ids):
+        due[assessment.cohort_id].append(assessment)
+    for cohort in cohorts:
+        cohort.panel_next_meeting = upcoming.get(cohort.pk)  # type: ignore[attr-defined]
+        cohort.panel_weeks = (base[cohort.program_id], adapted[cohort.pk])  # type: ignore[attr-defined]
+        cohort.panel_due = due[cohort.pk][:10]  # type: ignore[attr-defined]
+
+
+@dataclass
+class Roster:
+    cohort: Cohort
+    confirmed: list[Enrollment]
+    offered: list[Enrollment]
+    waiting: list[Enrollment]
+    ended: list[Enrollment]
+
+    @property
+    def held(self) -> int:
+        return len(self.confirmed) + len(self.offered)
+
+
+def roster(cohort: Cohort) -> Roster:
+    """Everyone in a cohort by status; the waiting list in its order. One query."""
+    rows: QuerySet[Enrollment] = Enrollment.objects.filter(cohort=cohort).select_related("member")
+    everyone = list(rows)
+    waiting = sorted(
+        (e for e in everyone if e.status == EnrollmentStatus.WAITLISTED), key=_order_key
+    )
+    return Roster(
+        cohort=cohort,
+        confirmed=[e for e in everyone if e.status == EnrollmentStatus.CONFIRMED],
+        offered=[e for e in everyone if e.status == EnrollmentStatus.OFFERED],
+        waiting=waiting,
+        ended=[e for e in everyone if e.status not in LIVE],
+    )
+
+
+def cohorts_run_by(user: Any) -> list[Cohort]:
+    """Cohorts whose roster this person may open: the ones they lead, or every current one for staff."""
+    current = Cohort.objects.exclude(
+        status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED]
+    ).select_related("program")
+    if not getattr(user, "is_staff", False):
+        current = current.filter(Q(lead=user) | Q(co_facilitator=user))
+    return list(current.order_by("first_meeting_date", "pk"))

@@ -1,0 +1,647 @@
+"""Every change to a seat: enrol, withdraw, offer, accept, decline, expire, remove, change capacity.
+
+The invariant: confirmed + offered ≤ capacity for every cohort at every instant. Each change that can
+move a seat runs in one durable transaction that first locks the cohort row (``SELECT … FOR UPDATE``);
+the seat count is read and written under that lock, so two requests can never both take the last
+seat. On PostgreSQL the lock wait is bounded by ``SEAT_LOCK_TIMEOUT_MS``; a timeout becomes
+``Busy`` ("busy, please try again"). E-mails and delayed tasks are queued only after commit.
+
+The waiting list is first come, first served in lock order: ``queued_at`` is read after the lock is
+held. Someone whose offer lapsed stays on the list behind everyone who has not had an offer yet.
+A couple's two enrollments share a ``Pairing`` and move together; a freed seat goes to the first
+entry on the list that fits (a couple needs two seats, so a single person behind them may be offered
+one seat while the couple keeps its place for two).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from circlecare.audit.models import AuditAction
+from circlecare.audit.services import record
+from circlecare.enrollment import steps
+from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
+from circlecare.enrollment.models import (
+    LIVE,
+    SEAT_HOLDING,
+    ConsentDocument,
+    ConsentSignature,
+    Enrollment,
+    EnrollmentStatus,
+    Pairing,
+    PartnerInvite,
+    PartnerInviteStatus,
+)
+from circlecare.errors import (
+    AlreadyEnrolled,
+    Busy,
+    CapacityTooLow,
+    ConsentRequired,
+    EnrollmentClosed,
+    InvalidTransition,
+    NotEligible,
+    OfferExpired,
+)
+from circlecare.programs.models import MAX_CAPACITY, Cohort, CohortStatus
+
+#: Exists only for the R1c proof in tests/enrollment/test_concurrency.py, which shows that the race
+#: test catches an oversell when the cohort row is not locked. Never switch it off anywhere else.
+SEAT_LOCK_ENABLED = True
+
+#: PostgreSQL's SQLSTATE for lock_not_available (raised when lock_timeout elapses).
+LOCK_NOT_AVAILABLE = "55P03"
+
+PARTNER_INVITE_DAYS = 14
+
+
+# --------------------------------------------------------------------------------------------------
+# Locking and small helpers (only ever called inside a service's transaction)
+
+
+def _is_lock_timeout(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc
+    return getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE or "lock timeout" in str(exc)
+
+
+def _lock_cohort(cohort_id: int) -> Cohort:
+    """Lock the cohort row for this transaction; a wait longer than the setting raises ``Busy``."""
+    assert connection.in_atomic_block, "seat changes run inside a service's transaction"
+    queryset = Cohort.objects.select_related("program")
+    if not SEAT_LOCK_ENABLED:
+        return queryset.get(pk=cohort_id)
+    try:
+        if connection.vendor == "postgresql":
+            timeout_ms = int(getattr(settings, "SEAT_LOCK_TIMEOUT_MS", 3000))
+            with connection.cursor() as cursor:
+                # SET cannot take bind parameters; the value is an int we formatted ourselves.
+                cursor.execute(f"SET LOCAL lock_timeout = '{timeout_ms}ms'")
+        return queryset.select_for_update(of=("self",)).get(pk=cohort_id)
+    except OperationalError as exc:
+        if _is_lock_timeout(exc):
+            raise Busy("This group is busy right now. Please try again in a moment.") from exc
+        raise
+
+
+def _held(cohort: Cohort) -> int:
+    return Enrollment.objects.filter(cohort=cohort, status__in=SEAT_HOLDING).count()
+
+
+def _sync_status(cohort: Cohort, held: int | None = None) -> None:
+    """Keep the catalog's open/full label true to the seats (other statuses are left alone)."""
+    if cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
+        return
+    held = _held(cohort) if held is None else held
+    wanted = CohortStatus.FULL if held >= cohort.capacity else CohortStatus.OPEN
+    if cohort.status != wanted:
+        cohort.status = wanted
+        cohort.save(update_fields=["status"])
+
+
+def cohort_today(cohort: Cohort) -> date:
+    return timezone.localtime(timezone.now(), ZoneInfo(cohort.time_zone)).date()
+
+
+def _require_open(cohort: Cohort) -> None:
+    if not cohort.is_joinable:
+        raise EnrollmentClosed()
+    today = cohort_today(cohort)
+    if cohort.enrollment_deadline and today > cohort.enrollment_deadline:
+        raise EnrollmentClosed("The deadline for joining this group has passed.")
+    if today > cohort.first_meeting_date:
+        raise EnrollmentClosed("This group has already started meeting.")
+
+
+def _require_steps(member: Any, cohort: Cohort) -> None:
+    """Every registered "before a seat" step must be met (eligibility, consents, …)."""
+    requirement = steps.first_unmet(member, cohort)
+    if requirement is None:
+        return
+    if requirement.code == "not_eligible":
+        raise NotEligible(requirement.message)
+    if requirement.code == "consent":
+        raise ConsentRequired(requirement.message, detail={"url": requirement.url})
+    raise StepRequired(requirement.message, detail={"url": requirement.url})
+
+
+def _waiting_exists(cohort: Cohort) -> bool:
+    return Enrollment.objects.filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED).exists()
+
+
+def _mates(enrollment: Enrollment, statuses: Iterable[str]) -> list[Enrollment]:
+    """The enrollment and, for a couple, the partner's — locked, in the given statuses."""
+    if enrollment.pairing_id is None:
+        return [enrollment]
+    return list(
+        Enrollment.objects.select_for_update()
+        .filter(pairing_id=enrollment.pairing_id, status__in=list(statuses))
+        .order_by("pk")
+    )
+
+
+def _notify(kind: str, enrollments: Iterable[Enrollment]) -> None:
+    from circlecare.enrollment import tasks
+
+    ids = [e.pk for e in enrollments]
+    transaction.on_commit(lambda: [tasks.send_enrollment_email.enqueue(i, kind) for i in ids])
+
+
+def _schedule_expiry(enrollments: Iterable[Enrollment]) -> None:
+    from circlecare.enrollment import tasks
+
+    due = [(e.pk, e.offer_expires_at) for e in enrollments]
+
+    def enqueue() -> None:
+        for pk, when in due:
+            tasks.expire_offer.using(run_after=when).enqueue(pk)
+
+    transaction.on_commit(enqueue)
+
+
+def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[Enrollment]:
+    """Offer every free seat to the first fitting entries on the waiting list (lock already held)."""
+    assert connection.in_atomic_block
+    if cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
+        return []
+    held = _held(cohort)
+    free = cohort.capacity - held
+    if free <= 0:
+        _sync_status(cohort, held)
+        return []
+    now = now or timezone.now()
+    expires = now + settings.OFFER_HOLD
+    waiting = list(
+        Enrollment.objects.filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED).order_by(
+            *Enrollment.WAITING_ORDER
+        )
+    )
+    offered: list[Enrollment] = []
+    seen_pairs: set[int] = set()
+    for entry in waiting:
+        if free <= 0:
+            break
+        if entry.pairing_id is not None:
+            if entry.pairing_id in seen_pairs:
+                continue
+            seen_pairs.add(entry.pairing_id)
+            unit = [w for w in waiting if w.pairing_id == entry.pairing_id]
+        else:
+            unit = [entry]
+        if len(unit) > free:
+            continue
+        for e in unit:
+            e.status = EnrollmentStatus.OFFERED
+            e.offered_at = now
+            e.offer_expires_at = expires
+            e.save(update_fields=["status", "offered_at", "offer_expires_at", "updated_at"])
+            record(
+                actor=None,
+                action=AuditAction.ENROLLMENT_CHANGED,
+                target=e,
+                subject=e.member,
+                data={"status": "offered"},
+            )
+        free -= len(unit)
+        offered.extend(unit)
+    _sync_status(cohort, cohort.capacity - free)
+    if offered:
+        _notify("offered", offered)
+        _schedule_expiry(offered)
+    return offered
+
+
+def _audit(enrollment: Enrollment, actor: Any, action: AuditAction, **data: Any) -> None:
+    record(
+        actor=actor,
+        action=action,
+        target=enrollment,
+        subject=enrollment.member,
+        data={"status": enrollment.status, "cohort": enrollment.cohort_id, **data},
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Joining
+
+
+def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
+    """Take a seat, or a place on the waiting list when the cohort is full.
+
+    Refused (``NotEligible``, ``ConsentRequired``, ``StepRequired``) while a "before a seat" step is
+    unmet; ``EnrollmentClosed`` after the deadline; ``AlreadyEnrolled`` for a second live place.
+    """
+    actor = actor or member
+    if cohort.program.for_couples:
+        raise InvalidTransition(
+            "This group is for couples: invite your partner, and you'll take your seats together."
+        )
+    _require_steps(member, cohort)
+    try:
+        with transaction.atomic(durable=True):
+            locked = _lock_cohort(cohort.pk)
+            _require_open(locked)
+            # One query for everything the decision needs, read under the lock.
+            counts = Enrollment.objects.filter(cohort=locked).aggregate(
+                held=Count("pk", filter=Q(status__in=SEAT_HOLDING)),
+                waiting=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED)),
+                mine=Count("pk", filter=Q(member=member, status__in=LIVE)),
+            )
+            if counts["mine"]:
+                raise AlreadyEnrolled()
+            now = timezone.now()  # read under the lock: queued_at follows lock order
+            held = counts["held"]
+            free = locked.capacity - held
+            seat = free > 0 and not counts["waiting"]
+            enrollment = Enrollment.objects.create(
+                member=member,
+                cohort=locked,
+                status=EnrollmentStatus.CONFIRMED if seat else EnrollmentStatus.WAITLISTED,
+                queued_at=now,
+                confirmed_at=now if seat else None,
+            )
+            _audit(enrollment, actor, AuditAction.ENROLLMENT_CREATED)
+            if seat:
+                _sync_status(locked, held + 1)
+            elif free > 0 and _offer_free_seats(locked, now=now):
+                enrollment.refresh_from_db()
+            if enrollment.status != EnrollmentStatus.OFFERED:
+                _notify(
+                    "confirmed"
+                    if enrollment.status == EnrollmentStatus.CONFIRMED
+                    else "waitlisted",
+                    [enrollment],
+                )
+            if held == 0:
+                # The first seat taken: check the size a set number of days before the start.
+                transaction.on_commit(lambda: _schedule_minimum_check(locked))
+    except IntegrityError:
+        # The partial unique constraint is the backstop behind the check above.
+        raise AlreadyEnrolled() from None
+    return enrollment
+
+
+def _schedule_minimum_check(cohort: Cohort) -> None:
+    from circlecare.enrollment import tasks
+
+    days = getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7)
+    alert_day = cohort.first_meeting_date - timedelta(days=days)
+    when = datetime.combine(alert_day, datetime.min.time(), tzinfo=ZoneInfo(cohort.time_zone))
+    if when > timezone.now():
+        tasks.check_minimum_size.using(run_after=when).enqueue(cohort.pk)
+
+
+def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") -> Enrollment:
+    """Leave a cohort or its waiting list (a couple leaves together). A freed seat is offered on."""
+    actor = actor or enrollment.member
+    goodbye = (goodbye or "").strip()[:1000]
+    with transaction.atomic(durable=True):
+        cohort = _lock_cohort(enrollment.cohort_id)
+        current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if current.status not in LIVE:
+            raise InvalidTransition("You've already left this group.")
+        now = timezone.now()
+        for e in _mates(current, LIVE):
+            e.status = EnrollmentStatus.WITHDRAWN
+            e.ended_at = now
+            e.end_reason = "withdrew"
+            e.offer_expires_at = None
+            fields = ["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
+            if e.pk == current.pk and goodbye:
+                e.goodbye = goodbye
+                fields.append("goodbye")
+            e.save(update_fields=fields)
+            _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
+            if e.pk == current.pk:
+                current = e
+        _offer_free_seats(cohort, now=now)
+    return current
+
+
+# --------------------------------------------------------------------------------------------------
+# Offers
+
+
+def offer_next_seat(*, cohort: Cohort, actor: Any = None) -> list[Enrollment]:
+    """Offer any free seats to the waiting list; returns the new offers (usually none or one)."""
+    with transaction.atomic(durable=True):
+        locked = _lock_cohort(cohort.pk)
+        return _offer_free_seats(locked)
+
+
+def accept_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
+    """Take an offered seat before its deadline (a couple's offer is accepted for both)."""
+    actor = actor or enrollment.member
+    cohort = Cohort.objects.select_related("program").get(pk=enrollment.cohort_id)
+    _require_steps(enrollment.member, cohort)
+    expired = False
+    with transaction.atomic(durable=True):
+        locked = _lock_cohort(enrollment.cohort_id)
+        current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if current.status != EnrollmentStatus.OFFERED:
+            raise InvalidTransition("There's no open seat offer for you in this group.")
+        now = timezone.now()
+        if current.offer_expires_at is not None and current.offer_expires_at <= now:
+            _expire_locked(locked, [current], now=now)
+            expired = True
+        else:
+            for e in _mates(current, [EnrollmentStatus.OFFERED]):
+                e.status = EnrollmentStatus.CONFIRMED
+                e.confirmed_at = now
+                e.offer_expires_at = None
+                e.save(update_fields=["status", "confirmed_at", "offer_expires_at", "updated_at"])
+                _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
+                _notify("confirmed", [e])
+                if e.pk == current.pk:
+                    current = e
+    if expired:
+        raise OfferExpired(
+            "This seat offer has expired. You're still on the waiting list, "
+            "after the people who haven't had an offer yet."
+        )
+    return current
+
+
+def decline_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
+    """Say no to an offered seat: the member leaves the waiting list and the seat is offered on."""
+    actor = actor or enrollment.member
+    with transaction.atomic(durable=True):
+        cohort = _lock_cohort(enrollment.cohort_id)
+        current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if current.status != EnrollmentStatus.OFFERED:
+            raise InvalidTransition("There's no open seat offer for you in this group.")
+        now = timezone.now()
+        for e in _mates(current, [EnrollmentStatus.OFFERED]):
+            e.status = EnrollmentStatus.WITHDRAWN
+            e.ended_at = now
+            e.end_reason = "declined offer"
+            e.offer_expires_at = None
+            e.save(
+                update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
+            )
+            _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
+            if e.pk == current.pk:
+                current = e
+        _offer_free_seats(cohort, now=now)
+    return current
+
+
+def _expire_locked(cohort: Cohort, offers: list[Enrollment], *, now: datetime) -> int:
+    """Return lapsed offers to the waiting list (behind those not yet offered) and offer on."""
+    expired: list[Enrollment] = []
+    seen: set[int] = set()
+    for offer in offers:
+        for e in _mates(offer, [EnrollmentStatus.OFFERED]):
+            if e.pk in seen:
+                continue
+            seen.add(e.pk)
+            e.status = EnrollmentStatus.WAITLISTED
+            e.passes += 1
+            e.offered_at = None
+            e.offer_expires_at = None
+            e.save(
+                update_fields=["status", "passes", "offered_at", "offer_expires_at", "updated_at"]
+            )
+            _audit(e, None, AuditAction.ENROLLMENT_CHANGED, expired=True)
+            expired.append(e)
+    _notify("offer_expired", expired)
+    _offer_free_seats(cohort, now=now)
+    return len(expired)
+
+
+def expire_offers(*, now: datetime | None = None, cohort_id: int | None = None) -> int:
+    """Expire every lapsed offer (one transaction per cohort); idempotent, safe to run twice."""
+    now = now or timezone.now()
+    due = Enrollment.objects.filter(status=EnrollmentStatus.OFFERED, offer_expires_at__lte=now)
+    if cohort_id is not None:
+        due = due.filter(cohort_id=cohort_id)
+    total = 0
+    for cid in sorted(set(due.values_list("cohort_id", flat=True))):
+        try:
+            with transaction.atomic(durable=True):
+                cohort = _lock_cohort(cid)
+                lapsed = list(
+                    Enrollment.objects.select_for_update()
+                    .filter(
+                        cohort_id=cid,
+                        status=EnrollmentStatus.OFFERED,
+                        offer_expires_at__lte=now,
+                    )
+                    .order_by("pk")
+                )
+                if lapsed:
+                    total += _expire_locked(cohort, lapsed, now=now)
+        except Busy:
+            # Someone else holds this cohort right now; the next run (or its own task) catches up.
+            continue
+    return total
+
+
+# --------------------------------------------------------------------------------------------------
+# Staff
+
+
+def _is_cohort_staff(actor: Any, cohort: Cohort) -> bool:
+    return bool(getattr(actor, "is_staff", False)) or cohort.is_led_by(actor)
+
+
+def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
+    """A coordinator or the cohort's facilitator removes a member, with a reason for the record."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidTransition("Please give a reason for removing this member.")
+    if len(reason) > 500:
+        raise InvalidTransition("Please keep the reason under 500 characters.")
+    with transaction.atomic(durable=True):
+        cohort = _lock_cohort(enrollment.cohort_id)
+        if not _is_cohort_staff(actor, cohort):
+            raise NotAllowed()
+        current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if current.status not in LIVE:
+            raise InvalidTransition("This member has already left the group.")
+        current.status = EnrollmentStatus.REMOVED
+        current.ended_at = timezone.now()
+        current.end_reason = reason
+        current.offer_expires_at = None
+        current.save(
+            update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
+        )
+        _audit(current, actor, AuditAction.ENROLLMENT_CHANGED)
+        _notify("removed", [current])
+        _offer_free_seats(cohort)
+    return current
+
+
+def change_capacity(*, cohort: Cohort, capacity: Any, actor: Any) -> Cohort:
+    """Set a cohort's capacity. Raising it offers seats; it never goes below the seats held."""
+    try:
+        value = int(capacity)
+    except (TypeError, ValueError):
+        raise InvalidCapacity() from None
+    if not 1 <= value <= MAX_CAPACITY:
+        raise InvalidCapacity(f"Please enter a capacity between 1 and {MAX_CAPACITY}.")
+    with transaction.atomic(durable=True):
+        locked = _lock_cohort(cohort.pk)
+        if not _is_cohort_staff(actor, locked):
+            raise NotAllowed()
+        held = _held(locked)
+        if value < held:
+            confirmed = Enrollment.objects.filter(
+                cohort=locked, status=EnrollmentStatus.CONFIRMED
+            ).count()
+            raise CapacityTooLow(
+                f"{held} people hold a seat ({confirmed} confirmed, {held - confirmed} with an "
+                f"open offer), so the capacity can't go below {held}."
+            )
+        if value < locked.min_size:
+            raise InvalidCapacity(
+                f"The capacity can't be below the minimum group size ({locked.min_size})."
+            )
+        old = locked.capacity
+        locked.capacity = value
+        locked.save(update_fields=["capacity"])
+        record(
+            actor=actor,
+            action=AuditAction.COHORT_CHANGED,
+            target=locked,
+            data={"capacity": value, "was": old},
+        )
+        _offer_free_seats(locked)
+        _sync_status(locked)
+    return locked
+
+
+# --------------------------------------------------------------------------------------------------
+# Consents
+
+
+def sign_consents(
+    *, member: Any, documents: list[ConsentDocument], signed_name: str
+) -> list[ConsentSignature]:
+    """Record that the member signed these versions (signing twice keeps the first signature)."""
+    signed_name = (signed_name or "").strip()
+    if not signed_name:
+        raise InvalidTransition("Please type your name to sign.")
+    now = timezone.now()
+    signatures = []
+    with transaction.atomic(durable=True):
+        for document in documents:
+            signature, _ = ConsentSignature.objects.get_or_create(
+                member=member,
+                document=document,
+                defaults={"signed_at": now, "signed_name": signed_name[:120]},
+            )
+            signatures.append(signature)
+    return signatures
+
+
+# --------------------------------------------------------------------------------------------------
+# Couples
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_partner(
+    *, member: Any, cohort: Cohort, email: str, actor: Any = None
+) -> tuple[PartnerInvite, str]:
+    """Invite a partner by e-mail to join a couples group together. Returns the invite and secret."""
+    email = (email or "").strip().lower()
+    if not cohort.program.for_couples:
+        raise InvalidTransition("This group isn't for couples: each person joins on their own.")
+    if not email or email == member.email.lower():
+        raise InvalidTransition("Please enter your partner's e-mail address.")
+    _require_steps(member, cohort)
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic(durable=True):
+        locked = _lock_cohort(cohort.pk)
+        _require_open(locked)
+        if Enrollment.objects.filter(member=member, cohort=locked, status__in=LIVE).exists():
+            raise AlreadyEnrolled()
+        PartnerInvite.objects.filter(
+            cohort=locked, inviter=member, status=PartnerInviteStatus.PENDING
+        ).update(status=PartnerInviteStatus.CANCELLED)
+        invite = PartnerInvite.objects.create(
+            cohort=locked,
+            inviter=member,
+            email=email,
+            token_hash=_token_hash(token),
+            expires_at=timezone.now() + timedelta(days=PARTNER_INVITE_DAYS),
+        )
+        from circlecare.enrollment import tasks
+
+        invite_id = invite.pk
+        transaction.on_commit(lambda: tasks.send_partner_invite.enqueue(invite_id, token))
+    return invite, token
+
+
+def find_invite(token: str) -> PartnerInvite:
+    invite = (
+        PartnerInvite.objects.select_related("cohort", "cohort__program", "inviter")
+        .filter(token_hash=_token_hash(token or ""), status=PartnerInviteStatus.PENDING)
+        .first()
+    )
+    if invite is None or invite.expires_at <= timezone.now():
+        raise InviteInvalid()
+    return invite
+
+
+def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
+    """The invited partner accepts: both take seats together, or both join the waiting list."""
+    invite = find_invite(token)
+    if member.pk == invite.inviter_id or member.email.lower() != invite.email.lower():
+        raise InviteInvalid(
+            "This invitation was sent to a different e-mail address. "
+            "Log in with the address it was sent to."
+        )
+    cohort = invite.cohort
+    _require_steps(member, cohort)
+    _require_steps(invite.inviter, cohort)
+    with transaction.atomic(durable=True):
+        locked = _lock_cohort(cohort.pk)
+        _require_open(locked)
+        fresh = PartnerInvite.objects.select_for_update().get(pk=invite.pk)
+        if fresh.status != PartnerInviteStatus.PENDING:
+            raise InviteInvalid()
+        people = [invite.inviter, member]
+        if Enrollment.objects.filter(member__in=people, cohort=locked, status__in=LIVE).exists():
+            raise AlreadyEnrolled("One of you already has a place in this group.")
+        now = timezone.now()
+        held = _held(locked)
+        seats = held + 2 <= locked.capacity and not _waiting_exists(locked)
+        pairing = Pairing.objects.create(cohort=locked)
+        created = [
+            Enrollment.objects.create(
+                member=person,
+                cohort=locked,
+                pairing=pairing,
+                status=EnrollmentStatus.CONFIRMED if seats else EnrollmentStatus.WAITLISTED,
+                queued_at=now,
+                confirmed_at=now if seats else None,
+            )
+            for person in people
+        ]
+        fresh.status = PartnerInviteStatus.ACCEPTED
+        fresh.accepted_by = member
+        fresh.save(update_fields=["status", "accepted_by"])
+        for e in created:
+            _audit(e, member, AuditAction.ENROLLMENT_CREATED, couple=True)
+        if seats:
+            _sync_status(locked, held + 2)
+            _notify("confirmed", created)
+        else:
+            offered = _offer_free_seats(locked, now=now)
+            if not offered:
+                _notify("waitlisted", created)
+        for e in created:
+            e.refresh_from_db()
+    return created

@@ -1,0 +1,208 @@
+"""Enrollment's background work: e-mails after commit, offer expiry, the under-minimum alert.
+
+E-mails never carry clinical content: not the group's title or focus, nothing a member wrote. They
+say what changed, when the group starts (in the member's own zone) and link to "My groups".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks import task
+
+from circlecare.enrollment.models import (
+    SEAT_HOLDING,
+    CohortNotice,
+    Enrollment,
+    EnrollmentStatus,
+    PartnerInvite,
+)
+from circlecare.meetings.schedule import format_local, meeting_times
+from circlecare.programs.models import Cohort, CohortStatus
+
+UNDER_MINIMUM = "under_minimum"
+
+
+def _my_groups_link() -> str:
+    return settings.SITE_URL + reverse("enrollment:my_groups")
+
+
+def _starts(cohort: Cohort, zone: str) -> str:
+    return format_local(meeting_times(cohort)[0], zone)
+
+
+def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
+    """Subject and body for one enrollment e-mail, or None when it no longer applies."""
+    member = enrollment.member
+    cohort = enrollment.cohort
+    zone = member.time_zone or "UTC"
+    starts = _starts(cohort, zone)
+    link = _my_groups_link()
+    hello = f"Hello {member.display_name},\n\n"
+    bye = "\n\nWith warm wishes,\ncirclecare\n"
+    if kind == "confirmed" and enrollment.status == EnrollmentStatus.CONFIRMED:
+        return (
+            "Your seat is confirmed",
+            f"{hello}Your seat in the group that starts {starts} is confirmed.\n\n"
+            f"Your groups, meeting times and agreements are here:\n{link}{bye}",
+        )
+    if kind == "waitlisted" and enrollment.status == EnrollmentStatus.WAITLISTED:
+        return (
+            "You're on the waiting list",
+            f"{hello}The group that starts {starts} is full, so you have a place on its waiting "
+            "list. If a seat frees up we'll offer it to people in the order they joined, and "
+            f"e-mail you.\n\nYou can see your place on the list here:\n{link}{bye}",
+        )
+    if kind == "offered" and enrollment.status == EnrollmentStatus.OFFERED:
+        assert enrollment.offer_expires_at is not None
+        deadline = format_local(enrollment.offer_expires_at, zone)
+        return (
+            "A seat is free for you",
+            f"{hello}A seat has come free in the group that starts {starts}, and it's yours "
+            f"if you want it. Please accept or decline by {deadline}; after that it passes to "
+            f"the next person.\n\nAccept or decline here:\n{link}{bye}",
+        )
+    if kind == "offer_expired" and enrollment.status == EnrollmentStatus.WAITLISTED:
+        return (
+            "Your seat offer has expired",
+            f"{hello}The seat we offered you in the group that starts {starts} wasn't taken up "
+            "in time, so it has passed to the next person. You're still on the waiting list.\n\n"
+            f"See your place here:\n{link}{bye}",
+        )
+    if kind == "removed" and enrollment.status == EnrollmentStatus.REMOVED:
+        return (
+            "Your place in a group has ended",
+            f"{hello}Your place in the group that starts {starts} has ended. If you'd like to "
+            "talk about it, or about other groups, please contact the practice.\n\n"
+            f"Your groups:\n{link}{bye}",
+        )
+    return None
+
+
+@task()
+def send_enrollment_email(enrollment_id: int, kind: str) -> int:
+    enrollment = (
+        Enrollment.objects.select_related("member", "cohort", "cohort__program")
+        .filter(pk=enrollment_id)
+        .first()
+    )
+    if enrollment is None or not enrollment.member.email:
+        return 0
+    message = compose(enrollment, kind)
+    if message is None:
+        return 0
+    subject, body = message
+    return send_mail(
+        subject=f"circlecare: {subject.lower()}",
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[enrollment.member.email],
+    )
+
+
+@task()
+def expire_offer(enrollment_id: int) -> int:
+    """Runs at the offer's deadline: expires it (and any other lapsed offer in the cohort)."""
+    from circlecare.enrollment.services import expire_offers
+
+    cohort_id = (
+        Enrollment.objects.filter(pk=enrollment_id).values_list("cohort_id", flat=True).first()
+    )
+    if cohort_id is None:
+        return 0
+    return expire_offers(cohort_id=cohort_id)
+
+
+@task()
+def sweep() -> int:
+    """The periodic safety net: lapsed offers and under-minimum alerts. Idempotent."""
+    from circlecare.enrollment.services import expire_offers
+
+    return expire_offers() + alert_under_minimum()
+
+
+def coordinator_addresses() -> list[str]:
+    from django.contrib.auth import get_user_model
+
+    staff = (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .values_list("email", flat=True)
+    )
+    return sorted(set(staff) | set(settings.COORDINATOR_EMAILS))
+
+
+def _alert_if_under_minimum(cohort: Cohort) -> bool:
+    confirmed = Enrollment.objects.filter(cohort=cohort, status__in=SEAT_HOLDING).count()
+    if confirmed >= cohort.min_size:
+        return False
+    recipients = coordinator_addresses()
+    if not recipients:
+        return False
+    try:
+        with transaction.atomic():
+            CohortNotice.objects.create(cohort=cohort, kind=UNDER_MINIMUM)
+    except IntegrityError:
+        return False  # already sent
+    link = settings.SITE_URL + reverse("enrollment:roster", args=[cohort.pk])
+    starts = _starts(cohort, cohort.time_zone)
+    send_mail(
+        subject="circlecare: a group is under its minimum size",
+        message=(
+            f"The group starting {starts} has {confirmed} of the {cohort.min_size} people it "
+            f"needs to run.\n\nOpen its roster:\n{link}\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+    )
+    return True
+
+
+def alert_under_minimum() -> int:
+    """Alert coordinators about cohorts starting within the window that are under their minimum."""
+    days = int(getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7))
+    today = timezone.localdate()
+    cohorts = Cohort.objects.filter(
+        status__in=[CohortStatus.OPEN, CohortStatus.FULL],
+        first_meeting_date__gte=today,
+        first_meeting_date__lte=today + timedelta(days=days),
+    ).exclude(pk__in=CohortNotice.objects.filter(kind=UNDER_MINIMUM).values("cohort_id"))
+    return sum(1 for cohort in cohorts if _alert_if_under_minimum(cohort))
+
+
+@task()
+def check_minimum_size(cohort_id: int) -> bool:
+    cohort = Cohort.objects.filter(pk=cohort_id).first()
+    if cohort is None or cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
+        return False
+    days = int(getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7))
+    today = timezone.localtime(timezone.now(), ZoneInfo(cohort.time_zone)).date()
+    if not today <= cohort.first_meeting_date <= today + timedelta(days=days):
+        return False
+    return _alert_if_under_minimum(cohort)
+
+
+@task()
+def send_partner_invite(invite_id: int, token: str) -> int:
+    invite = PartnerInvite.objects.select_related("inviter", "cohort").filter(pk=invite_id).first()
+    if invite is None:
+        return 0
+    link = settings.SITE_URL + reverse("enrollment:partner_accept", args=[token])
+    starts = _starts(invite.cohort, invite.cohort.time_zone)
+    return send_mail(
+        subject="circlecare: an invitation to join a group together",
+        message=(
+            f"Hello,\n\n{invite.inviter.display_name} has invited you to join a group for "
+            f"couples with them, starting {starts}.\n\nTo accept, create an account (or log in) "
+            f"with this e-mail address and open:\n{link}\n\nThe link works for 14 days. If you "
+            "weren't expecting this, you can ignore it.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invite.email],
+    )

@@ -1,0 +1,60 @@
+"""Template tags for the join flow and "My groups"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import template
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils.safestring import SafeString, mark_safe
+
+from circlecare.enrollment import queries, steps
+from circlecare.enrollment.models import Enrollment
+from circlecare.practice import eligibility
+from circlecare.programs.models import Cohort
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def include_if_exists(context: template.Context, name: str) -> SafeString:
+    """``{% include_if_exists "meetings/_member_group_panel.html" %}``: nothing if it isn't there.
+
+    Other apps add panels to a member's group card by providing the template; the current context
+    (``cohort``, ``enrollment``, ``request``, ``user``) is passed on.
+    """
+    try:
+        tmpl = get_template(name)
+    except TemplateDoesNotExist:
+        return mark_safe("")
+    values: dict[str, Any] = {str(k): v for k, v in context.flatten().items()}
+    return mark_safe(tmpl.render(values, request=context.get("request")))  # noqa: S308 - rendered by the engine
+
+
+@dataclass
+class JoinState:
+    enrollment: Enrollment | None = None
+    position: int | None = None
+    decision: eligibility.Decision | None = None
+    requirement: steps.Requirement | None = None
+
+    @property
+    def eligible(self) -> bool:
+        return self.decision is None or self.decision.allowed
+
+
+@register.simple_tag(takes_context=True)
+def join_state(context: template.Context, cohort: Cohort) -> JoinState:
+    """Where the viewer stands with this cohort: enrolled, not eligible, a step to do, or ready."""
+    user: Any = context.get("user")
+    if user is None or not user.is_authenticated:
+        return JoinState()
+    enrollment = queries.live_enrollment(user, cohort)
+    if enrollment is not None:
+        return JoinState(enrollment=enrollment, position=queries.waiting_position(enrollment))
+    decision = eligibility.check(user, cohort)
+    if not decision.allowed:
+        return JoinState(decision=decision)
+    return JoinState(decision=decision, requirement=steps.first_unmet(user, cohort))

@@ -1,0 +1,329 @@
+"""Thin views over enrollment's services and queries. Another person's object always answers 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from circlecare.enrollment import queries, services
+from circlecare.enrollment.consents import consents_missing
+from circlecare.enrollment.errors import NotAllowed
+from circlecare.enrollment.forms import (
+    CapacityForm,
+    ConsentForm,
+    PartnerInviteForm,
+    RemoveForm,
+    WithdrawForm,
+)
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.errors import DomainError
+from circlecare.practice.queries import clinician_prefetch
+from circlecare.programs.models import Cohort, CohortStatus
+
+
+def _visible_cohort(cohort_id: int) -> Cohort:
+    """A cohort a visitor may see (not a draft), with its lead's licences loaded for eligibility."""
+    try:
+        return (
+            Cohort.objects.exclude(status=CohortStatus.DRAFT)
+            .filter(program__is_published=True)
+            .select_related("program", "lead", "lead__clinician", "co_facilitator")
+            .prefetch_related(*clinician_prefetch("lead__clinician__"))
+            .get(pk=cohort_id)
+        )
+    except Cohort.DoesNotExist:
+        raise Http404("No such group") from None
+
+
+def _own_enrollment(request: HttpRequest, pk: int) -> Enrollment:
+    return get_object_or_404(
+        Enrollment.objects.select_related("cohort", "cohort__program", "member"),
+        pk=pk,
+        member=request.user,
+    )
+
+
+def _staff_cohort(request: HttpRequest, cohort_id: int) -> Cohort:
+    cohort = get_object_or_404(
+        Cohort.objects.select_related("program", "lead", "co_facilitator"), pk=cohort_id
+    )
+    if not (request.user.is_staff or cohort.is_led_by(request.user)):
+        raise Http404("No such group")
+    return cohort
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _next_step_url(cohort: Cohort) -> str:
+    return cohort.get_absolute_url() + "#next-step"
+
+
+def _error_page(
+    request: HttpRequest, cohort: Cohort, error: DomainError, **context: Any
+) -> HttpResponse:
+    if isinstance(error, NotAllowed):
+        raise Http404("No such group")
+    return render(
+        request,
+        "enrollment/join.html",
+        {"cohort": cohort, "program": cohort.program, "error": error, **context},
+        status=error.status,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Member pages
+
+
+@login_required
+def my_groups(request: HttpRequest) -> HttpResponse:
+    cards, past = queries.my_groups(request.user)
+    led = queries.cohorts_run_by(request.user)
+    return render(request, "enrollment/my_groups.html", {"cards": cards, "past": past, "led": led})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    cohort = _visible_cohort(cohort_id)
+    if request.method == "GET":
+        return redirect(_next_step_url(cohort))
+    try:
+        enrollment = services.enroll(member=request.user, cohort=cohort)
+    except DomainError as error:
+        return _error_page(request, cohort, error)
+    if enrollment.status == EnrollmentStatus.CONFIRMED:
+        messages.success(request, "Your seat is confirmed. Welcome to the group.")
+    elif enrollment.status == EnrollmentStatus.OFFERED:
+        messages.success(request, "A seat is free for you: please accept it below.")
+    else:
+        position = queries.waiting_position(enrollment)
+        messages.info(
+            request,
+            f"The group is full, so you're on the waiting list (number {position}). "
+            "We'll e-mail you if a seat frees up.",
+        )
+    return redirect("enrollment:my_groups")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consents(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    cohort = _visible_cohort(cohort_id)
+    missing = consents_missing(request.user, cohort)
+    done_url = _safe_next(request, _next_step_url(cohort))
+    if not missing:
+        messages.info(request, "You've signed every agreement this group needs.")
+        return redirect(done_url)
+    form = ConsentForm(request.POST or None, documents=missing)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.sign_consents(
+                    member=request.user,
+                    documents=missing,
+                    signed_name=form.cleaned_data["signed_name"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Thank you: your agreements are signed.")
+                return redirect(done_url)
+        return render(
+            request,
+            "enrollment/consents.html",
+            {"cohort": cohort, "program": cohort.program, "form": form, "next": done_url},
+            status=400,
+        )
+    return render(
+        request,
+        "enrollment/consents.html",
+        {"cohort": cohort, "program": cohort.program, "form": form, "next": done_url},
+    )
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = _own_enrollment(request, pk)
+    try:
+        services.accept_offer(enrollment=enrollment, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Your seat is confirmed. Welcome to the group.")
+    return redirect("enrollment:my_groups")
+
+
+@login_required
+@require_POST
+def decline(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = _own_enrollment(request, pk)
+    try:
+        services.decline_offer(enrollment=enrollment, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, "You've declined the seat; it will be offered to the next person.")
+    return redirect("enrollment:my_groups")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = _own_enrollment(request, pk)
+    if not enrollment.is_live:
+        messages.info(request, "You've already left this group.")
+        return redirect("enrollment:my_groups")
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.withdraw(
+                    enrollment=enrollment,
+                    actor=request.user,
+                    goodbye=form.cleaned_data["goodbye"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "You've left the group. Thank you for being part of it.")
+                return redirect("enrollment:my_groups")
+        return render(
+            request,
+            "enrollment/withdraw.html",
+            {"enrollment": enrollment, "cohort": enrollment.cohort, "form": form},
+            status=400,
+        )
+    return render(
+        request,
+        "enrollment/withdraw.html",
+        {"enrollment": enrollment, "cohort": enrollment.cohort, "form": form},
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Couples
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def partner_invite(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    cohort = _visible_cohort(cohort_id)
+    if not cohort.program.for_couples:
+        raise Http404("No such group")
+    form = PartnerInviteForm(request.POST or None)
+    context = {"cohort": cohort, "program": cohort.program, "form": form}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.invite_partner(
+                    member=request.user, cohort=cohort, email=form.cleaned_data["email"]
+                )
+            except DomainError as error:
+                form.add_error("email", error.message)
+            else:
+                messages.success(
+                    request,
+                    "We've e-mailed your partner. When they accept, you'll take your seats "
+                    "together (or wait together if the group is full).",
+                )
+                return redirect("enrollment:my_groups")
+        return render(request, "enrollment/partner_invite.html", context, status=400)
+    return render(request, "enrollment/partner_invite.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def partner_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invite = services.find_invite(token)
+    except DomainError:
+        raise Http404("No such invitation") from None
+    if str(getattr(request.user, "email", "")).lower() != invite.email.lower():
+        raise Http404("No such invitation")
+    context: dict[str, Any] = {"invite": invite, "cohort": invite.cohort}
+    if request.method == "POST":
+        try:
+            services.accept_partner_invite(token=token, member=request.user)
+        except DomainError as error:
+            context["error"] = error
+            return render(request, "enrollment/partner_accept.html", context, status=error.status)
+        messages.success(request, "You've joined together.")
+        return redirect("enrollment:my_groups")
+    return render(request, "enrollment/partner_accept.html", context)
+
+
+# --------------------------------------------------------------------------------------------------
+# Staff
+
+
+def _roster_page(
+    request: HttpRequest, cohort: Cohort, status: int = 200, **context: Any
+) -> HttpResponse:
+    data = queries.roster(cohort)
+    context.setdefault("capacity_form", CapacityForm(initial={"capacity": cohort.capacity}))
+    context.setdefault("remove_form", RemoveForm())
+    return render(
+        request,
+        "enrollment/roster.html",
+        {"cohort": cohort, "roster": data, **context},
+        status=status,
+    )
+
+
+@login_required
+def roster(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    cohort = _staff_cohort(request, cohort_id)
+    return _roster_page(request, cohort)
+
+
+@login_required
+@require_POST
+def capacity(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    cohort = _staff_cohort(request, cohort_id)
+    form = CapacityForm(request.POST)
+    if form.is_valid():
+        try:
+            services.change_capacity(
+                cohort=cohort, capacity=form.cleaned_data["capacity"], actor=request.user
+            )
+        except DomainError as error:
+            form.add_error("capacity", error.message)
+        else:
+            messages.success(request, "The capacity is updated.")
+            return redirect("enrollment:roster", cohort_id=cohort.pk)
+    return _roster_page(request, cohort, status=400, capacity_form=form)
+
+
+@login_required
+@require_POST
+def remove(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = get_object_or_404(Enrollment.objects.select_related("cohort"), pk=pk)
+    cohort = _staff_cohort(request, enrollment.cohort_id)
+    form = RemoveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.remove(
+                enrollment=enrollment, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{enrollment.member.display_name} has been removed.")
+        return redirect(reverse("enrollment:roster", kwargs={"cohort_id": cohort.pk}))
+    return _roster_page(request, cohort, status=400, remove_form=form, remove_target=enrollment.pk)

@@ -1,0 +1,424 @@
+"""Every seat transition, as a member or coordinator would notice it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from circlecare.enrollment import services, tasks
+from circlecare.enrollment.consents import consents_missing
+from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed
+from circlecare.enrollment.models import ConsentKind, Enrollment, EnrollmentStatus
+from circlecare.enrollment.queries import waiting_position
+from circlecare.errors import (
+    AlreadyEnrolled,
+    CapacityTooLow,
+    ConsentRequired,
+    EnrollmentClosed,
+    InvalidTransition,
+    NotEligible,
+    OfferExpired,
+)
+from circlecare.programs.models import CohortStatus, ProgramKind
+from tests.enrollment.factories import (
+    ConsentDocumentFactory,
+    publish_consents,
+    ready_member,
+    sign_all,
+)
+from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = EnrollmentStatus
+
+
+@pytest.fixture(autouse=True)
+def _consents() -> None:
+    publish_consents()
+
+
+def full_cohort(capacity: int = 2, **fields: Any) -> tuple[Any, list[Enrollment]]:
+    cohort = CohortFactory(capacity=capacity, **fields)
+    seats = [services.enroll(member=ready_member(), cohort=cohort) for _ in range(capacity)]
+    return cohort, seats
+
+
+def status_of(enrollment: Enrollment) -> str:
+    enrollment.refresh_from_db()
+    return enrollment.status
+
+
+def held(cohort: Any) -> int:
+    return Enrollment.objects.filter(cohort=cohort, status__in=["confirmed", "offered"]).count()
+
+
+# ---------------------------------------------------------------------------------------- enroll
+
+
+def test_enroll_takes_a_seat_then_the_waiting_list_in_order() -> None:
+    cohort, seats = full_cohort(capacity=2)
+    assert [s.status for s in seats] == [Status.CONFIRMED, Status.CONFIRMED]
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.FULL
+    first = services.enroll(member=ready_member(), cohort=cohort)
+    second = services.enroll(member=ready_member(), cohort=cohort)
+    assert (first.status, second.status) == (Status.WAITLISTED, Status.WAITLISTED)
+    assert (waiting_position(first), waiting_position(second)) == (1, 2)
+
+
+def test_enroll_twice_is_refused() -> None:
+    cohort = CohortFactory()
+    member = ready_member()
+    services.enroll(member=member, cohort=cohort)
+    with pytest.raises(AlreadyEnrolled):
+        services.enroll(member=member, cohort=cohort)
+    assert Enrollment.objects.filter(member=member).count() == 1
+
+
+def test_enroll_needs_signed_agreements() -> None:
+    cohort = CohortFactory()
+    member = UserFactory()
+    with pytest.raises(ConsentRequired) as caught:
+        services.enroll(member=member, cohort=cohort)
+    assert "Consent to telehealth" in caught.value.message
+    assert not Enrollment.objects.exists()
+
+
+def test_therapy_needs_informed_consent_too() -> None:
+    lic = LicenseFactory(state="NY")
+    cohort = CohortFactory(lead=lic.clinician.user, program__kind=ProgramKind.THERAPY)
+    member = ready_member(home_state="NY")
+    assert consents_missing(member, cohort) == []
+    ConsentDocumentFactory(kind=ConsentKind.INFORMED_CONSENT, version=2)
+    assert [d.version for d in consents_missing(member, cohort)] == [2]
+    with pytest.raises(ConsentRequired):
+        services.enroll(member=member, cohort=cohort)
+
+
+def test_a_future_version_is_only_needed_from_its_effective_date() -> None:
+    cohort = CohortFactory()
+    member = ready_member()
+    later = timezone.now() + timedelta(days=3)
+    ConsentDocumentFactory(kind=ConsentKind.TELEHEALTH, version=2, effective_at=later)
+    assert consents_missing(member, cohort) == []
+    assert [d.version for d in consents_missing(member, cohort, at=later)] == [2]
+
+
+def test_therapy_refuses_a_member_from_an_unserved_state() -> None:
+    lic = LicenseFactory(state="NY")
+    cohort = CohortFactory(lead=lic.clinician.user, program__kind=ProgramKind.THERAPY)
+    with pytest.raises(NotEligible) as caught:
+        services.enroll(member=ready_member(home_state="TX"), cohort=cohort)
+    assert "New York" in caught.value.message
+    assert not Enrollment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "status", [CohortStatus.DRAFT, CohortStatus.RUNNING, CohortStatus.CANCELLED]
+)
+def test_enroll_refused_unless_the_cohort_is_open(status: str) -> None:
+    cohort = CohortFactory(status=status)
+    with pytest.raises(EnrollmentClosed):
+        services.enroll(member=ready_member(), cohort=cohort)
+
+
+def test_enroll_refused_after_the_deadline() -> None:
+    cohort = CohortFactory(enrollment_deadline=timezone.localdate() - timedelta(days=2))
+    with pytest.raises(EnrollmentClosed) as caught:
+        services.enroll(member=ready_member(), cohort=cohort)
+    assert "deadline" in caught.value.message
+
+
+def test_couples_groups_need_a_partner() -> None:
+    cohort = CohortFactory(program__for_couples=True)
+    with pytest.raises(InvalidTransition):
+        services.enroll(member=ready_member(), cohort=cohort)
+
+
+# ---------------------------------------------------------------------------------------- offers
+
+
+def test_withdraw_offers_the_seat_to_the_first_in_line(settings: Any) -> None:
+    cohort, seats = full_cohort(capacity=2)
+    first = services.enroll(member=ready_member(), cohort=cohort)
+    second = services.enroll(member=ready_member(), cohort=cohort)
+    before = timezone.now()
+    services.withdraw(enrollment=seats[0], goodbye="Thank you all.")
+    assert status_of(seats[0]) == Status.WITHDRAWN
+    first.refresh_from_db()
+    assert first.status == Status.OFFERED
+    assert first.offer_expires_at is not None
+    assert first.offer_expires_at - before >= settings.OFFER_HOLD - timedelta(seconds=5)
+    assert status_of(second) == Status.WAITLISTED
+    assert waiting_position(second) == 1
+    assert held(cohort) == 2
+    seats[0].refresh_from_db()
+    assert seats[0].goodbye == "Thank you all."
+
+
+def test_withdraw_twice_is_refused() -> None:
+    enrollment = services.enroll(member=ready_member(), cohort=CohortFactory())
+    services.withdraw(enrollment=enrollment)
+    with pytest.raises(InvalidTransition):
+        services.withdraw(enrollment=enrollment)
+
+
+def test_withdraw_from_the_waiting_list_frees_no_seat() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=waiting)
+    assert status_of(waiting) == Status.WITHDRAWN
+    assert status_of(seats[0]) == Status.CONFIRMED
+
+
+def test_accept_offer_confirms_the_seat() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    accepted = services.accept_offer(enrollment=waiting)
+    assert accepted.status == Status.CONFIRMED
+    assert accepted.confirmed_at is not None
+    with pytest.raises(InvalidTransition):
+        services.accept_offer(enrollment=waiting)
+
+
+def test_accept_after_the_deadline_expires_and_passes_on() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    late = services.enroll(member=ready_member(), cohort=cohort)
+    next_one = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    Enrollment.objects.filter(pk=late.pk).update(offer_expires_at=timezone.now())
+    with pytest.raises(OfferExpired):
+        services.accept_offer(enrollment=late)
+    late.refresh_from_db()
+    assert (late.status, late.passes) == (Status.WAITLISTED, 1)
+    assert status_of(next_one) == Status.OFFERED
+    assert held(cohort) == 1
+
+
+def test_decline_leaves_the_list_and_passes_on() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    first = services.enroll(member=ready_member(), cohort=cohort)
+    second = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    services.decline_offer(enrollment=first)
+    assert status_of(first) == Status.WITHDRAWN
+    assert status_of(second) == Status.OFFERED
+    with pytest.raises(InvalidTransition):
+        services.decline_offer(enrollment=first)
+
+
+def test_expire_offers_is_idempotent_and_puts_lapsed_members_behind_the_rest() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    first = services.enroll(member=ready_member(), cohort=cohort)
+    second = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    later = timezone.now() + timedelta(hours=49)
+    assert services.expire_offers(now=later) == 1
+    assert services.expire_offers(now=later) == 0
+    assert status_of(first) == Status.WAITLISTED
+    assert status_of(second) == Status.OFFERED
+    assert waiting_position(first) == 1
+    assert held(cohort) == 1
+
+
+def test_offer_next_seat_fills_only_free_seats() -> None:
+    cohort, seats = full_cohort(capacity=2)
+    waiting = [services.enroll(member=ready_member(), cohort=cohort) for _ in range(3)]
+    assert services.offer_next_seat(cohort=cohort) == []
+    Enrollment.objects.filter(pk=seats[0].pk).update(status=Status.WITHDRAWN)
+    offers = services.offer_next_seat(cohort=cohort)
+    assert [o.pk for o in offers] == [waiting[0].pk]
+    assert services.offer_next_seat(cohort=cohort) == []
+
+
+# ---------------------------------------------------------------------------------------- staff
+
+
+def test_coordinator_removes_with_a_reason_and_the_seat_is_offered() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    coordinator = UserFactory(is_staff=True)
+    with pytest.raises(InvalidTransition):
+        services.remove(enrollment=seats[0], actor=coordinator, reason="  ")
+    removed = services.remove(enrollment=seats[0], actor=coordinator, reason="Asked to leave.")
+    assert (removed.status, removed.end_reason) == (Status.REMOVED, "Asked to leave.")
+    assert status_of(waiting) == Status.OFFERED
+
+
+def test_a_member_cannot_remove_anyone() -> None:
+    _cohort, seats = full_cohort(capacity=2)
+    with pytest.raises(NotAllowed):
+        services.remove(enrollment=seats[0], actor=seats[1].member, reason="no")
+    assert status_of(seats[0]) == Status.CONFIRMED
+
+
+def test_the_lead_may_remove() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    services.remove(enrollment=seats[0], actor=cohort.lead, reason="Safety plan.")
+    assert status_of(seats[0]) == Status.REMOVED
+
+
+def test_raising_capacity_sends_offers_lowering_below_seats_is_refused() -> None:
+    cohort, _seats = full_cohort(capacity=2)
+    waiting = [services.enroll(member=ready_member(), cohort=cohort) for _ in range(2)]
+    coordinator = UserFactory(is_staff=True)
+    services.change_capacity(cohort=cohort, capacity=3, actor=coordinator)
+    assert [status_of(w) for w in waiting] == [Status.OFFERED, Status.WAITLISTED]
+    with pytest.raises(CapacityTooLow) as caught:
+        services.change_capacity(cohort=cohort, capacity=2, actor=coordinator)
+    assert "3 people hold a seat" in caught.value.message
+    cohort.refresh_from_db()
+    assert cohort.capacity == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10_000, "abc", None, "2.5"])
+def test_capacity_rejects_nonsense(bad: Any) -> None:
+    cohort = CohortFactory(capacity=5)
+    with pytest.raises(InvalidCapacity):
+        services.change_capacity(cohort=cohort, capacity=bad, actor=UserFactory(is_staff=True))
+    cohort.refresh_from_db()
+    assert cohort.capacity == 5
+
+
+def test_capacity_change_needs_staff() -> None:
+    cohort = CohortFactory(capacity=5)
+    with pytest.raises(NotAllowed):
+        services.change_capacity(cohort=cohort, capacity=8, actor=UserFactory())
+
+
+# ---------------------------------------------------------------------------------------- couples
+
+
+def couples_cohort(capacity: int) -> Any:
+    return CohortFactory(capacity=capacity, program__for_couples=True)
+
+
+def join_as_couple(cohort: Any) -> list[Enrollment]:
+    inviter = ready_member()
+    partner = ready_member()
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    return services.accept_partner_invite(token=token, member=partner)
+
+
+def test_a_couple_takes_two_seats_together() -> None:
+    cohort = couples_cohort(capacity=4)
+    pair = join_as_couple(cohort)
+    assert [e.status for e in pair] == [Status.CONFIRMED, Status.CONFIRMED]
+    assert pair[0].pairing_id == pair[1].pairing_id is not None
+
+
+def test_a_couple_waits_together_and_is_offered_two_seats_at_once() -> None:
+    cohort = couples_cohort(capacity=3)
+    first = join_as_couple(cohort)
+    pair = join_as_couple(cohort)  # one seat left: not enough for two
+    assert [e.status for e in pair] == [Status.WAITLISTED, Status.WAITLISTED]
+    assert held(cohort) == 2
+    services.withdraw(enrollment=first[0])  # the whole couple leaves: three seats free
+    assert [status_of(e) for e in first] == [Status.WITHDRAWN, Status.WITHDRAWN]
+    assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
+    services.accept_offer(enrollment=pair[1])
+    assert [status_of(e) for e in pair] == [Status.CONFIRMED, Status.CONFIRMED]
+
+
+def test_an_invite_is_only_for_the_address_it_was_sent_to() -> None:
+    cohort = couples_cohort(capacity=4)
+    inviter = ready_member()
+    _invite, token = services.invite_partner(
+        member=inviter, cohort=cohort, email="partner@example.org"
+    )
+    with pytest.raises(InviteInvalid):
+        services.accept_partner_invite(token=token, member=ready_member())
+    with pytest.raises(InviteInvalid):
+        services.accept_partner_invite(token="not-a-token", member=ready_member())
+    assert not Enrollment.objects.exists()
+
+
+# ---------------------------------------------------------------------------------------- e-mails
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emails_go_out_after_commit_without_clinical_content(run_worker: Any) -> None:
+    lic = LicenseFactory(state="NY")
+    program = ProgramFactory(kind=ProgramKind.THERAPY, title="Closer: grief therapy group")
+    cohort = CohortFactory(capacity=1, program=program, lead=lic.clinician.user)
+    seated = services.enroll(member=ready_member(home_state="NY"), cohort=cohort)
+    waiting = services.enroll(
+        member=ready_member(home_state="NY", time_zone="America/Los_Angeles"), cohort=cohort
+    )
+    assert mail.outbox == []  # queued, not sent inline
+    run_worker()
+    subjects = sorted(m.subject for m in mail.outbox)
+    assert subjects == [
+        "circlecare: you're on the waiting list",
+        "circlecare: your seat is confirmed",
+    ]
+    mail.outbox.clear()
+    services.remove(enrollment=seated, actor=UserFactory(is_staff=True), reason="Private reason")
+    run_worker()
+    by_subject = {m.subject: m for m in mail.outbox}
+    assert set(by_subject) == {
+        "circlecare: your place in a group has ended",
+        "circlecare: a seat is free for you",
+    }
+    offer = by_subject["circlecare: a seat is free for you"]
+    waiting.refresh_from_db()
+    assert offer.to == [waiting.member.email]
+    assert "PST" in offer.body or "PDT" in offer.body  # the deadline in the member's own zone
+    for message in mail.outbox:
+        assert "grief" not in message.body.lower()
+        assert "Closer" not in message.body
+        assert "Private reason" not in message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_expires_an_unanswered_offer(run_worker: Any) -> None:
+    cohort, seats = full_cohort(capacity=1)
+    late = services.enroll(member=ready_member(), cohort=cohort)
+    next_one = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    late.refresh_from_db()
+    job = DBTaskResult.objects.get(task_path__endswith="expire_offer")
+    assert job.run_after == late.offer_expires_at
+    # Time passes: the offer's deadline and the delayed task both fall due.
+    past = timezone.now() - timedelta(minutes=1)
+    Enrollment.objects.filter(pk=late.pk).update(offer_expires_at=past)
+    DBTaskResult.objects.filter(pk=job.pk).update(run_after=past)
+    run_worker()
+    late.refresh_from_db()
+    assert (late.status, late.passes) == (Status.WAITLISTED, 1)
+    assert status_of(next_one) == Status.OFFERED
+    expired = [m for m in mail.outbox if m.subject == "circlecare: your seat offer has expired"]
+    assert [m.to for m in expired] == [[late.member.email]]
+
+
+def test_under_minimum_alert_reaches_coordinators_once(settings: Any) -> None:
+    settings.COHORT_MIN_SIZE_ALERT_DAYS = 7
+    UserFactory(is_staff=True, email="coord@example.org")
+    soon = timezone.localdate() + timedelta(days=5)
+    cohort = CohortFactory(first_meeting_date=soon, capacity=8, min_size=4)
+    CohortFactory(first_meeting_date=soon + timedelta(days=30), capacity=8, min_size=4)
+    services.enroll(member=ready_member(), cohort=cohort)
+    assert tasks.alert_under_minimum() == 1
+    assert tasks.alert_under_minimum() == 0
+    assert [m.to for m in mail.outbox] == [["coord@example.org"]]
+    assert "1 of the 4" in mail.outbox[0].body
+
+
+def test_signing_records_who_which_version_and_when() -> None:
+    cohort = CohortFactory()
+    member = UserFactory()
+    missing = consents_missing(member, cohort)
+    assert {d.kind for d in missing} == {"telehealth", "group_confidentiality"}
+    services.sign_consents(member=member, documents=missing, signed_name="Sam Example")
+    assert consents_missing(member, cohort) == []
+    signature = member.consent_signatures.get(document__kind="telehealth")
+    assert (signature.document.version, signature.signed_name) == (1, "Sam Example")
+    assert signature.signed_at is not None
+    sign_all(member)

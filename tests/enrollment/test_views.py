@@ -1,0 +1,325 @@
+"""The join flow, My groups and the roster, as a browser without JavaScript would use them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.template import Context, Template
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.enrollment import services
+from circlecare.enrollment.consents import consents_missing
+from circlecare.enrollment.models import ConsentSignature, Enrollment
+from circlecare.programs.models import CohortStatus, ProgramKind
+from tests.enrollment.factories import publish_consents, ready_member
+from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _consents() -> None:
+    publish_consents()
+
+
+def client_for(user: Any, **kwargs: Any) -> Client:
+    client = Client(**kwargs)
+    client.force_login(user)
+    return client
+
+
+def cohort_page(client: Client, cohort: Any) -> str:
+    response = client.get(cohort.get_absolute_url())
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# ---------------------------------------------------------------------------------- join flow
+
+
+def test_anonymous_visitor_is_sent_to_sign_up_and_back() -> None:
+    cohort = CohortFactory()
+    html = cohort_page(Client(), cohort)
+    assert f"/accounts/signup/?next=/groups/group/{cohort.pk}/" in html
+    assert f"/accounts/login/?next=/groups/group/{cohort.pk}/" in html
+
+
+def test_the_steps_in_order_then_a_seat() -> None:
+    cohort = CohortFactory(capacity=2)
+    member = UserFactory()
+    client = client_for(member)
+    html = cohort_page(client, cohort)
+    assert "Read and sign" in html
+    assert reverse("enrollment:consents", args=[cohort.pk]) in html
+
+    url = reverse("enrollment:consents", args=[cohort.pk])
+    assert client.get(url).status_code == 200
+    form = {f"agree_{d.pk}": "on" for d in consents_missing(member, cohort)}
+    refused = client.post(url, {**form, "signed_name": "Sam"})  # the adult box left empty
+    assert refused.status_code == 400
+    assert "18 or older" in refused.content.decode()
+    assert not ConsentSignature.objects.filter(member=member).exists()
+    signed = client.post(url, {**form, "adult": "on", "signed_name": "Sam"})
+    assert signed.status_code == 302
+    assert ConsentSignature.objects.filter(member=member).count() == 2
+
+    html = cohort_page(client, cohort)
+    assert "Take a seat" in html
+    joined = client.post(reverse("enrollment:join", args=[cohort.pk]))
+    assert joined.status_code == 302
+    assert joined["Location"] == reverse("enrollment:my_groups")
+    page = client.get(reverse("enrollment:my_groups")).content.decode()
+    assert "You have a seat." in page
+    assert "You have a seat in this group." in cohort_page(client, cohort)
+
+
+def test_a_full_group_offers_the_waiting_list_and_shows_the_place() -> None:
+    cohort = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(), cohort=cohort)
+    member = ready_member()
+    client = client_for(member)
+    assert "Join the waiting list" in cohort_page(client, cohort)
+    client.post(reverse("enrollment:join", args=[cohort.pk]))
+    page = client.get(reverse("enrollment:my_groups")).content.decode()
+    assert "Number 1 on the waiting list." in page
+
+
+def test_not_eligible_sees_why_and_where_else_to_go() -> None:
+    lic = LicenseFactory(state="NY")
+    therapy = CohortFactory(lead=lic.clinician.user, program__kind=ProgramKind.THERAPY)
+    circle = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE, title="Circle"))
+    member = ready_member(home_state="TX")
+    client = client_for(member)
+    html = cohort_page(client, therapy)
+    assert "This group serves residents of New York." in html
+    assert circle.get_absolute_url() in html
+    response = client.post(reverse("enrollment:join", args=[therapy.pk]))
+    assert response.status_code == 403
+    assert "New York" in response.content.decode()
+    assert not Enrollment.objects.filter(member=member).exists()
+
+
+@pytest.mark.parametrize("status", [CohortStatus.DRAFT])
+def test_join_a_hidden_or_missing_group_is_404(status: str) -> None:
+    client = client_for(ready_member())
+    hidden = CohortFactory(status=status)
+    assert client.post(reverse("enrollment:join", args=[hidden.pk])).status_code == 404
+    assert client.post(reverse("enrollment:join", args=[999_999])).status_code == 404
+
+
+def test_join_a_closed_group_says_so_and_changes_nothing() -> None:
+    cohort = CohortFactory(status=CohortStatus.RUNNING)
+    member = ready_member()
+    response = client_for(member).post(reverse("enrollment:join", args=[cohort.pk]))
+    assert response.status_code == 409
+    assert not Enrollment.objects.filter(member=member).exists()
+
+
+# ---------------------------------------------------------------------------------- CSRF
+
+
+def test_join_without_a_csrf_token_is_refused() -> None:
+    cohort = CohortFactory()
+    member = ready_member()
+    client = client_for(member, enforce_csrf_checks=True)
+    assert client.post(reverse("enrollment:join", args=[cohort.pk])).status_code == 403
+    assert not Enrollment.objects.filter(member=member).exists()
+    # With the token from the page, the same request works.
+    cohort_page(client, cohort)
+    token = client.cookies["csrftoken"].value
+    response = client.post(reverse("enrollment:join", args=[cohort.pk]), HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 302
+    assert Enrollment.objects.filter(member=member, status="confirmed").exists()
+
+
+def test_withdraw_without_a_csrf_token_is_refused() -> None:
+    enrollment = services.enroll(member=ready_member(), cohort=CohortFactory())
+    client = client_for(enrollment.member, enforce_csrf_checks=True)
+    url = reverse("enrollment:withdraw", args=[enrollment.pk])
+    assert client.post(url).status_code == 403
+    enrollment.refresh_from_db()
+    assert enrollment.status == "confirmed"
+
+
+# ---------------------------------------------------------------------------------- 404 for others
+
+
+def test_another_members_enrollment_answers_404() -> None:
+    cohort = CohortFactory(capacity=1)
+    mine = services.enroll(member=ready_member(), cohort=cohort)
+    theirs = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=mine)  # theirs is now an offer
+    intruder = client_for(mine.member)
+    for name in ("withdraw", "accept", "decline"):
+        url = reverse(f"enrollment:{name}", args=[theirs.pk])
+        assert intruder.post(url).status_code == 404
+        missing = reverse(f"enrollment:{name}", args=[999_999])
+        assert intruder.post(missing).content == intruder.post(url).content
+    assert intruder.get(reverse("enrollment:withdraw", args=[theirs.pk])).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == "offered"
+
+
+def test_roster_is_for_the_groups_staff_only() -> None:
+    co = UserFactory(is_facilitator=True)
+    cohort = CohortFactory(co_facilitator=co)
+    services.enroll(member=ready_member(display_name="Robin"), cohort=cohort)
+    url = reverse("enrollment:roster", args=[cohort.pk])
+    for outsider in (ready_member(), LicenseFactory().clinician.user):
+        assert client_for(outsider).get(url).status_code == 404
+    for insider in (cohort.lead, co, UserFactory(is_staff=True)):
+        response = client_for(insider).get(url)
+        assert response.status_code == 200
+        assert "Robin" in response.content.decode()
+    assert Client().get(url).status_code == 302  # to the login page
+
+
+# ---------------------------------------------------------------------------------- offers and leaving
+
+
+def test_offer_is_shown_with_its_deadline_and_can_be_accepted() -> None:
+    cohort = CohortFactory(capacity=1)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    waiting = services.enroll(member=ready_member(time_zone="Europe/London"), cohort=cohort)
+    services.withdraw(enrollment=seated)
+    client = client_for(waiting.member)
+    page = client.get(reverse("enrollment:my_groups")).content.decode()
+    assert "Accept the seat" in page
+    assert "GMT" in page  # the deadline in the member's own zone
+    client.post(reverse("enrollment:accept", args=[waiting.pk]))
+    waiting.refresh_from_db()
+    assert waiting.status == "confirmed"
+
+
+def test_withdraw_with_a_goodbye_the_group_sees() -> None:
+    cohort = CohortFactory()
+    leaving = services.enroll(member=ready_member(display_name="Lee"), cohort=cohort)
+    staying = services.enroll(member=ready_member(), cohort=cohort)
+    client = client_for(leaving.member)
+    too_long = client.post(
+        reverse("enrollment:withdraw", args=[leaving.pk]), {"goodbye": "x" * 1001}
+    )
+    assert too_long.status_code == 400
+    leaving.refresh_from_db()
+    assert leaving.status == "confirmed"
+    client.post(reverse("enrollment:withdraw", args=[leaving.pk]), {"goodbye": "Be well <3"})
+    leaving.refresh_from_db()
+    assert leaving.status == "withdrawn"
+    page = client_for(staying.member).get(reverse("enrollment:my_groups")).content.decode()
+    assert "Lee" in page
+    assert "Be well &lt;3" in page
+
+
+# ---------------------------------------------------------------------------------- staff input
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "100000", ""])
+def test_capacity_bad_input_is_explained_and_changes_nothing(value: str) -> None:
+    cohort = CohortFactory(capacity=5)
+    client = client_for(UserFactory(is_staff=True))
+    response = client.post(reverse("enrollment:capacity", args=[cohort.pk]), {"capacity": value})
+    assert response.status_code == 400
+    assert "field-error" in response.content.decode()
+    cohort.refresh_from_db()
+    assert cohort.capacity == 5
+
+
+def test_capacity_below_the_seats_held_is_refused_with_a_reason() -> None:
+    cohort = CohortFactory(capacity=3)
+    for _ in range(2):
+        services.enroll(member=ready_member(), cohort=cohort)
+    client = client_for(UserFactory(is_staff=True))
+    response = client.post(reverse("enrollment:capacity", args=[cohort.pk]), {"capacity": "1"})
+    assert response.status_code == 400
+    assert "2 people hold a seat" in response.content.decode()
+
+
+def test_remove_needs_a_reason() -> None:
+    enrollment = services.enroll(member=ready_member(), cohort=CohortFactory())
+    client = client_for(UserFactory(is_staff=True))
+    url = reverse("enrollment:remove", args=[enrollment.pk])
+    assert client.post(url, {"reason": ""}).status_code == 400
+    enrollment.refresh_from_db()
+    assert enrollment.status == "confirmed"
+    assert client.post(url, {"reason": "Asked to leave"}).status_code == 302
+    enrollment.refresh_from_db()
+    assert enrollment.status == "removed"
+    assert client_for(ready_member()).post(url, {"reason": "x"}).status_code == 404
+
+
+def test_include_if_exists_renders_nothing_for_a_missing_template() -> None:
+    template = Template('{% load enrollment_tags %}[{% include_if_exists "nowhere/_panel.html" %}]')
+    assert template.render(Context({})) == "[]"
+
+
+# ---------------------------------------------------------------------------------- couples
+
+
+def test_a_couple_joins_together_through_the_invitation() -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member(display_name="Ana")
+    partner = ready_member(email="partner@example.org")
+    client = client_for(inviter)
+    assert "Invite your partner" in cohort_page(client, cohort)
+    url = reverse("enrollment:partner_invite", args=[cohort.pk])
+    bad = client.post(url, {"email": "not an address"})
+    assert bad.status_code == 400
+    assert "field-error" in bad.content.decode()
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    accept_url = reverse("enrollment:partner_accept", args=[token])
+    # Only the invited address can open it; anyone else gets the same 404 as a wrong link.
+    assert client_for(ready_member()).get(accept_url).status_code == 404
+    assert client.get(accept_url).status_code == 404
+    partner_client = client_for(partner)
+    assert "Join Ana" in partner_client.get(accept_url).content.decode()
+    assert partner_client.post(accept_url).status_code == 302
+    statuses = set(Enrollment.objects.filter(cohort=cohort).values_list("status", flat=True))
+    assert statuses == {"confirmed"}
+    assert Enrollment.objects.filter(cohort=cohort).count() == 2
+
+
+def test_the_groups_staff_get_the_roster_not_a_join_button() -> None:
+    cohort = CohortFactory()
+    html = cohort_page(client_for(cohort.lead), cohort)
+    assert reverse("enrollment:roster", args=[cohort.pk]) in html
+    assert "Take a seat" not in html
+
+
+def test_my_groups_reads_a_fixed_number_of_queries(django_assert_num_queries: Any) -> None:
+    from circlecare.enrollment import queries
+
+    member = ready_member()
+    services.enroll(member=member, cohort=CohortFactory())
+    # Five for the cards, four for what the groups' panels show (meetings, weeks, changes, due).
+    with django_assert_num_queries(9):
+        cards, _past = queries.my_groups(member)
+    for _ in range(4):
+        full = CohortFactory(capacity=1)
+        services.enroll(member=ready_member(), cohort=full)
+        services.enroll(member=member, cohort=full)
+    with django_assert_num_queries(9):
+        cards, _past = queries.my_groups(member)
+    assert len(cards) == 5
+    assert {card.position for card in cards} == {None, 1}
+
+
+def test_my_groups_page_costs_the_same_with_more_groups() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = ready_member()
+    client = client_for(member)
+    services.enroll(member=member, cohort=CohortFactory())
+    client.get(reverse("enrollment:my_groups"))
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("enrollment:my_groups")).status_code == 200
+        return len(ctx)
+
+    one = count()
+    for _ in range(3):
+        services.enroll(member=member, cohort=CohortFactory())
+    assert count() == one
