@@ -1,0 +1,163 @@
+"""Reads about meetings that pages, feeds and other apps share; each runs a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from circlecare.accounts.models import User
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.meetings.models import (
+    Attendance,
+    CalendarFeed,
+    LocationAttestation,
+    Meeting,
+    MeetingStatus,
+    hash_token,
+)
+from circlecare.programs.models import Cohort, CohortStatus
+
+#: Enrollment statuses whose members see the cohort's meetings.
+MEMBER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
+#: How far back a calendar feed reaches.
+FEED_HISTORY = timedelta(days=60)
+
+
+def _with_cohort(qs: QuerySet[Meeting]) -> QuerySet[Meeting]:
+    return qs.select_related("cohort__program", "cohort__lead", "cohort__co_facilitator")
+
+
+def meetings_for_member(member: User) -> QuerySet[Meeting]:
+    """Meetings of every cohort the member has a confirmed (or completed) seat in, by time."""
+    cohort_ids = Enrollment.objects.filter(member=member, status__in=MEMBER_STATUSES).values(
+        "cohort_id"
+    )
+    return _with_cohort(Meeting.objects.filter(cohort_id__in=cohort_ids)).order_by(
+        "starts_at", "pk"
+    )
+
+
+def meetings_led_by(user: User) -> QuerySet[Meeting]:
+    return _with_cohort(
+        Meeting.objects.filter(Q(cohort__lead=user) | Q(cohort__co_facilitator=user))
+    ).order_by("starts_at", "pk")
+
+
+def next_meeting(cohort: Cohort, now: datetime | None = None) -> Meeting | None:
+    """The cohort's next scheduled meeting that has not ended yet (one query)."""
+    now = now or timezone.now()
+    return (
+        Meeting.objects.filter(
+            cohort=cohort,
+            status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD],
+            ends_at__gt=now,
+        )
+        .order_by("starts_at", "pk")
+        .first()
+    )
+
+
+def viewer_role(meeting: Meeting, user: User) -> str | None:
+    """ "facilitator", "coordinator", "member", or None for anyone who may not see the meeting."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if meeting.cohort.is_led_by(user):
+        return "facilitator"
+    if user.is_staff:
+        return "coordinator"
+    if Enrollment.objects.filter(
+        member=user, cohort_id=meeting.cohort_id, status__in=MEMBER_STATUSES
+    ).exists():
+        return "member"
+    return None
+
+
+def meeting_for_viewer(pk: int, user: User) -> tuple[Meeting, str] | None:
+    meeting = _with_cohort(Meeting.objects.filter(pk=pk)).first()
+    if meeting is None:
+        return None
+    role = viewer_role(meeting, user)
+    if role is None:
+        return None
+    return meeting, role
+
+
+def attendance_of(meeting: Meeting, member: User) -> Attendance | None:
+    return Attendance.objects.filter(meeting=meeting, member=member).first()
+
+
+def latest_attestation(meeting: Meeting, member: User) -> LocationAttestation | None:
+    return (
+        LocationAttestation.objects.filter(meeting=meeting, member=member)
+        .order_by("-at", "-pk")
+        .first()
+    )
+
+
+def roster(meeting: Meeting) -> list[tuple[User, Attendance | None]]:
+    """The cohort's members (confirmed or completed) with their attendance at `meeting`."""
+    members = list(
+        User.objects.filter(
+            enrollments__cohort_id=meeting.cohort_id,
+            enrollments__status__in=MEMBER_STATUSES,
+        )
+        .distinct()
+        .order_by("display_name", "pk")
+    )
+    marks = {a.member_id: a for a in Attendance.objects.filter(meeting=meeting)}
+    return [(member, marks.get(member.pk)) for member in members]
+
+
+def refused_attestations(meeting: Meeting) -> list[LocationAttestation]:
+    return list(
+        LocationAttestation.objects.filter(meeting=meeting, allowed=False)
+        .select_related("member")
+        .order_by("-at")
+    )
+
+
+def cohort_schedule(cohort_pk: int) -> Cohort | None:
+    return (
+        Cohort.objects.select_related("program", "lead", "co_facilitator")
+        .prefetch_related(
+            Prefetch("meetings", queryset=Meeting.objects.order_by("starts_at", "pk"))
+        )
+        .filter(pk=cohort_pk)
+        .first()
+    )
+
+
+def member_attendance(member: User) -> dict[int, Attendance]:
+    """The member's attendance marks, by meeting id."""
+    return {a.meeting_id: a for a in Attendance.objects.filter(member=member)}
+
+
+def feed_by_token(token: str) -> CalendarFeed | None:
+    if not token or len(token) > 100:
+        return None
+    return (
+        CalendarFeed.objects.select_related("member")
+        .filter(token_hash=hash_token(token), revoked_at__isnull=True, member__is_active=True)
+        .first()
+    )
+
+
+def feed_meetings(member: User, now: datetime | None = None) -> list[Meeting]:
+    now = now or timezone.now()
+    return list(meetings_for_member(member).filter(ends_at__gte=now - FEED_HISTORY))
+
+
+def active_feed(member: User) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(member=member, revoked_at__isnull=True).first()
+
+
+def schedulable_cohorts(user: User) -> QuerySet[Cohort]:
+    """Cohorts whose schedule pages `user` may open: all for coordinators, their own for leads."""
+    qs = Cohort.objects.select_related("program", "lead").annotate(meeting_count=Count("meetings"))
+    if not user.is_staff:
+        qs = qs.filter(Q(lead=user) | Q(co_facilitator=user))
+    return qs.exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED]).order_by(
+        "first_meeting_date", "pk"
+    )

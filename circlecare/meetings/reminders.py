@@ -1,0 +1,157 @@
+"""Reminder e-mails 24 hours and 1 hour before a meeting, each sent exactly once.
+
+How "exactly once" holds when a worker dies (SECURITY.md R3)
+--------------------------------------------------------------
+Each e-mail is sent inside the database transaction that inserts its `ReminderSent` row (the
+claim; unique per member, meeting and kind), and that transaction commits only after the mail
+server has accepted the message:
+
+* killed before the send, or during it: the transaction never commits, the claim vanishes with
+  it, and the next run (the sweep, or a restarted worker) sends the reminder;
+* killed after the commit: the claim is there and nobody sends it again;
+* two workers at once: the second insert waits on the first one's unique-index entry and then
+  fails, so the second worker skips that member;
+* the mail server refuses: the exception rolls the claim back and a later sweep retries, as long
+  as the reminder is still on time.
+
+The one remaining window is a kill after the mail server accepted the message and before the
+commit returns (a single round trip to the database); a reminder could then go out twice. That
+was chosen over the other order (commit the claim, then send), whose window loses the e-mail
+instead: for a member in distress a duplicate reminder is the smaller harm than a missing one.
+
+On SQLite (development) the open claim holds the database's single write lock while the mail
+server answers, so other writers wait up to the connection timeout; production runs PostgreSQL,
+where only that one unique-index entry is held.
+
+A reminder whose moment has passed is not sent late: it goes out only between its due moment and
+`GRACE` after it (and never once the meeting has started).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from circlecare.accounts.models import User
+from circlecare.enrollment.models import EnrollmentStatus
+from circlecare.meetings import schedule
+from circlecare.meetings.models import Meeting, MeetingStatus, ReminderKind, ReminderSent
+
+logger = logging.getLogger(__name__)
+
+BEFORE: dict[str, timedelta] = {
+    ReminderKind.DAY: timedelta(hours=24),
+    ReminderKind.HOUR: timedelta(hours=1),
+}
+#: How long after its moment a reminder may still go out (a worker briefly behind).
+GRACE: dict[str, timedelta] = {
+    ReminderKind.DAY: timedelta(hours=1),
+    ReminderKind.HOUR: timedelta(minutes=15),
+}
+
+
+def due_at(meeting: Meeting, kind: str) -> datetime:
+    return meeting.starts_at - BEFORE[kind]
+
+
+def is_on_time(meeting: Meeting, kind: str, now: datetime) -> bool:
+    if meeting.status != MeetingStatus.SCHEDULED:
+        return False
+    due = due_at(meeting, kind)
+    return due <= now < min(due + GRACE[kind], meeting.starts_at)
+
+
+def recipients(meeting: Meeting, kind: str) -> list[User]:
+    """Confirmed members who want reminders and have not had this one yet."""
+    return list(
+        User.objects.filter(
+            enrollments__cohort_id=meeting.cohort_id,
+            enrollments__status=EnrollmentStatus.CONFIRMED,
+            email_reminders=True,
+            is_active=True,
+        )
+        .exclude(pk__in=ReminderSent.objects.filter(meeting=meeting, kind=kind).values("member"))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _message(meeting: Meeting, member: User, kind: str) -> EmailMessage:
+    when, group_time = schedule.format_for_viewer(
+        meeting.starts_at, member.time_zone, meeting.cohort.time_zone
+    )
+    context = {
+        "member": member,
+        "when": when,
+        "group_time": group_time,
+        "kind": kind,
+        "link": f"{settings.SITE_URL}{meeting.get_absolute_url()}",
+        "settings_link": f"{settings.SITE_URL}/accounts/profile/",
+    }
+    subject = (
+        "Your circlecare group meets tomorrow"
+        if kind == ReminderKind.DAY
+        else "Your circlecare group meets in an hour"
+    )
+    body = render_to_string("meetings/email/reminder.txt", context)
+    return EmailMessage(subject=subject, body=body, to=[member.email])
+
+
+def send_one(
+    meeting: Meeting, member: User, kind: str, now: datetime, connection: Any = None
+) -> bool:
+    """Claim and send one reminder; False when it was already claimed by someone else."""
+    try:
+        with transaction.atomic():
+            ReminderSent.objects.create(member=member, meeting=meeting, kind=kind, sent_at=now)
+            # Sent while the claim is uncommitted: see the module docstring for why.
+            message = _message(meeting, member, kind)
+            message.connection = connection
+            message.send(fail_silently=False)
+    except IntegrityError:
+        return False
+    return True
+
+
+def send_reminders(meeting_id: int, kind: str, now: datetime | None = None) -> int:
+    """Send the `kind` reminder of one meeting to everyone who should have it. Safe to repeat."""
+    now = now or timezone.now()
+    if kind not in BEFORE:
+        return 0
+    meeting = Meeting.objects.select_related("cohort").filter(pk=meeting_id).first()
+    if meeting is None or not is_on_time(meeting, kind, now):
+        return 0
+    sent = 0
+    # One SMTP connection for the whole batch; each message still commits on its own.
+    with get_connection() as connection:
+        for member in recipients(meeting, kind):
+            try:
+                if send_one(meeting, member, kind, now, connection):
+                    sent += 1
+            except Exception:
+                # One refused address must not stop the others; the sweep retries it.
+                logger.exception(
+                    "Reminder to member %s for meeting %s failed", member.pk, meeting.pk
+                )
+    return sent
+
+
+def due_meetings(now: datetime) -> list[tuple[Meeting, str]]:
+    """Every (meeting, kind) whose reminder is on time right now."""
+    horizon = now + max(BEFORE.values())
+    meetings = Meeting.objects.select_related("cohort").filter(
+        status=MeetingStatus.SCHEDULED, starts_at__gt=now, starts_at__lte=horizon
+    )
+    return [(m, kind) for m in meetings for kind in BEFORE if is_on_time(m, kind, now)]
+
+
+def sweep(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return sum(send_reminders(meeting.pk, kind, now) for meeting, kind in due_meetings(now))

@@ -1,0 +1,524 @@
+"""Every change to meetings: opening a cohort's series, changing it, joining and attendance.
+
+Schedule changes lock the cohort row (the series belongs to it); attendance and joining lock the
+meeting row. E-mails and delayed reminder tasks are queued after commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from circlecare.accounts.models import User
+from circlecare.audit.models import AuditAction
+from circlecare.audit.services import record
+from circlecare.enrollment.consents import consents_missing
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.errors import ConsentRequired, InvalidTransition, NotFound
+from circlecare.meetings import schedule
+from circlecare.meetings.errors import (
+    JoinWindowClosed,
+    LocationNotServed,
+    LocationRequired,
+    ScheduleError,
+)
+from circlecare.meetings.models import (
+    LATE_AFTER,
+    Attendance,
+    AttendanceStatus,
+    CalendarFeed,
+    LocationAttestation,
+    Meeting,
+    MeetingStatus,
+    hash_token,
+)
+from circlecare.practice.queries import licensed_states
+from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.states import HOME_STATE_CHOICES
+
+_KNOWN_PLACES = {code for code, _ in HOME_STATE_CHOICES}
+#: Enrollment statuses whose members belong to the meetings (and see their history).
+MEMBER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _require_staff(actor: User) -> None:
+    if not (actor.is_active and actor.is_staff):
+        raise NotFound()
+
+
+def _in_transaction() -> None:
+    assert connection.in_atomic_block, "call this inside a service's transaction"
+
+
+def _at(local_date: date, local_time: time, zone: str) -> datetime:
+    return schedule.weekly_times(first_date=local_date, start=local_time, zone=zone, count=1)[0]
+
+
+def _locked_cohort(cohort: Cohort) -> Cohort:
+    return Cohort.objects.select_for_update().select_related("program").get(pk=cohort.pk)
+
+
+def _retime(meeting: Meeting, local_date: date, local_time: time, zone: str) -> None:
+    start = _at(local_date, local_time, zone)
+    duration = meeting.duration
+    meeting.moved_from = meeting.starts_at
+    meeting.local_date = local_date
+    meeting.local_time = local_time
+    meeting.starts_at = start
+    meeting.ends_at = start + duration
+    meeting.ics_sequence += 1
+
+
+def _after_commit(meeting_ids: list[int], change: str | None) -> None:
+    from circlecare.meetings import tasks
+
+    def run() -> None:
+        tasks.schedule_reminders(meeting_ids)
+        if change:
+            tasks.notify_meetings_changed.enqueue(meeting_ids, change)
+
+    transaction.on_commit(run)
+
+
+# --- opening a cohort -----------------------------------------------------------------------
+
+
+def planned_preview(cohort: Cohort) -> list[schedule.PreviewRow]:
+    """What opening `cohort` would create: each meeting's time and any clock-change note."""
+    return schedule.preview(
+        first_date=cohort.first_meeting_date,
+        start=cohort.start_time,
+        zone=cohort.time_zone,
+        count=cohort.program.weeks,
+    )
+
+
+def _create_series(cohort: Cohort) -> list[Meeting]:
+    _in_transaction()
+    minutes = timedelta(minutes=cohort.program.minutes_per_meeting)
+    rows = [
+        Meeting(
+            cohort=cohort,
+            number=index,
+            starts_at=start,
+            ends_at=start + minutes,
+            local_date=cohort.first_meeting_date + timedelta(weeks=index - 1),
+            local_time=cohort.start_time,
+        )
+        for index, start in enumerate(schedule.meeting_times(cohort), start=1)
+    ]
+    return Meeting.objects.bulk_create(rows)
+
+
+def open_cohort(*, cohort: Cohort, actor: User) -> list[Meeting]:
+    """Open a draft cohort for joining and create its meetings from the weekly pattern."""
+    _require_staff(actor)
+    with transaction.atomic(durable=True):
+        locked = _locked_cohort(cohort)
+        if locked.status != CohortStatus.DRAFT:
+            raise InvalidTransition("Only a draft group can be opened.")
+        if locked.meetings.exists():
+            raise InvalidTransition("This group already has meetings.")
+        try:
+            meetings = _create_series(locked)
+        except ValueError as exc:
+            raise ScheduleError(str(exc)) from None
+        # The one write this app makes to a cohort row: opening it.
+        Cohort.objects.filter(pk=locked.pk).update(status=CohortStatus.OPEN)
+        record(
+            actor=actor,
+            action=AuditAction.COHORT_CHANGED,
+            target=locked,
+            data={"status": CohortStatus.OPEN, "meetings": len(meetings)},
+        )
+        ids = list(Meeting.objects.filter(cohort=locked).values_list("pk", flat=True))
+        _after_commit(ids, None)
+    cohort.status = CohortStatus.OPEN
+    return list(Meeting.objects.filter(cohort=cohort))
+
+
+def create_meetings(*, cohort: Cohort, actor: User | None) -> list[Meeting]:
+    """Create the meetings of an already open cohort that has none yet (safe to call twice)."""
+    if actor is not None:
+        _require_staff(actor)
+    with transaction.atomic(durable=True):
+        locked = _locked_cohort(cohort)
+        if locked.status in {CohortStatus.DRAFT, CohortStatus.CANCELLED}:
+            raise InvalidTransition("Open the group first.")
+        if locked.meetings.exists():
+            return list(locked.meetings.all())
+        try:
+            _create_series(locked)
+        except ValueError as exc:
+            raise ScheduleError(str(exc)) from None
+        record(
+            actor=actor,
+            action=AuditAction.COHORT_CHANGED,
+            target=locked,
+            data={"meetings_created": locked.program.weeks},
+        )
+        ids = list(Meeting.objects.filter(cohort=locked).values_list("pk", flat=True))
+        _after_commit(ids, None)
+    return list(Meeting.objects.filter(cohort=cohort))
+
+
+# --- changing the series --------------------------------------------------------------------
+
+
+def _changeable(meeting: Meeting, now: datetime) -> None:
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise InvalidTransition("Only a scheduled meeting can be changed.")
+    if meeting.starts_at <= now:
+        raise InvalidTransition("This meeting has already started; it can't be changed now.")
+
+
+def _locked_meeting(meeting: Meeting) -> tuple[Cohort, Meeting]:
+    cohort = _locked_cohort(meeting.cohort)
+    try:
+        locked = Meeting.objects.get(pk=meeting.pk, cohort=cohort)
+    except Meeting.DoesNotExist:
+        raise NotFound() from None
+    return cohort, locked
+
+
+def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
+    """No meeting that week: it and every later scheduled meeting move a week on."""
+    _require_staff(actor)
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        cohort, locked = _locked_meeting(meeting)
+        _changeable(locked, now)
+        later = list(
+            Meeting.objects.filter(
+                cohort=cohort, status=MeetingStatus.SCHEDULED, starts_at__gte=locked.starts_at
+            ).order_by("-starts_at")
+        )
+        try:
+            for item in later:
+                _retime(
+                    item, item.local_date + timedelta(weeks=1), item.local_time, cohort.time_zone
+                )
+                item.save()
+        except ValueError as exc:
+            raise ScheduleError(str(exc)) from None
+        record(
+            actor=actor,
+            action=AuditAction.MEETING_CHANGED,
+            target=locked,
+            data={"change": "skipped", "shifted": len(later)},
+        )
+        ids = sorted(item.pk for item in later)
+        _after_commit(ids, "skipped")
+    return later
+
+
+def move_meeting(*, meeting: Meeting, local_date: date, local_time: time, actor: User) -> Meeting:
+    """Move one meeting to another local date and time in the group's own zone."""
+    _require_staff(actor)
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        cohort, locked = _locked_meeting(meeting)
+        _changeable(locked, now)
+        try:
+            new_start = _at(local_date, local_time, cohort.time_zone)
+        except ValueError as exc:
+            raise ScheduleError(str(exc)) from None
+        if new_start <= now:
+            raise ScheduleError("Choose a time in the future.")
+        new_end = new_start + locked.duration
+        clash = (
+            Meeting.objects.filter(cohort=cohort, starts_at__lt=new_end, ends_at__gt=new_start)
+            .exclude(pk=locked.pk)
+            .exclude(status=MeetingStatus.CANCELLED)
+            .exists()
+        )
+        if clash:
+            raise ScheduleError("Another meeting of this group is at that time.")
+        if new_start == locked.starts_at:
+            raise ScheduleError("That is the meeting's current time.")
+        _retime(locked, local_date, local_time, cohort.time_zone)
+        locked.save()
+        record(
+            actor=actor,
+            action=AuditAction.MEETING_CHANGED,
+            target=locked,
+            data={"change": "moved", "sequence": locked.ics_sequence},
+        )
+        _after_commit([locked.pk], "moved")
+    return locked
+
+
+def cancel_meeting(*, meeting: Meeting, actor: User) -> Meeting:
+    _require_staff(actor)
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        _cohort, locked = _locked_meeting(meeting)
+        if locked.status != MeetingStatus.SCHEDULED:
+            raise InvalidTransition("Only a scheduled meeting can be cancelled.")
+        if locked.ends_at <= now:
+            raise InvalidTransition("This meeting is over; it can't be cancelled.")
+        locked.status = MeetingStatus.CANCELLED
+        locked.ics_sequence += 1
+        locked.save()
+        record(
+            actor=actor,
+            action=AuditAction.MEETING_CHANGED,
+            target=locked,
+            data={"change": "cancelled", "sequence": locked.ics_sequence},
+        )
+        _after_commit([locked.pk], "cancelled")
+    return locked
+
+
+def change_pattern(
+    *, cohort: Cohort, from_date: date, start_time: time, actor: User
+) -> list[Meeting]:
+    """Give every future scheduled meeting a new weekly pattern, starting on `from_date`.
+
+    Held, cancelled and past meetings keep their times, attendance and notes.
+    """
+    _require_staff(actor)
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        locked = _locked_cohort(cohort)
+        future = list(
+            Meeting.objects.filter(
+                cohort=locked, status=MeetingStatus.SCHEDULED, starts_at__gt=now
+            ).order_by("starts_at")
+        )
+        if not future:
+            raise ScheduleError("This group has no future meetings to change.")
+        try:
+            times = schedule.weekly_times(
+                first_date=from_date, start=start_time, zone=locked.time_zone, count=len(future)
+            )
+        except (ValueError, TypeError) as exc:
+            raise ScheduleError(str(exc)) from None
+        if times[0] <= now:
+            raise ScheduleError("The new pattern must start in the future.")
+        earlier = (
+            Meeting.objects.filter(cohort=locked)
+            .exclude(pk__in=[m.pk for m in future])
+            .exclude(status=MeetingStatus.CANCELLED)
+            .order_by("-ends_at")
+            .first()
+        )
+        if earlier is not None and times[0] < earlier.ends_at:
+            raise ScheduleError("The new pattern must start after the meetings already held.")
+        changed: list[Meeting] = []
+        for index, item in enumerate(future):
+            local_date = from_date + timedelta(weeks=index)
+            if (item.local_date, item.local_time, item.starts_at) == (
+                local_date,
+                start_time,
+                times[index],
+            ):
+                continue
+            _retime(item, local_date, start_time, locked.time_zone)
+            changed.append(item)
+        if not changed:
+            raise ScheduleError("The meetings already follow that pattern.")
+        Meeting.objects.bulk_update(
+            changed,
+            ["starts_at", "ends_at", "local_date", "local_time", "moved_from", "ics_sequence"],
+        )
+        record(
+            actor=actor,
+            action=AuditAction.MEETING_CHANGED,
+            target=locked,
+            data={"change": "pattern", "meetings": len(changed)},
+        )
+        _after_commit([m.pk for m in changed], "pattern")
+    return changed
+
+
+# --- attendance and joining -----------------------------------------------------------------
+
+
+def is_member(member: User, cohort: Cohort) -> bool:
+    return Enrollment.objects.filter(
+        member=member, cohort=cohort, status__in=MEMBER_STATUSES
+    ).exists()
+
+
+def may_record_attendance(actor: User, cohort: Cohort) -> bool:
+    return actor.is_active and (actor.is_staff or cohort.is_led_by(actor))
+
+
+def record_attendance(*, meeting: Meeting, member: User, status: str, actor: User) -> Attendance:
+    """A facilitator (or coordinator) sets one member's attendance at one meeting."""
+    if status not in AttendanceStatus.values:
+        raise InvalidTransition("Choose attended, late, absent or excused.")
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        locked = Meeting.objects.select_for_update().select_related("cohort").get(pk=meeting.pk)
+        if not may_record_attendance(actor, locked.cohort):
+            raise NotFound()
+        if not is_member(member, locked.cohort):
+            raise NotFound()
+        if locked.status == MeetingStatus.CANCELLED:
+            raise InvalidTransition("This meeting was cancelled.")
+        if now < locked.join_opens_at:
+            raise InvalidTransition("Attendance can be recorded once the meeting opens.")
+        attendance, _ = Attendance.objects.update_or_create(
+            meeting=locked,
+            member=member,
+            defaults={"status": status, "recorded_by": actor, "at": now},
+        )
+        if locked.status == MeetingStatus.SCHEDULED:
+            locked.status = MeetingStatus.HELD
+            locked.save(update_fields=["status", "updated_at"])
+        record(
+            actor=actor,
+            action=AuditAction.MEETING_CHANGED,
+            target=locked,
+            subject=member,
+            data={"change": "attendance", "status": status},
+        )
+    return attendance
+
+
+def _attest(meeting: Meeting, member: User, state: str, now: datetime) -> LocationAttestation:
+    _in_transaction()
+    cohort = meeting.cohort
+    clinician = getattr(cohort.lead, "clinician", None)
+    on = meeting.starts_at.astimezone(ZoneInfo(cohort.time_zone)).date()
+    allowed = state in licensed_states(clinician, on, on)
+    return LocationAttestation.objects.create(
+        member=member, meeting=meeting, state=state, at=now, allowed=allowed
+    )
+
+
+def attest_location(
+    *, meeting: Meeting, member: User, state: str, now: datetime | None = None
+) -> LocationAttestation:
+    """Record where a therapy member says they are right now, and whether the lead may serve them."""
+    now = now or timezone.now()
+    state = (state or "").strip().upper()
+    if state not in _KNOWN_PLACES:
+        raise LocationRequired()
+    with transaction.atomic(durable=True):
+        locked = Meeting.objects.select_related("cohort__lead").get(pk=meeting.pk)
+        if not is_member(member, locked.cohort):
+            raise NotFound()
+        attestation = _attest(locked, member, state, now)
+    return attestation
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    attendance: Attendance | None
+    attestation: LocationAttestation | None
+
+
+def join_meeting(
+    *, meeting: Meeting, member: User, state: str | None = None, now: datetime | None = None
+) -> JoinResult:
+    """A member joins inside the window; a therapy member first says which state they are in.
+
+    A refusal for location is stored (the facilitator sees it) before `LocationNotServed` is
+    raised, so the record survives the error.
+    """
+    now = now or timezone.now()
+    refused: LocationAttestation | None = None
+    with transaction.atomic(durable=True):
+        try:
+            locked = (
+                Meeting.objects.select_for_update()
+                .select_related("cohort__program", "cohort__lead")
+                .get(pk=meeting.pk)
+            )
+        except Meeting.DoesNotExist:
+            raise NotFound() from None
+        cohort = locked.cohort
+        if not is_member(member, cohort):
+            raise NotFound()
+        if not locked.is_joinable_at(now):
+            raise JoinWindowClosed()
+        if consents_missing(member, cohort, at=locked.starts_at):
+            # A new version of an agreement took effect: it is signed before the next meeting.
+            raise ConsentRequired(
+                "The group's agreements have been updated. Please read and sign them before joining."
+            )
+        attestation: LocationAttestation | None = None
+        if cohort.program.is_therapy:
+            place = (state or "").strip().upper()
+            if place not in _KNOWN_PLACES:
+                raise LocationRequired()
+            attestation = _attest(locked, member, place, now)
+            if not attestation.allowed:
+                record(
+                    actor=member,
+                    action=AuditAction.MEETING_CHANGED,
+                    target=locked,
+                    subject=member,
+                    data={"change": "join_refused", "state": place},
+                )
+                refused = attestation
+        attendance: Attendance | None = None
+        if refused is None:
+            status = (
+                AttendanceStatus.LATE
+                if now > locked.starts_at + LATE_AFTER
+                else AttendanceStatus.ATTENDED
+            )
+            attendance = Attendance.objects.filter(meeting=locked, member=member).first()
+            if attendance is None:
+                attendance = Attendance.objects.create(
+                    meeting=locked, member=member, status=status, recorded_by=member, at=now
+                )
+            elif attendance.status == AttendanceStatus.ABSENT:
+                attendance.status = status
+                attendance.recorded_by = member
+                attendance.at = now
+                attendance.save()
+            if locked.status == MeetingStatus.SCHEDULED:
+                locked.status = MeetingStatus.HELD
+                locked.save(update_fields=["status", "updated_at"])
+            record(
+                actor=member,
+                action=AuditAction.MEETING_CHANGED,
+                target=locked,
+                subject=member,
+                data={"change": "joined", "status": attendance.status},
+            )
+    if refused is not None:
+        raise LocationNotServed(detail={"state": refused.state})
+    return JoinResult(attendance=attendance, attestation=attestation)
+
+
+# --- calendar feeds -------------------------------------------------------------------------
+
+
+def create_calendar_feed(*, member: User) -> str:
+    """Make a new secret feed address for `member`, switching off any older one.
+
+    Returns the token; only its hash is stored, so it can be shown this once.
+    """
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        User.objects.select_for_update().get(pk=member.pk)
+        CalendarFeed.objects.filter(member=member, revoked_at__isnull=True).update(revoked_at=now)
+        CalendarFeed.objects.create(member=member, token_hash=hash_token(token))
+    return token
+
+
+def note_feed_used(*, feed: CalendarFeed) -> None:
+    """Remember when a calendar app last fetched the feed, so the member can tell it's in use."""
+    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
+
+
+def revoke_calendar_feed(*, member: User) -> int:
+    with transaction.atomic(durable=True):
+        return CalendarFeed.objects.filter(member=member, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )

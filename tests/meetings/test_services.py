@@ -1,0 +1,552 @@
+"""Opening a cohort, changing its series, joining and attendance."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from circlecare.audit.models import AuditEvent
+from circlecare.errors import InvalidTransition, NotFound
+from circlecare.meetings import schedule, services
+from circlecare.meetings.errors import (
+    JoinWindowClosed,
+    LocationNotServed,
+    LocationRequired,
+    ScheduleError,
+)
+from circlecare.meetings.models import (
+    Attendance,
+    AttendanceStatus,
+    LocationAttestation,
+    Meeting,
+    MeetingStatus,
+)
+from circlecare.programs.models import CohortStatus, ProgramKind
+from tests.factories import (
+    CohortFactory,
+    EnrollmentFactory,
+    LicenseFactory,
+    ProgramFactory,
+    UserFactory,
+)
+from tests.meetings.factories import coordinator, meeting_at, member_of
+
+pytestmark = pytest.mark.django_db
+
+ZONES = (
+    "America/New_York",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Pacific/Kiritimati",
+)
+
+
+def _draft(**fields: Any) -> Any:
+    return CohortFactory(status=CohortStatus.DRAFT, **fields)
+
+
+def _local(dt: datetime, zone: str) -> datetime:
+    return dt.astimezone(ZoneInfo(zone))
+
+
+# --- opening ------------------------------------------------------------------------------
+
+
+def test_open_cohort_creates_one_meeting_per_week_and_opens_it(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    cohort = _draft()
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings = services.open_cohort(cohort=cohort, actor=coordinator())
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.OPEN
+    assert [m.number for m in meetings] == list(range(1, 9))
+    assert all(_local(m.starts_at, "America/New_York").time() == time(19) for m in meetings)
+    assert all(m.ends_at - m.starts_at == timedelta(minutes=90) for m in meetings)
+    assert len({m.uid for m in meetings}) == 8
+    assert AuditEvent.objects.filter(action="cohort.changed", target_id=str(cohort.pk)).count() == 1
+
+
+def test_open_cohort_is_for_staff_and_for_drafts_only() -> None:
+    cohort = _draft()
+    with pytest.raises(NotFound):
+        services.open_cohort(cohort=cohort, actor=cohort.lead)
+    services.open_cohort(cohort=cohort, actor=coordinator())
+    with pytest.raises(InvalidTransition):
+        services.open_cohort(cohort=cohort, actor=coordinator())
+    assert Meeting.objects.filter(cohort=cohort).count() == 8
+
+
+def test_create_meetings_for_an_open_cohort_is_idempotent() -> None:
+    cohort = CohortFactory()
+    services.create_meetings(cohort=cohort, actor=None)
+    services.create_meetings(cohort=cohort, actor=None)
+    assert Meeting.objects.filter(cohort=cohort).count() == 8
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    zone=st.sampled_from(ZONES),
+    first=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+    start=st.times().map(lambda t: t.replace(second=0, microsecond=0)),
+    weeks=st.integers(min_value=1, max_value=20),
+)
+def test_opened_meetings_keep_the_local_time_across_clock_changes(
+    zone: str, first: date, start: time, weeks: int
+) -> None:
+    program = ProgramFactory(weeks=weeks, minutes_per_meeting=60)
+    cohort = _draft(
+        program=program,
+        first_meeting_date=first,
+        weekday=first.weekday(),
+        start_time=start,
+        time_zone=zone,
+    )
+    meetings = services.open_cohort(cohort=cohort, actor=coordinator())
+    assert len(meetings) == weeks
+    for index, meeting in enumerate(meetings):
+        assert meeting.starts_at.utcoffset() == timedelta(0)
+        local = _local(meeting.starts_at, zone)
+        assert meeting.local_date == first + timedelta(weeks=index)
+        naive = datetime.combine(meeting.local_date, start)
+        # Either the wall time exists and is kept exactly, or it fell in a gap and the meeting
+        # moved later by the gap's length (never earlier, never by more than 2 hours).
+        if local.replace(tzinfo=None) != naive:
+            assert timedelta(0) < local.replace(tzinfo=None) - naive <= timedelta(hours=2)
+
+
+def test_new_york_2_30_across_spring_forward_and_1_30_across_fall_back() -> None:
+    spring = _draft(
+        program=ProgramFactory(weeks=3),
+        first_meeting_date=date(2026, 3, 1),
+        weekday=6,
+        start_time=time(2, 30),
+        time_zone="America/New_York",
+    )
+    starts = [m.starts_at for m in services.open_cohort(cohort=spring, actor=coordinator())]
+    assert starts == [
+        datetime(2026, 3, 1, 7, 30, tzinfo=UTC),  # 2:30 EST
+        datetime(2026, 3, 8, 7, 30, tzinfo=UTC),  # 2:30 does not exist: 3:30 EDT
+        datetime(2026, 3, 15, 6, 30, tzinfo=UTC),  # 2:30 EDT
+    ]
+    autumn = _draft(
+        program=ProgramFactory(weeks=3),
+        first_meeting_date=date(2026, 10, 25),
+        weekday=6,
+        start_time=time(1, 30),
+        time_zone="America/New_York",
+    )
+    starts = [m.starts_at for m in services.open_cohort(cohort=autumn, actor=coordinator())]
+    assert starts == [
+        datetime(2026, 10, 25, 5, 30, tzinfo=UTC),  # 1:30 EDT
+        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # the first 1:30 (EDT)
+        datetime(2026, 11, 8, 6, 30, tzinfo=UTC),  # 1:30 EST
+    ]
+
+
+# --- changing the series -------------------------------------------------------------------
+
+
+def _opened(**fields: Any) -> tuple[Any, list[Meeting]]:
+    cohort = _draft(**fields)
+    return cohort, services.open_cohort(cohort=cohort, actor=coordinator())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_skip_week_moves_that_and_later_meetings_a_week_on(
+    django_capture_on_commit_callbacks: Any, run_worker: Any
+) -> None:
+    cohort, meetings = _opened()
+    member = member_of(cohort)
+    third = meetings[2]
+    before = {m.pk: m.starts_at for m in meetings}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.skip_week(meeting=third, actor=coordinator())
+    after = {m.pk: m for m in Meeting.objects.filter(cohort=cohort)}
+    for m in meetings[:2]:
+        assert after[m.pk].starts_at == before[m.pk]
+        assert after[m.pk].ics_sequence == 0
+    for m in meetings[2:]:
+        assert after[m.pk].local_date == m.local_date + timedelta(weeks=1)
+        assert after[m.pk].ics_sequence == 1
+        assert after[m.pk].moved_from == before[m.pk]
+    # The series is longer: the last meeting is nine weeks after the first.
+    assert after[meetings[-1].pk].local_date == cohort.first_meeting_date + timedelta(weeks=8)
+    run_worker()
+    skipped = [e for e in mail.outbox if "skipping a week" in e.subject]
+    assert {e.to[0] for e in skipped} == {member.email, cohort.lead.email}
+
+
+def test_skip_week_across_spring_forward_keeps_the_local_time() -> None:
+    _cohort, meetings = _opened(
+        first_meeting_date=date(2026, 2, 24),
+        weekday=1,
+        start_time=time(19, 0),
+        program=ProgramFactory(weeks=3),
+    )
+    # Opened in the past on purpose: skip needs a future meeting, so freeze "now" before it.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 2, 20, tzinfo=UTC))
+        services.skip_week(meeting=meetings[1], actor=coordinator())
+    moved = Meeting.objects.get(pk=meetings[1].pk)
+    assert moved.local_date == date(2026, 3, 10)
+    assert _local(moved.starts_at, "America/New_York").time() == time(19)
+    assert moved.starts_at == datetime(2026, 3, 10, 23, 0, tzinfo=UTC)  # EDT now
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    zone=st.sampled_from(ZONES),
+    first=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 11, 30)),
+    start=st.sampled_from([time(0, 30), time(1, 30), time(2, 0), time(2, 30), time(19, 0)]),
+    skipped=st.integers(min_value=0, max_value=5),
+)
+def test_skipping_a_week_keeps_every_later_meeting_at_its_local_time(
+    zone: str, first: date, start: time, skipped: int
+) -> None:
+    cohort = _draft(
+        program=ProgramFactory(weeks=6, minutes_per_meeting=60),
+        first_meeting_date=first,
+        weekday=first.weekday(),
+        start_time=start,
+        time_zone=zone,
+    )
+    meetings = services.open_cohort(cohort=cohort, actor=coordinator())
+    before_first = datetime.combine(first, time(0), tzinfo=UTC) - timedelta(days=2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: before_first)
+        services.skip_week(meeting=meetings[skipped], actor=coordinator())
+    after = list(Meeting.objects.filter(cohort=cohort).order_by("number"))
+    expected_dates = [
+        first + timedelta(weeks=i if i < skipped else i + 1) for i in range(len(meetings))
+    ]
+    assert [m.local_date for m in after] == expected_dates
+    for meeting in after:
+        # The same rule as a freshly planned meeting on that date.
+        assert (
+            meeting.starts_at
+            == schedule.weekly_times(
+                first_date=meeting.local_date, start=start, zone=zone, count=1
+            )[0]
+        )
+    assert [m.ics_sequence for m in after] == [0] * skipped + [1] * (6 - skipped)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_move_meeting_takes_a_local_time_in_the_group_zone(
+    django_capture_on_commit_callbacks: Any, run_worker: Any
+) -> None:
+    cohort, meetings = _opened()
+    member = member_of(cohort)
+    target = meetings[1]
+    new_day = target.local_date + timedelta(days=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = services.move_meeting(
+            meeting=target, local_date=new_day, local_time=time(18, 15), actor=coordinator()
+        )
+    assert _local(moved.starts_at, "America/New_York").replace(tzinfo=None) == datetime.combine(
+        new_day, time(18, 15)
+    )
+    assert moved.ics_sequence == 1
+    assert moved.moved_from == target.starts_at
+    assert moved.uid == target.uid
+    assert moved.ends_at - moved.starts_at == timedelta(minutes=90)
+    assert mail.outbox == []  # e-mails go out from the worker, after commit
+    run_worker()
+    moved_mail = [e for e in mail.outbox if "has moved" in e.subject]
+    assert {e.to[0] for e in moved_mail} == {member.email, cohort.lead.email}
+    body = next(e.body for e in moved_mail if e.to[0] == member.email)
+    assert "6:15 pm" in body and "was " in body
+    assert cohort.program.title not in body
+
+
+def test_move_refuses_the_past_a_clash_and_non_staff() -> None:
+    cohort, meetings = _opened()
+    target = meetings[1]
+    with pytest.raises(ScheduleError):
+        services.move_meeting(
+            meeting=target,
+            local_date=date(2020, 1, 1),
+            local_time=time(10),
+            actor=coordinator(),
+        )
+    with pytest.raises(ScheduleError, match="Another meeting"):
+        services.move_meeting(
+            meeting=target,
+            local_date=meetings[2].local_date,
+            local_time=time(19, 30),
+            actor=coordinator(),
+        )
+    with pytest.raises(NotFound):
+        services.move_meeting(
+            meeting=target,
+            local_date=target.local_date + timedelta(days=1),
+            local_time=time(10),
+            actor=cohort.lead,
+        )
+    target.refresh_from_db()
+    assert target.ics_sequence == 0
+
+
+def test_move_into_a_spring_forward_gap_follows_the_rule() -> None:
+    cohort = CohortFactory(first_meeting_date=date(2026, 3, 3), weekday=1)
+    meeting = meeting_at(cohort, datetime(2026, 3, 4, 0, 0, tzinfo=UTC))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 3, 1, tzinfo=UTC))
+        moved = services.move_meeting(
+            meeting=meeting,
+            local_date=date(2026, 3, 8),
+            local_time=time(2, 30),
+            actor=coordinator(),
+        )
+    assert moved.starts_at == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)  # 3:30 am EDT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_meeting_keeps_its_uid_with_a_higher_sequence(
+    django_capture_on_commit_callbacks: Any, run_worker: Any
+) -> None:
+    cohort, meetings = _opened()
+    member = member_of(cohort)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = services.cancel_meeting(meeting=meetings[0], actor=coordinator())
+    assert cancelled.status == MeetingStatus.CANCELLED
+    assert cancelled.ics_sequence == 1
+    run_worker()
+    cancel_mail = [e for e in mail.outbox if "cancelled" in e.subject]
+    assert {e.to[0] for e in cancel_mail} == {member.email, cohort.lead.email}
+    with pytest.raises(InvalidTransition):
+        services.cancel_meeting(meeting=meetings[0], actor=coordinator())
+
+
+def test_change_pattern_moves_future_meetings_and_keeps_held_ones() -> None:
+    now = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
+    cohort = CohortFactory(first_meeting_date=date(2026, 4, 7), weekday=1)
+    member = member_of(cohort)
+    held = meeting_at(cohort, datetime(2026, 4, 7, 23, 0, tzinfo=UTC), number=1)
+    Attendance.objects.create(
+        meeting=held, member=member, status=AttendanceStatus.ATTENDED, at=held.starts_at
+    )
+    held.status = MeetingStatus.HELD
+    held.save()
+    past = meeting_at(cohort, datetime(2026, 4, 14, 23, 0, tzinfo=UTC), number=2)
+    future = [
+        meeting_at(
+            cohort, datetime(2026, 4, 21, 23, 0, tzinfo=UTC) + timedelta(weeks=i), number=3 + i
+        )
+        for i in range(3)
+    ]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: now)
+        changed = services.change_pattern(
+            cohort=cohort, from_date=date(2026, 4, 23), start_time=time(18, 0), actor=coordinator()
+        )
+    assert [m.pk for m in changed] == [m.pk for m in future]
+    for index, meeting in enumerate(Meeting.objects.filter(pk__in=[m.pk for m in future])):
+        local = _local(meeting.starts_at, "America/New_York")
+        assert local.date() == date(2026, 4, 23) + timedelta(weeks=index)
+        assert local.time() == time(18)
+        assert meeting.ics_sequence == 1
+    held.refresh_from_db()
+    past.refresh_from_db()
+    assert held.starts_at == datetime(2026, 4, 7, 23, 0, tzinfo=UTC)
+    assert past.ics_sequence == 0
+    assert Attendance.objects.get(meeting=held).status == AttendanceStatus.ATTENDED
+
+
+def test_change_pattern_must_start_in_the_future() -> None:
+    cohort, _meetings = _opened()
+    with pytest.raises(ScheduleError):
+        services.change_pattern(
+            cohort=cohort, from_date=date(2020, 1, 1), start_time=time(9), actor=coordinator()
+        )
+    assert Meeting.objects.filter(cohort=cohort, ics_sequence=0).count() == 8
+
+
+# --- attendance ------------------------------------------------------------------------------
+
+
+def _live_meeting(
+    kind: str = ProgramKind.SKILLS, minutes_from_start: int = 0
+) -> tuple[Any, Meeting]:
+    lic = LicenseFactory(state="NY")
+    program = ProgramFactory(kind=kind)
+    cohort = CohortFactory(program=program, lead=lic.clinician.user)
+    start = timezone.now() - timedelta(minutes=minutes_from_start)
+    return cohort, meeting_at(cohort, start)
+
+
+def test_facilitator_records_and_corrects_attendance() -> None:
+    cohort, meeting = _live_meeting()
+    member = member_of(cohort)
+    services.record_attendance(
+        meeting=meeting, member=member, status=AttendanceStatus.ABSENT, actor=cohort.lead
+    )
+    services.record_attendance(
+        meeting=meeting, member=member, status=AttendanceStatus.EXCUSED, actor=cohort.lead
+    )
+    mark = Attendance.objects.get(meeting=meeting, member=member)
+    assert mark.status == AttendanceStatus.EXCUSED
+    assert mark.recorded_by == cohort.lead
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.HELD
+
+
+def test_attendance_refuses_other_people_and_bad_values() -> None:
+    cohort, meeting = _live_meeting()
+    member = member_of(cohort)
+    stranger = UserFactory()
+    with pytest.raises(NotFound):
+        services.record_attendance(
+            meeting=meeting, member=member, status=AttendanceStatus.ATTENDED, actor=member
+        )
+    with pytest.raises(NotFound):
+        services.record_attendance(
+            meeting=meeting, member=stranger, status=AttendanceStatus.ATTENDED, actor=cohort.lead
+        )
+    with pytest.raises(InvalidTransition):
+        services.record_attendance(
+            meeting=meeting, member=member, status="present", actor=cohort.lead
+        )
+    assert not Attendance.objects.exists()
+
+
+def test_attendance_cannot_be_recorded_before_the_meeting_opens() -> None:
+    cohort, meeting = _live_meeting(minutes_from_start=-60)
+    member = member_of(cohort)
+    with pytest.raises(InvalidTransition):
+        services.record_attendance(
+            meeting=meeting, member=member, status=AttendanceStatus.ATTENDED, actor=cohort.lead
+        )
+
+
+# --- joining ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("offset", "joinable"),
+    [
+        (timedelta(minutes=-10) - timedelta(microseconds=1), False),
+        (timedelta(minutes=-10), True),
+        (timedelta(0), True),
+        (timedelta(minutes=90) - timedelta(microseconds=1), True),
+        (timedelta(minutes=90), False),
+    ],
+)
+def test_join_window_edges(offset: timedelta, joinable: bool) -> None:
+    cohort = CohortFactory()
+    member = member_of(cohort)
+    start = datetime(2026, 6, 2, 23, 0, tzinfo=UTC)
+    meeting = meeting_at(cohort, start)
+    if joinable:
+        result = services.join_meeting(meeting=meeting, member=member, now=start + offset)
+        assert result.attendance is not None
+    else:
+        with pytest.raises(JoinWindowClosed):
+            services.join_meeting(meeting=meeting, member=member, now=start + offset)
+        assert not Attendance.objects.exists()
+
+
+def test_joining_late_is_recorded_as_late_and_rejoining_keeps_one_row() -> None:
+    cohort = CohortFactory()
+    member = member_of(cohort)
+    start = datetime(2026, 6, 2, 23, 0, tzinfo=UTC)
+    meeting = meeting_at(cohort, start)
+    services.join_meeting(meeting=meeting, member=member, now=start + timedelta(minutes=25))
+    services.join_meeting(meeting=meeting, member=member, now=start + timedelta(minutes=30))
+    mark = Attendance.objects.get(meeting=meeting, member=member)
+    assert mark.status == AttendanceStatus.LATE
+
+
+def test_only_members_of_the_cohort_can_join() -> None:
+    cohort, meeting = _live_meeting()
+    waitlisted = UserFactory()
+    EnrollmentFactory(member=waitlisted, cohort=cohort, status="waitlisted")
+    for person in (UserFactory(), waitlisted):
+        with pytest.raises(NotFound):
+            services.join_meeting(meeting=meeting, member=person)
+    assert not Attendance.objects.exists()
+
+
+def test_therapy_join_needs_the_state_the_member_is_in_now() -> None:
+    cohort, meeting = _live_meeting(kind=ProgramKind.THERAPY)
+    member = member_of(cohort, home_state="NJ")
+    with pytest.raises(LocationRequired):
+        services.join_meeting(meeting=meeting, member=member, state="")
+    with pytest.raises(LocationRequired):
+        services.join_meeting(meeting=meeting, member=member, state="ZZ")
+    # Lives in NJ but is in New York right now, where the lead is licensed: allowed.
+    result = services.join_meeting(meeting=meeting, member=member, state="ny")
+    assert result.attestation is not None
+    assert result.attestation.allowed and result.attestation.state == "NY"
+    assert Attendance.objects.filter(meeting=meeting, member=member).exists()
+
+
+def test_therapy_join_from_an_unlicensed_state_is_refused_and_recorded() -> None:
+    cohort, meeting = _live_meeting(kind=ProgramKind.THERAPY)
+    member = member_of(cohort, home_state="NY")
+    with pytest.raises(LocationNotServed):
+        services.join_meeting(meeting=meeting, member=member, state="CA")
+    attestation = LocationAttestation.objects.get(meeting=meeting, member=member)
+    assert attestation.state == "CA" and not attestation.allowed
+    assert attestation.at is not None
+    assert not Attendance.objects.exists()
+    assert AuditEvent.objects.filter(action="meeting.changed", data__change="join_refused").exists()
+
+
+def test_licence_is_checked_on_the_meeting_date() -> None:
+    lic = LicenseFactory(state="NY", valid_to=date(2026, 6, 1))
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.THERAPY), lead=lic.clinician.user
+    )
+    member = member_of(cohort)
+    start = datetime(2026, 6, 2, 23, 0, tzinfo=UTC)  # 7 pm on 2 June in New York
+    meeting = meeting_at(cohort, start)
+    with pytest.raises(LocationNotServed):
+        services.join_meeting(meeting=meeting, member=member, state="NY", now=start)
+
+
+def test_skills_groups_need_no_location() -> None:
+    cohort, meeting = _live_meeting(kind=ProgramKind.SKILLS)
+    member = member_of(cohort, home_state="XX")
+    result = services.join_meeting(meeting=meeting, member=member)
+    assert result.attestation is None
+    assert not LocationAttestation.objects.exists()
+
+
+def test_cancelled_meeting_cannot_be_joined() -> None:
+    cohort, meeting = _live_meeting()
+    member = member_of(cohort)
+    Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.CANCELLED)
+    with pytest.raises(JoinWindowClosed):
+        services.join_meeting(meeting=meeting, member=member)
+
+
+# --- calendar feed tokens ------------------------------------------------------------------
+
+
+def test_calendar_feed_token_is_stored_hashed_and_rotates() -> None:
+    member = UserFactory()
+    first = services.create_calendar_feed(member=member)
+    second = services.create_calendar_feed(member=member)
+    feeds = list(member.calendar_feeds.order_by("pk"))
+    assert len(feeds) == 2
+    assert feeds[0].revoked_at is not None and feeds[1].revoked_at is None
+    assert first not in {f.token_hash for f in feeds} and second not in {
+        f.token_hash for f in feeds
+    }
+    assert services.revoke_calendar_feed(member=member) == 1
+    assert not member.calendar_feeds.filter(revoked_at__isnull=True).exists()

@@ -1,0 +1,291 @@
+"""Reminders and change notices, sent by the task worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time as clock
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from circlecare.meetings import reminders, services, tasks
+from circlecare.meetings.models import Meeting, MeetingStatus, ReminderKind, ReminderSent
+from circlecare.programs.models import CohortStatus
+from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
+from tests.meetings.factories import coordinator, meeting_at, member_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cohort_in(minutes: float, members: int = 2) -> tuple[Any, Meeting, list[Any]]:
+    cohort = CohortFactory(name="Tuesday evenings")
+    people = [member_of(cohort) for _ in range(members)]
+    meeting = meeting_at(cohort, timezone.now() + timedelta(minutes=minutes))
+    return cohort, meeting, people
+
+
+@pytest.mark.django_db
+def test_hour_reminder_goes_once_to_each_confirmed_member() -> None:
+    cohort, meeting, people = _cohort_in(55)
+    quiet = member_of(cohort, email_reminders=False)
+    waiting = UserFactory()
+    EnrollmentFactory(member=waiting, cohort=cohort, status="waitlisted")
+    assert reminders.sweep() == 2
+    assert reminders.sweep() == 0
+    assert sorted(e.to[0] for e in mail.outbox) == sorted(p.email for p in people)
+    assert quiet.email not in {e.to[0] for e in mail.outbox}
+    message = mail.outbox[0]
+    assert message.subject == "Your circlecare group meets in an hour"
+    assert f"{django_settings.SITE_URL}/meetings/{meeting.pk}/" in message.body
+    # No programme title (it can say what someone is being treated for) in a reminder.
+    assert cohort.program.title not in message.body + message.subject
+    assert ReminderSent.objects.filter(meeting=meeting, kind=ReminderKind.HOUR).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_reminder_whose_moment_has_passed_is_not_sent_late() -> None:
+    # Starts in 40 minutes: the hour reminder was due 20 minutes ago (past its 15-minute grace),
+    # and the day reminder long ago.
+    _cohort_in(40)
+    assert reminders.sweep() == 0
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_day_reminder_is_sent_within_its_grace_and_not_after() -> None:
+    _cohort, meeting, _people = _cohort_in(24 * 60 - 10)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.DAY) == 2
+    assert mail.outbox[0].subject == "Your circlecare group meets tomorrow"
+    later = timezone.now() + timedelta(hours=2)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.HOUR, now=later) == 0
+
+
+@pytest.mark.django_db
+def test_cancelled_meeting_gets_no_reminder() -> None:
+    _cohort, meeting, _people = _cohort_in(55)
+    Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.CANCELLED)
+    assert reminders.sweep() == 0
+
+
+@pytest.mark.django_db
+def test_a_failed_send_releases_the_claim_for_a_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cohort, _meeting, people = _cohort_in(55, members=1)
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(mail.EmailMessage, "send", refuse)
+    assert reminders.sweep() == 0
+    assert not ReminderSent.objects.exists()
+    monkeypatch.undo()
+    assert reminders.sweep() == 1
+    assert [e.to[0] for e in mail.outbox] == [people[0].email]
+
+
+@pytest.mark.django_db
+def test_opening_a_cohort_queues_delayed_reminders(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    cohort = CohortFactory(status=CohortStatus.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        meetings = services.open_cohort(cohort=cohort, actor=coordinator())
+    queued = DBTaskResult.objects.filter(task_path__endswith="send_meeting_reminders")
+    assert queued.count() == 2 * len(meetings)
+    due = sorted(r.run_after for r in queued)
+    expected = sorted(m.starts_at - d for m in meetings for d in reminders.BEFORE.values())
+    assert due == expected
+
+
+@pytest.mark.django_db
+def test_moved_meeting_old_reminder_task_sends_nothing(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _cohort, meeting, _people = _cohort_in(3 * 24 * 60)
+    old_due = meeting.starts_at - timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.move_meeting(
+            meeting=meeting,
+            local_date=meeting.local_date + timedelta(days=2),
+            local_time=meeting.local_time,
+            actor=coordinator(),
+        )
+    assert reminders.send_reminders(meeting.pk, ReminderKind.HOUR, now=old_due) == 0
+    queued = DBTaskResult.objects.filter(task_path__endswith="send_meeting_reminders")
+    meeting.refresh_from_db()
+    assert meeting.starts_at - timedelta(hours=1) in {r.run_after for r in queued}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_due_reminder_tasks_once(run_worker: Any) -> None:
+    _cohort, meeting, people = _cohort_in(55)
+    tasks.schedule_reminders([meeting.pk])
+    tasks.send_meeting_reminders.enqueue(meeting.pk, ReminderKind.HOUR)  # a duplicate task
+    tasks.sweep_reminders.enqueue()
+    run_worker()
+    assert sorted(e.to[0] for e in mail.outbox) == sorted(p.email for p in people)
+
+
+# --- SECURITY.md R3: a worker killed mid-run and restarted -------------------------------
+
+
+def _messages(folder: Path) -> list[tuple[str, str]]:
+    found = []
+    for path in folder.glob("*.log"):
+        for chunk in path.read_bytes().split(b"-" * 79):
+            text = chunk.decode()
+            headers = dict(
+                line.split(": ", 1)
+                for line in text.splitlines()
+                if line.startswith(("To: ", "Subject: "))
+            )
+            if headers:
+                found.append((headers["To"], headers["Subject"]))
+    return found
+
+
+def _worker_env(mail_dir: Path, **extra: str) -> dict[str, str]:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the worker subprocess must reach the test database; pytest-django's SQLite test "
+    "database lives in this process's memory",
+)
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_run_and_restarted_sends_every_reminder_exactly_once(
+    tmp_path: Path,
+) -> None:
+    soon_cohort, soon, soon_people = _cohort_in(55, members=3)  # hour reminder due
+    day_cohort, tomorrow, day_people = _cohort_in(24 * 60 - 10, members=3)  # day reminder due
+    tasks.schedule_reminders([soon.pk, tomorrow.pk])
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    marker = tmp_path / "stuck"
+
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--interval",
+            "0.1",
+            "--no-startup-delay",
+            "--no-reload",
+        ],
+        cwd=ROOT,
+        env=_worker_env(
+            mail_dir,
+            EMAIL_BACKEND="tests.meetings.gated_backend.EmailBackend",
+            MAIL_GATE_AFTER="1",
+            MAIL_GATE_MARKER=str(marker),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = clock.monotonic() + 60
+        while not marker.exists():
+            assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
+            assert clock.monotonic() < deadline, "the worker never reached its second e-mail"
+            clock.sleep(0.05)
+        # Killed in the middle of its second send: the first reminder is out and committed.
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert len(_messages(mail_dir)) == 1
+    assert ReminderSent.objects.count() == 1
+
+    # Restart: the new worker finishes the queue, and the sweep picks up the killed task's work.
+    tasks.sweep_reminders.enqueue()
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--batch",
+            "--interval",
+            "0",
+            "--no-startup-delay",
+            "--no-reload",
+        ],
+        cwd=ROOT,
+        env=_worker_env(mail_dir),
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    sent = Counter(_messages(mail_dir))
+    expected = {(p.email, "Your circlecare group meets in an hour") for p in soon_people} | {
+        (p.email, "Your circlecare group meets tomorrow") for p in day_people
+    }
+    assert set(sent) == expected
+    assert all(count == 1 for count in sent.values()), sent
+    assert ReminderSent.objects.count() == 6
+    del soon_cohort, day_cohort
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite cannot show a race"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_the_same_reminders_at_once_send_each_once() -> None:
+    import threading
+
+    from django.db import connections
+
+    _cohort, meeting, people = _cohort_in(55, members=4)
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            reminders.send_reminders(meeting.pk, ReminderKind.HOUR)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(e.to[0] for e in mail.outbox) == sorted(p.email for p in people)
+    assert ReminderSent.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_reminder_command_runs_and_queues_the_sweep() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _cohort_in(55, members=1)
+    out = StringIO()
+    call_command("meeting_reminders", stdout=out)
+    assert "1 reminder(s) sent." in out.getvalue()
+    call_command("meeting_reminders", "--enqueue", stdout=out)
+    assert DBTaskResult.objects.filter(task_path__endswith="sweep_reminders").count() == 1

@@ -1,0 +1,457 @@
+"""Meeting pages: who sees them, times in the viewer's zone, joining, attendance, staff pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+
+from circlecare.meetings.models import (
+    Attendance,
+    AttendanceStatus,
+    LocationAttestation,
+    Meeting,
+    MeetingStatus,
+)
+from circlecare.programs.models import CohortStatus, ProgramKind
+from tests.factories import (
+    CohortFactory,
+    LicenseFactory,
+    ProgramFactory,
+    UserFactory,
+)
+from tests.meetings.factories import coordinator, meeting_at, member_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _setup(kind: str = ProgramKind.SKILLS, start: datetime | None = None) -> dict[str, Any]:
+    lic = LicenseFactory(state="NY")
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=kind, title="Closer: relationships therapy"),
+        lead=lic.clinician.user,
+        co_facilitator=UserFactory(is_facilitator=True),
+        name="Tuesday evenings",
+    )
+    meeting = meeting_at(cohort, start or timezone.now() + timedelta(days=3))
+    other_lic = LicenseFactory(state="NY")
+    return {
+        "cohort": cohort,
+        "meeting": meeting,
+        "member": member_of(cohort),
+        "other_member": member_of(CohortFactory()),
+        "lead": cohort.lead,
+        "co": cohort.co_facilitator,
+        "coordinator": coordinator(),
+        "other_clinician": CohortFactory(lead=other_lic.clinician.user).lead,
+    }
+
+
+MEETING_ROUTES = ["meetings:detail", "meetings:ics"]
+
+
+@pytest.mark.parametrize("route", MEETING_ROUTES)
+def test_meeting_pages_answer_only_people_of_the_cohort(route: str) -> None:
+    s = _setup()
+    url = reverse(route, kwargs={"pk": s["meeting"].pk})
+    missing = reverse(route, kwargs={"pk": s["meeting"].pk + 1000})
+    for role in ("member", "lead", "co", "coordinator"):
+        assert _client(s[role]).get(url).status_code == 200, role
+    for role in ("other_member", "other_clinician"):
+        client = _client(s[role])
+        refused = client.get(url)
+        assert refused.status_code == 404, role
+        # Byte-identical to a meeting that does not exist: nothing is confirmed.
+        assert refused.content == client.get(missing).content
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+
+
+def test_attendance_page_is_for_facilitators_and_coordinators_only() -> None:
+    s = _setup(start=timezone.now())
+    url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
+    for role in ("lead", "co", "coordinator"):
+        response = _client(s[role]).get(url)
+        assert response.status_code == 200, role
+        assert response["Cache-Control"] == "no-store"
+    for role in ("member", "other_member", "other_clinician"):
+        assert _client(s[role]).get(url).status_code == 404, role
+
+
+def test_schedule_pages_are_for_coordinators_and_leads_to_view() -> None:
+    s = _setup()
+    url = reverse("meetings:schedule", kwargs={"pk": s["cohort"].pk})
+    assert _client(s["coordinator"]).get(url).status_code == 200
+    lead_page = _client(s["lead"]).get(url)
+    assert lead_page.status_code == 200
+    assert b"Skip this week" not in lead_page.content
+    for role in ("member", "other_member", "other_clinician"):
+        assert _client(s[role]).get(url).status_code == 404, role
+    for name in ("meetings:skip", "meetings:cancel", "meetings:move"):
+        response = _client(s["lead"]).post(reverse(name, kwargs={"pk": s["meeting"].pk}))
+        assert response.status_code == 404, name
+    s["meeting"].refresh_from_db()
+    assert s["meeting"].ics_sequence == 0
+
+
+def test_member_in_london_sees_a_new_york_meeting_in_london_time() -> None:
+    s = _setup(start=datetime(2027, 1, 13, 0, 0, tzinfo=UTC))  # 7 pm Tue 12 Jan in New York
+    s["member"].time_zone = "Europe/London"
+    s["member"].save()
+    page = _client(s["member"]).get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    text = page.content.decode()
+    assert "Wed 13 Jan 2027, 12:00 am GMT" in text
+    assert "7:00 pm on Tue 12 Jan in New York" in text
+
+
+def test_join_button_says_when_it_opens_before_the_window() -> None:
+    s = _setup(start=timezone.now() + timedelta(minutes=30))
+    page = _client(s["member"]).get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    assert b"The Join button opens at" in page.content
+    assert b"Join the meeting" not in page.content
+
+
+def test_member_joins_inside_the_window_and_reaches_the_room() -> None:
+    s = _setup(start=timezone.now() + timedelta(minutes=5))
+    client = _client(s["member"])
+    page = client.get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    assert b"Join the meeting" in page.content
+    response = client.post(reverse("meetings:join", kwargs={"pk": s["meeting"].pk}))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("meetings:room", kwargs={"pk": s["meeting"].pk})
+    room = client.get(response["Location"])
+    assert b"Nothing here is recorded" in room.content and b"room.js" in room.content
+    mark = Attendance.objects.get(meeting=s["meeting"], member=s["member"])
+    assert mark.status == AttendanceStatus.ATTENDED
+
+
+def test_room_is_closed_to_members_who_have_not_joined() -> None:
+    s = _setup(start=timezone.now())
+    response = _client(s["member"]).get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}))
+    assert response.status_code == 302
+    assert (
+        _client(s["other_member"])
+        .get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}))
+        .status_code
+        == 404
+    )
+
+
+def test_join_outside_the_window_changes_nothing() -> None:
+    s = _setup(start=timezone.now() + timedelta(hours=2))
+    response = _client(s["member"]).post(reverse("meetings:join", kwargs={"pk": s["meeting"].pk}))
+    assert response.status_code == 302
+    assert not Attendance.objects.exists()
+
+
+def test_therapy_join_asks_where_the_member_is_now() -> None:
+    s = _setup(kind=ProgramKind.THERAPY, start=timezone.now())
+    client = _client(s["member"])
+    url = reverse("meetings:join", kwargs={"pk": s["meeting"].pk})
+    page = client.get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    assert b"Where are you right now?" in page.content
+    missing = client.post(url, {"state": ""})
+    assert missing.status_code == 400
+    assert b"Please choose the state you are in right now." in missing.content
+    assert not LocationAttestation.objects.exists()
+    assert client.post(url, {"state": "NY"}).status_code == 302
+    assert LocationAttestation.objects.get().allowed
+
+
+def test_therapy_join_from_elsewhere_is_refused_kindly_and_the_facilitator_sees_it() -> None:
+    s = _setup(kind=ProgramKind.THERAPY, start=timezone.now())
+    response = _client(s["member"]).post(
+        reverse("meetings:join", kwargs={"pk": s["meeting"].pk}), {"state": "CA"}
+    )
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "California" in text
+    assert 'href="tel:988"' in text  # crisis resources
+    assert not Attendance.objects.exists()
+    attendance_page = _client(s["lead"]).get(
+        reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
+    )
+    assert f"{s['member'].display_name} said they were in CA" in attendance_page.content.decode()
+
+
+def test_facilitator_edits_attendance_and_the_member_sees_it() -> None:
+    s = _setup(start=timezone.now() - timedelta(days=1))
+    Meeting.objects.filter(pk=s["meeting"].pk).update(
+        ends_at=timezone.now() - timedelta(days=1) + timedelta(minutes=90)
+    )
+    url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
+    field = f"status-{s['member'].pk}"
+    bad = _client(s["co"]).post(url, {field: "present"})
+    assert bad.status_code == 400
+    assert not Attendance.objects.exists()
+    ok = _client(s["co"]).post(url, {field: AttendanceStatus.EXCUSED})
+    assert ok.status_code == 302
+    assert Attendance.objects.get(member=s["member"]).status == AttendanceStatus.EXCUSED
+    mine = _client(s["member"]).get(reverse("meetings:mine"))
+    assert b"Excused" in mine.content
+    detail = _client(s["member"]).get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    assert b"Excused" in detail.content
+
+
+def test_one_event_ics_download_parses_back() -> None:
+    s = _setup()
+    response = _client(s["member"]).get(reverse("meetings:ics", kwargs={"pk": s["meeting"].pk}))
+    assert response["Content-Type"].startswith("text/calendar")
+    assert "attachment" in response["Content-Disposition"]
+    events = Calendar.from_ical(response.content).walk("VEVENT")
+    assert len(events) == 1
+    event = events[0]
+    assert str(event["UID"]) == s["meeting"].uid
+    assert event.decoded("DTSTART") == s["meeting"].starts_at.replace(microsecond=0)
+    assert event.decoded("DTEND") == s["meeting"].ends_at.replace(microsecond=0)
+    assert "Closer" not in str(event["SUMMARY"])
+    assert str(event["STATUS"]) == "CONFIRMED"
+
+
+def _feed_url(client: Client) -> str:
+    page = client.post(reverse("meetings:calendar"), {"action": "create"})
+    assert page.status_code == 200
+    assert page["Cache-Control"] == "no-store"
+    url = page.context["new_feed_url"]
+    assert url.endswith(".ics")
+    return str(url)
+
+
+def test_secret_feed_follows_moves_and_cancellations_and_can_be_rotated_and_revoked() -> None:
+    s = _setup()
+    second = meeting_at(s["cohort"], s["meeting"].starts_at + timedelta(weeks=1), number=2)
+    client = _client(s["member"])
+    url = _feed_url(client)
+    anonymous = Client()
+    first_feed = Calendar.from_ical(anonymous.get(url).content)
+    uids = {str(e["UID"]): int(e["SEQUENCE"]) for e in first_feed.walk("VEVENT")}
+    assert uids == {s["meeting"].uid: 0, second.uid: 0}
+
+    staff = _client(s["coordinator"])
+    staff.post(reverse("meetings:cancel", kwargs={"pk": second.pk}))
+    staff.post(
+        reverse("meetings:move", kwargs={"pk": s["meeting"].pk}),
+        {
+            "local_date": (s["meeting"].local_date + timedelta(days=1)).isoformat(),
+            "local_time": "18:00",
+        },
+    )
+    events = {
+        str(e["UID"]): e for e in Calendar.from_ical(anonymous.get(url).content).walk("VEVENT")
+    }
+    assert int(events[second.uid]["SEQUENCE"]) == 1
+    assert str(events[second.uid]["STATUS"]) == "CANCELLED"
+    moved = events[s["meeting"].uid]
+    assert int(moved["SEQUENCE"]) == 1
+    assert (
+        moved.decoded("DTSTART").astimezone(s["meeting"].starts_at.tzinfo) != s["meeting"].starts_at
+    )
+
+    new_url = _feed_url(client)
+    assert anonymous.get(url).status_code == 404
+    assert anonymous.get(new_url).status_code == 200
+    client.post(reverse("meetings:calendar"), {"action": "revoke"})
+    assert anonymous.get(new_url).status_code == 404
+    assert anonymous.get(reverse("meetings:feed", kwargs={"token": "guess"})).status_code == 404
+
+
+def test_staff_preview_before_opening_shows_clock_change_notes() -> None:
+    cohort = CohortFactory(
+        status=CohortStatus.DRAFT,
+        program=ProgramFactory(weeks=3),
+        first_meeting_date=date(2027, 3, 7),
+        weekday=6,
+        start_time=time(2, 30),
+        time_zone="America/New_York",
+    )
+    staff = _client(coordinator())
+    url = reverse("meetings:schedule", kwargs={"pk": cohort.pk})
+    page = staff.get(url).content.decode()
+    assert "2:30 am does not exist on this date" in page
+    assert "Open this group and create these meetings" in page
+    assert not Meeting.objects.filter(cohort=cohort).exists()
+    staff.post(reverse("meetings:open", kwargs={"pk": cohort.pk}))
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.OPEN
+    assert Meeting.objects.filter(cohort=cohort).count() == 3
+
+
+def test_staff_skip_and_bad_move_input() -> None:
+    s = _setup()
+    staff = _client(s["coordinator"])
+    move_url = reverse("meetings:move", kwargs={"pk": s["meeting"].pk})
+    bad = staff.post(move_url, {"local_date": "not a date", "local_time": "25:00"})
+    assert bad.status_code == 400
+    assert b"Enter a valid date" in bad.content
+    past = staff.post(move_url, {"local_date": "2020-01-01", "local_time": "10:00"})
+    assert past.status_code == 400
+    assert b"Choose a time in the future." in past.content
+    s["meeting"].refresh_from_db()
+    assert s["meeting"].ics_sequence == 0
+    staff.post(reverse("meetings:skip", kwargs={"pk": s["meeting"].pk}))
+    s["meeting"].refresh_from_db()
+    assert s["meeting"].ics_sequence == 1
+    pattern = staff.post(
+        reverse("meetings:pattern", kwargs={"pk": s["cohort"].pk}),
+        {"from_date": "2020-01-01", "start_time": "09:00"},
+    )
+    assert pattern.status_code == 400
+    assert b"must start in the future" in pattern.content
+
+
+def test_my_meetings_query_count_does_not_grow_with_meetings(
+    django_assert_max_num_queries: Any,
+) -> None:
+    member = UserFactory()
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            cohort = CohortFactory()
+            from tests.factories import EnrollmentFactory
+
+            EnrollmentFactory(member=member, cohort=cohort)
+            meeting_at(cohort, timezone.now() + timedelta(days=2))
+            meeting_at(cohort, timezone.now() - timedelta(days=5), number=2)
+
+    client = _client(member)
+    add(1)
+    client.get(reverse("meetings:mine"))
+    with django_assert_max_num_queries(12) as small:
+        client.get(reverse("meetings:mine"))
+    add(5)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(reverse("meetings:mine"))
+
+
+def test_member_group_panel_shows_the_next_meeting() -> None:
+    s = _setup()
+    meeting_at(s["cohort"], timezone.now() - timedelta(days=7), number=2)  # already over
+    cancelled = meeting_at(s["cohort"], timezone.now() + timedelta(days=1), number=3)
+    Meeting.objects.filter(pk=cancelled.pk).update(status=MeetingStatus.CANCELLED)
+    html = render_to_string(
+        "meetings/_member_group_panel.html",
+        {"cohort": s["cohort"], "enrollment": None, "user": s["member"]},
+    )
+    assert reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}) in html
+    empty = render_to_string(
+        "meetings/_member_group_panel.html",
+        {"cohort": CohortFactory(), "enrollment": None, "user": s["member"]},
+    )
+    assert "No meetings are scheduled" in empty
+
+
+def test_out_of_range_ids_and_tokens_are_plain_404s() -> None:
+    s = _setup()
+    client = _client(s["member"])
+    huge = 10**30
+    for name in ("meetings:detail", "meetings:ics", "meetings:attendance", "meetings:room"):
+        assert client.get(reverse(name, kwargs={"pk": huge})).status_code == 404, name
+    assert client.post(reverse("meetings:join", kwargs={"pk": huge})).status_code == 404
+    assert client.get(reverse("meetings:feed", kwargs={"token": "x" * 500})).status_code == 404
+    staff = _client(s["coordinator"])
+    assert staff.get(reverse("meetings:schedule", kwargs={"pk": huge})).status_code == 404
+
+
+def test_skip_and_cancel_ask_for_confirmation_first() -> None:
+    s = _setup()
+    staff = _client(s["coordinator"])
+    for name, button in (
+        ("meetings:skip", "Skip this week"),
+        ("meetings:cancel", "Cancel this meeting"),
+    ):
+        page = staff.get(reverse(name, kwargs={"pk": s["meeting"].pk}))
+        assert page.status_code == 200
+        assert button in page.content.decode()
+    s["meeting"].refresh_from_db()
+    assert s["meeting"].ics_sequence == 0 and s["meeting"].status == MeetingStatus.SCHEDULED
+    staff.post(reverse("meetings:cancel", kwargs={"pk": s["meeting"].pk}))
+    s["meeting"].refresh_from_db()
+    assert s["meeting"].status == MeetingStatus.CANCELLED
+
+
+def test_group_schedules_list_shows_coordinators_every_group_and_leads_their_own() -> None:
+    s = _setup()
+    draft = CohortFactory(status=CohortStatus.DRAFT, name="Spring draft")
+    everyone = _client(s["coordinator"]).get(reverse("meetings:groups")).content.decode()
+    assert "Spring draft" in everyone and "Tuesday evenings" in everyone
+    assert "Not scheduled yet" in everyone
+    own = _client(s["lead"]).get(reverse("meetings:groups")).content.decode()
+    assert "Tuesday evenings" in own and "Spring draft" not in own
+    del draft
+
+
+def test_facilitator_sees_refused_joins_on_the_meeting_page_and_feed_use_is_shown() -> None:
+    s = _setup(kind=ProgramKind.THERAPY, start=timezone.now())
+    _client(s["member"]).post(
+        reverse("meetings:join", kwargs={"pk": s["meeting"].pk}), {"state": "TX"}
+    )
+    page = _client(s["lead"]).get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    assert "said they were in TX" in page.content.decode()
+    member_page = _client(s["member"]).get(
+        reverse("meetings:detail", kwargs={"pk": s["meeting"].pk})
+    )
+    assert "said they were in" not in member_page.content.decode()
+
+    client = _client(s["member"])
+    url = _feed_url(client)
+    assert b"no calendar has fetched it yet" in client.get(reverse("meetings:mine")).content
+    Client().get(url)
+    assert b"a calendar last fetched it" in client.get(reverse("meetings:mine")).content
+
+
+def test_feed_query_count_does_not_grow_with_meetings(
+    django_assert_max_num_queries: Any,
+) -> None:
+    from tests.factories import EnrollmentFactory
+
+    member = UserFactory()
+    client = _client(member)
+    url = _feed_url(client)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            cohort = CohortFactory()
+            EnrollmentFactory(member=member, cohort=cohort)
+            meeting_at(cohort, timezone.now() + timedelta(days=2))
+
+    add(1)
+    with django_assert_max_num_queries(6) as small:
+        assert Client().get(url).status_code == 200
+    add(6)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        body = Client().get(url).content
+    assert len(Calendar.from_ical(body).walk("VEVENT")) == 7
+
+
+def test_a_new_agreement_version_must_be_signed_before_joining_the_next_meeting() -> None:
+    from circlecare.enrollment.models import ConsentDocument, ConsentKind, ConsentSignature
+
+    s = _setup(start=timezone.now() + timedelta(minutes=5))
+    document = ConsentDocument.objects.create(
+        kind=ConsentKind.TELEHEALTH, version=2, title="Meeting online (v2)", body="…",
+        effective_at=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    client = _client(s["member"])
+    response = client.post(reverse("meetings:join", kwargs={"pk": s["meeting"].pk}))
+    assert response.status_code == 302
+    assert response["Location"].startswith(
+        reverse("enrollment:consents", kwargs={"cohort_id": s["cohort"].pk})
+    )
+    assert not Attendance.objects.filter(meeting=s["meeting"], member=s["member"]).exists()
+    ConsentSignature.objects.create(
+        member=s["member"], document=document, signed_at=timezone.now(), signed_name="Member"
+    )
+    response = client.post(reverse("meetings:join", kwargs={"pk": s["meeting"].pk}))
+    assert response["Location"] == reverse("meetings:room", kwargs={"pk": s["meeting"].pk})
