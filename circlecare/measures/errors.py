@@ -1,0 +1,32 @@
+"""Refusals specific to questionnaires and alerts, in the project's one error family."""
+
+from __future__ import annotations
+
+from circlecare.errors import DomainError
+
+
+class AlreadySubmitted(DomainError):
+    code = "already_submitted"
+    default_message = (
+        "These answers have already been sent, and sent answers can't be changed. If something "
+        "has changed since, please tell your clinician or facilitator."
+    )
+    status = 409
+
+
+class AssessmentClosed(DomainError):
+    code = "assessment_closed"
+    default_message = "This questionnaire has closed. There will be another one next week."
+    status = 409
+
+
+class AlreadyAcknowledged(DomainError):
+    code = "already_acknowledged"
+    default_message = "Someone has already acknowledged this alert."
+    status = 409
+
+
+class NoteRequired(DomainError):
+    code = "note_required"
+    default_message = "Please write what was done (for example, who you reached and how)."
+    status = 400

@@ -1,0 +1,80 @@
+"""E-mails about questionnaires and alerts. They say only that something needs attention and
+link to it: never a score, an answer or a name of a questionnaire's subject matter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.urls import reverse
+
+from circlecare.measures.models import RiskAlert
+from circlecare.programs.models import ProgramKind
+
+
+def coordinator_addresses() -> list[str]:
+    staff = (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .values_list("email", flat=True)
+    )
+    return sorted(set(staff) | set(settings.COORDINATOR_EMAILS))
+
+
+def alert_link(alert: RiskAlert) -> str:
+    return settings.SITE_URL + reverse("measures:alert", args=[alert.pk])
+
+
+def first_recipients(alert: RiskAlert) -> list[str]:
+    """Who hears of a new alert: the lead clinician for therapy; for skills groups and care
+    circles the facilitator(s) and the coordinators."""
+    cohort = alert.cohort
+    addresses = {cohort.lead.email}
+    if cohort.program.kind != ProgramKind.THERAPY:
+        if cohort.co_facilitator_id is not None and cohort.co_facilitator is not None:
+            addresses.add(cohort.co_facilitator.email)
+        addresses.update(coordinator_addresses())
+    return sorted(a for a in addresses if a)
+
+
+def _send(subject: str, body: str, recipients: Iterable[str]) -> int:
+    to = sorted(set(recipients))
+    if not to:
+        return 0
+    return send_mail(
+        subject=subject,
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=to,
+    )
+
+
+def send_new_alert(alert: RiskAlert) -> int:
+    return _send(
+        "circlecare: a member needs follow-up",
+        "A member of one of your groups needs follow-up today.\n\n"
+        f"Open the alert to see what is needed and to record what you did:\n{alert_link(alert)}\n",
+        first_recipients(alert),
+    )
+
+
+def send_escalation(alert: RiskAlert) -> int:
+    return _send(
+        "circlecare: a follow-up alert is still open",
+        "An alert that a member needs follow-up has not been acknowledged in time.\n\n"
+        f"Please make sure someone follows up, and record it here:\n{alert_link(alert)}\n",
+        coordinator_addresses(),
+    )
+
+
+def send_due_reminder(email: str, count: int) -> int:
+    link = settings.SITE_URL + reverse("measures:due")
+    what = "a short questionnaire" if count == 1 else f"{count} short questionnaires"
+    return _send(
+        "circlecare: a short check-in is waiting",
+        f"You have {what} waiting for your group. It takes a few minutes.\n\n{link}\n\n"
+        "You can turn these reminders off in your account settings.",
+        [email],
+    )

@@ -1,0 +1,621 @@
+"""Outcome reports for a program or a cohort, stated the honest way (MEASURES.md).
+
+Definitions
+-----------
+* **Started**: a member who took a seat (an enrollment with ``confirmed_at``) in a cohort of
+  the program whose first meeting falls in the period, and who has a baseline score on the
+  instrument. Scores are ordered by programme week (intake is week 0). The baseline is the
+  member's earliest score in that cohort: normally the intake; when the intake was reused from
+  another group of the same kind within 30 days, it is the first weekly score in this cohort.
+* **Last score**: the member's score from the latest week in that cohort up to the program's
+  last week (the final questionnaire, or the latest weekly one before it).
+* **With a follow-up score**: the last score is from a later week than the baseline.
+* **Left early**: the member's seat ended as withdrawn or removed.
+* **Completers**: members with a baseline and a follow-up score who attended at least two
+  meetings of the cohort (attendance as recorded by the meetings app: attended or late).
+* **Intent-to-treat** (ITT): the denominator is everyone who started; no follow-up score counts
+  as not improved (and not recovered, and not deteriorated).
+* **Reliable improvement / deterioration**: PHQ-9 by ≥ 6, GAD-7 by ≥ 4 (NHS Talking Therapies
+  thresholds), WHO-5 by ≥ 10 percentage points (the developers' rule of thumb). UCLA-3 has no
+  published threshold, so only counts are reported for it.
+* **Recovery** (PHQ-9, GAD-7): among members in caseness at baseline (PHQ-9 ≥ 10, GAD-7 ≥ 8),
+  below the threshold at the last score. **Reliable recovery**: recovery and reliable
+  improvement.
+* **PHQ-9 + GAD-7 together** (therapy): reliably improved when at least one improves reliably
+  and neither deteriorates reliably; among members with a baseline on both.
+
+Every rate carries its numerator, denominator and a Wilson 95 % interval. The numbers come from
+database aggregates over the score summaries (``ScoreSummary``: each member's baseline and last
+score per cohort and instrument, kept as scores are submitted; see ``summaries``): one pass of
+filtered ``COUNT`` aggregates over the summary rows, grouped by instrument and by completer or
+not, gives every figure (for the PHQ-9 + GAD-7 figure, a grouped pass first puts a member's two
+instruments side by side), and one more count per instrument gives "left early". No Python loop
+runs over members or scores. Without a control group, a change
+is not proof that the group caused it; the report sentence says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import connections, transaction
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    When,
+)
+
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.measures import summaries
+from circlecare.measures.instruments import Instrument, get
+from circlecare.measures.models import Assessment, ScoreSummary
+from circlecare.measures.plans import weekly_codes
+from circlecare.measures.stats import Rate, rate
+from circlecare.meetings.models import Attendance, AttendanceStatus
+from circlecare.programs.models import Cohort, Program, ProgramKind
+
+COMPLETERS_DEFINITION = (
+    "Completers are members with a baseline and a follow-up score who attended at least two "
+    "meetings."
+)
+COMPLETER_MEETINGS = 2
+NO_CONTROL_CAVEAT = (
+    "There is no control group, so these changes are not proof that the group caused them."
+)
+_LEFT = (EnrollmentStatus.WITHDRAWN, EnrollmentStatus.REMOVED)
+_STAYED = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One outcome, intent-to-treat and among completers; a rate is ``None`` when n is 0."""
+
+    name: str
+    itt: Rate | None
+    completers: Rate | None
+    population: str
+
+
+@dataclass(frozen=True)
+class InstrumentOutcome:
+    code: str
+    name: str
+    started: int
+    with_follow_up: int
+    left_early: int
+    in_caseness: int | None
+    reliable_improvement: Figure | None
+    reliable_deterioration: Figure | None
+    recovery: Figure | None
+    reliable_recovery: Figure | None
+    threshold_basis: str
+
+    @property
+    def figures(self) -> list[Figure]:
+        return [
+            f
+            for f in (
+                self.reliable_improvement,
+                self.recovery,
+                self.reliable_recovery,
+                self.reliable_deterioration,
+            )
+            if f is not None
+        ]
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    title: str
+    start: date | None
+    end: date | None
+    by_week: int
+    instruments: list[InstrumentOutcome]
+    combined: Figure | None = None
+    synthetic: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def primary(self) -> InstrumentOutcome | None:
+        return self.instruments[0] if self.instruments else None
+
+    def sentence(self) -> str:
+        """The result in one honest sentence, with its denominators and the caveat."""
+        return summary_sentence(self)
+
+
+def _pct(r: Rate) -> str:
+    value, low, high = r.as_percentages(1)
+    return f"{value:.1f}% (95% CI {low:.1f}–{high:.1f})"
+
+
+def summary_sentence(report: OutcomeReport) -> str:
+    primary = report.primary
+    if primary is None or primary.started == 0:
+        return (
+            f"No member who started {report.title} in this period has a baseline score yet, "
+            "so there is no result to report."
+        )
+    improvement = primary.reliable_improvement
+    deterioration = primary.reliable_deterioration
+    if improvement is None or improvement.itt is None:
+        return (
+            f"Of {primary.started:,} members who started {report.title}, {primary.with_follow_up:,} "
+            f"have a follow-up {primary.name} score and {primary.left_early:,} left early; "
+            f"{primary.name} has no published reliable-change threshold, so only the change is "
+            f"shown. {NO_CONTROL_CAVEAT}"
+        )
+    itt = improvement.itt
+    parts = [
+        f"Of {primary.started:,} members who started {report.title}, {itt.k:,} improved reliably on "
+        f"the {primary.name} by week {report.by_week}: {_pct(itt)} counting everyone who "
+        "started (intent-to-treat)"
+    ]
+    if improvement.completers is not None:
+        comp = improvement.completers
+        parts.append(
+            f", and {comp.k:,} of the {comp.n:,} with a follow-up score who attended at least "
+            f"{COMPLETER_MEETINGS} meetings, {_pct(comp)} (completers)"
+        )
+    parts.append(f"; {primary.left_early:,} left early")
+    if deterioration is not None and deterioration.itt is not None:
+        det = deterioration.itt
+        parts.append(f", and {det.k:,} of {det.n:,} deteriorated reliably, {_pct(det)}")
+    parts.append(f". {NO_CONTROL_CAVEAT}")
+    return "".join(parts)
+
+
+def _rate(k: int, n: int) -> Rate | None:
+    return rate(k, n) if n > 0 else None
+
+
+#: Packs (member id, cohort id) into one 64-bit number; ids stay far below 2**32.
+PAIR = summaries.PAIR
+
+
+def _pair() -> Any:
+    return ExpressionWrapper(F("member_id") * PAIR + F("cohort_id"), output_field=BigIntegerField())
+
+
+def _one(code: str, value: Any) -> Any:
+    """``value`` on a summary row of instrument ``code``, empty on the others."""
+    return Case(When(instrument=code, then=value), default=None, output_field=IntegerField())
+
+
+def _per_member(
+    cohorts: QuerySet[Cohort], codes: list[str], weeks: int, *, pivot: bool
+) -> QuerySet[Any]:
+    """The rows the report counts: each instrument's baseline and last total and whether a
+    follow-up exists (``<code>_base``, ``<code>_last``, ``<code>_gap`` > 0), whether the member
+    attended enough meetings to be a completer (``completer``), and whether a summary was capped
+    at another number of weeks than the program has now (``is_stale``).
+
+    Only members who took a seat (an enrollment with ``confirmed_at``) count, and only baselines
+    up to ``weeks``. With ``pivot`` (a figure needs two instruments of one member together), one
+    row per (member, cohort) with every instrument's values side by side, grouped from the
+    summaries; otherwise the summaries themselves, one row per instrument, where the other
+    instruments' values are empty."""
+    # "Took a seat in this cohort": a two-column semi-join, which PostgreSQL runs as one hash
+    # semi-join over the seats.
+    seated = Enrollment.objects.filter(
+        member_id=OuterRef("member_id"), cohort_id=OuterRef("cohort_id"), confirmed_at__isnull=False
+    )
+    qs = ScoreSummary.objects.filter(
+        Exists(seated), cohort__in=cohorts, instrument__in=codes, baseline_week__lte=weeks
+    ).alias(pair=_pair())
+    # Attended at least two meetings, as a semi-join on the packed (member, cohort) number:
+    # PostgreSQL hashes the (member, cohort) pairs with enough attendance once, instead of
+    # counting one member's attendance per row.
+    attended_enough = (
+        Attendance.objects.filter(
+            meeting__cohort__in=cohorts,
+            status__in=[AttendanceStatus.ATTENDED, AttendanceStatus.LATE],
+        )
+        .order_by()
+        .values("member_id", "meeting__cohort_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=COMPLETER_MEETINGS)
+        .annotate(
+            pair=ExpressionWrapper(
+                F("member_id") * PAIR + F("meeting__cohort_id"), output_field=BigIntegerField()
+            )
+        )
+        .values("pair")
+    )
+    completer = Case(When(pair__in=attended_enough, then=1), default=0, output_field=IntegerField())
+    stale = Case(When(~Q(weeks=weeks), then=1), default=0, output_field=IntegerField())
+    if not pivot:
+        # Each figure counts one instrument's rows: plain columns, and the counts are grouped
+        # by instrument and completer (see ``_count``).
+        rows: dict[str, Any] = {"is_stale": stale}
+        for code in codes:
+            rows[f"{code}_base"] = F("baseline_total")
+            rows[f"{code}_last"] = F("last_total")
+            rows[f"{code}_gap"] = ExpressionWrapper(
+                F("last_week") - F("baseline_week"), output_field=IntegerField()
+            )
+        return qs.alias(**rows).annotate(completer=completer)
+    aggregates: dict[str, Any] = {"is_stale": Max(stale), "completer": Max(completer)}
+    for code in codes:
+        aggregates[f"{code}_bw"] = Min(_one(code, F("baseline_week")))
+        aggregates[f"{code}_base"] = Min(_one(code, F("baseline_total")))
+        aggregates[f"{code}_lw"] = Min(_one(code, F("last_week")))
+        aggregates[f"{code}_last"] = Min(_one(code, F("last_total")))
+    grouped = qs.values("cohort_id", "member_id").annotate(**aggregates)
+    derived: dict[str, Any] = {}
+    for code in codes:
+        # A later week than the baseline (empty when there is no last score within the weeks).
+        derived[f"{code}_gap"] = ExpressionWrapper(
+            F(f"{code}_lw") - F(f"{code}_bw"), output_field=IntegerField()
+        )
+    return grouped.annotate(**derived)
+
+
+def _conditions(instrument: Instrument) -> tuple[dict[str, Q], Any]:
+    """The filters for each count, and the "better by" expression they rely on (or None)."""
+    code = instrument.code
+    base, last = F(f"{code}_base"), F(f"{code}_last")
+    started = Q(**{f"{code}_base__isnull": False})
+    follow_up = Q(**{f"{code}_gap__gt": 0})
+    conditions = {"started": started, "follow_up": follow_up}
+    completer = follow_up & Q(completer=1)
+    better_by: Any = None
+    if instrument.reliable_change is not None:
+        factor = (
+            instrument.percentage_factor if instrument.reliable_change_on == "percentage" else 1
+        )
+        # "Better by" in the units the threshold is stated in; raw totals are whole numbers, so
+        # ``better ≥ t`` is exact.
+        better = (base - last) if instrument.higher_is_worse else (last - base)
+        threshold = instrument.reliable_change
+        conditions["improved"] = follow_up & Q(**{f"{code}_better__gte": threshold})
+        conditions["deteriorated"] = follow_up & Q(**{f"{code}_better__lte": -threshold})
+        better_by = ExpressionWrapper(better * (factor or 1), output_field=IntegerField())
+    if instrument.caseness_threshold is not None:
+        c = instrument.caseness_threshold
+        case = Q(**{f"{code}_base__gte": c})
+        conditions["case"] = case
+        conditions["case_follow_up"] = case & follow_up
+        recovered = case & follow_up & Q(**{f"{code}_last__lt": c})
+        conditions["recovered"] = recovered
+        if "improved" in conditions:
+            conditions["reliably_recovered"] = recovered & conditions["improved"]
+    # The completer analysis: every count again, among those who attended enough meetings.
+    for name in ("improved", "deteriorated", "case_follow_up", "recovered", "reliably_recovered"):
+        if name in conditions:
+            conditions[f"c_{name}"] = conditions[name] & completer
+    conditions["completer"] = completer
+    return conditions, better_by
+
+
+def _count(qs: QuerySet[Any], aggregates: dict[str, Any], *, grouped: bool) -> dict[str, int]:
+    if not grouped:
+        return {k: int(v or 0) for k, v in qs.aggregate(**aggregates).items()}
+    # One row per (instrument, completer or not): every count is made once per row, with the
+    # attendance looked up once per row, and the completer figures are the counts of the
+    # completers' row. A row's counts for other instruments than its own are not read.
+    counts: dict[str, int] = {}
+    for row in qs.values("instrument", "completer").annotate(**aggregates).order_by():
+        code, completer = row["instrument"], row["completer"]
+        counts["stale"] = counts.get("stale", 0) + row["stale"]
+        prefix = f"{code}__"
+        for key, value in row.items():
+            if not key.startswith(prefix):
+                continue
+            name = key[len(prefix) :]
+            counts[key] = counts.get(key, 0) + value
+            if completer:
+                completer_key = prefix + ("completer" if name == "follow_up" else f"c_{name}")
+                counts[completer_key] = counts.get(completer_key, 0) + value
+    counts.setdefault("stale", 0)
+    return counts
+
+
+def _aggregate(qs: QuerySet[Any], aggregates: dict[str, Any], *, grouped: bool) -> dict[str, int]:
+    connection = connections[qs.db]
+    if connection.vendor != "postgresql":
+        return _count(qs, aggregates, grouped=grouped)
+    with transaction.atomic(using=qs.db):
+        # One pass is cheap to run but looks expensive to the planner, and compiling it with JIT
+        # costs more (about 0.3 s) than the pass itself takes; and enough memory to group the
+        # summaries in a hash table rather than sorting on disk.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
+            )
+        return _count(qs, aggregates, grouped=grouped)
+
+
+def _left_early(cohorts: QuerySet[Cohort], code: str, weeks: int) -> int:
+    """Members with a baseline on ``code`` whose seat ended as withdrawn or removed (and who
+    are not back in the group: someone who left and rejoined is counted by their latest seat)."""
+    left = Enrollment.objects.filter(
+        member_id=OuterRef("member_id"),
+        cohort_id=OuterRef("cohort_id"),
+        status__in=_LEFT,
+        confirmed_at__isnull=False,
+    )
+    back = Enrollment.objects.filter(
+        member_id=OuterRef("member_id"), cohort_id=OuterRef("cohort_id"), status__in=_STAYED
+    )
+    # One summary row per member, cohort and instrument: a plain count, with the seats as a
+    # hash semi-join and a hash anti-join.
+    return (
+        ScoreSummary.objects.filter(cohort__in=cohorts, instrument=code, baseline_week__lte=weeks)
+        .filter(Exists(left), ~Exists(back))
+        .count()
+    )
+
+
+def _report(
+    cohorts: QuerySet[Cohort],
+    *,
+    title: str,
+    kind: str,
+    codes: tuple[str, ...],
+    weeks: int,
+    start: date | None,
+    end: date | None,
+) -> OutcomeReport:
+    instruments = [get(code) for code in codes if get(code).validated]
+    # The PHQ-9 + GAD-7 figure (therapy) needs both instruments of a member on one row.
+    pair_codes = ("PHQ9", "GAD7")
+    has_combined = kind == ProgramKind.THERAPY and all(
+        any(i.code == c and i.reliable_change is not None for i in instruments) for c in pair_codes
+    )
+    qs = _per_member(cohorts, [i.code for i in instruments], weeks, pivot=has_combined)
+    aggregates: dict[str, Any] = {}
+    conditions: dict[str, dict[str, Q]] = {}
+    for instrument in instruments:
+        conds, better = _conditions(instrument)
+        conditions[instrument.code] = conds
+        if better is not None:
+            qs = qs.alias(**{f"{instrument.code}_better": better})
+        for name, cond in conds.items():
+            if has_combined or not (name.startswith("c_") or name == "completer"):
+                aggregates[f"{instrument.code}__{name}"] = Count("member_id", filter=cond)
+    if has_combined:
+        phq, gad = conditions["PHQ9"], conditions["GAD7"]
+        both = phq["started"] & gad["started"]
+        both_follow = both & phq["follow_up"] & gad["follow_up"]
+        both_completer = both_follow & Q(completer=1)
+        good = (phq["improved"] | gad["improved"]) & ~phq["deteriorated"] & ~gad["deteriorated"]
+        aggregates["both__started"] = Count("member_id", filter=both)
+        aggregates["both__completer"] = Count("member_id", filter=both_completer)
+        aggregates["both__improved"] = Count("member_id", filter=both_follow & good)
+        aggregates["both__c_improved"] = Count("member_id", filter=both_completer & good)
+    counts: dict[str, int] = {}
+    if aggregates:
+        aggregates["stale"] = Count("member_id", filter=Q(is_stale=1))
+        counts = _aggregate(qs, aggregates, grouped=not has_combined)
+        if counts["stale"]:
+            # The program's number of weeks changed since some summaries were written: recompute
+            # those cohorts' summaries with the weeks it has now, then count again.
+            stale = set(
+                ScoreSummary.objects.filter(cohort__in=cohorts)
+                .exclude(weeks=weeks)
+                .values_list("cohort_id", flat=True)
+            )
+            summaries.rebuild(cohorts=Cohort.objects.filter(pk__in=stale), using=qs.db)
+            counts = _aggregate(qs, aggregates, grouped=not has_combined)
+    for instrument in instruments:
+        counts[f"{instrument.code}__left"] = (
+            _left_early(cohorts, instrument.code, weeks)
+            if counts.get(f"{instrument.code}__started")
+            else 0
+        )
+    # A partial index on synthetic rows keeps this a quick look-up.
+    synthetic = Assessment.objects.filter(synthetic=True, cohort__in=cohorts).exists()
+
+    outcomes = [_instrument_outcome(i, counts) for i in instruments]
+    combined = None
+    if has_combined:
+        n_started, n_completers = counts["both__started"], counts["both__completer"]
+        combined = Figure(
+            name="Reliable improvement on PHQ-9 or GAD-7, with neither reliably worse",
+            itt=_rate(counts["both__improved"], n_started),
+            completers=_rate(counts["both__c_improved"], n_completers),
+            population="members with a baseline on both PHQ-9 and GAD-7",
+        )
+    return OutcomeReport(
+        title=title,
+        start=start,
+        end=end,
+        by_week=weeks,
+        instruments=outcomes,
+        combined=combined,
+        synthetic=synthetic,
+        notes=[COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT],
+    )
+
+
+def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> InstrumentOutcome:
+    code = instrument.code
+
+    def c(name: str) -> int:
+        return counts.get(f"{code}__{name}", 0)
+
+    started, follow, completers = c("started"), c("follow_up"), c("completer")
+    improvement = deterioration = recovery = reliable_recovery = None
+    if instrument.reliable_change is not None:
+        improvement = Figure(
+            "Reliable improvement",
+            _rate(c("improved"), started),
+            _rate(c("c_improved"), completers),
+            "everyone who started",
+        )
+        deterioration = Figure(
+            "Reliable deterioration",
+            _rate(c("deteriorated"), started),
+            _rate(c("c_deteriorated"), completers),
+            "everyone who started",
+        )
+    in_case: int | None = None
+    if instrument.caseness_threshold is not None:
+        in_case = c("case")
+        population = f"in the clinical range at baseline ({instrument.name} ≥ {instrument.caseness_threshold})"
+        recovery = Figure(
+            "Recovery",
+            _rate(c("recovered"), in_case),
+            _rate(c("c_recovered"), c("c_case_follow_up")),
+            population,
+        )
+        if instrument.reliable_change is not None:
+            reliable_recovery = Figure(
+                "Reliable recovery",
+                _rate(c("reliably_recovered"), in_case),
+                _rate(c("c_reliably_recovered"), c("c_case_follow_up")),
+                population,
+            )
+    return InstrumentOutcome(
+        code=code,
+        name=instrument.name,
+        started=started,
+        with_follow_up=follow,
+        left_early=c("left"),
+        in_caseness=in_case,
+        reliable_improvement=improvement,
+        reliable_deterioration=deterioration,
+        recovery=recovery,
+        reliable_recovery=reliable_recovery,
+        threshold_basis=instrument.reliable_change_basis,
+    )
+
+
+def program_report(program: Program, start: date, end: date) -> OutcomeReport:
+    """Outcomes of every cohort of ``program`` whose first meeting falls in [start, end]."""
+    cohorts = Cohort.objects.filter(program=program, first_meeting_date__range=(start, end))
+    return _report(
+        cohorts,
+        title=program.title,
+        kind=program.kind,
+        codes=weekly_codes(program),
+        weeks=program.weeks,
+        start=start,
+        end=end,
+    )
+
+
+def cohort_report(cohort: Cohort) -> OutcomeReport:
+    """Outcomes of one cohort, by its program's last week."""
+    program = cohort.program
+    label = f"{program.title} ({cohort.name})" if cohort.name else program.title
+    return _report(
+        Cohort.objects.filter(pk=cohort.pk),
+        title=label,
+        kind=program.kind,
+        codes=weekly_codes(program),
+        weeks=program.weeks,
+        start=None,
+        end=None,
+    )
+
+
+def _fmt(value: float) -> str:
+    return f"{value * 100:.1f}"
+
+
+def report_csv(report: OutcomeReport) -> str:
+    """The report as CSV: one row per figure and population, with k, n and the interval."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "report",
+            "period_start",
+            "period_end",
+            "by_week",
+            "instrument",
+            "measure",
+            "population",
+            "analysis",
+            "k",
+            "n",
+            "percent",
+            "ci95_low",
+            "ci95_high",
+        ]
+    )
+    head = [
+        report.title,
+        report.start.isoformat() if report.start else "",
+        report.end.isoformat() if report.end else "",
+        report.by_week,
+    ]
+    for o in report.instruments:
+        for label, value in (
+            ("started", o.started),
+            ("with follow-up score", o.with_follow_up),
+            ("left early", o.left_early),
+        ):
+            writer.writerow([*head, o.name, label, "", "count", value, "", "", "", ""])
+        for f in o.figures:
+            for analysis, r in (("intent-to-treat", f.itt), ("completers", f.completers)):
+                if r is None:
+                    writer.writerow(
+                        [*head, o.name, f.name, f.population, analysis, 0, 0, "", "", ""]
+                    )
+                    continue
+                writer.writerow(
+                    [
+                        *head,
+                        o.name,
+                        f.name,
+                        f.population,
+                        analysis,
+                        r.k,
+                        r.n,
+                        _fmt(r.proportion),
+                        _fmt(r.low),
+                        _fmt(r.high),
+                    ]
+                )
+    if report.combined is not None:
+        f = report.combined
+        for analysis, r in (("intent-to-treat", f.itt), ("completers", f.completers)):
+            if r is not None:
+                writer.writerow(
+                    [
+                        *head,
+                        "PHQ-9 + GAD-7",
+                        f.name,
+                        f.population,
+                        analysis,
+                        r.k,
+                        r.n,
+                        _fmt(r.proportion),
+                        _fmt(r.low),
+                        _fmt(r.high),
+                    ]
+                )
+    writer.writerow([*head, "", "note", COMPLETERS_DEFINITION, "", "", "", "", "", ""])
+    writer.writerow([*head, "", "note", NO_CONTROL_CAVEAT, "", "", "", "", "", ""])
+    if report.synthetic:
+        writer.writerow([*head, "", "note", "Includes made-up demo data.", "", "", "", "", "", ""])
+    return out.getvalue()
+
+
+__all__ = [
+    "COMPLETERS_DEFINITION",
+    "NO_CONTROL_CAVEAT",
+    "Figure",
+    "InstrumentOutcome",
+    "OutcomeReport",
+    "cohort_report",
+    "program_report",
+    "report_csv",
+]

@@ -1,0 +1,179 @@
+"""Reads shared by the measures pages, each a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.measures.instruments.checkin import LOW_ITEM_AT_OR_BELOW, fell_sharply
+from circlecare.measures.models import Assessment, AssessmentStatus, Occasion, RiskAlert
+from circlecare.measures.plans import CHECKIN_CODE, weekly_codes
+from circlecare.measures.tracking import (
+    FLAG_LABELS,
+    FLAG_ORDER,
+    Trajectory,
+    trajectories,
+    worst_flag,
+)
+from circlecare.programs.models import Cohort
+
+#: Enrollment statuses shown on a clinician's overview (everyone who held a seat).
+_ROSTER = (
+    EnrollmentStatus.CONFIRMED,
+    EnrollmentStatus.COMPLETED,
+    EnrollmentStatus.WITHDRAWN,
+    EnrollmentStatus.REMOVED,
+)
+
+
+def due_for_member(member: Any, cohort: Cohort | None = None) -> QuerySet[Assessment]:
+    qs = Assessment.objects.select_related("cohort__program").filter(
+        member=member, status=AssessmentStatus.DUE
+    )
+    if cohort is not None:
+        qs = qs.filter(cohort=cohort)
+    return qs.order_by("due_at", "pk")
+
+
+def member_history(member: Any) -> QuerySet[Assessment]:
+    return (
+        Assessment.objects.select_related("cohort__program")
+        .filter(member=member, status=AssessmentStatus.COMPLETED)
+        .order_by("completed_at", "pk")
+    )
+
+
+def led_cohort(user: Any, cohort_pk: int) -> Cohort | None:
+    """The cohort if ``user`` leads or co-facilitates it; None otherwise (the view answers 404)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Cohort.objects.select_related("program", "lead", "co_facilitator")
+        .filter(pk=cohort_pk)
+        .filter(Q(lead=user) | Q(co_facilitator=user))
+        .first()
+    )
+
+
+def led_cohorts(user: Any) -> QuerySet[Cohort]:
+    return (
+        Cohort.objects.select_related("program")
+        .filter(Q(lead=user) | Q(co_facilitator=user))
+        .order_by("-first_meeting_date", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    enrollment: Enrollment
+    trajectories: list[Trajectory]
+    flag: str
+    checkins: list[Assessment]
+
+    @property
+    def member(self) -> Any:
+        return self.enrollment.member
+
+    @property
+    def flag_label(self) -> str:
+        return FLAG_LABELS[self.flag]
+
+    @property
+    def checkin_low(self) -> bool:
+        if not self.checkins:
+            return False
+        last = self.checkins[-1]
+        low_line = any(a <= LOW_ITEM_AT_OR_BELOW for a in last.answer_list)
+        dropped = len(self.checkins) >= 2 and fell_sharply(
+            self.checkins[-2].total or 0, last.total or 0
+        )
+        return low_line or "low" in (last.flags or []) or dropped
+
+
+def cohort_overview(cohort: Cohort) -> list[MemberRow]:
+    """Every member who held a seat, with their trajectories, sorted by flag (two queries)."""
+    enrollments = list(
+        Enrollment.objects.select_related("member")
+        .filter(cohort=cohort, status__in=_ROSTER)
+        .order_by("member__display_name", "pk")
+    )
+    rows = Assessment.objects.filter(cohort=cohort, status=AssessmentStatus.COMPLETED).order_by(
+        "completed_at", "pk"
+    )
+    by_member: dict[int, list[Assessment]] = defaultdict(list)
+    for row in rows:
+        by_member[row.member_id].append(row)
+    codes = weekly_codes(cohort.program)
+    weeks = cohort.program.weeks
+    result = []
+    seen: set[int] = set()
+    for enrollment in enrollments:
+        if enrollment.member_id in seen:
+            continue
+        seen.add(enrollment.member_id)
+        mine = by_member.get(enrollment.member_id, [])
+        tracks = trajectories(mine, weeks=weeks, codes=codes)
+        checkins = [r for r in mine if r.instrument == CHECKIN_CODE]
+        result.append(
+            MemberRow(
+                enrollment=enrollment,
+                trajectories=tracks,
+                flag=worst_flag(tracks),
+                checkins=checkins,
+            )
+        )
+    result.sort(key=lambda r: (FLAG_ORDER[r.flag], r.member.display_name.lower()))
+    return result
+
+
+@dataclass(frozen=True)
+class CheckinWeek:
+    week: int
+    n: int
+    average: float
+    low: int
+
+
+def checkin_trends(cohort: Cohort) -> list[CheckinWeek]:
+    """Average check-in total per meeting week, and how many were low (one query)."""
+    rows = Assessment.objects.filter(
+        cohort=cohort,
+        instrument=CHECKIN_CODE,
+        occasion=Occasion.CHECKIN,
+        status=AssessmentStatus.COMPLETED,
+    ).values_list("meeting_week", "total", "flags")
+    weeks: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for week, total, flags in rows:
+        weeks[week].append((total or 0, "low" in (flags or [])))
+    return [
+        CheckinWeek(
+            week=week,
+            n=len(items),
+            average=round(sum(t for t, _ in items) / len(items), 1),
+            low=sum(1 for _, low in items if low),
+        )
+        for week, items in sorted(weeks.items())
+    ]
+
+
+def alert_queue(user: Any) -> QuerySet[RiskAlert]:
+    """Alerts the user may handle: their cohorts' (lead or co-facilitator); all for coordinators."""
+    qs = RiskAlert.objects.select_related(
+        "member", "cohort__program", "assignee", "acknowledged_by"
+    ).order_by("acknowledged_at", "-raised_at", "pk")
+    if user.is_staff:
+        return qs
+    return qs.filter(Q(cohort__lead=user) | Q(cohort__co_facilitator=user))
+
+
+def member_in_cohort(cohort: Cohort, member_pk: int) -> Enrollment | None:
+    return (
+        Enrollment.objects.select_related("member")
+        .filter(cohort=cohort, member_id=member_pk, status__in=_ROSTER)
+        .order_by("-pk")
+        .first()
+    )

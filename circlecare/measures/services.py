@@ -1,0 +1,386 @@
+"""Every change of state in measurement-based care: submitting answers, risk alerts and their
+acknowledgement and escalation, scheduling what is due and reminding members of it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from circlecare.audit.models import AuditAction
+from circlecare.audit.services import record
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.errors import NotFound
+from circlecare.measures import summaries, tasks
+from circlecare.measures.errors import (
+    AlreadyAcknowledged,
+    AlreadySubmitted,
+    AssessmentClosed,
+    NoteRequired,
+)
+from circlecare.measures.instruments import Score, get
+from circlecare.measures.models import (
+    Assessment,
+    AssessmentStatus,
+    Occasion,
+    RiskAlert,
+)
+from circlecare.measures.plans import (
+    CHECKIN_CODE,
+    CLOSES_AFTER,
+    WEEKLY_OPENS_BEFORE,
+    checkin_enabled,
+    intake_codes,
+    weekly_codes,
+)
+from circlecare.meetings.schedule import meeting_times
+from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+
+logger = logging.getLogger(__name__)
+
+NOTE_MAX_LENGTH = 2000
+
+
+def escalate_after() -> timedelta:
+    """How long an alert may stay unacknowledged before coordinators are told (default 1 h)."""
+    value = getattr(settings, "RISK_ALERT_ESCALATE_AFTER", timedelta(hours=1))
+    return value if isinstance(value, timedelta) else timedelta(hours=1)
+
+
+def may_handle_alert(user: Any, alert: RiskAlert) -> bool:
+    """The cohort's lead or co-facilitator, or a coordinator."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_staff) or user.pk in {alert.cohort.lead_id, alert.cohort.co_facilitator_id}
+
+
+# --- submitting -------------------------------------------------------------------------------
+
+
+def _complete(row: Assessment, score: Score, *, now: datetime) -> RiskAlert | None:
+    """Store a score on a locked, open assessment; fold it into the member's ``ScoreSummary``
+    and raise the alert, all in the same transaction."""
+    assert connection.in_atomic_block
+    if row.status == AssessmentStatus.COMPLETED:
+        raise AlreadySubmitted()
+    if row.status == AssessmentStatus.MISSED:
+        raise AssessmentClosed()
+    row.answers = json.dumps(list(score.answers) + list(score.unscored))
+    row.total = score.total
+    row.percentage = score.percentage
+    row.band = score.band
+    row.flags = list(score.flags)
+    row.has_risk = score.has_risk
+    row.status = AssessmentStatus.COMPLETED
+    row.completed_at = now
+    row.save(
+        update_fields=[
+            "answers",
+            "total",
+            "percentage",
+            "band",
+            "flags",
+            "has_risk",
+            "status",
+            "completed_at",
+        ]
+    )
+    summaries.add(row)
+    if not score.has_risk:
+        return None
+    cohort = row.cohort
+    alert = RiskAlert.objects.create(
+        assessment=row,
+        member_id=row.member_id,
+        cohort=cohort,
+        assignee_id=cohort.lead_id,
+        coordinators_alerted=cohort.program.kind != ProgramKind.THERAPY,
+        raised_at=now,
+    )
+    run_after = now + escalate_after()
+    alert_id = alert.pk
+
+    def _after_commit() -> None:
+        tasks.notify_new_alert.enqueue(alert_id)
+        tasks.escalate_alert_if_open.using(run_after=run_after).enqueue(alert_id)
+
+    transaction.on_commit(_after_commit)
+    # No clinical content in logs: the alert id is enough to find it.
+    logger.info("risk alert %s raised", alert_id)
+    return alert
+
+
+def _score(code: str, answers: Sequence[int]) -> Score:
+    return get(code).score(list(answers))
+
+
+def submit_assessment(
+    *, assessment: Assessment, answers: Sequence[int], actor: Any, now: datetime | None = None
+) -> Assessment:
+    """Score and store a member's answers to one due assessment, once.
+
+    Invalid answers raise ``InvalidAnswers`` and change nothing. A second submission (for
+    instance to change a risk answer) raises ``AlreadySubmitted``. A risk answer raises a
+    ``RiskAlert`` in the same transaction; the e-mail and the escalation timer follow the commit.
+    """
+    now = now or timezone.now()
+    score = _score(assessment.instrument, answers)
+    with transaction.atomic(durable=True):
+        row = (
+            Assessment.objects.select_for_update(of=("self",))
+            .select_related("cohort__program")
+            .filter(pk=assessment.pk)
+            .first()
+        )
+        if row is None or row.member_id != getattr(actor, "pk", None):
+            raise NotFound()
+        _complete(row, score, now=now)
+    return row
+
+
+def submit_intake(
+    *,
+    member: Any,
+    cohort: Cohort,
+    instrument: str,
+    answers: Sequence[int],
+    now: datetime | None = None,
+) -> Assessment:
+    """Store one intake questionnaire for the group the member is joining, once."""
+    now = now or timezone.now()
+    if instrument not in intake_codes(cohort.program.kind):
+        raise NotFound()
+    score = _score(instrument, answers)
+    with transaction.atomic(durable=True):
+        try:
+            with transaction.atomic():
+                Assessment.objects.get_or_create(
+                    member=member,
+                    cohort=cohort,
+                    instrument=instrument,
+                    occasion=Occasion.INTAKE,
+                    meeting_week=0,
+                    defaults={"program_kind": cohort.program.kind, "due_at": now},
+                )
+        except IntegrityError:
+            pass  # made at the same moment by a parallel request; the lock below settles it
+        row = (
+            Assessment.objects.select_for_update(of=("self",))
+            .select_related("cohort__program")
+            .get(
+                member=member,
+                cohort=cohort,
+                instrument=instrument,
+                occasion=Occasion.INTAKE,
+                meeting_week=0,
+            )
+        )
+        _complete(row, score, now=now)
+    return row
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+
+def acknowledge_alert(
+    *, alert: RiskAlert, actor: Any, note: str, now: datetime | None = None
+) -> RiskAlert:
+    """Record that someone followed up, with a note of what was done. Only once."""
+    note = (note or "").strip()
+    if not note:
+        raise NoteRequired()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise NoteRequired(f"Please keep the note under {NOTE_MAX_LENGTH} characters.")
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        row = (
+            RiskAlert.objects.select_for_update(of=("self",))
+            .select_related("cohort")
+            .filter(pk=alert.pk)
+            .first()
+        )
+        if row is None or not may_handle_alert(actor, row):
+            raise NotFound()
+        if row.acknowledged_at is not None:
+            raise AlreadyAcknowledged()
+        row.acknowledged_at = now
+        row.acknowledged_by = actor
+        row.action_note = note
+        row.save(update_fields=["acknowledged_at", "acknowledged_by", "action_note"])
+        record(
+            actor=actor,
+            action=AuditAction.ALERT_CHANGED,
+            target=row,
+            subject=row.member,
+            data={"status": "acknowledged"},
+        )
+    return row
+
+
+def _escalate(row: RiskAlert, now: datetime) -> None:
+    assert connection.in_atomic_block
+    row.escalated_at = now
+    row.save(update_fields=["escalated_at"])
+    record(
+        actor=None,
+        action=AuditAction.ALERT_CHANGED,
+        target=row,
+        subject=row.member,
+        data={"status": "escalated"},
+    )
+    alert_id = row.pk
+    transaction.on_commit(lambda: tasks.notify_escalation.enqueue(alert_id))
+
+
+def escalate_alert(*, alert_id: int, now: datetime | None = None) -> bool:
+    """Escalate one alert if it is still open and its time is up. Safe to run more than once."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        row = (
+            RiskAlert.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk=alert_id,
+                acknowledged_at__isnull=True,
+                escalated_at__isnull=True,
+                raised_at__lte=now - escalate_after(),
+            )
+            .first()
+        )
+        if row is None:
+            return False
+        _escalate(row, now)
+    return True
+
+
+def escalate_overdue_alerts(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Escalate every alert past its time: the sweep behind the per-alert delayed task."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        rows = list(
+            RiskAlert.objects.select_for_update(skip_locked=True)
+            .filter(
+                acknowledged_at__isnull=True,
+                escalated_at__isnull=True,
+                raised_at__lte=now - escalate_after(),
+            )
+            .order_by("raised_at", "pk")[:limit]
+        )
+        for row in rows:
+            _escalate(row, now)
+    return len(rows)
+
+
+# --- scheduling and reminders -----------------------------------------------------------------
+
+#: Enrollment statuses whose members are asked the weekly questionnaires.
+_ASKED = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
+
+
+def planned_assessments(cohort: Cohort) -> list[tuple[str, str, int, datetime]]:
+    """Every weekly, final and check-in occasion of a cohort: (code, occasion, week, due_at).
+
+    Week 1 has no weekly questionnaire: the intake is the baseline. Weeks 2 to the last but one
+    are weekly, due from 48 hours before the meeting; the last week's is the final one. A
+    check-in is due at the end of every meeting.
+    """
+    times = meeting_times(cohort)
+    program = cohort.program
+    codes = weekly_codes(program)
+    checkin = checkin_enabled(program)
+    length = timedelta(minutes=program.minutes_per_meeting)
+    last = len(times)
+    plan: list[tuple[str, str, int, datetime]] = []
+    for week, starts in enumerate(times, start=1):
+        if week > 1 or last == 1:
+            occasion = Occasion.FINAL if week == last else Occasion.WEEKLY
+            plan.extend((code, occasion, week, starts - WEEKLY_OPENS_BEFORE) for code in codes)
+        if checkin:
+            plan.append((CHECKIN_CODE, Occasion.CHECKIN, week, starts + length))
+    return plan
+
+
+def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> int:
+    """Create the assessments that have become due for the cohort's members; close old ones.
+
+    Idempotent: the unique constraint on (member, cohort, instrument, occasion, week) makes a
+    second run create nothing.
+    """
+    now = now or timezone.now()
+    due = [p for p in planned_assessments(cohort) if p[3] <= now]
+    member_ids = list(
+        Enrollment.objects.filter(cohort=cohort, status__in=_ASKED).values_list(
+            "member_id", flat=True
+        )
+    )
+    rows = [
+        Assessment(
+            member_id=member_id,
+            cohort=cohort,
+            program_kind=cohort.program.kind,
+            instrument=code,
+            occasion=occasion,
+            meeting_week=week,
+            due_at=due_at,
+        )
+        for member_id in member_ids
+        for code, occasion, week, due_at in due
+        # Nothing is made already closed: an occasion a week past due is not asked any more.
+        if due_at > now - CLOSES_AFTER
+    ]
+    with transaction.atomic():
+        before = Assessment.objects.filter(cohort=cohort).count()
+        Assessment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        created = Assessment.objects.filter(cohort=cohort).count() - before
+        Assessment.objects.filter(
+            cohort=cohort, status=AssessmentStatus.DUE, due_at__lt=now - CLOSES_AFTER
+        ).exclude(occasion=Occasion.INTAKE).update(status=AssessmentStatus.MISSED)
+    return created
+
+
+def schedule_all_cohorts(*, now: datetime | None = None) -> int:
+    """Schedule every cohort that meets now or soon (open, full or running)."""
+    now = now or timezone.now()
+    horizon = (now + WEEKLY_OPENS_BEFORE).date()
+    cohorts = Cohort.objects.select_related("program").filter(
+        status__in=[CohortStatus.OPEN, CohortStatus.FULL, CohortStatus.RUNNING],
+        first_meeting_date__lte=horizon,
+    )
+    return sum(schedule_due_assessments(cohort=c, now=now) for c in cohorts)
+
+
+def send_due_reminders(*, now: datetime | None = None, limit: int = 2000) -> int:
+    """E-mail each member once about what has become due (one e-mail per member per run).
+
+    Each assessment is reminded about at most once (``reminded_at``), under a skip-locked row
+    lock, so two workers running this at once never send the same reminder twice.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        rows = list(
+            Assessment.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status=AssessmentStatus.DUE,
+                reminded_at__isnull=True,
+                due_at__lte=now,
+                member__email_reminders=True,
+                member__is_active=True,
+            )
+            .exclude(occasion=Occasion.INTAKE)
+            .order_by("pk")[:limit]
+        )
+        if not rows:
+            return 0
+        Assessment.objects.filter(pk__in=[r.pk for r in rows]).update(reminded_at=now)
+        per_member = Counter(r.member_id for r in rows)
+        for member_id, count in per_member.items():
+            transaction.on_commit(
+                lambda m=member_id, c=count: tasks.send_reminder.enqueue(m, c)  # type: ignore[misc]
+            )
+    return len(per_member)

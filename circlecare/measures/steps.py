@@ -1,0 +1,56 @@
+"""The "intake before a seat" step of the join flow (order 30, after eligibility and consent).
+
+Intake is PHQ-9 + GAD-7 for therapy and WHO-5 + UCLA-3 for skills groups and care circles. An
+intake completed for any group of the same program kind within the last 30 days counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+
+from circlecare.enrollment.steps import Requirement
+from circlecare.measures.plans import INTAKE_VALID_FOR, intake_codes
+from circlecare.programs.models import ProgramKind
+
+
+def missing_intake(member: Any, cohort: Any) -> list[str]:
+    """The intake instruments this member still has to complete for this cohort's kind."""
+    from circlecare.measures.models import Assessment, AssessmentStatus, Occasion
+
+    kind = cohort.program.kind
+    needed = intake_codes(kind)
+    if not getattr(member, "pk", None):
+        return list(needed)
+    done = set(
+        Assessment.objects.filter(
+            member=member,
+            program_kind=kind,
+            occasion=Occasion.INTAKE,
+            status=AssessmentStatus.COMPLETED,
+            completed_at__gte=timezone.now() - INTAKE_VALID_FOR,
+            instrument__in=needed,
+        ).values_list("instrument", flat=True)
+    )
+    return [code for code in needed if code not in done]
+
+
+def intake_step(member: Any, cohort: Any) -> Requirement | None:
+    if not missing_intake(member, cohort):
+        return None
+    who = (
+        "your group's clinician"
+        if cohort.program.kind == ProgramKind.THERAPY
+        else "your group's facilitator"
+    )
+    return Requirement(
+        code="intake",
+        message=(
+            "Before we confirm your seat, please answer a few short questions about how you have "
+            f"been lately. It takes about five minutes, and {who} reads them before the first "
+            "meeting."
+        ),
+        url=reverse("measures:intake", args=[cohort.pk]),
+    )

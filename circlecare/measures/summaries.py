@@ -1,0 +1,173 @@
+"""Score summaries: each member's first and last score per (cohort, instrument), kept as
+completed scores arrive, so that outcome reports read one small row per member instead of
+every score.
+
+* ``add`` folds a newly completed score into its summary. ``services.submit_assessment`` calls it
+  in the transaction that completes the score, so a summary is never behind a committed score.
+  It is one ``INSERT … ON CONFLICT DO UPDATE``: the earlier of the two baselines and the later of
+  the two last scores win. Merging is commutative, so two scores of one member submitted at the
+  same moment both count whatever order the transactions commit in (the upsert locks the row
+  and sees the committed one).
+* ``rebuild`` recomputes summaries from the completed assessments in one set-based statement
+  per scope: for history loaded in bulk (the demo), the data migration, repairs, and the
+  outcome report when a program's number of weeks has changed since a row was written.
+
+Scores are completed only by submission, and a completed score is never edited or deleted (the
+clinical record is kept, see ``accounts.data_rights``); whatever writes completed scores any other
+way must call ``add`` or ``rebuild`` for them.
+
+A summary's ``last_*`` is capped at the program's last week (``weeks``), as the report's
+definition of the last score is; ``weeks`` on the row says which cap was used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import QuerySet
+
+from circlecare.measures.plans import CHECKIN_CODE
+
+#: Packs (week, total) into one number: totals are at most 40, weeks at most 104.
+KEY = 1000
+#: Packs (member id, cohort id) into one 64-bit number; ids stay far below 2**32.
+PAIR = 2**32
+#: Pairs per statement when rebuilding a list of (member, cohort) pairs.
+PAIRS_PER_STATEMENT = 1000
+
+_COMPLETED = "completed"
+
+
+def _tables() -> tuple[str, str, str, str]:
+    from circlecare.measures.models import Assessment, ScoreSummary
+    from circlecare.programs.models import Cohort, Program
+
+    return (
+        ScoreSummary._meta.db_table,
+        Assessment._meta.db_table,
+        Cohort._meta.db_table,
+        Program._meta.db_table,
+    )
+
+
+def merge(
+    *, member_id: int, cohort_id: int, instrument: str, week: int, total: int, using: str
+) -> None:
+    """Fold one completed score into its summary (creating the row if needed)."""
+    if instrument == CHECKIN_CODE:
+        return
+    summary, _, cohort, program = _tables()
+    s = summary
+    new_base = f"excluded.baseline_week * {KEY} + excluded.baseline_total"
+    old_base = f"{s}.baseline_week * {KEY} + {s}.baseline_total"
+    new_last = f"excluded.last_week * {KEY} + excluded.last_total"
+    old_last = f"{s}.last_week * {KEY} + {s}.last_total"
+    earlier = f"{new_base} < {old_base}"
+    later = f"excluded.last_week IS NOT NULL AND ({s}.last_week IS NULL OR {new_last} > {old_last})"
+    sql = f"""
+        INSERT INTO {s}
+            (member_id, cohort_id, instrument, weeks,
+             baseline_week, baseline_total, last_week, last_total)
+        SELECT %s, c.id, %s, p.weeks, %s, %s,
+               CASE WHEN %s <= p.weeks THEN %s END, CASE WHEN %s <= p.weeks THEN %s END
+        FROM {cohort} c INNER JOIN {program} p ON p.id = c.program_id
+        WHERE c.id = %s
+        ON CONFLICT (cohort_id, member_id, instrument) DO UPDATE SET
+            baseline_week = CASE WHEN {earlier} THEN excluded.baseline_week
+                                 ELSE {s}.baseline_week END,
+            baseline_total = CASE WHEN {earlier} THEN excluded.baseline_total
+                                  ELSE {s}.baseline_total END,
+            last_week = CASE WHEN {later} THEN excluded.last_week ELSE {s}.last_week END,
+            last_total = CASE WHEN {later} THEN excluded.last_total ELSE {s}.last_total END
+    """  # noqa: S608 - table names come from the models, values are parameters
+    params: list[Any] = [member_id, instrument, week, total, week, week, week, total, cohort_id]
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _rebuild(
+    where: str, params: list[Any], summary_where: str, summary_params: list[Any], *, using: str
+) -> None:
+    summary, assessment, cohort, program = _tables()
+    key = f"a.meeting_week * {KEY} + a.total"
+    capped = f"CASE WHEN a.meeting_week <= p.weeks THEN {key} END"
+    delete = f"DELETE FROM {summary} WHERE {summary_where}"  # noqa: S608
+    insert = f"""
+        INSERT INTO {summary}
+            (member_id, cohort_id, instrument, weeks,
+             baseline_week, baseline_total, last_week, last_total)
+        SELECT a.member_id, a.cohort_id, a.instrument, p.weeks,
+               MIN({key}) / {KEY}, MIN({key}) %% {KEY},
+               MAX({capped}) / {KEY}, MAX({capped}) %% {KEY}
+        FROM {assessment} a
+            INNER JOIN {cohort} c ON c.id = a.cohort_id
+            INNER JOIN {program} p ON p.id = c.program_id
+        WHERE a.status = %s AND a.instrument <> %s AND {where}
+        GROUP BY a.member_id, a.cohort_id, a.instrument, p.weeks
+    """  # noqa: S608 - table names come from the models, values are parameters
+    with connections[using].cursor() as cursor:
+        cursor.execute(delete, summary_params)
+        cursor.execute(insert, [_COMPLETED, CHECKIN_CODE, *params])
+
+
+def rebuild(
+    *,
+    cohorts: QuerySet[Any] | None = None,
+    pairs: Iterable[tuple[int, int]] | None = None,
+    instrument: str | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
+    """Recompute the summaries of ``cohorts`` (a queryset of cohorts), of ``pairs`` of
+    (member id, cohort id), optionally of one ``instrument`` only, or of everything when no scope
+    is given, from the completed assessments: one grouped statement per scope (or per
+    ``PAIRS_PER_STATEMENT`` pairs).
+
+    ``cohorts`` must not itself depend on the summaries (it is read again after they are
+    deleted). Meant for bulk loads, migrations and repairs, where the scores in scope are not being
+    submitted meanwhile; a score merged by a submission that commits while a rebuild of the
+    same rows runs could be overwritten by the rebuild's earlier view.
+    """
+
+    def scoped(where: str, params: list[Any]) -> tuple[str, list[Any], str, list[Any]]:
+        a_where, s_where = where.format(t="a."), where.format(t="")
+        if instrument is not None:
+            a_where += " AND a.instrument = %s"
+            s_where += " AND instrument = %s"
+            params = [*params, instrument]
+        return a_where, params, s_where, params
+
+    if cohorts is not None:
+        sub, sub_params = cohorts.values("pk").query.sql_with_params()
+        a_w, a_p, s_w, s_p = scoped("{t}cohort_id IN (" + sub + ")", list(sub_params))
+        _rebuild(a_w, a_p, s_w, s_p, using=using)
+        return
+    if pairs is not None:
+        packed = sorted({member * PAIR + cohort for member, cohort in pairs})
+        for offset in range(0, len(packed), PAIRS_PER_STATEMENT):
+            chunk = packed[offset : offset + PAIRS_PER_STATEMENT]
+            cohort_ids = sorted({p % PAIR for p in chunk})
+            where = (
+                "{t}cohort_id IN (" + ", ".join(["%s"] * len(cohort_ids)) + ") AND "
+                f"({{t}}member_id * {PAIR} + {{t}}cohort_id) IN ("
+                + ", ".join(["%s"] * len(chunk))
+                + ")"
+            )
+            a_w, a_p, s_w, s_p = scoped(where, [*cohort_ids, *chunk])
+            _rebuild(a_w, a_p, s_w, s_p, using=using)
+        return
+    a_w, a_p, s_w, s_p = scoped("1 = 1", [])
+    _rebuild(a_w, a_p, s_w, s_p, using=using)
+
+
+def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Fold ``row``, a just-completed ``Assessment``, into its member's summary."""
+    merge(
+        member_id=row.member_id,
+        cohort_id=row.cohort_id,
+        instrument=row.instrument,
+        week=row.meeting_week,
+        total=row.total,
+        using=using,
+    )

@@ -1,0 +1,59 @@
+"""Background work: alert e-mails, escalation, scheduling and reminders (django-tasks)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def notify_new_alert(alert_id: int) -> int:
+    from circlecare.measures.models import RiskAlert
+    from circlecare.measures.notifications import send_new_alert
+
+    alert = RiskAlert.objects.select_related(
+        "cohort__program", "cohort__lead", "cohort__co_facilitator"
+    ).get(pk=alert_id)
+    return send_new_alert(alert)
+
+
+@task()
+def notify_escalation(alert_id: int) -> int:
+    from circlecare.measures.models import RiskAlert
+    from circlecare.measures.notifications import send_escalation
+
+    return send_escalation(RiskAlert.objects.get(pk=alert_id))
+
+
+@task()
+def escalate_alert_if_open(alert_id: int) -> bool:
+    """Runs when an alert's acknowledgement time is up; does nothing if it was acknowledged."""
+    from circlecare.measures.services import escalate_alert
+
+    return escalate_alert(alert_id=alert_id)
+
+
+@task()
+def escalate_overdue(limit: int = 500) -> int:
+    """The idempotent sweep that backs up the per-alert delayed task."""
+    from circlecare.measures.services import escalate_overdue_alerts
+
+    return escalate_overdue_alerts(limit=limit)
+
+
+@task()
+def schedule_and_remind() -> int:
+    from circlecare.measures.services import schedule_all_cohorts, send_due_reminders
+
+    created = schedule_all_cohorts()
+    send_due_reminders()
+    return created
+
+
+@task()
+def send_reminder(member_id: int, count: int) -> int:
+    from django.contrib.auth import get_user_model
+
+    from circlecare.measures.notifications import send_due_reminder
+
+    member = get_user_model().objects.get(pk=member_id)
+    return send_due_reminder(member.email, count)

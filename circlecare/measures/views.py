@@ -1,0 +1,539 @@
+"""Thin views: check who is asking, call a query or a service, render."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from circlecare.audit.models import AuditAction
+from circlecare.audit.services import record
+from circlecare.errors import DomainError, NotFound
+from circlecare.measures import queries
+from circlecare.measures.errors import AlreadySubmitted
+from circlecare.measures.fhir import member_bundle_json
+from circlecare.measures.forms import AcknowledgeForm, QuestionnaireForm, ReportForm
+from circlecare.measures.instruments import InvalidAnswers, get
+from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
+from circlecare.measures.outcomes import cohort_report, program_report, report_csv
+from circlecare.measures.plans import intake_codes, weekly_codes
+from circlecare.measures.services import (
+    acknowledge_alert,
+    may_handle_alert,
+    submit_assessment,
+    submit_intake,
+)
+from circlecare.measures.steps import missing_intake
+from circlecare.measures.tracking import NOT_ON_TRACK_RULE, trajectories
+from circlecare.programs.models import Cohort, CohortStatus
+
+logger = logging.getLogger(__name__)
+
+#: Shown if even the crisis template cannot render: no template, no database, no session.
+CRISIS_FALLBACK = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+    "<title>Support right now · circlecare</title></head><body><main>"
+    "<h1>If you need support right now</h1>"
+    '<p>Call or text <a href="tel:988">988</a> (US Suicide &amp; Crisis Lifeline), any time, day '
+    'or night. If you or someone else is in immediate danger, call <a href="tel:911">911</a>.</p>'
+    "<p>If you are outside the US, contact your local emergency number.</p>"
+    "</main></body></html>"
+)
+
+
+_INTAKE_STATUSES = (CohortStatus.OPEN, CohortStatus.FULL, CohortStatus.RUNNING)
+
+
+def _clinical(request: HttpRequest) -> None:
+    request.clinical = True  # type: ignore[attr-defined]
+
+
+def _safe_next(request: HttpRequest, value: str | None) -> str | None:
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return None
+
+
+def crisis_response(
+    request: HttpRequest,
+    *,
+    saved: bool = True,
+    next_url: str | None = None,
+    note: str | None = None,
+) -> HttpResponse:
+    """The crisis page. It needs nothing that can fail; if rendering fails, a static page."""
+    try:
+        html = render_to_string(
+            "measures/support.html",
+            {"saved": saved, "next_url": next_url, "note": note, "request": request},
+        )
+        response = HttpResponse(html)
+    except Exception:  # the crisis resources must be shown whatever else fails
+        logger.exception("crisis page fell back to the static version")
+        response = HttpResponse(CRISIS_FALLBACK)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _posted_risk_answer(request: HttpRequest) -> bool:
+    """Whether the POST answers a ninth question above 0: only the PHQ-9 has one (item 9 is its
+    risk question), so this needs no database and no instrument look-up."""
+    if request.method != "POST":
+        return False
+    try:
+        return int(request.POST.get("item_9", "0")) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def crisis_on_failure(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Whatever fails while handling a risk answer, the member still sees crisis resources."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            raise
+        except Exception:
+            if _posted_risk_answer(request):
+                logger.exception("handling a questionnaire with a risk answer failed")
+                return crisis_response(request, saved=False)
+            raise
+
+    return wrapped
+
+
+def support(request: HttpRequest) -> HttpResponse:
+    """Shown straight after a risk answer (and reachable by anyone at any time)."""
+    return crisis_response(request, next_url=_safe_next(request, request.GET.get("next")))
+
+
+@login_required
+def due(request: HttpRequest) -> HttpResponse:
+    _clinical(request)
+    items = list(queries.due_for_member(request.user))
+    return render(request, "measures/due.html", {"items": items})
+
+
+def _submit_view(
+    request: HttpRequest,
+    *,
+    instrument_code: str,
+    submit: Any,
+    template_context: dict[str, Any],
+    success_url: str,
+) -> HttpResponse:
+    instrument = get(instrument_code)
+    form = QuestionnaireForm(instrument, request.POST or None)
+    context = {"form": form, "instrument": instrument, **template_context}
+    if request.method != "POST":
+        return render(request, "measures/questionnaire.html", context)
+    risk = form.risk_answered
+    try:
+        if not form.is_valid():
+            if risk:
+                # The answers can't be saved as they are, but the risk answer was given.
+                context["show_crisis"] = True
+            return render(request, "measures/questionnaire.html", context, status=400)
+        submit(form.answers())
+    except InvalidAnswers as exc:
+        form.add_error(None, exc.message)
+        context["show_crisis"] = risk
+        return render(request, "measures/questionnaire.html", context, status=400)
+    except AlreadySubmitted as exc:
+        if risk:
+            return crisis_response(request, note=exc.message)
+        messages.info(request, exc.message)
+        return redirect(success_url)
+    except Http404:
+        raise
+    except DomainError as exc:
+        if risk:
+            return crisis_response(request, saved=False)
+        messages.error(request, exc.message)
+        return redirect(success_url)
+    except Exception:
+        if risk:
+            logger.exception("saving a questionnaire with a risk answer failed")
+            return crisis_response(request, saved=False)
+        raise
+    if risk:
+        target = reverse("measures:support")
+        return redirect(f"{target}?{urlencode({'next': success_url})}")
+    messages.success(request, "Thank you. Your answers are saved.")
+    return redirect(success_url)
+
+
+@crisis_on_failure
+@login_required
+@require_http_methods(["GET", "POST"])
+def take(request: HttpRequest, pk: int) -> HttpResponse:
+    _clinical(request)
+    assessment = get_object_or_404(
+        Assessment.objects.select_related("cohort__program"), pk=pk, member=request.user
+    )
+    if assessment.status != AssessmentStatus.DUE and request.method == "GET":
+        if assessment.status == AssessmentStatus.COMPLETED:
+            messages.info(request, "You've already sent these answers. Thank you.")
+        else:
+            messages.info(request, "This questionnaire has closed. There will be another soon.")
+        return redirect("measures:due")
+
+    def submit(answers: list[int]) -> None:
+        try:
+            submit_assessment(assessment=assessment, answers=answers, actor=request.user)
+        except NotFound as exc:
+            raise Http404 from exc
+
+    return _submit_view(
+        request,
+        instrument_code=assessment.instrument,
+        submit=submit,
+        template_context={"assessment": assessment, "cohort": assessment.cohort},
+        success_url=reverse("measures:due"),
+    )
+
+
+@crisis_on_failure
+@login_required
+@require_http_methods(["GET", "POST"])
+def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+    _clinical(request)
+    cohort = get_object_or_404(Cohort.objects.select_related("program"), pk=cohort_pk)
+    # Open, full (waiting list) or running (a seat offered later): intake can be needed in all.
+    if cohort.status not in _INTAKE_STATUSES:
+        raise Http404
+    missing = missing_intake(request.user, cohort)
+    here = reverse("measures:intake", args=[cohort.pk])
+    next_url = _safe_next(request, request.GET.get("next")) or cohort.get_absolute_url()
+    if not missing:
+        return render(
+            request,
+            "measures/intake_done.html",
+            {"cohort": cohort, "next_url": next_url},
+        )
+    code = missing[0]
+    codes = intake_codes(cohort.program.kind)
+    step = codes.index(code) + 1
+
+    def submit(answers: list[int]) -> None:
+        submit_intake(member=request.user, cohort=cohort, instrument=code, answers=answers)
+
+    query = f"?{urlencode({'next': next_url})}" if request.GET.get("next") else ""
+    return _submit_view(
+        request,
+        instrument_code=code,
+        submit=submit,
+        template_context={
+            "cohort": cohort,
+            "intake": True,
+            "step": step,
+            "steps": len(codes),
+        },
+        success_url=here + query,
+    )
+
+
+@login_required
+def progress(request: HttpRequest) -> HttpResponse:
+    """The member's own scores over time, in plain words, with a table alternative."""
+    _clinical(request)
+    rows = list(queries.member_history(request.user))
+    groups: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        groups.setdefault(row.cohort_id, {"cohort": row.cohort, "rows": []})["rows"].append(row)
+    sections = []
+    for group in groups.values():
+        cohort = group["cohort"]
+        codes = tuple(
+            dict.fromkeys(
+                [
+                    *intake_codes(cohort.program.kind),
+                    *(r.instrument for r in group["rows"] if get(r.instrument).validated),
+                ]
+            )
+        )
+        tracks = [
+            t
+            for t in trajectories(group["rows"], weeks=cohort.program.weeks, codes=codes)
+            if t.points
+        ]
+        sections.append(
+            {
+                "cohort": cohort,
+                "tracks": tracks,
+                "charts": [t.chart_data(for_member=True) for t in tracks],
+                "synthetic": any(r.synthetic for r in group["rows"]),
+                "element_id": f"member-charts-{cohort.pk}",
+            }
+        )
+    return render(request, "measures/progress.html", {"sections": sections})
+
+
+@login_required
+def my_fhir(request: HttpRequest) -> HttpResponse:
+    _clinical(request)
+    body = member_bundle_json(request.user, queries.member_history(request.user))
+    response = HttpResponse(body, content_type="application/fhir+json")
+    response["Content-Disposition"] = 'attachment; filename="my-questionnaires-fhir.json"'
+    return response
+
+
+# --- clinicians -------------------------------------------------------------------------------
+
+
+def _led_cohort_or_404(request: HttpRequest, cohort_pk: int) -> Cohort:
+    cohort = queries.led_cohort(request.user, cohort_pk)
+    if cohort is None:
+        raise Http404
+    return cohort
+
+
+@login_required
+def cohort_overview(request: HttpRequest, cohort_pk: int) -> HttpResponse:
+    _clinical(request)
+    cohort = _led_cohort_or_404(request, cohort_pk)
+    rows = queries.cohort_overview(cohort)
+    for row in rows:
+        record(
+            actor=request.user,
+            action=AuditAction.ASSESSMENT_VIEWED,
+            target=cohort,
+            subject=row.member,
+            data={"view": "cohort_overview", "cohort": cohort.pk},
+        )
+    return render(
+        request,
+        "measures/cohort_overview.html",
+        {
+            "cohort": cohort,
+            "rows": rows,
+            "checkin_weeks": queries.checkin_trends(cohort),
+            "report": cohort_report(cohort),
+            "not_on_track_rule": NOT_ON_TRACK_RULE,
+        },
+    )
+
+
+@login_required
+def member_chart(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpResponse:
+    _clinical(request)
+    cohort = _led_cohort_or_404(request, cohort_pk)
+    enrollment = queries.member_in_cohort(cohort, member_pk)
+    if enrollment is None:
+        raise Http404
+    member = enrollment.member
+    rows = list(
+        Assessment.objects.filter(
+            cohort=cohort, member=member, status=AssessmentStatus.COMPLETED
+        ).order_by("completed_at", "pk")
+    )
+    tracks = trajectories(rows, weeks=cohort.program.weeks, codes=weekly_codes(cohort.program))
+    checkins = [r for r in rows if r.instrument == "CHECKIN"]
+    record(
+        actor=request.user,
+        action=AuditAction.ASSESSMENT_VIEWED,
+        target=member,
+        subject=member,
+        data={"view": "member_chart", "cohort": cohort.pk},
+    )
+    return render(
+        request,
+        "measures/member_chart.html",
+        {
+            "cohort": cohort,
+            "member": member,
+            "enrollment": enrollment,
+            "tracks": tracks,
+            "charts": [t.chart_data() for t in tracks if t.points],
+            "checkins": checkins,
+            "not_on_track_rule": NOT_ON_TRACK_RULE,
+            "synthetic": any(r.synthetic for r in rows),
+        },
+    )
+
+
+@login_required
+def member_fhir(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpResponse:
+    _clinical(request)
+    cohort = _led_cohort_or_404(request, cohort_pk)
+    enrollment = queries.member_in_cohort(cohort, member_pk)
+    if enrollment is None:
+        raise Http404
+    member = enrollment.member
+    rows = Assessment.objects.filter(
+        cohort=cohort, member=member, status=AssessmentStatus.COMPLETED
+    ).order_by("completed_at", "pk")
+    record(
+        actor=request.user,
+        action=AuditAction.ASSESSMENT_VIEWED,
+        target=member,
+        subject=member,
+        data={"view": "fhir_export", "cohort": cohort.pk},
+    )
+    response = HttpResponse(member_bundle_json(member, rows), content_type="application/fhir+json")
+    response["Content-Disposition"] = f'attachment; filename="member-{member.pk}-fhir.json"'
+    return response
+
+
+def _may_see_alerts(user: Any) -> bool:
+    return bool(user.is_staff) or queries.led_cohorts(user).exists()
+
+
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    _clinical(request)
+    if not _may_see_alerts(request.user):
+        raise Http404
+    queue = queries.alert_queue(request.user)
+    open_alerts = list(queue.filter(acknowledged_at__isnull=True)[:200])
+    recent = list(queue.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[:20])
+    for alert in [*open_alerts, *recent]:
+        record(
+            actor=request.user,
+            action=AuditAction.ALERT_VIEWED,
+            target=alert,
+            subject=alert.member,
+            data={"view": "queue"},
+        )
+    return render(request, "measures/alerts.html", {"open_alerts": open_alerts, "recent": recent})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alert(request: HttpRequest, pk: int) -> HttpResponse:
+    _clinical(request)
+    row = get_object_or_404(
+        RiskAlert.objects.select_related(
+            "member", "cohort__program", "assignee", "acknowledged_by", "assessment"
+        ),
+        pk=pk,
+    )
+    if not may_handle_alert(request.user, row):
+        raise Http404
+    form = AcknowledgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            acknowledge_alert(alert=row, actor=request.user, note=form.cleaned_data["note"])
+        except NotFound as exc:
+            raise Http404 from exc
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Thank you. The alert is acknowledged.")
+            return redirect("measures:alert", pk=row.pk)
+    record(
+        actor=request.user,
+        action=AuditAction.ALERT_VIEWED,
+        target=row,
+        subject=row.member,
+        data={"view": "detail"},
+    )
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "measures/alert.html",
+        {"alert": row, "form": form, "leads": row.cohort.is_led_by(request.user)},
+        status=status,
+    )
+
+
+# --- coordinators -----------------------------------------------------------------------------
+
+
+def _staff_or_404(request: HttpRequest) -> None:
+    if not request.user.is_staff:
+        raise Http404
+
+
+def _report_from_request(request: HttpRequest) -> tuple[ReportForm, Any]:
+    cohort_pk = request.GET.get("cohort")
+    if cohort_pk:
+        try:
+            cohort = Cohort.objects.select_related("program").get(pk=int(cohort_pk))
+        except (ValueError, Cohort.DoesNotExist):
+            raise Http404 from None
+        record(
+            actor=request.user,
+            action=AuditAction.ASSESSMENT_VIEWED,
+            target=cohort,
+            data={"view": "cohort_outcome_report"},
+        )
+        return ReportForm(), cohort_report(cohort)
+    if "program" in request.GET:
+        form = ReportForm(request.GET)
+        if form.is_valid():
+            data = form.cleaned_data
+            return form, program_report(data["program"], data["start"], data["end"])
+        return form, None
+    start, end = ReportForm.default_period()
+    return ReportForm(initial={"start": start, "end": end}), None
+
+
+@login_required
+def report(request: HttpRequest) -> HttpResponse:
+    _clinical(request)
+    _staff_or_404(request)
+    form, result = _report_from_request(request)
+    if result is not None:
+        target = form.cleaned_data["program"] if form.is_bound else None
+        if target is not None:
+            record(
+                actor=request.user,
+                action=AuditAction.ASSESSMENT_VIEWED,
+                target=target,
+                data={"view": "outcome_report"},
+            )
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(
+        request,
+        "measures/report.html",
+        {"form": form, "report": result, "query": request.GET.urlencode()},
+        status=status,
+    )
+
+
+@login_required
+def report_export(request: HttpRequest) -> HttpResponse:
+    _clinical(request)
+    _staff_or_404(request)
+    form, result = _report_from_request(request)
+    if result is None:
+        return redirect(reverse("measures:report") + "?" + request.GET.urlencode())
+    if form.is_bound:
+        record(
+            actor=request.user,
+            action=AuditAction.ASSESSMENT_VIEWED,
+            target=form.cleaned_data["program"],
+            data={"view": "outcome_report_csv"},
+        )
+    response = HttpResponse(report_csv(result), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="outcome-report.csv"'
+    return response
+
+
+@login_required
+def clinician_home(request: HttpRequest) -> HttpResponse:
+    """The groups a clinician or facilitator leads, with links to their overviews."""
+    _clinical(request)
+    cohorts = list(queries.led_cohorts(request.user))
+    if not cohorts and not request.user.is_staff:
+        raise Http404
+    open_count = queries.alert_queue(request.user).filter(acknowledged_at__isnull=True).count()
+    return render(
+        request, "measures/clinician_home.html", {"cohorts": cohorts, "open_count": open_count}
+    )

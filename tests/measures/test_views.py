@@ -1,0 +1,367 @@
+"""Pages: who may see what (404 for everyone else), audit events, crisis resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from circlecare.audit.models import AuditAction, AuditEvent
+from circlecare.enrollment.models import EnrollmentStatus
+from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
+from circlecare.measures.services import submit_assessment
+from circlecare.programs.models import ProgramKind
+from tests.factories import (
+    ClinicianFactory,
+    CohortFactory,
+    EnrollmentFactory,
+    ProgramFactory,
+    UserFactory,
+)
+from tests.measures.factories import AssessmentFactory, answers_for, completed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=6, title="Closer")
+    co = ClinicianFactory().user
+    cohort = CohortFactory(program=program, co_facilitator=co)
+    member = EnrollmentFactory(cohort=cohort).member
+    other_member = EnrollmentFactory(cohort=cohort).member
+    completed(member=member, cohort=cohort, code="PHQ9", total=15, week=0)
+    completed(member=member, cohort=cohort, code="PHQ9", total=7, week=3)
+    due = AssessmentFactory(member=member, cohort=cohort, meeting_week=4)
+    risky = AssessmentFactory(member=other_member, cohort=cohort, meeting_week=4)
+    submit_assessment(assessment=risky, answers=answers_for("PHQ9", 6, risk=1), actor=other_member)
+    return {
+        "program": program,
+        "cohort": cohort,
+        "member": member,
+        "other_member": other_member,
+        "lead": cohort.lead,
+        "co": co,
+        "other_clinician": CohortFactory().lead,
+        "coordinator": UserFactory(is_staff=True),
+        "stranger": UserFactory(),
+        "due": due,
+        "alert": RiskAlert.objects.get(),
+    }
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def urls(w: dict[str, Any]) -> dict[str, str]:
+    c, m = w["cohort"].pk, w["member"].pk
+    return {
+        "take": f"/measures/questionnaire/{w['due'].pk}/",
+        "cohort": f"/measures/groups/{c}/",
+        "member": f"/measures/groups/{c}/members/{m}/",
+        "member_fhir": f"/measures/groups/{c}/members/{m}/fhir/",
+        "alerts": "/measures/alerts/",
+        "alert": f"/measures/alerts/{w['alert'].pk}/",
+        "report": f"/measures/reports/?program={w['program'].pk}&start=2000-01-01&end=2100-01-01",
+        "csv": f"/measures/reports/export.csv?program={w['program'].pk}&start=2000-01-01&end=2100-01-01",
+    }
+
+
+# role → the pages that answer 200; every other page in ``urls`` must answer 404.
+ALLOWED = {
+    "member": {"take"},
+    "other_member": set(),
+    "stranger": set(),
+    "lead": {"cohort", "member", "member_fhir", "alerts", "alert"},
+    "co": {"cohort", "member", "member_fhir", "alerts", "alert"},
+    "other_clinician": {"alerts"},  # their own queue, which holds nothing of this cohort
+    "coordinator": {"report", "csv", "alerts", "alert"},
+}
+
+
+@pytest.mark.parametrize("role", sorted(ALLOWED))
+def test_access_matrix(world: dict[str, Any], role: str) -> None:
+    client = client_for(world[role])
+    for name, url in urls(world).items():
+        status = client.get(url).status_code
+        expected = 200 if name in ALLOWED[role] else 404
+        assert status == expected, f"{role} → {name}: {status}"
+
+
+def test_a_clinician_queue_holds_only_their_cohorts_alerts(world: dict[str, Any]) -> None:
+    name = world["other_member"].display_name
+    assert (
+        name not in client_for(world["other_clinician"]).get("/measures/alerts/").content.decode()
+    )
+    assert name in client_for(world["lead"]).get("/measures/alerts/").content.decode()
+
+
+def test_anonymous_visitors_are_sent_to_log_in(world: dict[str, Any]) -> None:
+    client = Client()
+    for name, url in urls(world).items():
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], name
+
+
+def test_a_missing_object_and_someone_elses_look_the_same(world: dict[str, Any]) -> None:
+    client = client_for(world["other_member"])
+    theirs = client.get(urls(world)["take"])
+    missing = client.get("/measures/questionnaire/999999/")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.content == missing.content
+
+
+def test_staff_reads_write_audit_events_without_clinical_text(world: dict[str, Any]) -> None:
+    client = client_for(world["lead"])
+    u = urls(world)
+    client.get(u["member"])
+    event = AuditEvent.objects.get(action=AuditAction.ASSESSMENT_VIEWED)
+    assert event.actor == world["lead"] and event.subject == world["member"]
+    client.get(u["cohort"])
+    overview = AuditEvent.objects.filter(
+        action=AuditAction.ASSESSMENT_VIEWED, data__view="cohort_overview"
+    )
+    assert {e.subject for e in overview} == {world["member"], world["other_member"]}
+    client.get(u["alert"])
+    assert AuditEvent.objects.filter(
+        action=AuditAction.ALERT_VIEWED, target_id=str(world["alert"].pk)
+    ).exists()
+    for e in AuditEvent.objects.all():
+        assert "15" not in str(e.data) and "PHQ" not in str(e.data)
+    # A member reading their own progress is not a staff read.
+    before = AuditEvent.objects.count()
+    client_for(world["member"]).get("/measures/progress/")
+    assert AuditEvent.objects.count() == before
+
+
+def test_clinical_pages_are_not_cached(world: dict[str, Any]) -> None:
+    response = client_for(world["lead"]).get(urls(world)["member"])
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_member_chart_shows_bands_caseness_and_flag(world: dict[str, Any]) -> None:
+    response = client_for(world["lead"]).get(urls(world)["member"])
+    body = response.content.decode()
+    assert "Reliable improvement" in body  # 15 → 7
+    assert 'id="clinician-charts"' in body and '"caseness": 10' in body
+    assert '"reliableChange": 6' in body and '"baseline": 15' in body
+    assert "Not on track:" in body
+
+
+def test_overview_puts_the_risk_first(world: dict[str, Any]) -> None:
+    body = client_for(world["lead"]).get(urls(world)["cohort"]).content.decode()
+    assert body.index(world["other_member"].display_name) < body.index(world["member"].display_name)
+
+
+def test_member_progress_is_plain_and_has_a_table(world: dict[str, Any]) -> None:
+    body = client_for(world["member"]).get("/measures/progress/").content.decode()
+    assert "Lower numbers mean fewer difficulties" in body
+    assert "gone down by 8" in body and "<table" in body
+    assert "Moderately severe" not in body and "caseness" not in body.lower()
+    assert "chart.umd.min.js" in body and "measures-chart.js" in body
+
+
+def test_questionnaire_page_has_exact_wording_and_attribution(world: dict[str, Any]) -> None:
+    body = client_for(world["member"]).get(urls(world)["take"]).content.decode()
+    assert "Thoughts that you would be better off dead, or of hurting yourself in some way" in body
+    assert "No permission required to reproduce" in body
+    assert body.count('type="radio"') == 9 * 4 + 4  # nine items, and the unscored question
+    assert "<fieldset" in body and "<legend" in body
+
+
+def test_checkin_page_is_labelled_unvalidated(world: dict[str, Any]) -> None:
+    checkin = AssessmentFactory(
+        member=world["member"], cohort=world["cohort"], instrument="CHECKIN", occasion="checkin"
+    )
+    body = (
+        client_for(world["member"]).get(f"/measures/questionnaire/{checkin.pk}/").content.decode()
+    )
+    assert "our own short check-in, not a validated questionnaire" in body
+    assert body.count('type="range"') == 4 and 'min="0"' in body and 'max="10"' in body
+
+
+def test_bad_answers_get_a_message_and_change_nothing(world: dict[str, Any]) -> None:
+    client = client_for(world["member"])
+    response = client.post(urls(world)["take"], {"item_1": "7"})
+    assert response.status_code == 400
+    assert "Please choose an answer for this question." in response.content.decode()
+    world["due"].refresh_from_db()
+    assert world["due"].status == AssessmentStatus.DUE
+
+
+def test_risk_answer_shows_crisis_resources_and_resubmission_is_refused(
+    world: dict[str, Any],
+) -> None:
+    client = client_for(world["member"])
+    post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 9, risk=3))}
+    response = client.post(urls(world)["take"], post, follow=True)
+    body = response.content.decode()
+    assert 'href="tel:988"' in body and 'href="sms:988"' in body and 'href="tel:911"' in body
+    assert 'role="alert"' in body
+    # Trying again with item 9 at 0 changes nothing, and still shows the crisis resources.
+    post["item_9"] = "0"
+    post["item_1"] = "3"
+    again = client.post(urls(world)["take"], post, follow=True)
+    assert again.status_code == 200 and "tel:988" in again.content.decode()
+    assert "sent answers can&#x27;t be changed" in again.content.decode()
+    a = Assessment.objects.get(pk=world["due"].pk)
+    assert a.has_risk and a.answer_list[8] == 3
+
+
+def test_crisis_page_shows_even_when_saving_fails(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("circlecare.measures.views.submit_assessment", broken)
+    post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 4, risk=1))}
+    response = client_for(world["member"]).post(urls(world)["take"], post)
+    body = response.content.decode()
+    assert response.status_code == 200 and "tel:988" in body and "tel:911" in body
+    assert "couldn't save your answers" in body
+
+
+def test_crisis_page_shows_even_when_the_assessment_cannot_be_loaded(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("circlecare.measures.views.get_object_or_404", broken)
+    post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 4, risk=1))}
+    response = client_for(world["member"]).post(urls(world)["take"], post)
+    assert response.status_code == 200 and b"tel:988" in response.content
+    # Without a risk answer the failure is not hidden.
+    post["item_9"] = "0"
+    with pytest.raises(RuntimeError):
+        client_for(world["member"]).post(urls(world)["take"], post)
+
+
+def test_crisis_page_falls_back_to_static_html(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("templates unavailable")
+
+    monkeypatch.setattr("circlecare.measures.views.render_to_string", broken)
+    response = Client().get("/measures/support/")
+    assert response.status_code == 200 and b"tel:988" in response.content
+    assert b"tel:911" in response.content
+
+
+def test_acknowledge_through_the_page(world: dict[str, Any]) -> None:
+    client = client_for(world["co"])
+    url = urls(world)["alert"]
+    empty = client.post(url, {"note": ""})
+    assert empty.status_code == 400 and "Please write what was done" in empty.content.decode()
+    response = client.post(url, {"note": "Phoned; agreed a plan."}, follow=True)
+    assert "acknowledged" in response.content.decode().lower()
+    world["alert"].refresh_from_db()
+    assert world["alert"].acknowledged_by == world["co"]
+
+
+def test_report_page_sentence_and_csv(world: dict[str, Any]) -> None:
+    client = client_for(world["coordinator"])
+    body = client.get(urls(world)["report"]).content.decode()
+    assert "Of 2 members who started Closer" in body
+    assert "There is no control group" in body
+    csv_response = client.get(urls(world)["csv"])
+    assert AuditEvent.objects.filter(
+        action=AuditAction.ASSESSMENT_VIEWED, data__view="outcome_report_csv"
+    ).exists()
+    assert csv_response["Content-Type"].startswith("text/csv")
+    assert b"Reliable improvement" in csv_response.content
+    bad = client.get(
+        f"/measures/reports/?program={world['program'].pk}&start=2030-01-01&end=2020-01-01"
+    )
+    assert bad.status_code == 400 and "on or after its start" in bad.content.decode()
+
+
+def test_intake_page_walks_through_both_questionnaires(world: dict[str, Any]) -> None:
+    cohort = CohortFactory(program=world["program"])
+    member = UserFactory()
+    client = client_for(member)
+    url = f"/measures/intake/{cohort.pk}/"
+    first = client.get(url).content.decode()
+    assert "PHQ-9" in first and "part 1 of 2" in first
+    post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 5))}
+    client.post(url, post)
+    second = client.get(url).content.decode()
+    assert "GAD-7" in second and "part 2 of 2" in second
+    client.post(url, {f"item_{i + 1}": "1" for i in range(7)})
+    done = client.get(url)
+    assert "that's everything we need" in done.content.decode()
+    assert Assessment.objects.filter(member=member, status="completed").count() == 2
+
+
+def test_group_panel_lists_what_is_due(world: dict[str, Any]) -> None:
+    from django.template.loader import render_to_string
+
+    html = render_to_string(
+        "measures/_member_group_panel.html",
+        {"cohort": world["cohort"], "user": world["member"], "enrollment": None},
+    )
+    assert f"/measures/questionnaire/{world['due'].pk}/" in html
+
+
+def test_withdrawn_members_stay_on_the_overview(world: dict[str, Any]) -> None:
+    left = EnrollmentFactory(cohort=world["cohort"], status=EnrollmentStatus.WITHDRAWN)
+    body = client_for(world["lead"]).get(urls(world)["cohort"]).content.decode()
+    assert left.member.display_name in body
+
+
+def test_member_fhir_download(world: dict[str, Any]) -> None:
+    response = client_for(world["member"]).get("/measures/progress/fhir/")
+    assert response["Content-Type"] == "application/fhir+json"
+    assert b"44261-6" in response.content
+
+
+def test_intake_page_for_a_group_not_taking_members_is_not_found(world: dict[str, Any]) -> None:
+    from circlecare.programs.models import CohortStatus
+
+    draft = CohortFactory(program=world["program"], status=CohortStatus.DRAFT)
+    assert client_for(world["member"]).get(f"/measures/intake/{draft.pk}/").status_code == 404
+
+
+def test_every_measures_route_is_covered_by_an_access_test(world: dict[str, Any]) -> None:
+    """A new page must be added to the matrix above (or to the member-only list below)."""
+    from django.urls import get_resolver
+
+    resolver = get_resolver()
+    _, sub = resolver.namespace_dict["measures"]
+    names = {p.name for p in sub.url_patterns}
+    matrix = {
+        "take": "take",
+        "cohort": "cohort",
+        "member": "member",
+        "member_fhir": "member_fhir",
+        "alerts": "alerts",
+        "alert": "alert",
+        "report": "report",
+        "csv": "report_csv",
+    }
+    # Pages about the signed-in member themselves, or public: checked below.
+    own_or_public = {"due", "support", "progress", "my_fhir", "intake", "clinician_home"}
+    assert names == set(matrix.values()) | own_or_public
+
+
+def test_own_pages_show_only_the_signed_in_members_data(world: dict[str, Any]) -> None:
+    other = client_for(world["other_member"])
+    assert (
+        f"/measures/questionnaire/{world['due'].pk}/"
+        not in other.get("/measures/").content.decode()
+    )
+    progress = other.get("/measures/progress/").content.decode()
+    assert "gone down by 8" not in progress
+    bundle = other.get("/measures/progress/fhir/").content.decode()
+    assert f"Patient/{world['member'].pk}" not in bundle
+    assert Client().get("/measures/support/").status_code == 200
+    # Clinician home: only for people who lead a group (or coordinators).
+    assert client_for(world["stranger"]).get("/measures/groups/").status_code == 404
+    assert client_for(world["lead"]).get("/measures/groups/").status_code == 200
