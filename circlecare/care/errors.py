@@ -1,0 +1,17 @@
+"""Domain errors of relational care (the family lives in circlecare.errors)."""
+
+from __future__ import annotations
+
+from circlecare.errors import DomainError
+
+
+class NotOnBoard(DomainError):
+    code = "not_on_board"
+    default_message = "Only members of this group can do that."
+    status = 404
+
+
+class CannotRespond(DomainError):
+    code = "cannot_respond"
+    default_message = "You can't respond to this post."
+    status = 409

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from circlecare.care.models import (
+    DETAILS_MAX,
+    REASON_MAX,
+    REFLECTION_MAX,
+    THANKS_MAX,
+    TITLE_MAX,
+    WHEN_MAX,
+    WHERE_MAX,
+    PostKind,
+    Support,
+)
+from circlecare.programs.models import Cohort
+
+
+class PostForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Are you offering or asking?",
+        choices=[(PostKind.REQUEST, "I'm asking for support"), (PostKind.OFFER, "I'm offering")],
+        widget=forms.RadioSelect,
+        initial=PostKind.REQUEST,
+    )
+    support = forms.ChoiceField(label="What kind of support", choices=Support.choices)
+    title = forms.CharField(
+        label="In a few words",
+        max_length=TITLE_MAX,
+        help_text="For example: “A walk in the park on Saturday morning”.",
+    )
+    details = forms.CharField(
+        label="Anything else to know (optional)",
+        max_length=DETAILS_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    when_text = forms.CharField(
+        label="When (optional)",
+        max_length=WHEN_MAX,
+        required=False,
+        help_text="Free text is fine: “weekday evenings”, “this weekend”.",
+    )
+    when_date = forms.DateField(
+        label="Or a date (optional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    where = forms.CharField(
+        label="Roughly where (optional)",
+        max_length=WHERE_MAX,
+        required=False,
+        help_text="A neighbourhood or “online”; never your home address.",
+    )
+
+    def clean_when_date(self) -> date | None:
+        value: date | None = self.cleaned_data.get("when_date")
+        # The viewer's own "today" (the middleware activates their zone), with a day's grace.
+        if value is not None and value < timezone.localdate() - timedelta(days=1):
+            raise forms.ValidationError("Choose today or a later date.")
+        return value
+
+
+class ThanksForm(forms.Form):
+    text = forms.CharField(
+        label="A short thank-you",
+        max_length=THANKS_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class WeekForm(forms.Form):
+    topic = forms.CharField(label="Topic", max_length=160, required=False)
+    skill = forms.CharField(label="Skill", max_length=300, required=False)
+    practice = forms.CharField(
+        label="Practice between meetings",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    reflection_prompt = forms.CharField(
+        label="Reflection prompt",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class BoardSettingForm(forms.Form):
+    enabled = forms.BooleanField(label="Members of this group can use a care board", required=False)
+
+
+class GroupChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.program.title}{' — ' + obj.name if obj.name else ''}"
+
+
+class ReflectionForm(forms.Form):
+    cohort = GroupChoiceField(
+        label="Answering this week's prompt of",
+        queryset=Cohort.objects.none(),
+        required=False,
+        empty_label="No group: a free entry",
+    )
+    body = forms.CharField(
+        label="Your reflection",
+        max_length=REFLECTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Private to you. Stored encrypted.",
+    )
+    share = forms.BooleanField(
+        label="Share this entry with the group's facilitator",
+        required=False,
+        help_text="Only the facilitators of the group you chose can read a shared entry.",
+    )
+
+    def __init__(self, *args: Any, cohorts: list[Cohort] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["cohort"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Cohort.objects.filter(pk__in=[c.pk for c in cohorts or []]).select_related(
+            "program"
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("share") and not data.get("cohort"):
+            self.add_error("share", "Choose the group whose facilitator should read it.")
+        return data
+
+
+class ReflectionEditForm(forms.Form):
+    body = forms.CharField(
+        label="Your reflection",
+        max_length=REFLECTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    share = forms.BooleanField(
+        label="Share this entry with the group's facilitator", required=False
+    )

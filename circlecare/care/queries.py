@@ -1,0 +1,469 @@
+"""Reads for relational care: who may see what, this week's programme, the board, the flow of care."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from circlecare.accounts.models import User
+from circlecare.care.models import (
+    BlockKind,
+    CareBoardSetting,
+    CareMatch,
+    CarePost,
+    CareReport,
+    CohortWeek,
+    MatchStatus,
+    MemberBlock,
+    NudgeSent,
+    PostKind,
+    Reflection,
+)
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.meetings.schedule import meeting_times
+from circlecare.programs.models import Cohort, ProgramKind, ProgramWeek
+
+# --- who may see what ------------------------------------------------------------------------
+
+
+def is_member(user: object, cohort: Cohort) -> bool:
+    """A confirmed member of the cohort."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return False
+    return Enrollment.objects.filter(
+        member_id=user_id, cohort=cohort, status=EnrollmentStatus.CONFIRMED
+    ).exists()
+
+
+def board_enabled(cohort: Cohort) -> bool:
+    """Care circles always have a board; other groups have one if their lead turned it on."""
+    if cohort.program.kind == ProgramKind.CARE_CIRCLE:
+        return True
+    try:
+        setting = cohort.care_board_setting
+    except CareBoardSetting.DoesNotExist:
+        return False
+    return setting.enabled
+
+
+def can_see_board(user: object, cohort: Cohort) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if not board_enabled(cohort):
+        return False
+    return cohort.is_led_by(user) or is_member(user, cohort)
+
+
+def cohort_for_board(user: object, cohort_id: int) -> Cohort:
+    """The cohort whose board ``user`` may see, or 404 (never 403: do not confirm it exists)."""
+    cohort = (
+        Cohort.objects.select_related("program", "lead", "co_facilitator", "care_board_setting")
+        .filter(pk=cohort_id)
+        .first()
+    )
+    if cohort is None or not can_see_board(user, cohort):
+        raise Http404
+    return cohort
+
+
+def cohort_led_by(user: object, cohort_id: int) -> Cohort:
+    cohort = (
+        Cohort.objects.select_related("program", "lead", "co_facilitator", "care_board_setting")
+        .filter(pk=cohort_id)
+        .first()
+    )
+    if cohort is None or not cohort.is_led_by(user):
+        raise Http404
+    return cohort
+
+
+def cohort_for_programme(user: object, cohort_id: int) -> Cohort:
+    """A cohort's programme is for its confirmed members and its facilitators."""
+    cohort = Cohort.objects.select_related("program").filter(pk=cohort_id).first()
+    if cohort is None or not (cohort.is_led_by(user) or is_member(user, cohort)):
+        raise Http404
+    return cohort
+
+
+def hidden_author_ids(user: object) -> set[int]:
+    """Authors whose posts ``user`` does not see: people they blocked or muted, and people who
+    blocked them."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return set()
+    rows = MemberBlock.objects.filter(
+        Q(blocker_id=user_id) | Q(blocked_id=user_id, kind=BlockKind.BLOCK)
+    ).values_list("blocker_id", "blocked_id")
+    return {blocked if blocker == user_id else blocker for blocker, blocked in rows}
+
+
+def blocked_between(a_id: int, b_id: int) -> bool:
+    return MemberBlock.objects.filter(
+        Q(blocker_id=a_id, blocked_id=b_id) | Q(blocker_id=b_id, blocked_id=a_id),
+        kind=BlockKind.BLOCK,
+    ).exists()
+
+
+def board_posts(user: User, cohort: Cohort) -> list[CarePost]:
+    """The board as ``user`` sees it, newest first, in a fixed number of queries."""
+    posts = (
+        CarePost.objects.filter(cohort=cohort)
+        .select_related("author")
+        .annotate(
+            live_matches=Count("matches", filter=~Q(matches__status=MatchStatus.CANCELLED)),
+        )
+    )
+    if not cohort.is_led_by(user):
+        posts = posts.filter(Q(hidden_at__isnull=True) | Q(author=user)).exclude(
+            author_id__in=hidden_author_ids(user)
+        )
+    # The aggregate drops the model's default ordering: say "newest first" before cutting.
+    return list(posts.order_by("-created_at", "-pk")[:200])
+
+
+def visible_post(user: User, post_id: int) -> CarePost:
+    post = (
+        CarePost.objects.select_related(
+            "author",
+            "cohort",
+            "cohort__program",
+            "cohort__lead",
+            "cohort__co_facilitator",
+            "cohort__care_board_setting",
+            "hidden_by",
+        )
+        .filter(pk=post_id)
+        .first()
+    )
+    if post is None or not can_see_board(user, post.cohort):
+        raise Http404
+    if not post.cohort.is_led_by(user):
+        if post.is_hidden and post.author_id != user.pk:
+            raise Http404
+        if post.author_id in hidden_author_ids(user):
+            raise Http404
+    return post
+
+
+def post_matches(user: User, post: CarePost) -> list[CareMatch]:
+    """Matches on a post that ``user`` takes part in; facilitators and the author see them all."""
+    matches = post.matches.select_related("giver", "receiver", "responder").order_by("created_at")
+    if post.author_id == user.pk or post.cohort.is_led_by(user):
+        return list(matches)
+    return list(matches.filter(responder=user))
+
+
+def match_for(user: User, match_id: int) -> CareMatch:
+    """A match its two people may act on; anyone else gets 404."""
+    match = (
+        CareMatch.objects.select_related("post", "giver", "receiver", "cohort")
+        .filter(pk=match_id)
+        .first()
+    )
+    if match is None or not match.involves(user):
+        raise Http404
+    return match
+
+
+def my_blocks(user: User, cohort: Cohort | None = None) -> list[MemberBlock]:
+    return list(MemberBlock.objects.filter(blocker=user).select_related("blocked"))
+
+
+def open_reports(cohort: Cohort) -> list[CareReport]:
+    return list(
+        CareReport.objects.filter(post__cohort=cohort)
+        .select_related("post", "post__author", "reporter")
+        .order_by("-created_at")
+    )
+
+
+def hidden_posts(cohort: Cohort) -> list[CarePost]:
+    return list(
+        CarePost.objects.filter(cohort=cohort, hidden_at__isnull=False)
+        .select_related("author", "hidden_by")
+        .order_by("-hidden_at")
+    )
+
+
+# --- the weekly programme --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekPlan:
+    number: int
+    total: int
+    module: str
+    topic: str
+    skill: str
+    practice: str
+    reflection_prompt: str
+    adapted: bool
+
+
+@dataclass(frozen=True)
+class ThisWeek:
+    """Where a cohort is in its program and what this week holds."""
+
+    state: str  # "upcoming" | "running" | "finished"
+    plan: WeekPlan | None
+    starts_on: date
+    next_meeting: datetime | None
+
+
+def _plan(
+    number: int, total: int, base: ProgramWeek | None, adapted: CohortWeek | None
+) -> WeekPlan:
+    def pick(name: str) -> str:
+        override = getattr(adapted, name, "") if adapted is not None else ""
+        return override or (getattr(base, name, "") if base is not None else "")
+
+    return WeekPlan(
+        number=number,
+        total=total,
+        module=base.module if base is not None else "",
+        topic=pick("topic") or f"Week {number}",
+        skill=pick("skill"),
+        practice=pick("practice"),
+        reflection_prompt=pick("reflection_prompt"),
+        adapted=adapted is not None,
+    )
+
+
+def week_number(cohort: Cohort, now: datetime | None = None) -> tuple[str, int, datetime | None]:
+    """(state, week number, next meeting). Week N runs from meeting N until meeting N+1.
+
+    Before the first meeting the state is "upcoming" and week 1 is shown as what is coming; a
+    week after the last meeting the program is "finished".
+    """
+    now = now or timezone.now()
+    times = meeting_times(cohort)
+    held = sum(1 for t in times if t <= now)
+    upcoming = next((t for t in times if t > now), None)
+    if held == 0:
+        return "upcoming", 1, upcoming
+    if held == len(times) and now >= times[-1] + timedelta(days=7):
+        return "finished", len(times), None
+    return "running", held, upcoming
+
+
+def week_plan(cohort: Cohort, number: int) -> WeekPlan:
+    loaded = getattr(cohort, "panel_weeks", None)  # the page loaded every group's weeks at once
+    if loaded is not None:
+        base, adapted = loaded[0].get(number), loaded[1].get(number)
+    else:
+        base = ProgramWeek.objects.filter(program_id=cohort.program_id, number=number).first()
+        adapted = CohortWeek.objects.filter(cohort=cohort, number=number).first()
+    return _plan(number, cohort.program.weeks, base, adapted)
+
+
+def this_week(cohort: Cohort, now: datetime | None = None) -> ThisWeek:
+    state, number, upcoming = week_number(cohort, now)
+    plan = None if state == "finished" else week_plan(cohort, number)
+    return ThisWeek(
+        state=state, plan=plan, starts_on=cohort.first_meeting_date, next_meeting=upcoming
+    )
+
+
+def programme(cohort: Cohort) -> list[WeekPlan]:
+    """Every week of the cohort's program, with this cohort's adaptations, in two queries."""
+    base = {w.number: w for w in ProgramWeek.objects.filter(program_id=cohort.program_id)}
+    adapted = {w.number: w for w in CohortWeek.objects.filter(cohort=cohort)}
+    total = cohort.program.weeks
+    return [_plan(n, total, base.get(n), adapted.get(n)) for n in range(1, total + 1)]
+
+
+def member_cohorts(user: User) -> list[tuple[Cohort, Enrollment]]:
+    enrollments = (
+        Enrollment.objects.filter(member=user, status=EnrollmentStatus.CONFIRMED)
+        .select_related(
+            "cohort",
+            "cohort__program",
+            "cohort__lead",
+            "cohort__co_facilitator",
+            "cohort__care_board_setting",
+        )
+        .order_by("cohort__first_meeting_date", "cohort__pk")
+    )
+    return [(e.cohort, e) for e in enrollments]
+
+
+def led_cohorts(user: User) -> list[Cohort]:
+    return list(
+        Cohort.objects.filter(Q(lead=user) | Q(co_facilitator=user))
+        .exclude(status="cancelled")
+        .select_related("program", "care_board_setting")
+        .order_by("first_meeting_date", "pk")
+    )
+
+
+# --- mutuality --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthFlow:
+    month: date
+    gave: int
+    received: int
+
+
+@dataclass
+class MemberFlow:
+    """How care has flowed both ways for one member. Only they see it."""
+
+    gave: int = 0
+    received: int = 0
+    in_progress: int = 0
+    months: list[MonthFlow] = field(default_factory=list)
+    by_group: list[tuple[Cohort, int, int]] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.gave or self.received or self.in_progress)
+
+
+def member_flow(user: User) -> MemberFlow:
+    """Counts of care given and received (matches both people marked done), month by month."""
+    matches = list(
+        CareMatch.objects.filter(Q(giver=user) | Q(receiver=user))
+        .exclude(status=MatchStatus.CANCELLED)
+        .select_related("cohort", "cohort__program")
+        .only(
+            "status",
+            "giver_id",
+            "receiver_id",
+            "done_at",
+            "cohort__name",
+            "cohort__first_meeting_date",
+            "cohort__program__title",
+        )
+    )
+    flow = MemberFlow()
+    months: Counter[tuple[date, str]] = Counter()
+    groups: dict[int, list[object]] = {}
+    for match in matches:
+        if match.status != MatchStatus.DONE:
+            flow.in_progress += 1
+            continue
+        direction = "gave" if match.giver_id == user.pk else "received"
+        if direction == "gave":
+            flow.gave += 1
+        else:
+            flow.received += 1
+        assert match.done_at is not None
+        local = timezone.localtime(match.done_at).date().replace(day=1)
+        months[(local, direction)] += 1
+        row = groups.setdefault(match.cohort_id, [match.cohort, 0, 0])
+        row[1 if direction == "gave" else 2] += 1  # type: ignore[operator]
+    for month in sorted({m for m, _ in months}, reverse=True):
+        flow.months.append(
+            MonthFlow(
+                month=month, gave=months[(month, "gave")], received=months[(month, "received")]
+            )
+        )
+    flow.by_group = [(row[0], row[1], row[2]) for row in groups.values()]  # type: ignore[misc]
+    return flow
+
+
+def my_open_matches(user: User) -> list[CareMatch]:
+    """Care the member has agreed and not yet seen through, newest first."""
+    return list(
+        CareMatch.objects.filter(Q(giver=user) | Q(receiver=user), status=MatchStatus.AGREED)
+        .select_related("post", "giver", "receiver")
+        .order_by("-created_at")[:20]
+    )
+
+
+def thanks_received(user: User, limit: int = 10) -> list[CareMatch]:
+    return list(
+        CareMatch.objects.filter(giver=user, thanked_at__isnull=False)
+        .select_related("post", "receiver")
+        .order_by("-thanked_at")[:limit]
+    )
+
+
+@dataclass
+class CircleFlow:
+    offers: int
+    requests: int
+    matches_done: int
+    matches_open: int
+    not_connected: list[User]
+    members: int
+
+
+def circle_flow(cohort: Cohort) -> CircleFlow:
+    """The circle's overall flow for its facilitators: totals and who has not connected yet.
+
+    Never ranked: the people not yet connected are listed alphabetically by display name.
+    """
+    posts = CarePost.objects.filter(cohort=cohort).aggregate(
+        offers=Count("pk", filter=Q(kind=PostKind.OFFER)),
+        requests=Count("pk", filter=Q(kind=PostKind.REQUEST)),
+    )
+    matches = CareMatch.objects.filter(cohort=cohort).aggregate(
+        done=Count("pk", filter=Q(status=MatchStatus.DONE)),
+        open=Count("pk", filter=Q(status=MatchStatus.AGREED)),
+    )
+    members = list(
+        User.objects.filter(
+            enrollments__cohort=cohort, enrollments__status=EnrollmentStatus.CONFIRMED
+        ).only("pk", "display_name")
+    )
+    connected: set[int] = set()
+    for giver_id, receiver_id in (
+        CareMatch.objects.filter(cohort=cohort)
+        .exclude(status=MatchStatus.CANCELLED)
+        .values_list("giver_id", "receiver_id")
+    ):
+        connected.update((giver_id, receiver_id))
+    not_connected = sorted(
+        (m for m in members if m.pk not in connected),
+        key=lambda m: (m.display_name.casefold(), m.pk),
+    )
+    return CircleFlow(
+        offers=posts["offers"],
+        requests=posts["requests"],
+        matches_done=matches["done"],
+        matches_open=matches["open"],
+        not_connected=not_connected,
+        members=len(members),
+    )
+
+
+# --- journal ----------------------------------------------------------------------------------
+
+
+def my_reflections(user: User) -> QuerySet[Reflection]:
+    return Reflection.objects.filter(member=user).select_related("cohort", "cohort__program")
+
+
+def my_reflection(user: User, reflection_id: int) -> Reflection:
+    reflection = my_reflections(user).filter(pk=reflection_id).first()
+    if reflection is None:
+        raise Http404
+    return reflection
+
+
+def shared_reflections(cohort: Cohort) -> list[Reflection]:
+    """Entries members chose to share with this cohort's facilitators; the text is not read here."""
+    return list(
+        Reflection.objects.filter(cohort=cohort, shared_with_facilitator=True)
+        .select_related("member")
+        .defer("body")
+        .order_by("-shared_at", "-pk")
+    )
+
+
+def latest_nudge(user: User) -> NudgeSent | None:
+    return (
+        NudgeSent.objects.filter(member=user)
+        .select_related("suggested", "cohort", "cohort__program")
+        .order_by("-sent_at", "-pk")
+        .first()
+    )

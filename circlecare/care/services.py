@@ -1,0 +1,409 @@
+"""Every change of state in relational care: one function per use case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from circlecare.accounts.models import User
+from circlecare.audit.models import AuditAction
+from circlecare.audit.services import record
+from circlecare.care.errors import CannotRespond, NotOnBoard
+from circlecare.care.models import (
+    BlockKind,
+    CareBoardSetting,
+    CareMatch,
+    CarePost,
+    CareReport,
+    CohortWeek,
+    MatchStatus,
+    MemberBlock,
+    PostKind,
+    PostStatus,
+    Reflection,
+)
+from circlecare.care.queries import (
+    blocked_between,
+    can_see_board,
+    hidden_author_ids,
+    is_member,
+)
+from circlecare.errors import InvalidTransition, NotFound, RateLimited
+from circlecare.programs.models import Cohort, ProgramKind
+
+POSTS_PER_DAY = getattr(settings, "CARE_POSTS_PER_DAY", 10)
+
+
+# --- the weekly programme --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekChanges:
+    topic: str = ""
+    skill: str = ""
+    practice: str = ""
+    reflection_prompt: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.topic or self.skill or self.practice or self.reflection_prompt)
+
+
+def adapt_week(
+    *, cohort: Cohort, number: int, changes: WeekChanges, actor: User
+) -> CohortWeek | None:
+    """Adapt one week for a cohort. Empty changes go back to the program's own week."""
+    if not cohort.is_led_by(actor):
+        raise NotFound()
+    if not 1 <= number <= cohort.program.weeks:
+        raise NotFound()
+    with transaction.atomic(durable=True):
+        if changes.empty:
+            CohortWeek.objects.filter(cohort=cohort, number=number).delete()
+            return None
+        week, _ = CohortWeek.objects.update_or_create(
+            cohort=cohort,
+            number=number,
+            defaults={
+                "topic": changes.topic,
+                "skill": changes.skill,
+                "practice": changes.practice,
+                "reflection_prompt": changes.reflection_prompt,
+                "updated_by": actor,
+            },
+        )
+    return week
+
+
+def set_board_enabled(*, cohort: Cohort, enabled: bool, actor: User) -> CareBoardSetting:
+    """The lead turns the care board on or off for a group that is not a care circle."""
+    if cohort.lead_id != actor.pk:
+        raise NotFound()
+    if cohort.program.kind == ProgramKind.CARE_CIRCLE:
+        raise InvalidTransition("Care circles always have a care board.")
+    with transaction.atomic(durable=True):
+        setting, _ = CareBoardSetting.objects.update_or_create(
+            cohort=cohort, defaults={"enabled": enabled, "changed_by": actor}
+        )
+    return setting
+
+
+# --- the care board ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostDraft:
+    kind: str
+    support: str
+    title: str
+    details: str = ""
+    when_text: str = ""
+    when_date: date | None = None
+    where: str = ""
+
+
+def create_post(
+    *, cohort: Cohort, draft: PostDraft, actor: User, now: datetime | None = None
+) -> CarePost:
+    """A member posts an offer or a request, at most ``POSTS_PER_DAY`` in any 24 hours."""
+    if not is_member(actor, cohort) or not can_see_board(actor, cohort):
+        raise NotOnBoard()
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        # Serialise one member's posting so two quick submissions cannot both slip under the limit.
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        recent = CarePost.objects.filter(author=actor, created_at__gte=now - timedelta(days=1))
+        if recent.count() >= POSTS_PER_DAY:
+            raise RateLimited(
+                f"You've shared {POSTS_PER_DAY} posts in the last day, which is the most for one "
+                "day. Your posts are still on the board; you can add more tomorrow."
+            )
+        post = CarePost.objects.create(
+            cohort=cohort,
+            author=actor,
+            kind=draft.kind,
+            support=draft.support,
+            title=draft.title,
+            details=draft.details,
+            when_text=draft.when_text,
+            when_date=draft.when_date,
+            where=draft.where,
+        )
+    return post
+
+
+def close_post(*, post: CarePost, actor: User) -> CarePost:
+    if post.author_id != actor.pk:
+        raise NotFound()
+    with transaction.atomic(durable=True):
+        post = CarePost.objects.select_for_update().get(pk=post.pk)
+        if post.status == PostStatus.CLOSED:
+            raise InvalidTransition("This post is already closed.")
+        post.status = PostStatus.CLOSED
+        post.save(update_fields=["status"])
+    return post
+
+
+def respond(*, post: CarePost, actor: User) -> CareMatch:
+    """Take up a post: a request is answered with help, an offer is accepted. Makes a match."""
+    with transaction.atomic(durable=True):
+        post = (
+            CarePost.objects.select_for_update().select_related("cohort__program").get(pk=post.pk)
+        )
+        if not is_member(actor, post.cohort):
+            raise CannotRespond("Only members of this group can respond to its posts.")
+        if post.author_id == actor.pk:
+            raise CannotRespond("This is your own post.")
+        if post.is_hidden or post.status != PostStatus.OPEN:
+            raise CannotRespond("This post is no longer open.")
+        if post.author_id in hidden_author_ids(actor) or blocked_between(post.author_id, actor.pk):
+            raise CannotRespond()
+        if (
+            CareMatch.objects.filter(post=post, responder=actor)
+            .exclude(status=MatchStatus.CANCELLED)
+            .exists()
+        ):
+            raise CannotRespond("You've already responded to this post.")
+        if post.kind == PostKind.REQUEST:
+            giver_id, receiver_id = actor.pk, post.author_id
+        else:
+            giver_id, receiver_id = post.author_id, actor.pk
+        try:
+            with transaction.atomic():
+                match = CareMatch.objects.create(
+                    post=post,
+                    cohort=post.cohort,
+                    responder=actor,
+                    giver_id=giver_id,
+                    receiver_id=receiver_id,
+                )
+        except IntegrityError as exc:
+            raise CannotRespond("You've already responded to this post.") from exc
+    return match
+
+
+def _locked_match(match: CareMatch, actor: User) -> CareMatch:
+    locked = CareMatch.objects.select_for_update().get(pk=match.pk)
+    if not locked.involves(actor):
+        raise NotFound()
+    return locked
+
+
+def mark_done(*, match: CareMatch, actor: User, now: datetime | None = None) -> CareMatch:
+    """One of the two people says it happened; when both have, the match is done."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        match = _locked_match(match, actor)
+        if match.status == MatchStatus.CANCELLED:
+            raise InvalidTransition("This was called off, so it can't be marked as done.")
+        if match.done_by(actor):
+            raise InvalidTransition("You've already marked this as done.")
+        if actor.pk == match.giver_id:
+            match.giver_done_at = now
+        else:
+            match.receiver_done_at = now
+        if match.giver_done_at and match.receiver_done_at:
+            match.status = MatchStatus.DONE
+            match.done_at = now
+        match.save(update_fields=["giver_done_at", "receiver_done_at", "status", "done_at"])
+    return match
+
+
+def cancel_match(*, match: CareMatch, actor: User, now: datetime | None = None) -> CareMatch:
+    with transaction.atomic(durable=True):
+        match = _locked_match(match, actor)
+        if match.status != MatchStatus.AGREED:
+            raise InvalidTransition(
+                "This is already done, so it can't be called off."
+                if match.status == MatchStatus.DONE
+                else "This was already called off."
+            )
+        match.status = MatchStatus.CANCELLED
+        match.cancelled_at = now or timezone.now()
+        match.save(update_fields=["status", "cancelled_at"])
+    return match
+
+
+def send_thanks(
+    *, match: CareMatch, text: str, actor: User, now: datetime | None = None
+) -> CareMatch:
+    """The one who was helped sends a short thank-you, once, after both marked it done."""
+    text = text.strip()
+    with transaction.atomic(durable=True):
+        match = _locked_match(match, actor)
+        if actor.pk != match.receiver_id:
+            raise InvalidTransition("Thanks come from the person who was helped.")
+        if match.status != MatchStatus.DONE:
+            raise InvalidTransition("You can send thanks once you've both marked this as done.")
+        if match.thanked_at is not None:
+            raise InvalidTransition("You've already sent thanks for this.")
+        if not text:
+            raise InvalidTransition("Please write a few words of thanks.")
+        match.thanks = text
+        match.thanked_at = now or timezone.now()
+        match.save(update_fields=["thanks", "thanked_at"])
+    return match
+
+
+def hide_post(*, post: CarePost, reason: str, actor: User) -> CarePost:
+    """A facilitator hides a post; the reason is kept with it."""
+    reason = reason.strip()
+    if not post.cohort.is_led_by(actor):
+        raise NotFound()
+    if not reason:
+        raise InvalidTransition("Please give a reason for hiding this post.")
+    with transaction.atomic(durable=True):
+        post = CarePost.objects.select_for_update().get(pk=post.pk)
+        if post.is_hidden:
+            raise InvalidTransition("This post is already hidden.")
+        post.hidden_at = timezone.now()
+        post.hidden_by = actor
+        post.hidden_reason = reason
+        post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    return post
+
+
+def unhide_post(*, post: CarePost, actor: User) -> CarePost:
+    if not post.cohort.is_led_by(actor):
+        raise NotFound()
+    with transaction.atomic(durable=True):
+        post = CarePost.objects.select_for_update().get(pk=post.pk)
+        if not post.is_hidden:
+            raise InvalidTransition("This post isn't hidden.")
+        post.hidden_at = None
+        post.hidden_by = None
+        post.hidden_reason = ""
+        post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    return post
+
+
+def report_post(*, post: CarePost, reason: str, actor: User) -> CareReport:
+    reason = reason.strip()
+    if not is_member(actor, post.cohort):
+        raise NotFound()
+    if post.author_id == actor.pk:
+        raise InvalidTransition("You can't report your own post; you can close it instead.")
+    if not reason:
+        raise InvalidTransition("Please say briefly what worries you about this post.")
+    try:
+        with transaction.atomic(durable=True):
+            return CareReport.objects.create(post=post, reporter=actor, reason=reason)
+    except IntegrityError as exc:
+        raise InvalidTransition("You've already reported this post. Thank you.") from exc
+
+
+def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> MemberBlock:
+    """Block or mute someone from a board you share."""
+    if not is_member(actor, cohort) or not (
+        is_member(blocked, cohort) or cohort.is_led_by(blocked)
+    ):
+        raise NotFound()
+    if kind not in BlockKind.values:
+        raise InvalidTransition("Choose whether to mute or block.")
+    if blocked.pk == actor.pk:
+        raise InvalidTransition("You can't block or mute yourself.")
+    if cohort.is_led_by(blocked):
+        raise InvalidTransition(
+            "Facilitators can't be blocked. If something worries you, please contact the practice."
+        )
+    with transaction.atomic(durable=True):
+        block, _ = MemberBlock.objects.update_or_create(
+            blocker=actor, blocked=blocked, defaults={"kind": kind}
+        )
+    return block
+
+
+def remove_block(*, blocked_id: int, actor: User) -> None:
+    with transaction.atomic(durable=True):
+        deleted, _ = MemberBlock.objects.filter(blocker=actor, blocked_id=blocked_id).delete()
+    if not deleted:
+        raise NotFound()
+
+
+# --- the reflection journal -------------------------------------------------------------------
+
+
+def _share_target(member: User, cohort: Cohort | None, share: bool) -> None:
+    if cohort is not None and not (is_member(member, cohort)):
+        raise NotFound()
+    if share and cohort is None:
+        raise InvalidTransition(
+            "To share an entry, choose the group whose facilitator should read it."
+        )
+
+
+def write_reflection(
+    *,
+    body: str,
+    actor: User,
+    cohort: Cohort | None = None,
+    week_number: int | None = None,
+    prompt: str = "",
+    share: bool = False,
+) -> Reflection:
+    body = body.strip()
+    if not body:
+        raise InvalidTransition("Please write something before saving.")
+    _share_target(actor, cohort, share)
+    with transaction.atomic(durable=True):
+        return Reflection.objects.create(
+            member=actor,
+            cohort=cohort,
+            week_number=week_number if cohort is not None else None,
+            prompt=prompt if cohort is not None else "",
+            body=body,
+            shared_with_facilitator=share,
+            shared_at=timezone.now() if share else None,
+        )
+
+
+def update_reflection(*, reflection: Reflection, body: str, share: bool, actor: User) -> Reflection:
+    if reflection.member_id != actor.pk:
+        raise NotFound()
+    body = body.strip()
+    if not body:
+        raise InvalidTransition("Please write something before saving.")
+    _share_target(actor, reflection.cohort if reflection.cohort_id else None, share)
+    with transaction.atomic(durable=True):
+        reflection = Reflection.objects.select_for_update().get(pk=reflection.pk)
+        reflection.body = body
+        if share != reflection.shared_with_facilitator:
+            reflection.shared_with_facilitator = share
+            reflection.shared_at = timezone.now() if share else None
+        reflection.save(
+            update_fields=["body", "shared_with_facilitator", "shared_at", "updated_at"]
+        )
+    return reflection
+
+
+def delete_reflection(*, reflection: Reflection, actor: User) -> None:
+    if reflection.member_id != actor.pk:
+        raise NotFound()
+    with transaction.atomic(durable=True):
+        Reflection.objects.filter(pk=reflection.pk, member=actor).delete()
+
+
+def read_shared_reflection(*, cohort: Cohort, reflection_id: int, actor: User) -> Reflection:
+    """A facilitator reads an entry a member shared with them; the read is audited."""
+    if not cohort.is_led_by(actor):
+        raise NotFound()
+    with transaction.atomic(durable=True):
+        reflection = (
+            Reflection.objects.select_related("member")
+            .filter(pk=reflection_id, cohort=cohort, shared_with_facilitator=True)
+            .first()
+        )
+        if reflection is None:
+            raise NotFound()
+        record(
+            actor=actor,
+            action=AuditAction.REFLECTION_VIEWED,
+            target=reflection,
+            subject=reflection.member,
+            data={"cohort": cohort.pk},
+        )
+    return reflection

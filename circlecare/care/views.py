@@ -1,0 +1,592 @@
+"""Pages for relational care. Thin: check who may see what, call a query or a service, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from circlecare.accounts.http import signed_in as _user
+from circlecare.accounts.models import User
+from circlecare.care import queries, services
+from circlecare.care.forms import (
+    BoardSettingForm,
+    PostForm,
+    ReasonForm,
+    ReflectionEditForm,
+    ReflectionForm,
+    ThanksForm,
+    WeekForm,
+)
+from circlecare.care.models import BlockKind, CareMatch, CohortWeek
+from circlecare.errors import DomainError, NotFound
+from circlecare.programs.models import ProgramKind
+
+
+def _data(request: HttpRequest) -> Any:
+    """The bound data of a POST, even an empty one (an unticked box posts nothing)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _clinical(request: HttpRequest) -> None:
+    """Journal pages hold private text: never cached (SECURITY.md D4)."""
+    request.clinical = True  # type: ignore[attr-defined]
+
+
+# --- overview and the weekly programme -------------------------------------------------------
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "care/home.html",
+        {
+            "groups": queries.member_cohorts(user),
+            "led": queries.led_cohorts(user),
+            "open_matches": queries.my_open_matches(user),
+        },
+    )
+
+
+@login_required
+def programme(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    cohort = queries.cohort_for_programme(request.user, cohort_id)
+    state, current, _next = queries.week_number(cohort)
+    return render(
+        request,
+        "care/programme.html",
+        {
+            "cohort": cohort,
+            "weeks": queries.programme(cohort),
+            "current": current if state == "running" else None,
+            "state": state,
+            "can_adapt": cohort.is_led_by(request.user),
+        },
+    )
+
+
+@login_required
+def adapt_week(request: HttpRequest, cohort_id: int, number: int) -> HttpResponse:
+    user = _user(request)
+    cohort = queries.cohort_led_by(user, cohort_id)
+    if not 1 <= number <= cohort.program.weeks:
+        raise Http404
+    base = cohort.program.curriculum.filter(number=number).first()
+    existing = CohortWeek.objects.filter(cohort=cohort, number=number).first()
+    initial = {
+        name: getattr(existing, name, "") or getattr(base, name, "")
+        for name in ("topic", "skill", "practice", "reflection_prompt")
+    }
+    form = WeekForm(_data(request), initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            # Only what differs from the program's own week is kept as this cohort's adaptation.
+            changes = services.WeekChanges(
+                **{
+                    name: value
+                    for name, value in data.items()
+                    if value and value != (getattr(base, name, "") or "")
+                }
+            )
+            if "reset" in request.POST:
+                changes = services.WeekChanges()
+            services.adapt_week(cohort=cohort, number=number, changes=changes, actor=user)
+            messages.success(
+                request,
+                f"Week {number} now follows the program's plan."
+                if changes.empty
+                else f"Week {number} is adapted for this group.",
+            )
+            return redirect("care:programme", cohort_id=cohort.pk)
+        return render(
+            request,
+            "care/adapt_week.html",
+            {"cohort": cohort, "number": number, "form": form, "base": base},
+            status=400,
+        )
+    return render(
+        request,
+        "care/adapt_week.html",
+        {"cohort": cohort, "number": number, "form": form, "base": base, "existing": existing},
+    )
+
+
+# --- the care board ---------------------------------------------------------------------------
+
+
+def _board_context(request: HttpRequest, cohort: Any, form: PostForm) -> dict[str, Any]:
+    user = _user(request)
+    return {
+        "cohort": cohort,
+        "posts": queries.board_posts(user, cohort),
+        "form": form,
+        "is_facilitator": cohort.is_led_by(user),
+        "can_post": queries.is_member(user, cohort),
+        "blocks": queries.my_blocks(user),
+    }
+
+
+@login_required
+def board(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    user = _user(request)
+    cohort = queries.cohort_for_board(user, cohort_id)
+    form = PostForm(_data(request))
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                post = services.create_post(
+                    cohort=cohort, draft=services.PostDraft(**data), actor=user
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, "Your post is on the board.")
+                return redirect("care:post", post_id=post.pk)
+        return render(
+            request, "care/board.html", _board_context(request, cohort, form), status=status
+        )
+    return render(request, "care/board.html", _board_context(request, cohort, form))
+
+
+def _post_context(request: HttpRequest, post: Any, **extra: Any) -> dict[str, Any]:
+    user = _user(request)
+    matches = queries.post_matches(user, post)
+    mine = next((m for m in matches if m.responder_id == user.pk and m.status != "cancelled"), None)
+    return {
+        "post": post,
+        "cohort": post.cohort,
+        "matches": matches,
+        "my_match": mine,
+        "is_facilitator": post.cohort.is_led_by(user),
+        "is_member": queries.is_member(user, post.cohort),
+        "thanks_form": ThanksForm(),
+        **extra,
+    }
+
+
+@login_required
+def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = queries.visible_post(_user(request), post_id)
+    return render(request, "care/post_detail.html", _post_context(request, post))
+
+
+def _act_on_post(request: HttpRequest, post_id: int, action: str) -> HttpResponse:
+    user = _user(request)
+    post = queries.visible_post(user, post_id)
+    try:
+        if action == "respond":
+            services.respond(post=post, actor=user)
+            messages.success(
+                request,
+                "You've responded. Talk together at your next meeting or in the group's chat "
+                "to arrange the details, then both mark it done.",
+            )
+        elif action == "close":
+            services.close_post(post=post, actor=user)
+            messages.success(request, "Your post is closed. Nobody new can respond to it.")
+        elif action == "unhide":
+            services.unhide_post(post=post, actor=user)
+            messages.success(request, "The post is visible again.")
+    except NotFound as exc:
+        raise Http404 from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("care:post", post_id=post.pk)
+
+
+@login_required
+@require_POST
+def respond(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _act_on_post(request, post_id, "respond")
+
+
+@login_required
+@require_POST
+def close_post(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _act_on_post(request, post_id, "close")
+
+
+@login_required
+@require_POST
+def unhide_post(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _act_on_post(request, post_id, "unhide")
+
+
+def _reason_page(
+    request: HttpRequest, post_id: int, *, facilitator: bool, template: str
+) -> HttpResponse:
+    user = _user(request)
+    post = queries.visible_post(user, post_id)
+    allowed = post.cohort.is_led_by(user) if facilitator else queries.is_member(user, post.cohort)
+    if not allowed:
+        raise Http404
+    form = ReasonForm(_data(request))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            try:
+                if facilitator:
+                    services.hide_post(post=post, reason=reason, actor=user)
+                    messages.success(
+                        request, "The post is hidden from members. The reason is kept."
+                    )
+                    return redirect("care:facilitate", cohort_id=post.cohort_id)
+                services.report_post(post=post, reason=reason, actor=user)
+                messages.success(
+                    request, "Thank you. The group's facilitators will look at this post."
+                )
+                return redirect("care:board", cohort_id=post.cohort_id)
+            except NotFound as exc:
+                raise Http404 from exc
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+    return render(request, template, {"post": post, "form": form}, status=status)
+
+
+@login_required
+def hide_post(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _reason_page(request, post_id, facilitator=True, template="care/hide_post.html")
+
+
+@login_required
+def report_post(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _reason_page(request, post_id, facilitator=False, template="care/report_post.html")
+
+
+# --- matches ----------------------------------------------------------------------------------
+
+
+def _match_response(
+    request: HttpRequest, match: CareMatch, *, ok: str | None, error: str | None
+) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        match = queries.match_for(_user(request), match.pk)
+        return render(
+            request,
+            "care/_match.html",
+            {"match": match, "ok": ok, "error": error, "thanks_form": ThanksForm()},
+        )
+    if ok:
+        messages.success(request, ok)
+    if error:
+        messages.error(request, error)
+    return redirect("care:post", post_id=match.post_id)
+
+
+@login_required
+@require_POST
+def match_done(request: HttpRequest, match_id: int) -> HttpResponse:
+    user = _user(request)
+    match = queries.match_for(user, match_id)
+    try:
+        match = services.mark_done(match=match, actor=user)
+    except DomainError as exc:
+        return _match_response(request, match, ok=None, error=exc.message)
+    ok = (
+        "You've both marked this as done."
+        if match.status == "done"
+        else "Marked as done. It counts once you've both marked it."
+    )
+    return _match_response(request, match, ok=ok, error=None)
+
+
+@login_required
+@require_POST
+def match_cancel(request: HttpRequest, match_id: int) -> HttpResponse:
+    user = _user(request)
+    match = queries.match_for(user, match_id)
+    try:
+        services.cancel_match(match=match, actor=user)
+    except DomainError as exc:
+        return _match_response(request, match, ok=None, error=exc.message)
+    return _match_response(request, match, ok="Called off. That's all right.", error=None)
+
+
+@login_required
+@require_POST
+def match_thanks(request: HttpRequest, match_id: int) -> HttpResponse:
+    user = _user(request)
+    match = queries.match_for(user, match_id)
+    form = ThanksForm(request.POST)
+    if not form.is_valid():
+        errors = form.errors.get("text") or ["Please write a few words of thanks."]
+        return _match_response(request, match, ok=None, error=str(errors[0]))
+    try:
+        services.send_thanks(match=match, text=form.cleaned_data["text"], actor=user)
+    except DomainError as exc:
+        return _match_response(request, match, ok=None, error=exc.message)
+    return _match_response(request, match, ok="Your thanks was sent.", error=None)
+
+
+# --- blocking and muting ----------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def block(request: HttpRequest, cohort_id: int, user_id: int) -> HttpResponse:
+    user = _user(request)
+    cohort = queries.cohort_for_board(user, cohort_id)
+    other = get_object_or_404(User, pk=user_id)
+    kind = request.POST.get("kind", "")
+    try:
+        services.set_block(blocked=other, kind=kind, cohort=cohort, actor=user)
+    except NotFound as exc:
+        raise Http404 from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"You won't see {other.display_name}'s posts any more. You can undo this below."
+            if kind == BlockKind.MUTE
+            else f"You've blocked {other.display_name}: you won't see each other's posts or "
+            "respond to them. You can undo this below.",
+        )
+    return redirect("care:board", cohort_id=cohort.pk)
+
+
+@login_required
+@require_POST
+def unblock(request: HttpRequest, cohort_id: int, user_id: int) -> HttpResponse:
+    user = _user(request)
+    cohort = queries.cohort_for_board(user, cohort_id)
+    try:
+        services.remove_block(blocked_id=user_id, actor=user)
+    except NotFound as exc:
+        raise Http404 from exc
+    messages.success(request, "Undone.")
+    return redirect("care:board", cohort_id=cohort.pk)
+
+
+# --- mutuality and the facilitator's view -----------------------------------------------------
+
+
+@login_required
+def mutuality(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "care/mutuality.html",
+        {"flow": queries.member_flow(user), "thanks": queries.thanks_received(user)},
+    )
+
+
+@login_required
+def facilitate(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    user = _user(request)
+    cohort = queries.cohort_led_by(user, cohort_id)
+    enabled = queries.board_enabled(cohort)
+    setting_form = BoardSettingForm(_data(request), initial={"enabled": enabled})
+    if request.method == "POST":
+        if setting_form.is_valid():
+            try:
+                services.set_board_enabled(
+                    cohort=cohort, enabled=setting_form.cleaned_data["enabled"], actor=user
+                )
+            except NotFound as exc:
+                raise Http404 from exc
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "Saved.")
+        return redirect("care:facilitate", cohort_id=cohort.pk)
+    return render(
+        request,
+        "care/facilitate.html",
+        {
+            "cohort": cohort,
+            "board_on": enabled,
+            "is_circle": cohort.program.kind == ProgramKind.CARE_CIRCLE,
+            "is_lead": cohort.lead_id == user.pk,
+            "setting_form": setting_form,
+            "flow": queries.circle_flow(cohort) if enabled else None,
+            "reports": queries.open_reports(cohort) if enabled else [],
+            "hidden": queries.hidden_posts(cohort) if enabled else [],
+            "shared": queries.shared_reflections(cohort),
+        },
+    )
+
+
+@login_required
+def shared_reflection(request: HttpRequest, cohort_id: int, reflection_id: int) -> HttpResponse:
+    user = _user(request)
+    cohort = queries.cohort_led_by(user, cohort_id)
+    _clinical(request)
+    try:
+        reflection = services.read_shared_reflection(
+            cohort=cohort, reflection_id=reflection_id, actor=user
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    return render(
+        request, "care/shared_reflection.html", {"cohort": cohort, "reflection": reflection}
+    )
+
+
+# --- the journal ------------------------------------------------------------------------------
+
+
+def _prompts(user: User) -> list[tuple[Any, Any]]:
+    rows = []
+    for cohort, _enrollment in queries.member_cohorts(user):
+        week = queries.this_week(cohort)
+        rows.append((cohort, week))
+    return rows
+
+
+@login_required
+def journal(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _clinical(request)
+    prompts = _prompts(user)
+    cohorts = [c for c, _w in prompts]
+    initial_cohort = request.GET.get("cohort")
+    form = ReflectionForm(
+        _data(request),
+        cohorts=cohorts,
+        initial={"cohort": initial_cohort} if initial_cohort else None,
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            cohort = data["cohort"]
+            week = next((w for c, w in prompts if cohort and c.pk == cohort.pk), None)
+            plan = week.plan if week else None
+            try:
+                services.write_reflection(
+                    body=data["body"],
+                    actor=user,
+                    cohort=cohort,
+                    week_number=plan.number if plan else None,
+                    prompt=plan.reflection_prompt if plan else "",
+                    share=data["share"],
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Saved to your journal.")
+                return redirect("care:journal")
+        status = 400
+    else:
+        status = 200
+    return render(
+        request,
+        "care/journal.html",
+        {"form": form, "prompts": prompts, "entries": list(queries.my_reflections(user))},
+        status=status,
+    )
+
+
+@login_required
+def journal_entry(request: HttpRequest, reflection_id: int) -> HttpResponse:
+    user = _user(request)
+    _clinical(request)
+    reflection = queries.my_reflection(user, reflection_id)
+    form = ReflectionEditForm(
+        _data(request),
+        initial={"body": reflection.body, "share": reflection.shared_with_facilitator},
+    )
+    if not reflection.cohort_id:
+        form.fields.pop("share")
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.update_reflection(
+                    reflection=reflection,
+                    body=form.cleaned_data["body"],
+                    share=bool(form.cleaned_data.get("share")),
+                    actor=user,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Saved.")
+                return redirect("care:journal_entry", reflection_id=reflection.pk)
+        return render(
+            request,
+            "care/journal_entry.html",
+            {"reflection": reflection, "form": form},
+            status=400,
+        )
+    return render(request, "care/journal_entry.html", {"reflection": reflection, "form": form})
+
+
+@login_required
+def journal_delete(request: HttpRequest, reflection_id: int) -> HttpResponse:
+    user = _user(request)
+    _clinical(request)
+    reflection = queries.my_reflection(user, reflection_id)
+    if request.method != "POST":
+        return render(request, "care/journal_delete.html", {"reflection": reflection})
+    services.delete_reflection(reflection=reflection, actor=user)
+    messages.success(request, "The entry is deleted.")
+    return redirect("care:journal")
+
+
+def _export_rows(user: User) -> list[dict[str, Any]]:
+    return [
+        {
+            "written": timezone.localtime(r.created_at).isoformat(),
+            "updated": timezone.localtime(r.updated_at).isoformat(),
+            "group": str(r.cohort.program.title) if r.cohort_id and r.cohort else None,
+            "week": r.week_number,
+            "prompt": r.prompt or None,
+            "text": r.body,
+            "shared_with_facilitator": r.shared_with_facilitator,
+        }
+        for r in queries.my_reflections(user).order_by("created_at", "pk")
+    ]
+
+
+@login_required
+def journal_export_json(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _clinical(request)
+    body = json.dumps(
+        {"journal": _export_rows(user), "exported": timezone.now().isoformat()},
+        ensure_ascii=False,
+        indent=2,
+    )
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="circlecare-journal.json"'
+    return response
+
+
+@login_required
+def journal_export(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _clinical(request)
+    return render(
+        request,
+        "care/journal_export.html",
+        {"entries": list(queries.my_reflections(user).order_by("created_at", "pk"))},
+    )
+
+
+@login_required
+def nudge(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    latest = queries.latest_nudge(user)
+    if latest is not None and latest.suggested_id and latest.cohort_id:
+        # A suggestion only stands while both people still share that circle's board.
+        assert latest.cohort is not None
+        if not queries.can_see_board(user, latest.cohort) or latest.suggested_id in (
+            queries.hidden_author_ids(user)
+        ):
+            latest = None
+    return render(request, "care/nudge.html", {"nudge": latest})

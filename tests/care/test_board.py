@@ -1,0 +1,220 @@
+"""The care board: posting, limits, reports, blocking and muting, and a fixed query count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from circlecare.care import services
+from circlecare.care.errors import CannotRespond
+from circlecare.care.models import CarePost, CareReport, MemberBlock
+from tests.care.factories import CarePostFactory, make_circle
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def post_data(**overrides: str) -> dict[str, str]:
+    return {
+        "kind": "request",
+        "support": "walk",
+        "title": "A walk after work",
+        "when_text": "Thursday evening",
+        "where": "Near the station",
+        **overrides,
+    }
+
+
+def test_member_posts_a_request() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    url = reverse("care:board", args=[circle.cohort.pk])
+    response = logged_in(member).post(url, post_data(when_date="2036-05-02"), follow=True)
+    assert response.status_code == 200
+    post = CarePost.objects.get()
+    assert (post.author, post.kind, post.support, post.where) == (
+        member,
+        "request",
+        "walk",
+        "Near the station",
+    )
+    assert post.when_date is not None and post.when_date.isoformat() == "2036-05-02"
+    page = response.content.decode()
+    assert "A walk after work" in page and "not crisis support" in page and "988" in page
+
+
+def test_board_says_it_is_not_crisis_support() -> None:
+    circle = make_circle(1)
+    page = logged_in(circle.members[0]).get(reverse("care:board", args=[circle.cohort.pk]))
+    body = page.content.decode()
+    assert "The care board is not crisis support." in body
+    assert 'href="tel:988"' in body
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "x" * 121, "at most 120 characters"),
+        ("title", "", "This field is required."),
+        ("details", "x" * 1001, "at most 1000 characters"),
+        ("where", "x" * 121, "at most 120 characters"),
+        ("kind", "gift", "Select a valid choice."),
+        ("support", "money", "Select a valid choice."),
+        ("when_date", "not a date", "Enter a valid date."),
+    ],
+)
+def test_bad_input_is_explained_and_changes_nothing(field: str, value: str, message: str) -> None:
+    circle = make_circle(1)
+    response = logged_in(circle.members[0]).post(
+        reverse("care:board", args=[circle.cohort.pk]), post_data(**{field: value})
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not CarePost.objects.exists()
+
+
+def test_facilitators_cannot_post_but_see_the_board() -> None:
+    circle = make_circle(1)
+    response = logged_in(circle.lead).post(
+        reverse("care:board", args=[circle.cohort.pk]), post_data()
+    )
+    assert response.status_code == 404
+    assert not CarePost.objects.exists()
+
+
+def test_posting_is_rate_limited_with_a_clear_message() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    client = logged_in(member)
+    url = reverse("care:board", args=[circle.cohort.pk])
+    for i in range(services.POSTS_PER_DAY):
+        assert client.post(url, post_data(title=f"Post {i}")).status_code == 302
+    response = client.post(url, post_data(title="One too many"))
+    assert response.status_code == 429
+    assert "You&#x27;ve shared 10 posts in the last day" in response.content.decode()
+    assert CarePost.objects.count() == services.POSTS_PER_DAY
+
+    # A day later there is room again.
+    CarePost.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    assert client.post(url, post_data(title="Next day")).status_code == 302
+
+
+def test_report_reaches_the_facilitators_once() -> None:
+    circle = make_circle(2)
+    author, reporter = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, title="Selling things")
+    url = reverse("care:report_post", args=[post.pk])
+    client = logged_in(reporter)
+    assert client.post(url, {"reason": ""}).status_code == 400
+    assert client.post(url, {"reason": "Looks like advertising"}).status_code == 302
+    again = client.post(url, {"reason": "Again"})
+    assert "already reported" in again.content.decode()
+    assert CareReport.objects.count() == 1
+    overview = logged_in(circle.lead).get(reverse("care:facilitate", args=[circle.cohort.pk]))
+    body = overview.content.decode()
+    assert "Looks like advertising" in body and "Selling things" in body
+    assert logged_in(author).post(url, {"reason": "mine"}).status_code in {400, 409}
+
+
+@pytest.mark.parametrize("kind", ["block", "mute"])
+def test_blocked_or_muted_posts_are_hidden_from_the_blocker(kind: str) -> None:
+    circle = make_circle(2)
+    me, them = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=them, title="Their post")
+    client = logged_in(me)
+    response = client.post(reverse("care:block", args=[circle.cohort.pk, them.pk]), {"kind": kind})
+    assert response.status_code == 302
+    assert MemberBlock.objects.get().kind == kind
+    board = client.get(reverse("care:board", args=[circle.cohort.pk])).content.decode()
+    assert "Their post" not in board
+    assert client.get(reverse("care:post", args=[post.pk])).status_code == 404
+
+    client.post(reverse("care:unblock", args=[circle.cohort.pk, them.pk]))
+    board = client.get(reverse("care:board", args=[circle.cohort.pk])).content.decode()
+    assert "Their post" in board
+
+
+def test_blocked_members_cannot_respond_to_each_others_posts() -> None:
+    circle = make_circle(2)
+    blocker, blocked = circle.members
+    services.set_block(blocked=blocked, kind="block", cohort=circle.cohort, actor=blocker)
+    theirs = CarePostFactory(cohort=circle.cohort, author=blocked)
+    mine = CarePostFactory(cohort=circle.cohort, author=blocker)
+    with pytest.raises(CannotRespond):
+        services.respond(post=theirs, actor=blocker)
+    with pytest.raises(CannotRespond):
+        services.respond(post=mine, actor=blocked)
+    # The blocked member does not see the blocker's posts either.
+    page = logged_in(blocked).get(reverse("care:post", args=[mine.pk]))
+    assert page.status_code == 404
+
+
+def test_muting_someone_does_not_stop_them_responding() -> None:
+    circle = make_circle(2)
+    muter, muted = circle.members
+    services.set_block(blocked=muted, kind="mute", cohort=circle.cohort, actor=muter)
+    mine = CarePostFactory(cohort=circle.cohort, author=muter)
+    assert services.respond(post=mine, actor=muted).giver == muted
+
+
+def test_cannot_block_someone_outside_the_circle_or_a_facilitator() -> None:
+    circle = make_circle(1)
+    outsider = make_circle(1).members[0]
+    client = logged_in(circle.members[0])
+    response = client.post(
+        reverse("care:block", args=[circle.cohort.pk, outsider.pk]), {"kind": "block"}
+    )
+    assert response.status_code == 404
+    client.post(reverse("care:block", args=[circle.cohort.pk, circle.lead.pk]), {"kind": "block"})
+    assert not MemberBlock.objects.exists()
+
+
+def test_board_query_count_does_not_grow_with_posts(django_assert_max_num_queries: Any) -> None:
+    circle = make_circle(3)
+    client = logged_in(circle.members[0])
+    url = reverse("care:board", args=[circle.cohort.pk])
+    for i in range(3):
+        CarePostFactory(cohort=circle.cohort, author=circle.members[1], title=f"P{i}")
+    client.get(url)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for i in range(20):
+        CarePostFactory(cohort=circle.cohort, author=circle.members[i % 2 + 1], title=f"Q{i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count('class="card care-post"') == 23
+
+
+def test_a_date_in_the_past_is_refused() -> None:
+    circle = make_circle(1)
+    response = logged_in(circle.members[0]).post(
+        reverse("care:board", args=[circle.cohort.pk]), post_data(when_date="2001-01-01")
+    )
+    assert response.status_code == 400
+    assert "Choose today or a later date." in response.content.decode()
+    assert not CarePost.objects.exists()
+
+
+def test_the_board_is_newest_first() -> None:
+    from circlecare.care.queries import board_posts
+
+    circle = make_circle()
+    author = circle.members[0]
+    now = timezone.now()
+    for days, title in ((3, "oldest"), (1, "newest"), (2, "middle")):
+        post = CarePostFactory(cohort=circle.cohort, author=author, title=title)
+        CarePost.objects.filter(pk=post.pk).update(created_at=now - timedelta(days=days))
+    assert [p.title for p in board_posts(author, circle.cohort)] == ["newest", "middle", "oldest"]

@@ -1,0 +1,144 @@
+"""The reflection journal: private, encrypted at rest, exportable, shared only by choice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.care.models import Reflection
+from tests.care.factories import ReflectionFactory, make_circle
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "canary-7f3e-blue-heron-journal"
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def test_member_writes_an_entry_answering_this_weeks_prompt() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    client = logged_in(member)
+    page = client.get(reverse("care:journal") + f"?cohort={circle.cohort.pk}")
+    assert "Prompt 1" in page.content.decode()
+    response = client.post(
+        reverse("care:journal"), {"cohort": circle.cohort.pk, "body": "I felt seen today."}
+    )
+    assert response.status_code == 302
+    entry = Reflection.objects.get()
+    assert (entry.member, entry.cohort, entry.week_number, entry.prompt) == (
+        member,
+        circle.cohort,
+        1,
+        "Prompt 1",
+    )
+    assert not entry.shared_with_facilitator
+
+
+def test_free_entry_and_empty_entry() -> None:
+    member = make_circle(1).members[0]
+    client = logged_in(member)
+    assert client.post(reverse("care:journal"), {"body": "Just a note."}).status_code == 302
+    assert Reflection.objects.get().cohort is None
+    bad = client.post(reverse("care:journal"), {"body": "   "})
+    assert bad.status_code == 400 and "This field is required." in bad.content.decode()
+    too_long = client.post(reverse("care:journal"), {"body": "x" * 10_001})
+    assert too_long.status_code == 400
+    assert Reflection.objects.count() == 1
+
+
+def test_a_free_entry_cannot_be_shared() -> None:
+    member = make_circle(1).members[0]
+    response = logged_in(member).post(reverse("care:journal"), {"body": "Note", "share": "on"})
+    assert response.status_code == 400
+    assert "Choose the group whose facilitator should read it." in response.content.decode()
+    assert not Reflection.objects.exists()
+
+
+def test_cannot_attach_an_entry_to_someone_elses_group() -> None:
+    member = make_circle(1).members[0]
+    other = make_circle(1)
+    response = logged_in(member).post(
+        reverse("care:journal"), {"cohort": other.cohort.pk, "body": "Note"}
+    )
+    assert response.status_code == 400
+    assert not Reflection.objects.exists()
+
+
+def test_canary_is_absent_from_the_raw_table() -> None:
+    member = make_circle(1).members[0]
+    logged_in(member).post(reverse("care:journal"), {"body": f"Today {CANARY} happened."})
+    table = Reflection._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT body FROM {table}")  # noqa: S608 - fixed table name
+        rows = cursor.fetchall()
+    assert len(rows) == 1
+    raw = rows[0][0]
+    assert CANARY not in raw and raw.startswith("v1:")
+    assert CANARY in Reflection.objects.get().body
+
+
+def test_sharing_and_unsharing_an_entry() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    entry = ReflectionFactory(member=member, cohort=circle.cohort, body="About the group")
+    client = logged_in(member)
+    url = reverse("care:journal_entry", args=[entry.pk])
+    client.post(url, {"body": "About the group", "share": "on"})
+    entry.refresh_from_db()
+    assert entry.shared_with_facilitator and entry.shared_at is not None
+    overview = logged_in(circle.lead).get(reverse("care:facilitate", args=[circle.cohort.pk]))
+    body = overview.content.decode()
+    assert reverse("care:shared_reflection", args=[circle.cohort.pk, entry.pk]) in body
+    assert "About the group" not in body  # the list never shows the text itself
+    client.post(url, {"body": "About the group"})
+    entry.refresh_from_db()
+    assert not entry.shared_with_facilitator
+    shared = reverse("care:shared_reflection", args=[circle.cohort.pk, entry.pk])
+    assert logged_in(circle.lead).get(shared).status_code == 404
+
+
+def test_export_as_json_and_as_a_page() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    ReflectionFactory(member=member, body="First")
+    ReflectionFactory(member=member, cohort=circle.cohort, week_number=2, body="Second")
+    someone_else = make_circle(1).members[0]
+    ReflectionFactory(member=someone_else, body="Not mine")
+    client = logged_in(member)
+    response = client.get(reverse("care:journal_export_json"))
+    assert response["Content-Type"].startswith("application/json")
+    assert "attachment" in response["Content-Disposition"]
+    assert response["Cache-Control"] == "no-store"
+    data = json.loads(response.content)
+    texts = [row["text"] for row in data["journal"]]
+    assert "First" in texts and "Second" in texts and "Not mine" not in texts
+    page = client.get(reverse("care:journal_export")).content.decode()
+    assert page.index("First") < page.index("Second") and "Not mine" not in page
+
+
+def test_delete_only_your_own_entry() -> None:
+    a = make_circle(1).members[0]
+    b = make_circle(1).members[0]
+    entry = ReflectionFactory(member=a)
+    assert logged_in(b).post(reverse("care:journal_delete", args=[entry.pk])).status_code == 404
+    assert Reflection.objects.filter(pk=entry.pk).exists()
+    assert logged_in(a).post(reverse("care:journal_delete", args=[entry.pk])).status_code == 302
+    assert not Reflection.objects.filter(pk=entry.pk).exists()
+
+
+def test_delete_asks_first() -> None:
+    member = make_circle(1).members[0]
+    entry = ReflectionFactory(member=member)
+    page = logged_in(member).get(reverse("care:journal_delete", args=[entry.pk]))
+    assert page.status_code == 200 and "can&#x27;t be brought back" not in page.content.decode()
+    assert "can't be brought back" in page.content.decode()
+    assert Reflection.objects.filter(pk=entry.pk).exists()

@@ -1,0 +1,182 @@
+"""A match from response to thanks, and every transition that must be refused."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.care import services
+from circlecare.care.errors import CannotRespond
+from circlecare.care.models import CareMatch, MatchStatus, PostKind
+from circlecare.errors import InvalidTransition
+from tests.care.factories import CarePostFactory, make_circle, make_match
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def test_full_lifecycle_through_the_pages() -> None:
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker, kind=PostKind.REQUEST)
+
+    response = logged_in(helper).post(reverse("care:respond", args=[post.pk]))
+    assert response.status_code == 302
+    match = CareMatch.objects.get()
+    assert (match.giver, match.receiver, match.status) == (helper, asker, MatchStatus.AGREED)
+
+    logged_in(helper).post(reverse("care:match_done", args=[match.pk]))
+    match.refresh_from_db()
+    assert match.status == MatchStatus.AGREED and match.giver_done_at is not None
+
+    # Thanks before both have marked it done is refused with a message.
+    page = logged_in(asker).post(
+        reverse("care:match_thanks", args=[match.pk]), {"text": "Thank you!"}, follow=True
+    )
+    assert "once you&#x27;ve both marked this as done" in page.content.decode()
+    match.refresh_from_db()
+    assert match.thanked_at is None
+
+    logged_in(asker).post(reverse("care:match_done", args=[match.pk]))
+    match.refresh_from_db()
+    assert match.status == MatchStatus.DONE and match.done_at is not None
+
+    page = logged_in(asker).post(
+        reverse("care:match_thanks", args=[match.pk]),
+        {"text": "Thank you for the walk!"},
+        follow=True,
+    )
+    assert "Your thanks was sent." in page.content.decode()
+    match.refresh_from_db()
+    assert match.thanks == "Thank you for the walk!"
+    helper_view = logged_in(helper).get(reverse("care:post", args=[post.pk])).content.decode()
+    assert "Thank you for the walk!" in helper_view
+
+
+def test_htmx_actions_swap_the_match_card() -> None:
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker)
+    match = make_match(post, helper)
+    response = logged_in(helper).post(
+        reverse("care:match_done", args=[match.pk]), HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith(f'<li class="card care-match" id="match-{match.pk}"')
+    assert "It counts once you&#x27;ve both marked it." in body
+    again = logged_in(helper).post(
+        reverse("care:match_done", args=[match.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert "You&#x27;ve already marked this as done." in again.content.decode()
+
+
+def test_an_offer_flows_from_its_author() -> None:
+    circle = make_circle(2)
+    offerer, taker = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=offerer, kind=PostKind.OFFER)
+    match = services.respond(post=post, actor=taker)
+    assert (match.giver, match.receiver) == (offerer, taker)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["own post", "twice", "closed", "hidden", "not a member", "facilitator"],
+)
+def test_responding_is_refused(case: str) -> None:
+    circle = make_circle(2)
+    author, other = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    actor = other
+    if case == "own post":
+        actor = author
+    elif case == "twice":
+        services.respond(post=post, actor=other)
+    elif case == "closed":
+        services.close_post(post=post, actor=author)
+    elif case == "hidden":
+        services.hide_post(post=post, reason="off topic", actor=circle.lead)
+    elif case == "not a member":
+        actor = make_circle(1).members[0]
+    elif case == "facilitator":
+        actor = circle.lead
+    before = CareMatch.objects.count()
+    with pytest.raises(CannotRespond):
+        services.respond(post=post, actor=actor)
+    assert CareMatch.objects.count() == before
+
+
+def test_refused_response_shows_a_message_not_an_error_page() -> None:
+    circle = make_circle(2)
+    author, other = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    client = logged_in(other)
+    client.post(reverse("care:respond", args=[post.pk]))
+    page = client.post(reverse("care:respond", args=[post.pk]), follow=True)
+    assert page.status_code == 200
+    assert "You&#x27;ve already responded to this post." in page.content.decode()
+    assert CareMatch.objects.count() == 1
+
+
+def test_invalid_transitions() -> None:
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker)
+    match = services.respond(post=post, actor=helper)
+
+    with pytest.raises(InvalidTransition, match="once you've both"):
+        services.send_thanks(match=match, text="thanks", actor=asker)
+    services.mark_done(match=match, actor=helper)
+    with pytest.raises(InvalidTransition, match="already marked"):
+        services.mark_done(match=match, actor=helper)
+    services.mark_done(match=match, actor=asker)
+    with pytest.raises(InvalidTransition, match="already done"):
+        services.cancel_match(match=match, actor=asker)
+    with pytest.raises(InvalidTransition, match="person who was helped"):
+        services.send_thanks(match=match, text="thanks to me", actor=helper)
+    with pytest.raises(InvalidTransition, match="few words"):
+        services.send_thanks(match=match, text="   ", actor=asker)
+    services.send_thanks(match=match, text="Thank you", actor=asker)
+    with pytest.raises(InvalidTransition, match="already sent thanks"):
+        services.send_thanks(match=match, text="Thanks again", actor=asker)
+    match.refresh_from_db()
+    assert match.thanks == "Thank you"
+
+
+def test_cancelled_match_cannot_be_done_and_frees_a_new_response() -> None:
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker)
+    match = services.respond(post=post, actor=helper)
+    services.cancel_match(match=match, actor=asker)
+    with pytest.raises(InvalidTransition, match="called off"):
+        services.mark_done(match=match, actor=helper)
+    again = services.respond(post=post, actor=helper)
+    assert again.pk != match.pk
+
+
+def test_only_the_two_people_can_act_on_a_match() -> None:
+    circle = make_circle(3)
+    asker, helper, stranger = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker)
+    match = make_match(post, helper)
+    for user in (stranger, circle.lead):
+        client = logged_in(user)
+        assert client.post(reverse("care:match_done", args=[match.pk])).status_code == 404
+        assert client.post(reverse("care:match_cancel", args=[match.pk])).status_code == 404
+    match.refresh_from_db()
+    assert match.status == MatchStatus.AGREED and match.giver_done_at is None
+
+
+def test_get_on_an_action_is_refused() -> None:
+    circle = make_circle(2)
+    post = CarePostFactory(cohort=circle.cohort, author=circle.members[0])
+    response = logged_in(circle.members[1]).get(reverse("care:respond", args=[post.pk]))
+    assert response.status_code == 405
+    assert not CareMatch.objects.exists()

@@ -1,0 +1,147 @@
+"""Mutuality: each member privately sees care flow both ways; facilitators see the circle's flow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from circlecare.care.models import MatchStatus, PostKind
+from circlecare.care.queries import circle_flow, member_flow
+from tests.care.factories import CarePostFactory, make_circle, make_match
+
+pytestmark = pytest.mark.django_db
+
+
+def done(**extra: object) -> dict[str, object]:
+    now = timezone.now()
+    return {
+        "status": MatchStatus.DONE,
+        "giver_done_at": now,
+        "receiver_done_at": now,
+        "done_at": extra.pop("done_at", now),
+        **extra,
+    }
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def test_member_sees_offered_and_received_counts() -> None:
+    circle = make_circle(4)
+    me, a, b, c = circle.members
+    # Three times I helped (two requests I answered, one offer of mine taken up).
+    make_match(CarePostFactory(cohort=circle.cohort, author=a), me, **done())
+    make_match(CarePostFactory(cohort=circle.cohort, author=b), me, **done())
+    make_match(CarePostFactory(cohort=circle.cohort, author=me, kind=PostKind.OFFER), c, **done())
+    # Twice I was helped.
+    make_match(CarePostFactory(cohort=circle.cohort, author=me), a, **done())
+    make_match(CarePostFactory(cohort=circle.cohort, author=b, kind=PostKind.OFFER), me, **done())
+    # Not counted yet: one agreed, one called off.
+    make_match(CarePostFactory(cohort=circle.cohort, author=c), me)
+    make_match(CarePostFactory(cohort=circle.cohort, author=a), me, status=MatchStatus.CANCELLED)
+    flow = member_flow(me)
+    assert (flow.gave, flow.received, flow.in_progress) == (3, 2, 1)
+    page = logged_in(me).get(reverse("care:mutuality")).content.decode()
+    assert "You offered care 3 times and received it 2 times." in page
+    assert "1 still in progress." in page
+    # Never a leaderboard: no other member's name on the page.
+    for other in (a, b, c):
+        assert other.display_name not in page
+
+
+def test_flow_over_time_is_month_by_month() -> None:
+    circle = make_circle(2)
+    me, other = circle.members
+    long_ago = timezone.now() - timedelta(days=70)
+    make_match(CarePostFactory(cohort=circle.cohort, author=other), me, **done(done_at=long_ago))
+    make_match(CarePostFactory(cohort=circle.cohort, author=me), other, **done())
+    flow = member_flow(me)
+    assert [(m.gave, m.received) for m in flow.months] == [(0, 1), (1, 0)]
+
+
+def test_others_see_only_their_own_flow() -> None:
+    circle = make_circle(3)
+    a, b, c = circle.members
+    make_match(CarePostFactory(cohort=circle.cohort, author=a), b, **done())
+    page = logged_in(c).get(reverse("care:mutuality")).content.decode()
+    assert "No care has been marked as done yet." in page
+
+
+def test_facilitator_sees_circle_flow_and_unconnected_alphabetically() -> None:
+    circle = make_circle(0)
+    from tests.factories import EnrollmentFactory, UserFactory
+
+    names = ["zoe", "Adam", "maya", "Ben", "Lee"]
+    people = {
+        n: EnrollmentFactory(cohort=circle.cohort, member=UserFactory(display_name=n)).member
+        for n in names
+    }
+    CarePostFactory(cohort=circle.cohort, author=people["Lee"], kind=PostKind.OFFER)
+    request = CarePostFactory(cohort=circle.cohort, author=people["maya"])
+    make_match(request, people["Ben"], **done())
+    make_match(CarePostFactory(cohort=circle.cohort, author=people["Ben"]), people["Lee"])
+    flow = circle_flow(circle.cohort)
+    assert (flow.offers, flow.requests, flow.matches_done, flow.matches_open) == (1, 2, 1, 1)
+    assert [m.display_name for m in flow.not_connected] == ["Adam", "zoe"]
+    page = logged_in(circle.lead).get(reverse("care:facilitate", args=[circle.cohort.pk]))
+    body = page.content.decode()
+    assert body.index("<li>Adam</li>") < body.index("<li>zoe</li>")
+    assert "2 of 5 members" in body
+
+
+def test_overview_query_count_does_not_grow_with_the_circle(
+    django_assert_max_num_queries: object,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import EnrollmentFactory, UserFactory
+
+    circle = make_circle(2)
+    a, b = circle.members
+    make_match(CarePostFactory(cohort=circle.cohort, author=a), b, **done())
+    client = logged_in(circle.lead)
+    url = reverse("care:facilitate", args=[circle.cohort.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    for _ in range(15):
+        m = EnrollmentFactory(cohort=circle.cohort, member=UserFactory()).member
+        make_match(CarePostFactory(cohort=circle.cohort, author=m), a, **done())
+    with django_assert_max_num_queries(len(small.captured_queries)):  # type: ignore[operator]
+        response = client.get(url)
+    assert "Matches done</dt><dd>16" in response.content.decode()
+
+
+def test_thanks_received_show_on_the_givers_flow_page_only() -> None:
+    circle = make_circle(3)
+    asker, helper, bystander = circle.members
+    make_match(
+        CarePostFactory(cohort=circle.cohort, author=asker, title="Lift to the clinic"),
+        helper,
+        **done(thanks="You made Tuesday easier.", thanked_at=timezone.now()),
+    )
+    page = logged_in(helper).get(reverse("care:mutuality")).content.decode()
+    assert "You made Tuesday easier." in page and "Lift to the clinic" in page
+    for user in (asker, bystander):
+        assert (
+            "You made Tuesday easier."
+            not in logged_in(user).get(reverse("care:mutuality")).content.decode()
+        )
+
+
+def test_home_lists_care_in_progress() -> None:
+    circle = make_circle(2)
+    asker, helper = circle.members
+    make_match(CarePostFactory(cohort=circle.cohort, author=asker, title="Chat on Friday"), helper)
+    page = logged_in(helper).get(reverse("care:home")).content.decode()
+    assert "Chat on Friday" in page and "you're helping" in page
+    page = logged_in(asker).get(reverse("care:home")).content.decode()
+    assert "is helping you" in page

@@ -1,0 +1,225 @@
+"""Just-because nudges: who is suggested, who is never suggested, and exactly once a week."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.db import connections, transaction
+from django.db.models import Q
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from circlecare.care.models import CareMatch, MatchStatus, MemberBlock, NudgeSent
+from circlecare.care.nudges import choose, iso_week, send_weekly_nudges
+from circlecare.care.tasks import next_run_after, schedule_next, weekly_care_nudges
+from circlecare.programs.models import ProgramKind
+from tests.care.factories import CarePostFactory, make_circle, make_match
+from tests.conftest import requires_postgres
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday
+
+
+def connect(a: object, b: object, cohort: object, days_ago: float, **fields: object) -> CareMatch:
+    post = CarePostFactory(cohort=cohort, author=a)
+    match = make_match(post, b, **fields)  # type: ignore[arg-type]
+    CareMatch.objects.filter(pk=match.pk).update(created_at=NOW - timedelta(days=days_ago))
+    return match
+
+
+@pytest.mark.django_db
+def test_member_gets_one_gentle_email_with_a_link_and_no_names() -> None:
+    circle = make_circle(2)
+    a, b = circle.members
+    assert send_weekly_nudges(now=NOW) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([a.email, b.email])
+    message = next(m for m in mail.outbox if m.to == [a.email])
+    assert "/care/nudge/" in message.body
+    assert b.display_name not in message.body and circle.cohort.program.title not in message.body
+    sent = NudgeSent.objects.get(member=a)
+    assert (sent.week, sent.suggested, sent.cohort) == ("2026-W48", b, circle.cohort)
+
+    client = Client()
+    client.force_login(a)
+    page = client.get(reverse("care:nudge")).content.decode()
+    assert b.display_name in page
+    assert reverse("care:board", args=[circle.cohort.pk]) in page
+
+
+@pytest.mark.django_db
+def test_opted_out_members_get_nothing_and_are_still_suggested_to_others() -> None:
+    circle = make_circle(2)
+    a, b = circle.members
+    a.care_nudges = False
+    a.save()
+    assert send_weekly_nudges(now=NOW) == 1
+    assert [m.to for m in mail.outbox] == [[b.email]]
+    assert not NudgeSent.objects.filter(member=a).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["block", "mute"])
+@pytest.mark.parametrize("direction", ["a_blocks_b", "b_blocks_a"])
+def test_blocks_and_mutes_both_ways_are_never_suggested(kind: str, direction: str) -> None:
+    circle = make_circle(3)
+    a, b, c = circle.members
+    blocker, blocked = (a, b) if direction == "a_blocks_b" else (b, a)
+    MemberBlock.objects.create(blocker=blocker, blocked=blocked, kind=kind)
+    for week in range(8):  # whatever the week's rotation, never the blocked pair
+        now = NOW + timedelta(weeks=week)
+        assert choose(a, now).other == c  # type: ignore[union-attr]
+        assert choose(b, now).other == c  # type: ignore[union-attr]
+
+
+@pytest.mark.django_db
+def test_fourteen_day_rule() -> None:
+    circle = make_circle(2)
+    a, b = circle.members
+    recent = connect(a, b, circle.cohort, days_ago=13)
+    assert choose(a, NOW) is None and choose(b, NOW) is None
+    CareMatch.objects.filter(pk=recent.pk).update(created_at=NOW - timedelta(days=14))
+    assert choose(a, NOW).other == b  # type: ignore[union-attr]
+    # A match finished recently counts as a connection even if it began long ago.
+    CareMatch.objects.filter(pk=recent.pk).update(
+        status=MatchStatus.DONE,
+        giver_done_at=NOW,
+        receiver_done_at=NOW,
+        done_at=NOW - timedelta(days=3),
+    )
+    assert choose(a, NOW) is None
+
+
+@pytest.mark.django_db
+def test_called_off_matches_are_not_a_connection_and_never_connected_come_first() -> None:
+    circle = make_circle(3)
+    a, b, c = circle.members
+    connect(a, b, circle.cohort, days_ago=2, status=MatchStatus.CANCELLED)
+    connect(a, c, circle.cohort, days_ago=30)
+    assert choose(a, NOW).other == b  # type: ignore[union-attr]
+
+
+@pytest.mark.django_db
+def test_only_care_boards_and_only_fellow_members() -> None:
+    skills = make_circle(2, kind=ProgramKind.SKILLS)
+    lone = make_circle(1)
+    assert send_weekly_nudges(now=NOW) == 0
+    assert mail.outbox == []
+    assert choose(lone.members[0], NOW) is None
+    assert choose(skills.members[0], NOW) is None
+
+
+@pytest.mark.django_db
+def test_exactly_once_per_iso_week_when_the_sweep_runs_twice() -> None:
+    make_circle(3)
+    assert send_weekly_nudges(now=NOW) == 3
+    assert send_weekly_nudges(now=NOW + timedelta(days=6, hours=8)) == 0  # Sunday, same week
+    assert len(mail.outbox) == 3
+    assert send_weekly_nudges(now=NOW + timedelta(days=7)) == 3
+    assert len(mail.outbox) == 6
+    assert NudgeSent.objects.count() == 6
+
+
+def test_iso_week_and_next_run() -> None:
+    assert iso_week(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)) == "2026-W53"
+    assert iso_week(datetime(2027, 1, 4, tzinfo=UTC)) == "2027-W01"
+    assert next_run_after(NOW) == NOW + timedelta(days=7)
+    assert next_run_after(NOW - timedelta(minutes=1)) == NOW
+    assert next_run_after(datetime(2026, 11, 25, 9, 0, tzinfo=UTC)) == NOW + timedelta(days=7)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_weekly_task_twice_in_a_row_sends_once_and_queues_one_next_run(
+    run_worker: Callable[[], None],
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    make_circle(2)
+    weekly_care_nudges.enqueue()
+    weekly_care_nudges.enqueue()
+    run_worker()
+    assert len(mail.outbox) == 2
+    assert NudgeSent.objects.count() == 2
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=weekly_care_nudges.module_path)
+    assert waiting.count() == 1
+    assert waiting.get().run_after == next_run_after(timezone.now())
+    assert schedule_next() is False
+
+
+@requires_postgres()
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_send_each_nudge_exactly_once() -> None:
+    circles = [make_circle(4) for _ in range(3)]
+    members = [m for c in circles for m in c.members]
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            send_weekly_nudges(now=NOW)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(m.email for m in members)
+    assert NudgeSent.objects.count() == len(members)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    blocks=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 4), st.sampled_from(["block", "mute"])),
+        max_size=6,
+    ),
+    matches=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 40)), max_size=6
+    ),
+)
+def test_a_suggestion_is_never_blocked_muted_or_recently_connected(
+    blocks: list[tuple[int, int, str]], matches: list[tuple[int, int, int]]
+) -> None:
+    with transaction.atomic():
+        circle = make_circle(5)
+        people = circle.members
+        for a, b, kind in blocks:
+            if a != b:
+                MemberBlock.objects.get_or_create(
+                    blocker=people[a], blocked=people[b], defaults={"kind": kind}
+                )
+        for a, b, days in matches:
+            if a != b:
+                connect(people[a], people[b], circle.cohort, days_ago=days)
+        for me in people:
+            suggestion = choose(me, NOW)
+            if suggestion is None:
+                continue
+            other = suggestion.other
+            assert other != me and other in people
+            assert not MemberBlock.objects.filter(
+                Q(blocker=me, blocked=other) | Q(blocker=other, blocked=me)
+            ).exists()
+            recent = CareMatch.objects.filter(
+                Q(giver=me, receiver=other) | Q(giver=other, receiver=me),
+                created_at__gt=NOW - timedelta(days=14),
+            ).exclude(status=MatchStatus.CANCELLED)
+            assert not recent.exists()
+        transaction.set_rollback(True)

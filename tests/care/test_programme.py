@@ -1,0 +1,149 @@
+"""The weekly programme: where a member is, this week's content, and a facilitator's adaptation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.template import engines
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from circlecare.care.models import CohortWeek
+from circlecare.care.queries import this_week, week_number
+from circlecare.meetings.schedule import meeting_times
+from circlecare.programs.models import ProgramKind
+from tests.care.factories import make_circle
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def started_circle(weeks_ago: int, weeks: int = 6) -> object:
+    today = timezone.localdate()
+    first = today - timedelta(weeks=weeks_ago) - timedelta(days=1)
+    return make_circle(2, weeks=weeks, first_meeting_date=first, weekday=first.weekday())
+
+
+def test_week_number_follows_the_meetings() -> None:
+    circle = make_circle(1, weeks=6)
+    times = meeting_times(circle.cohort)
+    assert week_number(circle.cohort, times[0] - timedelta(minutes=1))[:2] == ("upcoming", 1)
+    assert week_number(circle.cohort, times[0])[:2] == ("running", 1)
+    assert week_number(circle.cohort, times[2] + timedelta(days=1))[:2] == ("running", 3)
+    assert week_number(circle.cohort, times[5] + timedelta(days=6))[:2] == ("running", 6)
+    assert week_number(circle.cohort, times[5] + timedelta(days=7))[:2] == ("finished", 6)
+
+
+def test_this_week_falls_back_to_the_program_and_shows_adaptations() -> None:
+    circle = make_circle(1, weeks=4)
+    now = meeting_times(circle.cohort)[1] + timedelta(hours=2)
+    week = this_week(circle.cohort, now)
+    assert week.plan is not None
+    assert (week.plan.number, week.plan.total, week.plan.topic, week.plan.adapted) == (
+        2,
+        4,
+        "Topic 2",
+        False,
+    )
+    CohortWeek.objects.create(cohort=circle.cohort, number=2, practice="Call one person.")
+    week = this_week(circle.cohort, now)
+    assert week.plan is not None
+    assert (week.plan.topic, week.plan.practice, week.plan.adapted) == (
+        "Topic 2",
+        "Call one person.",
+        True,
+    )
+
+
+def test_panel_shows_this_week_and_the_board_link() -> None:
+    circle = started_circle(weeks_ago=2)
+    member = circle.members[0]  # type: ignore[attr-defined]
+    cohort = circle.cohort  # type: ignore[attr-defined]
+    request = RequestFactory().get("/")
+    request.user = member
+    request.viewer_zone = datetime.now(UTC).tzinfo  # type: ignore[attr-defined]
+    template = engines["django"].from_string('{% include "care/_member_group_panel.html" %}')
+    html = template.render(
+        {"cohort": cohort, "enrollment": None, "request": request, "user": member}
+    )
+    assert "Week 3 of 6" in html
+    assert "Topic 3" in html and "Practice 3" in html and "Prompt 3" in html
+    assert reverse("care:board", args=[cohort.pk]) in html
+
+
+def test_panel_of_a_skills_group_has_no_board_link() -> None:
+    group = make_circle(1, kind=ProgramKind.SKILLS)
+    page = logged_in(group.members[0]).get(reverse("care:home")).content.decode()
+    assert "Coming up: week 1 of 6".lower() in page.lower()
+    assert reverse("care:board", args=[group.cohort.pk]) not in page
+
+
+def test_facilitator_adapts_a_week_for_their_cohort_only() -> None:
+    circle = make_circle(1)
+    other = make_circle(1)
+    url = reverse("care:adapt_week", args=[circle.cohort.pk, 2])
+    response = logged_in(circle.lead).post(
+        url, {"topic": "Topic 2", "practice": "Walk with someone from the group."}
+    )
+    assert response.status_code == 302
+    adapted = CohortWeek.objects.get()
+    # Only what differs from the program is stored; the topic keeps following the program.
+    assert (adapted.cohort, adapted.topic, adapted.practice) == (
+        circle.cohort,
+        "",
+        "Walk with someone from the group.",
+    )
+    page = logged_in(circle.members[0]).get(reverse("care:programme", args=[circle.cohort.pk]))
+    assert "Walk with someone from the group." in page.content.decode()
+    other_page = logged_in(other.members[0]).get(reverse("care:programme", args=[other.cohort.pk]))
+    assert "Walk with someone" not in other_page.content.decode()
+
+    logged_in(circle.lead).post(url, {"reset": "1"})
+    assert not CohortWeek.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["member", "other_lead", "coordinator"])
+def test_only_the_cohorts_facilitators_can_adapt(who: str) -> None:
+    circle = make_circle(1)
+    user = {
+        "member": circle.members[0],
+        "other_lead": make_circle(0).lead,
+        "coordinator": UserFactory(is_staff=True),
+    }[who]
+    url = reverse("care:adapt_week", args=[circle.cohort.pk, 1])
+    assert logged_in(user).get(url).status_code == 404
+    assert logged_in(user).post(url, {"topic": "Hijacked"}).status_code == 404
+    assert not CohortWeek.objects.exists()
+
+
+def test_week_out_of_range_is_404() -> None:
+    circle = make_circle(1, weeks=6)
+    client = logged_in(circle.lead)
+    assert client.get(reverse("care:adapt_week", args=[circle.cohort.pk, 7])).status_code == 404
+    assert client.get(reverse("care:adapt_week", args=[circle.cohort.pk, 0])).status_code == 404
+
+
+def test_co_facilitator_can_adapt() -> None:
+    co = UserFactory(is_facilitator=True)
+    circle = make_circle(1, co_facilitator=co)
+    response = logged_in(co).post(
+        reverse("care:adapt_week", args=[circle.cohort.pk, 1]), {"skill": "Noticing"}
+    )
+    assert response.status_code == 302
+    assert CohortWeek.objects.get().skill == "Noticing"
+
+
+def test_programme_is_private_to_the_cohort() -> None:
+    circle = make_circle(1)
+    outsider = make_circle(1).members[0]
+    url = reverse("care:programme", args=[circle.cohort.pk])
+    assert logged_in(outsider).get(url).status_code == 404
+    assert logged_in(circle.members[0]).get(url).status_code == 200
