@@ -1,0 +1,131 @@
+"""Who may be in a meeting's room right now, and the room's records. Synchronous ORM code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from circlecare.enrollment.models import EnrollmentStatus
+from circlecare.meetings.live.models import RoomPresence, RoomRemoval
+from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
+
+
+@dataclass(frozen=True)
+class Access:
+    meeting_id: int
+    cohort_id: int
+    user_id: int
+    display_name: str
+    facilitator: bool
+    ends_at: datetime
+
+
+def room_access(user: Any, meeting_id: int, now: datetime | None = None) -> Access | None:
+    """The room is for the cohort's facilitators and confirmed members, inside the join window.
+
+    A member comes in through the meeting page's join step, which checks the window and, for
+    therapy, the state they are in right now, and records their attendance: that record is the
+    ticket. A member removed from this meeting, or no longer confirmed in the cohort, is out.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    now = now or timezone.now()
+    meeting = (
+        Meeting.objects.select_related("cohort").filter(pk=meeting_id).first()
+        if 0 < meeting_id < 2**62
+        else None
+    )
+    if meeting is None or not meeting.is_joinable_at(now):
+        return None
+    cohort = meeting.cohort
+    facilitator = cohort.is_led_by(user)
+    if not facilitator:
+        confirmed = cohort.enrollments.filter(
+            member=user, status=EnrollmentStatus.CONFIRMED
+        ).exists()
+        if not confirmed:
+            return None
+        ticket = Attendance.objects.filter(
+            meeting=meeting,
+            member=user,
+            status__in=[AttendanceStatus.ATTENDED, AttendanceStatus.LATE],
+        ).exists()
+        if not ticket or RoomRemoval.objects.filter(meeting=meeting, user=user).exists():
+            return None
+    return Access(
+        meeting_id=meeting.pk,
+        cohort_id=cohort.pk,
+        user_id=user.pk,
+        display_name=user.display_name,
+        facilitator=facilitator,
+        ends_at=meeting.ends_at,
+    )
+
+
+def still_allowed(access: Access, user: Any, session_key: str | None = None) -> bool:
+    """Re-check the right to be in the room: signing out or deactivation ends it, as does removal."""
+    from django.contrib.sessions.models import Session
+
+    if (
+        session_key is not None
+        and not Session.objects.filter(
+            session_key=session_key, expire_date__gt=timezone.now()
+        ).exists()
+    ):
+        return False
+    user.refresh_from_db(fields=["is_active"])
+    return room_access(user, access.meeting_id) is not None
+
+
+def enter(access: Access) -> int | None:
+    """Record arrival, unless the mesh is full: past ~10 people every browser uploads too many streams."""
+    from django.conf import settings
+
+    with transaction.atomic():
+        Meeting.objects.select_for_update().filter(pk=access.meeting_id).first()
+        inside = RoomPresence.objects.filter(meeting_id=access.meeting_id, left_at__isnull=True)
+        if (
+            inside.exclude(user_id=access.user_id).values("user_id").distinct().count()
+            >= settings.ROOM_MAX_PEERS
+        ):
+            return None
+        return RoomPresence.objects.create(
+            meeting_id=access.meeting_id, user_id=access.user_id, joined_at=timezone.now()
+        ).pk
+
+
+def leave(presence_id: int) -> None:
+    RoomPresence.objects.filter(pk=presence_id, left_at__isnull=True).update(left_at=timezone.now())
+
+
+def remove_from_meeting(*, access: Access, remover_id: int, reason: str) -> bool:
+    """Record that a facilitator removed the person ``access`` belongs to from this meeting.
+
+    The reason stays with the practice (staff can read it); the room only hears that they left.
+    """
+    from circlecare.audit.models import AuditAction
+    from circlecare.audit.services import record
+
+    with transaction.atomic(durable=True):
+        meeting = Meeting.objects.select_related("cohort").get(pk=access.meeting_id)
+        leads = {meeting.cohort.lead_id, meeting.cohort.co_facilitator_id}
+        if remover_id not in leads or access.user_id in leads:
+            return False
+        removal, created = RoomRemoval.objects.get_or_create(
+            meeting=meeting,
+            user_id=access.user_id,
+            defaults={"removed_by_id": remover_id, "reason": reason[:500]},
+        )
+        if created:
+            record(
+                actor=removal.removed_by,
+                action=AuditAction.MEETING_CHANGED,
+                target=meeting,
+                subject=removal.user,
+                data={"change": "removed_from_room"},
+            )
+    return True

@@ -1,0 +1,400 @@
+"""The meeting room's websocket: waiting room, signalling for the WebRTC mesh, chat, controls.
+
+Media never passes through the server: browsers connect to each other (a full mesh), and this socket
+only carries the small messages that set that up. Peers are known to each other by a random peer id
+and their display name, nothing else. Messages are relayed, never stored.
+
+Room state is kept in the consumers themselves and in channel-layer groups, so several server processes
+share a room through the Redis layer:
+
+- ``live.<meeting>``        everyone admitted: broadcasts (joined, left, chat, hands, media state);
+- ``live.<meeting>.fac``    the facilitators: who is waiting;
+- ``live.<meeting>.wait``   everyone waiting: asked to announce themselves when a facilitator arrives;
+- ``live.p.<peer>``         one socket: signalling and facilitator actions aimed at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import unicodedata
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from circlecare.accounts.security import second_factor_satisfied
+from circlecare.meetings.live import access as room
+
+MAX_FRAME = 64 * 1024
+CHAT_MAX = 1000
+CHAT_BURST = 30  # messages
+CHAT_WINDOW = 10.0  # seconds
+FLOOD_PER_SECOND = 60
+PEER_ID_LENGTH = 12
+
+CLOSE_REFUSED = 4403
+CLOSE_FLOOD = 4429
+CLOSE_ENDED = 4000
+
+
+def clean_text(value: Any, limit: int) -> str:
+    if not isinstance(value, str):
+        return ""
+    text = "".join(ch for ch in value if unicodedata.category(ch) not in {"Cc", "Cf"} or ch == "\n")
+    return text.strip()[:limit]
+
+
+def valid_peer(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == PEER_ID_LENGTH and value.isalnum()
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    access: room.Access | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.access = None
+        self.admitted = False
+        self.presence_id: int | None = None
+        self.watch: asyncio.Task[None] | None = None
+        self.sent_at: list[float] = []
+        self.chat_at: list[float] = []
+        user = self.scope.get("user")
+        meeting_id = int(self.scope["url_route"]["kwargs"]["meeting_id"])
+        self.access = await database_sync_to_async(room.room_access)(user, meeting_id)
+        if self.access is not None and not await database_sync_to_async(second_factor_satisfied)(
+            user, self.scope.get("session")
+        ):
+            self.access = None
+        if self.access is None:
+            # Accept-then-close would tell a stranger the room exists; refuse the handshake.
+            await self.close(code=CLOSE_REFUSED)
+            return
+        self.peer = secrets.token_hex(PEER_ID_LENGTH // 2)
+        m = self.access.meeting_id
+        self.room_group = f"live.{m}"
+        self.fac_group = f"live.{m}.fac"
+        self.wait_group = f"live.{m}.wait"
+        self.peer_group = f"live.p.{self.peer}"
+        await self.channel_layer.group_add(self.peer_group, self.channel_name)
+        await self.accept()
+        await self.send_json(
+            {
+                "type": "welcome",
+                "peer": self.peer,
+                "name": self.access.display_name,
+                "facilitator": self.access.facilitator,
+                "ice_servers": settings.ICE_SERVERS,
+            }
+        )
+        if self.access.facilitator or await cache.aget(self._admitted_key()):
+            await self._admit()
+        else:
+            await self.channel_layer.group_add(self.wait_group, self.channel_name)
+            await self.send_json({"type": "waiting"})
+            await self._announce_waiting()
+        if self.access.facilitator:
+            await self.channel_layer.group_add(self.fac_group, self.channel_name)
+            await self.channel_layer.group_send(self.wait_group, {"type": "room.announce"})
+        self.watch = asyncio.create_task(self._watch())
+
+    async def disconnect(self, code: int) -> None:
+        if self.watch is not None:
+            self.watch.cancel()
+        if self.access is None:
+            return
+        for group in (self.room_group, self.fac_group, self.wait_group, self.peer_group):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.admitted:
+            await self.channel_layer.group_send(
+                self.room_group, {"type": "room.left", "peer": self.peer}
+            )
+        else:
+            await self.channel_layer.group_send(
+                self.fac_group, {"type": "room.unwait", "peer": self.peer}
+            )
+        if self.presence_id is not None:
+            await database_sync_to_async(room.leave)(self.presence_id)
+
+    async def _watch(self) -> None:
+        """Re-check the right to be here every few seconds: removal, the window closing, deactivation."""
+        assert self.access is not None
+        user = self.scope["user"]
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        while True:
+            await asyncio.sleep(settings.ROOM_RECHECK_SECONDS)
+            allowed = await database_sync_to_async(room.still_allowed)(
+                self.access, user, session_key
+            )
+            if not allowed:
+                ended = timezone.now() >= self.access.ends_at
+                await self.send_json({"type": "ended" if ended else "removed"})
+                await self.close(code=CLOSE_ENDED if ended else CLOSE_REFUSED)
+                return
+
+    # --- from the browser ---------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kw: Any
+    ) -> None:
+        if self.access is None:
+            return
+        now = time.monotonic()
+        self.sent_at = [t for t in self.sent_at if now - t < 1.0] + [now]
+        if len(self.sent_at) > FLOOD_PER_SECOND:
+            await self.close(code=CLOSE_FLOOD)
+            return
+        if text_data is None or len(text_data) > MAX_FRAME:
+            await self._error("too_large", "That message is too large.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self._error("malformed", "That message wasn't understood.")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._error("malformed", "That message wasn't understood.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        kind = content["type"]
+        if kind in FACILITATOR_ONLY and not (self.access and self.access.facilitator):
+            await self._error("forbidden", "Only a facilitator can do that.")
+            return
+        if kind not in HANDLERS:
+            await self._error("unknown", "That message wasn't understood.")
+            return
+        if not self.admitted and kind not in WAITING_ALLOWED:
+            await self._error("waiting", "Please wait until a facilitator lets you in.")
+            return
+        await HANDLERS[kind](self, content)
+
+    async def on_signal(self, content: dict[str, Any]) -> None:
+        target, data = content.get("to"), content.get("data")
+        if not valid_peer(target) or not isinstance(data, dict):
+            await self._error("malformed", "That message wasn't understood.")
+            return
+        await self.channel_layer.group_send(
+            f"live.p.{target}",
+            {"type": "room.signal", "from": self.peer, "name": self._name(), "data": data,
+             "room": self.room_group},
+        )  # fmt: skip
+
+    async def on_chat(self, content: dict[str, Any]) -> None:
+        now = time.monotonic()
+        self.chat_at = [t for t in self.chat_at if now - t < CHAT_WINDOW]
+        if len(self.chat_at) >= CHAT_BURST:
+            await self._error("slow_down", "You're sending messages quickly. Please wait a moment.")
+            return
+        text = clean_text(content.get("text"), CHAT_MAX)
+        if not text:
+            return
+        self.chat_at.append(now)
+        await self.channel_layer.group_send(
+            self.room_group,
+            {"type": "room.chat", "from": self.peer, "name": self._name(), "text": text,
+             "at": timezone.now().isoformat()},
+        )  # fmt: skip
+
+    async def on_hand(self, content: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(
+            self.room_group, {"type": "room.hand", "peer": self.peer, "up": bool(content.get("up"))}
+        )
+
+    async def on_media(self, content: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(
+            self.room_group,
+            {"type": "room.media", "peer": self.peer, "audio": bool(content.get("audio")),
+             "video": bool(content.get("video"))},
+        )  # fmt: skip
+
+    async def on_admit(self, content: dict[str, Any]) -> None:
+        target = content.get("peer")
+        if not valid_peer(target):
+            await self._error("malformed", "That message wasn't understood.")
+            return
+        await self.channel_layer.group_send(
+            f"live.p.{target}", {"type": "room.admit", "room": self.room_group}
+        )
+
+    async def on_admit_all(self, content: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(
+            self.wait_group, {"type": "room.admit", "room": self.room_group}
+        )
+
+    async def on_ask_mute(self, content: dict[str, Any]) -> None:
+        target = content.get("peer")
+        if valid_peer(target):
+            await self.channel_layer.group_send(
+                f"live.p.{target}", {"type": "room.ask_mute", "room": self.room_group}
+            )
+
+    async def on_remove(self, content: dict[str, Any]) -> None:
+        target = content.get("peer")
+        reason = clean_text(content.get("reason"), 500)
+        if not valid_peer(target) or not reason:
+            await self._error("reason_required", "Please give a reason for removing someone.")
+            return
+        assert self.access is not None
+        await self.channel_layer.group_send(
+            f"live.p.{target}",
+            {
+                "type": "room.remove",
+                "by": self.access.user_id,
+                "reason": reason,
+                "room": self.room_group,
+            },
+        )
+
+    async def on_end(self, content: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(self.room_group, {"type": "room.end"})
+        await self.channel_layer.group_send(self.wait_group, {"type": "room.end"})
+
+    async def on_leave(self, content: dict[str, Any]) -> None:
+        await self.close(code=1000)
+
+    # --- from the channel layer (other sockets of this room) ------------------------------
+
+    def _same_room(self, event: dict[str, Any]) -> bool:
+        # Peer groups are global; make sure an action aimed at a peer comes from its own room.
+        return event.get("room") == getattr(self, "room_group", None)
+
+    async def room_signal(self, event: dict[str, Any]) -> None:
+        if self.admitted and self._same_room(event):
+            await self.send_json(
+                {
+                    "type": "signal",
+                    "from": event["from"],
+                    "name": event["name"],
+                    "data": event["data"],
+                }
+            )
+
+    async def room_joined(self, event: dict[str, Any]) -> None:
+        if event["peer"] != self.peer:
+            await self.send_json({"type": "joined", "peer": event["peer"], "name": event["name"],
+                                  "facilitator": event["facilitator"]})  # fmt: skip
+
+    async def room_left(self, event: dict[str, Any]) -> None:
+        if event["peer"] != self.peer:
+            await self.send_json({"type": "left", "peer": event["peer"]})
+
+    async def room_chat(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "chat", "from": event["from"], "name": event["name"],
+                              "text": event["text"], "at": event["at"]})  # fmt: skip
+
+    async def room_hand(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "hand", "peer": event["peer"], "up": event["up"]})
+
+    async def room_media(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "media", "peer": event["peer"], "audio": event["audio"],
+                              "video": event["video"]})  # fmt: skip
+
+    async def room_waiting(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "waiting_peer", "peer": event["peer"], "name": event["name"]})
+
+    async def room_unwait(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "waiting_gone", "peer": event["peer"]})
+
+    async def room_announce(self, event: dict[str, Any]) -> None:
+        if not self.admitted:
+            await self._announce_waiting()
+
+    async def room_admit(self, event: dict[str, Any]) -> None:
+        if not self.admitted and self._same_room(event):
+            await cache.aset(self._admitted_key(), True, timeout=self._until_end())
+            await self._admit()
+
+    async def room_ask_mute(self, event: dict[str, Any]) -> None:
+        if self._same_room(event):
+            await self.send_json({"type": "mute_request"})
+
+    async def room_remove(self, event: dict[str, Any]) -> None:
+        if not self._same_room(event) or self.access is None or self.access.facilitator:
+            return
+        removed = await database_sync_to_async(room.remove_from_meeting)(
+            access=self.access, remover_id=event["by"], reason=event["reason"]
+        )
+        if removed:
+            await cache.adelete(self._admitted_key())
+            await self.send_json({"type": "removed"})
+            await self.close(code=CLOSE_REFUSED)
+
+    async def room_end(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "ended"})
+        await self.close(code=CLOSE_ENDED)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _name(self) -> str:
+        assert self.access is not None
+        return self.access.display_name
+
+    def _admitted_key(self) -> str:
+        assert self.access is not None
+        return f"live:admitted:{self.access.meeting_id}:{self.access.user_id}"
+
+    def _until_end(self) -> int:
+        assert self.access is not None
+        return max(int((self.access.ends_at - timezone.now()).total_seconds()) + 3600, 60)
+
+    async def _announce_waiting(self) -> None:
+        await self.channel_layer.group_send(self.fac_group, {"type": "room.waiting", "peer": self.peer,
+                                                             "name": self._name()})  # fmt: skip
+
+    async def _admit(self) -> None:
+        assert self.access is not None
+        self.presence_id = await database_sync_to_async(room.enter)(self.access)
+        if self.presence_id is None:
+            await self._error(
+                "room_full", "The room is full right now. Please try again in a moment."
+            )
+            await self.close(code=CLOSE_REFUSED)
+            return
+        self.admitted = True
+        await self.channel_layer.group_discard(self.wait_group, self.channel_name)
+        await self.channel_layer.group_send(
+            self.fac_group, {"type": "room.unwait", "peer": self.peer}
+        )
+        await self.channel_layer.group_add(self.room_group, self.channel_name)
+        await self.send_json({"type": "admitted"})
+        await self.channel_layer.group_send(
+            self.room_group,
+            {"type": "room.joined", "peer": self.peer, "name": self._name(),
+             "facilitator": self.access.facilitator},
+        )  # fmt: skip
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        # Stop re-checking as soon as the server closes the socket, whoever notices first.
+        watch = getattr(self, "watch", None)
+        if watch is not None and watch is not asyncio.current_task():
+            watch.cancel()
+        await super().close(code=code, reason=reason)
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+
+HANDLERS = {
+    "signal": RoomConsumer.on_signal,
+    "chat": RoomConsumer.on_chat,
+    "hand": RoomConsumer.on_hand,
+    "media": RoomConsumer.on_media,
+    "admit": RoomConsumer.on_admit,
+    "admit_all": RoomConsumer.on_admit_all,
+    "ask_mute": RoomConsumer.on_ask_mute,
+    "remove": RoomConsumer.on_remove,
+    "end": RoomConsumer.on_end,
+    "leave": RoomConsumer.on_leave,
+}
+FACILITATOR_ONLY = {"admit", "admit_all", "ask_mute", "remove", "end"}
+WAITING_ALLOWED = {"leave"}

@@ -1,0 +1,114 @@
+"""A facilitator and three members meet in the live room, in Chromium with fake cameras and microphones.
+
+Each receives the others' audio and video (inbound bytes grow in getStats()), chat reaches everyone,
+a removed member is cut off, and a non-member is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from circlecare.meetings.live.models import RoomRemoval
+from circlecare.meetings.models import Attendance, Meeting
+from tests.browser.conftest import login
+from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def inbound(page: Page) -> dict[str, dict[str, int]]:
+    return page.evaluate("() => window.circlecareRoom.inboundBytes()")
+
+
+def wait_for_media(pages: dict[str, Page], others: int, timeout: float = 40) -> None:
+    """Poll every page until it receives growing audio and video bytes from each other person."""
+    deadline = time.monotonic() + timeout
+    first = {name: inbound(page) for name, page in pages.items()}
+    while True:
+        time.sleep(1)
+        now = {name: inbound(page) for name, page in pages.items()}
+        done = all(
+            len(now[name]) == others
+            and all(
+                stats["video"] > first[name].get(peer, {}).get("video", 0)
+                and stats["audio"] > first[name].get(peer, {}).get("audio", 0)
+                for peer, stats in now[name].items()
+            )
+            for name in pages
+        )
+        if done:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"media did not flow to everyone: {now}")
+        first = {
+            name: {p: s for p, s in now[name].items() if s["video"] == 0} or first[name]
+            for name in pages
+        }
+
+
+def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
+    asgi_server: Any, new_page: Any
+) -> None:
+    cohort = CohortFactory(name="Tuesday evenings")
+    now = timezone.now()
+    meeting = Meeting.objects.create(
+        cohort=cohort, number=1, starts_at=now + timedelta(minutes=3), ends_at=now + timedelta(minutes=93),
+        local_date=now.date(), local_time=now.time(),
+    )  # fmt: skip
+    lead = cohort.lead
+    lead.display_name = "Jordan"
+    lead.save()
+    members = []
+    for name in ("Alex", "Sam", "Kai"):
+        member = EnrollmentFactory(cohort=cohort, member__display_name=name).member
+        Attendance.objects.create(
+            meeting=meeting, member=member, status="attended", recorded_by=member, at=now
+        )
+        members.append(member)
+
+    room_url = f"{asgi_server.url}/meetings/{meeting.pk}/room/"
+    pages: dict[str, Page] = {}
+    for user in [lead, *members]:
+        page = new_page()
+        login(page, asgi_server.url, user.email, PASSWORD)
+        page.goto(room_url)
+        pages[user.display_name] = page
+
+    facilitator = pages["Jordan"]
+    expect(facilitator.locator("#room-waiting-list li")).to_have_count(3)
+    expect(pages["Alex"].locator("#room-waiting")).to_be_visible()
+    facilitator.get_by_role("button", name="Let everyone in").click()
+    for page in pages.values():
+        expect(page.locator("#room-status")).to_contain_text("You're in the meeting")
+
+    wait_for_media(pages, others=3)
+
+    pages["Sam"].get_by_label("Message").fill("Hello everyone <b>!</b>")
+    pages["Sam"].get_by_role("button", name="Send").click()
+    for page in pages.values():
+        expect(page.locator("#room-chat-log")).to_contain_text("Hello everyone <b>!</b>")
+
+    pages["Kai"].get_by_role("button", name="Raise hand").click()
+    expect(
+        facilitator.locator("#room-people li", has_text="Kai").locator(".room-hand")
+    ).to_be_visible()
+
+    facilitator.get_by_label("Reason for removing Kai").fill("Asked to leave after a warning")
+    facilitator.get_by_role("button", name="Remove Kai").click()
+    expect(pages["Kai"].locator("#room-status")).to_contain_text("removed from this meeting")
+    for name in ("Jordan", "Alex", "Sam"):
+        expect(pages[name].locator("#room-videos .room-tile")).to_have_count(3)  # self + 2 others
+    assert RoomRemoval.objects.get(user=members[2]).removed_by == lead
+
+    # A non-member never gets in: the room page is a 404 and the socket is refused.
+    stranger = UserFactory()
+    page = new_page()
+    login(page, asgi_server.url, stranger.email, PASSWORD)
+    response = page.goto(room_url)
+    assert response is not None and response.status == 404

@@ -1,0 +1,380 @@
+"""The room's websocket: who gets in, the waiting room, signalling, chat, controls and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.cache import cache
+from django.utils import timezone
+
+from circlecare.asgi import application
+from circlecare.enrollment.models import Enrollment
+from circlecare.meetings.live.models import RoomPresence, RoomRemoval
+from circlecare.meetings.models import Attendance, Meeting
+from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = (b"origin", b"http://testserver")
+
+
+@pytest.fixture(autouse=True)
+def _quick_recheck(settings: Any) -> None:
+    settings.ROOM_RECHECK_SECONDS = 0.2
+    cache.clear()
+    # Each test runs in its own event loop; a Redis channel layer holds loop-bound connections.
+    channel_layers.backends = {}
+
+
+def session_cookie(user: Any) -> bytes:
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
+
+
+@sync_to_async
+def make_room(*, starts_in: timedelta = timedelta(minutes=2), members: int = 2) -> dict[str, Any]:
+    cohort = CohortFactory()
+    now = timezone.now()
+    start = now + starts_in
+    meeting = Meeting.objects.create(
+        cohort=cohort, number=1, starts_at=start, ends_at=start + timedelta(minutes=90),
+        local_date=start.date(), local_time=start.time(),
+    )  # fmt: skip
+    people = []
+    for _ in range(members):
+        member = EnrollmentFactory(cohort=cohort).member
+        Attendance.objects.create(
+            meeting=meeting, member=member, status="attended", recorded_by=member, at=now
+        )
+        people.append(member)
+    return {"meeting": meeting, "cohort": cohort, "lead": cohort.lead, "members": people}
+
+
+async def connect(
+    user: Any, meeting: Meeting, *, origin: bytes | None = b"http://testserver"
+) -> WebsocketCommunicator:
+    headers = [(b"cookie", await sync_to_async(session_cookie)(user))] if user else []
+    if origin:
+        headers.append((b"origin", origin))
+    return WebsocketCommunicator(application, f"/ws/meetings/{meeting.pk}/", headers=headers)
+
+
+async def receive_until(
+    comm: WebsocketCommunicator, kind: str, timeout: float = 2
+) -> dict[str, Any]:
+    while True:
+        message = await comm.receive_json_from(timeout=timeout)
+        if message["type"] == kind:
+            return message
+
+
+async def enter(user: Any, meeting: Meeting) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    comm = await connect(user, meeting)
+    connected, _ = await comm.connect()
+    assert connected
+    welcome = await comm.receive_json_from()
+    assert welcome["type"] == "welcome"
+    return comm, welcome
+
+
+async def test_facilitator_is_admitted_and_members_wait_until_let_in() -> None:
+    room = await make_room()
+    lead, alex = room["lead"], room["members"][0]
+    fac, fac_welcome = await enter(lead, room["meeting"])
+    assert fac_welcome["facilitator"] is True
+    await receive_until(fac, "admitted")
+
+    member, welcome = await enter(alex, room["meeting"])
+    assert welcome["facilitator"] is False and "email" not in json.dumps(welcome)
+    await receive_until(member, "waiting")
+    waiting = await receive_until(fac, "waiting_peer")
+    assert waiting == {"type": "waiting_peer", "peer": welcome["peer"], "name": alex.display_name}
+
+    # While waiting, a member can't talk to the room.
+    await member.send_json_to({"type": "chat", "text": "hello?"})
+    assert (await receive_until(member, "error"))["code"] == "waiting"
+
+    await fac.send_json_to({"type": "admit", "peer": welcome["peer"]})
+    await receive_until(member, "admitted")
+    joined = await receive_until(fac, "joined")
+    assert joined["name"] == alex.display_name
+    assert (
+        await sync_to_async(RoomPresence.objects.filter(user=alex, left_at__isnull=True).count)()
+        == 1
+    )
+
+    await member.disconnect()
+    left = await receive_until(fac, "left")
+    assert left["peer"] == welcome["peer"]
+    assert (
+        await sync_to_async(RoomPresence.objects.filter(user=alex, left_at__isnull=False).count)()
+        == 1
+    )
+    await fac.disconnect()
+
+
+async def test_signalling_chat_and_admit_all_reach_the_right_people() -> None:
+    room = await make_room(members=2)
+    fac, _ = await enter(room["lead"], room["meeting"])
+    a, aw = await enter(room["members"][0], room["meeting"])
+    b, bw = await enter(room["members"][1], room["meeting"])
+    await fac.send_json_to({"type": "admit_all"})
+    await receive_until(a, "admitted")
+    await receive_until(b, "admitted")
+
+    offer = {"sdp": {"type": "offer", "sdp": "v=0..."}}
+    await a.send_json_to({"type": "signal", "to": bw["peer"], "data": offer})
+    got = await receive_until(b, "signal")
+    assert got == {
+        "type": "signal",
+        "from": aw["peer"],
+        "name": room["members"][0].display_name,
+        "data": offer,
+    }
+
+    await b.send_json_to({"type": "chat", "text": "<img src=x onerror=alert(1)> hi\x00"})
+    for comm in (fac, a, b):
+        chat = await receive_until(comm, "chat")
+        assert (
+            chat["text"] == "<img src=x onerror=alert(1)> hi"
+        )  # shown with textContent by the page
+    for comm in (fac, a, b):
+        await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    "who", ["anonymous", "stranger", "other_cohort_member", "no_ticket", "withdrawn"]
+)
+async def test_people_who_may_not_be_in_the_room_are_refused(who: str) -> None:
+    room = await make_room()
+    meeting = room["meeting"]
+
+    @sync_to_async
+    def person() -> Any:
+        if who == "anonymous":
+            return None
+        if who == "stranger":
+            return UserFactory()
+        if who == "other_cohort_member":
+            return EnrollmentFactory().member
+        if who == "no_ticket":
+            return EnrollmentFactory(cohort=room["cohort"]).member  # confirmed, never joined
+        member = room["members"][0]
+        Enrollment.objects.filter(member=member).update(status="withdrawn")
+        return member
+
+    comm = await connect(await person(), meeting)
+    connected, code = await comm.connect()
+    assert not connected and code == 4403
+
+
+async def test_a_foreign_origin_is_refused() -> None:
+    room = await make_room()
+    for origin in (b"https://evil.example", None):
+        comm = await connect(room["lead"], room["meeting"], origin=origin)
+        connected, _ = await comm.connect()
+        assert not connected
+
+
+@pytest.mark.parametrize(("starts_in", "ok"), [
+    (timedelta(minutes=10, seconds=-2), True),
+    (timedelta(minutes=10, seconds=5), False),
+    (timedelta(minutes=-89, seconds=-55), True),
+    (timedelta(minutes=-90, seconds=-1), False),
+])  # fmt: skip
+async def test_only_inside_the_join_window(starts_in: timedelta, ok: bool) -> None:
+    room = await make_room(starts_in=starts_in)
+    comm = await connect(room["lead"], room["meeting"])
+    connected, _ = await comm.connect()
+    assert connected is ok
+    if connected:
+        await comm.disconnect()
+
+
+async def test_a_member_removed_from_the_cohort_is_cut_off_within_seconds() -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, _ = await enter(room["lead"], room["meeting"])
+    member, mw = await enter(alex, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
+    await receive_until(member, "admitted")
+    await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="removed")
+    assert (await receive_until(member, "removed", timeout=3))["type"] == "removed"
+    assert (await member.receive_output(timeout=2))["type"] == "websocket.close"
+    # And cannot come back.
+    again = await connect(alex, room["meeting"])
+    assert (await again.connect())[0] is False
+    await fac.disconnect()
+
+
+async def test_facilitator_removes_someone_with_a_reason_and_they_cannot_rejoin() -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, _ = await enter(room["lead"], room["meeting"])
+    member, mw = await enter(alex, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
+    await receive_until(member, "admitted")
+
+    await fac.send_json_to({"type": "remove", "peer": mw["peer"], "reason": ""})
+    assert (await receive_until(fac, "error"))["code"] == "reason_required"
+    await fac.send_json_to(
+        {"type": "remove", "peer": mw["peer"], "reason": "Repeatedly talking over others"}
+    )
+    await receive_until(member, "removed")
+    removal = await sync_to_async(RoomRemoval.objects.select_related("removed_by").get)(user=alex)
+    assert removal.removed_by == room["lead"] and removal.reason == "Repeatedly talking over others"
+    again = await connect(alex, room["meeting"])
+    assert (await again.connect())[0] is False
+    await fac.disconnect()
+
+
+async def test_members_cannot_use_facilitator_controls() -> None:
+    room = await make_room()
+    fac, _ = await enter(room["lead"], room["meeting"])
+    a, aw = await enter(room["members"][0], room["meeting"])
+    b, bw = await enter(room["members"][1], room["meeting"])
+    await receive_until(b, "waiting")
+    await fac.send_json_to({"type": "admit", "peer": aw["peer"]})
+    await receive_until(a, "admitted")
+    for message in (
+        {"type": "admit", "peer": bw["peer"]},
+        {"type": "remove", "peer": bw["peer"], "reason": "x"},
+        {"type": "end"},
+        {"type": "ask_mute", "peer": bw["peer"]},
+    ):
+        await a.send_json_to(message)
+        assert (await receive_until(a, "error"))["code"] == "forbidden"
+    # b is still waiting: nobody let it in, removed it or ended the meeting.
+    assert await b.receive_nothing(timeout=0.5)
+    for comm in (fac, a, b):
+        await comm.disconnect()
+
+
+async def test_ending_the_meeting_closes_everyone() -> None:
+    room = await make_room()
+    fac, _ = await enter(room["lead"], room["meeting"])
+    a, aw = await enter(room["members"][0], room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": aw["peer"]})
+    await receive_until(a, "admitted")
+    await fac.send_json_to({"type": "end"})
+    await receive_until(a, "ended")
+    await receive_until(fac, "ended")
+
+
+@pytest.mark.parametrize("frame", [
+    "not json", "[]", '{"no": "type"}', '{"type": 5}', '{"type": "nope"}',
+    '{"type": "signal", "to": "../../x", "data": {}}', '{"type": "signal", "to": "abcdefabcdef", "data": "x"}',
+    '{"type": "chat", "text": 12}', "x" * (64 * 1024 + 1),
+])  # fmt: skip
+async def test_malformed_and_oversized_messages_get_an_error_not_a_crash(frame: str) -> None:
+    room = await make_room()
+    fac, _ = await enter(room["lead"], room["meeting"])
+    await receive_until(fac, "admitted")
+    await fac.send_to(text_data=frame)
+    if frame.startswith('{"type": "chat"'):
+        assert await fac.receive_nothing(timeout=0.3)
+    else:
+        assert (await receive_until(fac, "error"))["type"] == "error"
+    # Still working afterwards.
+    await fac.send_json_to({"type": "chat", "text": "still here"})
+    assert (await receive_until(fac, "chat"))["text"] == "still here"
+    await fac.disconnect()
+
+
+async def test_chat_rate_limit_and_flood() -> None:
+    room = await make_room()
+    fac, _ = await enter(room["lead"], room["meeting"])
+    await receive_until(fac, "admitted")
+    for i in range(31):
+        await fac.send_json_to({"type": "chat", "text": f"m{i}"})
+    kinds = [(await fac.receive_json_from())["type"] for _ in range(31)]
+    # The refusal goes straight back; the echoes travel through the channel layer, so order varies.
+    assert kinds.count("chat") == 30 and kinds.count("error") == 1
+    # A flood of any messages closes the socket.
+    for _ in range(100):
+        await fac.send_json_to({"type": "hand", "up": True})
+    while True:
+        output = await fac.receive_output(timeout=2)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4429
+            break
+
+
+async def test_reconnecting_member_is_let_back_in_without_waiting() -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, _ = await enter(room["lead"], room["meeting"])
+    first, fw = await enter(alex, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": fw["peer"]})
+    await receive_until(first, "admitted")
+    await first.disconnect()
+    second, _ = await enter(alex, room["meeting"])
+    await receive_until(second, "admitted")
+    await asyncio.gather(second.disconnect(), fac.disconnect())
+
+
+@pytest.mark.mfa_enforced
+async def test_a_facilitator_needs_the_second_factor_in_the_room_too() -> None:
+    room = await make_room()
+    comm = await connect(room["lead"], room["meeting"])  # a session that never used TOTP
+    connected, code = await comm.connect()
+    assert not connected and code == 4403
+    member, _ = await enter(room["members"][0], room["meeting"])  # members need no second factor
+    await member.disconnect()
+
+
+async def test_the_mesh_is_capped(settings: Any) -> None:
+    settings.ROOM_MAX_PEERS = 2
+    room = await make_room(members=2)
+    fac, _ = await enter(room["lead"], room["meeting"])
+    a, _aw = await enter(room["members"][0], room["meeting"])
+    b, _bw = await enter(room["members"][1], room["meeting"])
+    await fac.send_json_to({"type": "admit_all"})
+    outcomes = {}
+    for name, comm in (("a", a), ("b", b)):
+        while True:
+            message = await comm.receive_json_from(timeout=2)
+            if message["type"] in {"admitted", "error"}:
+                outcomes[name] = message.get("code", "admitted")
+                break
+    assert sorted(outcomes.values()) == ["admitted", "room_full"]
+    await fac.disconnect()
+
+
+@pytest.mark.parametrize("how", ["logout", "deactivated"])
+async def test_signing_out_or_deactivation_ends_the_socket(how: str) -> None:
+    from django.contrib.sessions.models import Session
+
+    room = await make_room()
+    alex = room["members"][0]
+    fac, _ = await enter(room["lead"], room["meeting"])
+    member, mw = await enter(alex, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
+    await receive_until(member, "admitted")
+
+    @sync_to_async
+    def end() -> None:
+        if how == "logout":
+            for session in Session.objects.all():
+                if session.get_decoded().get(SESSION_KEY) == str(alex.pk):
+                    session.delete()
+        else:
+            type(alex).objects.filter(pk=alex.pk).update(is_active=False)
+
+    await end()
+    assert (await receive_until(member, "removed", timeout=3))["type"] == "removed"
+    await fac.disconnect()
