@@ -1,0 +1,64 @@
+"""An append-only record of who read or changed what. It never holds clinical text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    ENROLLMENT_CREATED = "enrollment.created"
+    ENROLLMENT_CHANGED = "enrollment.changed"
+    COHORT_CHANGED = "cohort.changed"
+    INQUIRY_VIEWED = "inquiry.viewed"
+    INQUIRY_CHANGED = "inquiry.changed"
+    MEETING_CHANGED = "meeting.changed"
+    ASSESSMENT_VIEWED = "assessment.viewed"
+    NOTE_VIEWED = "note.viewed"
+    NOTE_CHANGED = "note.changed"
+    ALERT_VIEWED = "alert.viewed"
+    ALERT_CHANGED = "alert.changed"
+    REFLECTION_VIEWED = "reflection.viewed"
+    CONSENT_SIGNED = "consent.signed"
+    CARE_POST_HIDDEN = "care_post.hidden"
+    ACCOUNT_EXPORTED = "account.exported"
+    ACCOUNT_DELETED = "account.deleted"
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=40)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The member whose data this is, when there is one.",
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["subject", "at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Audit events cannot be deleted.")

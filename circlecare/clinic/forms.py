@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django import forms
+
+#: Generous for a meeting note; a limit keeps one request from storing megabytes.
+NOTE_MAX_LENGTH = 20_000
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+
+
+class SignForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have reviewed this note. Once signed it can't be changed, only amended.",
+        error_messages={"required": "Tick the box to confirm before signing."},
+    )

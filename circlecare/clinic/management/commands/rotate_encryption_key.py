@@ -1,0 +1,68 @@
+"""Re-encrypt every encrypted field with the current key.
+
+Rotation: put the new key in FIELD_ENCRYPTION_KEY and the old one in FIELD_ENCRYPTION_OLD_KEYS, restart,
+run this command, then remove the old key. Rows are read and written in batches, each batch in its own
+transaction with the rows locked, so it is safe to run while the practice is open and to run again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+
+from circlecare.crypto import EncryptedTextField, encrypt, needs_rotation
+from circlecare.crypto import decrypt as decrypt_value
+
+BATCH = 500
+
+
+def encrypted_fields() -> list[tuple[Any, list[EncryptedTextField]]]:
+    found = []
+    for model in apps.get_models():
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if fields:
+            found.append((model, fields))
+    return found
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt notes, answers and reflections with the current FIELD_ENCRYPTION_KEY."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        total = 0
+        for model, fields in encrypted_fields():
+            table = connection.ops.quote_name(model._meta.db_table)
+            pk = connection.ops.quote_name(str(model._meta.pk.column))
+            for field in fields:
+                column = connection.ops.quote_name(str(field.column))
+                changed = self._rotate(table, pk, column)
+                total += changed
+                self.stdout.write(f"{model._meta.label}.{field.name}: {changed} re-encrypted")
+        self.stdout.write(self.style.SUCCESS(f"Done: {total} values re-encrypted."))
+
+    def _rotate(self, table: str, pk: str, column: str) -> int:
+        changed = 0
+        last = None
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                where = f"WHERE {pk} > %s" if last is not None else ""
+                params: list[Any] = [last] if last is not None else []
+                lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+                cursor.execute(
+                    f"SELECT {pk}, {column} FROM {table} {where} ORDER BY {pk} LIMIT {BATCH}{lock}",  # noqa: S608
+                    params,
+                )
+                rows = cursor.fetchall()
+                if not rows:
+                    return changed
+                for row_pk, value in rows:
+                    if value and needs_rotation(value):
+                        cursor.execute(
+                            f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608
+                            [encrypt(decrypt_value(value)), row_pk],
+                        )
+                        changed += 1
+                last = rows[-1][0]

@@ -1,0 +1,252 @@
+"""Reads for the clinician workspace and the notes pages, each a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from circlecare.accounts.models import User
+from circlecare.clinic.models import GroupNote, IndividualNote
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
+from circlecare.measures.queries import alert_queue
+from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
+from circlecare.programs.models import Cohort, CohortStatus
+
+ROSTER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
+PRESENT = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE)
+#: How many open alerts and overdue questionnaires the workspace lists (the full queues link on).
+ALERTS_SHOWN = 25
+OVERDUE_SHOWN = 50
+
+
+def may_use_workspace(user: User) -> bool:
+    """Coordinators, facilitators, clinicians and anyone leading a cohort."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff or user.is_facilitator:
+        return True
+    if Cohort.objects.filter(Q(lead=user) | Q(co_facilitator=user)).exists():
+        return True
+    return hasattr(user, "clinician")
+
+
+@dataclass
+class RosterRow:
+    enrollment: Enrollment
+    counts: dict[str, int]
+
+    @property
+    def member(self) -> User:
+        return self.enrollment.member
+
+    @property
+    def present(self) -> int:
+        return self.counts.get(AttendanceStatus.ATTENDED, 0) + self.counts.get(
+            AttendanceStatus.LATE, 0
+        )
+
+
+@dataclass
+class CohortPanel:
+    cohort: Cohort
+    leads: bool
+    held: int
+    roster: list[RosterRow] = field(default_factory=list)
+
+
+@dataclass
+class Workspace:
+    cohorts: list[CohortPanel]
+    today: list[Meeting]
+    week: list[Meeting]
+    alerts: list[RiskAlert]
+    overdue: list[Assessment]
+
+
+def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Workspace:
+    """Everything on the workspace page: six queries, however many cohorts and members."""
+    now = now or timezone.now()
+    cohorts_qs = (
+        Cohort.objects.select_related("program", "lead", "co_facilitator")
+        .exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED])
+        .annotate(
+            held=Count(
+                "meetings",
+                filter=Q(meetings__starts_at__lte=now)
+                & ~Q(meetings__status=MeetingStatus.CANCELLED),
+            )
+        )
+        .order_by("first_meeting_date", "pk")
+    )
+    if not user.is_staff:
+        cohorts_qs = cohorts_qs.filter(Q(lead=user) | Q(co_facilitator=user))
+    cohorts = list(cohorts_qs)
+    ids = [c.pk for c in cohorts]
+
+    today_start = datetime.combine(timezone.localdate(now, zone), time.min, tzinfo=zone)
+    tomorrow = today_start + timedelta(days=1)
+    meetings = list(
+        Meeting.objects.filter(
+            cohort_id__in=ids, starts_at__gte=today_start, starts_at__lt=today_start + timedelta(7)
+        )
+        .select_related("cohort__program")
+        .order_by("starts_at", "pk")
+    )
+    alerts = list(alert_queue(user).filter(acknowledged_at__isnull=True)[:ALERTS_SHOWN])
+    overdue = list(
+        Assessment.objects.filter(
+            cohort_id__in=ids, status=AssessmentStatus.DUE, due_at__lt=now, synthetic=False
+        )
+        .select_related("member", "cohort__program")
+        .order_by("due_at", "pk")[:OVERDUE_SHOWN]
+    )
+    enrollments = (
+        Enrollment.objects.filter(cohort_id__in=ids, status__in=ROSTER_STATUSES)
+        .select_related("member")
+        .order_by("member__display_name", "member_id", "pk")
+    )
+    counts: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    for row in (
+        Attendance.objects.filter(meeting__cohort_id__in=ids)
+        .values("meeting__cohort_id", "member_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts[(row["meeting__cohort_id"], row["member_id"])][row["status"]] = row["n"]
+    panels = {
+        c.pk: CohortPanel(cohort=c, leads=c.is_led_by(user), held=getattr(c, "held", 0))
+        for c in cohorts
+    }
+    for enrollment in enrollments:
+        key = (enrollment.cohort_id, enrollment.member_id)
+        panels[enrollment.cohort_id].roster.append(
+            RosterRow(enrollment=enrollment, counts=counts.get(key, {}))
+        )
+    return Workspace(
+        cohorts=list(panels.values()),
+        today=[m for m in meetings if m.starts_at < tomorrow],
+        week=[m for m in meetings if m.starts_at >= tomorrow],
+        alerts=alerts,
+        overdue=overdue,
+    )
+
+
+def meeting_for_notes(pk: int, user: User) -> tuple[Meeting, bool] | None:
+    """The meeting and whether ``user`` may write its notes; None for anyone who may not read them."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    meeting = (
+        Meeting.objects.select_related("cohort__program", "cohort__lead", "cohort__co_facilitator")
+        .filter(pk=pk)
+        .first()
+    )
+    if meeting is None:
+        return None
+    if meeting.cohort.is_led_by(user):
+        return meeting, True
+    if user.is_staff:
+        return meeting, False
+    return None
+
+
+@dataclass
+class MemberNotes:
+    member: User
+    attended: str | None
+    versions: list[IndividualNote]
+
+    @property
+    def latest(self) -> IndividualNote | None:
+        return self.versions[-1] if self.versions else None
+
+    @property
+    def earlier(self) -> list[IndividualNote]:
+        return self.versions[:-1]
+
+
+@dataclass
+class MeetingNotes:
+    group_versions: list[GroupNote]
+    members: list[MemberNotes]
+
+    @property
+    def group(self) -> GroupNote | None:
+        return self.group_versions[-1] if self.group_versions else None
+
+    @property
+    def group_earlier(self) -> list[GroupNote]:
+        return self.group_versions[:-1]
+
+    @property
+    def without_note(self) -> list[MemberNotes]:
+        return [m for m in self.members if not m.versions]
+
+    @property
+    def with_note(self) -> list[MemberNotes]:
+        return [m for m in self.members if m.versions]
+
+    def shown(self) -> list[GroupNote | IndividualNote]:
+        """The versions whose text the notes page displays (the latest of each note)."""
+        latest: list[GroupNote | IndividualNote] = []
+        if self.group is not None:
+            latest.append(self.group)
+        latest.extend(m.latest for m in self.members if m.latest is not None)
+        return latest
+
+
+def meeting_notes(meeting: Meeting) -> MeetingNotes:
+    """The group note's versions, and each attendee (or member with a note) with theirs: 3 queries."""
+    group = list(
+        GroupNote.objects.filter(meeting=meeting)
+        .select_related("author", "signed_by")
+        .order_by("version")
+    )
+    marks = list(
+        Attendance.objects.filter(meeting=meeting, status__in=PRESENT).select_related("member")
+    )
+    notes = list(
+        IndividualNote.objects.filter(meeting=meeting)
+        .select_related("member", "signed_by")
+        .order_by("member_id", "version")
+    )
+    members: dict[int, MemberNotes] = {
+        m.member_id: MemberNotes(member=m.member, attended=m.status, versions=[]) for m in marks
+    }
+    for note in notes:
+        entry = members.get(note.member_id)
+        if entry is None:
+            entry = members[note.member_id] = MemberNotes(
+                member=note.member, attended=None, versions=[]
+            )
+        entry.versions.append(note)
+    ordered = sorted(members.values(), key=lambda m: (m.member.display_name.lower(), m.member.pk))
+    return MeetingNotes(group_versions=group, members=ordered)
+
+
+def note_for_viewer(
+    kind: str, pk: int, user: User
+) -> tuple[GroupNote | IndividualNote, bool] | None:
+    """One note version and whether ``user`` may write it; None for anyone who may not read it."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    note: GroupNote | IndividualNote | None
+    related = ("meeting__cohort__program", "signed_by", "author")
+    if kind == "group":
+        note = GroupNote.objects.select_related(*related).filter(pk=pk).first()
+    elif kind == "individual":
+        note = IndividualNote.objects.select_related(*related, "member").filter(pk=pk).first()
+    else:
+        return None
+    if note is None:
+        return None
+    if note.meeting.cohort.is_led_by(user):
+        return note, True
+    if user.is_staff:
+        return note, False
+    return None

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from circlecare.audit.models import AuditAction, AuditEvent
+from circlecare.audit.services import record
+from tests.factories import InquiryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_record_writes_one_event_with_ids_only() -> None:
+    actor, member = UserFactory(is_staff=True), UserFactory()
+    inquiry = InquiryFactory()
+    event = record(actor=actor, action=AuditAction.INQUIRY_VIEWED, target=inquiry, subject=member)
+    assert AuditEvent.objects.count() == 1
+    assert (event.actor, event.subject, event.target_type, event.target_id) == (
+        actor,
+        member,
+        "inquiries.inquiry",
+        str(inquiry.pk),
+    )
+    assert event.at.tzinfo is not None
+
+
+def test_the_application_cannot_change_or_delete_events() -> None:
+    event = record(actor=UserFactory(), action=AuditAction.INQUIRY_VIEWED, target=InquiryFactory())
+    event.action = AuditAction.NOTE_CHANGED
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="database triggers are PostgreSQL-only"
+)
+def test_postgres_refuses_updates_and_deletes_even_in_raw_sql() -> None:
+    record(actor=UserFactory(), action=AuditAction.INQUIRY_VIEWED, target=InquiryFactory())
+    for statement in ("UPDATE audit_auditevent SET action = 'x'", "DELETE FROM audit_auditevent"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert AuditEvent.objects.count() == 1
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.all().delete()
+
+
+def test_a_user_with_audit_history_cannot_be_deleted() -> None:
+    from django.db.models import ProtectedError
+
+    actor = UserFactory()
+    record(actor=actor, action=AuditAction.INQUIRY_VIEWED, target=InquiryFactory())
+    with pytest.raises(ProtectedError):
+        actor.delete()

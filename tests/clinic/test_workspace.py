@@ -1,0 +1,179 @@
+"""The clinician workspace: my groups, today's and this week's meetings, alerts, overdue
+questionnaires, rosters with attendance and links to each member's chart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from circlecare.audit.models import AuditAction, AuditEvent
+from circlecare.measures.models import AssessmentStatus, RiskAlert
+from circlecare.programs.models import CohortStatus
+from tests.clinic.factories import Scene, ago_today, coordinator, started_meeting
+from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
+from tests.measures.factories import AssessmentFactory
+from tests.meetings.factories import meeting_at, member_of
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("clinic:home")
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _alert(scene: Scene, member: Any) -> RiskAlert:
+    assessment = AssessmentFactory(
+        cohort=scene.cohort, member=member, due_at=timezone.now() + timedelta(days=1)
+    )
+    return RiskAlert.objects.create(
+        assessment=assessment,
+        member=member,
+        cohort=scene.cohort,
+        assignee=scene.lead,
+        raised_at=timezone.now() - timedelta(minutes=5),
+    )
+
+
+def _busy_scene() -> Scene:
+    scene = started_meeting(name="Tuesday evenings", ago=ago_today())
+    meeting_at(scene.cohort, timezone.now() + timedelta(days=3), number=2)
+    _alert(scene, scene.attendees[0])
+    AssessmentFactory(
+        cohort=scene.cohort,
+        member=scene.absent,
+        status=AssessmentStatus.DUE,
+        due_at=timezone.now() - timedelta(days=2),
+        instrument="GAD7",
+    )
+    return scene
+
+
+def test_lead_sees_their_groups_meetings_alerts_overdue_and_rosters() -> None:
+    scene = _busy_scene()
+    other = started_meeting(name="Someone else's group")
+    response = _client(scene.lead).get(URL)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    page = response.content.decode()
+    ws = response.context["ws"]
+
+    assert [p.cohort for p in ws.cohorts] == [scene.cohort]
+    assert [m.pk for m in ws.today] == [scene.meeting.pk]
+    assert [m.number for m in ws.week] == [2]
+    assert reverse("clinic:notes", args=[scene.meeting.pk]) in page
+    assert "Someone else" not in page
+    assert reverse("clinic:notes", args=[other.meeting.pk]) not in page
+
+    assert f"{scene.attendees[0].display_name} needs follow-up" in page
+    assert [a.member for a in ws.overdue] == [scene.absent]
+    assert "GAD7" in page
+
+    roster = {row.member: row for row in ws.cohorts[0].roster}
+    assert set(roster) == {*scene.attendees, scene.absent}
+    assert roster[scene.attendees[0]].present == 1
+    assert roster[scene.absent].present == 0
+    assert roster[scene.absent].counts == {"absent": 1}
+    assert "1 of 1" in page
+    chart = reverse("measures:member", args=[scene.cohort.pk, scene.absent.pk])
+    assert chart in page
+
+
+def test_acknowledged_alerts_and_answered_questionnaires_are_not_listed() -> None:
+    scene = _busy_scene()
+    RiskAlert.objects.update(acknowledged_at=timezone.now(), acknowledged_by=scene.lead)
+    ws = _client(scene.lead).get(URL).context["ws"]
+    assert ws.alerts == []
+    AssessmentFactory(
+        cohort=scene.cohort,
+        member=scene.attendees[1],
+        status=AssessmentStatus.DUE,
+        due_at=timezone.now() + timedelta(days=1),
+    )
+    ws = _client(scene.lead).get(URL).context["ws"]
+    assert [a.member for a in ws.overdue] == [scene.absent]
+
+
+def test_co_facilitator_sees_the_group() -> None:
+    scene = _busy_scene()
+    co = UserFactory()
+    scene.cohort.co_facilitator = co
+    scene.cohort.save()
+    ws = _client(co).get(URL).context["ws"]
+    assert [p.cohort for p in ws.cohorts] == [scene.cohort]
+    assert len(ws.alerts) == 1
+
+
+def test_coordinator_sees_every_active_group_without_chart_links() -> None:
+    first = _busy_scene()
+    second = started_meeting(ago=ago_today())
+    CohortFactory(status=CohortStatus.CANCELLED)
+    response = _client(coordinator()).get(URL)
+    ws = response.context["ws"]
+    assert {p.cohort for p in ws.cohorts} == {first.cohort, second.cohort}
+    assert not any(p.leads for p in ws.cohorts)
+    chart = reverse("measures:member", args=[first.cohort.pk, first.absent.pk])
+    assert chart not in response.content.decode()
+    assert len(ws.today) == 2
+
+
+def test_members_and_anonymous_do_not_get_the_workspace() -> None:
+    scene = _busy_scene()
+    assert _client(scene.attendees[0]).get(URL).status_code == 404
+    assert _client(UserFactory()).get(URL).status_code == 404
+    anonymous = Client().get(URL)
+    assert anonymous.status_code == 302
+    assert "/accounts/login/" in anonymous["Location"]
+
+
+def test_facilitator_without_groups_sees_an_empty_workspace() -> None:
+    _busy_scene()
+    facilitator = UserFactory(is_facilitator=True)
+    response = _client(facilitator).get(URL)
+    assert response.status_code == 200
+    assert "You don't lead any groups yet." in response.content.decode()
+    assert response.context["ws"].alerts == []
+
+
+def test_workspace_query_count_does_not_grow_with_groups_or_members(
+    django_assert_num_queries: Any,
+) -> None:
+    scene = _busy_scene()
+    client = _client(scene.lead)
+    client.get(URL)
+    # Session read, user, access check, cohorts, meetings, alerts, overdue questionnaires,
+    # roster, attendance counts, and one audit insert per alert listed. (The session is written
+    # at most once a minute, so a quick second visit does not write it.)
+    with django_assert_num_queries(8 + 1):
+        client.get(URL)
+
+    more = CohortFactory(lead=scene.lead, status=CohortStatus.RUNNING)
+    for _ in range(3):
+        member_of(more)
+        EnrollmentFactory(cohort=scene.cohort, member=UserFactory())
+    meeting_at(more, timezone.now() + timedelta(days=1), number=1)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(URL)
+    assert len(ctx) == 8 + 1
+    assert len(response.context["ws"].cohorts) == 2
+
+
+def test_listing_open_alerts_is_audited_once_each() -> None:
+    scene = _busy_scene()
+    second = _alert(scene, scene.attendees[1])
+    _client(scene.lead).get(URL)
+    events = AuditEvent.objects.filter(action=AuditAction.ALERT_VIEWED)
+    assert sorted(e.target_id for e in events) == sorted(str(a.pk) for a in RiskAlert.objects.all())
+    assert {e.actor for e in events} == {scene.lead}
+    assert str(second.pk) in {e.target_id for e in events}
+    assert all(e.data == {"view": "workspace"} for e in events)
