@@ -1,0 +1,210 @@
+"""Who may call what: every member and staff operation, for every role.
+
+Anonymous callers get 401; someone else's object answers 404 with the error shape, exactly like a
+missing one; the group's lead, co-facilitator and coordinators see staff views of their groups only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from circlecare.care.models import CareMatch
+from circlecare.clinic.models import GroupNote
+from circlecare.enrollment.models import Enrollment
+from circlecare.measures.models import RiskAlert
+from circlecare.measures.services import submit_assessment
+from tests.api.helpers import NOT_FOUND, Api, Practice, make_practice
+from tests.care.factories import CarePostFactory
+from tests.factories import EnrollmentFactory, UserFactory
+from tests.measures.factories import AssessmentFactory, answers_for
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "anonymous",
+    "member",
+    "other_member",
+    "lead",
+    "co_facilitator",
+    "other_clinician",
+    "coordinator",
+]
+
+
+def _objects(p: Practice) -> dict[str, Any]:
+    enrollment = Enrollment.objects.get(member=p.member, cohort=p.cohort)
+    helper = UserFactory(display_name="Helper")
+    EnrollmentFactory(member=helper, cohort=p.cohort)
+    post = CarePostFactory(cohort=p.cohort, author=p.member)
+    match = CareMatch.objects.create(
+        post=post, cohort=p.cohort, responder=helper, giver=helper, receiver=p.member
+    )
+    questionnaire = AssessmentFactory(member=p.member, cohort=p.cohort, meeting_week=2)
+    risky = AssessmentFactory(member=p.member, cohort=p.cohort, meeting_week=3)
+    submit_assessment(assessment=risky, answers=answers_for("PHQ9", 12, risk=1), actor=p.member)
+    alert = RiskAlert.objects.get(assessment=risky)
+    note = GroupNote.objects.create(meeting=p.meeting, author=p.lead, text="Group words.")
+    return {
+        "enrollment": enrollment,
+        "post": post,
+        "match": match,
+        "questionnaire": questionnaire,
+        "alert": alert,
+        "note": note,
+    }
+
+
+# (method, url(practice, objects), body, roles answering 2xx; everyone else signed in gets 404)
+Case = tuple[str, Callable[[Practice, dict[str, Any]], str], dict[str, Any] | None, set[str]]
+STAFF = {"lead", "co_facilitator", "coordinator"}
+CASES: dict[str, Case] = {
+    "my enrollment": (
+        "get",
+        lambda p, o: f"/api/v1/enrollments/{o['enrollment'].pk}",
+        None,
+        {"member"},
+    ),
+    "withdraw": (
+        "post",
+        lambda p, o: f"/api/v1/enrollments/{o['enrollment'].pk}/withdraw",
+        {},
+        {"member"},
+    ),
+    "roster": ("get", lambda p, o: f"/api/v1/enrollments/rosters/{p.cohort.pk}", None, STAFF),
+    "meeting": ("get", lambda p, o: f"/api/v1/meetings/{p.meeting.pk}", None, STAFF | {"member"}),
+    "attendance": ("get", lambda p, o: f"/api/v1/meetings/{p.meeting.pk}/attendance", None, STAFF),
+    "record attendance": (
+        "post",
+        lambda p, o: f"/api/v1/meetings/{p.meeting.pk}/attendance",
+        {"member_id": "MEMBER", "status": "attended"},
+        STAFF,
+    ),
+    "board": (
+        "get",
+        lambda p, o: f"/api/v1/care/groups/{p.cohort.pk}/posts",
+        None,
+        {"member", "lead", "co_facilitator"},
+    ),
+    "post": (
+        "get",
+        lambda p, o: f"/api/v1/care/posts/{o['post'].pk}",
+        None,
+        {"member", "lead", "co_facilitator"},
+    ),
+    "new post": (
+        "post",
+        lambda p, o: f"/api/v1/care/groups/{p.cohort.pk}/posts",
+        {"kind": "offer", "support": "walk", "title": "A walk"},
+        {"member"},
+    ),
+    "mark done": (
+        "post",
+        lambda p, o: f"/api/v1/care/matches/{o['match'].pk}/done",
+        {},
+        {"member"},
+    ),
+    "questionnaire": (
+        "get",
+        lambda p, o: f"/api/v1/measures/questionnaires/{o['questionnaire'].pk}",
+        None,
+        {"member"},
+    ),
+    "send answers": (
+        "post",
+        lambda p, o: f"/api/v1/measures/questionnaires/{o['questionnaire'].pk}/answers",
+        {"answers": [1, 0, 1, 0, 1, 0, 1, 0, 0]},
+        {"member"},
+    ),
+    "alert": ("get", lambda p, o: f"/api/v1/measures/alerts/{o['alert'].pk}", None, STAFF),
+    "acknowledge alert": (
+        "post",
+        lambda p, o: f"/api/v1/measures/alerts/{o['alert'].pk}/acknowledge",
+        {"note": "Reached them by phone."},
+        STAFF,
+    ),
+    "outcome report": (
+        "get",
+        lambda p, o: f"/api/v1/measures/reports/outcomes?program_id={p.cohort.program_id}",
+        None,
+        {"coordinator"},
+    ),
+    "notes": ("get", lambda p, o: f"/api/v1/clinic/meetings/{p.meeting.pk}/notes", None, STAFF),
+    "note": ("get", lambda p, o: f"/api/v1/clinic/notes/group/{o['note'].pk}", None, STAFF),
+    "save group note": (
+        "post",
+        lambda p, o: f"/api/v1/clinic/meetings/{p.meeting.pk}/notes/group",
+        {"text": "New words."},
+        {"lead", "co_facilitator"},
+    ),
+    "start individual notes": (
+        "post",
+        lambda p, o: f"/api/v1/clinic/meetings/{p.meeting.pk}/notes/individual",
+        {},
+        {"lead", "co_facilitator"},
+    ),
+    "sign note": (
+        "post",
+        lambda p, o: f"/api/v1/clinic/notes/group/{o['note'].pk}/sign",
+        {},
+        {"lead", "co_facilitator"},
+    ),
+}
+# A board's facilitators can read it but only members post (403 is never used: the service says 404).
+SIGNED_IN_NOT_ALLOWED = 404
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_access(role: str, case: str) -> None:
+    practice = make_practice()
+    objects = _objects(practice)
+    method, url_for, body, allowed = CASES[case]
+    user = None if role == "anonymous" else getattr(practice, role)
+    api = Api(user)
+    if body is not None:
+        body = {k: practice.member.pk if v == "MEMBER" else v for k, v in body.items()}
+    url = url_for(practice, objects)
+    response = api.get(url) if method == "get" else api.post(url, body)
+    if role == "anonymous":
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthenticated"
+    elif role in allowed:
+        assert response.status_code in {200, 201}, response.content
+    elif case == "new post" and role in {"lead", "co_facilitator"}:
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_on_board"
+    else:
+        assert response.status_code == SIGNED_IN_NOT_ALLOWED, response.content
+        assert response.json() == NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/enrollments",
+        "/api/v1/enrollments/rosters",
+        "/api/v1/meetings",
+        "/api/v1/meetings/calendar",
+        "/api/v1/care/groups",
+        "/api/v1/care/matches",
+        "/api/v1/measures/questionnaires",
+    ],
+)
+def test_lists_need_a_sign_in_and_answer_everyone_signed_in(url: str) -> None:
+    practice = make_practice()
+    assert Api().get(url).status_code == 401
+    for role in ROLES[1:]:
+        assert Api(getattr(practice, role)).get(url).status_code == 200
+
+
+def test_a_missing_object_and_someone_elses_look_the_same() -> None:
+    practice = make_practice()
+    objects = _objects(practice)
+    api = Api(practice.other_member)
+    theirs = api.get(f"/api/v1/enrollments/{objects['enrollment'].pk}")
+    missing = api.get("/api/v1/enrollments/987654")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json() == missing.json() == NOT_FOUND

@@ -1,0 +1,193 @@
+"""The API's shared behaviour: auth by token or session, scopes, one error shape, limits, pagination."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from circlecare.accounts.models import PersonalAccessToken
+from circlecare.accounts.tokens import TokenNotAllowed, create_token
+from tests.factories import CohortFactory, ProgramFactory, UserFactory
+from tests.mfa import enable_totp
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_throttles() -> None:
+    cache.clear()
+
+
+def token_for(user: Any, scopes: list[str] | None = None, **kw: Any) -> str:
+    _token, raw = create_token(
+        user=user,
+        name="test",
+        scopes=["read", "write"] if scopes is None else scopes,
+        lifetime=kw.get("lifetime", timedelta(days=30)),
+        mfa_verified=kw.get("mfa_verified", False),
+    )
+    return raw
+
+
+def bearer(raw: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_openapi_document_is_served(client: Client) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    assert doc["info"]["title"] == "circlecare API"
+    assert "/api/v1/programs" in doc["paths"]
+
+
+def test_public_catalog_is_paginated(client: Client) -> None:
+    for i in range(3):
+        ProgramFactory(title=f"P{i}")
+    body = client.get("/api/v1/programs", {"limit": 2}).json()
+    assert body["count"] == 3 and len(body["items"]) == 2
+    CohortFactory()
+    cohorts = client.get("/api/v1/cohorts").json()
+    assert cohorts["count"] == 1
+    assert cohorts["items"][0]["first_meeting_at"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/programs/nope", "/api/v1/cohorts/999999", "/api/v1/cohorts/99999999999999999999"],
+)
+def test_missing_objects_have_the_one_error_shape(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "not_found",
+        "message": "We couldn't find that.",
+        "detail": None,
+    }
+
+
+def test_bad_query_values_are_422_with_the_error_shape(client: Client) -> None:
+    response = client.get("/api/v1/programs", {"kind": "surgery", "limit": "x"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid" and body["detail"]
+
+
+def test_me_needs_authentication(client: Client) -> None:
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    assert client.get("/api/v1/me", **bearer("cc_not-a-real-token")).status_code == 401
+
+
+def test_token_reads_and_writes_my_profile(client: Client) -> None:
+    user = UserFactory(display_name="Robin")
+    raw = token_for(user)
+    assert client.get("/api/v1/me", **bearer(raw)).json()["display_name"] == "Robin"
+    response = client.patch(
+        "/api/v1/me", {"display_name": "Rob"}, content_type="application/json", **bearer(raw)
+    )
+    assert response.status_code == 200 and response.json()["display_name"] == "Rob"
+    bad = client.patch(
+        "/api/v1/me", {"time_zone": "Mars/Olympus"}, content_type="application/json", **bearer(raw)
+    )
+    assert bad.status_code == 422 and "time_zone" in bad.json()["detail"]
+    user.refresh_from_db()
+    assert user.time_zone == "America/New_York"
+
+
+def test_scopes_are_enforced(client: Client) -> None:
+    raw = token_for(UserFactory(), scopes=["read"])
+    response = client.patch(
+        "/api/v1/me", {"display_name": "X y"}, content_type="application/json", **bearer(raw)
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+
+
+def test_only_a_hash_is_stored_and_revoked_or_expired_tokens_stop_working(client: Client) -> None:
+    user = UserFactory()
+    raw = token_for(user)
+    stored = PersonalAccessToken.objects.get()
+    assert raw not in stored.token_hash and stored.prefix == raw[:10]
+    assert client.get("/api/v1/me", **bearer(raw)).status_code == 200
+    PersonalAccessToken.objects.update(
+        created_at=timezone.now() - timedelta(days=2),
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    assert client.get("/api/v1/me", **bearer(raw)).status_code == 401
+    raw2 = token_for(user)
+    PersonalAccessToken.objects.filter(
+        revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(revoked_at=timezone.now())
+    assert client.get("/api/v1/me", **bearer(raw2)).status_code == 401
+
+
+def test_a_deactivated_users_token_stops_working(client: Client) -> None:
+    user = UserFactory()
+    raw = token_for(user)
+    user.is_active = False
+    user.save()
+    assert client.get("/api/v1/me", **bearer(raw)).status_code == 401
+
+
+def test_staff_tokens_need_mfa_on_and_used() -> None:
+    coordinator = UserFactory(is_staff=True)
+    with pytest.raises(TokenNotAllowed):
+        token_for(coordinator, mfa_verified=True)  # no authenticator
+    enable_totp(coordinator)
+    with pytest.raises(TokenNotAllowed):
+        token_for(coordinator, mfa_verified=False)
+    assert token_for(coordinator, mfa_verified=True).startswith("cc_")
+
+
+@pytest.mark.parametrize(
+    ("scopes", "lifetime"),
+    [([], timedelta(days=1)), (["admin"], timedelta(days=1)), (["read"], timedelta(days=400))],
+)
+def test_invalid_token_requests_are_refused(scopes: list[str], lifetime: timedelta) -> None:
+    with pytest.raises(TokenNotAllowed):
+        token_for(UserFactory(), scopes=scopes, lifetime=lifetime)
+
+
+def test_unauthenticated_rate_limit_answers_429_with_retry_after(client: Client) -> None:
+    statuses = [client.get("/api/v1/programs").status_code for _ in range(101)]
+    assert statuses[:100] == [200] * 100
+    response = client.get("/api/v1/programs")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["code"] == "rate_limited"
+
+
+def test_session_writes_need_csrf() -> None:
+    user = UserFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.get("/api/v1/me").status_code == 200
+    response = client.patch("/api/v1/me", {"display_name": "Zed"}, content_type="application/json")
+    assert response.status_code in {401, 403}
+    user.refresh_from_db()
+    assert user.display_name != "Zed"
+
+
+def test_token_pages_create_show_once_and_revoke(client: Client) -> None:
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post(
+        "/accounts/profile/tokens/", {"name": "Calendar", "scopes": ["read"], "days": "30"}
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    token = PersonalAccessToken.objects.get()
+    assert "cc_" in body and token.prefix in body
+    again = client.get("/accounts/profile/tokens/").content.decode()
+    assert again.count("cc_") == 1  # only the prefix, never the secret again
+    other = Client()
+    other.force_login(UserFactory())
+    assert other.post(f"/accounts/profile/tokens/{token.pk}/revoke/").status_code == 404
+    client.post(f"/accounts/profile/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
