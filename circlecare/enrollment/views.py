@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -272,16 +273,23 @@ def partner_accept(request: HttpRequest, token: str) -> HttpResponse:
 # Staff
 
 
+#: Waiting-list rows per roster page.
+WAITING_PER_PAGE = 50
+
+
 def _roster_page(
     request: HttpRequest, cohort: Cohort, status: int = 200, **context: Any
 ) -> HttpResponse:
     data = queries.roster(cohort)
+    # A long waiting list is shown a page at a time; a page number that is not one shows the
+    # nearest page (the first, or the last).
+    waiting_page = Paginator(data.waiting, WAITING_PER_PAGE).get_page(request.GET.get("waiting"))
     context.setdefault("capacity_form", CapacityForm(initial={"capacity": cohort.capacity}))
     context.setdefault("remove_form", RemoveForm())
     return render(
         request,
         "enrollment/roster.html",
-        {"cohort": cohort, "roster": data, **context},
+        {"cohort": cohort, "roster": data, "waiting_page": waiting_page, **context},
         status=status,
     )
 

@@ -176,6 +176,37 @@ def test_roster_is_for_the_groups_staff_only() -> None:
     assert Client().get(url).status_code == 302  # to the login page
 
 
+def test_a_long_waiting_list_is_shown_a_page_at_a_time_in_its_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from circlecare.enrollment import views
+
+    monkeypatch.setattr(views, "WAITING_PER_PAGE", 2)
+    cohort = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(display_name="Seated"), cohort=cohort)
+    for name in ("Ana", "Ben", "Cai", "Dee", "Eve"):
+        services.enroll(member=ready_member(display_name=name), cohort=cohort)
+    client = client_for(cohort.lead)
+    url = reverse("enrollment:roster", args=[cohort.pk])
+
+    def waiting_rows(query: str) -> list[tuple[str, str]]:
+        page = client.get(url + query)
+        assert page.status_code == 200
+        body = page.content.decode().split('id="waiting-heading"')[1].split("</tbody>")[0]
+        cells = [c.split("</td>")[0].strip() for c in body.split("<td>")[1:]]
+        return [(cells[i], cells[i + 1].split("<")[0].strip()) for i in range(0, len(cells), 4)]
+
+    assert waiting_rows("") == [("1", "Ana"), ("2", "Ben")]
+    assert waiting_rows("?waiting=2") == [("3", "Cai"), ("4", "Dee")]
+    assert waiting_rows("?waiting=3") == [("5", "Eve")]
+    # Nonsense or out-of-range page numbers show the nearest page, never an error.
+    assert waiting_rows("?waiting=abc") == [("1", "Ana"), ("2", "Ben")]
+    assert waiting_rows("?waiting=99") == [("5", "Eve")]
+    page = client.get(url + "?waiting=2").content.decode()
+    assert "Places 3–4 of 5" in page and "?waiting=1" in page and "?waiting=3" in page
+    assert "5 waiting" in page
+
+
 # ---------------------------------------------------------------------------------- offers and leaving
 
 
