@@ -14,12 +14,13 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Path, Router, Schema
 from ninja.pagination import paginate
 
+from circlecare.accounts.http import signed_in
 from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Pagination, require_scope
 from circlecare.clinic import queries, services
 from circlecare.clinic.forms import NOTE_MAX_LENGTH
 from circlecare.clinic.models import GroupNote, IndividualNote
 from circlecare.errors import NotFound
-from circlecare.measures.api import AuditedPage, PersonRef, api_user
+from circlecare.measures.api import AuditedPage, PersonRef
 from circlecare.meetings.models import Meeting
 
 router = Router(auth=AUTH)
@@ -114,14 +115,14 @@ def _clinical(request: HttpRequest, *, write: bool = False) -> None:
 
 
 def _meeting(request: HttpRequest, pk: int, *, write: bool = False) -> tuple[Meeting, bool]:
-    found = queries.meeting_for_notes(pk, api_user(request))
+    found = queries.meeting_for_notes(pk, signed_in(request))
     if found is None or (write and not found[1]):
         raise Http404
     return found
 
 
 def _note(request: HttpRequest, kind: NoteKind, pk: int, *, write: bool = False) -> AnyNote:
-    found = queries.note_for_viewer(kind.value, pk, api_user(request))
+    found = queries.note_for_viewer(kind.value, pk, signed_in(request))
     if found is None or (write and not found[1]):
         raise Http404
     return found[0]
@@ -149,7 +150,7 @@ def list_notes(request: HttpRequest, meeting_id: int = Path(..., ge=1, le=ID_MAX
     if notes.group is not None:
         rows.append((notes.group, list(notes.group_earlier)))
     rows += [(m.latest, list(m.earlier)) for m in notes.members if m.latest is not None]
-    user = api_user(request)
+    user = signed_in(request)
     return AuditedPage(
         rows,
         out=lambda row: note_out(*row),
@@ -167,7 +168,7 @@ def get_note(
 ) -> Any:
     _clinical(request)
     note = _note(request, kind, note_id)
-    services.record_reads(notes=[note], actor=api_user(request))
+    services.record_reads(notes=[note], actor=signed_in(request))
     return _with_history(note)
 
 
@@ -197,7 +198,7 @@ def save_group_note(
     _clinical(request, write=True)
     meeting, _ = _meeting(request, meeting_id, write=True)
     note = _call(
-        services.save_group_note, meeting=meeting, text=payload.text, actor=api_user(request)
+        services.save_group_note, meeting=meeting, text=payload.text, actor=signed_in(request)
     )
     return _with_history(note)
 
@@ -216,7 +217,7 @@ def start_individual_notes(
 ) -> Any:
     _clinical(request, write=True)
     meeting, _ = _meeting(request, meeting_id, write=True)
-    created = _call(services.create_individual_notes, meeting=meeting, actor=api_user(request))
+    created = _call(services.create_individual_notes, meeting=meeting, actor=signed_in(request))
     return {"created": [note_out(n) for n in created]}
 
 
@@ -232,7 +233,7 @@ def save_individual_note(
     _clinical(request, write=True)
     note = _note(request, NoteKind.INDIVIDUAL, note_id, write=True)
     saved = _call(
-        services.save_individual_note, note=note, text=payload.text, actor=api_user(request)
+        services.save_individual_note, note=note, text=payload.text, actor=signed_in(request)
     )
     return _with_history(saved)
 
@@ -249,7 +250,7 @@ def sign_note(
 ) -> Any:
     _clinical(request, write=True)
     note = _note(request, kind, note_id, write=True)
-    signed = _call(services.sign_note, note=note, actor=api_user(request))
+    signed = _call(services.sign_note, note=note, actor=signed_in(request))
     return _with_history(signed)
 
 
@@ -267,5 +268,5 @@ def amend_note(
 ) -> Any:
     _clinical(request, write=True)
     note = _note(request, kind, note_id, write=True)
-    amendment = _call(services.amend_note, note=note, actor=api_user(request))
+    amendment = _call(services.amend_note, note=note, actor=signed_in(request))
     return _with_history(amendment)

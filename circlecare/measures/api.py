@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
+from circlecare.accounts.http import signed_in
 from circlecare.accounts.models import PersonalAccessToken, User
 from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Pagination, error, require_scope
 from circlecare.audit.models import AuditAction
@@ -52,12 +53,6 @@ def has_scope(request: HttpRequest, scope: str) -> bool:
     """Whether the caller's token carries ``scope`` (a browser session carries every scope)."""
     token: PersonalAccessToken | None = getattr(request, "api_token", None)
     return token is None or token.allows(scope)
-
-
-def api_user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 class AuditedPage(Sequence[Any]):
@@ -388,7 +383,7 @@ def _risk_answered(instrument: str, answers: Sequence[int]) -> bool:
 def list_questionnaires(request: HttpRequest) -> Any:
     require_scope(request, "read")
     clinical = has_scope(request, "clinical")
-    user = api_user(request)
+    user = signed_in(request)
     due = list(queries.due_for_member(user))
     past = list(queries.member_history(user))[::-1]
     return [questionnaire_out(row, clinical=clinical) for row in due + past]
@@ -467,7 +462,7 @@ def submit_answers(
 def my_fhir(request: HttpRequest) -> Any:
     require_scope(request, "read")
     require_scope(request, "clinical")
-    user = api_user(request)
+    user = signed_in(request)
     return member_bundle(user, queries.member_history(user))
 
 
@@ -502,7 +497,7 @@ def _alert_viewed(actor: User, view: str) -> Callable[[list[RiskAlert]], None]:
 def list_alerts(request: HttpRequest, only_open: bool | None = Query(None, alias="open")) -> Any:
     require_scope(request, "read")
     require_scope(request, "clinical")
-    user = api_user(request)
+    user = signed_in(request)
     if not (user.is_staff or queries.led_cohorts(user).exists()):
         raise Http404
     queue = queries.alert_queue(user).select_related("assessment")
@@ -533,7 +528,7 @@ def get_alert(request: HttpRequest, alert_id: int = Path(..., ge=1, le=ID_MAX)) 
     require_scope(request, "read")
     require_scope(request, "clinical")
     row = _alert(request, alert_id)
-    _alert_viewed(api_user(request), "detail")([row])
+    _alert_viewed(signed_in(request), "detail")([row])
     return alert_out(row)
 
 
@@ -573,7 +568,7 @@ def outcome_report(
     end: date | None = None,
 ) -> HttpResponse | dict[str, Any]:
     require_scope(request, "read")
-    user = api_user(request)
+    user = signed_in(request)
     if not user.is_staff:
         raise Http404
     program = Program.objects.filter(pk=program_id).first()

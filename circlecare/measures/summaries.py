@@ -52,11 +52,10 @@ def _tables() -> tuple[str, str, str, str]:
     )
 
 
-def merge(
-    *, member_id: int, cohort_id: int, instrument: str, week: int, total: int, using: str
-) -> None:
-    """Fold one completed score into its summary (creating the row if needed)."""
-    if instrument == CHECKIN_CODE:
+def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Fold ``row``, a just-completed ``Assessment``, into its member's summary (creating the
+    summary if needed). Check-ins have none."""
+    if row.instrument == CHECKIN_CODE:
         return
     summary, _, cohort, program = _tables()
     s = summary
@@ -82,7 +81,12 @@ def merge(
             last_week = CASE WHEN {later} THEN excluded.last_week ELSE {s}.last_week END,
             last_total = CASE WHEN {later} THEN excluded.last_total ELSE {s}.last_total END
     """  # noqa: S608 - table names come from the models, values are parameters
-    params: list[Any] = [member_id, instrument, week, total, week, week, week, total, cohort_id]
+    week, total = row.meeting_week, row.total
+    # In the order of the placeholders: the new row's values, the two capped last-score cases,
+    # then the cohort.
+    params: list[Any] = [
+        row.member_id, row.instrument, week, total, week, week, week, total, row.cohort_id,
+    ]  # fmt: skip
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -159,15 +163,3 @@ def rebuild(
         return
     a_w, a_p, s_w, s_p = scoped("1 = 1", [])
     _rebuild(a_w, a_p, s_w, s_p, using=using)
-
-
-def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Fold ``row``, a just-completed ``Assessment``, into its member's summary."""
-    merge(
-        member_id=row.member_id,
-        cohort_id=row.cohort_id,
-        instrument=row.instrument,
-        week=row.meeting_week,
-        total=row.total,
-        using=using,
-    )
