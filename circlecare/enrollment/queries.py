@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from circlecare.enrollment.consents import current_documents, required_kinds
@@ -28,24 +30,59 @@ def _order_key(e: Any) -> tuple[int, Any, int]:
 
 
 def waiting_positions(cohort_ids: list[int]) -> dict[int, int]:
-    """Enrollment id → place on its cohort's waiting list (1 = next). One query."""
+    """Enrollment id → place on its cohort's waiting list (1 = next), for whole lists. One query."""
     rows = (
         Enrollment.objects.filter(cohort_id__in=cohort_ids, status=EnrollmentStatus.WAITLISTED)
-        .only("pk", "cohort_id", "passes", "queued_at")
         .order_by("cohort_id", *Enrollment.WAITING_ORDER)
+        .values_list("pk", "cohort_id")
     )
     positions: dict[int, int] = {}
     counters: dict[int, int] = defaultdict(int)
-    for row in rows:
-        counters[row.cohort_id] += 1
-        positions[row.pk] = counters[row.cohort_id]
+    for pk, cohort_id in rows:
+        counters[cohort_id] += 1
+        positions[pk] = counters[cohort_id]
     return positions
+
+
+def _ahead_of_outer() -> Subquery:
+    """How many wait ahead of the outer enrollment on its cohort's list, counted in the database
+    (the list's order is ``Enrollment.WAITING_ORDER``: passes, then queued_at, then pk)."""
+    passes, queued = OuterRef("passes"), OuterRef("queued_at")
+    ahead = (
+        Enrollment.objects.filter(
+            cohort_id=OuterRef("cohort_id"), status=EnrollmentStatus.WAITLISTED
+        )
+        .filter(
+            Q(passes__lt=passes)
+            | Q(passes=passes, queued_at__lt=queued)
+            | Q(passes=passes, queued_at=queued, pk__lt=OuterRef("pk"))
+        )
+        .order_by()
+        .values("cohort_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(ahead, output_field=IntegerField())
+
+
+def places_of(enrollment_ids: list[int]) -> dict[int, int]:
+    """Enrollment id → waiting-list place for just these enrollments (the ones still waiting).
+
+    One query whose cost does not grow with the length of the lists."""
+    if not enrollment_ids:
+        return {}
+    return dict(
+        Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.WAITLISTED)
+        .annotate(place=Coalesce(_ahead_of_outer(), 0) + 1)
+        .order_by()
+        .values_list("pk", "place")
+    )
 
 
 def waiting_position(enrollment: Enrollment) -> int | None:
     if enrollment.status != EnrollmentStatus.WAITLISTED:
         return None
-    return waiting_positions([enrollment.cohort_id]).get(enrollment.pk)
+    return places_of([enrollment.pk]).get(enrollment.pk)
 
 
 def live_enrollment(member: Any, cohort: Cohort) -> Enrollment | None:
@@ -71,8 +108,8 @@ class GroupCard:
 
 
 def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
-    """The member's live enrollments as cards, and their past ones. Five queries in all."""
-    enrollments = list(
+    """The member's live enrollments as cards, and their past ones. A fixed number of queries."""
+    enrollments: list[Enrollment] = list(
         Enrollment.objects.filter(member=member)
         .select_related(
             "cohort",
@@ -81,13 +118,17 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
             "cohort__co_facilitator",
             "cohort__care_board_setting",
         )
+        .annotate(
+            place=Case(
+                When(status=EnrollmentStatus.WAITLISTED, then=Coalesce(_ahead_of_outer(), 0) + 1),
+                default=None,
+            )
+        )
         .order_by("cohort__first_meeting_date", "pk")
     )
     live = [e for e in enrollments if e.status in LIVE]
     attach_panel_data([e.cohort for e in live], member)
     past = [e for e in enrollments if e.status not in LIVE]
-    cohort_ids = [e.cohort_id for e in live]
-    positions = waiting_positions(cohort_ids) if live else {}
     documents = current_documents([k.value for k in ConsentKind]) if live else []
     signed = (
         set(
@@ -116,7 +157,7 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
         cards.append(
             GroupCard(
                 enrollment=e,
-                position=positions.get(e.pk),
+                position=getattr(e, "place", None),
                 missing_consents=missing,
                 goodbyes=goodbyes.get(e.cohort_id, []),
             )
@@ -186,6 +227,27 @@ def roster(cohort: Cohort) -> Roster:
         waiting=waiting,
         ended=[e for e in everyone if e.status not in LIVE],
     )
+
+
+def roster_page(
+    cohort: Cohort, waiting_page: Any = None, per_page: int = 50
+) -> tuple[Roster, Page]:
+    """The roster page's reads: everyone not waiting (one query), and one page of the waiting
+    list in its order with the list's length (two queries), so a long list costs no more than a
+    short one. ``Roster.waiting`` holds that page's rows. A page number that is not one gives the
+    nearest page (the first, or the last)."""
+    members = Enrollment.objects.filter(cohort=cohort).select_related("member")
+    everyone = list(members.exclude(status=EnrollmentStatus.WAITLISTED).order_by("queued_at", "pk"))
+    waiting = members.filter(status=EnrollmentStatus.WAITLISTED).order_by(*Enrollment.WAITING_ORDER)
+    page = Paginator(waiting, per_page).get_page(waiting_page)
+    data = Roster(
+        cohort=cohort,
+        confirmed=[e for e in everyone if e.status == EnrollmentStatus.CONFIRMED],
+        offered=[e for e in everyone if e.status == EnrollmentStatus.OFFERED],
+        waiting=list(page.object_list),
+        ended=[e for e in everyone if e.status not in LIVE],
+    )
+    return data, page
 
 
 def cohorts_run_by(user: Any) -> list[Cohort]:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +22,7 @@ from circlecare.enrollment.forms import (
     RemoveForm,
     WithdrawForm,
 )
-from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
 from circlecare.errors import DomainError
 from circlecare.practice.queries import clinician_prefetch
 from circlecare.programs.models import Cohort, CohortStatus
@@ -280,12 +279,10 @@ WAITING_PER_PAGE = 50
 def _roster_page(
     request: HttpRequest, cohort: Cohort, status: int = 200, **context: Any
 ) -> HttpResponse:
-    data = queries.roster(cohort)
     # A long waiting list is shown a page at a time; a page number that is not one shows the
     # nearest page (the first, or the last).
-    waiting_page = Paginator(data.waiting, WAITING_PER_PAGE).get_page(request.GET.get("waiting"))
+    data, waiting_page = queries.roster_page(cohort, request.GET.get("waiting"), WAITING_PER_PAGE)
     context.setdefault("capacity_form", CapacityForm(initial={"capacity": cohort.capacity}))
-    context.setdefault("remove_form", RemoveForm())
     return render(
         request,
         "enrollment/roster.html",
@@ -319,11 +316,16 @@ def capacity(request: HttpRequest, cohort_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
-    enrollment = get_object_or_404(Enrollment.objects.select_related("cohort"), pk=pk)
+    """Staff remove someone from a group: a page of its own that asks for the reason."""
+    enrollment = get_object_or_404(Enrollment.objects.select_related("cohort", "member"), pk=pk)
     cohort = _staff_cohort(request, enrollment.cohort_id)
-    form = RemoveForm(request.POST)
+    roster_url = reverse("enrollment:roster", kwargs={"cohort_id": cohort.pk})
+    if enrollment.status not in LIVE:
+        messages.info(request, f"{enrollment.member.display_name} is no longer in this group.")
+        return redirect(roster_url)
+    form = RemoveForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             services.remove(
@@ -333,5 +335,10 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, error.message)
         else:
             messages.success(request, f"{enrollment.member.display_name} has been removed.")
-        return redirect(reverse("enrollment:roster", kwargs={"cohort_id": cohort.pk}))
-    return _roster_page(request, cohort, status=400, remove_form=form, remove_target=enrollment.pk)
+        return redirect(roster_url)
+    return render(
+        request,
+        "enrollment/remove.html",
+        {"enrollment": enrollment, "cohort": cohort, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )

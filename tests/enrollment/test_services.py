@@ -422,3 +422,20 @@ def test_signing_records_who_which_version_and_when() -> None:
     assert (signature.document.version, signature.signed_name) == (1, "Sam Example")
     assert signature.signed_at is not None
     sign_all(member)
+
+
+def test_a_waiting_place_counted_in_the_database_matches_the_whole_list() -> None:
+    """Places are counted in the database for one enrollment; they agree with the list's order
+    (passes first, then arrival, then id for a tie) wherever the enrollment stands."""
+    from circlecare.enrollment.queries import places_of, waiting_positions
+
+    cohort = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(), cohort=cohort)
+    waiting = [services.enroll(member=ready_member(), cohort=cohort) for _ in range(5)]
+    # The second let an offer lapse; the fourth and fifth arrived at the same instant.
+    Enrollment.objects.filter(pk=waiting[1].pk).update(passes=1)
+    Enrollment.objects.filter(pk=waiting[4].pk).update(queued_at=waiting[3].queued_at)
+    whole = waiting_positions([cohort.pk])
+    assert [whole[e.pk] for e in waiting] == [1, 5, 2, 3, 4]
+    assert places_of([e.pk for e in waiting]) == whole
+    assert [waiting_position(e) for e in waiting] == [1, 5, 2, 3, 4]

@@ -280,6 +280,22 @@ def test_remove_needs_a_reason() -> None:
     assert client_for(ready_member()).post(url, {"reason": "x"}).status_code == 404
 
 
+def test_remove_asks_for_the_reason_on_a_page_of_its_own() -> None:
+    enrollment = services.enroll(member=ready_member(display_name="Robin"), cohort=CohortFactory())
+    client = client_for(UserFactory(is_staff=True))
+    roster = client.get(reverse("enrollment:roster", args=[enrollment.cohort_id])).content.decode()
+    url = reverse("enrollment:remove", args=[enrollment.pk])
+    assert f'href="{url}"' in roster
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Remove Robin from the group?" in page.content.decode()
+    enrollment.refresh_from_db()
+    assert enrollment.status == "confirmed"  # looking at the page changes nothing
+    client.post(url, {"reason": "Asked to leave"})
+    again = client.get(url, follow=True)
+    assert "Robin is no longer in this group." in again.content.decode()
+
+
 def test_include_if_exists_renders_nothing_for_a_missing_template() -> None:
     template = Template('{% load enrollment_tags %}[{% include_if_exists "nowhere/_panel.html" %}]')
     assert template.render(Context({})) == "[]"
@@ -323,14 +339,15 @@ def test_my_groups_reads_a_fixed_number_of_queries(django_assert_num_queries: An
 
     member = ready_member()
     services.enroll(member=member, cohort=CohortFactory())
-    # Five for the cards, four for what the groups' panels show (meetings, weeks, changes, due).
-    with django_assert_num_queries(9):
+    # Four for the cards (waiting places included), four for what the groups' panels show
+    # (meetings, weeks, changes, due).
+    with django_assert_num_queries(8):
         cards, _past = queries.my_groups(member)
     for _ in range(4):
         full = CohortFactory(capacity=1)
         services.enroll(member=ready_member(), cohort=full)
         services.enroll(member=member, cohort=full)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         cards, _past = queries.my_groups(member)
     assert len(cards) == 5
     assert {card.position for card in cards} == {None, 1}
