@@ -52,6 +52,7 @@ from circlecare.errors import (
     NotEligible,
     OfferExpired,
 )
+from circlecare.measures import summaries
 from circlecare.programs.models import MAX_CAPACITY, Cohort, CohortStatus
 
 #: Exists only for the R1c proof in tests/enrollment/test_concurrency.py, which shows that the race
@@ -219,6 +220,13 @@ def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[En
     return offered
 
 
+def _seat_changed(enrollment: Enrollment) -> None:
+    """Keep the outcome summaries' seat flags true to a seat that is or was confirmed (see
+    ``measures.summaries``); in the transaction of the change."""
+    if enrollment.confirmed_at is not None:
+        summaries.seats_changed(enrollment.member_id, enrollment.cohort_id)
+
+
 def _audit(enrollment: Enrollment, actor: Any, action: AuditAction, **data: Any) -> None:
     record(
         actor=actor,
@@ -269,6 +277,7 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
                 confirmed_at=now if seat else None,
             )
             _audit(enrollment, actor, AuditAction.ENROLLMENT_CREATED)
+            _seat_changed(enrollment)
             if seat:
                 _sync_status(locked, held + 1)
             elif free > 0 and _offer_free_seats(locked, now=now):
@@ -320,6 +329,7 @@ def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") ->
                 fields.append("goodbye")
             e.save(update_fields=fields)
             _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
+            _seat_changed(e)
             if e.pk == current.pk:
                 current = e
         _offer_free_seats(cohort, now=now)
@@ -359,6 +369,7 @@ def accept_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
                 e.offer_expires_at = None
                 e.save(update_fields=["status", "confirmed_at", "offer_expires_at", "updated_at"])
                 _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
+                _seat_changed(e)
                 _notify("confirmed", [e])
                 if e.pk == current.pk:
                     current = e
@@ -388,6 +399,7 @@ def decline_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
                 update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
             )
             _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
+            _seat_changed(e)
             if e.pk == current.pk:
                 current = e
         _offer_free_seats(cohort, now=now)
@@ -411,6 +423,7 @@ def _expire_locked(cohort: Cohort, offers: list[Enrollment], *, now: datetime) -
                 update_fields=["status", "passes", "offered_at", "offer_expires_at", "updated_at"]
             )
             _audit(e, None, AuditAction.ENROLLMENT_CHANGED, expired=True)
+            _seat_changed(e)
             expired.append(e)
     _notify("offer_expired", expired)
     _offer_free_seats(cohort, now=now)
@@ -475,6 +488,7 @@ def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
             update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
         )
         _audit(current, actor, AuditAction.ENROLLMENT_CHANGED)
+        _seat_changed(current)
         _notify("removed", [current])
         _offer_free_seats(cohort)
     return current
@@ -635,6 +649,7 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
         fresh.save(update_fields=["status", "accepted_by"])
         for e in created:
             _audit(e, member, AuditAction.ENROLLMENT_CREATED, couple=True)
+            _seat_changed(e)
         if seats:
             _sync_status(locked, held + 2)
             _notify("confirmed", created)

@@ -167,7 +167,8 @@ class ScoreSummary(models.Model):
     ``baseline_*`` is the earliest completed score by programme week (the lowest total when a
     week has two). ``last_*`` is the latest one up to ``weeks``, the program's last week when the
     row was written (the highest total when a week has two); it is empty when every score lies
-    beyond that week. Derived data: ``summaries.rebuild`` recomputes it from the assessments.
+    beyond that week. ``seated`` and ``left_early`` say where the member stands in the cohort.
+    Derived data: ``summaries.rebuild`` recomputes it from the assessments and enrollments.
     """
 
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -182,6 +183,10 @@ class ScoreSummary(models.Model):
     baseline_total = models.PositiveSmallIntegerField()
     last_week = models.PositiveSmallIntegerField(null=True, blank=True)
     last_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: They took a seat in the cohort (an enrollment with ``confirmed_at``).
+    seated = models.BooleanField(db_default=False)
+    #: A seat of theirs ended as withdrawn or removed, and they are not back in the group.
+    left_early = models.BooleanField(db_default=False)
 
     class Meta:
         constraints = [

@@ -29,9 +29,10 @@ database aggregates over the score summaries (``ScoreSummary``: each member's ba
 score per cohort and instrument, kept as scores are submitted; see ``summaries``): one pass of
 filtered ``COUNT`` aggregates over the summary rows, grouped by instrument and by completer or
 not, gives every figure (for the PHQ-9 + GAD-7 figure, a grouped pass first puts a member's two
-instruments side by side), and one more count per instrument gives "left early". No Python loop
-runs over members or scores. Without a control group, a change
-is not proof that the group caused it; the report sentence says so.
+instruments side by side), "left early" included: whether a member took a seat and whether they
+left early are kept on their summaries too, so the pass reads no enrollments. No Python loop runs
+over members or scores. Without a control group, a change is not proof that the group caused it;
+the report sentence says so.
 """
 
 from __future__ import annotations
@@ -47,19 +48,16 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
     Max,
     Min,
-    OuterRef,
     Q,
     QuerySet,
     When,
 )
 
-from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures import summaries
 from circlecare.measures.instruments import Instrument, get
 from circlecare.measures.models import Assessment, ScoreSummary
@@ -76,8 +74,6 @@ COMPLETER_MEETINGS = 2
 NO_CONTROL_CAVEAT = (
     "There is no control group, so these changes are not proof that the group caused them."
 )
-_LEFT = (EnrollmentStatus.WITHDRAWN, EnrollmentStatus.REMOVED)
-_STAYED = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -209,13 +205,9 @@ def _per_member(
     row per (member, cohort) with every instrument's values side by side, grouped from the
     summaries; otherwise the summaries themselves, one row per instrument, where the other
     instruments' values are empty."""
-    # "Took a seat in this cohort": a two-column semi-join, which PostgreSQL runs as one hash
-    # semi-join over the seats.
-    seated = Enrollment.objects.filter(
-        member_id=OuterRef("member_id"), cohort_id=OuterRef("cohort_id"), confirmed_at__isnull=False
-    )
+    # "Took a seat in this cohort" is kept on the summary (``summaries.seats_changed``).
     qs = ScoreSummary.objects.filter(
-        Exists(seated), cohort__in=cohorts, instrument__in=codes, baseline_week__lte=weeks
+        seated=True, cohort__in=cohorts, instrument__in=codes, baseline_week__lte=weeks
     ).alias(pair=_pair())
     # Attended at least two meetings, as a semi-join on the packed (member, cohort) number:
     # PostgreSQL hashes the (member, cohort) pairs with enough attendance once, instead of
@@ -238,10 +230,11 @@ def _per_member(
     )
     completer = Case(When(pair__in=attended_enough, then=1), default=0, output_field=IntegerField())
     stale = Case(When(~Q(weeks=weeks), then=1), default=0, output_field=IntegerField())
+    left = Case(When(left_early=True, then=1), default=0, output_field=IntegerField())
     if not pivot:
         # Each figure counts one instrument's rows: plain columns, and the counts are grouped
         # by instrument and completer (see ``_count``).
-        rows: dict[str, Any] = {"is_stale": stale}
+        rows: dict[str, Any] = {"is_stale": stale, "left": left}
         for code in codes:
             rows[f"{code}_base"] = F("baseline_total")
             rows[f"{code}_last"] = F("last_total")
@@ -249,7 +242,11 @@ def _per_member(
                 F("last_week") - F("baseline_week"), output_field=IntegerField()
             )
         return qs.alias(**rows).annotate(completer=completer)
-    aggregates: dict[str, Any] = {"is_stale": Max(stale), "completer": Max(completer)}
+    aggregates: dict[str, Any] = {
+        "is_stale": Max(stale),
+        "completer": Max(completer),
+        "left": Max(left),
+    }
     for code in codes:
         aggregates[f"{code}_bw"] = Min(_one(code, F("baseline_week")))
         aggregates[f"{code}_base"] = Min(_one(code, F("baseline_total")))
@@ -271,7 +268,8 @@ def _conditions(instrument: Instrument) -> tuple[dict[str, Q], Any]:
     base, last = F(f"{code}_base"), F(f"{code}_last")
     started = Q(**{f"{code}_base__isnull": False})
     follow_up = Q(**{f"{code}_gap__gt": 0})
-    conditions = {"started": started, "follow_up": follow_up}
+    # Left early: a seat ended as withdrawn or removed, and not back in the group.
+    conditions = {"started": started, "follow_up": follow_up, "left": started & Q(left=1)}
     completer = follow_up & Q(completer=1)
     better_by: Any = None
     if instrument.reliable_change is not None:
@@ -340,27 +338,6 @@ def _aggregate(qs: QuerySet[Any], aggregates: dict[str, Any], *, grouped: bool) 
         return _count(qs, aggregates, grouped=grouped)
 
 
-def _left_early(cohorts: QuerySet[Cohort], code: str, weeks: int) -> int:
-    """Members with a baseline on ``code`` whose seat ended as withdrawn or removed (and who
-    are not back in the group: someone who left and rejoined is counted by their latest seat)."""
-    left = Enrollment.objects.filter(
-        member_id=OuterRef("member_id"),
-        cohort_id=OuterRef("cohort_id"),
-        status__in=_LEFT,
-        confirmed_at__isnull=False,
-    )
-    back = Enrollment.objects.filter(
-        member_id=OuterRef("member_id"), cohort_id=OuterRef("cohort_id"), status__in=_STAYED
-    )
-    # One summary row per member, cohort and instrument: a plain count, with the seats as a
-    # hash semi-join and a hash anti-join.
-    return (
-        ScoreSummary.objects.filter(cohort__in=cohorts, instrument=code, baseline_week__lte=weeks)
-        .filter(Exists(left), ~Exists(back))
-        .count()
-    )
-
-
 def _report(
     cohorts: QuerySet[Cohort],
     *,
@@ -412,12 +389,6 @@ def _report(
             )
             summaries.rebuild(cohorts=Cohort.objects.filter(pk__in=stale), using=qs.db)
             counts = _aggregate(qs, aggregates, grouped=not has_combined)
-    for instrument in instruments:
-        counts[f"{instrument.code}__left"] = (
-            _left_early(cohorts, instrument.code, weeks)
-            if counts.get(f"{instrument.code}__started")
-            else 0
-        )
     # A partial index on synthetic rows keeps this a quick look-up.
     synthetic = Assessment.objects.filter(synthetic=True, cohort__in=cohorts).exists()
 

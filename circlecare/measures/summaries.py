@@ -18,6 +18,13 @@ way must call ``add`` or ``rebuild`` for them.
 
 A summary's ``last_*`` is capped at the program's last week (``weeks``), as the report's
 definition of the last score is; ``weeks`` on the row says which cap was used.
+
+A summary also carries where its member stands in the cohort, so the report needs no pass over
+the enrollments: ``seated`` (they took a seat: an enrollment with ``confirmed_at``) and
+``left_early`` (a seat of theirs ended as withdrawn or removed and they are not back in the
+group). ``seats_changed`` recomputes both from the member's enrollments in the cohort; the seat
+services (``enrollment.services``) call it in the transaction of every change to a seat that was
+once confirmed, and ``add`` and ``rebuild`` set them for the rows they write.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.plans import CHECKIN_CODE
 
 #: Packs (week, total) into one number: totals are at most 40, weeks at most 104.
@@ -38,6 +46,9 @@ PAIR = 2**32
 PAIRS_PER_STATEMENT = 1000
 
 _COMPLETED = "completed"
+#: A seat that ended early, and a seat that is held or ran its course.
+LEFT = (EnrollmentStatus.WITHDRAWN.value, EnrollmentStatus.REMOVED.value)
+STAYED = (EnrollmentStatus.CONFIRMED.value, EnrollmentStatus.COMPLETED.value)
 
 
 def _tables() -> tuple[str, str, str, str]:
@@ -49,6 +60,52 @@ def _tables() -> tuple[str, str, str, str]:
         Assessment._meta.db_table,
         Cohort._meta.db_table,
         Program._meta.db_table,
+    )
+
+
+def _refresh_seats(
+    enrollment_where: str,
+    params: list[Any],
+    summary_where: str,
+    summary_params: list[Any],
+    *,
+    using: str,
+) -> None:
+    """Set ``seated`` and ``left_early`` on the summaries matching ``summary_where`` from the
+    enrollments matching ``enrollment_where`` (both scopes cover the same members and cohorts):
+    one statement, grouped by (member, cohort)."""
+    summary = _tables()[0]
+    enrollment = Enrollment._meta.db_table
+    marks = ", ".join(["%s"] * len(LEFT)), ", ".join(["%s"] * len(STAYED))
+    sql = f"""
+        UPDATE {summary} SET seated = (x.seated = 1), left_early = (x.left_any = 1 AND x.back = 0)
+        FROM (
+            SELECT e.member_id, e.cohort_id,
+                   MAX(CASE WHEN e.confirmed_at IS NOT NULL THEN 1 ELSE 0 END) AS seated,
+                   MAX(CASE WHEN e.confirmed_at IS NOT NULL AND e.status IN ({marks[0]})
+                            THEN 1 ELSE 0 END) AS left_any,
+                   MAX(CASE WHEN e.status IN ({marks[1]}) THEN 1 ELSE 0 END) AS back
+            FROM {enrollment} e
+            WHERE {enrollment_where}
+            GROUP BY e.member_id, e.cohort_id
+        ) x
+        WHERE {summary}.member_id = x.member_id AND {summary}.cohort_id = x.cohort_id
+            AND {summary_where}
+    """  # noqa: S608 - table names come from the models, values are parameters
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [*LEFT, *STAYED, *params, *summary_params])
+
+
+def seats_changed(member_id: int, cohort_id: int, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """A seat of ``member_id`` in ``cohort_id`` was confirmed or ended: bring the seat flags of
+    their summaries in that cohort up to date. One statement; nothing when they have none."""
+    summary = _tables()[0]
+    _refresh_seats(
+        "e.member_id = %s AND e.cohort_id = %s",
+        [member_id, cohort_id],
+        f"{summary}.member_id = %s AND {summary}.cohort_id = %s",
+        [member_id, cohort_id],
+        using=using,
     )
 
 
@@ -89,10 +146,17 @@ def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
     ]  # fmt: skip
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
+    seats_changed(row.member_id, row.cohort_id, using=using)
 
 
 def _rebuild(
-    where: str, params: list[Any], summary_where: str, summary_params: list[Any], *, using: str
+    where: str,
+    params: list[Any],
+    summary_where: str,
+    summary_params: list[Any],
+    seat_scope: tuple[str, list[Any]],
+    *,
+    using: str,
 ) -> None:
     summary, assessment, cohort, program = _tables()
     key = f"a.meeting_week * {KEY} + a.total"
@@ -114,6 +178,7 @@ def _rebuild(
     with connections[using].cursor() as cursor:
         cursor.execute(delete, summary_params)
         cursor.execute(insert, [_COMPLETED, CHECKIN_CODE, *params])
+    _refresh_seats(*seat_scope, summary_where, summary_params, using=using)
 
 
 def rebuild(
@@ -134,18 +199,25 @@ def rebuild(
     same rows runs could be overwritten by the rebuild's earlier view.
     """
 
-    def scoped(where: str, params: list[Any]) -> tuple[str, list[Any], str, list[Any]]:
-        a_where, s_where = where.format(t="a."), where.format(t="")
+    def scoped(
+        where: str, params: list[Any]
+    ) -> tuple[str, list[Any], str, list[Any], tuple[str, list[Any]]]:
+        table = _tables()[0]  # qualified: the seat update joins a subquery with the same columns
+        a_where, s_where, e_where = (
+            where.format(t="a."),
+            where.format(t=f"{table}."),
+            where.format(t="e."),
+        )
+        seat_scope = (e_where, list(params))
         if instrument is not None:
             a_where += " AND a.instrument = %s"
-            s_where += " AND instrument = %s"
+            s_where += f" AND {table}.instrument = %s"
             params = [*params, instrument]
-        return a_where, params, s_where, params
+        return a_where, params, s_where, params, seat_scope
 
     if cohorts is not None:
         sub, sub_params = cohorts.values("pk").query.sql_with_params()
-        a_w, a_p, s_w, s_p = scoped("{t}cohort_id IN (" + sub + ")", list(sub_params))
-        _rebuild(a_w, a_p, s_w, s_p, using=using)
+        _rebuild(*scoped("{t}cohort_id IN (" + sub + ")", list(sub_params)), using=using)
         return
     if pairs is not None:
         packed = sorted({member * PAIR + cohort for member, cohort in pairs})
@@ -158,8 +230,6 @@ def rebuild(
                 + ", ".join(["%s"] * len(chunk))
                 + ")"
             )
-            a_w, a_p, s_w, s_p = scoped(where, [*cohort_ids, *chunk])
-            _rebuild(a_w, a_p, s_w, s_p, using=using)
+            _rebuild(*scoped(where, [*cohort_ids, *chunk]), using=using)
         return
-    a_w, a_p, s_w, s_p = scoped("1 = 1", [])
-    _rebuild(a_w, a_p, s_w, s_p, using=using)
+    _rebuild(*scoped("1 = 1", []), using=using)

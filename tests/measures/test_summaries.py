@@ -58,6 +58,8 @@ def all_summaries() -> set[tuple[Any, ...]]:
             "baseline_total",
             "last_week",
             "last_total",
+            "seated",
+            "left_early",
         )
     )
 
@@ -121,6 +123,47 @@ def test_a_rebuild_repairs_a_changed_score_and_checkins_are_left_out() -> None:
     summaries.rebuild()
     assert summary_of(member, cohort, "CHECKIN") is None
     assert ScoreSummary.objects.count() == 1
+
+
+def test_the_seat_services_keep_where_a_member_stands_on_their_summaries() -> None:
+    """Intake comes before a seat; taking it, leaving and coming back are each reflected on the
+    summaries at once, and the report counts from them."""
+    from circlecare.enrollment import services
+    from tests.enrollment.factories import only_enrollment_steps, ready_member
+
+    program = ProgramFactory(kind=ProgramKind.SKILLS, weeks=4)
+    cohort = CohortFactory(program=program, capacity=1)
+    member, other = ready_member(), ready_member()
+
+    def stands(person: Any) -> set[tuple[bool, bool]]:
+        rows = ScoreSummary.objects.filter(member=person, cohort=cohort)
+        return set(rows.values_list("seated", "left_early"))
+
+    completed(member=member, cohort=cohort, code="WHO5", total=10, week=0)
+    completed(member=other, cohort=cohort, code="WHO5", total=10, week=0)
+    assert stands(member) == {(False, False)}
+    with only_enrollment_steps():
+        seat = services.enroll(member=member, cohort=cohort)
+        services.enroll(member=other, cohort=cohort)  # waits: never seated, never counted
+        assert stands(member) == {(True, False)}
+        assert cohort_report(cohort).instruments[0].started == 1
+        services.withdraw(enrollment=seat)
+        assert stands(member) == {(True, True)}
+        assert stands(other) == {(False, False)}  # offered, not yet confirmed
+        report = cohort_report(cohort).instruments[0]
+        assert (report.started, report.left_early) == (1, 1)
+        offer = Enrollment.objects.get(member=other, cohort=cohort)
+        services.accept_offer(enrollment=offer)
+        assert stands(other) == {(True, False)}
+        services.withdraw(enrollment=offer)
+        services.enroll(member=member, cohort=cohort)  # back in the group
+    assert stands(member) == {(True, False)}
+    report = cohort_report(cohort).instruments[0]
+    assert (report.started, report.left_early) == (2, 1)
+    # A rebuild from the enrollments agrees with what the services kept.
+    kept = all_summaries()
+    summaries.rebuild()
+    assert all_summaries() == kept
 
 
 def test_a_change_in_the_programs_weeks_is_picked_up_by_the_report() -> None:

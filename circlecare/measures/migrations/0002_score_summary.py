@@ -6,10 +6,7 @@ from django.db import migrations, models
 
 
 def fill_summaries(apps, schema_editor):
-    """Summaries of every completed assessment so far, in one set-based statement."""
-    from circlecare.measures import summaries
-
-    summaries.rebuild(using=schema_editor.connection.alias)
+    """Filled by 0003, once the summaries have every column the code writes."""
 
 
 class Migration(migrations.Migration):
