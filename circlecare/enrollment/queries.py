@@ -239,7 +239,11 @@ def roster_page(
     members = Enrollment.objects.filter(cohort=cohort).select_related("member")
     everyone = list(members.exclude(status=EnrollmentStatus.WAITLISTED).order_by("queued_at", "pk"))
     waiting = members.filter(status=EnrollmentStatus.WAITLISTED).order_by(*Enrollment.WAITING_ORDER)
-    page = Paginator(waiting, per_page).get_page(waiting_page)
+    paginator = Paginator(waiting, per_page)
+    number = paginator.get_page(waiting_page).number  # counts the list once; reads no rows
+    start = (number - 1) * per_page
+    # The page's rows, read even when the list is empty, so the page's cost does not vary.
+    page = Page(list(waiting[start : start + per_page]), number, paginator)
     data = Roster(
         cohort=cohort,
         confirmed=[e for e in everyone if e.status == EnrollmentStatus.CONFIRMED],
