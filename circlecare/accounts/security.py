@@ -17,6 +17,7 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -38,7 +39,27 @@ def needs_mfa(user: Any) -> bool:
     """Roles that see clinical data: coordinators, clinicians and facilitators."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.is_staff or user.is_facilitator or hasattr(user, "clinician") or _leads(user))
+    return bool(user.is_staff or user.is_facilitator or _clinician_or_leads(user))
+
+
+def _clinician_or_leads(user: Any) -> bool:
+    """A clinician, or someone who leads or co-leads a group: one query."""
+    from django.contrib.auth import get_user_model
+
+    from circlecare.practice.models import Clinician
+    from circlecare.programs.models import Cohort
+
+    me = OuterRef("pk")
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .filter(
+            Exists(Clinician.objects.filter(user=me))
+            | Exists(Cohort.objects.filter(lead=me))
+            | Exists(Cohort.objects.filter(co_facilitator=me))
+        )
+        .exists()
+    )
 
 
 def staff_role(request: HttpRequest, now: float) -> bool:
@@ -52,15 +73,6 @@ def staff_role(request: HttpRequest, now: float) -> bool:
     value = needs_mfa(user)
     request.session[ROLE] = [now, value]
     return value
-
-
-def _leads(user: Any) -> bool:
-    from circlecare.programs.models import Cohort
-
-    return (
-        Cohort.objects.filter(lead=user).exists()
-        or Cohort.objects.filter(co_facilitator=user).exists()
-    )
 
 
 def has_totp(user: Any) -> bool:

@@ -201,3 +201,15 @@ def test_someone_who_starts_leading_a_group_needs_the_second_factor_within_minut
     session.save()
     response = client.get("/my/")
     assert response.status_code == 302 and response["Location"] == reverse("mfa_activate_totp")
+
+
+def test_the_roles_that_see_clinical_data_need_the_second_factor() -> None:
+    from circlecare.accounts.security import needs_mfa
+    from tests.factories import CohortFactory
+
+    member, lead, co_lead = UserFactory(), UserFactory(), UserFactory()
+    CohortFactory(lead=lead, co_facilitator=co_lead)
+    clinician = ClinicianFactory().user
+    assert not needs_mfa(member)
+    assert needs_mfa(lead) and needs_mfa(co_lead) and needs_mfa(clinician)
+    assert needs_mfa(UserFactory(is_staff=True)) and needs_mfa(UserFactory(is_facilitator=True))
