@@ -256,6 +256,10 @@ def assessments(world: World, members: list[tuple[int, Any]]) -> None:
             )
     try:
         Assessment.objects.bulk_create(rows)
+        # Loaded in bulk, so the score summaries the report reads are built the set-based way.
+        from circlecare.measures import summaries
+
+        summaries.rebuild(pairs=[(row.member_id, row.cohort_id) for row in rows])
     except Exception as error:  # the measures app is still moving
         world.has_measures = False
         world.report_note = f"outcome report skipped: {type(error).__name__}: {error}"
