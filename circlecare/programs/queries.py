@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from circlecare.enrollment.models import SEAT_HOLDING, EnrollmentStatus
@@ -19,13 +20,26 @@ def today() -> date:
     return timezone.localdate(timezone=timezone.get_default_timezone())
 
 
+def _enrollments_counted(**status: object) -> Coalesce:
+    from circlecare.enrollment.models import Enrollment
+
+    counted = (
+        Enrollment.objects.filter(cohort=OuterRef("pk"), **status)
+        .order_by()
+        .values("cohort")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 def with_seats(queryset: QuerySet[Cohort]) -> QuerySet[Cohort]:
-    """Annotate ``held_count`` (seats held) and ``waitlist_count``; ``seats_left`` is derived from them."""
+    """Annotate ``held_count`` (seats held) and ``waitlist_count``; ``seats_left`` is derived from them.
+
+    Each is a count per cohort (an index range), so the cohorts' own columns need no grouping."""
     return queryset.annotate(
-        held_count=Count("enrollments", filter=Q(enrollments__status__in=SEAT_HOLDING)),
-        waitlist_count=Count(
-            "enrollments", filter=Q(enrollments__status=EnrollmentStatus.WAITLISTED)
-        ),
+        held_count=_enrollments_counted(status__in=SEAT_HOLDING),
+        waitlist_count=_enrollments_counted(status=EnrollmentStatus.WAITLISTED),
     )
 
 
