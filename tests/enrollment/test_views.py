@@ -286,6 +286,7 @@ def test_remove_asks_for_the_reason_on_a_page_of_its_own() -> None:
     roster = client.get(reverse("enrollment:roster", args=[enrollment.cohort_id])).content.decode()
     url = reverse("enrollment:remove", args=[enrollment.pk])
     assert f'href="{url}"' in roster
+    assert client_for(ready_member()).get(url).status_code == 404  # not their group to run
     page = client.get(url)
     assert page.status_code == 200
     assert "Remove Robin from the group?" in page.content.decode()
