@@ -144,7 +144,14 @@ def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
     params: list[Any] = [
         row.member_id, row.instrument, week, total, week, week, week, total, row.cohort_id,
     ]  # fmt: skip
-    with connections[using].cursor() as cursor:
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Wait for a seat change in flight in this cohort (the seat services hold the row
+            # FOR UPDATE), and hold seat changes off until this commits: a new summary's seat
+            # flags are read from the enrollments as they are once both are settled. (SQLite
+            # runs one writer at a time.)
+            cursor.execute(f"SELECT 1 FROM {cohort} WHERE id = %s FOR KEY SHARE", [row.cohort_id])  # noqa: S608
         cursor.execute(sql, params)
     seats_changed(row.member_id, row.cohort_id, using=using)
 

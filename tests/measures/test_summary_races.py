@@ -42,3 +42,68 @@ def test_parallel_submissions_of_different_weeks_all_reach_the_summary() -> None
     summary = ScoreSummary.objects.get(member=member, cohort=cohort, instrument="PHQ9")
     assert (summary.baseline_week, summary.baseline_total) == (0, 18)
     assert (summary.last_week, summary.last_total) == (8, 7)
+
+
+def test_a_first_score_submitted_while_a_seat_ends_is_marked_with_the_seat_ending() -> None:
+    """A member's first score on an instrument arrives while their seat is being given up: the
+    submission waits for the seat change (both hold the cohort row), so the new summary is
+    written knowing they left, whichever commits first."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+    from circlecare.measures import summaries
+    from circlecare.programs.models import Cohort
+
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS, weeks=4))
+    member = UserFactory()
+    now = timezone.now()
+    seat = Enrollment.objects.create(
+        member=member, cohort=cohort, status=EnrollmentStatus.CONFIRMED, queued_at=now,
+        confirmed_at=now,
+    )  # fmt: skip
+    intake = AssessmentFactory(
+        member=member, cohort=cohort, instrument="WHO5", occasion=Occasion.INTAKE, meeting_week=0
+    )
+    outcome: list[str] = []
+
+    def submit() -> None:
+        try:
+            submit_assessment(assessment=intake, answers=answers_for("WHO5", 12), actor=member)
+            outcome.append("stored")
+        except Exception as exc:  # reported by the assertion below
+            outcome.append(f"error: {exc!r}")
+        finally:
+            connections.close_all()
+
+    from django.db import connections
+
+    with transaction.atomic():
+        # What the seat services do: lock the cohort, end the seat, refresh the flags.
+        Cohort.objects.select_for_update().get(pk=cohort.pk)
+        Enrollment.objects.filter(pk=seat.pk).update(
+            status=EnrollmentStatus.WITHDRAWN, ended_at=now
+        )
+        summaries.seats_changed(member.pk, cohort.pk)
+        submitter = threading.Thread(target=submit)
+        submitter.start()
+        # Until the submission is seen waiting for a lock (a condition polled, with a deadline).
+        deadline = time.monotonic() + 10
+        waiting = False
+        while not waiting and submitter.is_alive() and time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                # Activity is read once per transaction unless the snapshot is cleared.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                waiting = cursor.fetchone()[0] > 0
+        assert waiting, f"the submission did not wait for the seat change: {outcome}"
+    submitter.join(timeout=30)
+    assert outcome == ["stored"]
+    flags = ScoreSummary.objects.get(member=member, cohort=cohort, instrument="WHO5")
+    assert (flags.seated, flags.left_early) == (True, True)
