@@ -142,6 +142,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Seat changes lock one cohort row; a wait is bounded so a stuck lock becomes "busy, try again".
     DATABASES["default"].setdefault("OPTIONS", {})
+    # A pool of open connections per server process (psycopg_pool): a request borrows one instead
+    # of starting a new PostgreSQL backend. 0 = a new connection per request. Needs
+    # DATABASE_CONN_MAX_AGE=0; processes × size must stay under PostgreSQL's max_connections.
+    _pool_size = int(env("DATABASE_POOL_MAX_SIZE", "0"))
+    if _pool_size:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": _pool_size,
+            "timeout": 10,  # seconds a request waits for a free connection before an error
+        }
 SEAT_LOCK_TIMEOUT_MS = int(env("SEAT_LOCK_TIMEOUT_MS", "3000"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
