@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from circlecare.enrollment.models import ConsentDocument, ConsentKind, ConsentSignature
@@ -24,13 +25,23 @@ def required_kinds(cohort: Cohort) -> list[str]:
     return kinds
 
 
-def current_documents(kinds: list[str], *, at: datetime | None = None) -> list[ConsentDocument]:
-    """The newest version in force at ``at`` of each kind, in the order of ``kinds`` (one query)."""
+def current_documents(
+    kinds: list[str], *, at: datetime | None = None, signed_by: Any = None
+) -> list[ConsentDocument]:
+    """The newest version in force at ``at`` of each kind, in the order of ``kinds`` (one query).
+
+    With ``signed_by`` (a member), each document says in ``signed`` whether they signed it, in the
+    same query."""
     at = at or timezone.now()
+    documents = ConsentDocument.objects.filter(kind__in=kinds, effective_at__lte=at)
+    if getattr(signed_by, "pk", None):
+        documents = documents.annotate(
+            signed=Exists(
+                ConsentSignature.objects.filter(document=OuterRef("pk"), member_id=signed_by.pk)
+            )
+        )
     newest: dict[str, ConsentDocument] = {}
-    for document in ConsentDocument.objects.filter(kind__in=kinds, effective_at__lte=at).order_by(
-        "kind", "-version"
-    ):
+    for document in documents.order_by("kind", "-version"):
         newest.setdefault(document.kind, document)
     return [newest[kind] for kind in kinds if kind in newest]
 
@@ -38,13 +49,6 @@ def current_documents(kinds: list[str], *, at: datetime | None = None) -> list[C
 def consents_missing(
     member: Any, cohort: Cohort, *, at: datetime | None = None
 ) -> list[ConsentDocument]:
-    """Agreements (current versions) this member still has to sign for this cohort. Two queries."""
-    documents = current_documents(required_kinds(cohort), at=at)
-    if not documents or not getattr(member, "pk", None):
-        return documents
-    signed = set(
-        ConsentSignature.objects.filter(
-            member_id=member.pk, document__in=[d.pk for d in documents]
-        ).values_list("document_id", flat=True)
-    )
-    return [d for d in documents if d.pk not in signed]
+    """Agreements (current versions) this member still has to sign for this cohort. One query."""
+    documents = current_documents(required_kinds(cohort), at=at, signed_by=member)
+    return [d for d in documents if not getattr(d, "signed", False)]

@@ -17,7 +17,6 @@ from circlecare.enrollment.models import (
     LIVE,
     ConsentDocument,
     ConsentKind,
-    ConsentSignature,
     Enrollment,
     EnrollmentStatus,
 )
@@ -129,16 +128,7 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     live = [e for e in enrollments if e.status in LIVE]
     attach_panel_data([e.cohort for e in live], member)
     past = [e for e in enrollments if e.status not in LIVE]
-    documents = current_documents([k.value for k in ConsentKind]) if live else []
-    signed = (
-        set(
-            ConsentSignature.objects.filter(
-                member=member, document__in=[d.pk for d in documents]
-            ).values_list("document_id", flat=True)
-        )
-        if documents
-        else set()
-    )
+    documents = current_documents([k.value for k in ConsentKind], signed_by=member) if live else []
     goodbyes: dict[int, list[tuple[str, str]]] = defaultdict(list)
     seated = [e.cohort_id for e in live if e.status == EnrollmentStatus.CONFIRMED]
     if seated:
@@ -153,7 +143,7 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     cards = []
     for e in live:
         kinds = required_kinds(e.cohort)
-        missing = [d for d in documents if d.kind in kinds and d.pk not in signed]
+        missing = [d for d in documents if d.kind in kinds and not getattr(d, "signed", False)]
         cards.append(
             GroupCard(
                 enrollment=e,

@@ -92,7 +92,9 @@ def _error_page(
 @login_required
 def my_groups(request: HttpRequest) -> HttpResponse:
     cards, past = queries.my_groups(request.user)
-    led = queries.cohorts_run_by(request.user)
+    # Only someone in a staff role (a coordinator, or a group's lead or co-lead: see
+    # accounts.security.staff_role) runs groups; for everyone else there is nothing to look up.
+    led = queries.cohorts_run_by(request.user) if getattr(request, "staff_role", True) else []
     return render(request, "enrollment/my_groups.html", {"cards": cards, "past": past, "led": led})
 
 

@@ -340,18 +340,26 @@ def test_my_groups_reads_a_fixed_number_of_queries(django_assert_num_queries: An
 
     member = ready_member()
     services.enroll(member=member, cohort=CohortFactory())
-    # Four for the cards (waiting places included), four for what the groups' panels show
-    # (meetings, weeks, changes, due).
-    with django_assert_num_queries(8):
+    # Three for the cards (waiting places and signed agreements included), four for what the
+    # groups' panels show (meetings, weeks, changes, due).
+    with django_assert_num_queries(7):
         cards, _past = queries.my_groups(member)
     for _ in range(4):
         full = CohortFactory(capacity=1)
         services.enroll(member=ready_member(), cohort=full)
         services.enroll(member=member, cohort=full)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         cards, _past = queries.my_groups(member)
     assert len(cards) == 5
     assert {card.position for card in cards} == {None, 1}
+
+
+def test_my_groups_lists_the_groups_someone_runs_and_only_for_them() -> None:
+    cohort = CohortFactory(name="Thursday evening group")
+    lead_page = client_for(cohort.lead).get(reverse("enrollment:my_groups")).content.decode()
+    assert "Groups you run" in lead_page and "Thursday evening group" in lead_page
+    member_page = client_for(ready_member()).get(reverse("enrollment:my_groups")).content.decode()
+    assert "Groups you run" not in member_page
 
 
 def test_my_groups_page_costs_the_same_with_more_groups() -> None:
