@@ -82,7 +82,8 @@ def asgi_server(workers: int = 2, extra_env: dict[str, str] | None = None) -> It
     env = {**os.environ, **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "circlecare.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", str(workers), "--ws", "websockets-sansio",
+         "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

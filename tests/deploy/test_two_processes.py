@@ -135,6 +135,8 @@ def two_servers(env: dict[str, str], seeded: dict[str, Any]) -> Iterator[tuple[s
                         str(port),
                         "--workers",
                         "1",
+                        "--ws",
+                        "websockets-sansio",
                         "--log-level",
                         "warning",
                         "--no-access-log",
