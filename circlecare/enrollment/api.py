@@ -4,6 +4,7 @@ Handlers call the same services and queries as the "My groups" and roster pages.
 enrollment, or a roster of a group someone does not run, answers 404 like a missing one.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -218,31 +219,43 @@ def list_rosters(request: HttpRequest) -> Any:
 @paginate(Pagination)
 def get_roster(request: HttpRequest, cohort_id: int = Path(..., ge=1, le=ID_MAX)) -> Any:
     require_scope(request, "read")
-    cohort = _run_cohort(request, cohort_id)
-    data = queries.roster(cohort)
-    counts: dict[int, dict[str, int]] = {}
-    for member_id, status, n in (
-        Attendance.objects.filter(meeting__cohort=cohort)
-        .values_list("member_id", "status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        counts.setdefault(member_id, {})[status] = n
-    rows: list[tuple[int | None, Enrollment]] = [
-        *((None, e) for e in data.confirmed + data.offered),
-        *enumerate(data.waiting, start=1),
-        *((None, e) for e in data.ended),
-    ]
-    return [
-        {
-            "enrollment_id": e.pk,
-            "display_name": e.member.display_name,
-            "status": e.status,
-            "waiting_position": place,
-            "attendance": counts.get(e.member_id, {}),
-        }
-        for place, e in rows
-    ]
+    return _RosterOut(queries.RosterRows(_run_cohort(request, cohort_id)))
+
+
+class _RosterOut(Sequence[dict[str, Any]]):
+    """The roster's rows as the API shows them, with attendance counted for each slice's members
+    only: the pagination reads one page, not the whole roster."""
+
+    def __init__(self, rows: queries.RosterRows) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        page = self.rows[index]
+        counts: dict[int, dict[str, int]] = {}
+        for member_id, status, n in (
+            Attendance.objects.filter(
+                meeting__cohort_id=self.rows.cohort_id, member_id__in=[e.member_id for _, e in page]
+            )
+            .values_list("member_id", "status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            counts.setdefault(member_id, {})[status] = n
+        return [
+            {
+                "enrollment_id": e.pk,
+                "display_name": e.member.display_name,
+                "status": e.status,
+                "waiting_position": place,
+                "attendance": counts.get(e.member_id, {}),
+            }
+            for place, e in page
+        ]
 
 
 @router.get(

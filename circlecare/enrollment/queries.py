@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
@@ -22,10 +23,6 @@ from circlecare.enrollment.models import (
 )
 from circlecare.meetings.schedule import meeting_times
 from circlecare.programs.models import Cohort, CohortStatus
-
-
-def _order_key(e: Any) -> tuple[int, Any, int]:
-    return (e.passes, e.queued_at, e.pk)
 
 
 def waiting_positions(cohort_ids: list[int]) -> dict[int, int]:
@@ -203,22 +200,6 @@ class Roster:
         return len(self.confirmed) + len(self.offered)
 
 
-def roster(cohort: Cohort) -> Roster:
-    """Everyone in a cohort by status; the waiting list in its order. One query."""
-    rows: QuerySet[Enrollment] = Enrollment.objects.filter(cohort=cohort).select_related("member")
-    everyone = list(rows)
-    waiting = sorted(
-        (e for e in everyone if e.status == EnrollmentStatus.WAITLISTED), key=_order_key
-    )
-    return Roster(
-        cohort=cohort,
-        confirmed=[e for e in everyone if e.status == EnrollmentStatus.CONFIRMED],
-        offered=[e for e in everyone if e.status == EnrollmentStatus.OFFERED],
-        waiting=waiting,
-        ended=[e for e in everyone if e.status not in LIVE],
-    )
-
-
 def roster_page(
     cohort: Cohort, waiting_page: Any = None, per_page: int = 50
 ) -> tuple[Roster, Page]:
@@ -242,6 +223,62 @@ def roster_page(
         ended=[e for e in everyone if e.status not in LIVE],
     )
     return data, page
+
+
+class RosterRows(Sequence[tuple[int | None, Enrollment]]):
+    """A cohort's roster in its order — confirmed seats, open offers, the waiting list in its
+    order, then those who left — as (waiting place or None, enrollment), read one slice at a
+    time: the length is one query, and a slice reads only its own rows (at most one query per
+    part it spans), so a long waiting list costs a page what a short one does."""
+
+    def __init__(self, cohort: Cohort) -> None:
+        self.cohort_id = cohort.pk
+        rows = Enrollment.objects.filter(cohort=cohort).select_related("member")
+        self._parts: list[tuple[QuerySet[Enrollment], bool]] = [
+            (rows.filter(status=EnrollmentStatus.CONFIRMED).order_by("queued_at", "pk"), False),
+            (rows.filter(status=EnrollmentStatus.OFFERED).order_by("queued_at", "pk"), False),
+            (
+                rows.filter(status=EnrollmentStatus.WAITLISTED).order_by(*Enrollment.WAITING_ORDER),
+                True,
+            ),
+            (rows.exclude(status__in=LIVE).order_by("queued_at", "pk"), False),
+        ]
+        counts = Enrollment.objects.filter(cohort=cohort).aggregate(
+            confirmed=Count("pk", filter=Q(status=EnrollmentStatus.CONFIRMED)),
+            offered=Count("pk", filter=Q(status=EnrollmentStatus.OFFERED)),
+            waiting=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED)),
+            ended=Count("pk", filter=~Q(status__in=LIVE)),
+        )
+        self._sizes = [counts["confirmed"], counts["offered"], counts["waiting"], counts["ended"]]
+
+    def __len__(self) -> int:
+        return sum(self._sizes)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int | None, Enrollment]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int | None, Enrollment]]: ...
+
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[int | None, Enrollment] | list[tuple[int | None, Enrollment]]:
+        if isinstance(index, int):
+            found = self[index : index + 1] if index >= 0 else []
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            raise ValueError("a roster is read in plain slices")
+        out: list[tuple[int | None, Enrollment]] = []
+        first = 0  # where the current part starts in the whole roster
+        for (rows, placed), size in zip(self._parts, self._sizes, strict=True):
+            lo, hi = max(start - first, 0), min(stop - first, size)
+            if lo < hi:
+                out += [(lo + i + 1 if placed else None, e) for i, e in enumerate(rows[lo:hi])]
+            first += size
+        return out
 
 
 def cohorts_run_by(user: Any) -> list[Cohort]:

@@ -269,3 +269,44 @@ def test_a_browser_session_reads_and_needs_csrf_to_join() -> None:
     refused = browser.post(URL, {"cohort_id": cohort.pk}, content_type="application/json")
     assert refused.status_code in {401, 403}
     assert not Enrollment.objects.filter(member=member).exists()
+
+
+def test_a_long_roster_is_read_a_page_at_a_time_in_its_order() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    practice = make_practice()
+    cohort = practice.cohort
+    people = [UserFactory(display_name=f"W{i}") for i in range(7)]
+    for i, person in enumerate(people):
+        EnrollmentFactory(
+            member=person,
+            cohort=cohort,
+            status=EnrollmentStatus.WAITLISTED,
+            confirmed_at=None,
+            passes=1 if i == 0 else 0,  # W0 let an offer lapse: last in the list
+        )
+    gone = UserFactory(display_name="Gone")
+    EnrollmentFactory(member=gone, cohort=cohort, status=EnrollmentStatus.WITHDRAWN)
+    api = Api(practice.lead)
+    whole = api.get(f"{URL}/rosters/{cohort.pk}?limit=100").json()
+    names = [r["display_name"] for r in whole["items"]]
+    assert whole["count"] == len(names) == 9
+    assert names[0] == "Alex" and names[-1] == "Gone"
+    assert names[1:8] == ["W1", "W2", "W3", "W4", "W5", "W6", "W0"]
+    assert [r["waiting_position"] for r in whole["items"][1:8]] == [1, 2, 3, 4, 5, 6, 7]
+    # Pages that cut across the seats, the waiting list and those who left give the same rows.
+    pages = [api.get(f"{URL}/rosters/{cohort.pk}?limit=3&offset={o}").json() for o in (0, 3, 6)]
+    assert [r for page in pages for r in page["items"]] == whole["items"]
+    assert {page["count"] for page in pages} == {9}
+    # A page's cost does not depend on the roster's length.
+    with CaptureQueriesContext(connection) as small:
+        api.get(f"{URL}/rosters/{cohort.pk}?limit=2&offset=2")
+    for _ in range(30):
+        EnrollmentFactory(
+            member=UserFactory(), cohort=cohort, status=EnrollmentStatus.WAITLISTED,
+            confirmed_at=None,
+        )  # fmt: skip
+    with CaptureQueriesContext(connection) as large:
+        api.get(f"{URL}/rosters/{cohort.pk}?limit=2&offset=2")
+    assert len(large) == len(small)
