@@ -142,6 +142,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Seat changes lock one cohort row; a wait is bounded so a stuck lock becomes "busy, try again".
     DATABASES["default"].setdefault("OPTIONS", {})
+    # No server-side cursors: they need the same connection across statements, which PgBouncer's
+    # transaction pooling (deploy/README.md) does not give; and a form's choices or an iterator()
+    # then cost one round trip instead of three (DECLARE, FETCH, CLOSE).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     # A pool of open connections per server process (psycopg_pool): a request borrows one instead
     # of starting a new PostgreSQL backend. 0 = a new connection per request. Needs
     # DATABASE_CONN_MAX_AGE=0; processes × size must stay under PostgreSQL's max_connections.
