@@ -8,7 +8,7 @@ from django.db.models import Count, IntegerField, Min, OuterRef, Prefetch, Q, Qu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from circlecare.enrollment.models import SEAT_HOLDING, EnrollmentStatus
+from circlecare.enrollment.models import SEAT_HOLDING, Enrollment, EnrollmentStatus
 from circlecare.meetings.models import Meeting, MeetingStatus
 from circlecare.practice.queries import clinician_prefetch
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
@@ -21,8 +21,6 @@ def today() -> date:
 
 
 def _enrollments_counted(**status: object) -> Coalesce:
-    from circlecare.enrollment.models import Enrollment
-
     counted = (
         Enrollment.objects.filter(cohort=OuterRef("pk"), **status)
         .order_by()
