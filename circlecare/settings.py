@@ -120,6 +120,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "circlecare" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["circlecare.templating"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

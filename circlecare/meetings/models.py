@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
+
+from circlecare.urlshapes import reverse
 
 #: The Join button is live from this long before the start until the end.
 JOIN_OPENS_BEFORE = timedelta(minutes=10)

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 
 from circlecare.accounts.validators import validate_time_zone
+from circlecare.urlshapes import reverse
 
 MAX_CAPACITY = 60
 
