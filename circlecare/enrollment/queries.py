@@ -22,6 +22,7 @@ from circlecare.enrollment.models import (
     EnrollmentStatus,
 )
 from circlecare.meetings.schedule import meeting_times
+from circlecare.prebuilt import prebuilt
 from circlecare.programs.models import Cohort, CohortStatus
 
 
@@ -103,11 +104,11 @@ class GroupCard:
         return meeting_times(self.enrollment.cohort)[0]
 
 
-def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
-    """The member's live enrollments as cards, and their past ones. A fixed number of queries."""
-    enrollments: list[Enrollment] = list(
-        Enrollment.objects.filter(member=member)
-        .select_related(
+@prebuilt
+def _with_cohorts_and_places() -> QuerySet[Enrollment]:
+    """Enrollments with their cohorts' details and, for those waiting, their place (``place``)."""
+    return (
+        Enrollment.objects.select_related(
             "cohort",
             "cohort__program",
             "cohort__lead",
@@ -122,6 +123,11 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
         )
         .order_by("cohort__first_meeting_date", "pk")
     )
+
+
+def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
+    """The member's live enrollments as cards, and their past ones. A fixed number of queries."""
+    enrollments: list[Enrollment] = list(_with_cohorts_and_places().filter(member=member))
     live = [e for e in enrollments if e.status in LIVE]
     attach_panel_data([e.cohort for e in live], member)
     past = [e for e in enrollments if e.status not in LIVE]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from circlecare.enrollment.models import SEAT_HOLDING, Enrollment, EnrollmentStatus
 from circlecare.meetings.models import Meeting, MeetingStatus
 from circlecare.practice.queries import clinician_prefetch
+from circlecare.prebuilt import prebuilt
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
 
 PUBLIC_COHORT_STATUSES = (CohortStatus.OPEN, CohortStatus.FULL)
@@ -50,17 +51,25 @@ def scheduled_meetings() -> Prefetch:
     )
 
 
+@prebuilt
+def _listed() -> QuerySet[Cohort]:
+    """Cohorts of published programmes with their seat counts, programme, lead and co-facilitator."""
+    return with_seats(
+        Cohort.objects.filter(program__is_published=True).select_related(
+            "program", "lead", "lead__clinician", "co_facilitator"
+        )
+    )
+
+
+def _with_people(queryset: QuerySet[Cohort]) -> QuerySet[Cohort]:
+    return queryset.prefetch_related(*clinician_prefetch("lead__clinician__"), scheduled_meetings())
+
+
 def public_cohorts(*, on: date | None = None) -> QuerySet[Cohort]:
     """Cohorts a visitor can see: open or full, not yet started, with leads and their licences."""
     on = on or today()
-    return with_seats(
-        Cohort.objects.filter(
-            status__in=PUBLIC_COHORT_STATUSES,
-            program__is_published=True,
-            first_meeting_date__gte=on,
-        )
-        .select_related("program", "lead", "lead__clinician", "co_facilitator")
-        .prefetch_related(*clinician_prefetch("lead__clinician__"), scheduled_meetings())
+    return _with_people(
+        _listed().filter(status__in=PUBLIC_COHORT_STATUSES, first_meeting_date__gte=on)
     ).order_by("first_meeting_date", "start_time", "pk")
 
 
@@ -88,11 +97,4 @@ def program_detail(slug: str) -> Program:
 
 def cohort_detail(pk: int) -> Cohort:
     """A cohort a visitor may see (not drafts); raises ``Cohort.DoesNotExist``."""
-    return (
-        with_seats(
-            Cohort.objects.exclude(status=CohortStatus.DRAFT).filter(program__is_published=True)
-        )
-        .select_related("program", "lead", "lead__clinician", "co_facilitator")
-        .prefetch_related(*clinician_prefetch("lead__clinician__"), scheduled_meetings())
-        .get(pk=pk)
-    )
+    return _with_people(_listed().exclude(status=CohortStatus.DRAFT)).get(pk=pk)
