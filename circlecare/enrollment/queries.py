@@ -206,6 +206,28 @@ class Roster:
         return len(self.confirmed) + len(self.offered)
 
 
+#: What the roster page shows of an enrollment and its member; the rest is not read.
+_ROSTER_FIELDS = (
+    "member_id",
+    "cohort_id",
+    "status",
+    "queued_at",
+    "offered_at",
+    "offer_expires_at",
+    "confirmed_at",
+    "ended_at",
+    "passes",
+    "pairing_id",
+    "goodbye",
+    "member__display_name",
+)
+
+
+@prebuilt
+def _roster_rows() -> QuerySet[Enrollment]:
+    return Enrollment.objects.select_related("member").only(*_ROSTER_FIELDS)
+
+
 def roster_page(
     cohort: Cohort, waiting_page: Any = None, per_page: int = 50
 ) -> tuple[Roster, Page]:
@@ -213,7 +235,7 @@ def roster_page(
     list in its order with the list's length (two queries), so a long list costs no more than a
     short one. ``Roster.waiting`` holds that page's rows. A page number that is not one gives the
     nearest page (the first, or the last)."""
-    members = Enrollment.objects.filter(cohort=cohort).select_related("member")
+    members = _roster_rows().filter(cohort=cohort)
     everyone = list(members.exclude(status=EnrollmentStatus.WAITLISTED).order_by("queued_at", "pk"))
     waiting = members.filter(status=EnrollmentStatus.WAITLISTED).order_by(*Enrollment.WAITING_ORDER)
     paginator = Paginator(waiting, per_page)

@@ -176,6 +176,34 @@ def test_roster_is_for_the_groups_staff_only() -> None:
     assert Client().get(url).status_code == 302  # to the login page
 
 
+def test_the_roster_reads_a_fixed_number_of_queries_whatever_its_rows(
+    django_assert_num_queries: Any,
+) -> None:
+    """Every kind of row (seat, offer, waiting, left with a goodbye) is read with the page: nothing
+    the rows show is left for a query per row."""
+    cohort = CohortFactory(capacity=2)
+    client = client_for(cohort.lead)
+    url = reverse("enrollment:roster", args=[cohort.pk])
+    client.get(url)
+
+    def page() -> str:
+        # The session, the user, the cohort, everyone not waiting, the waiting count and its page.
+        with django_assert_num_queries(6):
+            response = client.get(url)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    page()
+    seated = services.enroll(member=ready_member(display_name="Ana"), cohort=cohort)
+    services.enroll(member=ready_member(display_name="Ben"), cohort=cohort)
+    for name in ("Cai", "Dee", "Eve"):
+        services.enroll(member=ready_member(display_name=name), cohort=cohort)
+    services.withdraw(enrollment=seated, goodbye="Thank you all")  # Cai is offered the seat
+    html = page()
+    for shown in ("Ben", "Cai", "Offered, until", "Dee", "Eve", "Ana", "Thank you all"):
+        assert shown in html
+
+
 def test_a_long_waiting_list_is_shown_a_page_at_a_time_in_its_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
