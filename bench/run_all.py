@@ -326,7 +326,7 @@ def plan(quick: bool) -> list[Run]:
         Run(
             "pages",
             "Pages under load and query counts",
-            [py, "bench/pages.py", "--seconds", "3" if quick else "5"]
+            [py, "bench/pages.py", "--seconds", "2" if quick else "3"]
             + (["--sizes", "10,100,1000"] if quick else []),
             timeout=900,
         ),
@@ -411,7 +411,9 @@ METHODS = [
     "  a clinician's roster and the coordinator's outcome report, served by uvicorn with two worker",
     "  processes. A second process (`bench/_load.py`) keeps 16 keep-alive connections busy against",
     "  one page at a time; `/health/` (one database round trip) is measured for the same time just",
-    "  before each page, and the ratio is page ÷ floor. Each is measured twice: with a new database",
+    "  before each page, three turns of floor then page, and the ratio is the median of the turns'",
+    "  page ÷ floor, so a burst of other work on the machine in one turn does not decide it.",
+    "  Each is measured twice: with a new database",
     "  connection per request, and with a pool of open connections per process (the deployed",
     "  setting, `DATABASE_POOL_MAX_SIZE`), which makes every request cheaper, the floor most of all.",
     "  Signed-in pages use session cookies made in",
