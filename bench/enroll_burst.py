@@ -1,7 +1,8 @@
 """200 members press "Take a seat" at once on a 12-seat group, over HTTP, against the ASGI server.
 
 Creates its own PostgreSQL database, migrates it, seeds the group and 200 logged-in members
-(session cookies made directly), starts uvicorn with two workers on a free port, fires the burst,
+(session cookies made directly), starts uvicorn with two workers on a free port, has each member
+open the group's page (as they must to see the button), fires the burst,
 and compares throughput with the floor endpoint ``/health/`` (one database round trip) measured in
 the same run. Prints confirmed / waitlisted / errors, p50 / p99 latency and the ratio, then drops
 the database and stops the server.
@@ -128,8 +129,11 @@ def seed() -> dict[str, Any]:
     )
     intake_note = satisfy_intake(users, [target, warmup])
     cookies = [session_key(user) for user in users]
+    from django.urls import reverse
+
     return {
         "target": target.pk,
+        "target_page": reverse("programs:cohort", args=[target.pk]),
         "warmup": warmup.pk,
         "cookies": cookies,
         "intake_note": intake_note,
@@ -284,6 +288,13 @@ def main() -> int:
         # Warm both workers up: imports, templates, first connections.
         asyncio.run(burst(port, health[:40]))
         asyncio.run(burst(port, join_calls(seeded["warmup"], cookies[MEMBERS:])))
+        # Each member opens the group's page before pressing "Take a seat", as they must to see
+        # the button: a signed-in session's first request also records when it was last seen.
+        page = [("GET", seeded["target_page"], {"Cookie": f"sessionid={k}"}) for k in cookies]
+        for start in range(0, MEMBERS, 20):
+            opened = summarize(*asyncio.run(burst(port, page[start : start + 20])), {200})
+            if opened["errors"]:
+                raise RuntimeError("a member could not open the group's page before the burst")
 
         floor_results, floor_wall = asyncio.run(burst(port, health))
         join_results, join_wall = asyncio.run(
