@@ -246,6 +246,8 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
 
     Refused (``NotEligible``, ``ConsentRequired``, ``StepRequired``) while a "before a seat" step is
     unmet; ``EnrollmentClosed`` after the deadline; ``AlreadyEnrolled`` for a second live place.
+    A place on the waiting list comes back with ``place`` set (1 = next) when it is known without
+    another query.
     """
     actor = actor or member
     if cohort.program.for_couples:
@@ -261,6 +263,8 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
             counts = Enrollment.objects.filter(cohort=locked).aggregate(
                 held=Count("pk", filter=Q(status__in=SEAT_HOLDING)),
                 waiting=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED)),
+                # A newcomer waits behind everyone who has not let an offer lapse (WAITING_ORDER).
+                ahead=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED, passes=0)),
                 mine=Count("pk", filter=Q(member=member, status__in=LIVE)),
             )
             if counts["mine"]:
@@ -282,6 +286,9 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
                 _sync_status(locked, held + 1)
             elif free > 0 and _offer_free_seats(locked, now=now):
                 enrollment.refresh_from_db()
+            else:
+                # The waiting place, known from the counts read under the lock.
+                enrollment.place = counts["ahead"] + 1  # type: ignore[attr-defined]
             if enrollment.status != EnrollmentStatus.OFFERED:
                 _notify(
                     "confirmed"

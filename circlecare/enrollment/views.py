@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,16 +26,24 @@ from circlecare.enrollment.forms import (
 from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
 from circlecare.errors import DomainError
 from circlecare.practice.queries import clinician_prefetch
+from circlecare.prebuilt import prebuilt
 from circlecare.programs.models import Cohort, CohortStatus
+
+
+@prebuilt
+def _visible_cohorts() -> QuerySet[Cohort]:
+    return (
+        Cohort.objects.exclude(status=CohortStatus.DRAFT)
+        .filter(program__is_published=True)
+        .select_related("program", "lead", "lead__clinician", "co_facilitator")
+    )
 
 
 def _visible_cohort(cohort_id: int) -> Cohort:
     """A cohort a visitor may see (not a draft), with its lead's licences loaded for eligibility."""
     try:
         return (
-            Cohort.objects.exclude(status=CohortStatus.DRAFT)
-            .filter(program__is_published=True)
-            .select_related("program", "lead", "lead__clinician", "co_facilitator")
+            _visible_cohorts()
             .prefetch_related(*clinician_prefetch("lead__clinician__"))
             .get(pk=cohort_id)
         )
@@ -113,7 +122,7 @@ def join(request: HttpRequest, cohort_id: int) -> HttpResponse:
     elif enrollment.status == EnrollmentStatus.OFFERED:
         messages.success(request, "A seat is free for you: please accept it below.")
     else:
-        position = queries.waiting_position(enrollment)
+        position = getattr(enrollment, "place", None) or queries.waiting_position(enrollment)
         messages.info(
             request,
             f"The group is full, so you're on the waiting list (number {position}). "

@@ -72,6 +72,18 @@ def test_enroll_takes_a_seat_then_the_waiting_list_in_order() -> None:
     assert (waiting_position(first), waiting_position(second)) == (1, 2)
 
 
+def test_enroll_tells_the_waiting_place_it_read_under_the_lock() -> None:
+    """The place ``enroll`` returns is the one the list gives, behind everyone who has not let an
+    offer lapse and ahead of those who have."""
+    cohort, _seats = full_cohort(capacity=1)
+    waiting = [services.enroll(member=ready_member(), cohort=cohort) for _ in range(3)]
+    assert [e.place for e in waiting] == [1, 2, 3]  # type: ignore[attr-defined]
+    Enrollment.objects.filter(pk=waiting[0].pk).update(passes=1)  # the first let an offer lapse
+    newcomer = services.enroll(member=ready_member(), cohort=cohort)
+    assert newcomer.place == waiting_position(newcomer) == 3  # type: ignore[attr-defined]
+    assert waiting_position(waiting[0]) == 4
+
+
 def test_enroll_twice_is_refused() -> None:
     cohort = CohortFactory()
     member = ready_member()
