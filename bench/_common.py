@@ -75,8 +75,60 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class Server(str):
+    """The server's base URL, carrying the process id of the uvicorn that serves it."""
+
+    pid: int
+
+    def __new__(cls, base: str, pid: int) -> Server:
+        made = super().__new__(cls, base)
+        made.pid = pid
+        return made
+
+
+def _proc_stats() -> dict[int, tuple[int, str, float]]:
+    """pid → (parent pid, name, CPU seconds of it and its reaped children) from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:  # the process ended while we looked
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # utime, stime, cutime, cstime are fields 14-17 of stat(5); fields[0] here is field 3.
+        cpu = sum(int(v) for v in fields[11:15]) / tick
+        stats[int(entry)] = (int(fields[1]), name, cpu)
+    return stats
+
+
+def cpu_split(server_pid: int) -> dict[str, float] | None:
+    """CPU seconds used so far by the server (uvicorn and its workers) and by PostgreSQL (every
+    ``postgres`` process, with the backends it has reaped). None where /proc is not there."""
+    if not os.path.isdir("/proc/self"):
+        return None
+    stats = _proc_stats()
+    tree, server = {server_pid}, 0.0
+    for pid in sorted(stats):  # parents start before their children, so their pids are lower
+        parent, _name, cpu = stats[pid]
+        if pid in tree or parent in tree:
+            tree.add(pid)
+            server += cpu
+    postgres = sum(cpu for _parent, name, cpu in stats.values() if name == "postgres")
+    children = os.times()
+    return {
+        "server": server,
+        "postgres": postgres,
+        "load": children.children_user + children.children_system,
+    }
+
+
 @contextlib.contextmanager
-def asgi_server(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def asgi_server(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """uvicorn serving circlecare.asgi with ``workers`` processes on a free loopback port."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
@@ -98,7 +150,7 @@ def asgi_server(workers: int = 2, extra_env: dict[str, str] | None = None) -> It
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.2)
         time.sleep(1.0)  # let every worker finish importing
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:

@@ -9,9 +9,11 @@ every size.
 Then, at the largest size, uvicorn serves the project with two worker processes and a second
 process (bench/_load.py) keeps a bounded number of connections busy against each page, and against
 ``/health/`` (one database round trip, the floor) just before it. Prints requests per second as a
-ratio to the floor (target ≥ 0.4; the median of three turns of floor then page) and p99 latency: once with a new database connection per request,
-and once with a pool of open connections per process (``DATABASE_POOL_MAX_SIZE``, as deployed).
-The database is dropped at the end.
+ratio to the floor (target ≥ 0.4; the median of three turns of floor then page), p99 latency and
+the CPU time per request of the server's processes, PostgreSQL's and the load generator's (its
+start-up included): once with a new database connection per request, and once with a pool of
+open connections per process (``DATABASE_POOL_MAX_SIZE``, as deployed). The database is dropped
+at the end.
 
     .venv/bin/python bench/pages.py [--sizes 10,1000,10000] [--seconds 3] [--rounds 3]
         [--concurrency 16] [--pool 8]
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench._common import (  # noqa: E402
     asgi_server,
     bench_database,
+    cpu_split,
     machine,
     progress,
     session_key,
@@ -467,9 +470,10 @@ def throughput(
         for name, path, user in pages(world):
             cookie = f"sessionid={cookies[user.pk]}" if user else ""
             rounds = []
+            spent: dict[str, dict[str, float]] = {"page": {}, "floor": {}}
             for _ in range(args.rounds):
-                floor = load(health, args.concurrency, args.seconds)
-                page = load(url + path, args.concurrency, args.seconds, cookie)
+                floor = measured(spent["floor"], url.pid, health, args)
+                page = measured(spent["page"], url.pid, url + path, args, cookie)
                 rounds.append((page, floor))
             page, floor = (
                 {
@@ -481,8 +485,30 @@ def throughput(
             )
             ratios = [p["rps"] / f["rps"] if f["rps"] else 0.0 for p, f in rounds]
             page["ratio"] = statistics.median(ratios)
+            for which, result in (("page", page), ("floor", floor)):
+                n = spent[which].pop("requests", 0.0)
+                if spent[which] and n:
+                    result["cpu_ms"] = {k: v / n * 1000 for k, v in spent[which].items()}
             results.append((name, page, floor))
     return results
+
+
+def measured(
+    spent: dict[str, float],
+    server_pid: int,
+    target: str,
+    args: argparse.Namespace,
+    cookie: str = "",
+) -> dict[str, Any]:
+    """``load`` one URL, adding the CPU seconds each part of the machine used to ``spent``."""
+    before = cpu_split(server_pid)
+    result = load(target, args.concurrency, args.seconds, cookie)
+    after = cpu_split(server_pid)
+    if before and after:
+        for part in before:
+            spent[part] = spent.get(part, 0.0) + after[part] - before[part]
+    spent["requests"] = spent.get("requests", 0.0) + result["requests"]
+    return result
 
 
 def report_throughput(results: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> bool:
@@ -495,6 +521,13 @@ def report_throughput(results: list[tuple[str, dict[str, Any], dict[str, Any]]])
             f"errors {page['errors']}  | floor {floor['rps']:7.1f} req/s  p99 {floor['p99']:6.1f} ms"
             f"  | ratio {ratio:.2f} (target ≥ {RATIO_TARGET}: {'met' if ratio >= RATIO_TARGET else 'NOT met'})"
         )
+        if "cpu_ms" in page and "cpu_ms" in floor:
+            p, f = page["cpu_ms"], floor["cpu_ms"]
+            print(
+                f"      CPU per request: server {p['server']:.1f} ms, PostgreSQL {p['postgres']:.1f} ms, "
+                f"load generator {p['load']:.1f} ms  | floor {f['server']:.1f} / {f['postgres']:.1f} "
+                f"/ {f['load']:.1f} ms"
+            )
     return met
 
 
