@@ -48,8 +48,9 @@ _MARKERS = {
 #: Shapes are few (one per URL name, kind of arguments, script prefix and language); the bound
 #: only guards against a caller that builds names at run time.
 _MAX_SHAPES = 4096
-_UNKNOWN = object()
-_shapes: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
+#: A shape: which value fills each hole, in the URL's order, and the literal text around them.
+Shape = tuple[tuple[int, ...], tuple[str, ...]]
+_shapes: dict[tuple[Any, ...], Shape | None] = {}
 #: Converters that accept every value of a kind (digits for all four; slug-safe text for three).
 _ACCEPTS = {
     "int": (IntConverter, SlugConverter, StringConverter, PathConverter),
@@ -106,7 +107,7 @@ def _shape(
     keys: Sequence[str],
     current_app: str | None,
     urlconf: Any,
-) -> tuple[str, ...] | None:
+) -> Shape | None:
     """The URL split at its holes (literal, hole, literal, …), or None when it has no fixed shape."""
     if kinds:
         converters = _single_plain_route(viewname, urlconf)
@@ -132,15 +133,17 @@ def _shape(
             )
         except NoReverseMatch:  # Django says why when the real values are reversed
             return None
-        parts: list[str] = []
-        rest = url
-        for marker in markers:
-            if rest.count(marker) != 1:
-                return None
-            before, rest = rest.split(marker)
-            parts.append(before)
-        parts.append(rest)
-        found.append(tuple(parts))
+        if any(url.count(marker) != 1 for marker in markers):
+            return None
+        # Holes in the order they appear in the URL (keyword arguments need not follow it).
+        order = sorted(range(len(markers)), key=lambda i: url.index(markers[i]))
+        parts, at = [], 0
+        for i in order:
+            start = url.index(markers[i])
+            parts.append(url[at:start])
+            at = start + len(markers[i])
+        parts.append(url[at:])
+        found.append((tuple(order), tuple(parts)))
     return found[0] if found[0] == found[1] else None
 
 
@@ -164,17 +167,19 @@ def reverse(
     if urlconf is None:
         urlconf = get_urlconf() or settings.ROOT_URLCONF
     key = (viewname, kinds, keys, current_app, urlconf, get_script_prefix(), get_language())
-    shape = _shapes.get(key, _UNKNOWN)
-    if shape is _UNKNOWN:
+    if key in _shapes:
+        shape = _shapes[key]
+    else:
         shape = _shape(viewname, kinds, keys, current_app, urlconf)  # type: ignore[arg-type]
         if len(_shapes) >= _MAX_SHAPES:
             _shapes.clear()
         _shapes[key] = shape
     if shape is None:
         return django_reverse(viewname, urlconf, args, kwargs, current_app)
-    pieces = [shape[0]]  # type: ignore[index]
-    for value, literal in zip(values, shape[1:], strict=True):  # type: ignore[index]
-        pieces.append(str(value))
+    order, parts = shape
+    pieces = [parts[0]]
+    for i, literal in zip(order, parts[1:], strict=True):
+        pieces.append(str(values[i]))
         pieces.append(literal)
     return "".join(pieces)
 

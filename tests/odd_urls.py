@@ -23,6 +23,7 @@ urlpatterns = [
     re_path(r"^short2/(?P<n>[0-9]{1,3})/$", _view, name="either2"),
     path("two/<int:a>/<slug:b>/", _view, name="two"),
     path("plain/", _view, name="plain"),
+    path("rev/<slug:z>/<int:a>/", _view, name="rev"),
     path("nested/", include(inner)),
     path("org/<int:org>/", include(([path("member/<slug:who>/", _view, name="member")], "org"))),
     path("other/", include((inner[0], "inner"), namespace="elsewhere")),

@@ -123,6 +123,9 @@ def test_other_values_get_what_django_gives(name: str, args: list[Any]) -> None:
         ("two", [4], {"b": "x"}),
         ("plain", [], {}),
         ("plain", [1], {}),
+        ("rev", [], {"a": 3, "z": "zed"}),
+        ("rev", ["zed", 3], {}),
+        ("rev", [3, "zed"], {}),
         ("inner:item", [9], {}),
         ("inner:page", ["a-b"], {}),
         ("inner:item", ["a-b"], {}),
@@ -155,6 +158,13 @@ def test_one_name_two_patterns_follow_django(name: str) -> None:
         assert urlshapes.reverse(name, args=[n]) == reverse(name, args=[n])
         answers.add(reverse(name, args=[n]).split("/")[1])
     assert answers in ({"long", "short"}, {"long2", "short2"}, {"long"}, {"long2"})
+
+
+@pytest.mark.urls("tests.odd_urls")
+def test_keyword_arguments_in_another_order_than_the_route_use_the_shape() -> None:
+    assert urlshapes.reverse("rev", kwargs={"a": 3, "z": "zed"}) == "/rev/zed/3/"
+    assert urlshapes.reverse("rev", kwargs={"z": "w-1", "a": 40}) == "/rev/w-1/40/"
+    assert any(shape is not None for shape in urlshapes._shapes.values())
 
 
 def test_script_prefix_is_part_of_the_shape() -> None:
