@@ -68,8 +68,11 @@ def _collect(
     into: dict[str, list[dict[str, Any] | None]],
 ) -> None:
     for entry in resolver.url_patterns:
-        plain = outer is not None and isinstance(entry.pattern, RoutePattern)
-        converters = {**outer, **entry.pattern.converters} if plain and outer is not None else None
+        converters = (
+            {**outer, **entry.pattern.converters}
+            if outer is not None and isinstance(entry.pattern, RoutePattern)
+            else None
+        )
         if isinstance(entry, URLResolver):
             inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
             # An application namespace with instances of other names is left to Django, which
@@ -117,7 +120,8 @@ def _shape(
             return None
         # Positional arguments fill the route's converters in order; keyword ones by name.
         slots = [converters[k] for k in keys] if keys else list(converters.values())
-        if not all(isinstance(c, _ACCEPTS[k]) for c, k in zip(slots, kinds, strict=True)):
+        # Django's own converters only: a subclass may narrow what it accepts.
+        if not all(type(c) in _ACCEPTS[k] for c, k in zip(slots, kinds, strict=True)):
             return None
     found = []
     for variant in (0, 1):

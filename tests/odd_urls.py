@@ -1,7 +1,17 @@
 """A URL configuration with patterns whose URLs are not a fixed shape (tests/test_urlshapes.py)."""
 
 from django.http import HttpResponse
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
+from django.urls.converters import IntConverter
+
+
+class LongNumber(IntConverter):
+    """Django's int converter narrowed to five digits or more."""
+
+    regex = "[0-9]{5,}"
+
+
+register_converter(LongNumber, "longnumber")
 
 
 def _view(request, **kwargs):  # type: ignore[no-untyped-def]
@@ -24,6 +34,7 @@ urlpatterns = [
     path("two/<int:a>/<slug:b>/", _view, name="two"),
     path("plain/", _view, name="plain"),
     path("rev/<slug:z>/<int:a>/", _view, name="rev"),
+    path("long5/<longnumber:n>/", _view, name="long5"),
     path("nested/", include(inner)),
     path("org/<int:org>/", include(([path("member/<slug:who>/", _view, name="member")], "org"))),
     path("other/", include((inner[0], "inner"), namespace="elsewhere")),

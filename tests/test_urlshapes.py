@@ -126,6 +126,8 @@ def test_other_values_get_what_django_gives(name: str, args: list[Any]) -> None:
         ("rev", [], {"a": 3, "z": "zed"}),
         ("rev", ["zed", 3], {}),
         ("rev", [3, "zed"], {}),
+        ("long5", [12], {}),
+        ("long5", [123456], {}),
         ("inner:item", [9], {}),
         ("inner:page", ["a-b"], {}),
         ("inner:item", ["a-b"], {}),
