@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,24 +25,15 @@ from circlecare.enrollment.forms import (
 from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
 from circlecare.errors import DomainError
 from circlecare.practice.queries import clinician_prefetch
-from circlecare.prebuilt import prebuilt
-from circlecare.programs.models import Cohort, CohortStatus
-
-
-@prebuilt
-def _visible_cohorts() -> QuerySet[Cohort]:
-    return (
-        Cohort.objects.exclude(status=CohortStatus.DRAFT)
-        .filter(program__is_published=True)
-        .select_related("program", "lead", "lead__clinician", "co_facilitator")
-    )
+from circlecare.programs.models import Cohort
+from circlecare.programs.queries import visible_cohorts
 
 
 def _visible_cohort(cohort_id: int) -> Cohort:
     """A cohort a visitor may see (not a draft), with its lead's licences loaded for eligibility."""
     try:
         return (
-            _visible_cohorts()
+            visible_cohorts()
             .prefetch_related(*clinician_prefetch("lead__clinician__"))
             .get(pk=cohort_id)
         )

@@ -52,13 +52,20 @@ def scheduled_meetings() -> Prefetch:
 
 
 @prebuilt
-def _listed() -> QuerySet[Cohort]:
-    """Cohorts of published programmes with their seat counts, programme, lead and co-facilitator."""
-    return with_seats(
-        Cohort.objects.filter(program__is_published=True).select_related(
-            "program", "lead", "lead__clinician", "co_facilitator"
-        )
+def visible_cohorts() -> QuerySet[Cohort]:
+    """Cohorts a visitor may open (not drafts, of published programmes), with their programme,
+    lead and co-facilitator."""
+    return (
+        Cohort.objects.exclude(status=CohortStatus.DRAFT)
+        .filter(program__is_published=True)
+        .select_related("program", "lead", "lead__clinician", "co_facilitator")
     )
+
+
+@prebuilt
+def _listed() -> QuerySet[Cohort]:
+    """``visible_cohorts`` with their seat counts."""
+    return with_seats(visible_cohorts())
 
 
 def _with_people(queryset: QuerySet[Cohort]) -> QuerySet[Cohort]:
@@ -97,4 +104,4 @@ def program_detail(slug: str) -> Program:
 
 def cohort_detail(pk: int) -> Cohort:
     """A cohort a visitor may see (not drafts); raises ``Cohort.DoesNotExist``."""
-    return _with_people(_listed().exclude(status=CohortStatus.DRAFT)).get(pk=pk)
+    return _with_people(_listed()).get(pk=pk)
