@@ -10,6 +10,7 @@ from typing import Any, overload
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -41,9 +42,10 @@ def waiting_positions(cohort_ids: list[int]) -> dict[int, int]:
     return positions
 
 
-def _ahead_of_outer() -> Subquery:
-    """How many wait ahead of the outer enrollment on its cohort's list, counted in the database
-    (the list's order is ``Enrollment.WAITING_ORDER``: passes, then queued_at, then pk)."""
+def _place_of_outer() -> CombinedExpression:
+    """The outer enrollment's place on its cohort's waiting list (1 = next): one more than those
+    ahead of it, counted in the database (the list's order is ``Enrollment.WAITING_ORDER``:
+    passes, then queued_at, then pk)."""
     passes, queued = OuterRef("passes"), OuterRef("queued_at")
     ahead = (
         Enrollment.objects.filter(
@@ -59,7 +61,7 @@ def _ahead_of_outer() -> Subquery:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Subquery(ahead, output_field=IntegerField())
+    return Coalesce(Subquery(ahead, output_field=IntegerField()), 0) + 1
 
 
 def places_of(enrollment_ids: list[int]) -> dict[int, int]:
@@ -70,7 +72,7 @@ def places_of(enrollment_ids: list[int]) -> dict[int, int]:
         return {}
     return dict(
         Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.WAITLISTED)
-        .annotate(place=Coalesce(_ahead_of_outer(), 0) + 1)
+        .annotate(place=_place_of_outer())
         .order_by()
         .values_list("pk", "place")
     )
@@ -117,7 +119,7 @@ def _with_cohorts_and_places() -> QuerySet[Enrollment]:
         )
         .annotate(
             place=Case(
-                When(status=EnrollmentStatus.WAITLISTED, then=Coalesce(_ahead_of_outer(), 0) + 1),
+                When(status=EnrollmentStatus.WAITLISTED, then=_place_of_outer()),
                 default=None,
             )
         )
