@@ -63,6 +63,42 @@ def _tables() -> tuple[str, str, str, str]:
     )
 
 
+def _refresh_seats_sql(
+    enrollment_where: str,
+    params: list[Any],
+    summary_where: str,
+    summary_params: list[Any],
+) -> tuple[str, list[Any]]:
+    """Set ``seated`` and ``left_early`` on the summaries matching ``summary_where`` from the
+    enrollments matching ``enrollment_where`` (both scopes cover the same members and cohorts):
+    one statement, grouped by (member, cohort). Rows whose flags are already right are not
+    written."""
+    summary = _tables()[0]
+    enrollment = Enrollment._meta.db_table
+    marks = ", ".join(["%s"] * len(LEFT)), ", ".join(["%s"] * len(STAYED))
+    sql = f"""
+        UPDATE {summary} SET seated = x.seated, left_early = x.left_early
+        FROM (
+            SELECT y.member_id, y.cohort_id, (y.seated = 1) AS seated,
+                   (y.left_any = 1 AND y.back = 0) AS left_early
+            FROM (
+                SELECT e.member_id, e.cohort_id,
+                       MAX(CASE WHEN e.confirmed_at IS NOT NULL THEN 1 ELSE 0 END) AS seated,
+                       MAX(CASE WHEN e.confirmed_at IS NOT NULL AND e.status IN ({marks[0]})
+                                THEN 1 ELSE 0 END) AS left_any,
+                       MAX(CASE WHEN e.status IN ({marks[1]}) THEN 1 ELSE 0 END) AS back
+                FROM {enrollment} e
+                WHERE {enrollment_where}
+                GROUP BY e.member_id, e.cohort_id
+            ) y
+        ) x
+        WHERE {summary}.member_id = x.member_id AND {summary}.cohort_id = x.cohort_id
+            AND ({summary}.seated <> x.seated OR {summary}.left_early <> x.left_early)
+            AND {summary_where}
+    """  # noqa: S608 - table names come from the models, values are parameters
+    return sql, [*LEFT, *STAYED, *params, *summary_params]
+
+
 def _refresh_seats(
     enrollment_where: str,
     params: list[Any],
@@ -71,42 +107,28 @@ def _refresh_seats(
     *,
     using: str,
 ) -> None:
-    """Set ``seated`` and ``left_early`` on the summaries matching ``summary_where`` from the
-    enrollments matching ``enrollment_where`` (both scopes cover the same members and cohorts):
-    one statement, grouped by (member, cohort)."""
-    summary = _tables()[0]
-    enrollment = Enrollment._meta.db_table
-    marks = ", ".join(["%s"] * len(LEFT)), ", ".join(["%s"] * len(STAYED))
-    sql = f"""
-        UPDATE {summary} SET seated = (x.seated = 1), left_early = (x.left_any = 1 AND x.back = 0)
-        FROM (
-            SELECT e.member_id, e.cohort_id,
-                   MAX(CASE WHEN e.confirmed_at IS NOT NULL THEN 1 ELSE 0 END) AS seated,
-                   MAX(CASE WHEN e.confirmed_at IS NOT NULL AND e.status IN ({marks[0]})
-                            THEN 1 ELSE 0 END) AS left_any,
-                   MAX(CASE WHEN e.status IN ({marks[1]}) THEN 1 ELSE 0 END) AS back
-            FROM {enrollment} e
-            WHERE {enrollment_where}
-            GROUP BY e.member_id, e.cohort_id
-        ) x
-        WHERE {summary}.member_id = x.member_id AND {summary}.cohort_id = x.cohort_id
-            AND {summary_where}
-    """  # noqa: S608 - table names come from the models, values are parameters
+    sql, all_params = _refresh_seats_sql(enrollment_where, params, summary_where, summary_params)
     with connections[using].cursor() as cursor:
-        cursor.execute(sql, [*LEFT, *STAYED, *params, *summary_params])
+        cursor.execute(sql, all_params)
+
+
+def seats_changed_sql(member_id: int, cohort_id: int) -> tuple[str, list[Any]]:
+    """The statement ``seats_changed`` runs, for a caller that sends it with others."""
+    summary = _tables()[0]
+    return _refresh_seats_sql(
+        "e.member_id = %s AND e.cohort_id = %s",
+        [member_id, cohort_id],
+        f"{summary}.member_id = %s AND {summary}.cohort_id = %s",
+        [member_id, cohort_id],
+    )
 
 
 def seats_changed(member_id: int, cohort_id: int, *, using: str = DEFAULT_DB_ALIAS) -> None:
     """A seat of ``member_id`` in ``cohort_id`` was confirmed or ended: bring the seat flags of
     their summaries in that cohort up to date. One statement; nothing when they have none."""
-    summary = _tables()[0]
-    _refresh_seats(
-        "e.member_id = %s AND e.cohort_id = %s",
-        [member_id, cohort_id],
-        f"{summary}.member_id = %s AND {summary}.cohort_id = %s",
-        [member_id, cohort_id],
-        using=using,
-    )
+    sql, params = seats_changed_sql(member_id, cohort_id)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
