@@ -5,6 +5,9 @@ move a seat runs in one durable transaction that first locks the cohort row (``S
 the seat count is read and written under that lock, so two requests can never both take the last
 seat. On PostgreSQL the lock wait is bounded by ``SEAT_LOCK_TIMEOUT_MS``; a timeout becomes
 ``Busy`` ("busy, please try again"). E-mails and delayed tasks are queued only after commit.
+On PostgreSQL a plain join (a free seat and nobody waiting, or a full group) is decided and
+committed inside the database in one round trip (``join_sql``), by the same rules, so the lock is
+not held while the request's thread waits its turn to run; everything else is decided here.
 
 The waiting list is first come, first served in lock order: ``queued_at`` is read after the lock is
 held. Someone whose offer lapsed stays on the list behind everyone who has not had an offer yet.
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +33,7 @@ from django.utils import timezone
 
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
-from circlecare.enrollment import steps
+from circlecare.enrollment import join_sql, steps
 from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
 from circlecare.enrollment.models import (
     LIVE,
@@ -80,17 +84,35 @@ def _lock_cohort(cohort_id: int) -> Cohort:
     queryset = Cohort.objects.select_related("program")
     if not SEAT_LOCK_ENABLED:
         return queryset.get(pk=cohort_id)
-    try:
+    with _lock_wait_bounded():
         if connection.vendor == "postgresql":
             timeout_ms = int(getattr(settings, "SEAT_LOCK_TIMEOUT_MS", 3000))
             with connection.cursor() as cursor:
                 # SET cannot take bind parameters; the value is an int we formatted ourselves.
                 cursor.execute(f"SET LOCAL lock_timeout = '{timeout_ms}ms'")
         return queryset.select_for_update(of=("self",)).get(pk=cohort_id)
+
+
+@contextmanager
+def _lock_wait_bounded() -> Iterator[None]:
+    """A lock wait that ran out (``SEAT_LOCK_TIMEOUT_MS``) becomes ``Busy``, never a 500."""
+    try:
+        yield
     except OperationalError as exc:
         if _is_lock_timeout(exc):
             raise Busy("This group is busy right now. Please try again in a moment.") from exc
         raise
+
+
+def _now_under_lock() -> datetime:
+    """The time a place on the waiting list is taken, read once the cohort lock is held, so the
+    list's order (``queued_at``) is the lock's order. On PostgreSQL it is the database's clock,
+    as in ``join_sql``, so that every server process stamps places with the same clock."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
 
 
 def _held(cohort: Cohort) -> int:
@@ -255,6 +277,10 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
             "This group is for couples: invite your partner, and you'll take your seats together."
         )
     _require_steps(member, cohort)
+    if SEAT_LOCK_ENABLED and join_sql.available():
+        quick = _enroll_in_one_trip(member, cohort, actor)
+        if quick is not None:
+            return quick
     try:
         with transaction.atomic(durable=True):
             locked = _lock_cohort(cohort.pk)
@@ -269,7 +295,7 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
             )
             if counts["mine"]:
                 raise AlreadyEnrolled()
-            now = timezone.now()  # read under the lock: queued_at follows lock order
+            now = _now_under_lock()  # queued_at follows lock order
             held = counts["held"]
             free = locked.capacity - held
             seat = free > 0 and not counts["waiting"]
@@ -302,6 +328,36 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
     except IntegrityError:
         # The partial unique constraint is the backstop behind the check above.
         raise AlreadyEnrolled() from None
+    return enrollment
+
+
+def _enroll_in_one_trip(member: Any, cohort: Cohort, actor: Any) -> Enrollment | None:
+    """The two plain outcomes of a join, decided and committed inside PostgreSQL
+    (``join_sql``); ``None`` when ``enroll`` must decide under the lock itself."""
+    try:
+        _require_open(cohort)
+    except EnrollmentClosed:
+        return None
+    # Outside any transaction the query string is its own transaction. Inside one, only a test's
+    # may wrap a seat change (durable=True says so), and a savepoint keeps a failure contained.
+    wrapper = transaction.atomic(durable=True) if connection.in_atomic_block else nullcontext()
+    try:
+        with _lock_wait_bounded(), wrapper:
+            enrollment = join_sql.enroll(
+                member=member, cohort=cohort, actor=actor, today=cohort_today(cohort)
+            )
+    except IntegrityError:
+        # The partial unique constraint: a second live place for the same member.
+        raise AlreadyEnrolled() from None
+    if enrollment is None:
+        return None
+    # Committed (or, in a test, inside the test's transaction): these run after commit.
+    _notify(
+        "confirmed" if enrollment.status == EnrollmentStatus.CONFIRMED else "waitlisted",
+        [enrollment],
+    )
+    if enrollment.held_before == 0:  # type: ignore[attr-defined]
+        transaction.on_commit(lambda: _schedule_minimum_check(cohort))
     return enrollment
 
 
@@ -636,7 +692,7 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
         people = [invite.inviter, member]
         if Enrollment.objects.filter(member__in=people, cohort=locked, status__in=LIVE).exists():
             raise AlreadyEnrolled("One of you already has a place in this group.")
-        now = timezone.now()
+        now = _now_under_lock()
         held = _held(locked)
         seats = held + 2 <= locked.capacity and not _waiting_exists(locked)
         pairing = Pairing.objects.create(cohort=locked)

@@ -1,0 +1,215 @@
+"""The one-round-trip join on PostgreSQL (``enrollment.join_sql``).
+
+It must write exactly what the ORM path in ``services.enroll`` writes, decide only the two plain
+outcomes, and leave everything else to that path. The races (SECURITY.md R1–R2) and the state
+machine run through it as well, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from circlecare.audit.models import AuditEvent
+from circlecare.enrollment import join_sql, services
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.enrollment.queries import waiting_position
+from circlecare.errors import AlreadyEnrolled, EnrollmentClosed
+from circlecare.measures.models import ScoreSummary
+from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+from tests.conftest import requires_postgres
+from tests.enrollment.factories import only_enrollment_steps, publish_consents, ready_member
+from tests.factories import CohortFactory, EnrollmentFactory, ProgramFactory
+from tests.measures.factories import completed
+
+pytestmark = [pytest.mark.postgres, requires_postgres(), pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True)
+def _consents() -> None:
+    publish_consents()
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What each call of the one-trip join returned (None: left to the ORM path)."""
+    answers: list[Any] = []
+    real = join_sql.enroll
+
+    def recording(**kwargs: Any) -> Any:
+        answers.append(real(**kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(join_sql, "enroll", recording)
+    return answers
+
+
+def orm_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(join_sql, "available", lambda: False)
+
+
+def fill(cohort: Cohort, confirmed: int, waiting: int = 0, lapsed: int = 0) -> None:
+    for _ in range(confirmed):
+        EnrollmentFactory(cohort=cohort)
+    for passes in [0] * waiting + [1] * lapsed:
+        EnrollmentFactory(
+            cohort=cohort, status=EnrollmentStatus.WAITLISTED, confirmed_at=None, passes=passes
+        )
+
+
+def written(enrollment: Enrollment) -> dict[str, Any]:
+    """The rows a join wrote, without ids and times."""
+    row = Enrollment.objects.get(pk=enrollment.pk)
+    event = AuditEvent.objects.get(target_type="enrollment.enrollment", target_id=str(row.pk))
+    data = dict(event.data)
+    assert data.pop("cohort") == row.cohort_id
+    return {
+        "status": row.status,
+        "seated": row.confirmed_at is not None,
+        "confirmed_at is queued_at": row.confirmed_at == row.queued_at,
+        "offer": (row.offered_at, row.offer_expires_at),
+        "ended": (row.ended_at, row.end_reason),
+        "passes": row.passes,
+        "pairing": row.pairing_id,
+        "goodbye": row.goodbye,
+        "event": (event.action, event.target_type, data),
+        "event actor and subject are the member": (event.actor_id, event.subject_id)
+        == (row.member_id, row.member_id),
+        "cohort status": Cohort.objects.get(pk=row.cohort_id).status,
+        "place": waiting_position(row),
+    }
+
+
+@pytest.mark.parametrize(
+    ("capacity", "confirmed", "waiting", "lapsed", "outcome"),
+    [
+        (3, 0, 0, 0, "confirmed"),  # the first seat
+        (3, 2, 0, 0, "confirmed"),  # the last seat: the group is full now
+        (3, 3, 2, 1, "waitlisted"),  # behind two, ahead of someone whose offer lapsed
+    ],
+)
+def test_a_plain_join_writes_what_the_orm_path_writes(
+    monkeypatch: pytest.MonkeyPatch,
+    spy: list[Any],
+    capacity: int,
+    confirmed: int,
+    waiting: int,
+    lapsed: int,
+    outcome: str,
+) -> None:
+    quick_cohort, orm_cohort = (CohortFactory(capacity=capacity) for _ in range(2))
+    for cohort in (quick_cohort, orm_cohort):
+        fill(cohort, confirmed, waiting, lapsed)
+    quick_member, orm_member = ready_member(), ready_member()
+
+    with CaptureQueriesContext(connection) as ctx:
+        quick = services.enroll(member=quick_member, cohort=quick_cohort)
+    assert spy == [quick]
+    locking = [i for i, q in enumerate(ctx.captured_queries) if "FOR UPDATE" in q["sql"]]
+    # One statement from the lock to the end (the savepoint is the test's transaction).
+    assert len(locking) == 1
+    after = [q["sql"] for q in ctx.captured_queries[locking[0] + 1 :]]
+    assert all(sql.startswith("RELEASE SAVEPOINT") for sql in after), after
+
+    orm_only(monkeypatch)
+    orm = services.enroll(member=orm_member, cohort=orm_cohort)
+
+    assert quick.status == orm.status == outcome
+    assert written(quick) == written(orm)
+    # What the caller gets back matches the database.
+    row = Enrollment.objects.get(pk=quick.pk)
+    assert (quick.queued_at, quick.confirmed_at) == (row.queued_at, row.confirmed_at)
+    if outcome == "waitlisted":
+        assert quick.place == orm.place == waiting_position(row) == waiting + 1  # type: ignore[attr-defined]
+    else:
+        expected = CohortStatus.FULL if confirmed + 1 == capacity else CohortStatus.OPEN
+        assert Cohort.objects.get(pk=quick_cohort.pk).status == expected
+
+
+def test_a_free_seat_while_people_wait_is_offered_on_the_usual_way(spy: list[Any]) -> None:
+    cohort = CohortFactory(capacity=2)
+    fill(cohort, confirmed=1, waiting=1)  # a seat freed and not yet offered on
+    first = Enrollment.objects.get(cohort=cohort, status=EnrollmentStatus.WAITLISTED)
+    newcomer = services.enroll(member=ready_member(), cohort=cohort)
+    assert spy == [None]
+    assert newcomer.status == EnrollmentStatus.WAITLISTED
+    assert Enrollment.objects.get(pk=first.pk).status == EnrollmentStatus.OFFERED
+
+
+def test_a_group_closed_since_the_page_was_read_is_refused(spy: list[Any]) -> None:
+    cohort = CohortFactory(capacity=5)
+    stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
+    Cohort.objects.filter(pk=cohort.pk).update(status=CohortStatus.CANCELLED)
+    with pytest.raises(EnrollmentClosed):
+        services.enroll(member=ready_member(), cohort=stale)
+    assert spy == [None]
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
+
+
+def test_a_group_moved_into_the_past_since_the_page_was_read_is_refused(spy: list[Any]) -> None:
+    cohort = CohortFactory(capacity=5)
+    stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
+    started = services.cohort_today(cohort) - timedelta(days=1)
+    Cohort.objects.filter(pk=cohort.pk).update(first_meeting_date=started, weekday=started.weekday())
+    with pytest.raises(EnrollmentClosed) as caught:
+        services.enroll(member=ready_member(), cohort=stale)
+    assert "already started" in caught.value.message
+    assert spy == [None]
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
+
+
+def test_a_deadline_passed_since_the_page_was_read_is_refused(spy: list[Any]) -> None:
+    cohort = CohortFactory(capacity=5)
+    stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
+    yesterday = services.cohort_today(cohort) - timedelta(days=1)
+    Cohort.objects.filter(pk=cohort.pk).update(enrollment_deadline=yesterday)
+    with pytest.raises(EnrollmentClosed) as caught:
+        services.enroll(member=ready_member(), cohort=stale)
+    assert "deadline" in caught.value.message
+    assert spy == [None]
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
+
+
+def test_a_second_place_is_refused_and_nothing_is_written(spy: list[Any]) -> None:
+    cohort = CohortFactory(capacity=5)
+    member = ready_member()
+    services.enroll(member=member, cohort=cohort)
+    events = AuditEvent.objects.count()
+    with pytest.raises(AlreadyEnrolled):
+        services.enroll(member=member, cohort=cohort)
+    assert Enrollment.objects.filter(cohort=cohort).count() == 1
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_seat_sets_the_flags_and_a_waiting_place_leaves_the_summary_unwritten() -> None:
+    program = ProgramFactory(kind=ProgramKind.SKILLS, weeks=4)
+    cohort = CohortFactory(program=program, capacity=1)
+    seated, waiting = ready_member(), ready_member()
+    for person in (seated, waiting):
+        completed(member=person, cohort=cohort, code="WHO5", total=10, week=0)
+
+    def version(person: Any) -> Any:
+        row = ScoreSummary.objects.extra(select={"version": "xmin"}).get(
+            member=person, cohort=cohort
+        )
+        return row.version, row.seated, row.left_early
+
+    before = version(waiting)
+    with only_enrollment_steps():
+        services.enroll(member=seated, cohort=cohort)
+        services.enroll(member=waiting, cohort=cohort)
+    assert version(seated)[1:] == (True, False)
+    assert version(waiting) == before  # same flags, and the row was not rewritten
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_join_inside_someone_elses_transaction_is_refused() -> None:
+    cohort = CohortFactory(capacity=5)
+    member = ready_member()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.enroll(member=member, cohort=cohort)
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
