@@ -28,7 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench._common import free_port, session_key  # noqa: E402
+from bench._common import cpu_split, free_port, session_key  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "circlecare_bench")
@@ -238,6 +238,19 @@ def wait_for(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError("the server did not start")
 
 
+def cpu_use(server_pid: int) -> dict[str, float] | None:
+    """CPU seconds so far of the server, PostgreSQL and this process (the client)."""
+    split = cpu_split(server_pid)
+    if split is None:
+        return None
+    mine = os.times()
+    return {
+        "server": split["server"],
+        "postgres": split["postgres"],
+        "client": mine.user + mine.system,
+    }
+
+
 def check_database(cohort_id: int) -> dict[str, Any]:
     from circlecare.enrollment.models import Enrollment
     from circlecare.enrollment.queries import waiting_positions
@@ -296,10 +309,13 @@ def main() -> int:
             if opened["errors"]:
                 raise RuntimeError("a member could not open the group's page before the burst")
 
+        cpu = [cpu_use(server.pid)]
         floor_results, floor_wall = asyncio.run(burst(port, health))
+        cpu.append(cpu_use(server.pid))
         join_results, join_wall = asyncio.run(
             burst(port, join_calls(seeded["target"], cookies[:MEMBERS]))
         )
+        cpu.append(cpu_use(server.pid))
         floor = summarize(floor_results, floor_wall, {200})
         joins = summarize(join_results, join_wall, {302})
         db = check_database(seeded["target"])
@@ -323,6 +339,13 @@ def main() -> int:
         )
         print(f"  throughput ratio join / floor: {ratio:.2f}  (target ≥ 0.5)")
         print(f"  seat lock hand-off: {db['handoff_ms']:.1f} ms per join (the serialised part)")
+        if None not in cpu:
+            for label, (start, end) in (("/health", cpu[0:2]), ("join", cpu[1:3])):
+                used = {k: (end[k] - start[k]) / MEMBERS * 1000 for k in start}  # type: ignore[index]
+                print(
+                    f"  CPU per request, {label}: server {used['server']:.1f} ms, "
+                    f"PostgreSQL {used['postgres']:.1f} ms, this client {used['client']:.1f} ms"
+                )
         ok = (
             db["confirmed"] == SEATS
             and db["waitlisted"] == MEMBERS - SEATS
