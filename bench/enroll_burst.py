@@ -267,7 +267,7 @@ def check_database(cohort_id: int) -> dict[str, Any]:
     )
     spread = (rows[-1].queued_at - rows[0].queued_at).total_seconds() if rows else 0.0
     return {
-        "handoff_ms": spread / max(len(rows) - 1, 1) * 1000,
+        "spacing_ms": spread / max(len(rows) - 1, 1) * 1000,
         "confirmed": confirmed,
         "waitlisted": statuses.count("waitlisted"),
         "other": len(rows) - confirmed - statuses.count("waitlisted"),
@@ -338,7 +338,7 @@ def main() -> int:
             f"{floor['throughput']:.0f} req/s  (errors {floor['errors']})"
         )
         print(f"  throughput ratio join / floor: {ratio:.2f}  (target ≥ 0.5)")
-        print(f"  seat lock hand-off: {db['handoff_ms']:.1f} ms per join (the serialised part)")
+        print(f"  a place taken every {db['spacing_ms']:.1f} ms (waiting-list stamps, lock order)")
         if None not in cpu:
             for label, (start, end) in (("/health", cpu[0:2]), ("join", cpu[1:3])):
                 used = {k: (end[k] - start[k]) / MEMBERS * 1000 for k in start}  # type: ignore[index]
