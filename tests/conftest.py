@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +17,17 @@ def _fast_tests(settings: Any, request: pytest.FixtureRequest) -> None:
     # with force_login; tests marked `mfa_enforced` (tests/accounts/test_security.py, browser
     # journeys) exercise the rule itself.
     settings.MFA_REQUIRED_FOR_STAFF = request.node.get_closest_marker("mfa_enforced") is not None
+
+
+@pytest.fixture(autouse=True)
+def _close_async_tests_connections() -> Iterator[None]:
+    """An async test's ``sync_to_async`` calls run in asgiref's one shared thread, whose database
+    connection would otherwise stay open after the test and keep the test database from being
+    dropped at the end of the run. Close it after every test that used that thread."""
+    yield
+    executor = SyncToAsync.single_thread_executor
+    if executor._threads:
+        executor.submit(connections.close_all).result()
 
 
 @pytest.fixture
