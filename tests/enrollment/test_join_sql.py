@@ -154,7 +154,9 @@ def test_a_group_moved_into_the_past_since_the_page_was_read_is_refused(spy: lis
     cohort = CohortFactory(capacity=5)
     stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
     started = services.cohort_today(cohort) - timedelta(days=1)
-    Cohort.objects.filter(pk=cohort.pk).update(first_meeting_date=started, weekday=started.weekday())
+    Cohort.objects.filter(pk=cohort.pk).update(
+        first_meeting_date=started, weekday=started.weekday()
+    )
     with pytest.raises(EnrollmentClosed) as caught:
         services.enroll(member=ready_member(), cohort=stale)
     assert "already started" in caught.value.message
