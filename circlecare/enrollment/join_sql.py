@@ -197,6 +197,7 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any, today: date) -> Enrollmen
     if pk is None:
         return None
     draft.pk = pk
+    draft._state.adding, draft._state.db = False, connection.alias  # as if read from the database
     draft.status = status
     draft.queued_at = draft.created_at = draft.updated_at = now
     draft.confirmed_at = now if status == EnrollmentStatus.CONFIRMED else None

@@ -341,6 +341,7 @@ def _enroll_in_one_trip(member: Any, cohort: Cohort, actor: Any) -> Enrollment |
     # Outside any transaction the query string is its own transaction. Inside one, only a test's
     # may wrap a seat change (durable=True says so), and a savepoint keeps a failure contained.
     wrapper = transaction.atomic(durable=True) if connection.in_atomic_block else nullcontext()
+    assert connection.in_atomic_block or connection.get_autocommit()
     try:
         with _lock_wait_bounded(), wrapper:
             enrollment = join_sql.enroll(

@@ -123,6 +123,7 @@ def test_a_plain_join_writes_what_the_orm_path_writes(
     # What the caller gets back matches the database.
     row = Enrollment.objects.get(pk=quick.pk)
     assert (quick.queued_at, quick.confirmed_at) == (row.queued_at, row.confirmed_at)
+    assert (quick._state.adding, quick._state.db) == (orm._state.adding, orm._state.db)
     if outcome == "waitlisted":
         assert quick.place == orm.place == waiting_position(row) == waiting + 1  # type: ignore[attr-defined]
     else:
