@@ -7,7 +7,8 @@ machine run through it as well, on PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -141,38 +142,36 @@ def test_a_free_seat_while_people_wait_is_offered_on_the_usual_way(spy: list[Any
     assert Enrollment.objects.get(pk=first.pk).status == EnrollmentStatus.OFFERED
 
 
-def test_a_group_closed_since_the_page_was_read_is_refused(spy: list[Any]) -> None:
-    cohort = CohortFactory(capacity=5)
-    stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
-    Cohort.objects.filter(pk=cohort.pk).update(status=CohortStatus.CANCELLED)
-    with pytest.raises(EnrollmentClosed):
-        services.enroll(member=ready_member(), cohort=stale)
-    assert spy == [None]
-    assert not Enrollment.objects.filter(cohort=cohort).exists()
+def _cancelled(today: date) -> dict[str, Any]:
+    return {"status": CohortStatus.CANCELLED}
 
 
-def test_a_group_moved_into_the_past_since_the_page_was_read_is_refused(spy: list[Any]) -> None:
+def _moved_into_the_past(today: date) -> dict[str, Any]:
+    started = today - timedelta(days=1)
+    return {"first_meeting_date": started, "weekday": started.weekday()}
+
+
+def _deadline_passed(today: date) -> dict[str, Any]:
+    return {"enrollment_deadline": today - timedelta(days=1)}
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_cancelled, ""),
+        (_moved_into_the_past, "already started"),
+        (_deadline_passed, "deadline"),
+    ],
+)
+def test_a_group_closed_since_the_page_was_read_is_refused(
+    spy: list[Any], change: Callable[[date], dict[str, Any]], said: str
+) -> None:
     cohort = CohortFactory(capacity=5)
     stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
-    started = services.cohort_today(cohort) - timedelta(days=1)
-    Cohort.objects.filter(pk=cohort.pk).update(
-        first_meeting_date=started, weekday=started.weekday()
-    )
+    Cohort.objects.filter(pk=cohort.pk).update(**change(services.cohort_today(cohort)))
     with pytest.raises(EnrollmentClosed) as caught:
         services.enroll(member=ready_member(), cohort=stale)
-    assert "already started" in caught.value.message
-    assert spy == [None]
-    assert not Enrollment.objects.filter(cohort=cohort).exists()
-
-
-def test_a_deadline_passed_since_the_page_was_read_is_refused(spy: list[Any]) -> None:
-    cohort = CohortFactory(capacity=5)
-    stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
-    yesterday = services.cohort_today(cohort) - timedelta(days=1)
-    Cohort.objects.filter(pk=cohort.pk).update(enrollment_deadline=yesterday)
-    with pytest.raises(EnrollmentClosed) as caught:
-        services.enroll(member=ready_member(), cohort=stale)
-    assert "deadline" in caught.value.message
+    assert said in caught.value.message
     assert spy == [None]
     assert not Enrollment.objects.filter(cohort=cohort).exists()
 
