@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-import pytest
-from django.db.models import QuerySet
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from circlecare.prebuilt import prebuilt
-from circlecare.programs.models import Program
-from tests.factories import ProgramFactory
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, connections
+from django.db.models import Q, QuerySet
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from circlecare.enrollment.models import EnrollmentStatus
+from circlecare.practice import eligibility
+from circlecare.prebuilt import PreparedRead, prebuilt
+from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramKind
+from circlecare.programs.queries import _listed, visible_cohort
+from tests.conftest import requires_postgres
+from tests.factories import (
+    CohortFactory,
+    CompactPrivilegeFactory,
+    EnrollmentFactory,
+    LicenseFactory,
+    ProgramFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +49,146 @@ def test_builds_once_and_hands_out_fresh_copies() -> None:
     assert [p.title for p in programs().filter(title="B")] == ["B"]
     assert programs() is not programs()
     assert len(built) == 1
+
+
+# --------------------------------------------------------------------------------- PreparedRead
+
+
+def _cohorts_by_pk() -> PreparedRead[Cohort]:
+    return PreparedRead(lambda pk: _listed().filter(pk=pk), "pk")
+
+
+def _same_cohort(got: Cohort, want: Cohort) -> None:
+    assert got.pk == want.pk
+    assert got.name == want.name
+    assert (got.held_count, got.waitlist_count) == (want.held_count, want.waitlist_count)  # type: ignore[attr-defined]
+    assert got.program.title == want.program.title
+    assert got.lead.display_name == want.lead.display_name
+    assert got.lead.clinician.credentials == want.lead.clinician.credentials
+    assert (got.co_facilitator and got.co_facilitator.pk) == (
+        want.co_facilitator and want.co_facilitator.pk
+    )
+
+
+def test_a_prepared_read_gives_what_its_queryset_gives_for_each_value(
+    django_assert_num_queries: Any,
+) -> None:
+    """Rows, annotations and related objects match the plain queryset's, value after value, and
+    the statement run is the one Django compiles for that value."""
+    read = _cohorts_by_pk()
+    first = CohortFactory(name="First", co_facilitator=UserFactory(display_name="Co"))
+    second = CohortFactory(name="Second", capacity=1)
+    EnrollmentFactory(cohort=second)
+    EnrollmentFactory(cohort=second, status=EnrollmentStatus.WAITLISTED, confirmed_at=None)
+    for cohort in (first, second, first):
+        want = _listed().get(pk=cohort.pk)
+        with CaptureQueriesContext(connection) as ran:
+            (got,) = read(pk=cohort.pk)
+        assert len(ran.captured_queries) == 1
+        with CaptureQueriesContext(connection) as compiled_now:
+            list(_listed().filter(pk=cohort.pk))
+        assert ran.captured_queries[0]["sql"] == compiled_now.captured_queries[0]["sql"]
+        with django_assert_num_queries(0):
+            _same_cohort(got, want)
+    assert (second.pk, 1, 1) == (
+        read(pk=second.pk)[0].pk,
+        read(pk=second.pk)[0].held_count,  # type: ignore[attr-defined]
+        read(pk=second.pk)[0].waitlist_count,  # type: ignore[attr-defined]
+    )
+    assert read(pk=second.pk + first.pk + 1000) == []
+
+
+def test_a_prepared_read_sees_rows_written_after_it_was_compiled() -> None:
+    read = PreparedRead(lambda program: Cohort.objects.filter(program_id=program), "program")
+    program = ProgramFactory()
+    assert read(program=program.pk) == []
+    made = CohortFactory(program=program)
+    assert [c.pk for c in read(program=program.pk)] == [made.pk]
+
+
+def test_a_prepared_read_runs_its_querysets_prefetches() -> None:
+    lead = LicenseFactory(state="NJ").clinician.user
+    cohort = CohortFactory(lead=lead)
+    read = PreparedRead(
+        lambda pk: (
+            Cohort.objects.select_related("lead__clinician")
+            .prefetch_related("lead__clinician__licenses")
+            .filter(pk=pk)
+        ),
+        "pk",
+    )
+    (got,) = read(pk=cohort.pk)
+    assert [lic.state for lic in got.lead.clinician.licenses.all()] == ["NJ"]
+
+
+def test_a_value_that_does_not_reach_the_sql_once_is_refused_when_compiled() -> None:
+    CohortFactory()
+    twice = PreparedRead(lambda pk: Cohort.objects.filter(Q(pk=pk) | Q(lead_id=pk)), "pk")
+    with pytest.raises(ImproperlyConfigured, match="one parameter, not 2"):
+        twice(pk=1)
+    never = PreparedRead(lambda pk: Cohort.objects.all(), "pk")
+    with pytest.raises(ImproperlyConfigured, match="one parameter, not 0"):
+        never(pk=1)
+    read = _cohorts_by_pk()
+    with pytest.raises(TypeError):
+        read(cohort=1)
+    with pytest.raises(ValueError):
+        read(pk="1; DROP TABLE programs_cohort")  # type: ignore[arg-type]
+
+
+@requires_postgres()
+@pytest.mark.django_db(transaction=True)
+def test_threads_share_a_prepared_read_and_each_gets_its_own_rows() -> None:
+    """One compiled statement, many threads each on their own connection and value."""
+    cohorts = [CohortFactory(name=f"Group {i}") for i in range(6)]
+    read = _cohorts_by_pk()
+    start = threading.Barrier(6)
+
+    def look(cohort: Cohort) -> list[str]:
+        start.wait()
+        try:
+            return [read(pk=cohort.pk)[0].name for _ in range(20)]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        seen = list(pool.map(look, cohorts))
+    assert seen == [[c.name] * 20 for c in cohorts]
+
+
+# ------------------------------------------------------------------------- the cohort reads
+
+
+def test_a_visible_cohort_comes_with_its_leads_licences(django_assert_num_queries: Any) -> None:
+    """The cohort, then the lead's licences and privileges: eligibility then needs no query."""
+    clinician = LicenseFactory(state="NY").clinician
+    CompactPrivilegeFactory(clinician=clinician, state="PA")
+    program = ProgramFactory(kind=ProgramKind.THERAPY)
+    cohort = CohortFactory(program=program, lead=clinician.user)
+    with django_assert_num_queries(3):
+        got = visible_cohort(cohort.pk)
+    with django_assert_num_queries(0):
+        assert eligibility.served_states(got) == {"NY", "PA"}
+        assert eligibility.check(UserFactory.build(home_state="PA"), got).allowed
+    draft = CohortFactory(program=program, status=CohortStatus.DRAFT)
+    with pytest.raises(Cohort.DoesNotExist):
+        visible_cohort(draft.pk)
+
+
+def test_the_cohort_page_reads_four_queries_whatever_the_group(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    """The cohort with its seats, the lead's licences and privileges, and its stored meetings."""
+    clinician = LicenseFactory(state="NY").clinician
+    busy = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY), lead=clinician.user)
+    CompactPrivilegeFactory(clinician=clinician, state="PA")
+    EnrollmentFactory.create_batch(3, cohort=busy)
+    quiet = CohortFactory()
+    for cohort in (busy, quiet):
+        client.get(cohort.get_absolute_url())
+        with django_assert_num_queries(4):
+            response = client.get(cohort.get_absolute_url())
+        assert response.status_code == 200
+    page = client.get(busy.get_absolute_url()).content.decode()
+    assert "7 of 10 left" in page
+    assert "New York and Pennsylvania" in page

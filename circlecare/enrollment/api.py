@@ -19,8 +19,8 @@ from circlecare.enrollment.errors import StepRequired
 from circlecare.enrollment.models import Enrollment
 from circlecare.meetings.models import Attendance
 from circlecare.meetings.schedule import meeting_times
-from circlecare.practice.queries import clinician_prefetch
-from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.programs.models import Cohort
+from circlecare.programs.queries import visible_cohort
 
 router = Router(auth=AUTH)
 
@@ -116,16 +116,10 @@ def _own(request: HttpRequest, pk: int) -> Enrollment:
 
 def _joinable_cohort(cohort_id: int) -> Cohort:
     """A cohort a visitor may see (as the group page), with its lead's licences for eligibility."""
-    cohort = (
-        Cohort.objects.exclude(status=CohortStatus.DRAFT)
-        .filter(program__is_published=True, pk=cohort_id)
-        .select_related("program", "lead", "lead__clinician", "co_facilitator")
-        .prefetch_related(*clinician_prefetch("lead__clinician__"))
-        .first()
-    )
-    if cohort is None:
-        raise Http404
-    return cohort
+    try:
+        return visible_cohort(cohort_id)
+    except Cohort.DoesNotExist:
+        raise Http404 from None
 
 
 def _run_cohort(request: HttpRequest, cohort_id: int) -> Cohort:

@@ -23,7 +23,7 @@ from circlecare.enrollment.models import (
     EnrollmentStatus,
 )
 from circlecare.meetings.schedule import meeting_times
-from circlecare.prebuilt import prebuilt
+from circlecare.prebuilt import PreparedRead, prebuilt
 from circlecare.programs.models import Cohort, CohortStatus
 
 
@@ -127,9 +127,14 @@ def _with_cohorts_and_places() -> QuerySet[Enrollment]:
     )
 
 
+_enrollments_of = PreparedRead(
+    lambda member: _with_cohorts_and_places().filter(member_id=member), "member"
+)
+
+
 def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     """The member's live enrollments as cards, and their past ones. A fixed number of queries."""
-    enrollments: list[Enrollment] = list(_with_cohorts_and_places().filter(member=member))
+    enrollments = _enrollments_of(member=member.pk)
     live = [e for e in enrollments if e.status in LIVE]
     attach_panel_data([e.cohort for e in live], member)
     past = [e for e in enrollments if e.status not in LIVE]

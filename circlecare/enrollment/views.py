@@ -24,19 +24,14 @@ from circlecare.enrollment.forms import (
 )
 from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
 from circlecare.errors import DomainError
-from circlecare.practice.queries import clinician_prefetch
 from circlecare.programs.models import Cohort
-from circlecare.programs.queries import visible_cohorts
+from circlecare.programs.queries import visible_cohort
 
 
 def _visible_cohort(cohort_id: int) -> Cohort:
     """A cohort a visitor may see (not a draft), with its lead's licences loaded for eligibility."""
     try:
-        return (
-            visible_cohorts()
-            .prefetch_related(*clinician_prefetch("lead__clinician__"))
-            .get(pk=cohort_id)
-        )
+        return visible_cohort(cohort_id)
     except Cohort.DoesNotExist:
         raise Http404("No such group") from None
 

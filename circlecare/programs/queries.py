@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from circlecare.enrollment.models import SEAT_HOLDING, Enrollment, EnrollmentStatus
 from circlecare.meetings.models import Meeting, MeetingStatus
-from circlecare.practice.queries import clinician_prefetch
-from circlecare.prebuilt import prebuilt
+from circlecare.practice.queries import clinician_prefetch, load_licences
+from circlecare.prebuilt import PreparedRead, prebuilt
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
 
 PUBLIC_COHORT_STATUSES = (CohortStatus.OPEN, CohortStatus.FULL)
@@ -42,13 +42,13 @@ def with_seats(queryset: QuerySet[Cohort]) -> QuerySet[Cohort]:
     )
 
 
-def scheduled_meetings() -> Prefetch:
+def _scheduled() -> QuerySet[Meeting]:
     """Once a cohort has opened, its stored meetings (moves and skips included) are its schedule."""
-    return Prefetch(
-        "meetings",
-        queryset=Meeting.objects.exclude(status=MeetingStatus.CANCELLED).order_by("starts_at"),
-        to_attr="scheduled_meetings",
-    )
+    return Meeting.objects.exclude(status=MeetingStatus.CANCELLED).order_by("starts_at")
+
+
+def scheduled_meetings() -> Prefetch:
+    return Prefetch("meetings", queryset=_scheduled(), to_attr="scheduled_meetings")
 
 
 @prebuilt
@@ -102,6 +102,30 @@ def program_detail(slug: str) -> Program:
     ).get(slug=slug, is_published=True)
 
 
+_visible_by_pk = PreparedRead(lambda pk: visible_cohorts().filter(pk=pk), "pk")
+_listed_by_pk = PreparedRead(lambda pk: _listed().filter(pk=pk), "pk")
+_schedule_of = PreparedRead(lambda cohort: _scheduled().filter(cohort_id=cohort), "cohort")
+
+
+def _one_with_lead_licences(found: list[Cohort]) -> Cohort:
+    if not found:
+        raise Cohort.DoesNotExist("No such group")
+    cohort = found[0]
+    clinician = getattr(cohort.lead, "clinician", None)
+    if clinician is not None:
+        load_licences(clinician)
+    return cohort
+
+
+def visible_cohort(pk: int) -> Cohort:
+    """A cohort a visitor may see, with its lead's licences loaded for eligibility (three queries);
+    raises ``Cohort.DoesNotExist``."""
+    return _one_with_lead_licences(_visible_by_pk(pk=pk))
+
+
 def cohort_detail(pk: int) -> Cohort:
-    """A cohort a visitor may see (not drafts); raises ``Cohort.DoesNotExist``."""
-    return _with_people(_listed()).get(pk=pk)
+    """``visible_cohort`` with its seat counts and stored meetings (``scheduled_meetings``), as
+    ``public_cohorts`` gives them (four queries); raises ``Cohort.DoesNotExist``."""
+    cohort = _one_with_lead_licences(_listed_by_pk(pk=pk))
+    cohort.scheduled_meetings = _schedule_of(cohort=cohort.pk)  # type: ignore[attr-defined]
+    return cohort
