@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 
 Q = TypeVar("Q", bound=QuerySet[Any])
 M = TypeVar("M", bound=Model)
@@ -41,9 +45,48 @@ def prebuilt(build: Callable[[], Q]) -> Callable[[], Q]:
 
 
 #: Values standing in for a prepared read's parameters while its SQL is compiled: unlike any
-#: constant a query holds, so each is found again among the compiled parameters, and within the
-#: range of a 32-bit integer column, which would refuse a larger value.
-_PLACEHOLDER_BASE = 2_147_480_000
+#: constant a query holds, so each is found again among the compiled parameters. Integers stay
+#: within the range of a 32-bit column, which would refuse a larger value.
+_INT_BASE = 2_147_480_000
+_MOMENT_BASE = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+#: What a value may be: an integer (a key), a list of them (``__in``), or a moment (an aware
+#: datetime compared with a DateTimeField).
+Value = int | datetime | list[int] | tuple[int, ...]
+
+
+def _shape(value: Value) -> tuple[str, int]:
+    if isinstance(value, datetime):
+        return ("moment", 1)
+    if isinstance(value, list | tuple):
+        return ("ints", len(value))
+    return ("int", 1)
+
+
+def _scalars(value: Value) -> list[int | datetime]:
+    if isinstance(value, list | tuple):
+        return [int(v) for v in value]
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):
+            raise ValueError("a prepared read's moments must be aware datetimes")
+        return [value]
+    return [int(value)]
+
+
+def _adapt(scalar: int | datetime, connection: Any) -> Any:
+    """A value as Django hands it to the driver for an integer or a DateTimeField column."""
+    if isinstance(scalar, datetime):
+        return connection.ops.adapt_datetimefield_value(scalar)
+    return scalar
+
+
+@dataclass(frozen=True)
+class _Compiled(Generic[M]):
+    queryset: QuerySet[M]
+    compiler: Any
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, ...], ...]  # per name, where its values go in ``params``
 
 
 class PreparedRead(Generic[M]):
@@ -55,49 +98,72 @@ class PreparedRead(Generic[M]):
     each call only swaps the values in and runs the same statement; rows still become model
     instances (related objects and annotations included) through Django's own iterator.
 
-    ``build`` takes one keyword per name in ``names`` and returns the queryset. Each value must
-    reach the SQL as exactly one integer parameter (a filter such as ``pk=`` or ``cohort_id=``);
-    that is checked when the read is compiled. Prefetches on the queryset run as usual, per call.
+    ``build`` takes one keyword per name in ``names`` and returns the queryset. Each value is an
+    integer (``pk=``, ``cohort_id=``), a list of integers (``cohort_id__in=``; one statement per
+    length, and an empty list is left to Django) or an aware datetime compared with a
+    DateTimeField (``ends_at__gt=``). Each must reach the SQL as its own parameters, once; that
+    is checked when the read is compiled. Prefetches on the queryset run as usual, per call.
     """
 
     def __init__(self, build: Callable[..., QuerySet[M]], *names: str) -> None:
         self._build = build
         self._names = names
-        self._compiled: dict[str, tuple[QuerySet[M], Any, str, tuple[Any, ...], list[int]]] = {}
+        self._compiled: dict[tuple[Any, ...], _Compiled[M]] = {}
         self._lock = threading.Lock()
 
-    def _compile(self, using: str) -> tuple[QuerySet[M], Any, str, tuple[Any, ...], list[int]]:
-        stand_ins = {name: _PLACEHOLDER_BASE + i for i, name in enumerate(self._names)}
+    def _compile(self, using: str, shape: tuple[tuple[str, int], ...]) -> _Compiled[M]:
+        connection = connections[using]
+        ints = itertools.count(_INT_BASE)
+        moments = (_MOMENT_BASE + timedelta(microseconds=n) for n in itertools.count(1))
+        stand_ins: dict[str, Value] = {}
+        for name, (kind, size) in zip(self._names, shape, strict=True):
+            if kind == "moment":
+                stand_ins[name] = next(moments)
+            elif kind == "ints":
+                stand_ins[name] = [next(ints) for _ in range(size)]
+            else:
+                stand_ins[name] = next(ints)
         queryset = self._build(**stand_ins).using(using)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         slots = []
         for name, value in stand_ins.items():
-            found = [i for i, param in enumerate(params) if param == value]
-            if len(found) != 1:
-                raise ImproperlyConfigured(
-                    f"{self._build!r}: {name!r} must reach the SQL as one parameter, "
-                    f"not {len(found)}"
-                )
-            slots.append(found[0])
-        return queryset, compiler, sql, tuple(params), slots
+            found = []
+            for scalar in _scalars(value):
+                adapted = _adapt(scalar, connection)
+                where = [i for i, param in enumerate(params) if param == adapted]
+                if len(where) != 1:
+                    raise ImproperlyConfigured(
+                        f"{self._build!r}: {name!r} must reach the SQL as one parameter per "
+                        f"value, not {len(where)}"
+                    )
+                found.append(where[0])
+            slots.append(tuple(found))
+        return _Compiled(queryset, compiler, sql, tuple(params), tuple(slots))
 
-    def __call__(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[M]:
+    def __call__(self, *, using: str = DEFAULT_DB_ALIAS, **values: Value) -> list[M]:
         if set(values) != set(self._names):
             raise TypeError(f"expected {sorted(self._names)}, got {sorted(values)}")
-        entry = self._compiled.get(using)
+        shape = tuple(_shape(values[name]) for name in self._names)
+        if ("ints", 0) in shape:
+            # What an empty list means (nothing, or everything under exclude()) is Django's call.
+            return list(self._build(**values).using(using))
+        key = (using, shape)
+        entry = self._compiled.get(key)
         if entry is None:
             with self._lock:
-                entry = self._compiled.get(using) or self._compile(using)
-                self._compiled[using] = entry
-        queryset, compiled, sql, params, slots = entry
-        bound = list(params)
-        for name, slot in zip(self._names, slots, strict=True):
-            bound[slot] = int(values[name])
-        run = copy.copy(compiled)
-        run.connection = connections[using]  # this thread's connection
+                entry = self._compiled.get(key) or self._compile(using, shape)
+                self._compiled[key] = entry
+        connection = connections[using]  # this thread's connection
+        bound = list(entry.params)
+        for name, slots in zip(self._names, entry.slots, strict=True):
+            for slot, scalar in zip(slots, _scalars(values[name]), strict=True):
+                bound[slot] = _adapt(scalar, connection)
+        sql = entry.sql
+        run = copy.copy(entry.compiler)
+        run.connection = connection
         run.as_sql = lambda *args, **kwargs: (sql, bound)
-        clone = queryset.all()
+        clone = entry.queryset.all()
         clone.query.get_compiler = lambda *args, **kwargs: run  # type: ignore[method-assign]
         return list(clone)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -124,16 +125,39 @@ def test_a_prepared_read_runs_its_querysets_prefetches() -> None:
 def test_a_value_that_does_not_reach_the_sql_once_is_refused_when_compiled() -> None:
     CohortFactory()
     twice = PreparedRead(lambda pk: Cohort.objects.filter(Q(pk=pk) | Q(lead_id=pk)), "pk")
-    with pytest.raises(ImproperlyConfigured, match="one parameter, not 2"):
+    with pytest.raises(ImproperlyConfigured, match="per value, not 2"):
         twice(pk=1)
     never = PreparedRead(lambda pk: Cohort.objects.all(), "pk")
-    with pytest.raises(ImproperlyConfigured, match="one parameter, not 0"):
+    with pytest.raises(ImproperlyConfigured, match="per value, not 0"):
         never(pk=1)
     read = _cohorts_by_pk()
     with pytest.raises(TypeError):
         read(cohort=1)
     with pytest.raises(ValueError):
         read(pk="1; DROP TABLE programs_cohort")  # type: ignore[arg-type]
+
+
+def test_lists_and_moments_are_values_too() -> None:
+    """A list compiles one statement per length; an empty one is Django's to read; a moment is
+    compared as Django compares it; a naive one is refused."""
+    read = PreparedRead(
+        lambda ids, after: Cohort.objects.filter(pk__in=ids, created_at__gt=after).order_by("pk"),
+        "ids",
+        "after",
+    )
+    made = [CohortFactory() for _ in range(3)]
+    ids = [c.pk for c in made]
+    before = made[0].created_at - timedelta(seconds=1)
+    assert [c.pk for c in read(ids=ids, after=before)] == ids
+    assert [c.pk for c in read(ids=ids[1:], after=before)] == ids[1:]
+    assert [c.pk for c in read(ids=[ids[2], ids[0]], after=before)] == [ids[0], ids[2]]
+    assert read(ids=ids, after=made[2].created_at + timedelta(seconds=1)) == []
+    assert read(ids=[], after=before) == []
+    everyone_else = PreparedRead(lambda ids: Cohort.objects.exclude(pk__in=ids), "ids")
+    assert {c.pk for c in everyone_else(ids=[])} == set(ids)
+    assert {c.pk for c in everyone_else(ids=ids[:1])} == set(ids[1:])
+    with pytest.raises(ValueError, match="aware"):
+        read(ids=ids, after=datetime(2030, 1, 1))
 
 
 @requires_postgres()

@@ -8,13 +8,15 @@ signed an older one must sign the new one before their next meeting (the meeting
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from circlecare.enrollment.models import ConsentDocument, ConsentKind, ConsentSignature
+from circlecare.prebuilt import PreparedRead
 from circlecare.programs.models import Cohort
 
 
@@ -25,6 +27,22 @@ def required_kinds(cohort: Cohort) -> list[str]:
     return kinds
 
 
+def _current(kinds: tuple[str, ...], member: Any, at: datetime) -> QuerySet[ConsentDocument]:
+    documents = ConsentDocument.objects.filter(kind__in=kinds, effective_at__lte=at)
+    if member is not None:
+        documents = documents.annotate(
+            signed=Exists(
+                ConsentSignature.objects.filter(document=OuterRef("pk"), member_id=member)
+            )
+        )
+    return documents.order_by("kind", "-version")
+
+
+@functools.cache
+def _current_signed_by(kinds: tuple[str, ...]) -> PreparedRead[ConsentDocument]:
+    return PreparedRead(lambda member, at: _current(kinds, member, at), "member", "at")
+
+
 def current_documents(
     kinds: list[str], *, at: datetime | None = None, signed_by: Any = None
 ) -> list[ConsentDocument]:
@@ -33,15 +51,13 @@ def current_documents(
     With ``signed_by`` (a member), each document says in ``signed`` whether they signed it, in the
     same query."""
     at = at or timezone.now()
-    documents = ConsentDocument.objects.filter(kind__in=kinds, effective_at__lte=at)
-    if getattr(signed_by, "pk", None):
-        documents = documents.annotate(
-            signed=Exists(
-                ConsentSignature.objects.filter(document=OuterRef("pk"), member_id=signed_by.pk)
-            )
-        )
+    member = getattr(signed_by, "pk", None)
+    if member is None:
+        documents = list(_current(tuple(kinds), None, at))
+    else:
+        documents = _current_signed_by(tuple(sorted(kinds)))(member=member, at=at)
     newest: dict[str, ConsentDocument] = {}
-    for document in documents.order_by("kind", "-version"):
+    for document in documents:
         newest.setdefault(document.kind, document)
     return [newest[kind] for kind in kinds if kind in newest]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,6 +133,19 @@ _enrollments_of = PreparedRead(
 )
 
 
+_goodbyes: PreparedRead[Any] = PreparedRead(
+    lambda cohorts, member: (
+        Enrollment.objects.filter(cohort_id__in=cohorts, status=EnrollmentStatus.WITHDRAWN)
+        .exclude(goodbye="")
+        .exclude(member_id=member)
+        .order_by("ended_at")
+        .values_list("cohort_id", "member__display_name", "goodbye")
+    ),
+    "cohorts",
+    "member",
+)
+
+
 def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     """The member's live enrollments as cards, and their past ones. A fixed number of queries."""
     enrollments = _enrollments_of(member=member.pk)
@@ -142,13 +156,7 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     goodbyes: dict[int, list[tuple[str, str]]] = defaultdict(list)
     seated = [e.cohort_id for e in live if e.status == EnrollmentStatus.CONFIRMED]
     if seated:
-        for cohort_id, name, text in (
-            Enrollment.objects.filter(cohort_id__in=seated, status=EnrollmentStatus.WITHDRAWN)
-            .exclude(goodbye="")
-            .exclude(member=member)
-            .order_by("ended_at")
-            .values_list("cohort_id", "member__display_name", "goodbye")
-        ):
+        for cohort_id, name, text in _goodbyes(cohorts=seated, member=member.pk):
             goodbyes[cohort_id].append((name, text))
     cards = []
     for e in live:
@@ -165,34 +173,61 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     return cards, past
 
 
+@functools.cache
+def _panel_reads() -> tuple[
+    PreparedRead[Any], PreparedRead[Any], PreparedRead[Any], PreparedRead[Any]
+]:
+    """The panels' reads for a page of groups, each compiled once (built on first use: the
+    panels' apps import this one)."""
+    from circlecare.care.models import CohortWeek
+    from circlecare.measures.queries import due_for_member
+    from circlecare.meetings.models import Meeting, MeetingStatus
+    from circlecare.programs.models import ProgramWeek
+
+    upcoming = PreparedRead(
+        lambda cohorts, now: Meeting.objects.filter(
+            cohort_id__in=cohorts,
+            status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD],
+            ends_at__gt=now,
+        ).order_by("cohort_id", "starts_at", "pk"),
+        "cohorts",
+        "now",
+    )
+    base = PreparedRead(
+        lambda programs: ProgramWeek.objects.filter(program_id__in=programs), "programs"
+    )
+    adapted = PreparedRead(
+        lambda cohorts: CohortWeek.objects.filter(cohort_id__in=cohorts), "cohorts"
+    )
+    due = PreparedRead(
+        lambda member, cohorts: due_for_member(member).filter(cohort_id__in=cohorts),
+        "member",
+        "cohorts",
+    )
+    return upcoming, base, adapted, due
+
+
 def attach_panel_data(cohorts: list[Cohort], member: Any) -> None:
     """Load what each group's panels show (next meeting, this week, what is due) for every group
     on the page at once, so the page costs the same number of queries however many groups.
 
     The panels' template tags use these attributes when present and query for one group otherwise.
     """
-    from circlecare.care.models import CohortWeek
-    from circlecare.measures.queries import due_for_member
-    from circlecare.meetings.models import Meeting, MeetingStatus
-    from circlecare.programs.models import ProgramWeek
-
     if not cohorts:
         return
+    upcoming_read, base_read, adapted_read, due_read = _panel_reads()
     ids = [c.pk for c in cohorts]
-    now = timezone.now()
     upcoming: dict[int, Any] = {}
-    for meeting in Meeting.objects.filter(
-        cohort_id__in=ids, status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD], ends_at__gt=now
-    ).order_by("cohort_id", "starts_at", "pk"):
+    for meeting in upcoming_read(cohorts=ids, now=timezone.now()):
         upcoming.setdefault(meeting.cohort_id, meeting)
     base: dict[int, dict[int, Any]] = defaultdict(dict)
-    for week in ProgramWeek.objects.filter(program_id__in={c.program_id for c in cohorts}):
+    for week in base_read(programs=sorted({c.program_id for c in cohorts})):
         base[week.program_id][week.number] = week
     adapted: dict[int, dict[int, Any]] = defaultdict(dict)
-    for change in CohortWeek.objects.filter(cohort_id__in=ids):
+    for change in adapted_read(cohorts=ids):
         adapted[change.cohort_id][change.number] = change
     due: dict[int, list[Any]] = defaultdict(list)
-    for assessment in due_for_member(member).filter(cohort_id__in=ids):
+    for assessment in due_read(member=member.pk, cohorts=ids):
         due[assessment.cohort_id].append(assessment)
     for cohort in cohorts:
         cohort.panel_next_meeting = upcoming.get(cohort.pk)  # type: ignore[attr-defined]
