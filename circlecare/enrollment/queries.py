@@ -193,11 +193,12 @@ def _panel_reads() -> tuple[
         "cohorts",
         "now",
     )
+    # Read into dicts, so in no order: the models' default orders would join programmes and cohorts.
     base = PreparedRead(
-        lambda programs: ProgramWeek.objects.filter(program_id__in=programs), "programs"
+        lambda programs: ProgramWeek.objects.filter(program_id__in=programs).order_by(), "programs"
     )
     adapted = PreparedRead(
-        lambda cohorts: CohortWeek.objects.filter(cohort_id__in=cohorts), "cohorts"
+        lambda cohorts: CohortWeek.objects.filter(cohort_id__in=cohorts).order_by(), "cohorts"
     )
     due = PreparedRead(
         lambda member, cohorts: due_for_member(member).filter(cohort_id__in=cohorts),

@@ -32,7 +32,9 @@ def missing_intake(member: Any, cohort: Any) -> list[str]:
             status=AssessmentStatus.COMPLETED,
             completed_at__gte=timezone.now() - INTAKE_VALID_FOR,
             instrument__in=needed,
-        ).values_list("instrument", flat=True)
+        )
+        .order_by()  # a set: the default order would join the cohorts for nothing
+        .values_list("instrument", flat=True)
     )
     return [code for code in needed if code not in done]
 
