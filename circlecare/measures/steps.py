@@ -6,6 +6,7 @@ intake completed for any group of the same program kind within the last 30 days 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.urls import reverse
@@ -13,29 +14,40 @@ from django.utils import timezone
 
 from circlecare.enrollment.steps import Requirement
 from circlecare.measures.plans import INTAKE_VALID_FOR, intake_codes
+from circlecare.prebuilt import PreparedRead
 from circlecare.programs.models import ProgramKind
+
+
+@functools.cache
+def _intake_done(kind: str) -> PreparedRead[Any]:
+    """Which of a kind's intake instruments a member completed since a moment (every join asks)."""
+    from circlecare.measures.models import Assessment, AssessmentStatus, Occasion
+
+    return PreparedRead(
+        lambda member, since: (
+            Assessment.objects.filter(
+                member_id=member,
+                program_kind=kind,
+                occasion=Occasion.INTAKE,
+                status=AssessmentStatus.COMPLETED,
+                completed_at__gte=since,
+                instrument__in=intake_codes(kind),
+            )
+            .order_by()  # a set: the default order would join the cohorts for nothing
+            .values_list("instrument", flat=True)
+        ),
+        "member",
+        "since",
+    )
 
 
 def missing_intake(member: Any, cohort: Any) -> list[str]:
     """The intake instruments this member still has to complete for this cohort's kind."""
-    from circlecare.measures.models import Assessment, AssessmentStatus, Occasion
-
     kind = cohort.program.kind
     needed = intake_codes(kind)
     if not getattr(member, "pk", None):
         return list(needed)
-    done = set(
-        Assessment.objects.filter(
-            member=member,
-            program_kind=kind,
-            occasion=Occasion.INTAKE,
-            status=AssessmentStatus.COMPLETED,
-            completed_at__gte=timezone.now() - INTAKE_VALID_FOR,
-            instrument__in=needed,
-        )
-        .order_by()  # a set: the default order would join the cohorts for nothing
-        .values_list("instrument", flat=True)
-    )
+    done = set(_intake_done(kind)(member=member.pk, since=timezone.now() - INTAKE_VALID_FOR))
     return [code for code in needed if code not in done]
 
 
