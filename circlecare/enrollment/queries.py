@@ -26,6 +26,7 @@ from circlecare.enrollment.models import (
 from circlecare.meetings.schedule import meeting_times
 from circlecare.prebuilt import PreparedRead, prebuilt
 from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.programs.queries import with_seats
 
 
 def waiting_positions(cohort_ids: list[int]) -> dict[int, int]:
@@ -271,18 +272,61 @@ def _roster_rows() -> QuerySet[Enrollment]:
     return Enrollment.objects.select_related("member").only(*_ROSTER_FIELDS)
 
 
+_staff_cohort_by_pk = PreparedRead(
+    lambda pk: with_seats(Cohort.objects.select_related("program")).filter(pk=pk), "pk"
+)
+_not_waiting_in = PreparedRead(
+    lambda cohort: (
+        _roster_rows()
+        .filter(cohort_id=cohort)
+        .exclude(status=EnrollmentStatus.WAITLISTED)
+        .order_by("queued_at", "pk")
+    ),
+    "cohort",
+)
+
+
+def staff_cohort(pk: int) -> Cohort | None:
+    """A cohort with its programme and seat counts (``held_count``, ``waitlist_count``), for the
+    pages of those who run it. One query."""
+    found = _staff_cohort_by_pk(pk=pk)
+    return found[0] if found else None
+
+
+class _Counted:
+    """Rows whose number is already known, so a paginator need not count them again."""
+
+    def __init__(self, rows: QuerySet[Enrollment], count: int) -> None:
+        self._rows, self._count = rows, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: slice) -> QuerySet[Enrollment]:
+        return self._rows[index]
+
+
 def roster_page(
     cohort: Cohort, waiting_page: Any = None, per_page: int = 50
 ) -> tuple[Roster, Page]:
     """The roster page's reads: everyone not waiting (one query), and one page of the waiting
-    list in its order with the list's length (two queries), so a long list costs no more than a
-    short one. ``Roster.waiting`` holds that page's rows. A page number that is not one gives the
+    list in its order (one query; its length is the cohort's ``waitlist_count`` from
+    ``staff_cohort``, or one more query without it), so a long list costs no more than a short
+    one. ``Roster.waiting`` holds that page's rows. A page number that is not one gives the
     nearest page (the first, or the last)."""
-    members = _roster_rows().filter(cohort=cohort)
-    everyone = list(members.exclude(status=EnrollmentStatus.WAITLISTED).order_by("queued_at", "pk"))
-    waiting = members.filter(status=EnrollmentStatus.WAITLISTED).order_by(*Enrollment.WAITING_ORDER)
-    paginator = Paginator(waiting, per_page)
-    number = paginator.get_page(waiting_page).number  # counts the list once; reads no rows
+    everyone = _not_waiting_in(cohort=cohort.pk)
+    waiting = (
+        _roster_rows()
+        .filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED)
+        .order_by(*Enrollment.WAITING_ORDER)
+    )
+    known = getattr(cohort, "waitlist_count", None)
+    # _Counted offers what Paginator uses (count() and slices), not a whole sequence.
+    paginator = Paginator(waiting if known is None else _Counted(waiting, known), per_page)  # type: ignore[arg-type]
+    number = paginator.get_page(waiting_page).number
     start = (number - 1) * per_page
     # The page's rows, read even when the list is empty, so the page's cost does not vary.
     page = Page(list(waiting[start : start + per_page]), number, paginator)

@@ -45,8 +45,8 @@ def _own_enrollment(request: HttpRequest, pk: int) -> Enrollment:
 
 
 def _staff_cohort(request: HttpRequest, cohort_id: int) -> Cohort:
-    cohort = get_object_or_404(Cohort.objects.select_related("program"), pk=cohort_id)
-    if not (request.user.is_staff or cohort.is_led_by(request.user)):
+    cohort = queries.staff_cohort(cohort_id)
+    if cohort is None or not (request.user.is_staff or cohort.is_led_by(request.user)):
         raise Http404("No such group")
     return cohort
 

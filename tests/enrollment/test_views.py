@@ -187,8 +187,9 @@ def test_the_roster_reads_a_fixed_number_of_queries_whatever_its_rows(
     client.get(url)
 
     def page() -> str:
-        # The session, the user, the cohort, everyone not waiting, the waiting count and its page.
-        with django_assert_num_queries(6):
+        # The session, the user, the cohort with its seat counts (the waiting list's length among
+        # them), everyone not waiting, and the waiting list's page.
+        with django_assert_num_queries(5):
             response = client.get(url)
         assert response.status_code == 200
         return response.content.decode()
