@@ -50,12 +50,14 @@ def prebuilt(build: Callable[[], Q]) -> Callable[[], Q]:
 _INT_BASE = 2_147_480_000
 _MOMENT_BASE = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
 
-#: What a value may be: an integer (a key), a list of them (``__in``), or a moment (an aware
-#: datetime compared with a DateTimeField).
-Value = int | datetime | list[int] | tuple[int, ...]
+#: What a value may be: an integer (a key), a list of them (``__in``), a text (compared with a
+#: text column), or a moment (an aware datetime compared with a DateTimeField).
+Value = int | str | datetime | list[int] | tuple[int, ...]
 
 
 def _shape(value: Value) -> tuple[str, int]:
+    if isinstance(value, str):
+        return ("text", 1)
     if isinstance(value, datetime):
         return ("moment", 1)
     if isinstance(value, list | tuple):
@@ -63,7 +65,9 @@ def _shape(value: Value) -> tuple[str, int]:
     return ("int", 1)
 
 
-def _scalars(value: Value) -> list[int | datetime]:
+def _scalars(value: Value) -> list[int | str | datetime]:
+    if isinstance(value, str):
+        return [value]
     if isinstance(value, list | tuple):
         return [int(v) for v in value]
     if isinstance(value, datetime):
@@ -73,8 +77,8 @@ def _scalars(value: Value) -> list[int | datetime]:
     return [int(value)]
 
 
-def _adapt(scalar: int | datetime, connection: Any) -> Any:
-    """A value as Django hands it to the driver for an integer or a DateTimeField column."""
+def _adapt(scalar: int | str | datetime, connection: Any) -> Any:
+    """A value as Django hands it to the driver for an integer, text or DateTimeField column."""
     if isinstance(scalar, datetime):
         return connection.ops.adapt_datetimefield_value(scalar)
     return scalar
@@ -100,9 +104,10 @@ class PreparedRead(Generic[M]):
 
     ``build`` takes one keyword per name in ``names`` and returns the queryset. Each value is an
     integer (``pk=``, ``cohort_id=``), a list of integers (``cohort_id__in=``; one statement per
-    length, and an empty list is left to Django) or an aware datetime compared with a
-    DateTimeField (``ends_at__gt=``). Each must reach the SQL as its own parameters, once; that
-    is checked when the read is compiled. Prefetches on the queryset run as usual, per call.
+    length, and an empty list is left to Django), a text compared with a text column
+    (``session_key=``) or an aware datetime compared with a DateTimeField (``ends_at__gt=``).
+    Each must reach the SQL as its own parameters, once; that is checked when the read is
+    compiled. Prefetches on the queryset run as usual, per call.
     """
 
     def __init__(self, build: Callable[..., QuerySet[M]], *names: str) -> None:
@@ -121,6 +126,8 @@ class PreparedRead(Generic[M]):
                 stand_ins[name] = next(moments)
             elif kind == "ints":
                 stand_ins[name] = [next(ints) for _ in range(size)]
+            elif kind == "text":
+                stand_ins[name] = f"\x1fprepared-read-{next(ints)}"
             else:
                 stand_ins[name] = next(ints)
         queryset = self._build(**stand_ins).using(using)

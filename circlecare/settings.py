@@ -175,9 +175,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "circlecare.accounts.validators.MaximumLengthValidator"},
 ]
+# Django's and allauth's backends, each reading a request's user with a prepared statement.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "circlecare.accounts.backends.ModelBackend",
+    "circlecare.accounts.backends.AuthenticationBackend",
 ]
 
 # Accounts (django-allauth): e-mail only, verified before first login.
@@ -212,6 +213,8 @@ IDLE_TIMEOUT_MEMBER = 30 * 60
 SESSION_ABSOLUTE_LIMIT = 12 * 60 * 60
 LOGIN_URL_PATH = "/accounts/login/"
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIMIT
+# Django's database sessions, read with a prepared statement.
+SESSION_ENGINE = "circlecare.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
