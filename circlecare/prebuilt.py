@@ -48,6 +48,8 @@ def prebuilt(build: Callable[[], Q]) -> Callable[[], Q]:
 #: constant a query holds, so each is found again among the compiled parameters. Integers stay
 #: within the range of a 32-bit column, which would refuse a larger value.
 _INT_BASE = 2_147_480_000
+#: At most this many statements per prepared read (one per database and length of its lists).
+_MAX_SHAPES = 32
 _MOMENT_BASE = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
 
 #: What a value may be: an integer (a key), a list of them (``__in``), a text (compared with a
@@ -158,6 +160,9 @@ class PreparedRead(Generic[M]):
         key = (using, shape)
         entry = self._compiled.get(key)
         if entry is None:
+            if len(self._compiled) >= _MAX_SHAPES:
+                # Lists of ever new lengths: keep what is compiled, and build the rest each time.
+                return list(self._build(**values).using(using))
             with self._lock:
                 entry = self._compiled.get(key) or self._compile(using, shape)
                 self._compiled[key] = entry

@@ -14,9 +14,10 @@ from django.db.models import Q, QuerySet
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from circlecare import prebuilt
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.practice import eligibility
-from circlecare.prebuilt import PreparedRead, prebuilt
+from circlecare.prebuilt import PreparedRead
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramKind
 from circlecare.programs.queries import _listed, visible_cohort
 from tests.conftest import requires_postgres
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.django_db
 def test_builds_once_and_hands_out_fresh_copies() -> None:
     built = []
 
-    @prebuilt
+    @prebuilt.prebuilt
     def programs() -> QuerySet[Program]:
         built.append(1)
         return Program.objects.order_by("title")
@@ -158,6 +159,17 @@ def test_lists_and_moments_are_values_too() -> None:
     assert {c.pk for c in everyone_else(ids=ids[:1])} == set(ids[1:])
     with pytest.raises(ValueError, match="aware"):
         read(ids=ids, after=datetime(2030, 1, 1))
+
+
+def test_lists_of_ever_new_lengths_stop_being_compiled_but_still_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(prebuilt, "_MAX_SHAPES", 2)
+    read = PreparedRead(lambda ids: Cohort.objects.filter(pk__in=ids).order_by("pk"), "ids")
+    ids = [CohortFactory().pk for _ in range(4)]
+    for size in range(1, 5):
+        assert [c.pk for c in read(ids=ids[:size])] == ids[:size]
+    assert len(read._compiled) == 2
 
 
 @requires_postgres()
