@@ -222,9 +222,11 @@ def test_the_cohort_page_reads_four_queries_whatever_the_group(
     quiet = CohortFactory()
     for cohort in (busy, quiet):
         client.get(cohort.get_absolute_url())
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(4) as read:
             response = client.get(cohort.get_absolute_url())
         assert response.status_code == 200
+        # A public page does not fetch its leaders' password hashes.
+        assert not any('"password"' in query["sql"] for query in read.captured_queries)
     page = client.get(busy.get_absolute_url()).content.decode()
     assert "7 of 10 left" in page
     assert "New York and Pennsylvania" in page

@@ -119,6 +119,7 @@ def _with_cohorts_and_places() -> QuerySet[Enrollment]:
             "cohort__co_facilitator",
             "cohort__care_board_setting",
         )
+        .defer("cohort__lead__password", "cohort__co_facilitator__password")
         .annotate(
             place=Case(
                 When(status=EnrollmentStatus.WAITLISTED, then=_place_of_outer()),

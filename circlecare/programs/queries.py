@@ -59,6 +59,8 @@ def visible_cohorts() -> QuerySet[Cohort]:
         Cohort.objects.exclude(status=CohortStatus.DRAFT)
         .filter(program__is_published=True)
         .select_related("program", "lead", "lead__clinician", "co_facilitator")
+        # A group's page has no use for its leaders' password hashes: they stay in the database.
+        .defer("lead__password", "co_facilitator__password")
     )
 
 

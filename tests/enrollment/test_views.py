@@ -377,10 +377,12 @@ def test_my_groups_reads_a_fixed_number_of_queries(django_assert_num_queries: An
         full = CohortFactory(capacity=1)
         services.enroll(member=ready_member(), cohort=full)
         services.enroll(member=member, cohort=full)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(7) as read:
         cards, _past = queries.my_groups(member)
     assert len(cards) == 5
     assert {card.position for card in cards} == {None, 1}
+    # The groups' leaders are shown by name; their password hashes stay in the database.
+    assert not any('"password"' in query["sql"] for query in read.captured_queries)
 
 
 def test_my_groups_lists_the_groups_someone_runs_and_only_for_them() -> None:
