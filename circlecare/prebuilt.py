@@ -178,8 +178,3 @@ class PreparedRead(Generic[M]):
         clone = entry.queryset.all()
         clone.query.get_compiler = lambda *args, **kwargs: run  # type: ignore[method-assign]
         return list(clone)
-
-    def forget(self) -> None:
-        """Drop the compiled statements (after a schema change within one process, as in tests)."""
-        with self._lock:
-            self._compiled.clear()
