@@ -48,6 +48,7 @@ def prebuilt(build: Callable[[], Q]) -> Callable[[], Q]:
 #: constant a query holds, so each is found again among the compiled parameters. Integers stay
 #: within the range of a 32-bit column, which would refuse a larger value.
 _INT_BASE = 2_147_480_000
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #: At most this many statements per prepared read (one per database and length of its lists).
 _MAX_SHAPES = 32
 _MOMENT_BASE = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
@@ -154,8 +155,14 @@ class PreparedRead(Generic[M]):
         if set(values) != set(self._names):
             raise TypeError(f"expected {sorted(self._names)}, got {sorted(values)}")
         shape = tuple(_shape(values[name]) for name in self._names)
-        if ("ints", 0) in shape:
-            # What an empty list means (nothing, or everything under exclude()) is Django's call.
+        scalars = {name: _scalars(values[name]) for name in self._names}
+        if ("ints", 0) in shape or any(
+            isinstance(v, int) and not _INT64_MIN <= v <= _INT64_MAX
+            for found in scalars.values()
+            for v in found
+        ):
+            # What an empty list means (nothing, or everything under exclude()), and what a key
+            # no column can hold means (an id from a URL, say), are Django's call.
             return list(self._build(**values).using(using))
         key = (using, shape)
         entry = self._compiled.get(key)
@@ -169,7 +176,7 @@ class PreparedRead(Generic[M]):
         connection = connections[using]  # this thread's connection
         bound = list(entry.params)
         for name, slots in zip(self._names, entry.slots, strict=True):
-            for slot, scalar in zip(slots, _scalars(values[name]), strict=True):
+            for slot, scalar in zip(slots, scalars[name], strict=True):
                 bound[slot] = _adapt(scalar, connection)
         sql = entry.sql
         run = copy.copy(entry.compiler)

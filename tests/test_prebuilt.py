@@ -13,6 +13,7 @@ from django.db import connection, connections
 from django.db.models import Q, QuerySet
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from circlecare import prebuilt
 from circlecare.enrollment.models import EnrollmentStatus
@@ -159,6 +160,20 @@ def test_lists_and_moments_are_values_too() -> None:
     assert {c.pk for c in everyone_else(ids=ids[:1])} == set(ids[1:])
     with pytest.raises(ValueError, match="aware"):
         read(ids=ids, after=datetime(2030, 1, 1))
+
+
+def test_a_key_no_column_can_hold_is_left_to_django(client: Client) -> None:
+    """An id from a URL may be longer than any key: Django reads nothing (or everything, under
+    exclude()) where the driver would refuse the number; the pages answer 404."""
+    cohort = CohortFactory()
+    huge = 2**70
+    assert _cohorts_by_pk()(pk=huge) == []
+    everyone_but = PreparedRead(lambda pk: Cohort.objects.exclude(pk=pk), "pk")
+    assert [c.pk for c in everyone_but(pk=huge)] == [cohort.pk]
+    assert client.get(reverse("programs:cohort", args=[huge])).status_code == 404
+    client.force_login(UserFactory(is_staff=True))
+    assert client.post(reverse("enrollment:join", args=[huge])).status_code == 404
+    assert client.get(reverse("enrollment:roster", args=[huge])).status_code == 404
 
 
 def test_lists_of_ever_new_lengths_stop_being_compiled_but_still_read(
