@@ -22,7 +22,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
@@ -52,10 +52,12 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 #: At most this many statements per prepared read (one per database and length of its lists).
 _MAX_SHAPES = 32
 _MOMENT_BASE = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
+_DAY_BASE = date(1902, 3, 4)
 
 #: What a value may be: an integer (a key), a list of them (``__in``), a text (compared with a
-#: text column), or a moment (an aware datetime compared with a DateTimeField).
-Value = int | str | datetime | list[int] | tuple[int, ...]
+#: text column), a moment (an aware datetime compared with a DateTimeField) or a day (a date
+#: compared with a DateField).
+Value = int | str | datetime | date | list[int] | tuple[int, ...]
 
 
 def _shape(value: Value) -> tuple[str, int]:
@@ -63,12 +65,14 @@ def _shape(value: Value) -> tuple[str, int]:
         return ("text", 1)
     if isinstance(value, datetime):
         return ("moment", 1)
+    if isinstance(value, date):
+        return ("day", 1)
     if isinstance(value, list | tuple):
         return ("ints", len(value))
     return ("int", 1)
 
 
-def _scalars(value: Value) -> list[int | str | datetime]:
+def _scalars(value: Value) -> list[int | str | date]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list | tuple):
@@ -77,13 +81,18 @@ def _scalars(value: Value) -> list[int | str | datetime]:
         if timezone.is_naive(value):
             raise ValueError("a prepared read's moments must be aware datetimes")
         return [value]
+    if isinstance(value, date):
+        return [value]
     return [int(value)]
 
 
-def _adapt(scalar: int | str | datetime, connection: Any) -> Any:
-    """A value as Django hands it to the driver for an integer, text or DateTimeField column."""
+def _adapt(scalar: int | str | date, connection: Any) -> Any:
+    """A value as Django hands it to the driver for an integer, text, DateTimeField or DateField
+    column."""
     if isinstance(scalar, datetime):
         return connection.ops.adapt_datetimefield_value(scalar)
+    if isinstance(scalar, date):
+        return connection.ops.adapt_datefield_value(scalar)
     return scalar
 
 
@@ -93,7 +102,7 @@ class _Compiled(Generic[M]):
     compiler: Any
     sql: str
     params: tuple[Any, ...]
-    slots: tuple[tuple[int, ...], ...]  # per name, where its values go in ``params``
+    slots: tuple[tuple[tuple[int, ...], ...], ...]  # per name and value, where it goes in params
 
 
 class PreparedRead(Generic[M]):
@@ -108,8 +117,9 @@ class PreparedRead(Generic[M]):
     ``build`` takes one keyword per name in ``names`` and returns the queryset. Each value is an
     integer (``pk=``, ``cohort_id=``), a list of integers (``cohort_id__in=``; one statement per
     length, and an empty list is left to Django), a text compared with a text column
-    (``session_key=``) or an aware datetime compared with a DateTimeField (``ends_at__gt=``).
-    Each must reach the SQL as its own parameters, once; that is checked when the read is
+    (``session_key=``), an aware datetime compared with a DateTimeField (``ends_at__gt=``) or a
+    date compared with a DateField (``first_meeting_date__gte=``). Each must reach the SQL as
+    parameters of its own (as often as the query uses it); that is checked when the read is
     compiled. Prefetches on the queryset run as usual, per call.
     """
 
@@ -123,10 +133,13 @@ class PreparedRead(Generic[M]):
         connection = connections[using]
         ints = itertools.count(_INT_BASE)
         moments = (_MOMENT_BASE + timedelta(microseconds=n) for n in itertools.count(1))
+        days = (_DAY_BASE + timedelta(days=n) for n in itertools.count(1))
         stand_ins: dict[str, Value] = {}
         for name, (kind, size) in zip(self._names, shape, strict=True):
             if kind == "moment":
                 stand_ins[name] = next(moments)
+            elif kind == "day":
+                stand_ins[name] = next(days)
             elif kind == "ints":
                 stand_ins[name] = [next(ints) for _ in range(size)]
             elif kind == "text":
@@ -141,13 +154,12 @@ class PreparedRead(Generic[M]):
             found = []
             for scalar in _scalars(value):
                 adapted = _adapt(scalar, connection)
-                where = [i for i, param in enumerate(params) if param == adapted]
-                if len(where) != 1:
+                where = tuple(i for i, param in enumerate(params) if param == adapted)
+                if not where:
                     raise ImproperlyConfigured(
-                        f"{self._build!r}: {name!r} must reach the SQL as one parameter per "
-                        f"value, not {len(where)}"
+                        f"{self._build!r}: {name!r} does not reach the SQL as a parameter"
                     )
-                found.append(where[0])
+                found.append(where)
             slots.append(tuple(found))
         return _Compiled(queryset, compiler, sql, tuple(params), tuple(slots))
 
@@ -176,8 +188,10 @@ class PreparedRead(Generic[M]):
         connection = connections[using]  # this thread's connection
         bound = list(entry.params)
         for name, slots in zip(self._names, entry.slots, strict=True):
-            for slot, scalar in zip(slots, scalars[name], strict=True):
-                bound[slot] = _adapt(scalar, connection)
+            for places, scalar in zip(slots, scalars[name], strict=True):
+                adapted = _adapt(scalar, connection)
+                for place in places:
+                    bound[place] = adapted
         sql = entry.sql
         run = copy.copy(entry.compiler)
         run.connection = connection

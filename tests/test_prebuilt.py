@@ -124,19 +124,43 @@ def test_a_prepared_read_runs_its_querysets_prefetches() -> None:
     assert [lic.state for lic in got.lead.clinician.licenses.all()] == ["NJ"]
 
 
-def test_a_value_that_does_not_reach_the_sql_once_is_refused_when_compiled() -> None:
-    CohortFactory()
-    twice = PreparedRead(lambda pk: Cohort.objects.filter(Q(pk=pk) | Q(lead_id=pk)), "pk")
-    with pytest.raises(ImproperlyConfigured, match="per value, not 2"):
-        twice(pk=1)
+def test_a_value_goes_wherever_the_query_uses_it_and_must_be_used() -> None:
+    first, second = CohortFactory(), CohortFactory()
+    either = PreparedRead(
+        lambda pk: Cohort.objects.filter(Q(pk=pk) | Q(lead_id=pk)).order_by("pk"), "pk"
+    )
+    assert [c.pk for c in either(pk=first.pk)] == [
+        c.pk for c in Cohort.objects.filter(Q(pk=first.pk) | Q(lead_id=first.pk)).order_by("pk")
+    ]
+    assert [c.pk for c in either(pk=second.lead_id)] == [
+        c.pk
+        for c in Cohort.objects.filter(Q(pk=second.lead_id) | Q(lead_id=second.lead_id)).order_by(
+            "pk"
+        )
+    ]
+    assert second.pk in [c.pk for c in either(pk=second.lead_id)]
     never = PreparedRead(lambda pk: Cohort.objects.all(), "pk")
-    with pytest.raises(ImproperlyConfigured, match="per value, not 0"):
+    with pytest.raises(ImproperlyConfigured, match="does not reach the SQL"):
         never(pk=1)
     read = _cohorts_by_pk()
     with pytest.raises(TypeError):
         read(cohort=1)
     with pytest.raises(ValueError):
         read(pk="1; DROP TABLE programs_cohort")  # type: ignore[arg-type]
+
+
+def test_days_are_values_too() -> None:
+    soon = CohortFactory()
+    later = CohortFactory(first_meeting_date=soon.first_meeting_date + timedelta(days=7))
+    read = PreparedRead(
+        lambda on: Cohort.objects.filter(
+            Q(first_meeting_date__gte=on) | Q(enrollment_deadline__gte=on)
+        ).order_by("pk"),
+        "on",
+    )
+    assert [c.pk for c in read(on=soon.first_meeting_date)] == [soon.pk, later.pk]
+    assert [c.pk for c in read(on=later.first_meeting_date)] == [later.pk]
+    assert read(on=later.first_meeting_date + timedelta(days=1)) == []
 
 
 def test_lists_and_moments_are_values_too() -> None:

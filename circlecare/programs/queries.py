@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from django.db.models import Count, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -12,7 +13,14 @@ from circlecare.enrollment.models import SEAT_HOLDING, Enrollment, EnrollmentSta
 from circlecare.meetings.models import Meeting, MeetingStatus
 from circlecare.practice.queries import clinician_prefetch, load_licences
 from circlecare.prebuilt import PreparedRead, prebuilt
-from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
+from circlecare.programs.models import (
+    Cohort,
+    CohortStatus,
+    Focus,
+    Program,
+    ProgramKind,
+    ProgramWeek,
+)
 
 PUBLIC_COHORT_STATUSES = (CohortStatus.OPEN, CohortStatus.FULL)
 
@@ -82,8 +90,7 @@ def public_cohorts(*, on: date | None = None) -> QuerySet[Cohort]:
     ).order_by("first_meeting_date", "start_time", "pk")
 
 
-def program_list(*, kind: str | None = None, focus: str | None = None) -> QuerySet[Program]:
-    on = today()
+def _programs(on: date, kind: str | None, focus: str | None) -> QuerySet[Program]:
     upcoming = Q(cohorts__status__in=PUBLIC_COHORT_STATUSES, cohorts__first_meeting_date__gte=on)
     queryset = Program.objects.filter(is_published=True).annotate(
         upcoming_count=Count("cohorts", filter=upcoming),
@@ -94,6 +101,24 @@ def program_list(*, kind: str | None = None, focus: str | None = None) -> QueryS
     if focus:
         queryset = queryset.filter(focus=focus)
     return queryset.order_by("kind", "title")
+
+
+def program_list(*, kind: str | None = None, focus: str | None = None) -> QuerySet[Program]:
+    """Published programmes with their number of upcoming groups and the next start."""
+    return _programs(today(), kind, focus)
+
+
+@functools.cache
+def _catalog_read(kind: str | None, focus: str | None) -> PreparedRead[Program]:
+    return PreparedRead(lambda on: _programs(on, kind, focus), "on")
+
+
+def catalog(*, kind: str | None = None, focus: str | None = None) -> list[Program]:
+    """``program_list`` read with a prepared statement, for the catalog and home pages. ``kind``
+    and ``focus`` must be known values (one statement is kept per pair)."""
+    if kind not in (None, *ProgramKind.values) or focus not in (None, *Focus.values):
+        raise ValueError("an unknown kind or focus")
+    return _catalog_read(kind, focus)(on=today())
 
 
 def program_detail(slug: str) -> Program:

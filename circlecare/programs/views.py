@@ -13,7 +13,7 @@ from circlecare.states import join_names
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    programs = list(queries.program_list())
+    programs = queries.catalog()
     return render(
         request,
         "programs/home.html",
@@ -27,7 +27,7 @@ def program_list(request: HttpRequest) -> HttpResponse:
     # Unknown filter values are ignored rather than refused: a stale link still shows every group.
     kind = kind if kind in ProgramKind.values else ""
     focus = focus if focus in Focus.values else ""
-    programs = list(queries.program_list(kind=kind or None, focus=focus or None))
+    programs = queries.catalog(kind=kind or None, focus=focus or None)
     context = {
         "programs": programs,
         "kind": kind,
