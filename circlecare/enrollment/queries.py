@@ -313,20 +313,20 @@ class _Counted:
 def roster_page(
     cohort: Cohort, waiting_page: Any = None, per_page: int = 50
 ) -> tuple[Roster, Page]:
-    """The roster page's reads: everyone not waiting (one query), and one page of the waiting
-    list in its order (one query; its length is the cohort's ``waitlist_count`` from
-    ``staff_cohort``, or one more query without it), so a long list costs no more than a short
-    one. ``Roster.waiting`` holds that page's rows. A page number that is not one gives the
-    nearest page (the first, or the last)."""
+    """The roster page's reads for a cohort from ``staff_cohort``: everyone not waiting (one
+    query), and one page of the waiting list in its order (one query; its length is the cohort's
+    ``waitlist_count``), so a long list costs no more than a short one. ``Roster.waiting`` holds
+    that page's rows. A page number that is not one gives the nearest page (the first, or the
+    last)."""
     everyone = _not_waiting_in(cohort=cohort.pk)
     waiting = (
         _roster_rows()
         .filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED)
         .order_by(*Enrollment.WAITING_ORDER)
     )
-    known = getattr(cohort, "waitlist_count", None)
+    counted = _Counted(waiting, cohort.waitlist_count)  # type: ignore[attr-defined]
     # _Counted offers what Paginator uses (count() and slices), not a whole sequence.
-    paginator = Paginator(waiting if known is None else _Counted(waiting, known), per_page)  # type: ignore[arg-type]
+    paginator: Paginator[Enrollment] = Paginator(counted, per_page)  # type: ignore[arg-type]
     number = paginator.get_page(waiting_page).number
     start = (number - 1) * per_page
     # The page's rows, read even when the list is empty, so the page's cost does not vary.
