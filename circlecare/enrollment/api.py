@@ -20,7 +20,7 @@ from circlecare.enrollment.models import Enrollment
 from circlecare.meetings.models import Attendance
 from circlecare.meetings.schedule import meeting_times
 from circlecare.programs.models import Cohort
-from circlecare.programs.queries import visible_cohort
+from circlecare.programs.queries import joining_cohort
 
 router = Router(auth=AUTH)
 
@@ -115,9 +115,9 @@ def _own(request: HttpRequest, pk: int) -> Enrollment:
 
 
 def _joinable_cohort(cohort_id: int) -> Cohort:
-    """A cohort a visitor may see (as the group page), with its lead's licences for eligibility."""
+    """A cohort a visitor may see (as the group page), with what a join decides on."""
     try:
-        return visible_cohort(cohort_id)
+        return joining_cohort(cohort_id)
     except Cohort.DoesNotExist:
         raise Http404 from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -25,13 +26,13 @@ from circlecare.enrollment.forms import (
 from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
 from circlecare.errors import DomainError
 from circlecare.programs.models import Cohort
-from circlecare.programs.queries import visible_cohort
+from circlecare.programs.queries import joining_cohort, visible_cohort
 
 
-def _visible_cohort(cohort_id: int) -> Cohort:
+def _visible_cohort(cohort_id: int, read: Callable[[int], Cohort] = visible_cohort) -> Cohort:
     """A cohort a visitor may see (not a draft), with its lead's licences loaded for eligibility."""
     try:
-        return visible_cohort(cohort_id)
+        return read(cohort_id)
     except Cohort.DoesNotExist:
         raise Http404("No such group") from None
 
@@ -93,7 +94,7 @@ def my_groups(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    cohort = _visible_cohort(cohort_id)
+    cohort = _visible_cohort(cohort_id, joining_cohort)
     if request.method == "GET":
         return redirect(_next_step_url(cohort))
     try:

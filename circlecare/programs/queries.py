@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 
+from django.db import models
 from django.db.models import Count, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -148,6 +149,33 @@ def visible_cohort(pk: int) -> Cohort:
     """A cohort a visitor may see, with its lead's licences loaded for eligibility (three queries);
     raises ``Cohort.DoesNotExist``."""
     return _one_with_lead_licences(_visible_by_pk(pk=pk))
+
+
+def _short_fields(model: type[models.Model], prefix: str = "") -> list[str]:
+    return [
+        prefix + f.name for f in model._meta.concrete_fields if not isinstance(f, models.TextField)
+    ]
+
+
+_joining_by_pk = PreparedRead(
+    lambda pk: (
+        Cohort.objects.exclude(status=CohortStatus.DRAFT)
+        .filter(program__is_published=True, pk=pk)
+        .select_related("program", "lead__clinician")
+        # What a join decides on: the cohort, its programme's kind and length, and which clinician
+        # leads it. The long texts and the leaders' rows stay in the database (they load if a page
+        # asks for them); on a new database connection each column read is paid for.
+        .only(*_short_fields(Cohort), *_short_fields(Program, "program__"), "lead__clinician__user")
+        .order_by()
+    ),
+    "pk",
+)
+
+
+def joining_cohort(pk: int) -> Cohort:
+    """``visible_cohort`` narrowed to what a join needs: the cohort's own columns, its programme's
+    short ones and its lead's licences (three queries); raises ``Cohort.DoesNotExist``."""
+    return _one_with_lead_licences(_joining_by_pk(pk=pk))
 
 
 def cohort_detail(pk: int) -> Cohort:

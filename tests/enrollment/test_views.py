@@ -385,6 +385,38 @@ def test_my_groups_reads_a_fixed_number_of_queries(django_assert_num_queries: An
     assert not any('"password"' in query["sql"] for query in read.captured_queries)
 
 
+def test_a_join_reads_only_what_it_decides_on() -> None:
+    """Pressing "Take a seat" reads the group, its lead's licences and the member's steps, and no
+    more of the group than the decision needs; the page after a refusal needs nothing else."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import CohortFactory as Cohorts
+
+    cohort = Cohorts(capacity=1)
+    url = reverse("enrollment:join", args=[cohort.pk])
+    client_for(ready_member()).post(url)  # the one seat, taken
+    client = client_for(ready_member())
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.post(url).status_code == 302
+    reads = [q["sql"] for q in ctx.captured_queries]
+    group = next(sql for sql in reads if sql.startswith('SELECT "programs_cohort"."id"'))
+    for column in ('"description"', '"audience"', '"display_name"', '"bio"', '"password"'):
+        assert column not in group, column
+    assert Enrollment.objects.get(cohort=cohort, status="waitlisted")
+
+    closed = Cohorts(status=CohortStatus.RUNNING)
+    with CaptureQueriesContext(connection) as refused:
+        response = client.post(reverse("enrollment:join", args=[closed.pk]))
+    assert response.status_code == 409
+    assert closed.program.title in response.content.decode()
+    # The refusal's page is drawn from the rows already read: no deferred column is fetched later.
+    sql = [q["sql"] for q in refused.captured_queries]
+    assert sum('FROM "programs_cohort"' in s for s in sql) == 2  # the group, then its lock
+    assert not any('FROM "programs_program"' in s for s in sql)
+    assert sum('FROM "accounts_user"' in s for s in sql) == 1  # the signed-in member
+
+
 def test_my_groups_lists_the_groups_someone_runs_and_only_for_them() -> None:
     cohort = CohortFactory(name="Thursday evening group")
     lead_page = client_for(cohort.lead).get(reverse("enrollment:my_groups")).content.decode()
