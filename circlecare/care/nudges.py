@@ -30,12 +30,11 @@ from django.utils import timezone
 from circlecare.accounts.models import User
 from circlecare.care.models import CareMatch, MatchStatus, MemberBlock, NudgeSent
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
-from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
 
 log = logging.getLogger(__name__)
 
 QUIET_DAYS = 14
-ACTIVE_COHORT = (CohortStatus.OPEN, CohortStatus.FULL, CohortStatus.RUNNING)
 
 
 def iso_week(now: datetime) -> str:
@@ -64,7 +63,7 @@ def choose(member: User, now: datetime) -> Suggestion | None:
     cohorts = list(
         Cohort.objects.filter(
             _board_cohorts(),
-            status__in=ACTIVE_COHORT,
+            status__in=ACTIVE,
             enrollments__member=member,
             enrollments__status=EnrollmentStatus.CONFIRMED,
         ).distinct()
@@ -129,7 +128,7 @@ def _recipients() -> list[User]:
             is_active=True,
             care_nudges=True,
             enrollments__status=EnrollmentStatus.CONFIRMED,
-            enrollments__cohort__status__in=ACTIVE_COHORT,
+            enrollments__cohort__status__in=ACTIVE,
         )
         .filter(
             Q(enrollments__cohort__program__kind=ProgramKind.CARE_CIRCLE)

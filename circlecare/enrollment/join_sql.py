@@ -36,7 +36,7 @@ from django.db import connection
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.enrollment.models import LIVE, SEAT_HOLDING, Enrollment, EnrollmentStatus
 from circlecare.measures import summaries
-from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.programs.models import JOINABLE, Cohort, CohortStatus
 
 #: Columns whose values the statement decides; every other column is written as the ORM would.
 _ENROLLMENT_DECIDED = {"status", "queued_at", "confirmed_at", "created_at", "updated_at"}
@@ -94,7 +94,7 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
     held = ", ".join(f"'{s.value}'" for s in SEAT_HOLDING)
     live = ", ".join(f"'{s.value}'" for s in LIVE)
     confirmed, waiting = EnrollmentStatus.CONFIRMED.value, EnrollmentStatus.WAITLISTED.value
-    joinable = ", ".join(f"'{s.value}'" for s in (CohortStatus.OPEN, CohortStatus.FULL))
+    joinable = ", ".join(f"'{s.value}'" for s in JOINABLE)
     full, open_ = CohortStatus.FULL.value, CohortStatus.OPEN.value
     enrollment_values = ", ".join([f"%(e{i})s" for i in range(len(enrollment_columns))])
     audit_values = ", ".join([f"%(a{i})s" for i in range(len(audit_columns))])

@@ -57,7 +57,7 @@ from circlecare.errors import (
     OfferExpired,
 )
 from circlecare.measures import summaries
-from circlecare.programs.models import MAX_CAPACITY, Cohort, CohortStatus
+from circlecare.programs.models import JOINABLE, MAX_CAPACITY, Cohort, CohortStatus
 
 #: Exists only for the R1c proof in tests/enrollment/test_concurrency.py, which shows that the race
 #: test catches an oversell when the cohort row is not locked. Never switch it off anywhere else.
@@ -121,7 +121,7 @@ def _held(cohort: Cohort) -> int:
 
 def _sync_status(cohort: Cohort, held: int | None = None) -> None:
     """Keep the catalog's open/full label true to the seats (other statuses are left alone)."""
-    if cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
+    if cohort.status not in JOINABLE:
         return
     held = _held(cohort) if held is None else held
     wanted = CohortStatus.FULL if held >= cohort.capacity else CohortStatus.OPEN
@@ -193,7 +193,7 @@ def _schedule_expiry(enrollments: Iterable[Enrollment]) -> None:
 def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[Enrollment]:
     """Offer every free seat to the first fitting entries on the waiting list (lock already held)."""
     assert connection.in_atomic_block
-    if cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
+    if cohort.status not in JOINABLE:
         return []
     held = _held(cohort)
     free = cohort.capacity - held

@@ -24,7 +24,7 @@ from circlecare.enrollment.models import (
     PartnerInvite,
 )
 from circlecare.meetings.schedule import format_local, meeting_times
-from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.programs.models import JOINABLE, Cohort
 
 UNDER_MINIMUM = "under_minimum"
 
@@ -169,7 +169,7 @@ def alert_under_minimum() -> int:
     days = int(getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7))
     today = timezone.localdate()
     cohorts = Cohort.objects.filter(
-        status__in=[CohortStatus.OPEN, CohortStatus.FULL],
+        status__in=JOINABLE,
         first_meeting_date__gte=today,
         first_meeting_date__lte=today + timedelta(days=days),
     ).exclude(pk__in=CohortNotice.objects.filter(kind=UNDER_MINIMUM).values("cohort_id"))
@@ -179,7 +179,7 @@ def alert_under_minimum() -> int:
 @task()
 def check_minimum_size(cohort_id: int) -> bool:
     cohort = Cohort.objects.filter(pk=cohort_id).first()
-    if cohort is None or cohort.status not in (CohortStatus.OPEN, CohortStatus.FULL):
+    if cohort is None or cohort.status not in JOINABLE:
         return False
     days = int(getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7))
     today = timezone.localtime(timezone.now(), ZoneInfo(cohort.time_zone)).date()

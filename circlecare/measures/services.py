@@ -41,7 +41,7 @@ from circlecare.measures.plans import (
     weekly_codes,
 )
 from circlecare.meetings.schedule import meeting_times
-from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +349,7 @@ def schedule_all_cohorts(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     horizon = (now + WEEKLY_OPENS_BEFORE).date()
     cohorts = Cohort.objects.select_related("program").filter(
-        status__in=[CohortStatus.OPEN, CohortStatus.FULL, CohortStatus.RUNNING],
+        status__in=ACTIVE,
         first_meeting_date__lte=horizon,
     )
     return sum(schedule_due_assessments(cohort=c, now=now) for c in cohorts)

@@ -36,7 +36,7 @@ from circlecare.measures.services import (
 )
 from circlecare.measures.steps import missing_intake
 from circlecare.measures.tracking import NOT_ON_TRACK_RULE, trajectories
-from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.programs.models import ACTIVE, Cohort
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +50,6 @@ CRISIS_FALLBACK = (
     "<p>If you are outside the US, contact your local emergency number.</p>"
     "</main></body></html>"
 )
-
-
-_INTAKE_STATUSES = (CohortStatus.OPEN, CohortStatus.FULL, CohortStatus.RUNNING)
 
 
 def _clinical(request: HttpRequest) -> None:
@@ -215,7 +212,7 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     _clinical(request)
     cohort = get_object_or_404(Cohort.objects.select_related("program"), pk=cohort_pk)
     # Open, full (waiting list) or running (a seat offered later): intake can be needed in all.
-    if cohort.status not in _INTAKE_STATUSES:
+    if cohort.status not in ACTIVE:
         raise Http404
     missing = missing_intake(request.user, cohort)
     here = reverse("measures:intake", args=[cohort.pk])

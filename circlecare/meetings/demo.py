@@ -10,7 +10,7 @@ from circlecare.accounts.models import User
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.meetings import services
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
-from circlecare.programs.models import Cohort, CohortStatus, Program
+from circlecare.programs.models import ACTIVE, Cohort, CohortStatus, Program
 
 DOMAIN = "demo.circlecare.example"
 RUNNING_NAME = "Midday circle (in progress)"
@@ -87,7 +87,7 @@ def seed_demo() -> str:
     running = _running_cohort()
     cohorts = Cohort.objects.filter(
         program__slug__in=["closer-relationships-therapy", "dbt-skills", "circle-of-connection"],
-        status__in=[CohortStatus.OPEN, CohortStatus.FULL, CohortStatus.RUNNING],
+        status__in=ACTIVE,
         meetings__isnull=True,
     ).distinct()
     for cohort in cohorts:

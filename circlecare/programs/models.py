@@ -112,6 +112,12 @@ class CohortStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+#: A cohort taking members: open, or full with its waiting list open.
+JOINABLE = (CohortStatus.OPEN, CohortStatus.FULL)
+#: A cohort that has not ended: taking members, or meeting.
+ACTIVE = (*JOINABLE, CohortStatus.RUNNING)
+
+
 class Weekday(models.IntegerChoices):
     MONDAY = 0, "Monday"
     TUESDAY = 1, "Tuesday"
@@ -224,7 +230,7 @@ class Cohort(models.Model):
 
     @property
     def is_joinable(self) -> bool:
-        return self.status in {CohortStatus.OPEN, CohortStatus.FULL}
+        return self.status in JOINABLE
 
     def is_led_by(self, user: object) -> bool:
         user_id = getattr(user, "pk", None)
