@@ -349,7 +349,7 @@ class RosterRows(Sequence[tuple[int | None, Enrollment]]):
 
     def __init__(self, cohort: Cohort) -> None:
         self.cohort_id = cohort.pk
-        rows = Enrollment.objects.filter(cohort=cohort).select_related("member")
+        rows = _roster_rows().filter(cohort=cohort)  # the roster page's columns, no more
         self._parts: list[tuple[QuerySet[Enrollment], bool]] = [
             (rows.filter(status=EnrollmentStatus.CONFIRMED).order_by("queued_at", "pk"), False),
             (rows.filter(status=EnrollmentStatus.OFFERED).order_by("queued_at", "pk"), False),

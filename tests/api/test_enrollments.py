@@ -229,6 +229,20 @@ def test_roster_shows_names_statuses_places_and_attendance() -> None:
         assert "email" not in rows["Alex"]
 
 
+def test_the_roster_reads_no_more_of_its_members_than_it_shows() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    practice = make_practice()
+    with CaptureQueriesContext(connection) as read:
+        body = Api(practice.lead).get(f"{URL}/rosters/{practice.cohort.pk}").json()
+    assert [r["display_name"] for r in body["items"]] == ["Alex"]
+    rows = [q["sql"] for q in read.captured_queries if 'FROM "enrollment_enrollment"' in q["sql"]]
+    assert rows
+    for column in ('"password"', '"email"', '"home_state"'):
+        assert not any(column in sql for sql in rows), column
+
+
 def test_the_groups_i_run() -> None:
     practice = make_practice()
     led = Api(practice.lead).get(f"{URL}/rosters").json()
