@@ -113,7 +113,9 @@ def export_member_data(member: User) -> dict[str, Any]:
         ],
         "blocks_and_mutes": [
             {"member": b.blocked.display_name, "kind": b.kind, "since": _iso(b.created_at)}
-            for b in MemberBlock.objects.filter(blocker=member).select_related("blocked")
+            for b in MemberBlock.objects.filter(blocker=member)
+            .select_related("blocked")
+            .defer("blocked__password")
         ],
         "journal": [
             {

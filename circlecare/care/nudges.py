@@ -83,6 +83,7 @@ def choose(member: User, now: datetime) -> Suggestion | None:
         )
         .exclude(member_id__in=excluded)
         .select_related("member")
+        .defer("member__password")
         .order_by("cohort__first_meeting_date", "cohort_id", "pk")
     )
     by_cohort = {c.pk: c for c in cohorts}
@@ -134,6 +135,7 @@ def _recipients() -> list[User]:
             Q(enrollments__cohort__program__kind=ProgramKind.CARE_CIRCLE)
             | Q(enrollments__cohort__care_board_setting__enabled=True)
         )
+        .defer("password")
         .distinct()
         .order_by("pk")
     )

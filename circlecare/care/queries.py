@@ -64,6 +64,7 @@ def cohort_for_board(user: object, cohort_id: int) -> Cohort:
     """The cohort whose board ``user`` may see, or 404 (never 403: do not confirm it exists)."""
     cohort = (
         Cohort.objects.select_related("program", "lead", "co_facilitator", "care_board_setting")
+        .defer("lead__password", "co_facilitator__password")
         .filter(pk=cohort_id)
         .first()
     )
@@ -75,6 +76,7 @@ def cohort_for_board(user: object, cohort_id: int) -> Cohort:
 def cohort_led_by(user: object, cohort_id: int) -> Cohort:
     cohort = (
         Cohort.objects.select_related("program", "lead", "co_facilitator", "care_board_setting")
+        .defer("lead__password", "co_facilitator__password")
         .filter(pk=cohort_id)
         .first()
     )
@@ -115,6 +117,7 @@ def board_posts(user: User, cohort: Cohort) -> list[CarePost]:
     posts = (
         CarePost.objects.filter(cohort=cohort)
         .select_related("author")
+        .defer("author__password")
         .annotate(
             live_matches=Count("matches", filter=~Q(matches__status=MatchStatus.CANCELLED)),
         )
@@ -138,6 +141,12 @@ def visible_post(user: User, post_id: int) -> CarePost:
             "cohort__care_board_setting",
             "hidden_by",
         )
+        .defer(
+            "author__password",
+            "cohort__lead__password",
+            "cohort__co_facilitator__password",
+            "hidden_by__password",
+        )
         .filter(pk=post_id)
         .first()
     )
@@ -153,7 +162,11 @@ def visible_post(user: User, post_id: int) -> CarePost:
 
 def post_matches(user: User, post: CarePost) -> list[CareMatch]:
     """Matches on a post that ``user`` takes part in; facilitators and the author see them all."""
-    matches = post.matches.select_related("giver", "receiver", "responder").order_by("created_at")
+    matches = (
+        post.matches.select_related("giver", "receiver", "responder")
+        .defer("giver__password", "receiver__password", "responder__password")
+        .order_by("created_at")
+    )
     if post.author_id == user.pk or post.cohort.is_led_by(user):
         return list(matches)
     return list(matches.filter(responder=user))
@@ -163,6 +176,7 @@ def match_for(user: User, match_id: int) -> CareMatch:
     """A match its two people may act on; anyone else gets 404."""
     match = (
         CareMatch.objects.select_related("post", "giver", "receiver", "cohort")
+        .defer("giver__password", "receiver__password")
         .filter(pk=match_id)
         .first()
     )
@@ -172,13 +186,18 @@ def match_for(user: User, match_id: int) -> CareMatch:
 
 
 def my_blocks(user: User, cohort: Cohort | None = None) -> list[MemberBlock]:
-    return list(MemberBlock.objects.filter(blocker=user).select_related("blocked"))
+    return list(
+        MemberBlock.objects.filter(blocker=user)
+        .select_related("blocked")
+        .defer("blocked__password")
+    )
 
 
 def open_reports(cohort: Cohort) -> list[CareReport]:
     return list(
         CareReport.objects.filter(post__cohort=cohort)
         .select_related("post", "post__author", "reporter")
+        .defer("post__author__password", "reporter__password")
         .order_by("-created_at")
     )
 
@@ -187,6 +206,7 @@ def hidden_posts(cohort: Cohort) -> list[CarePost]:
     return list(
         CarePost.objects.filter(cohort=cohort, hidden_at__isnull=False)
         .select_related("author", "hidden_by")
+        .defer("author__password", "hidden_by__password")
         .order_by("-hidden_at")
     )
 
@@ -288,6 +308,7 @@ def member_cohorts(user: User) -> list[tuple[Cohort, Enrollment]]:
             "cohort__co_facilitator",
             "cohort__care_board_setting",
         )
+        .defer("cohort__lead__password", "cohort__co_facilitator__password")
         .order_by("cohort__first_meeting_date", "cohort__pk")
     )
     return [(e.cohort, e) for e in enrollments]
@@ -375,6 +396,7 @@ def my_open_matches(user: User) -> list[CareMatch]:
     return list(
         CareMatch.objects.filter(Q(giver=user) | Q(receiver=user), status=MatchStatus.AGREED)
         .select_related("post", "giver", "receiver")
+        .defer("giver__password", "receiver__password")
         .order_by("-created_at")[:20]
     )
 
@@ -383,6 +405,7 @@ def thanks_received(user: User, limit: int = 10) -> list[CareMatch]:
     return list(
         CareMatch.objects.filter(giver=user, thanked_at__isnull=False)
         .select_related("post", "receiver")
+        .defer("receiver__password")
         .order_by("-thanked_at")[:limit]
     )
 
@@ -455,7 +478,7 @@ def shared_reflections(cohort: Cohort) -> list[Reflection]:
     return list(
         Reflection.objects.filter(cohort=cohort, shared_with_facilitator=True)
         .select_related("member")
-        .defer("body")
+        .defer("body", "member__password")
         .order_by("-shared_at", "-pk")
     )
 
@@ -464,6 +487,7 @@ def latest_nudge(user: User) -> NudgeSent | None:
     return (
         NudgeSent.objects.filter(member=user)
         .select_related("suggested", "cohort", "cohort__program")
+        .defer("suggested__password")
         .order_by("-sent_at", "-pk")
         .first()
     )

@@ -394,6 +394,7 @@ def read_shared_reflection(*, cohort: Cohort, reflection_id: int, actor: User) -
     with transaction.atomic(durable=True):
         reflection = (
             Reflection.objects.select_related("member")
+            .defer("member__password")
             .filter(pk=reflection_id, cohort=cohort, shared_with_facilitator=True)
             .first()
         )

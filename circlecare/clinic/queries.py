@@ -74,6 +74,7 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
     now = now or timezone.now()
     cohorts_qs = (
         Cohort.objects.select_related("program", "lead", "co_facilitator")
+        .defer("lead__password", "co_facilitator__password")
         .exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED])
         .annotate(
             held=Count(
@@ -104,11 +105,13 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
             cohort_id__in=ids, status=AssessmentStatus.DUE, due_at__lt=now, synthetic=False
         )
         .select_related("member", "cohort__program")
+        .defer("member__password")
         .order_by("due_at", "pk")[:OVERDUE_SHOWN]
     )
     enrollments = (
         Enrollment.objects.filter(cohort_id__in=ids, status__in=ROSTER_STATUSES)
         .select_related("member")
+        .defer("member__password")
         .order_by("member__display_name", "member_id", "pk")
     )
     counts: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
@@ -143,6 +146,7 @@ def meeting_for_notes(pk: int, user: User) -> tuple[Meeting, bool] | None:
         return None
     meeting = (
         Meeting.objects.select_related("cohort__program", "cohort__lead", "cohort__co_facilitator")
+        .defer("cohort__lead__password", "cohort__co_facilitator__password")
         .filter(pk=pk)
         .first()
     )
@@ -205,14 +209,18 @@ def meeting_notes(meeting: Meeting) -> MeetingNotes:
     group = list(
         GroupNote.objects.filter(meeting=meeting)
         .select_related("author", "signed_by")
+        .defer("author__password", "signed_by__password")
         .order_by("version")
     )
     marks = list(
-        Attendance.objects.filter(meeting=meeting, status__in=PRESENT).select_related("member")
+        Attendance.objects.filter(meeting=meeting, status__in=PRESENT)
+        .select_related("member")
+        .defer("member__password")
     )
     notes = list(
         IndividualNote.objects.filter(meeting=meeting)
         .select_related("member", "signed_by")
+        .defer("member__password", "signed_by__password")
         .order_by("member_id", "version")
     )
     members: dict[int, MemberNotes] = {
@@ -237,10 +245,16 @@ def note_for_viewer(
         return None
     note: GroupNote | IndividualNote | None
     related = ("meeting__cohort__program", "signed_by", "author")
+    hashes = ("signed_by__password", "author__password")
     if kind == "group":
-        note = GroupNote.objects.select_related(*related).filter(pk=pk).first()
+        note = GroupNote.objects.select_related(*related).defer(*hashes).filter(pk=pk).first()
     elif kind == "individual":
-        note = IndividualNote.objects.select_related(*related, "member").filter(pk=pk).first()
+        note = (
+            IndividualNote.objects.select_related(*related, "member")
+            .defer(*hashes, "member__password")
+            .filter(pk=pk)
+            .first()
+        )
     else:
         return None
     if note is None:

@@ -125,6 +125,7 @@ def _joinable_cohort(cohort_id: int) -> Cohort:
 def _run_cohort(request: HttpRequest, cohort_id: int) -> Cohort:
     cohort = (
         Cohort.objects.select_related("program", "lead", "co_facilitator")
+        .defer("lead__password", "co_facilitator__password")
         .filter(pk=cohort_id)
         .first()
     )

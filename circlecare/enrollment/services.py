@@ -665,6 +665,7 @@ def invite_partner(
 def find_invite(token: str) -> PartnerInvite:
     invite = (
         PartnerInvite.objects.select_related("cohort", "cohort__program", "inviter")
+        .defer("inviter__password")
         .filter(token_hash=_token_hash(token or ""), status=PartnerInviteStatus.PENDING)
         .first()
     )

@@ -89,6 +89,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
 def send_enrollment_email(enrollment_id: int, kind: str) -> int:
     enrollment = (
         Enrollment.objects.select_related("member", "cohort", "cohort__program")
+        .defer("member__password")
         .filter(pk=enrollment_id)
         .first()
     )
@@ -190,7 +191,12 @@ def check_minimum_size(cohort_id: int) -> bool:
 
 @task()
 def send_partner_invite(invite_id: int, token: str) -> int:
-    invite = PartnerInvite.objects.select_related("inviter", "cohort").filter(pk=invite_id).first()
+    invite = (
+        PartnerInvite.objects.select_related("inviter", "cohort")
+        .defer("inviter__password")
+        .filter(pk=invite_id)
+        .first()
+    )
     if invite is None:
         return 0
     link = settings.SITE_URL + reverse("enrollment:partner_accept", args=[token])

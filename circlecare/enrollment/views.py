@@ -39,7 +39,9 @@ def _visible_cohort(cohort_id: int, read: Callable[[int], Cohort] = visible_coho
 
 def _own_enrollment(request: HttpRequest, pk: int) -> Enrollment:
     return get_object_or_404(
-        Enrollment.objects.select_related("cohort", "cohort__program", "member"),
+        Enrollment.objects.select_related("cohort", "cohort__program", "member").defer(
+            "member__password"
+        ),
         pk=pk,
         member=request.user,
     )
@@ -314,7 +316,9 @@ def capacity(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff remove someone from a group: a page of its own that asks for the reason."""
-    enrollment = get_object_or_404(Enrollment.objects.select_related("cohort", "member"), pk=pk)
+    enrollment = get_object_or_404(
+        Enrollment.objects.select_related("cohort", "member").defer("member__password"), pk=pk
+    )
     cohort = _staff_cohort(request, enrollment.cohort_id)
     roster_url = reverse("enrollment:roster", kwargs={"cohort_id": cohort.pk})
     if enrollment.status not in LIVE:

@@ -511,6 +511,7 @@ def _alert(request: HttpRequest, pk: int) -> RiskAlert:
         RiskAlert.objects.select_related(
             "member", "cohort__program", "assignee", "acknowledged_by", "assessment"
         )
+        .defer(*queries.ALERT_PEOPLE_HASHES)
         .filter(pk=pk)
         .first()
     )

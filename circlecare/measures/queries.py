@@ -53,6 +53,7 @@ def led_cohort(user: Any, cohort_pk: int) -> Cohort | None:
         return None
     return (
         Cohort.objects.select_related("program", "lead", "co_facilitator")
+        .defer("lead__password", "co_facilitator__password")
         .filter(pk=cohort_pk)
         .filter(Q(lead=user) | Q(co_facilitator=user))
         .first()
@@ -98,6 +99,7 @@ def cohort_overview(cohort: Cohort) -> list[MemberRow]:
     """Every member who held a seat, with their trajectories, sorted by flag (two queries)."""
     enrollments = list(
         Enrollment.objects.select_related("member")
+        .defer("member__password")
         .filter(cohort=cohort, status__in=_ROSTER)
         .order_by("member__display_name", "pk")
     )
@@ -160,11 +162,17 @@ def checkin_trends(cohort: Cohort) -> list[CheckinWeek]:
     ]
 
 
+#: An alert names its member and who took it on; their password hashes stay in the database.
+ALERT_PEOPLE_HASHES = ("member__password", "assignee__password", "acknowledged_by__password")
+
+
 def alert_queue(user: Any) -> QuerySet[RiskAlert]:
     """Alerts the user may handle: their cohorts' (lead or co-facilitator); all for coordinators."""
-    qs = RiskAlert.objects.select_related(
-        "member", "cohort__program", "assignee", "acknowledged_by"
-    ).order_by("acknowledged_at", "-raised_at", "pk")
+    qs = (
+        RiskAlert.objects.select_related("member", "cohort__program", "assignee", "acknowledged_by")
+        .defer(*ALERT_PEOPLE_HASHES)
+        .order_by("acknowledged_at", "-raised_at", "pk")
+    )
     if user.is_staff:
         return qs
     return qs.filter(Q(cohort__lead=user) | Q(cohort__co_facilitator=user))
@@ -173,6 +181,7 @@ def alert_queue(user: Any) -> QuerySet[RiskAlert]:
 def member_in_cohort(cohort: Cohort, member_pk: int) -> Enrollment | None:
     return (
         Enrollment.objects.select_related("member")
+        .defer("member__password")
         .filter(cohort=cohort, member_id=member_pk, status__in=_ROSTER)
         .order_by("-pk")
         .first()

@@ -10,9 +10,13 @@ def notify_new_alert(alert_id: int) -> int:
     from circlecare.measures.models import RiskAlert
     from circlecare.measures.notifications import send_new_alert
 
-    alert = RiskAlert.objects.select_related(
-        "cohort__program", "cohort__lead", "cohort__co_facilitator"
-    ).get(pk=alert_id)
+    alert = (
+        RiskAlert.objects.select_related(
+            "cohort__program", "cohort__lead", "cohort__co_facilitator"
+        )
+        .defer("cohort__lead__password", "cohort__co_facilitator__password")
+        .get(pk=alert_id)
+    )
     return send_new_alert(alert)
 
 

@@ -417,7 +417,7 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(
         RiskAlert.objects.select_related(
             "member", "cohort__program", "assignee", "acknowledged_by", "assessment"
-        ),
+        ).defer(*queries.ALERT_PEOPLE_HASHES),
         pk=pk,
     )
     if not may_handle_alert(request.user, row):

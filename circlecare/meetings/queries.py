@@ -26,7 +26,9 @@ FEED_HISTORY = timedelta(days=60)
 
 
 def _with_cohort(qs: QuerySet[Meeting]) -> QuerySet[Meeting]:
-    return qs.select_related("cohort__program", "cohort__lead", "cohort__co_facilitator")
+    return qs.select_related("cohort__program", "cohort__lead", "cohort__co_facilitator").defer(
+        "cohort__lead__password", "cohort__co_facilitator__password"
+    )
 
 
 def meetings_for_member(member: User) -> QuerySet[Meeting]:
@@ -103,6 +105,7 @@ def roster(meeting: Meeting) -> list[tuple[User, Attendance | None]]:
             enrollments__cohort_id=meeting.cohort_id,
             enrollments__status__in=MEMBER_STATUSES,
         )
+        .defer("password")
         .distinct()
         .order_by("display_name", "pk")
     )
@@ -114,6 +117,7 @@ def refused_attestations(meeting: Meeting) -> list[LocationAttestation]:
     return list(
         LocationAttestation.objects.filter(meeting=meeting, allowed=False)
         .select_related("member")
+        .defer("member__password")
         .order_by("-at")
     )
 
@@ -121,6 +125,7 @@ def refused_attestations(meeting: Meeting) -> list[LocationAttestation]:
 def cohort_schedule(cohort_pk: int) -> Cohort | None:
     return (
         Cohort.objects.select_related("program", "lead", "co_facilitator")
+        .defer("lead__password", "co_facilitator__password")
         .prefetch_related(
             Prefetch("meetings", queryset=Meeting.objects.order_by("starts_at", "pk"))
         )
@@ -139,6 +144,7 @@ def feed_by_token(token: str) -> CalendarFeed | None:
         return None
     return (
         CalendarFeed.objects.select_related("member")
+        .defer("member__password")
         .filter(token_hash=hash_token(token), revoked_at__isnull=True, member__is_active=True)
         .first()
     )
@@ -155,7 +161,11 @@ def active_feed(member: User) -> CalendarFeed | None:
 
 def schedulable_cohorts(user: User) -> QuerySet[Cohort]:
     """Cohorts whose schedule pages `user` may open: all for coordinators, their own for leads."""
-    qs = Cohort.objects.select_related("program", "lead").annotate(meeting_count=Count("meetings"))
+    qs = (
+        Cohort.objects.select_related("program", "lead")
+        .defer("lead__password")
+        .annotate(meeting_count=Count("meetings"))
+    )
     if not user.is_staff:
         qs = qs.filter(Q(lead=user) | Q(co_facilitator=user))
     return qs.exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED]).order_by(

@@ -77,6 +77,7 @@ def recipients(meeting: Meeting, kind: str) -> list[User]:
             email_reminders=True,
             is_active=True,
         )
+        .defer("password")
         .exclude(pk__in=ReminderSent.objects.filter(meeting=meeting, kind=kind).values("member"))
         .distinct()
         .order_by("pk")

@@ -406,7 +406,11 @@ def attest_location(
     if state not in _KNOWN_PLACES:
         raise LocationRequired()
     with transaction.atomic(durable=True):
-        locked = Meeting.objects.select_related("cohort__lead").get(pk=meeting.pk)
+        locked = (
+            Meeting.objects.select_related("cohort__lead")
+            .defer("cohort__lead__password")
+            .get(pk=meeting.pk)
+        )
         if not is_member(member, locked.cohort):
             raise NotFound()
         attestation = _attest(locked, member, state, now)
@@ -434,6 +438,7 @@ def join_meeting(
             locked = (
                 Meeting.objects.select_for_update()
                 .select_related("cohort__program", "cohort__lead")
+                .defer("cohort__lead__password")
                 .get(pk=meeting.pk)
             )
         except Meeting.DoesNotExist:

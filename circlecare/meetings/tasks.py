@@ -56,7 +56,9 @@ def _recipients(meeting: Meeting) -> list[User]:
             enrollments__cohort_id=meeting.cohort_id,
             enrollments__status=EnrollmentStatus.CONFIRMED,
             is_active=True,
-        ).distinct()
+        )
+        .defer("password")
+        .distinct()
     )
     cohort = meeting.cohort
     for facilitator in (cohort.lead, cohort.co_facilitator):
@@ -72,6 +74,7 @@ def notify_meetings_changed(meeting_ids: list[int], change: str) -> int:
     meetings = list(
         Meeting.objects.filter(pk__in=meeting_ids)
         .select_related("cohort__lead", "cohort__co_facilitator")
+        .defer("cohort__lead__password", "cohort__co_facilitator__password")
         .order_by("starts_at")
     )
     if not meetings:

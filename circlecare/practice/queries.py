@@ -61,4 +61,8 @@ def licensed_states(clinician: Clinician | None, start: date, end: date) -> set[
 
 
 def clinicians_with_licenses() -> QuerySet[Clinician]:
-    return Clinician.objects.select_related("user").prefetch_related(*clinician_prefetch(""))
+    return (
+        Clinician.objects.select_related("user")
+        .defer("user__password")
+        .prefetch_related(*clinician_prefetch(""))
+    )
