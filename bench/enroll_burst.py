@@ -28,7 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench._common import cpu_split, free_port, session_key  # noqa: E402
+from bench._common import DEPLOYED_ZONE, cpu_split, free_port, session_key  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "circlecare_bench")
@@ -278,6 +278,7 @@ def check_database(cohort_id: int) -> dict[str, Any]:
 def main() -> int:
     admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     admin_sql(f'CREATE DATABASE "{DB_NAME}"')
+    admin_sql(f"ALTER DATABASE \"{DB_NAME}\" SET timezone TO '{DEPLOYED_ZONE}'")
     server: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(
