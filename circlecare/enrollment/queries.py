@@ -119,7 +119,14 @@ def _with_cohorts_and_places() -> QuerySet[Enrollment]:
             "cohort__co_facilitator",
             "cohort__care_board_setting",
         )
-        .defer("cohort__lead__password", "cohort__co_facilitator__password")
+        # A card shows the group's names and times: not its programme's long texts, nor its
+        # leaders' password hashes.
+        .defer(
+            "cohort__program__description",
+            "cohort__program__audience",
+            "cohort__lead__password",
+            "cohort__co_facilitator__password",
+        )
         .annotate(
             place=Case(
                 When(status=EnrollmentStatus.WAITLISTED, then=_place_of_outer()),

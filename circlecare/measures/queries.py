@@ -30,9 +30,15 @@ _ROSTER = (
 )
 
 
+#: A questionnaire names its group's programme; the programme's long texts stay in the database.
+_PROGRAM_TEXTS = ("cohort__program__description", "cohort__program__audience")
+
+
 def due_for_member(member: Any, cohort: Cohort | None = None) -> QuerySet[Assessment]:
-    qs = Assessment.objects.select_related("cohort__program").filter(
-        member=member, status=AssessmentStatus.DUE
+    qs = (
+        Assessment.objects.select_related("cohort__program")
+        .defer(*_PROGRAM_TEXTS)
+        .filter(member=member, status=AssessmentStatus.DUE)
     )
     if cohort is not None:
         qs = qs.filter(cohort=cohort)
@@ -42,6 +48,7 @@ def due_for_member(member: Any, cohort: Cohort | None = None) -> QuerySet[Assess
 def member_history(member: Any) -> QuerySet[Assessment]:
     return (
         Assessment.objects.select_related("cohort__program")
+        .defer(*_PROGRAM_TEXTS)
         .filter(member=member, status=AssessmentStatus.COMPLETED)
         .order_by("completed_at", "pk")
     )
