@@ -52,5 +52,17 @@ def first_unmet(member: Any, cohort: Any) -> Requirement | None:
     return None
 
 
+def first_unmet_before(name: str, member: Any, cohort: Any) -> Requirement | None:
+    """The first unmet blocking step that comes before the step called ``name``: a later step
+    (intake questionnaires, say) is not taken for a group the member may not join yet."""
+    for _order, step_name, step in _steps:
+        if step_name == name:
+            return None
+        requirement = step(member, cohort)
+        if requirement is not None and requirement.blocking:
+            return requirement
+    return None
+
+
 def registered() -> list[str]:
     return [name for _order, name, _step in _steps]

@@ -8,6 +8,6 @@ class MeasuresConfig(AppConfig):
 
     def ready(self) -> None:
         from circlecare.enrollment import steps
-        from circlecare.measures.steps import intake_step
+        from circlecare.measures.steps import INTAKE_STEP, intake_step
 
-        steps.register("intake", intake_step, order=30)
+        steps.register(INTAKE_STEP, intake_step, order=30)

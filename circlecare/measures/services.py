@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
+from circlecare.enrollment import steps as join_steps
+from circlecare.enrollment.errors import StepRequired
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.errors import NotFound
 from circlecare.measures import summaries, tasks
@@ -40,6 +42,7 @@ from circlecare.measures.plans import (
     intake_codes,
     weekly_codes,
 )
+from circlecare.measures.steps import INTAKE_STEP
 from circlecare.meetings.schedule import meeting_times
 from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
 
@@ -153,10 +156,15 @@ def submit_intake(
     answers: Sequence[int],
     now: datetime | None = None,
 ) -> Assessment:
-    """Store one intake questionnaire for the group the member is joining, once."""
+    """Store one intake questionnaire for the group the member is joining, once. Refused while a
+    step before it is unmet: answers are not taken for a group the member may not join (its
+    clinician could not see them) or before they have signed its agreements."""
     now = now or timezone.now()
     if instrument not in intake_codes(cohort.program.kind):
         raise NotFound()
+    earlier = join_steps.first_unmet_before(INTAKE_STEP, member, cohort)
+    if earlier is not None:
+        raise StepRequired(earlier.message, detail={"url": earlier.url})
     score = _score(instrument, answers)
     with transaction.atomic(durable=True):
         try:

@@ -17,6 +17,9 @@ from circlecare.measures.plans import INTAKE_VALID_FOR, intake_codes
 from circlecare.prebuilt import PreparedRead
 from circlecare.programs.models import ProgramKind
 
+#: The step's name in ``enrollment.steps``.
+INTAKE_STEP = "intake"
+
 
 @functools.cache
 def _intake_done(kind: str) -> PreparedRead[Any]:

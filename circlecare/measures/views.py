@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
+from circlecare.enrollment import steps as join_steps
 from circlecare.errors import DomainError, NotFound
 from circlecare.measures import queries
 from circlecare.measures.errors import AlreadySubmitted
@@ -34,7 +35,7 @@ from circlecare.measures.services import (
     submit_assessment,
     submit_intake,
 )
-from circlecare.measures.steps import missing_intake
+from circlecare.measures.steps import INTAKE_STEP, missing_intake
 from circlecare.measures.tracking import NOT_ON_TRACK_RULE, trajectories
 from circlecare.programs.models import ACTIVE, Cohort
 
@@ -214,6 +215,12 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     # Open, full (waiting list) or running (a seat offered later): intake can be needed in all.
     if cohort.status not in ACTIVE:
         raise Http404
+    earlier = join_steps.first_unmet_before(INTAKE_STEP, request.user, cohort)
+    if earlier is not None:
+        # Not for a group the member may not join, nor before its agreements: the group's page
+        # says why (and shows groups they can join), or the agreements page asks for them.
+        messages.info(request, earlier.message)
+        return redirect(earlier.url or cohort.get_absolute_url())
     missing = missing_intake(request.user, cohort)
     here = reverse("measures:intake", args=[cohort.pk])
     next_url = _safe_next(request, request.GET.get("next")) or cohort.get_absolute_url()

@@ -28,6 +28,7 @@ from tests.factories import (
     PASSWORD,
     CohortFactory,
     EnrollmentFactory,
+    LicenseFactory,
     ProgramFactory,
     UserFactory,
 )
@@ -38,7 +39,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def therapy_cohort() -> Any:
-    return CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=8))
+    lead = LicenseFactory(state="NY").clinician.user  # licensed where the members live
+    return CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=8), lead=lead)
 
 
 def test_submit_stores_the_score_and_encrypts_the_answers(therapy_cohort: Any) -> None:

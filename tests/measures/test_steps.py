@@ -13,14 +13,16 @@ from circlecare.measures.models import Assessment
 from circlecare.measures.services import submit_intake
 from circlecare.measures.steps import intake_step
 from circlecare.programs.models import ProgramKind
-from tests.factories import CohortFactory, ProgramFactory, UserFactory
+from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
 from tests.measures.factories import answers_for
 
 pytestmark = pytest.mark.django_db
 
 
 def therapy() -> Any:
-    return CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY))
+    """A therapy group whose lead is licensed where members live (New York, the factories')."""
+    lead = LicenseFactory(state="NY").clinician.user
+    return CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY), lead=lead)
 
 
 def test_the_step_is_registered_in_order() -> None:
@@ -37,6 +39,26 @@ def test_therapy_intake_needs_phq9_and_gad7_before_a_seat() -> None:
     submit_intake(member=member, cohort=cohort, instrument="GAD7", answers=answers_for("GAD7", 8))
     assert intake_step(member, cohort) is None
     assert all(r.code != "intake" for r in steps.unmet(member, cohort))
+
+
+def test_intake_waits_for_the_steps_before_it() -> None:
+    """No answers are stored for a group the member may not join, or before its agreements."""
+    from circlecare.enrollment.errors import StepRequired
+    from tests.enrollment.factories import publish_consents, sign_all
+
+    cohort = therapy()
+    abroad = UserFactory(home_state="WA")
+    with pytest.raises(StepRequired, match="New York"):
+        submit_intake(member=abroad, cohort=cohort, instrument="PHQ9", answers=[0] * 9)
+    publish_consents()
+    member = UserFactory()
+    with pytest.raises(StepRequired) as refused:
+        submit_intake(member=member, cohort=cohort, instrument="PHQ9", answers=[0] * 9)
+    assert refused.value.detail == {"url": f"/my/join/{cohort.pk}/agreements/"}
+    assert not Assessment.objects.exists()
+    sign_all(member)
+    submit_intake(member=member, cohort=cohort, instrument="PHQ9", answers=[0] * 9)
+    assert Assessment.objects.filter(member=member, status="completed").count() == 1
 
 
 def test_skills_and_circles_need_who5_and_ucla3() -> None:

@@ -16,6 +16,7 @@ from tests.factories import (
     ClinicianFactory,
     CohortFactory,
     EnrollmentFactory,
+    LicenseFactory,
     ProgramFactory,
     UserFactory,
 )
@@ -284,7 +285,8 @@ def test_report_page_sentence_and_csv(world: dict[str, Any]) -> None:
 
 
 def test_intake_page_walks_through_both_questionnaires(world: dict[str, Any]) -> None:
-    cohort = CohortFactory(program=world["program"])
+    # Led by someone licensed in New York, where the member lives.
+    cohort = CohortFactory(program=world["program"], lead=LicenseFactory(state="NY").clinician.user)
     member = UserFactory()
     client = client_for(member)
     url = f"/measures/intake/{cohort.pk}/"
@@ -298,6 +300,26 @@ def test_intake_page_walks_through_both_questionnaires(world: dict[str, Any]) ->
     done = client.get(url)
     assert "that's everything we need" in done.content.decode()
     assert Assessment.objects.filter(member=member, status="completed").count() == 2
+
+
+def test_no_intake_for_a_group_the_member_may_not_join(world: dict[str, Any]) -> None:
+    """Answers are not taken for a therapy group whose clinician is not licensed where the member
+    lives: they are sent to the group's page, which says why and shows groups they can join."""
+    from circlecare.measures.models import RiskAlert
+
+    cohort = CohortFactory(program=world["program"], lead=LicenseFactory(state="NY").clinician.user)
+    member = UserFactory(home_state="WA")
+    client = client_for(member)
+    url = f"/measures/intake/{cohort.pk}/"
+    page = client.get(url)
+    assert page.status_code == 302 and page["Location"] == cohort.get_absolute_url()
+    answers = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 20, risk=2))}
+    refused = client.post(url, answers)
+    assert refused.status_code == 302 and refused["Location"] == cohort.get_absolute_url()
+    assert not Assessment.objects.filter(member=member).exists()
+    assert not RiskAlert.objects.filter(member=member).exists()
+    followed = client.get(cohort.get_absolute_url()).content.decode()
+    assert "Washington" in followed and "New York" in followed
 
 
 def test_group_panel_lists_what_is_due(world: dict[str, Any]) -> None:
