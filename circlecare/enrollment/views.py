@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -160,6 +161,12 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.accept_offer(enrollment=enrollment, actor=request.user)
     except DomainError as error:
+        step = error.detail.get("url") if isinstance(error.detail, dict) else None
+        if step:
+            # A step to take first (new agreements, or an intake grown older than 30 days while
+            # waiting): take the member there, and back here to accept while the offer stands.
+            messages.info(request, error.message)
+            return redirect(f"{step}?{urlencode({'next': reverse('enrollment:my_groups')})}")
         messages.error(request, error.message)
     else:
         messages.success(request, "Your seat is confirmed. Welcome to the group.")

@@ -1,7 +1,9 @@
 """The "intake before a seat" step of the join flow (order 30, after eligibility and consent).
 
 Intake is PHQ-9 + GAD-7 for therapy and WHO-5 + UCLA-3 for skills groups and care circles. An
-intake completed for any group of the same program kind within the last 30 days counts.
+intake completed for any group of the same program kind within the last 30 days counts, and one
+completed for this very group counts however long ago: it is taken once per group, so someone who
+waited months for a seat is not asked for answers they cannot give again.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,23 +26,25 @@ INTAKE_STEP = "intake"
 
 @functools.cache
 def _intake_done(kind: str) -> PreparedRead[Any]:
-    """Which of a kind's intake instruments a member completed since a moment (every join asks)."""
+    """Which of a kind's intake instruments a member completed for a group, or for any group since
+    a moment (every join asks)."""
     from circlecare.measures.models import Assessment, AssessmentStatus, Occasion
 
     return PreparedRead(
-        lambda member, since: (
+        lambda member, cohort, since: (
             Assessment.objects.filter(
                 member_id=member,
                 program_kind=kind,
                 occasion=Occasion.INTAKE,
                 status=AssessmentStatus.COMPLETED,
-                completed_at__gte=since,
                 instrument__in=intake_codes(kind),
             )
+            .filter(Q(cohort_id=cohort) | Q(completed_at__gte=since))
             .order_by()  # a set: the default order would join the cohorts for nothing
             .values_list("instrument", flat=True)
         ),
         "member",
+        "cohort",
         "since",
     )
 
@@ -50,7 +55,8 @@ def missing_intake(member: Any, cohort: Any) -> list[str]:
     needed = intake_codes(kind)
     if not getattr(member, "pk", None):
         return list(needed)
-    done = set(_intake_done(kind)(member=member.pk, since=timezone.now() - INTAKE_VALID_FOR))
+    since = timezone.now() - INTAKE_VALID_FOR
+    done = set(_intake_done(kind)(member=member.pk, cohort=cohort.pk, since=since))
     return [code for code in needed if code not in done]
 
 

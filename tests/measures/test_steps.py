@@ -83,3 +83,5 @@ def test_a_recent_intake_for_the_same_kind_counts_for_another_group() -> None:
         completed_at=timezone.now() - timedelta(days=31)
     )
     assert intake_step(member, second) is not None
+    # For the group it was taken for, an intake counts however old: it is taken once per group.
+    assert intake_step(member, first) is None

@@ -9,8 +9,10 @@ from django.test import Client
 
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.enrollment.models import EnrollmentStatus
+from circlecare.measures.instruments import get
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
-from circlecare.measures.services import submit_assessment
+from circlecare.measures.plans import intake_codes
+from circlecare.measures.services import submit_assessment, submit_intake
 from circlecare.programs.models import ProgramKind
 from tests.factories import (
     ClinicianFactory,
@@ -320,6 +322,50 @@ def test_no_intake_for_a_group_the_member_may_not_join(world: dict[str, Any]) ->
     assert not RiskAlert.objects.filter(member=member).exists()
     followed = client.get(cohort.get_absolute_url()).content.decode()
     assert "Washington" in followed and "New York" in followed
+
+
+def test_an_offer_waits_while_an_old_intake_is_answered_again() -> None:
+    """An intake done for another group counts for 30 days. Someone offered a seat after a longer
+    wait is taken to the questions, then back to My groups, and the seat is still theirs."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from circlecare.enrollment import services as seats
+
+    cohort = CohortFactory(capacity=1)  # a skills group: open to everyone
+    earlier = CohortFactory(program=cohort.program)
+    seated, waiting = UserFactory(), UserFactory()
+    for person, group in ((seated, cohort), (waiting, earlier)):
+        for code in intake_codes(cohort.program.kind):
+            submit_intake(
+                member=person, cohort=group, instrument=code, answers=answers_for(code, 5)
+            )
+    first = seats.enroll(member=seated, cohort=cohort)
+    place = seats.enroll(member=waiting, cohort=cohort)
+    Assessment.objects.filter(member=waiting).update(
+        completed_at=timezone.now() - timedelta(days=31)
+    )
+    seats.withdraw(enrollment=first)
+    place.refresh_from_db()
+    assert place.status == "offered"
+
+    client = client_for(waiting)
+    accept = reverse("enrollment:accept", args=[place.pk])
+    sent = client.post(accept)
+    intake = f"/measures/intake/{cohort.pk}/?next=%2Fmy%2F"
+    assert sent.status_code == 302 and sent["Location"] == intake
+    place.refresh_from_db()
+    assert place.status == "offered"
+    for code in intake_codes(cohort.program.kind):
+        count = len(get(code).items)
+        client.post(intake, {f"item_{i + 1}": "1" for i in range(count)})
+    done = client.get(intake).content.decode()
+    assert 'href="/my/"' in done
+    assert client.post(accept)["Location"] == "/my/"
+    place.refresh_from_db()
+    assert place.status == "confirmed"
 
 
 def test_group_panel_lists_what_is_due(world: dict[str, Any]) -> None:
