@@ -419,6 +419,42 @@ def test_a_join_reads_only_what_it_decides_on() -> None:
     assert sum('FROM "accounts_user"' in s for s in sql) == 1  # the signed-in member
 
 
+def test_every_link_on_my_groups_opens_for_seats_places_and_offers() -> None:
+    """A group's own pages (its meetings, programme, board) are for those with a seat: the cards
+    of a waiting-list place or an offer do not link to them, and every link shown works."""
+    import re
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from circlecare.programs.models import ProgramKind
+    from tests.meetings.factories import meeting_at
+
+    member = ready_member()
+    soon = timezone.now() + timedelta(days=2)
+    circle = ProgramFactory(kind=ProgramKind.CARE_CIRCLE)
+    seated, waiting, offered = (CohortFactory(program=circle, capacity=1) for _ in range(3))
+    for cohort in (seated, waiting, offered):
+        meeting_at(cohort, soon)
+    services.enroll(member=member, cohort=seated)
+    services.enroll(member=ready_member(), cohort=waiting)
+    services.enroll(member=member, cohort=waiting)
+    ahead = services.enroll(member=ready_member(), cohort=offered)
+    offer = services.enroll(member=member, cohort=offered)
+    services.withdraw(enrollment=ahead)
+    offer.refresh_from_db()
+    assert offer.status == "offered"
+
+    client = client_for(member)
+    page = client.get(reverse("enrollment:my_groups")).content.decode()
+    links = set(re.findall(r'href="(/[^"#]*)', page))
+    assert reverse("care:programme", kwargs={"cohort_id": seated.pk}) in links
+    for cohort in (waiting, offered):
+        assert reverse("care:programme", kwargs={"cohort_id": cohort.pk}) not in links
+    for link in sorted(links):
+        assert client.get(link.replace("&amp;", "&")).status_code in {200, 302}, link
+
+
 def test_my_groups_lists_the_groups_someone_runs_and_only_for_them() -> None:
     cohort = CohortFactory(name="Thursday evening group")
     lead_page = client_for(cohort.lead).get(reverse("enrollment:my_groups")).content.decode()
