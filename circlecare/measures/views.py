@@ -38,6 +38,7 @@ from circlecare.measures.services import (
 from circlecare.measures.steps import INTAKE_STEP, missing_intake
 from circlecare.measures.tracking import NOT_ON_TRACK_RULE, trajectories
 from circlecare.programs.models import ACTIVE, Cohort
+from circlecare.programs.queries import joining_cohort
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +212,11 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     _clinical(request)
-    cohort = get_object_or_404(Cohort.objects.select_related("program"), pk=cohort_pk)
+    try:
+        # With what the eligibility step before it needs (the lead's licences), as a join reads it.
+        cohort = joining_cohort(cohort_pk)
+    except Cohort.DoesNotExist:
+        raise Http404 from None
     # Open, full (waiting list) or running (a seat offered later): intake can be needed in all.
     if cohort.status not in ACTIVE:
         raise Http404

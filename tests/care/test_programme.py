@@ -71,8 +71,9 @@ def test_panel_shows_this_week_and_the_board_link() -> None:
     request.user = member
     request.viewer_zone = datetime.now(UTC).tzinfo  # type: ignore[attr-defined]
     template = engines["django"].from_string('{% include "care/_member_group_panel.html" %}')
+    seat = cohort.enrollments.get(member=member)
     html = template.render(
-        {"cohort": cohort, "enrollment": None, "request": request, "user": member}
+        {"cohort": cohort, "enrollment": seat, "request": request, "user": member}
     )
     assert "Week 3 of 6" in html
     assert "Topic 3" in html and "Practice 3" in html and "Prompt 3" in html
