@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django import forms
 
-from circlecare.states import HOME_STATE_CHOICES
+from circlecare.states import OUTSIDE_US, STATE_CHOICES
 
 
 class LocationForm(forms.Form):
     state = forms.ChoiceField(
         label="Where are you right now?",
-        choices=[("", "Choose a state"), *HOME_STATE_CHOICES],
+        # "I live outside the US" answers a different question (home, not where you are now).
+        choices=[("", "Choose a state"), *STATE_CHOICES, (OUTSIDE_US, "Outside the US")],
         help_text="The state you are in at this moment, which may not be where you live. "
         "Therapy law follows where you are during the meeting.",
         error_messages={"required": "Please choose the state you are in right now."},

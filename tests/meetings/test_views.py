@@ -186,6 +186,29 @@ def test_therapy_join_from_elsewhere_is_refused_kindly_and_the_facilitator_sees_
     assert f"{s['member'].display_name} said they were in CA" in attendance_page.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("state", "wording"),
+    [("TX", "who is in Texas today"), ("XX", "who is outside the US today")],
+)
+def test_refusal_names_where_the_member_is_in_plain_words(state: str, wording: str) -> None:
+    s = _setup(kind=ProgramKind.THERAPY, start=timezone.now())
+    response = _client(s["member"]).post(
+        reverse("meetings:join", kwargs={"pk": s["meeting"].pk}), {"state": state}
+    )
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert wording in text
+    assert "is in outside" not in text
+
+
+def test_location_choice_for_abroad_answers_where_are_you_now() -> None:
+    s = _setup(kind=ProgramKind.THERAPY, start=timezone.now())
+    page = _client(s["member"]).get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    text = page.content.decode()
+    assert '<option value="XX">Outside the US</option>' in text
+    assert "I live outside the US" not in text
+
+
 def test_facilitator_edits_attendance_and_the_member_sees_it() -> None:
     s = _setup(start=timezone.now() - timedelta(days=1))
     Meeting.objects.filter(pk=s["meeting"].pk).update(
@@ -340,9 +363,10 @@ def test_member_group_panel_shows_the_next_meeting() -> None:
     meeting_at(s["cohort"], timezone.now() - timedelta(days=7), number=2)  # already over
     cancelled = meeting_at(s["cohort"], timezone.now() + timedelta(days=1), number=3)
     Meeting.objects.filter(pk=cancelled.pk).update(status=MeetingStatus.CANCELLED)
+    seat = s["cohort"].enrollments.get(member=s["member"])
     html = render_to_string(
         "meetings/_member_group_panel.html",
-        {"cohort": s["cohort"], "enrollment": None, "user": s["member"]},
+        {"cohort": s["cohort"], "enrollment": seat, "user": s["member"]},
     )
     assert reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}) in html
     empty = render_to_string(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from html.parser import HTMLParser
+from itertools import pairwise
 
 import pytest
 from django.db import connection
@@ -72,6 +74,69 @@ def test_htmx_filter_returns_only_the_results(client: Client) -> None:
     response = client.get(reverse("programs:list"), {"kind": "therapy"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert "Closer" in body and "<html" not in body
+
+
+class Headings(HTMLParser):
+    """Heading levels in document order, each marked as before, inside or after #program-results."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, int]] = []
+        self.region = "before"
+        self.depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.region == "inside" and tag == "div":
+            self.depth += 1
+        if tag == "div" and ("id", "program-results") in attrs:
+            self.region, self.depth = "inside", 1
+        if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+            self.found.append((self.region, int(tag[1])))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.region == "inside" and tag == "div":
+            self.depth -= 1
+            if self.depth == 0:
+                self.region = "after"
+
+
+def headings(html: str) -> list[tuple[str, int]]:
+    parser = Headings()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def skipped_levels(levels: list[int]) -> list[tuple[int, int]]:
+    return [(a, b) for a, b in pairwise(levels) if b > a + 1]
+
+
+@pytest.mark.parametrize("query", [{}, {"kind": "skills"}])
+def test_catalog_headings_go_down_one_level_at_a_time(
+    client: Client, query: dict[str, str]
+) -> None:
+    ProgramFactory(title="DBT Skills", kind=ProgramKind.SKILLS)
+    ProgramFactory(title="Closer", kind=ProgramKind.THERAPY)
+    page = headings(client.get(reverse("programs:list"), query).content.decode())
+    levels = [level for _, level in page]
+    assert levels.count(1) == 1
+    cards = [level for region, level in page if region == "inside"]
+    assert cards and set(cards) == {3}
+    outline = levels[levels.index(1) :]
+    assert skipped_levels(outline) == [], outline
+
+    # The filters swap the results in with htmx: the page around them plus the new results.
+    swapped = headings(
+        client.get(reverse("programs:list"), query, HTTP_HX_REQUEST="true").content.decode()
+    )
+    assert swapped and {region for region, _ in swapped} == {"before"}
+    outline = (
+        [level for region, level in page if region == "before"]
+        + [level for _, level in swapped]
+        + [level for region, level in page if region == "after"]
+    )
+    outline = outline[outline.index(1) :]
+    assert skipped_levels(outline) == [], outline
 
 
 def test_catalog_query_counts_do_not_grow_with_cohorts(client: Client) -> None:
