@@ -1,4 +1,4 @@
-"""Cross-cutting HTTP behaviour: security headers and the viewer's time zone."""
+"""Cross-cutting HTTP behaviour: security headers, the viewer's time zone, and the 405 page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import render
 from django.utils import timezone
 
 VIEWER_TZ_COOKIE = "tz"
@@ -58,3 +59,26 @@ class ViewerTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class MethodNotAllowedPageMiddleware:
+    """A page in the site's layout instead of the empty 405 that ``require_POST`` answers.
+
+    People reach a POST-only address by a bookmark, a copied link or the back button; a blank page
+    leaves them with nowhere to go. The API under /api/ keeps its own answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            isinstance(response, HttpResponseNotAllowed)
+            and not response.content
+            and not request.path_info.startswith("/api/")
+        ):
+            page = render(request, "405.html", status=405)
+            page["Allow"] = response["Allow"]
+            return page
+        return response

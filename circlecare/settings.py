@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "circlecare.accounts.security.SessionPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "circlecare.middleware.ViewerTimezoneMiddleware",
+    "circlecare.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "circlecare.urls"

@@ -1,0 +1,49 @@
+"""Cross-cutting HTTP behaviour from circlecare.middleware."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from circlecare.enrollment.models import Enrollment
+from circlecare.middleware import MethodNotAllowedPageMiddleware
+from tests.factories import EnrollmentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_opening_a_button_only_link_shows_a_page_with_a_way_back() -> None:
+    enrollment = EnrollmentFactory()
+    client = Client()
+    client.force_login(enrollment.member)
+    status_before = enrollment.status
+    response = client.get(reverse("enrollment:accept", kwargs={"pk": enrollment.pk}))
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    text = response.content.decode()
+    assert "<h1>This link only works from a button</h1>" in text
+    assert f'href="{reverse("enrollment:my_groups")}"' in text
+    assert 'class="site-nav"' in text  # the site's layout, with its navigation
+    assert Enrollment.objects.get(pk=enrollment.pk).status == status_before
+
+
+def test_api_method_not_allowed_keeps_its_own_answer() -> None:
+    enrollment = EnrollmentFactory()
+    client = Client()
+    client.force_login(enrollment.member)
+    response = client.get(f"/api/v1/enrollments/{enrollment.pk}/accept")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.content == b"Method not allowed"
+
+
+def test_an_empty_api_405_is_left_empty() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponseNotAllowed(["POST"])
+
+    response = MethodNotAllowedPageMiddleware(view)(RequestFactory().get("/api/v1/anything"))
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.content == b""
