@@ -5,12 +5,28 @@ from typing import Any
 from django import forms
 
 from circlecare.accounts.models import User
-from circlecare.accounts.validators import available_zones, clean_display_name
+from circlecare.accounts.validators import clean_display_name, selectable_zones
 from circlecare.states import HOME_STATE_CHOICES
 
+ZoneChoice = tuple[str, str] | tuple[str, list[tuple[str, str]]]
 
-def zone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone.replace("_", " ")) for zone in sorted(available_zones())]
+
+def zone_choices() -> list[ZoneChoice]:
+    """A prompt, then the zones grouped by region and sorted by place, then UTC.
+
+    The prompt's empty value lets the <select> carry `required` (browsers and Django allow it
+    only when the first option is a placeholder). Within a region the option reads as the place
+    ("New York"), so typing a city's first letters finds it.
+    """
+    regions: dict[str, list[tuple[str, str]]] = {}
+    for zone in selectable_zones() - {"UTC"}:
+        region, place = zone.split("/", 1)
+        regions.setdefault(region, []).append((zone, place.replace("_", " ").replace("/", " / ")))
+    grouped: list[ZoneChoice] = [
+        (region, sorted(places, key=lambda choice: choice[1]))
+        for region, places in sorted(regions.items())
+    ]
+    return [("", "Choose your time zone"), *grouped, ("UTC", "UTC (Coordinated Universal Time)")]
 
 
 class ProfileFieldsMixin(forms.Form):
@@ -29,6 +45,10 @@ class ProfileFieldsMixin(forms.Form):
         choices=zone_choices,
         initial="America/New_York",
         help_text="We show every meeting time in this zone.",
+        error_messages={
+            "required": "Please choose your time zone.",
+            "invalid_choice": "Please choose your time zone from the list.",
+        },
     )
 
     def clean_display_name(self) -> str:

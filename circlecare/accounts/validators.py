@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 import zoneinfo
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
@@ -72,11 +74,60 @@ def clean_display_name(value: str) -> str:
     return name
 
 
+# Only for a system without zone.tab: the areas of the IANA "Area/City" names people live under.
+ZONE_AREAS = frozenset(
+    [
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    ]
+)
+
+
+def _zone_table() -> str | None:
+    """zone.tab, read from where zoneinfo itself reads zones: the system first, then tzdata."""
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory) / "zone.tab"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    try:
+        return resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return None
+
+
 @lru_cache(maxsize=1)
-def available_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def selectable_zones() -> frozenset[str]:
+    """The time zones a person may choose: current IANA "Area/City" zones, plus UTC.
+
+    zone.tab lists the zones in use in each country under their current names, so it leaves out
+    "Factory", "localtime", "posixrules", the fixed offsets ("Etc/GMT+5", "GMT+0") and old aliases
+    ("US/Eastern", "Asia/Calcutta", "Europe/Kiev"). Intersecting with what zoneinfo can load keeps
+    every choice usable.
+    """
+    installed = zoneinfo.available_timezones()
+    table = _zone_table()
+    if table is None:
+        listed = {name for name in installed if name.split("/", 1)[0] in ZONE_AREAS and "/" in name}
+    else:
+        listed = {
+            columns[2]
+            for line in table.splitlines()
+            if line and not line.startswith("#") and len(columns := line.split("\t")) >= 3
+        }
+    return frozenset((listed & installed) | {"UTC"})
 
 
 def validate_time_zone(value: str) -> None:
-    if value not in available_zones():
-        raise ValidationError("Please choose a time zone from the list.", code="invalid_zone")
+    if value not in selectable_zones():
+        raise ValidationError(
+            "Please choose your time zone from the list, for example America/New_York.",
+            code="invalid_zone",
+        )
