@@ -28,6 +28,11 @@ def state_name(code: str) -> str:
     return US_STATES.get(code, code)
 
 
+def where(code: str) -> str:
+    """'in Texas', or 'outside the US': where someone is, as a sentence says it."""
+    return state_name(code) if code == OUTSIDE_US else f"in {state_name(code)}"
+
+
 def join_names(codes: list[str] | set[str] | tuple[str, ...]) -> str:
     """'Florida, New Jersey and New York' — the list a member reads in a message."""
     names = sorted(state_name(code) for code in codes)

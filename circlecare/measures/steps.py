@@ -71,7 +71,7 @@ def intake_step(member: Any, cohort: Any) -> Requirement | None:
     return Requirement(
         code="intake",
         message=(
-            "Before we confirm your seat, please answer a few short questions about how you have "
+            "Before you join, please answer a few short questions about how you have "
             f"been lately. It takes about five minutes, and {who} reads them before the first "
             "meeting."
         ),

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from circlecare import states
 from circlecare.urlshapes import reverse
 
 #: The Join button is live from this long before the start until the end.
@@ -157,6 +158,11 @@ class LocationAttestation(models.Model):
     def __str__(self) -> str:
         verdict = "allowed" if self.allowed else "refused"
         return f"{self.member_id} in {self.state} for meeting {self.meeting_id}: {verdict}"
+
+    @property
+    def where(self) -> str:
+        """'in Texas', or 'outside the US'."""
+        return states.where(self.state)
 
 
 class ReminderKind(models.TextChoices):

@@ -25,7 +25,7 @@ from circlecare.meetings.live.access import room_access
 from circlecare.meetings.models import AttendanceStatus, Meeting, MeetingStatus
 from circlecare.meetings.schedule import describe_rule
 from circlecare.programs.models import Cohort, CohortStatus
-from circlecare.states import OUTSIDE_US, state_name
+from circlecare.states import state_name, where
 
 NOT_FOUND = "Not found"
 
@@ -201,10 +201,7 @@ def join(request: HttpRequest, pk: int) -> HttpResponse:
         services.join_meeting(meeting=meeting, member=_user(request), state=state)
     except LocationNotServed:
         context["refused_state"] = state_name(state or "")
-        # "someone who is in Texas" but "someone who is outside the US".
-        context["refused_where"] = (
-            state_name(OUTSIDE_US) if state == OUTSIDE_US else f"in {state_name(state or '')}"
-        )
+        context["refused_where"] = where(state or "")
         return render(request, "meetings/join_refused.html", context, status=403)
     except ConsentRequired as exc:
         messages.info(request, exc.message)

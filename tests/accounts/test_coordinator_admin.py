@@ -25,7 +25,7 @@ def test_every_coordinator_permission_exists() -> None:
         f"{app}.{codename}"
         for app, codename in Permission.objects.values_list("content_type__app_label", "codename")
     }
-    assert COORDINATOR_PERMISSIONS <= existing, COORDINATOR_PERMISSIONS - existing
+    assert existing >= COORDINATOR_PERMISSIONS, COORDINATOR_PERMISSIONS - existing
 
 
 def test_a_coordinator_answers_inquiries_in_the_admin() -> None:
