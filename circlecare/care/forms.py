@@ -19,6 +19,9 @@ from circlecare.care.models import (
 )
 from circlecare.programs.models import Cohort
 
+#: How far ahead a post's date may be.
+POST_DATE_AHEAD = timedelta(days=366)
+
 
 class PostForm(forms.Form):
     kind = forms.ChoiceField(
@@ -60,8 +63,13 @@ class PostForm(forms.Form):
     def clean_when_date(self) -> date | None:
         value: date | None = self.cleaned_data.get("when_date")
         # The viewer's own "today" (the middleware activates their zone), with a day's grace.
-        if value is not None and value < timezone.localdate() - timedelta(days=1):
+        today = timezone.localdate()
+        if value is not None and value < today - timedelta(days=1):
             raise forms.ValidationError("Choose today or a later date.")
+        if value is not None and value > today + POST_DATE_AHEAD:
+            raise forms.ValidationError(
+                "Choose a date within the next year: a care board is for the weeks around now."
+            )
         return value
 
 

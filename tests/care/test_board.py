@@ -39,7 +39,8 @@ def test_member_posts_a_request() -> None:
     circle = make_circle(1)
     member = circle.members[0]
     url = reverse("care:board", args=[circle.cohort.pk])
-    response = logged_in(member).post(url, post_data(when_date="2036-05-02"), follow=True)
+    soon = (timezone.localdate() + timedelta(days=30)).isoformat()
+    response = logged_in(member).post(url, post_data(when_date=soon), follow=True)
     assert response.status_code == 200
     post = CarePost.objects.get()
     assert (post.author, post.kind, post.support, post.where) == (
@@ -48,7 +49,7 @@ def test_member_posts_a_request() -> None:
         "walk",
         "Near the station",
     )
-    assert post.when_date is not None and post.when_date.isoformat() == "2036-05-02"
+    assert post.when_date is not None and post.when_date.isoformat() == soon
     page = response.content.decode()
     assert "A walk after work" in page and "not crisis support" in page and "988" in page
 
@@ -71,6 +72,7 @@ def test_board_says_it_is_not_crisis_support() -> None:
         ("kind", "gift", "Select a valid choice."),
         ("support", "money", "Select a valid choice."),
         ("when_date", "not a date", "Enter a valid date."),
+        ("when_date", "9999-12-31", "within the next year"),
     ],
 )
 def test_bad_input_is_explained_and_changes_nothing(field: str, value: str, message: str) -> None:
