@@ -220,6 +220,32 @@ def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
     return later
 
 
+def _keep_in_order(meeting: Meeting, new_start: datetime, new_end: datetime, zone: str) -> None:
+    """A week's meeting stays after the week before it and before the week after it, so the
+    programme's weeks keep their order (a week to drop is skipped, not moved past the others)."""
+    others = Meeting.objects.filter(cohort_id=meeting.cohort_id).exclude(
+        status=MeetingStatus.CANCELLED
+    )
+    before = others.filter(number__lt=meeting.number).order_by("-number").first()
+    after = others.filter(number__gt=meeting.number).order_by("number").first()
+    if (before is not None and new_start < before.ends_at) or (
+        after is not None and new_end > after.starts_at
+    ):
+
+        def day(other: Meeting) -> str:
+            return f"week {other.number} ({other.starts_at.astimezone(ZoneInfo(zone)):%A %-d %B})"
+
+        bounds = []
+        if before is not None:
+            bounds.append(f"after {day(before)}")
+        if after is not None:
+            bounds.append(f"before {day(after)}")
+        raise ScheduleError(
+            f"Week {meeting.number} has to stay in its place in the programme: choose a time "
+            f"{' and '.join(bounds)}. To leave a week out, skip it instead."
+        )
+
+
 def move_meeting(*, meeting: Meeting, local_date: date, local_time: time, actor: User) -> Meeting:
     """Move one meeting to another local date and time in the group's own zone."""
     _require_staff(actor)
@@ -242,6 +268,7 @@ def move_meeting(*, meeting: Meeting, local_date: date, local_time: time, actor:
         )
         if clash:
             raise ScheduleError("Another meeting of this group is at that time.")
+        _keep_in_order(locked, new_start, new_end, cohort.time_zone)
         if new_start == locked.starts_at:
             raise ScheduleError("That is the meeting's current time.")
         _retime(locked, local_date, local_time, cohort.time_zone)

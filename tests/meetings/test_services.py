@@ -301,6 +301,35 @@ def test_move_refuses_the_past_a_clash_and_non_staff() -> None:
     assert target.ics_sequence == 0
 
 
+def test_a_moved_week_keeps_its_place_in_the_programme() -> None:
+    _cohort, meetings = _opened()
+    week2, week3 = meetings[1], meetings[2]
+    later = meetings[4].local_date + timedelta(days=1)
+    with pytest.raises(ScheduleError, match=r"Week 2 has to stay .* before week 3 \(") as past:
+        services.move_meeting(
+            meeting=week2, local_date=later, local_time=time(19, 30), actor=coordinator()
+        )
+    assert "after week 1" in past.value.message and "skip it instead" in past.value.message
+    with pytest.raises(ScheduleError, match="after week 2"):
+        services.move_meeting(
+            meeting=week3,
+            local_date=week2.local_date - timedelta(days=1),
+            local_time=time(19, 30),
+            actor=coordinator(),
+        )
+    week2.refresh_from_db()
+    assert week2.ics_sequence == 0
+    # With week 3 cancelled, week 2 may move into its slot's week.
+    services.cancel_meeting(meeting=week3, actor=coordinator())
+    moved = services.move_meeting(
+        meeting=week2,
+        local_date=week3.local_date - timedelta(days=1),
+        local_time=time(19, 30),
+        actor=coordinator(),
+    )
+    assert moved.local_date == week3.local_date - timedelta(days=1)
+
+
 def test_move_into_a_spring_forward_gap_follows_the_rule() -> None:
     cohort = CohortFactory(first_meeting_date=date(2026, 3, 3), weekday=1)
     meeting = meeting_at(cohort, datetime(2026, 3, 4, 0, 0, tzinfo=UTC))
