@@ -13,7 +13,7 @@ from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
 from circlecare.measures.services import submit_assessment, submit_intake
 from circlecare.programs.models import ProgramKind
 from tests.conftest import requires_postgres
-from tests.factories import CohortFactory, ProgramFactory, UserFactory
+from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
 from tests.measures.factories import AssessmentFactory, answers_for
 
 pytestmark = [requires_postgres(), pytest.mark.django_db(transaction=True)]
@@ -63,7 +63,8 @@ def test_parallel_submissions_store_one_and_raise_one_alert() -> None:
 
 
 def test_parallel_intake_submissions_make_one_row() -> None:
-    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY))
+    lead = LicenseFactory(state="NY").clinician.user  # licensed where the member lives
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY), lead=lead)
     member = UserFactory()
 
     def work(i: int) -> None:
