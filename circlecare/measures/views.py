@@ -222,6 +222,9 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
         raise Http404
     earlier = join_steps.first_unmet_before(INTAKE_STEP, request.user, cohort)
     if earlier is not None:
+        if _posted_risk_answer(request):
+            # Nothing is stored, but a risk answer given is a risk answer: crisis resources first.
+            return crisis_response(request, saved=False)
         # Not for a group the member may not join, nor before its agreements: the group's page
         # says why (and shows groups they can join), or the agreements page asks for them.
         messages.info(request, earlier.message)

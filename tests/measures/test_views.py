@@ -315,9 +315,13 @@ def test_no_intake_for_a_group_the_member_may_not_join(world: dict[str, Any]) ->
     url = f"/measures/intake/{cohort.pk}/"
     page = client.get(url)
     assert page.status_code == 302 and page["Location"] == cohort.get_absolute_url()
-    answers = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 20, risk=2))}
+    answers = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 8))}
     refused = client.post(url, answers)
     assert refused.status_code == 302 and refused["Location"] == cohort.get_absolute_url()
+    # A risk answer is not stored either, and it is met with crisis resources, not a redirect.
+    risky = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 20, risk=2))}
+    crisis = client.post(url, risky)
+    assert crisis.status_code == 200 and "988" in crisis.content.decode()
     assert not Assessment.objects.filter(member=member).exists()
     assert not RiskAlert.objects.filter(member=member).exists()
     followed = client.get(cohort.get_absolute_url()).content.decode()
