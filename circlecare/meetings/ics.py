@@ -9,6 +9,8 @@ disappearing, which is what makes calendars strike it out rather than keep a sta
 Member-supplied text (titles, descriptions, the calendar name) is escaped by the `icalendar`
 library; control characters are removed first because RFC 5545 TEXT does not allow them and some
 readers treat them as line breaks, which would let text start new properties or components.
+As `icalendar` documents, the two characters ``\\N`` in a text are RFC 5545's own escape for a line
+break, so they reach a reader as one.
 """
 
 from __future__ import annotations
