@@ -44,19 +44,12 @@ def unmet(member: Any, cohort: Any) -> list[Requirement]:
     return found
 
 
-def first_unmet(member: Any, cohort: Any) -> Requirement | None:
-    for _order, _name, step in _steps:
-        requirement = step(member, cohort)
-        if requirement is not None and requirement.blocking:
-            return requirement
-    return None
-
-
-def first_unmet_before(name: str, member: Any, cohort: Any) -> Requirement | None:
-    """The first unmet blocking step that comes before the step called ``name``: a later step
-    (intake questionnaires, say) is not taken for a group the member may not join yet."""
+def first_unmet(member: Any, cohort: Any, *, before: str | None = None) -> Requirement | None:
+    """The first unmet blocking step; with ``before``, only among the steps that come before the
+    step of that name, so a later step (intake questionnaires, say) is not taken for a group the
+    member may not join yet."""
     for _order, step_name, step in _steps:
-        if step_name == name:
+        if step_name == before:
             return None
         requirement = step(member, cohort)
         if requirement is not None and requirement.blocking:

@@ -162,7 +162,7 @@ def submit_intake(
     now = now or timezone.now()
     if instrument not in intake_codes(cohort.program.kind):
         raise NotFound()
-    earlier = join_steps.first_unmet_before(INTAKE_STEP, member, cohort)
+    earlier = join_steps.first_unmet(member, cohort, before=INTAKE_STEP)
     if earlier is not None:
         raise StepRequired(earlier.message, detail={"url": earlier.url})
     score = _score(instrument, answers)

@@ -220,7 +220,7 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     # Open, full (waiting list) or running (a seat offered later): intake can be needed in all.
     if cohort.status not in ACTIVE:
         raise Http404
-    earlier = join_steps.first_unmet_before(INTAKE_STEP, request.user, cohort)
+    earlier = join_steps.first_unmet(request.user, cohort, before=INTAKE_STEP)
     if earlier is not None:
         if _posted_risk_answer(request):
             # Nothing is stored, but a risk answer given is a risk answer: crisis resources first.
