@@ -18,6 +18,11 @@ class EnrollmentStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
 
 
+#: ``Enrollment.end_reason`` when a member leaves of their own accord, and when they say no to an
+#: offered seat (both end as withdrawn).
+WITHDREW = "withdrew"
+DECLINED_OFFER = "declined offer"
+
 #: Statuses that hold a seat: confirmed + offered ≤ capacity, always.
 SEAT_HOLDING = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
 #: Statuses that are still "in" the cohort in some way; a member has at most one of these per cohort.
@@ -83,6 +88,20 @@ class Enrollment(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE
+
+    @property
+    def ended_label(self) -> str:
+        """How an ended enrollment ended, in the roster's words: someone who said no to an offer or
+        left the waiting list never had a seat, so they did not "withdraw" from the group."""
+        if self.status == EnrollmentStatus.WITHDRAWN:
+            if self.end_reason == DECLINED_OFFER:
+                return "Declined a seat offer"
+            if self.confirmed_at is None:
+                return "Left the waiting list"
+            return "Left the group"
+        if self.status == EnrollmentStatus.COMPLETED:
+            return "Completed the group"
+        return str(self.get_status_display())  # type: ignore[attr-defined]
 
 
 class Pairing(models.Model):

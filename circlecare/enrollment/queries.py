@@ -268,6 +268,7 @@ _ROSTER_FIELDS = (
     "offer_expires_at",
     "confirmed_at",
     "ended_at",
+    "end_reason",
     "passes",
     "pairing_id",
     "goodbye",

@@ -36,8 +36,10 @@ from circlecare.audit.services import record
 from circlecare.enrollment import join_sql, steps
 from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
 from circlecare.enrollment.models import (
+    DECLINED_OFFER,
     LIVE,
     SEAT_HOLDING,
+    WITHDREW,
     ConsentDocument,
     ConsentSignature,
     Enrollment,
@@ -385,7 +387,7 @@ def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") ->
         for e in _mates(current, LIVE):
             e.status = EnrollmentStatus.WITHDRAWN
             e.ended_at = now
-            e.end_reason = "withdrew"
+            e.end_reason = WITHDREW
             e.offer_expires_at = None
             fields = ["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
             if e.pk == current.pk and goodbye:
@@ -457,7 +459,7 @@ def decline_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
         for e in _mates(current, [EnrollmentStatus.OFFERED]):
             e.status = EnrollmentStatus.WITHDRAWN
             e.ended_at = now
-            e.end_reason = "declined offer"
+            e.end_reason = DECLINED_OFFER
             e.offer_expires_at = None
             e.save(
                 update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]

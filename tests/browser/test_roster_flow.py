@@ -49,6 +49,8 @@ def test_lead_removes_a_member_from_the_roster(live_server: Any, new_page: Any) 
     page.get_by_role("textbox", name="Reason").fill("Asked to leave the group.")
     page.get_by_role("button", name="Remove").click()
     expect(page.get_by_text("Robin has been removed.")).to_be_visible()
-    expect(page.get_by_role("region", name="Left the group")).to_contain_text("Robin")
+    expect(page.get_by_role("region", name="Left the group or its waiting list")).to_contain_text(
+        "Robin"
+    )
     assert Enrollment.objects.get(pk=robin.pk).status == EnrollmentStatus.REMOVED
     assert Enrollment.objects.get(pk=waiting.pk).status == EnrollmentStatus.OFFERED

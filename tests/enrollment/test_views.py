@@ -205,6 +205,30 @@ def test_the_roster_reads_a_fixed_number_of_queries_whatever_its_rows(
         assert shown in html
 
 
+def test_the_roster_says_how_each_person_left() -> None:
+    """Saying no to an offer, or leaving the waiting list, is not leaving the group: the roster
+    says which it was."""
+    cohort = CohortFactory(capacity=1)
+    seated = services.enroll(member=ready_member(display_name="Ana"), cohort=cohort)
+    offered = services.enroll(member=ready_member(display_name="Ben"), cohort=cohort)
+    waiting = services.enroll(member=ready_member(display_name="Cai"), cohort=cohort)
+    services.withdraw(enrollment=seated)  # Ben is offered Ana's seat
+    offered.refresh_from_db()
+    services.decline_offer(enrollment=offered)  # and Cai is offered it next
+    services.accept_offer(enrollment=waiting)
+    late = services.enroll(member=ready_member(display_name="Dee"), cohort=cohort)
+    services.withdraw(enrollment=late)
+    services.remove(enrollment=waiting, actor=cohort.lead, reason="Asked to leave.")
+
+    page = client_for(cohort.lead).get(reverse("enrollment:roster", args=[cohort.pk]))
+    left = page.content.decode().split('id="ended-heading"')[1].split("</section>")[0]
+    rows = {li.split(" <span")[0].strip(): li for li in left.split("<li>")[1:]}
+    assert "(Left the group," in rows["Ana"]
+    assert "(Declined a seat offer," in rows["Ben"]
+    assert "(Removed," in rows["Cai"]
+    assert "(Left the waiting list," in rows["Dee"]
+
+
 def test_a_long_waiting_list_is_shown_a_page_at_a_time_in_its_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
