@@ -101,7 +101,7 @@ class Enrollment(models.Model):
             return "Left the group"
         if self.status == EnrollmentStatus.COMPLETED:
             return "Completed the group"
-        return str(self.get_status_display())  # type: ignore[attr-defined]
+        return str(self.get_status_display())
 
 
 class Pairing(models.Model):
