@@ -27,14 +27,19 @@ def alert_link(alert: RiskAlert) -> str:
     return settings.SITE_URL + reverse("measures:alert", args=[alert.pk])
 
 
+def leaders_reachable(cohort: object) -> list[str]:
+    """The addresses of the cohort's lead and co-facilitator whose accounts are still active."""
+    people = (getattr(cohort, "lead", None), getattr(cohort, "co_facilitator", None))
+    return sorted({p.email for p in people if p is not None and p.is_active and p.email})
+
+
 def first_recipients(alert: RiskAlert) -> list[str]:
-    """Who hears of a new alert: the lead clinician for therapy; for skills groups and care
-    circles the facilitator(s) and the coordinators."""
+    """Who hears of a new alert: the group's clinicians (the lead and a co-facilitator) for
+    therapy; for skills groups and care circles the facilitator(s) and the coordinators. When
+    nobody who leads the group can be reached (a closed account), the coordinators at once."""
     cohort = alert.cohort
-    addresses = {cohort.lead.email}
-    if cohort.program.kind != ProgramKind.THERAPY:
-        if cohort.co_facilitator_id is not None and cohort.co_facilitator is not None:
-            addresses.add(cohort.co_facilitator.email)
+    addresses = set(leaders_reachable(cohort))
+    if cohort.program.kind != ProgramKind.THERAPY or not addresses:
         addresses.update(coordinator_addresses())
     return sorted(a for a in addresses if a)
 

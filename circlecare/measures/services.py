@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -99,12 +100,21 @@ def _complete(row: Assessment, score: Score, *, now: datetime) -> RiskAlert | No
     if not score.has_risk:
         return None
     cohort = row.cohort
+    # Coordinators hear at once for groups without a clinician, and for a therapy group whose
+    # clinicians' accounts are closed: an alert must reach someone who can act on it today.
+    led_by_someone_active = (
+        get_user_model()
+        .objects.filter(pk__in=[cohort.lead_id, cohort.co_facilitator_id], is_active=True)
+        .exists()
+    )
     alert = RiskAlert.objects.create(
         assessment=row,
         member_id=row.member_id,
         cohort=cohort,
         assignee_id=cohort.lead_id,
-        coordinators_alerted=cohort.program.kind != ProgramKind.THERAPY,
+        coordinators_alerted=(
+            cohort.program.kind != ProgramKind.THERAPY or not led_by_someone_active
+        ),
         raised_at=now,
     )
     run_after = now + escalate_after()

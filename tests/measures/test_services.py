@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 from django.test import Client
@@ -17,6 +18,7 @@ from circlecare.errors import NotFound
 from circlecare.measures.errors import AlreadyAcknowledged, AlreadySubmitted, NoteRequired
 from circlecare.measures.instruments import InvalidAnswers
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
+from circlecare.measures.notifications import first_recipients
 from circlecare.measures.services import (
     acknowledge_alert,
     escalate_overdue_alerts,
@@ -143,6 +145,34 @@ def test_skills_and_care_circles_alert_facilitator_and_coordinators() -> None:
     submit_assessment(assessment=a, answers=answers_for("PHQ9", 3, risk=1), actor=a.member)
     alert = RiskAlert.objects.get()
     assert alert.assignee == cohort.lead and alert.coordinators_alerted
+
+
+def test_a_therapy_alert_reaches_both_clinicians_who_can_still_act() -> None:
+    co = LicenseFactory(state="NY").clinician.user
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY), co_facilitator=co)
+    a = AssessmentFactory(cohort=cohort)
+    submit_assessment(assessment=a, answers=answers_for("PHQ9", 3, risk=1), actor=a.member)
+    alert = RiskAlert.objects.select_related("cohort__program", "cohort__lead").get()
+    assert not alert.coordinators_alerted
+    assert first_recipients(alert) == sorted([cohort.lead.email, co.email])
+    # A closed account is not told: only those who can still act.
+    get_user_model().objects.filter(pk=co.pk).update(is_active=False)
+    alert = RiskAlert.objects.select_related("cohort__program", "cohort__lead").get()
+    assert first_recipients(alert) == [cohort.lead.email]
+
+
+def test_an_alert_in_a_group_whose_clinicians_are_gone_goes_to_coordinators_at_once(
+    settings: Any,
+) -> None:
+    settings.COORDINATOR_EMAILS = ["coordinators@example.org"]
+    coordinator = UserFactory(is_staff=True)
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY))
+    get_user_model().objects.filter(pk=cohort.lead_id).update(is_active=False)
+    a = AssessmentFactory(cohort=cohort)
+    submit_assessment(assessment=a, answers=answers_for("PHQ9", 3, risk=1), actor=a.member)
+    alert = RiskAlert.objects.select_related("cohort__program", "cohort__lead").get()
+    assert alert.coordinators_alerted
+    assert first_recipients(alert) == sorted(["coordinators@example.org", coordinator.email])
 
 
 def test_intake_is_stored_once_per_instrument(therapy_cohort: Any) -> None:
