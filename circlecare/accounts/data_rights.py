@@ -19,6 +19,7 @@ from django.utils import timezone
 from circlecare.accounts.models import PersonalAccessToken, User
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
+from circlecare.errors import DomainError
 
 RETAINED_NOTICE = (
     "Your questionnaire answers, attendance, the agreements you signed and any notes your clinician "
@@ -158,14 +159,53 @@ def _extra_exporters() -> list[Any]:
     return found
 
 
+class StillLeading(DomainError):
+    code = "still_leading"
+    default_message = "You lead groups that are still running."
+    status = 409
+
+
+def groups_still_led(member: User) -> list[str]:
+    """The names of the groups ``member`` leads or co-leads that have not finished."""
+    from circlecare.programs.models import Cohort, CohortStatus
+
+    led = (
+        Cohort.objects.filter(Q(lead=member) | Q(co_facilitator=member))
+        .exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED])
+        .select_related("program")
+        .only("name", "program__title")
+        .order_by("first_meeting_date", "pk")
+    )
+    return [f"{c.program.title} — {c.name}" if c.name else c.program.title for c in led]
+
+
 def delete_account(*, member: User) -> None:
-    """Close the account: leave every group, forget identity and social content, keep clinical records."""
+    """Close the account: leave every group, forget identity and social content, keep clinical records.
+
+    Refused (``StillLeading``, nothing changed) while the member leads or co-leads a group that has
+    not finished: its members' alerts, notes and meetings need a clinician or facilitator who can
+    still act, so a coordinator hands the group to someone else first."""
+    led = groups_still_led(member)
+    if led:
+        raise StillLeading(
+            "You lead groups that are still running: "
+            + "; ".join(led)
+            + ". Please ask the practice's coordinators to hand them to someone else first, so "
+            "their members are not left without you. Then you can delete your account here."
+        )
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
     from django.contrib.sessions.models import Session
 
-    from circlecare.care.models import CarePost, MemberBlock, Reflection
-    from circlecare.enrollment.models import LIVE, Enrollment
+    from circlecare.care.models import (
+        CareMatch,
+        CarePost,
+        MatchStatus,
+        MemberBlock,
+        PostStatus,
+        Reflection,
+    )
+    from circlecare.enrollment.models import LIVE, ConsentSignature, Enrollment
     from circlecare.enrollment.services import withdraw
     from circlecare.meetings.models import CalendarFeed
 
@@ -176,9 +216,20 @@ def delete_account(*, member: User) -> None:
     with transaction.atomic(durable=True):
         locked = User.objects.select_for_update().get(pk=member.pk)
         CarePost.objects.filter(author=locked, matches__isnull=True).delete()
+        # A post someone took up stays as the other person's record of it, without its words,
+        # and closed: nobody should answer a post whose author has gone.
         CarePost.objects.filter(author=locked).update(
-            title="(removed)", details="", where="", when_text=""
+            title="(removed)", details="", where="", when_text="", status=PostStatus.CLOSED
         )
+        # Plans not yet carried out are called off; the words of thanks they wrote go.
+        CareMatch.objects.filter(
+            Q(giver=locked) | Q(receiver=locked) | Q(responder=locked), status=MatchStatus.AGREED
+        ).update(status=MatchStatus.CANCELLED, cancelled_at=timezone.now())
+        CareMatch.objects.filter(receiver=locked, thanked_at__isnull=False).update(
+            thanks="", thanked_at=None
+        )
+        # The agreements signed stay on record, without the name typed to sign them.
+        ConsentSignature.objects.filter(member=locked).update(signed_name="")
         MemberBlock.objects.filter(Q(blocker=locked) | Q(blocked=locked)).delete()
         Reflection.objects.filter(member=locked, shared_with_facilitator=False).delete()
         EmailAddress.objects.filter(user=locked).delete()

@@ -11,7 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from circlecare.accounts.data_rights import RETAINED_NOTICE, delete_account, export_member_data
+from circlecare.accounts.data_rights import (
+    RETAINED_NOTICE,
+    StillLeading,
+    delete_account,
+    export_member_data,
+    groups_still_led,
+)
 from circlecare.accounts.forms import DeleteAccountForm, ProfileForm, TokenForm
 from circlecare.accounts.models import PersonalAccessToken, User
 from circlecare.accounts.security import mfa_used_this_session
@@ -101,12 +107,15 @@ def my_data(request: HttpRequest) -> HttpResponse:
 def delete(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     form = DeleteAccountForm(request.POST or None, user=user)
+    context = {"form": form, "retained": RETAINED_NOTICE, "led": groups_still_led(user)}
     if request.method == "POST":
         if form.is_valid():
-            delete_account(member=user)
-            logout(request)
-            return render(request, "accounts/deleted.html", {"retained": RETAINED_NOTICE})
-        return render(
-            request, "accounts/delete.html", {"form": form, "retained": RETAINED_NOTICE}, status=400
-        )
-    return render(request, "accounts/delete.html", {"form": form, "retained": RETAINED_NOTICE})
+            try:
+                delete_account(member=user)
+            except StillLeading as error:
+                form.add_error(None, error.message)
+            else:
+                logout(request)
+                return render(request, "accounts/deleted.html", {"retained": RETAINED_NOTICE})
+        return render(request, "accounts/delete.html", context, status=400)
+    return render(request, "accounts/delete.html", context)

@@ -10,12 +10,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from circlecare.accounts.data_rights import StillLeading, delete_account
 from circlecare.accounts.models import User
 from circlecare.audit.models import AuditEvent
-from circlecare.care.models import CarePost, Reflection
-from circlecare.enrollment.models import Enrollment
+from circlecare.care.models import CareMatch, CarePost, MatchStatus, PostStatus, Reflection
+from circlecare.enrollment.models import ConsentSignature, Enrollment
 from circlecare.measures.models import Assessment
-from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, UserFactory
+from circlecare.programs.models import CohortStatus
+from tests.enrollment.factories import ConsentDocumentFactory
+from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, LicenseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +124,72 @@ def test_delete_my_account_keeps_clinical_records_and_forgets_me(client: Client)
         s.get_decoded().get("_auth_user_id") == str(member.pk) for s in Session.objects.all()
     )
     UserFactory(email=email)
+
+
+def test_delete_forgets_the_words_and_name_left_with_other_people(client: Client) -> None:
+    """A taken-up post is closed and emptied, an open plan is called off, the thanks written go,
+    and the agreements stay on record without the name typed to sign them."""
+    member = member_with_history()
+    helper = UserFactory()
+    post = CarePost.objects.get(author=member)
+    done = CareMatch.objects.create(
+        post=post, cohort=post.cohort, responder=helper, giver=helper, receiver=member,
+        status=MatchStatus.DONE, giver_done_at=timezone.now(), receiver_done_at=timezone.now(),
+        done_at=timezone.now(), thanks="Thank you, it helped.", thanked_at=timezone.now(),
+    )  # fmt: skip
+    theirs = CarePost.objects.create(
+        cohort=post.cohort, author=helper, kind="offer", support="walk", title="Walks"
+    )
+    planned = CareMatch.objects.create(
+        post=theirs, cohort=post.cohort, responder=member, giver=helper, receiver=member
+    )
+    document = ConsentDocumentFactory()
+    ConsentSignature.objects.create(
+        member=member, document=document, signed_at=timezone.now(), signed_name="Casey Jones"
+    )
+    client.force_login(member)
+    response = client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 200
+
+    post.refresh_from_db()
+    assert post.status == PostStatus.CLOSED and post.title == "(removed)"
+    done.refresh_from_db()
+    assert done.status == MatchStatus.DONE and done.thanks == "" and done.thanked_at is None
+    planned.refresh_from_db()
+    assert planned.status == MatchStatus.CANCELLED and planned.cancelled_at is not None
+    signature = ConsentSignature.objects.get(member=member)
+    assert signature.document == document and signature.signed_name == ""
+    theirs.refresh_from_db()
+    assert theirs.status == PostStatus.OPEN  # the other person's post is theirs
+
+
+def test_someone_still_leading_a_group_cannot_delete_their_account(client: Client) -> None:
+    """A group's members must not be left with a clinician who is gone: a coordinator hands the
+    group over first. Nothing changes on the refusal; a finished group does not stand in the way."""
+    lead = LicenseFactory().clinician.user
+    running = CohortFactory(lead=lead, name="Thursday group")
+    co_led = CohortFactory(co_facilitator=lead, name="Monday group")
+    CohortFactory(lead=lead, status=CohortStatus.FINISHED, name="Last spring")
+    client.force_login(lead)
+    page = client.get(reverse("delete_account")).content.decode()
+    assert "Thursday group" in page and "Monday group" in page and "Last spring" not in page
+    assert 'name="confirm"' not in page  # no form to fill in for nothing
+    response = client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 400
+    assert "coordinators" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.is_active and lead.email.endswith("@example.org")
+    with pytest.raises(StillLeading):
+        delete_account(member=lead)
+
+    running.status = CohortStatus.FINISHED
+    running.save()
+    co_led.status = CohortStatus.CANCELLED
+    co_led.save()
+    response = client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert not lead.is_active
 
 
 def test_display_name_can_be_changed(client: Client) -> None:
