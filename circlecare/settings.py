@@ -139,8 +139,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing at once with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers wait for each other instead of failing at once with "database is locked": every
+    # transaction takes the write lock when it begins (BEGIN IMMEDIATE), so two that read and then
+    # write (a double-submitted "Take a seat") queue up for up to 20 s instead of deadlocking.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
 else:
     # Seat changes lock one cohort row; a wait is bounded so a stuck lock becomes "busy, try again".
     DATABASES["default"].setdefault("OPTIONS", {})

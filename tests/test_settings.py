@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,72 @@ def test_unknown_environment_is_refused() -> None:
     result = load_settings(CIRCLECARE_ENV="staging")
     assert result.returncode != 0
     assert "CIRCLECARE_ENV" in result.stderr
+
+
+def test_sqlite_writers_queue_instead_of_failing_with_database_is_locked(
+    tmp_path: Path, django_db_blocker: Any
+) -> None:
+    """Two transactions that each read and then write (a double-submitted form) on the demo's
+    SQLite database: the second waits for the first instead of answering "database is locked"."""
+    import threading
+
+    from django.conf import settings
+    from django.db import connections, transaction
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    configured = settings.DATABASES["default"]
+    if configured["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("the SQLite settings apply only when SQLite is the database")
+    alias = "queue-test"
+
+    def wrapper() -> DatabaseWrapper:
+        """A connection to a file database with the project's SQLite options, for this thread."""
+        params = {**configured, "NAME": str(tmp_path / "queue.sqlite3"), "TEST": {}}
+        params["OPTIONS"] = {**configured["OPTIONS"], "timeout": 5}
+        db = DatabaseWrapper(params, alias=alias)
+        connections[alias] = db
+        return db
+
+    django_db_blocker.unblock()  # a database of its own, not the test database
+    setup = wrapper()
+    with setup.cursor() as cursor:
+        cursor.execute("CREATE TABLE seats (n integer)")
+        cursor.execute("INSERT INTO seats VALUES (0)")
+    setup.close()
+    first_wrote, second_read = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def take_a_seat(first: bool) -> None:
+        db = wrapper()
+        try:
+            if not first:
+                assert first_wrote.wait(5)
+            with transaction.atomic(using=alias), db.cursor() as cursor:
+                cursor.execute("SELECT n FROM seats")
+                if not first:
+                    second_read.set()
+                (n,) = cursor.fetchone()
+                cursor.execute("UPDATE seats SET n = %s", [n + 1])
+                if first:
+                    first_wrote.set()
+                    # Keep the transaction open until the second one has read, which is how two
+                    # deferred transactions deadlock. Taking the write lock at BEGIN, the second
+                    # cannot read before this one commits: then this waits its bounded second.
+                    second_read.wait(1)
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=take_a_seat, args=(f,)) for f in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    check = wrapper()
+    with check.cursor() as cursor:
+        cursor.execute("SELECT n FROM seats")
+        assert cursor.fetchone() == (2,)
+    check.close()
+    django_db_blocker.restore()
