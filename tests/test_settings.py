@@ -111,7 +111,7 @@ def test_sqlite_writers_queue_instead_of_failing_with_database_is_locked(
                     # deferred transactions deadlock. Taking the write lock at BEGIN, the second
                     # cannot read before this one commits: then this waits its bounded second.
                     second_read.wait(1)
-        except BaseException as error:  # noqa: BLE001 - reported by the test below
+        except BaseException as error:  # reported by the test below
             errors.append(error)
         finally:
             db.close()
