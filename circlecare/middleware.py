@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -39,6 +40,12 @@ def resolve_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
         return None
 
 
+def reported_zone(request: HttpRequest) -> str:
+    """The zone name the visitor's browser reported in the ``tz`` cookie, as written there
+    (``static/js/local-time.js`` encodes it: "America%2FChicago"); empty when there is none."""
+    return unquote(request.COOKIES.get(VIEWER_TZ_COOKIE, ""))[:64]
+
+
 class ViewerTimezoneMiddleware:
     """Show times in the viewer's zone: their profile's zone, else the zone their browser reported."""
 
@@ -51,7 +58,7 @@ class ViewerTimezoneMiddleware:
         if user is not None and user.is_authenticated:
             zone = resolve_zone(getattr(user, "time_zone", None))
         if zone is None:
-            zone = resolve_zone(request.COOKIES.get(VIEWER_TZ_COOKIE))
+            zone = resolve_zone(reported_zone(request))
         request.viewer_zone = zone or zoneinfo.ZoneInfo("UTC")  # type: ignore[attr-defined]
         request.viewer_zone_known = zone is not None  # type: ignore[attr-defined]
         timezone.activate(request.viewer_zone)  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/profile/data/", account_views.my_data, name="my_data"),
     path("accounts/profile/delete/", account_views.delete, name="delete_account"),
     path("accounts/profile/tokens/<int:pk>/revoke/", account_views.revoke, name="token_revoke"),
+    path("accounts/signup/", account_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("health/", account_views.health, name="health"),
     path("api/v1/", api.urls),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
+from allauth.account.views import SignupView as AllauthSignupView
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -22,9 +23,26 @@ from circlecare.accounts.forms import DeleteAccountForm, ProfileForm, TokenForm
 from circlecare.accounts.models import PersonalAccessToken, User
 from circlecare.accounts.security import mfa_used_this_session
 from circlecare.accounts.tokens import create_token, revoke_token
+from circlecare.accounts.validators import selectable_zones
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.errors import DomainError
+from circlecare.middleware import reported_zone
+
+
+class SignupView(AllauthSignupView):
+    """allauth's sign-up, with the time zone already set to the one the visitor's browser
+    reported (``static/js/local-time.js``), so times are right from the first e-mail. Without
+    it the list asks them to choose."""
+
+    def get_initial(self) -> dict[str, object]:
+        initial = dict(super().get_initial())
+        zone = reported_zone(self.request)
+        initial["time_zone"] = zone if zone in selectable_zones() else ""
+        return initial
+
+
+signup = SignupView.as_view()
 
 
 @login_required

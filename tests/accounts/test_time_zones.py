@@ -6,14 +6,17 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.test import Client
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from circlecare.accounts import validators
 from circlecare.accounts.forms import ProfileForm, SignupDetailsForm
 from circlecare.accounts.models import User
 from circlecare.accounts.validators import ZONE_AREAS, selectable_zones, validate_time_zone
+from circlecare.middleware import ViewerTimezoneMiddleware
 from tests.factories import UserFactory
 
 # Not places: a build placeholder, system links, fixed offsets and renamed or legacy aliases.
@@ -182,3 +185,32 @@ def test_time_zone_select_is_required_on_signup_and_profile(client: Client) -> N
     profile_page = client.get(reverse("profile")).content.decode()
     assert "required" in time_zone_select(profile_page)
     assert 'value="America/New_York" selected' in profile_page
+
+
+@pytest.mark.django_db
+def test_signup_starts_from_the_zone_the_browser_reported(client: Client) -> None:
+    # As static/js/local-time.js writes it: the name URL-encoded.
+    client.cookies["tz"] = "America%2FLos_Angeles"
+    page = client.get(reverse("account_signup")).content.decode()
+    assert 'value="America/Los_Angeles" selected' in page
+    # No zone reported (or one that is not a place): the list asks for a choice, no guess.
+    for cookie in ("", "Factory", "Not%2FA_Zone"):
+        client.cookies["tz"] = cookie
+        page = client.get(reverse("account_signup")).content.decode()
+        assert "selected" not in page.split('name="time_zone"')[1].split("</select>")[0].replace(
+            '<option value="" selected>', ""
+        )
+
+
+@pytest.mark.django_db
+def test_pages_show_times_in_the_zone_the_browser_reported(client: Client) -> None:
+    request = RequestFactory().get("/", HTTP_COOKIE="tz=Europe%2FLondon")
+    request.user = AnonymousUser()
+    seen: dict[str, str] = {}
+
+    def view(req: HttpRequest) -> HttpResponse:
+        seen["zone"] = str(req.viewer_zone)  # type: ignore[attr-defined]
+        return HttpResponse()
+
+    ViewerTimezoneMiddleware(view)(request)
+    assert seen["zone"] == "Europe/London" and request.viewer_zone_known  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@
     return;
   }
   if (!zone) return;
-  if (document.cookie.indexOf("tz=") === -1 || document.cookie.indexOf("tz=" + zone) === -1) {
-    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  var cookie = "tz=" + encodeURIComponent(zone);
+  if (("; " + document.cookie + ";").indexOf("; " + cookie + ";") === -1) {
+    document.cookie = cookie + "; path=/; max-age=31536000; SameSite=Lax";
   }
   var fmt = new Intl.DateTimeFormat("en-GB", {
     weekday: "short", day: "numeric", month: "short", year: "numeric",
