@@ -141,7 +141,14 @@ def alternatives_for(member: Any, cohort: Cohort, *, on: date) -> list[Cohort]:
     wanted = Q(program__kind__in=[ProgramKind.SKILLS, ProgramKind.CARE_CIRCLE])
     if home in US_STATES:
         wanted |= Q(program__kind=ProgramKind.THERAPY, program__focus=cohort.program.focus)
-    candidates = list(public_cohorts(on=on).filter(wanted).exclude(pk=cohort.pk))
+    found = public_cohorts(on=on).filter(wanted).exclude(pk=cohort.pk)
+    if getattr(member, "pk", None) is not None:
+        # Not the groups they are already in, waiting for, or running themselves.
+        from circlecare.enrollment.models import LIVE, Enrollment
+
+        theirs = Enrollment.objects.filter(member=member, status__in=LIVE).values("cohort_id")
+        found = found.exclude(pk__in=theirs).exclude(lead=member).exclude(co_facilitator=member)
+    candidates = list(found)
     therapy: list[Cohort] = []
     others: list[Cohort] = []
     for candidate in candidates:

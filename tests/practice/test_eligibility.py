@@ -243,6 +243,23 @@ def test_alternatives_list_licensed_therapy_then_open_skills_and_circles_soonest
     ]
 
 
+def test_alternatives_leave_out_the_groups_the_member_is_already_in() -> None:
+    today = date.today()
+    asked = therapy_cohort(LicenseFactory(state="NY").clinician.user)
+    member = UserFactory(home_state="TX")
+    seated = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
+    waiting = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE))
+    left = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
+    EnrollmentFactory(cohort=seated, member=member, status=EnrollmentStatus.CONFIRMED)
+    EnrollmentFactory(cohort=waiting, member=member, status=EnrollmentStatus.WAITLISTED)
+    EnrollmentFactory(cohort=left, member=member, status=EnrollmentStatus.WITHDRAWN)
+    open_one = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE))
+
+    decision = check(member, asked, on=today)
+
+    assert {c.pk for c in decision.alternatives} == {left.pk, open_one.pk}
+
+
 def test_alternatives_cost_a_fixed_number_of_queries(django_assert_max_num_queries: Any) -> None:
     today = date.today()
     lead = LicenseFactory(state="NY").clinician
