@@ -73,12 +73,16 @@ def crisis_response(
     next_url: str | None = None,
     note: str | None = None,
 ) -> HttpResponse:
-    """The crisis page. It needs nothing that can fail; if rendering fails, a static page."""
+    """The crisis page, in the site's layout with the member still shown as signed in (someone in
+    distress must not think they were thrown out). If that layout cannot be rendered (its
+    context needs the database), the page without it; if even that fails, a static page."""
+    context = {"saved": saved, "next_url": next_url, "note": note, "request": request}
     try:
-        html = render_to_string(
-            "measures/support.html",
-            {"saved": saved, "next_url": next_url, "note": note, "request": request},
-        )
+        try:
+            html = render_to_string("measures/support.html", context, request=request)
+        except Exception:
+            logger.exception("crisis page rendered without the request's context")
+            html = render_to_string("measures/support.html", context)
         response = HttpResponse(html)
     except Exception:  # the crisis resources must be shown whatever else fails
         logger.exception("crisis page fell back to the static version")

@@ -206,6 +206,8 @@ def test_risk_answer_shows_crisis_resources_and_resubmission_is_refused(
     body = response.content.decode()
     assert 'href="tel:988"' in body and 'href="sms:988"' in body and 'href="tel:911"' in body
     assert 'role="alert"' in body
+    # In the site's layout, still signed in: nobody in distress should think they were logged out.
+    assert "Log out" in body and ">Log in<" not in body
     # Trying again with item 9 at 0 changes nothing, and still shows the crisis resources.
     post["item_9"] = "0"
     post["item_1"] = "3"
