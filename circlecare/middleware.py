@@ -28,7 +28,18 @@ class SecurityHeadersMiddleware:
         )
         if getattr(request, "clinical", False):
             response.headers["Cache-Control"] = "no-store"
+        elif "Cache-Control" not in response.headers and _private(request):
+            # Someone's own pages and every API answer hold personal data: no browser or proxy
+            # keeps a copy (one that outlives signing out on a shared computer, say).
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _private(request: HttpRequest) -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    user = getattr(request, "user", None)  # not set for static files, served before sign-in
+    return bool(user is not None and user.is_authenticated)
 
 
 def resolve_zone(name: str | None) -> zoneinfo.ZoneInfo | None:

@@ -47,3 +47,24 @@ def test_an_empty_api_405_is_left_empty() -> None:
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     assert response.content == b""
+
+
+def test_personal_pages_and_every_api_answer_are_not_stored() -> None:
+    from datetime import timedelta
+
+    from circlecare.accounts.tokens import create_token
+
+    enrollment = EnrollmentFactory()
+    member = enrollment.member
+    _token, secret = create_token(
+        user=member, name="phone", scopes=["read"], lifetime=timedelta(days=1), mfa_verified=False
+    )
+    api = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.status_code == 200 and api["Cache-Control"] == "no-store"
+    assert Client().get("/api/v1/programs")["Cache-Control"] == "no-store"
+    signed_in = Client()
+    signed_in.force_login(member)
+    for url in (reverse("tokens"), reverse("enrollment:my_groups"), reverse("programs:list")):
+        assert "no-store" in signed_in.get(url)["Cache-Control"], url
+    # A visitor's public page may be kept.
+    assert "Cache-Control" not in Client().get(reverse("programs:list"))
