@@ -22,7 +22,7 @@ from circlecare.audit.services import record
 from circlecare.enrollment import steps as join_steps
 from circlecare.errors import DomainError, NotFound
 from circlecare.measures import queries
-from circlecare.measures.errors import AlreadySubmitted
+from circlecare.measures.errors import AlreadyAcknowledged, AlreadySubmitted
 from circlecare.measures.fhir import member_bundle_json
 from circlecare.measures.forms import AcknowledgeForm, QuestionnaireForm, ReportForm
 from circlecare.measures.instruments import InvalidAnswers, get
@@ -447,6 +447,10 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
             acknowledge_alert(alert=row, actor=request.user, note=form.cleaned_data["note"])
         except NotFound as exc:
             raise Http404 from exc
+        except AlreadyAcknowledged as exc:
+            # Someone else got there first: show the alert as it now stands, who did what.
+            messages.info(request, exc.message)
+            return redirect("measures:alert", pk=row.pk)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:

@@ -269,6 +269,13 @@ def test_acknowledge_through_the_page(world: dict[str, Any]) -> None:
     assert "acknowledged" in response.content.decode().lower()
     world["alert"].refresh_from_db()
     assert world["alert"].acknowledged_by == world["co"]
+    # A second acknowledgement (another tab, the back button) says what happened and changes
+    # nothing.
+    again = client.post(url, {"note": "second"}, follow=True)
+    body = again.content.decode()
+    assert "already acknowledged" in body.lower() and "Phoned; agreed a plan." in body
+    world["alert"].refresh_from_db()
+    assert world["alert"].action_note == "Phoned; agreed a plan."
 
 
 def test_report_page_sentence_and_csv(world: dict[str, Any]) -> None:
