@@ -40,8 +40,16 @@ class CohortWeek(models.Model):
     class Meta:
         ordering = ["cohort", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["cohort", "number"], name="care_cohort_week_unique"),
-            models.CheckConstraint(condition=Q(number__gte=1), name="care_cohort_week_positive"),
+            models.UniqueConstraint(
+                fields=["cohort", "number"],
+                name="care_cohort_week_unique",
+                violation_error_message="This group already has a plan for this week.",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1),
+                name="care_cohort_week_positive",
+                violation_error_message="Weeks are numbered from 1.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -133,8 +133,16 @@ class ConsentDocument(models.Model):
     class Meta:
         ordering = ["kind", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "version"], name="consent_version_unique"),
-            models.CheckConstraint(condition=Q(version__gte=1), name="consent_version_positive"),
+            models.UniqueConstraint(
+                fields=["kind", "version"],
+                name="consent_version_unique",
+                violation_error_message="This agreement already has a version with this number: a change is a new version.",
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="consent_version_positive",
+                violation_error_message="Versions are numbered from 1.",
+            ),
             models.CheckConstraint(
                 condition=Q(kind__in=[k.value for k in ConsentKind]), name="consent_kind_valid"
             ),

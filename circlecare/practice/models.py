@@ -49,10 +49,14 @@ class License(models.Model):
         ordering = ["state", "valid_from"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_to__gte=F("valid_from")), name="license_dates_ordered"
+                condition=Q(valid_to__gte=F("valid_from")),
+                name="license_dates_ordered",
+                violation_error_message="The licence's last valid day can't be before its first.",
             ),
             models.UniqueConstraint(
-                fields=["state", "kind", "number"], name="license_number_unique"
+                fields=["state", "kind", "number"],
+                name="license_number_unique",
+                violation_error_message="A licence of this kind with this number is already recorded for this state.",
             ),
         ]
         indexes = [models.Index(fields=["state", "valid_to"])]
@@ -90,10 +94,14 @@ class CompactPrivilege(models.Model):
         ordering = ["state"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_to__gte=F("valid_from")), name="privilege_dates_ordered"
+                condition=Q(valid_to__gte=F("valid_from")),
+                name="privilege_dates_ordered",
+                violation_error_message="The privilege's last valid day can't be before its first.",
             ),
             models.UniqueConstraint(
-                fields=["clinician", "compact", "state"], name="privilege_unique"
+                fields=["clinician", "compact", "state"],
+                name="privilege_unique",
+                violation_error_message="This clinician already has a privilege under this compact for this state.",
             ),
         ]
 

@@ -67,3 +67,26 @@ def test_without_the_coordinator_box_the_admin_stays_shut() -> None:
     client.force_login(UserFactory(is_staff=False))
     response = client.get(reverse("admin:inquiries_inquiry_changelist"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_a_licence_with_its_dates_the_wrong_way_round_is_refused_in_plain_words() -> None:
+    from circlecare.practice.models import License
+    from tests.factories import ClinicianFactory
+
+    clinician = ClinicianFactory()
+    response = coordinator_client().post(
+        reverse("admin:practice_license_add"),
+        {
+            "clinician": clinician.pk,
+            "state": "NY",
+            "kind": "LCSW",
+            "number": "12345",
+            "valid_from": "2027-01-01",
+            "valid_to": "2025-01-01",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "last valid day can&#x27;t be before its first" in body
+    assert "license_dates_ordered" not in body
+    assert not License.objects.filter(number="12345").exists()
