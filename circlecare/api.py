@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from pydantic import field_validator
 
 from circlecare.accounts.models import PersonalAccessToken
 from circlecare.accounts.tokens import verify_token
@@ -35,7 +37,14 @@ class TokenAuth(HttpBearer):
 class SessionAuth(APIKeyCookie):
     """The signed-in browser session; CSRF is checked on unsafe methods."""
 
-    param_name = "sessionid"
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # No session cookie, no session to forge: a request with a bad token and no session is
+        # "unauthenticated" (401), not a CSRF failure.
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
@@ -70,6 +79,19 @@ api = NinjaAPI(
     urls_namespace="api",
     throttle=[AnonRateThrottle("100/m"), PerUserThrottle("200/m")],
 )
+
+
+class Input(Schema):
+    """What a client sends. Text holding a null character is refused, as the site's forms refuse
+    it (no column stores one faithfully)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_null_characters(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("Null characters are not allowed.")
+        return value
 
 
 class ErrorOut(Schema):
@@ -113,6 +135,10 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if exc.errors and all(list(e.get("loc", []))[:1] == ["path"] for e in exc.errors):
+        # An id in the address that no object can have (0, negative, beyond any key): as any
+        # other id that finds nothing.
+        return error(request, 404, "not_found", "We couldn't find that.")
     detail = [
         {"loc": [str(p) for p in e.get("loc", [])], "msg": str(e.get("msg", ""))}
         for e in exc.errors
@@ -139,6 +165,28 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc))
+
+
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any address under /api/ that is not an operation, in the API's error shape."""
+    return JsonResponse(
+        {"code": "not_found", "message": "There is no such address in the API.", "detail": None},
+        status=404,
+    )
+
+
+def method_not_allowed(allowed: str) -> HttpResponse:
+    """An operation asked with a method it does not take, in the API's error shape."""
+    response = JsonResponse(
+        {
+            "code": "method_not_allowed",
+            "message": "This address doesn't take that method.",
+            "detail": {"allowed": [m.strip() for m in allowed.split(",") if m.strip()]},
+        },
+        status=405,
+    )
+    response["Allow"] = allowed
+    return response
 
 
 def form_errors(form: Any) -> dict[str, list[str]]:

@@ -83,7 +83,7 @@ class MethodNotAllowedPageMiddleware:
     """A page in the site's layout instead of the empty 405 that ``require_POST`` answers.
 
     People reach a POST-only address by a bookmark, a copied link or the back button; a blank page
-    leaves them with nowhere to go. The API under /api/ keeps its own answer.
+    leaves them with nowhere to go. Under /api/ the answer is the API's error shape instead.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -91,12 +91,14 @@ class MethodNotAllowedPageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            isinstance(response, HttpResponseNotAllowed)
-            and not response.content
-            and not request.path_info.startswith("/api/")
-        ):
-            page = render(request, "405.html", status=405)
-            page["Allow"] = response["Allow"]
-            return page
-        return response
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        if request.path_info.startswith("/api/"):
+            from circlecare.api import method_not_allowed
+
+            return method_not_allowed(response["Allow"])
+        if response.content:
+            return response
+        page = render(request, "405.html", status=405)
+        page["Allow"] = response["Allow"]
+        return page

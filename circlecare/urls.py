@@ -1,9 +1,9 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from circlecare.accounts import views as account_views
-from circlecare.api import api
+from circlecare.api import api, not_found
 from circlecare.programs import views as program_views
 
 # The admin signs in through the same login as everyone else: rate limits and the second factor apply.
@@ -29,5 +29,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("health/", account_views.health, name="health"),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", not_found),  # in the API's error shape, not the site's page
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.test import Client, RequestFactory
@@ -29,24 +31,23 @@ def test_opening_a_button_only_link_shows_a_page_with_a_way_back() -> None:
     assert Enrollment.objects.get(pk=enrollment.pk).status == status_before
 
 
-def test_api_method_not_allowed_keeps_its_own_answer() -> None:
+def test_api_method_not_allowed_answers_in_the_api_error_shape() -> None:
     enrollment = EnrollmentFactory()
     client = Client()
     client.force_login(enrollment.member)
     response = client.get(f"/api/v1/enrollments/{enrollment.pk}/accept")
     assert response.status_code == 405
     assert response["Allow"] == "POST"
-    assert response.content == b"Method not allowed"
+    body = response.json()
+    assert body["code"] == "method_not_allowed" and body["detail"] == {"allowed": ["POST"]}
+    assert body["message"]
 
-
-def test_an_empty_api_405_is_left_empty() -> None:
     def view(request: HttpRequest) -> HttpResponse:
-        return HttpResponseNotAllowed(["POST"])
+        return HttpResponseNotAllowed(["GET", "POST"])
 
-    response = MethodNotAllowedPageMiddleware(view)(RequestFactory().get("/api/v1/anything"))
-    assert response.status_code == 405
-    assert response["Allow"] == "POST"
-    assert response.content == b""
+    answer = MethodNotAllowedPageMiddleware(view)(RequestFactory().put("/api/v1/anything"))
+    assert answer.status_code == 405 and answer["Allow"] == "GET, POST"
+    assert json.loads(answer.content)["detail"] == {"allowed": ["GET", "POST"]}
 
 
 def test_personal_pages_and_every_api_answer_are_not_stored() -> None:

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from circlecare.accounts.forms import ProfileForm
-from circlecare.api import AUTH, ERRORS, ErrorOut, form_errors, require_scope
+from circlecare.api import AUTH, ERRORS, ErrorOut, Input, form_errors, require_scope
 from circlecare.errors import DomainError
 
 router = Router(auth=AUTH)
@@ -22,7 +22,7 @@ class ProfileOut(Schema):
     care_nudges: bool
 
 
-class ProfileIn(Schema):
+class ProfileIn(Input):
     display_name: str | None = None
     home_state: str | None = None
     time_zone: str | None = None

@@ -13,7 +13,16 @@ from ninja.pagination import paginate
 
 from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Pagination, form_errors, require_scope
+from circlecare.api import (
+    AUTH,
+    ERRORS,
+    ID_MAX,
+    ErrorOut,
+    Input,
+    Pagination,
+    form_errors,
+    require_scope,
+)
 from circlecare.care import queries, services
 from circlecare.care.forms import PostForm, ThanksForm
 from circlecare.care.models import (
@@ -63,7 +72,7 @@ class PostOut(Schema):
     created_at: datetime
 
 
-class PostIn(Schema):
+class PostIn(Input):
     kind: PostKind
     support: Support
     title: str = Field(..., min_length=1, max_length=TITLE_MAX)
@@ -84,7 +93,7 @@ class MatchOut(Schema):
     created_at: datetime
 
 
-class ThanksIn(Schema):
+class ThanksIn(Input):
     text: str = Field(..., min_length=1, max_length=THANKS_MAX)
 
 

@@ -15,7 +15,7 @@ from ninja import Field, Path, Router, Schema
 from ninja.pagination import paginate
 
 from circlecare.accounts.http import signed_in
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Pagination, require_scope
+from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
 from circlecare.clinic import queries, services
 from circlecare.clinic.forms import NOTE_MAX_LENGTH
 from circlecare.clinic.models import GroupNote, IndividualNote
@@ -56,7 +56,7 @@ class NoteOut(Schema):
     earlier_versions: list[VersionRef] = Field(default_factory=list)
 
 
-class NoteTextIn(Schema):
+class NoteTextIn(Input):
     text: str = Field(..., max_length=NOTE_MAX_LENGTH)
 
 

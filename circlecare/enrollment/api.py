@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 from ninja.pagination import paginate
 
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Pagination, require_scope
+from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
 from circlecare.enrollment import queries, services, steps
 from circlecare.enrollment.errors import StepRequired
 from circlecare.enrollment.models import Enrollment
@@ -46,11 +46,11 @@ class EnrollmentOut(Schema):
     ended_at: datetime | None
 
 
-class JoinIn(Schema):
+class JoinIn(Input):
     cohort_id: int = Field(..., ge=1, le=ID_MAX)
 
 
-class WithdrawIn(Schema):
+class WithdrawIn(Input):
     goodbye: str = Field("", max_length=1000, description="An optional goodbye to the group.")
 
 

@@ -17,7 +17,7 @@ from ninja.pagination import paginate
 
 from circlecare.accounts.http import signed_in
 from circlecare.accounts.models import PersonalAccessToken, User
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Pagination, error, require_scope
+from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, error, require_scope
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.errors import DomainError, NotFound
@@ -145,7 +145,7 @@ class QuestionnaireDetailOut(QuestionnaireOut):
     form: InstrumentOut = Field(..., description="The questions, in order, with their answers.")
 
 
-class AnswersIn(Schema):
+class AnswersIn(Input):
     answers: list[int] = Field(
         ...,
         max_length=20,
@@ -178,10 +178,9 @@ class AlertOut(Schema):
     action_note: str = Field("", description="What was done, written on acknowledgement.")
 
 
-class AcknowledgeIn(Schema):
-    note: str = Field(
-        ..., min_length=1, max_length=NOTE_MAX_LENGTH, description="What was done and by whom."
-    )
+class AcknowledgeIn(Input):
+    # An empty note is the service's to refuse (note_required), as a blank one is.
+    note: str = Field(..., max_length=NOTE_MAX_LENGTH, description="What was done and by whom.")
 
 
 class RateOut(Schema):

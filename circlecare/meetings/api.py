@@ -16,7 +16,7 @@ from ninja.pagination import paginate
 
 from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Pagination, require_scope
+from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
 from circlecare.meetings import queries, services
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
 
@@ -60,7 +60,7 @@ class AttendanceOut(Schema):
     recorded_at: datetime | None
 
 
-class AttendanceIn(Schema):
+class AttendanceIn(Input):
     member_id: int = Field(..., ge=1, le=ID_MAX)
     status: AttendanceStatus
 

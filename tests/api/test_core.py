@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from circlecare.accounts.models import PersonalAccessToken
 from circlecare.accounts.tokens import TokenNotAllowed, create_token
+from tests.api.helpers import Api
 from tests.factories import CohortFactory, ProgramFactory, UserFactory
 from tests.mfa import enable_totp
 
@@ -57,9 +58,18 @@ def test_public_catalog_is_paginated(client: Client) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["/api/v1/programs/nope", "/api/v1/cohorts/999999", "/api/v1/cohorts/99999999999999999999"],
+    [
+        "/api/v1/programs/nope",
+        "/api/v1/cohorts/999999",
+        "/api/v1/cohorts/99999999999999999999",
+        # Ids no object can have, where the address itself bounds them, answer as any other.
+        "/api/v1/enrollments/99999999999999999999",
+        "/api/v1/enrollments/0",
+        "/api/v1/enrollments/-3",
+    ],
 )
 def test_missing_objects_have_the_one_error_shape(client: Client, url: str) -> None:
+    client.force_login(UserFactory())
     response = client.get(url)
     assert response.status_code == 404
     assert response.json() == {
@@ -74,6 +84,37 @@ def test_bad_query_values_are_422_with_the_error_shape(client: Client) -> None:
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "invalid" and body["detail"]
+
+
+def test_an_address_the_api_does_not_have_answers_in_its_error_shape(client: Client) -> None:
+    for url in ("/api/v1/nonexistent", "/api/v2/programs", "/api/"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found", url
+
+
+def test_a_bad_token_without_a_session_is_unauthenticated_not_a_csrf_failure() -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/v1/meetings/calendar", **bearer("cc_not-a-real-token"))
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+
+
+def test_text_with_a_null_character_is_refused_and_nothing_changes(client: Client) -> None:
+    user = UserFactory(display_name="Robin")
+    api = Api(user, scopes=["read", "write"])
+    response = api.client.patch(
+        "/api/v1/me",
+        {"display_name": "Rob\x00in"},
+        content_type="application/json",
+        **api.headers,
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "Null characters are not allowed." in str(body["detail"])
+    user.refresh_from_db()
+    assert user.display_name == "Robin"
 
 
 def test_me_needs_authentication(client: Client) -> None:
