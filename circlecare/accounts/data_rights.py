@@ -35,7 +35,8 @@ def _iso(value: datetime | None) -> str | None:
 def export_member_data(member: User) -> dict[str, Any]:
     """Everything circlecare holds about ``member``, in plain JSON-ready structures."""
     from circlecare.care.models import CareMatch, CarePost, MemberBlock, Reflection
-    from circlecare.enrollment.models import ConsentSignature, Enrollment
+    from circlecare.enrollment.models import ConsentSignature, Enrollment, PartnerInvite
+    from circlecare.inquiries.models import Inquiry
     from circlecare.meetings.models import Attendance, LocationAttestation
 
     data: dict[str, Any] = {
@@ -127,6 +128,26 @@ def export_member_data(member: User) -> dict[str, Any]:
             }
             for r in Reflection.objects.filter(member=member)
         ],
+        "partner_invitations_sent": [
+            {
+                "group": str(i.cohort.name or i.cohort.program.title),
+                "to": i.email,
+                "status": i.status,
+                "sent": _iso(i.created_at),
+            }
+            for i in PartnerInvite.objects.filter(inviter=member).select_related("cohort__program")
+        ],
+        "messages_to_the_practice": [
+            {
+                "name": q.name,
+                "state": q.state,
+                "interest": q.interest,
+                "message": q.message,
+                "status": q.status,
+                "sent": _iso(q.created_at),
+            }
+            for q in Inquiry.objects.filter(email__iexact=member.email).order_by("created_at")
+        ],
         "api_tokens": [
             {
                 "name": t.name,
@@ -205,8 +226,15 @@ def delete_account(*, member: User) -> None:
         PostStatus,
         Reflection,
     )
-    from circlecare.enrollment.models import LIVE, ConsentSignature, Enrollment
+    from circlecare.enrollment.models import (
+        LIVE,
+        ConsentSignature,
+        Enrollment,
+        PartnerInvite,
+        PartnerInviteStatus,
+    )
     from circlecare.enrollment.services import withdraw
+    from circlecare.inquiries.models import Inquiry
     from circlecare.meetings.models import CalendarFeed
 
     for enrollment in Enrollment.objects.filter(member=member, status__in=[s.value for s in LIVE]):
@@ -230,6 +258,13 @@ def delete_account(*, member: User) -> None:
         )
         # The agreements signed stay on record, without the name typed to sign them.
         ConsentSignature.objects.filter(member=locked).update(signed_name="")
+        PartnerInvite.objects.filter(inviter=locked, status=PartnerInviteStatus.PENDING).update(
+            status=PartnerInviteStatus.CANCELLED
+        )
+        # What they wrote to the practice before they joined, under the same address.
+        Inquiry.objects.filter(email__iexact=locked.email).update(
+            name="(removed)", email=f"deleted-{locked.pk}@deleted.invalid", message=""
+        )
         MemberBlock.objects.filter(Q(blocker=locked) | Q(blocked=locked)).delete()
         Reflection.objects.filter(member=locked, shared_with_facilitator=False).delete()
         EmailAddress.objects.filter(user=locked).delete()

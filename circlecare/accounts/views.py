@@ -118,7 +118,33 @@ def my_data(request: HttpRequest) -> HttpResponse:
         response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = 'attachment; filename="circlecare-my-data.json"'
         return response
-    return render(request, "accounts/my_data.html", {"data": data})
+    return render(
+        request, "accounts/my_data.html", {"data": data, "details": _readable_profile(data)}
+    )
+
+
+#: The download's profile keys in the words the profile page uses.
+PROFILE_LABELS = {
+    "email": "E-mail",
+    "display_name": "Name shown to your group",
+    "home_state": "Where you live",
+    "time_zone": "Your time zone",
+    "language": "Language",
+    "email_reminders": "E-mail reminders",
+    "care_nudges": "Care nudges",
+    "joined": "Joined",
+}
+
+
+def _readable_profile(data: dict[str, object]) -> list[tuple[str, object]]:
+    profile = data["profile"]
+    assert isinstance(profile, dict)
+    rows: list[tuple[str, object]] = []
+    for key, value in profile.items():
+        if isinstance(value, bool):
+            value = "On" if value else "Off"
+        rows.append((PROFILE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
+    return rows
 
 
 @login_required

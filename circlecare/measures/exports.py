@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from circlecare.measures.instruments import get
-from circlecare.measures.models import Assessment
+from circlecare.measures.models import Assessment, RiskAlert
 
 
 def export(member: Any) -> dict[str, Any]:
@@ -26,4 +26,16 @@ def export(member: Any) -> dict[str, Any]:
                 "band": a.band,
             }
         )
-    return {"questionnaires": rows}
+    # When an answer asked the group's clinician to follow up, and whether they recorded that
+    # they did; what they wrote is part of the clinical record, given through the practice.
+    alerts = [
+        {
+            "group": alert.cohort.name or alert.cohort.program.title,
+            "raised": alert.raised_at.isoformat(),
+            "followed_up": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        }
+        for alert in RiskAlert.objects.filter(member=member)
+        .select_related("cohort__program")
+        .order_by("raised_at", "pk")
+    ]
+    return {"questionnaires": rows, "follow_up_alerts": alerts}

@@ -68,6 +68,46 @@ def test_download_all_my_data_as_json_and_as_a_page(client: Client) -> None:
     assert AuditEvent.objects.filter(action="account.exported", subject=member).count() == 2
 
 
+def test_my_data_holds_invitations_messages_and_follow_up_alerts(client: Client) -> None:
+    from circlecare.enrollment.models import PartnerInvite
+    from circlecare.inquiries.models import Inquiry
+    from circlecare.measures.models import RiskAlert
+
+    member = member_with_history()
+    enrollment = Enrollment.objects.get(member=member)
+    PartnerInvite.objects.create(
+        cohort=enrollment.cohort, inviter=member, email="partner@example.org",
+        token_hash="x" * 64, status="pending", expires_at=timezone.now(),
+    )  # fmt: skip
+    Inquiry.objects.create(
+        name="Sam", email=member.email.upper(), state="NY", interest="therapy",
+        message="Is there an evening group?", source="test",
+    )  # fmt: skip
+    assessment = Assessment.objects.get(member=member)
+    RiskAlert.objects.create(
+        assessment=assessment, member=member, cohort=enrollment.cohort,
+        assignee=enrollment.cohort.lead, raised_at=timezone.now(), action_note="Called.",
+        acknowledged_at=timezone.now(), acknowledged_by=enrollment.cohort.lead,
+    )  # fmt: skip
+    client.force_login(member)
+    data = client.get(reverse("my_data"), {"format": "json"}).json()
+    assert data["partner_invitations_sent"][0]["to"] == "partner@example.org"
+    assert data["messages_to_the_practice"][0]["message"] == "Is there an evening group?"
+    [alert] = data["follow_up_alerts"]
+    assert alert["group"] == "Tuesday evenings" and alert["followed_up"]
+    assert "Called." not in json.dumps(data)  # the clinician's words come through the practice
+    page = client.get(reverse("my_data")).content.decode()
+    assert "Is there an evening group?" in page and "partner@example.org" in page
+    assert "Name shown to your group" in page and "Displayname" not in page
+    assert "+00:00" not in page  # moments in the member's own zone, not raw ISO text
+
+    client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert PartnerInvite.objects.get().status == "cancelled"
+    inquiry = Inquiry.objects.get()
+    assert inquiry.message == "" and inquiry.name == "(removed)"
+    assert inquiry.email.endswith("@deleted.invalid")
+
+
 def test_my_data_never_includes_other_peoples_private_data(client: Client) -> None:
     member = member_with_history()
     other = member_with_history()

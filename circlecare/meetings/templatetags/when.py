@@ -43,6 +43,18 @@ def when(context: dict[str, Any], moment: datetime, group_zone: str | None = Non
     )
 
 
+@register.simple_tag(takes_context=True)
+def when_iso(context: dict[str, Any], value: str | None) -> SafeString | str:
+    """``when`` for a moment written as ISO 8601 text (as in a data download); "—" for none."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return when(context, moment)
+
+
 @register.simple_tag
 def in_zone(moment: datetime, zone: str) -> str:
     return format_local(moment, zone)
