@@ -18,7 +18,7 @@ from circlecare.accounts.models import User
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment.consents import consents_missing
-from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
 from circlecare.errors import ConsentRequired, InvalidTransition, NotFound
 from circlecare.meetings import schedule
 from circlecare.meetings.errors import (
@@ -37,9 +37,10 @@ from circlecare.meetings.models import (
     MeetingStatus,
     hash_token,
 )
+from circlecare.practice.models import Clinician
 from circlecare.practice.queries import licensed_states
-from circlecare.programs.models import Cohort, CohortStatus
-from circlecare.states import HOME_STATE_CHOICES
+from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+from circlecare.states import HOME_STATE_CHOICES, state_name
 
 _KNOWN_PLACES = {code for code, _ in HOME_STATE_CHOICES}
 #: Enrollment statuses whose members belong to the meetings (and see their history).
@@ -189,6 +190,52 @@ def _locked_meeting(meeting: Meeting) -> tuple[Cohort, Meeting]:
     return cohort, locked
 
 
+def _last_day(cohort: Cohort) -> date | None:
+    """The day of the group's last meeting that is not cancelled, in its own zone."""
+    return (
+        Meeting.objects.filter(cohort=cohort)
+        .exclude(status=MeetingStatus.CANCELLED)
+        .order_by("-starts_at")
+        .values_list("local_date", flat=True)
+        .first()
+    )
+
+
+def _licences_still_cover(cohort: Cohort, new_last: date) -> None:
+    """A therapy group's meetings may not be moved past the day its lead stops being licensed in
+    a state where someone in the group (seated, offered or waiting) lives: they could not be seen
+    at the meetings after it. Refused with what to do instead; a change that keeps the last
+    meeting where it was, or that takes no one out of cover, goes ahead."""
+    if cohort.program.kind != ProgramKind.THERAPY:
+        return
+    old_last = _last_day(cohort) or cohort.planned_last_date
+    if new_last <= old_last:
+        return
+    homes = set(
+        Enrollment.objects.filter(cohort=cohort, status__in=LIVE)
+        .exclude(member__home_state="")
+        .values_list("member__home_state", flat=True)
+    )
+    if not homes:
+        return
+    clinician = (
+        Clinician.objects.filter(user_id=cohort.lead_id)
+        .prefetch_related("licenses", "privileges__home_license")
+        .first()
+    )
+    start = max(cohort.first_meeting_date, timezone.localdate())
+    lost = (homes & licensed_states(clinician, start, old_last)) - licensed_states(
+        clinician, start, new_last
+    )
+    if lost:
+        places = ", ".join(sorted(state_name(code) for code in lost))
+        raise ScheduleError(
+            f"The group's clinician is not licensed in {places} through {new_last:%-d %B %Y}, "
+            "the new last meeting, and members of this group live there. Choose dates that end "
+            "sooner, or record the renewed licence first."
+        )
+
+
 def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
     """No meeting that week: it and every later scheduled meeting move a week on."""
     _require_staff(actor)
@@ -201,6 +248,8 @@ def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
                 cohort=cohort, status=MeetingStatus.SCHEDULED, starts_at__gte=locked.starts_at
             ).order_by("-starts_at")
         )
+        if later:
+            _licences_still_cover(cohort, later[0].local_date + timedelta(weeks=1))
         try:
             for item in later:
                 _retime(
@@ -271,6 +320,7 @@ def move_meeting(*, meeting: Meeting, local_date: date, local_time: time, actor:
         _keep_in_order(locked, new_start, new_end, cohort.time_zone)
         if new_start == locked.starts_at:
             raise ScheduleError("That is the meeting's current time.")
+        _licences_still_cover(cohort, local_date)
         _retime(locked, local_date, local_time, cohort.time_zone)
         locked.save()
         record(
@@ -340,6 +390,7 @@ def change_pattern(
         )
         if earlier is not None and times[0] < earlier.ends_at:
             raise ScheduleError("The new pattern must start after the meetings already held.")
+        _licences_still_cover(locked, from_date + timedelta(weeks=len(future) - 1))
         changed: list[Meeting] = []
         for index, item in enumerate(future):
             local_date = from_date + timedelta(weeks=index)

@@ -405,6 +405,59 @@ def test_change_pattern_must_start_in_the_future() -> None:
     assert Meeting.objects.filter(cohort=cohort, ics_sequence=0).count() == 8
 
 
+def test_a_therapy_group_is_not_moved_past_its_clinicians_licence_for_its_members() -> None:
+    """Florida's licence ends a week after the planned last meeting: skipping one week is fine,
+    a second skip, a pattern or a move that runs past it is refused and changes nothing, while
+    a group with nobody from Florida may run on."""
+    start = timezone.localdate() + timedelta(days=14)
+    lead = LicenseFactory(state="NY").clinician.user
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8)
+    last = start + timedelta(weeks=7)
+    LicenseFactory(clinician=lead.clinician, state="FL", valid_to=last + timedelta(weeks=1))
+    cohort, meetings = _opened(
+        program=program, lead=lead, first_meeting_date=start, weekday=start.weekday()
+    )
+    member_of(cohort, home_state="FL")
+    member_of(cohort, home_state="NY")
+
+    services.skip_week(meeting=meetings[5], actor=coordinator())  # ends on the licence's last day
+    before = {m.pk: m.starts_at for m in Meeting.objects.filter(cohort=cohort)}
+    with pytest.raises(ScheduleError, match="not licensed in Florida through"):
+        services.skip_week(meeting=meetings[6], actor=coordinator())
+    with pytest.raises(ScheduleError, match="Florida"):
+        services.change_pattern(
+            cohort=cohort,
+            from_date=start + timedelta(weeks=1, days=1),
+            start_time=time(18, 0),
+            actor=coordinator(),
+        )
+    final = Meeting.objects.filter(cohort=cohort).order_by("-starts_at").first()
+    assert final is not None
+    with pytest.raises(ScheduleError, match="Florida"):
+        services.move_meeting(
+            meeting=final,
+            local_date=final.local_date + timedelta(days=2),
+            local_time=final.local_time,
+            actor=coordinator(),
+        )
+    assert {m.pk: m.starts_at for m in Meeting.objects.filter(cohort=cohort)} == before
+    # Earlier in the week is still allowed.
+    services.move_meeting(
+        meeting=final,
+        local_date=final.local_date - timedelta(days=1),
+        local_time=final.local_time,
+        actor=coordinator(),
+    )
+
+    # The same group with no one from Florida: the New York licence runs on, so it may too.
+    other, other_meetings = _opened(
+        program=program, lead=lead, first_meeting_date=start, weekday=start.weekday()
+    )
+    member_of(other, home_state="NY")
+    services.skip_week(meeting=other_meetings[5], actor=coordinator())
+    services.skip_week(meeting=other_meetings[6], actor=coordinator())
+
+
 # --- attendance ------------------------------------------------------------------------------
 
 
