@@ -127,6 +127,9 @@ class PersonalAccessToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: Made with the second factor on and used. A token without it stops working if its owner
+    #: later takes a role that sees others' clinical data (a member who becomes a facilitator).
+    second_factor = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

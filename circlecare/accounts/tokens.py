@@ -41,7 +41,8 @@ def create_token(
         raise TokenNotAllowed("Choose at least one of: read, write, clinical.")
     if not timedelta(hours=1) <= lifetime <= MAX_LIFETIME:
         raise TokenNotAllowed("A token can last from one hour to one year.")
-    if needs_mfa(user) and not (has_totp(user) and mfa_verified):
+    second_factor = bool(mfa_verified and has_totp(user))
+    if needs_mfa(user) and not second_factor:
         raise TokenNotAllowed("Staff tokens need two-factor authentication to be on and used.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic(durable=True):
@@ -52,6 +53,7 @@ def create_token(
             token_hash=hash_token(raw),
             scopes=sorted(set(scopes)),
             expires_at=timezone.now() + lifetime,
+            second_factor=second_factor,
         )
     return token, raw
 
@@ -66,6 +68,13 @@ def verify_token(raw: str) -> PersonalAccessToken | None:
     )
     if token is None or not token.is_usable:
         return None
+    if not token.second_factor:
+        from circlecare.accounts.security import needs_mfa
+
+        if needs_mfa(token.user):
+            # Made before its owner took a role that sees others' clinical data: a token for
+            # that role is made again, with the second factor.
+            return None
     now = timezone.now()
     # Touch at most once a minute: a busy integration should not write on every request.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):

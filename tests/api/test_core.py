@@ -185,6 +185,22 @@ def test_staff_tokens_need_mfa_on_and_used() -> None:
     assert token_for(coordinator, mfa_verified=True).startswith("cc_")
 
 
+def test_a_members_token_stops_when_they_take_a_role_that_sees_others_data(
+    client: Client,
+) -> None:
+    """A token made without the second factor cannot carry a new facilitator's or clinician's
+    reach into others' clinical data; one made again with the second factor can."""
+    user = UserFactory()
+    raw = token_for(user, scopes=["read", "clinical"])
+    assert client.get("/api/v1/me", **bearer(raw)).status_code == 200
+    user.is_facilitator = True
+    user.save()
+    assert client.get("/api/v1/me", **bearer(raw)).status_code == 401
+    enable_totp(user)
+    again = token_for(user, scopes=["read", "clinical"], mfa_verified=True)
+    assert client.get("/api/v1/me", **bearer(again)).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("scopes", "lifetime"),
     [([], timedelta(days=1)), (["admin"], timedelta(days=1)), (["read"], timedelta(days=400))],
