@@ -12,12 +12,10 @@ from circlecare.measures.instruments import Instrument, InvalidAnswers
 from circlecare.programs.models import Program
 
 
-class SliderInput(forms.NumberInput):
-    input_type = "range"
-
-
 class QuestionnaireForm(forms.Form):
-    """One field per item: radio groups for validated instruments, 0–10 sliders for the check-in."""
+    """One field per item, each an explicit choice: the instrument's wording for validated
+    instruments, a 0–10 row for the check-in. Nothing is chosen in advance, so an answer is
+    always one the member gave (a slider would send its starting point untouched)."""
 
     def __init__(self, instrument: Instrument, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -25,25 +23,16 @@ class QuestionnaireForm(forms.Form):
         count = len(instrument.items)
         for item in instrument.items:
             name = f"item_{item.number}"
-            label = f"{item.number}. {item.text}"
-            if instrument.validated:
-                self.fields[name] = forms.TypedChoiceField(
-                    label=label,
-                    choices=[(str(v), text) for v, text in instrument.options],
-                    coerce=int,
-                    widget=forms.RadioSelect,
-                    error_messages={"required": "Please choose an answer for this question."},
-                )
-            else:
-                self.fields[name] = forms.IntegerField(
-                    label=label,
-                    min_value=instrument.min_answer,
-                    max_value=instrument.max_answer,
-                    initial=5,
-                    help_text="0 means not at all, 10 means completely.",
-                    widget=SliderInput(attrs={"min": 0, "max": 10, "step": 1}),
-                    error_messages={"required": "Please move the slider to an answer."},
-                )
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"{item.number}. {item.text}",
+                choices=[(str(v), text) for v, text in instrument.options],
+                coerce=int,
+                widget=forms.RadioSelect(attrs={} if instrument.validated else {"class": "scale"}),
+                help_text=""
+                if instrument.validated
+                else "0 means not at all, 10 means completely.",
+                error_messages={"required": "Please choose an answer for this question."},
+            )
         for extra in instrument.unscored_items:
             self.fields[f"item_{extra.number}"] = forms.TypedChoiceField(
                 label=f"{extra.number}. {extra.text}",

@@ -3,6 +3,7 @@ sees the alert in the queue and acknowledges it with a note."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -78,7 +79,7 @@ def test_member_risk_answer_then_clinician_acknowledges(live_server: Any, new_pa
     assert alert.action_note.startswith("Phoned Robin")
 
 
-def test_checkin_sliders_are_labelled_and_saved(live_server: Any, new_page: Any) -> None:
+def test_checkin_answers_are_chosen_not_assumed_and_saved(live_server: Any, new_page: Any) -> None:
     cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE))
     member = UserFactory()
     EnrollmentFactory(cohort=cohort, member=member)
@@ -91,11 +92,16 @@ def test_checkin_sliders_are_labelled_and_saved(live_server: Any, new_page: Any)
     expect(
         page.get_by_text("our own short check-in, not a validated questionnaire")
     ).to_be_visible()
-    slider = page.get_by_role("slider", name="1. I felt heard and respected")
-    slider.fill("8")
-    expect(page.locator("output.slider-value").first).to_have_text("8 of 10")
+    # Nothing is chosen in advance: sending untouched asks for each answer and saves nothing.
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_text("Please choose an answer for this question.").first).to_be_visible()
+    checkin.refresh_from_db()
+    assert checkin.answer_list == []
+    for number, value in ((1, "8"), (2, "7"), (3, "10 — completely"), (4, "0 — not at all")):
+        line = page.get_by_role("group", name=re.compile(rf"^{number}\. "))
+        line.get_by_role("radio", name=value, exact=True).check()
     assert axe_serious(page) == []
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_text("Your answers are saved")).to_be_visible()
     checkin.refresh_from_db()
-    assert checkin.answer_list == [8, 5, 5, 5]
+    assert checkin.answer_list == [8, 7, 10, 0]

@@ -185,7 +185,9 @@ def test_checkin_page_is_labelled_unvalidated(world: dict[str, Any]) -> None:
         client_for(world["member"]).get(f"/measures/questionnaire/{checkin.pk}/").content.decode()
     )
     assert "our own short check-in, not a validated questionnaire" in body
-    assert body.count('type="range"') == 4 and 'min="0"' in body and 'max="10"' in body
+    # Four lines of 0–10, each an explicit choice with nothing chosen in advance.
+    assert body.count('type="radio"') == 4 * 11 and "checked" not in body
+    assert body.count('class="scale"') >= 4 and "10 — completely" in body
 
 
 def test_bad_answers_get_a_message_and_change_nothing(world: dict[str, Any]) -> None:

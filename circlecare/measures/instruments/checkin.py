@@ -73,7 +73,7 @@ CHECKIN = CheckInInstrument(
     name="Check-in",
     title="After-meeting check-in",
     instructions=(
-        "Thinking about today's meeting, move each slider to where it fits for you: "
+        "Thinking about today's meeting, choose the number that fits for you on each line: "
         "0 means not at all, 10 means completely."
     ),
     items=ITEMS,
