@@ -153,6 +153,13 @@ class Assessment(models.Model):
         return self.status == AssessmentStatus.COMPLETED
 
     @property
+    def topic(self) -> str:
+        """What this questionnaire asks about, in a member's words."""
+        from circlecare.measures.instruments import get
+
+        return get(self.instrument).topic
+
+    @property
     def answer_list(self) -> list[int]:
         if not self.answers:
             return []

@@ -46,7 +46,7 @@ def test_member_risk_answer_then_clinician_acknowledges(live_server: Any, new_pa
     page = new_page()
     login(page, live_server.url, member.email)
     page.goto(f"{live_server.url}/measures/")
-    page.get_by_role("link", name="Weekly: how you've been").click()
+    page.get_by_role("link", name="Weekly: your mood").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("PHQ-9")
     assert axe_serious(page) == []
     answers = [1, 1, 0, 2, 0, 1, 0, 0, 2]

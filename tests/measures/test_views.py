@@ -177,6 +177,19 @@ def test_questionnaire_page_has_exact_wording_and_attribution(world: dict[str, A
     assert "<fieldset" in body and "<legend" in body
 
 
+def test_what_is_waiting_is_told_apart_by_what_it_asks_about(world: dict[str, Any]) -> None:
+    for code in ("WHO5", "UCLA3"):
+        AssessmentFactory(
+            member=world["member"], cohort=world["cohort"], instrument=code, meeting_week=2
+        )
+    AssessmentFactory(
+        member=world["member"], cohort=world["cohort"], instrument="CHECKIN", occasion="checkin"
+    )
+    body = client_for(world["member"]).get("/measures/").content.decode()
+    assert "Weekly: your well-being" in body and "Weekly: feeling connected to others" in body
+    assert ">After-meeting check-in</a>" in body
+
+
 def test_checkin_page_is_labelled_unvalidated(world: dict[str, Any]) -> None:
     checkin = AssessmentFactory(
         member=world["member"], cohort=world["cohort"], instrument="CHECKIN", occasion="checkin"

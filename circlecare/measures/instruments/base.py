@@ -143,6 +143,8 @@ class Instrument:
     reliable_change_basis: str = ""
     unscored_items: tuple[UnscoredItem, ...] = ()
     notice: str = ""
+    #: What it asks about, in a member's words, for lists of what is waiting ("your mood").
+    topic: str = ""
 
     percentage_factor: ClassVar[int | None] = None
 

@@ -72,6 +72,7 @@ CHECKIN = CheckInInstrument(
     code="CHECKIN",
     name="Check-in",
     title="After-meeting check-in",
+    topic="how the meeting went for you",
     instructions=(
         "Thinking about today's meeting, choose the number that fits for you on each line: "
         "0 means not at all, 10 means completely."

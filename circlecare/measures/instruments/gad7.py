@@ -36,6 +36,7 @@ GAD7 = Instrument(
     code="GAD7",
     name="GAD-7",
     title="Generalized Anxiety Disorder 7-item scale (GAD-7)",
+    topic="worry and anxiety",
     instructions=(
         "Over the last 2 weeks, how often have you been bothered by the following problems?"
     ),

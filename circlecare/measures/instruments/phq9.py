@@ -77,6 +77,7 @@ PHQ9 = PHQ9Instrument(
     code="PHQ9",
     name="PHQ-9",
     title="Patient Health Questionnaire (PHQ-9)",
+    topic="your mood",
     instructions=(
         "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
     ),

@@ -28,6 +28,7 @@ UCLA3 = Instrument(
     code="UCLA3",
     name="UCLA-3",
     title="Three-Item Loneliness Scale (UCLA-3)",
+    topic="feeling connected to others",
     instructions=(
         "The next questions are about how you feel about different aspects of your life. "
         "For each one, please say how often you feel that way."

@@ -61,6 +61,7 @@ WHO5 = WHO5Instrument(
     code="WHO5",
     name="WHO-5",
     title="WHO-Five Well-Being Index (WHO-5)",
+    topic="your well-being",
     instructions=(
         "Please indicate for each of the five statements which is closest to how you have been "
         "feeling over the last two weeks. Notice that higher numbers mean better well-being."
