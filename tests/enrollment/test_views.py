@@ -443,6 +443,30 @@ def test_a_join_reads_only_what_it_decides_on() -> None:
     assert sum('FROM "accounts_user"' in s for s in sql) == 1  # the signed-in member
 
 
+def _region_names(html: str) -> list[str]:
+    """The accessible names of the page's labelled sections: the text of each one's heading."""
+    import re
+
+    names = []
+    for target in re.findall(r'<section[^>]*aria-labelledby="([^"]+)"', html):
+        heading = re.search(rf'id="{re.escape(target)}"[^>]*>(.*?)</h[1-6]>', html, re.S)
+        assert heading is not None, target
+        names.append(" ".join(re.sub(r"<[^>]+>", "", heading.group(1)).split()))
+    return names
+
+
+def test_two_groups_of_one_programme_have_sections_told_apart() -> None:
+    """Screen-reader users move between regions by name: "Next meeting" twice is no help."""
+    program = ProgramFactory(kind=ProgramKind.CARE_CIRCLE, title="Closer")
+    member = ready_member()
+    for name in ("Tuesday", "Thursday"):
+        services.enroll(member=member, cohort=CohortFactory(program=program, name=name))
+    client = client_for(member)
+    for url in (reverse("enrollment:my_groups"), reverse("care:home")):
+        names = _region_names(client.get(url).content.decode())
+        assert names and len(names) == len(set(names)), (url, names)
+
+
 def test_every_link_on_my_groups_opens_for_seats_places_and_offers() -> None:
     """A group's own pages (its meetings, programme, board) are for those with a seat: the cards
     of a waiting-list place or an offer do not link to them, and every link shown works."""
