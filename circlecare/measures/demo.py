@@ -1,15 +1,18 @@
 """Made-up questionnaire history for the demo practice, clearly marked ``synthetic``.
 
-Every confirmed member of the demo groups gets an intake and a few weekly scores, dated in the
-recent past, so the charts, the clinician overview and the outcome report have something to
-show. Pages label these figures as demo data. Seeding twice adds nothing.
+Every confirmed member of the demo groups gets the history their group's calendar allows: an
+intake before the first meeting, and a weekly score and a check-in after each meeting already
+held but the latest (whose questionnaires are left for the member to answer, as they come due).
+A group that has not started has only intakes. Pages label these figures as demo data. Seeding
+twice adds nothing.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -89,17 +92,23 @@ def seed_demo() -> str:
         ).exists():
             continue
         rng = random.Random(f"{enrollment.member_id}-{cohort.pk}")
-        weeks = cohort.program.weeks
-        done_weeks = rng.randint(2, max(2, min(weeks, 6)))
+        meetings = _meeting_starts(cohort)
+        held = sum(1 for start in meetings if start < now)
+        answered = max(0, held - 1)  # the latest meeting's questionnaires are still to come
+        intake_at = min(now - timedelta(hours=1), meetings[0] - timedelta(days=2))
         rows = []
         for code in weekly_codes(cohort.program):
-            path = _path(code, done_weeks + 1, rng)
+            path = _path(code, answered + 1, rng)
             for week, total in enumerate(path):
                 occasion = Occasion.INTAKE if week == 0 else Occasion.WEEKLY
-                when = now - timedelta(weeks=done_weeks - week, hours=rng.randint(1, 40))
-                rows.append(_store(enrollment, code, occasion, week, total, when, rng))
-        for week in range(1, done_weeks + 1):
-            when = now - timedelta(weeks=done_weeks - week, hours=1)
+                when = (
+                    intake_at
+                    if week == 0
+                    else meetings[week - 1] + timedelta(hours=rng.randint(2, 40))
+                )
+                rows.append(_store(enrollment, code, occasion, week, total, min(when, now), rng))
+        for week in range(1, answered + 1):
+            when = min(meetings[week - 1] + timedelta(hours=2), now)
             lines = [
                 max(0, min(10, rng.randint(5, 10) - (1 if week == 2 else 0))) for _ in range(4)
             ]
@@ -126,9 +135,9 @@ def seed_demo() -> str:
         pairs.append((enrollment.member_id, cohort.pk))
         made += len(rows)
         members += 1
+    alerts = _demo_alert(now)  # changes one score: before the summaries are built from them
     # bulk_create bypasses Assessment.save: build the new members' score summaries in one go.
     summaries.rebuild(pairs=pairs)
-    alerts = _demo_alert(now)
     if not made and not alerts:
         return "Measures: demo history already there."
     return (
@@ -137,13 +146,24 @@ def seed_demo() -> str:
     )
 
 
+def _meeting_starts(cohort) -> list[datetime]:
+    """When each week's meeting starts by the group's weekly pattern."""
+    zone = ZoneInfo(cohort.time_zone)
+    return [
+        datetime.combine(
+            cohort.first_meeting_date + timedelta(weeks=week), cohort.start_time, tzinfo=zone
+        )
+        for week in range(cohort.program.weeks)
+    ]
+
+
 def _demo_alert(now) -> int:
     """One acknowledged alert, so the clinician's alert history is not empty."""
     if RiskAlert.objects.filter(assessment__synthetic=True).exists():
         return 0
     row = (
         Assessment.objects.select_related("cohort__lead", "cohort__program")
-        .filter(synthetic=True, instrument="PHQ9", occasion=Occasion.WEEKLY)
+        .filter(synthetic=True, instrument="PHQ9")
         .order_by("pk")
         .first()
     )
