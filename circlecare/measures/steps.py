@@ -1,7 +1,8 @@
 """The "intake before a seat" step of the join flow (order 30, after eligibility and consent).
 
 Intake is PHQ-9 + GAD-7 for therapy and WHO-5 + UCLA-3 for skills groups and care circles. An
-intake completed for any group of the same program kind within the last 30 days counts, and one
+instrument completed at intake for any group within the last 30 days counts (a skills group's
+WHO-5 for a care circle too: the same questions about the same weeks), and one
 completed for this very group counts however long ago: it is taken once per group, so someone who
 waited months for a seat is not asked for answers they cannot give again.
 """
@@ -34,7 +35,6 @@ def _intake_done(kind: str) -> PreparedRead[Any]:
         lambda member, cohort, since: (
             Assessment.objects.filter(
                 member_id=member,
-                program_kind=kind,
                 occasion=Occasion.INTAKE,
                 status=AssessmentStatus.COMPLETED,
                 instrument__in=intake_codes(kind),

@@ -70,6 +70,18 @@ def test_skills_and_circles_need_who5_and_ucla3() -> None:
         assert intake_step(member, cohort) is None
 
 
+def test_a_recent_intake_of_the_same_questions_counts_across_skills_groups_and_circles() -> None:
+    """A care circle and a skills group ask the same WHO-5 and UCLA-3: someone joining both in
+    one week answers them once."""
+    circle = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE))
+    skills = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
+    member = UserFactory()
+    submit_intake(member=member, cohort=circle, instrument="WHO5", answers=[3, 3, 3, 3, 3])
+    submit_intake(member=member, cohort=circle, instrument="UCLA3", answers=[1, 2, 1])
+    assert intake_step(member, skills) is None
+    assert intake_step(member, therapy()) is not None  # therapy asks other questions
+
+
 def test_a_recent_intake_for_the_same_kind_counts_for_another_group() -> None:
     first, second, member = therapy(), therapy(), UserFactory()
     for code in ("PHQ9", "GAD7"):
