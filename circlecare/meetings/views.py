@@ -104,9 +104,14 @@ def my_meetings(request: HttpRequest) -> HttpResponse:
             "past": past,
             "led": [m for m in led if m.ends_at > now],
             "feed": queries.active_feed(user),
-            "new_feed_url": None,
+            # Shown once, on the page the creation redirected to (then forgotten).
+            "new_feed_url": request.session.pop(NEW_FEED_URL, None),
         },
     )
+
+
+#: Where the session keeps a new calendar address until the page shows it.
+NEW_FEED_URL = "meetings:new_feed_url"
 
 
 @login_required
@@ -125,24 +130,11 @@ def calendar_feed(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Nothing was changed.")
         return redirect("meetings:mine")
     token = services.create_calendar_feed(member=user)
-    url = request.build_absolute_uri(reverse("meetings:feed", kwargs={"token": token}))
-    now = timezone.now()
-    mine = list(queries.meetings_for_member(user))
-    response = render(
-        request,
-        "meetings/my_meetings.html",
-        {
-            "upcoming": [m for m in mine if m.ends_at > now],
-            "next_up": _next_per_group([m for m in mine if m.ends_at > now]),
-            "past": [],
-            "led": [],
-            "feed": queries.active_feed(user),
-            "new_feed_url": url,
-        },
+    # Shown on the next page and only there: a reload of that page does not make another one.
+    request.session[NEW_FEED_URL] = request.build_absolute_uri(
+        reverse("meetings:feed", kwargs={"token": token})
     )
-    # The secret address is shown once; keep it out of caches.
-    response["Cache-Control"] = "no-store"
-    return response
+    return redirect("meetings:mine")
 
 
 @require_GET

@@ -247,11 +247,16 @@ def test_one_event_ics_download_parses_back() -> None:
 
 
 def _feed_url(client: Client) -> str:
-    page = client.post(reverse("meetings:calendar"), {"action": "create"})
+    made = client.post(reverse("meetings:calendar"), {"action": "create"})
+    assert made.status_code == 302 and made["Location"] == reverse("meetings:mine")
+    page = client.get(made["Location"])
     assert page.status_code == 200
     assert page["Cache-Control"] == "no-store"
     url = page.context["new_feed_url"]
-    assert url.endswith(".ics")
+    assert url.endswith(".ics") and url in page.content.decode()
+    # Shown once: reloading the page shows the page, without making or showing another address.
+    again = client.get(made["Location"])
+    assert again.context["new_feed_url"] is None and url not in again.content.decode()
     return str(url)
 
 
