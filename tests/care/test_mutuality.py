@@ -49,7 +49,7 @@ def test_member_sees_offered_and_received_counts() -> None:
     flow = member_flow(me)
     assert (flow.gave, flow.received, flow.in_progress) == (3, 2, 1)
     page = logged_in(me).get(reverse("care:mutuality")).content.decode()
-    assert "You offered care 3 times and received it 2 times." in page
+    assert "You've offered care 3 times and received it twice." in page
     assert "1 still in progress." in page
     # Never a leaderboard: no other member's name on the page.
     for other in (a, b, c):

@@ -17,3 +17,9 @@ def care_this_week(cohort: Cohort) -> queries.ThisWeek:
 @register.simple_tag
 def care_board_on(cohort: Cohort) -> bool:
     return queries.board_enabled(cohort)
+
+
+@register.filter
+def how_often(count: int) -> str:
+    """A count of times in words, not a tally: "once", "twice", "3 times"."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
