@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -52,6 +53,18 @@ def test_member_posts_a_request() -> None:
     assert post.when_date is not None and post.when_date.isoformat() == soon
     page = response.content.decode()
     assert "A walk after work" in page and "not crisis support" in page and "988" in page
+
+
+def test_post_times_are_in_the_readers_zone_and_say_which() -> None:
+    circle = make_circle(2)
+    post = CarePostFactory(cohort=circle.cohort, author=circle.members[0])
+    reader = circle.members[1]
+    reader.time_zone = "Europe/London"
+    reader.save()
+    page = logged_in(reader).get(reverse("care:board", args=[circle.cohort.pk])).content.decode()
+    expected = timezone.localtime(post.created_at, ZoneInfo("Europe/London"))
+    stamp = f"{expected:%-d %b}, {expected:%-I:%M} {expected:%p}".replace("AM", "a.m.")
+    assert stamp.replace("PM", "p.m.") + " " + expected.tzname() in page  # e.g. "GMT"
 
 
 def test_board_says_it_is_not_crisis_support() -> None:
