@@ -487,9 +487,25 @@ def journal(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "care/journal.html",
-        {"form": form, "prompts": prompts, "entries": list(queries.my_reflections(user))},
+        {
+            "form": form,
+            "prompts": _prompt_cards(prompts),
+            "entries": list(queries.my_reflections(user)),
+        },
         status=status,
     )
+
+
+def _prompt_cards(prompts: list[tuple[Any, Any]]) -> list[tuple[list[str], str]]:
+    """This week's prompts, each once, with every group that asks it this week."""
+    cards: dict[str, list[str]] = {}
+    for cohort, week in prompts:
+        plan = week.plan if week else None
+        if plan is None or not plan.reflection_prompt:
+            continue
+        group = f"{cohort.program.title} — {cohort.name}" if cohort.name else cohort.program.title
+        cards.setdefault(plan.reflection_prompt, []).append(f"{group} · week {plan.number}")
+    return [(labels, text) for text, labels in cards.items()]
 
 
 @login_required

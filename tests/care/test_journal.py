@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from circlecare.care.models import Reflection
 from tests.care.factories import ReflectionFactory, make_circle
+from tests.factories import CohortFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,23 @@ def test_member_writes_an_entry_answering_this_weeks_prompt() -> None:
         "Prompt 1",
     )
     assert not entry.shared_with_facilitator
+
+
+def test_a_prompt_two_groups_ask_this_week_is_shown_once_naming_both() -> None:
+    circle = make_circle(1, name="Tuesday")
+    member = circle.members[0]
+    other = CohortFactory(
+        program=circle.cohort.program,
+        lead=circle.lead,
+        name="Thursday",
+        first_meeting_date=circle.cohort.first_meeting_date,
+        weekday=circle.cohort.weekday,
+    )
+    EnrollmentFactory(cohort=other, member=member)
+    page = logged_in(member).get(reverse("care:journal")).content.decode()
+    prompts = page.split('id="prompts-heading"')[1].split("</section>")[0]
+    assert prompts.count("Prompt 1") == 1
+    assert "— Tuesday · week 1" in prompts and "— Thursday · week 1" in prompts
 
 
 def test_free_entry_and_empty_entry() -> None:
