@@ -52,6 +52,7 @@ class PostForm(forms.Form):
         label="Or a date (optional)",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Please give a date, such as 2026-12-15."},
     )
     where = forms.CharField(
         label="Roughly where (optional)",

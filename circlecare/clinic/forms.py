@@ -13,6 +13,10 @@ class NoteForm(forms.Form):
         max_length=NOTE_MAX_LENGTH,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={
+            "max_length": f"A note can be up to {NOTE_MAX_LENGTH:,} characters. "
+            "Please shorten it, or continue in an amendment once it is signed."
+        },
     )
 
 

@@ -53,7 +53,10 @@ class RemoveForm(forms.Form):
         label="Reason (kept in the record, not sent to the member)",
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Please give a reason for removing this member."},
+        error_messages={
+            "required": "Please give a reason for removing this member.",
+            "max_length": "Please keep the reason to 500 characters or fewer.",
+        },
     )
 
 
@@ -65,6 +68,8 @@ class CapacityForm(forms.Form):
         error_messages={
             "required": "Please enter a capacity.",
             "invalid": "Please enter a whole number.",
+            "min_value": "A group needs at least one seat.",
+            "max_value": f"A group can have at most {MAX_CAPACITY} seats.",
         },
     )
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import time
+from typing import Any
+
 from django import forms
 
 from circlecare.states import OUTSIDE_US, STATE_CHOICES
@@ -16,13 +19,35 @@ class LocationForm(forms.Form):
     )
 
 
+class MinuteField(forms.TimeField):
+    """A meeting's start: hours and minutes, no seconds (which the time picker never sends)."""
+
+    default_error_messages = {
+        "invalid": "Please give a time in hours and minutes, such as 18:30.",
+        "required": "Please give a start time.",
+    }
+
+    def clean(self, value: Any) -> time | None:
+        cleaned: time | None = super().clean(value)
+        if cleaned is not None and (cleaned.second or cleaned.microsecond):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return cleaned
+
+
+class DayField(forms.DateField):
+    default_error_messages = {
+        "invalid": "Please give a date, such as 2026-12-15.",
+        "required": "Please give a date.",
+    }
+
+
 class MoveForm(forms.Form):
-    local_date = forms.DateField(
+    local_date = DayField(
         label="New date",
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="In the group's time zone.",
     )
-    local_time = forms.TimeField(
+    local_time = MinuteField(
         label="New start time",
         widget=forms.TimeInput(attrs={"type": "time"}),
         help_text="In the group's time zone.",
@@ -30,12 +55,12 @@ class MoveForm(forms.Form):
 
 
 class PatternForm(forms.Form):
-    from_date = forms.DateField(
+    from_date = DayField(
         label="First meeting under the new pattern",
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Later meetings follow weekly on the same weekday.",
     )
-    start_time = forms.TimeField(
+    start_time = MinuteField(
         label="Start time",
         widget=forms.TimeInput(attrs={"type": "time"}),
         help_text="In the group's time zone.",

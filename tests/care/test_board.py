@@ -84,7 +84,7 @@ def test_board_says_it_is_not_crisis_support() -> None:
         ("where", "x" * 121, "at most 120 characters"),
         ("kind", "gift", "Select a valid choice."),
         ("support", "money", "Select a valid choice."),
-        ("when_date", "not a date", "Enter a valid date."),
+        ("when_date", "not a date", "Please give a date, such as 2026-12-15."),
         ("when_date", "9999-12-31", "within the next year"),
     ],
 )

@@ -374,7 +374,7 @@ def test_too_long_a_note_gets_a_message_and_changes_nothing(scene: Scene) -> Non
         reverse("clinic:save_group", args=[scene.meeting.pk]), {"group-text": "x" * 20_001}
     )
     assert response.status_code == 400
-    assert "Ensure this value has at most 20000 characters" in response.content.decode()
+    assert "A note can be up to 20,000 characters." in response.content.decode()
     assert GroupNote.objects.get().text == "Before"
 
 

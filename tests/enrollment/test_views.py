@@ -299,13 +299,22 @@ def test_withdraw_with_a_goodbye_the_group_sees() -> None:
 # ---------------------------------------------------------------------------------- staff input
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-3", "100000", ""])
-def test_capacity_bad_input_is_explained_and_changes_nothing(value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "Please enter a whole number."),
+        ("0", "A group needs at least one seat."),
+        ("-3", "A group needs at least one seat."),
+        ("100000", "A group can have at most 60 seats."),
+        ("", "Please enter a capacity."),
+    ],
+)
+def test_capacity_bad_input_is_explained_and_changes_nothing(value: str, message: str) -> None:
     cohort = CohortFactory(capacity=5)
     client = client_for(UserFactory(is_staff=True))
     response = client.post(reverse("enrollment:capacity", args=[cohort.pk]), {"capacity": value})
     assert response.status_code == 400
-    assert "field-error" in response.content.decode()
+    assert "field-error" in response.content.decode() and message in response.content.decode()
     cohort.refresh_from_db()
     assert cohort.capacity == 5
 

@@ -325,7 +325,14 @@ def test_staff_skip_and_bad_move_input() -> None:
     move_url = reverse("meetings:move", kwargs={"pk": s["meeting"].pk})
     bad = staff.post(move_url, {"local_date": "not a date", "local_time": "25:00"})
     assert bad.status_code == 400
-    assert b"Enter a valid date" in bad.content
+    assert b"Please give a date, such as 2026-12-15." in bad.content
+    assert b"Please give a time in hours and minutes, such as 18:30." in bad.content
+    # Seconds (which the time picker never sends) are refused, not stored in a meeting's time.
+    tomorrow = (s["meeting"].local_date + timedelta(days=1)).isoformat()
+    for fine in ("19:00:30", "19:00:00.999999"):
+        refused = staff.post(move_url, {"local_date": tomorrow, "local_time": fine})
+        assert refused.status_code == 400
+        assert b"Please give a time in hours and minutes" in refused.content
     past = staff.post(move_url, {"local_date": "2020-01-01", "local_time": "10:00"})
     assert past.status_code == 400
     assert b"Choose a time in the future." in past.content
