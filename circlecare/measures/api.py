@@ -27,7 +27,12 @@ from circlecare.measures.forms import ReportForm
 from circlecare.measures.instruments import Instrument, InvalidAnswers, get
 from circlecare.measures.models import Assessment, RiskAlert
 from circlecare.measures.outcomes import Figure, InstrumentOutcome, OutcomeReport, program_report
-from circlecare.measures.services import NOTE_MAX_LENGTH, acknowledge_alert, may_handle_alert
+from circlecare.measures.services import (
+    NOTE_MAX_LENGTH,
+    acknowledge_alert,
+    may_handle_alert,
+    risk_answer_not_saved,
+)
 from circlecare.measures.services import submit_assessment as submit_service
 from circlecare.measures.stats import Rate
 from circlecare.programs.models import Program
@@ -422,15 +427,26 @@ def submit_answers(
     row = _own_assessment(request, assessment_id)
     risk = _risk_answered(row.instrument, payload.answers)
     crisis = {"crisis_resources": CRISIS_RESOURCES} if risk else {}
+
+    def tell_the_clinician() -> None:
+        # A risk answer that could not be stored still reaches the group's clinician.
+        try:
+            risk_answer_not_saved(assessment=row, actor=request.user)
+        except Exception:
+            logger.exception("an unsaved risk answer could not raise an alert")
+
     try:
         saved = submit_service(assessment=row, answers=payload.answers, actor=request.user)
     except InvalidAnswers as exc:
+        if risk:
+            tell_the_clinician()
         return error(request, 422, exc.code, exc.message, {"item": exc.item, **crisis})
     except NotFound as exc:
         raise Http404 from exc
     except DomainError as exc:
         if not risk:
             raise
+        tell_the_clinician()
         detail = exc.detail if isinstance(exc.detail, dict) else {}
         return error(request, exc.status, exc.code, exc.message, {**detail, **crisis})
     except Exception:

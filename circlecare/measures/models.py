@@ -233,6 +233,9 @@ class RiskAlert(models.Model):
     )
     #: Skills groups and care circles alert the coordinators at once as well as the facilitator.
     coordinators_alerted = models.BooleanField(default=False)
+    #: False when the risk answer came in a form that could not be stored (sent twice, or with
+    #: other answers missing): the member's scores do not show it, but it was given.
+    answer_saved = models.BooleanField(default=True)
     raised_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(

@@ -99,6 +99,19 @@ def _complete(row: Assessment, score: Score, *, now: datetime) -> RiskAlert | No
     summaries.add(row)
     if not score.has_risk:
         return None
+    return _raise_alert(row, now=now, answer_saved=True)
+
+
+def _raise_alert(row: Assessment, *, now: datetime, answer_saved: bool) -> RiskAlert | None:
+    """The alert for a risk answer on a locked assessment, once (None when it already has one;
+    a stored answer then marks it saved). The e-mail and the escalation timer follow the
+    commit."""
+    assert connection.in_atomic_block
+    existing = RiskAlert.objects.filter(assessment=row).first()
+    if existing is not None:
+        if answer_saved and not existing.answer_saved:
+            RiskAlert.objects.filter(pk=existing.pk).update(answer_saved=True)
+        return None
     cohort = row.cohort
     # Coordinators hear at once for groups without a clinician, and for a therapy group whose
     # clinicians' accounts are closed: an alert must reach someone who can act on it today.
@@ -115,6 +128,7 @@ def _complete(row: Assessment, score: Score, *, now: datetime) -> RiskAlert | No
         coordinators_alerted=(
             cohort.program.kind != ProgramKind.THERAPY or not led_by_someone_active
         ),
+        answer_saved=answer_saved,
         raised_at=now,
     )
     run_after = now + escalate_after()
@@ -156,6 +170,26 @@ def submit_assessment(
             raise NotFound()
         _complete(row, score, now=now)
     return row
+
+
+def risk_answer_not_saved(
+    *, assessment: Assessment, actor: Any, now: datetime | None = None
+) -> RiskAlert | None:
+    """A member gave a risk answer on their questionnaire in a form that could not be stored
+    (it was already sent, or other answers were missing): nothing about their scores changes,
+    but the group's clinician is told, as for any risk answer, unless this questionnaire has
+    raised an alert already. Returns the new alert, or None."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        row = (
+            Assessment.objects.select_for_update(of=("self",))
+            .select_related("cohort__program")
+            .filter(pk=assessment.pk)
+            .first()
+        )
+        if row is None or row.member_id != getattr(actor, "pk", None) or row.cohort is None:
+            raise NotFound()
+        return _raise_alert(row, now=now, answer_saved=False)
 
 
 def submit_intake(

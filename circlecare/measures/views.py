@@ -32,6 +32,7 @@ from circlecare.measures.plans import intake_codes, weekly_codes
 from circlecare.measures.services import (
     acknowledge_alert,
     may_handle_alert,
+    risk_answer_not_saved,
     submit_assessment,
     submit_intake,
 )
@@ -139,26 +140,40 @@ def _submit_view(
     submit: Any,
     template_context: dict[str, Any],
     success_url: str,
+    risk_not_saved: Any = None,
 ) -> HttpResponse:
+    """``risk_not_saved()``, when given, tells the clinician of a risk answer the form could
+    not store (``risk_answer_not_saved``); a failure there never hides the crisis resources."""
     instrument = get(instrument_code)
     form = QuestionnaireForm(instrument, request.POST or None)
     context = {"form": form, "instrument": instrument, **template_context}
     if request.method != "POST":
         return render(request, "measures/questionnaire.html", context)
     risk = form.risk_answered
+
+    def tell_the_clinician() -> None:
+        if risk and risk_not_saved is not None:
+            try:
+                risk_not_saved()
+            except Exception:
+                logger.exception("an unsaved risk answer could not raise an alert")
+
     try:
         if not form.is_valid():
             if risk:
                 # The answers can't be saved as they are, but the risk answer was given.
                 context["show_crisis"] = True
+                tell_the_clinician()
             return render(request, "measures/questionnaire.html", context, status=400)
         submit(form.answers())
     except InvalidAnswers as exc:
         form.add_error(None, exc.message)
         context["show_crisis"] = risk
+        tell_the_clinician()
         return render(request, "measures/questionnaire.html", context, status=400)
     except AlreadySubmitted as exc:
         if risk:
+            tell_the_clinician()
             return crisis_response(request, note=exc.message)
         messages.info(request, exc.message)
         return redirect(success_url)
@@ -166,6 +181,7 @@ def _submit_view(
         raise
     except DomainError as exc:
         if risk:
+            tell_the_clinician()
             return crisis_response(request, saved=False)
         messages.error(request, exc.message)
         return redirect(success_url)
@@ -208,6 +224,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
         submit=submit,
         template_context={"assessment": assessment, "cohort": assessment.cohort},
         success_url=reverse("measures:due"),
+        risk_not_saved=lambda: risk_answer_not_saved(assessment=assessment, actor=request.user),
     )
 
 

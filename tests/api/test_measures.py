@@ -160,6 +160,11 @@ def test_a_risk_answer_raises_an_alert_and_answers_with_crisis_resources() -> No
     answers[0] = 9
     bad = api.post(f"{URL}/questionnaires/{other.pk}/answers", {"answers": answers})
     assert bad.status_code == 422 and "911" in bad.json()["detail"]["crisis_resources"]
+    # and the clinician hears of it, though nothing could be stored.
+    unsaved = RiskAlert.objects.get(assessment=other)
+    assert not unsaved.answer_saved
+    other.refresh_from_db()
+    assert other.status == AssessmentStatus.DUE
 
 
 def test_sending_answers_needs_the_write_and_clinical_scopes() -> None:

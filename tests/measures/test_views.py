@@ -233,6 +233,42 @@ def test_risk_answer_shows_crisis_resources_and_resubmission_is_refused(
     assert a.has_risk and a.answer_list[8] == 3
 
 
+def test_a_risk_answer_that_cannot_be_stored_still_reaches_the_clinician(
+    world: dict[str, Any],
+) -> None:
+    """Sent again after the questionnaire was answered without it, or with other answers
+    missing: the scores stay as they are, the member sees crisis resources, and the group's
+    clinician gets an alert that says the answer is not in the scores, once."""
+    client = client_for(world["member"])
+    calm = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 4))}
+    client.post(urls(world)["take"], calm)
+    a = Assessment.objects.get(pk=world["due"].pk)
+    assert a.status == AssessmentStatus.COMPLETED and not a.has_risk
+    before = RiskAlert.objects.count()
+    again = {**calm, "item_9": "2"}
+    page = client.post(urls(world)["take"], again)
+    assert page.status_code == 200 and b"tel:988" in page.content
+    alert = RiskAlert.objects.exclude(pk__in=[world["alert"].pk]).get(assessment=a)
+    assert not alert.answer_saved and alert.member == world["member"]
+    assert RiskAlert.objects.count() == before + 1
+    a.refresh_from_db()
+    assert a.answer_list[8] == 0 and not a.has_risk  # what was stored stays as it was
+    client.post(urls(world)["take"], again)
+    assert RiskAlert.objects.count() == before + 1  # once per questionnaire
+    view = client_for(world["co"]).get(f"/measures/alerts/{alert.pk}/")
+    assert "could not be stored" in view.content.decode()
+
+    # Missing answers with the risk answer given: crisis resources, and the alert.
+    due = AssessmentFactory(member=world["member"], cohort=world["cohort"], meeting_week=5)
+    partial = client.post(f"/measures/questionnaire/{due.pk}/", {"item_9": "1"})
+    assert partial.status_code == 400 and b"tel:988" in partial.content
+    assert RiskAlert.objects.get(assessment=due).answer_saved is False
+    # Completing it afterwards with the risk answer keeps the one alert, now saved.
+    full = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 6, risk=1))}
+    client.post(f"/measures/questionnaire/{due.pk}/", full)
+    assert RiskAlert.objects.get(assessment=due).answer_saved is True
+
+
 def test_crisis_page_shows_even_when_saving_fails(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
