@@ -510,6 +510,12 @@ def test_every_link_on_my_groups_opens_for_seats_places_and_offers() -> None:
         assert reverse("care:programme", kwargs={"cohort_id": cohort.pk}) not in links
     for link in sorted(links):
         assert client.get(link.replace("&amp;", "&")).status_code in {200, 302}, link
+    # Nor do they show the group's week and next meeting as if the member were in it.
+    cards = {int(card.split('"', 1)[0]): card for card in page.split('data-enrollment="')[1:]}
+    assert "Next meeting" in cards[Enrollment.objects.get(member=member, cohort=seated).pk]
+    for cohort in (waiting, offered):
+        card = cards[Enrollment.objects.get(member=member, cohort=cohort).pk]
+        assert "Next meeting" not in card and "This week in" not in card
 
 
 def test_my_groups_lists_the_groups_someone_runs_and_only_for_them() -> None:
