@@ -37,7 +37,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "home_state", "time_zone", "language")}),
-        ("Preferences", {"fields": ("email_reminders", "care_nudges")}),
+        ("Preferences", {"fields": ("email_reminders", "care_nudges", "care_replies")}),
         (
             "Roles",
             {"fields": ("is_active", "is_facilitator", "is_staff", "is_superuser", "groups")},

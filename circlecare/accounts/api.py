@@ -20,6 +20,7 @@ class ProfileOut(Schema):
     language: str
     email_reminders: bool
     care_nudges: bool
+    care_replies: bool
 
 
 class ProfileIn(Input):
@@ -29,6 +30,7 @@ class ProfileIn(Input):
     language: str | None = None
     email_reminders: bool | None = None
     care_nudges: bool | None = None
+    care_replies: bool | None = None
 
 
 class InvalidProfile(DomainError):

@@ -49,6 +49,7 @@ def export_member_data(member: User) -> dict[str, Any]:
             "language": member.language,
             "email_reminders": member.email_reminders,
             "care_nudges": member.care_nudges,
+            "care_replies": member.care_replies,
             "joined": _iso(member.date_joined),
         },
         "groups": [
@@ -278,6 +279,7 @@ def delete_account(*, member: User) -> None:
         locked.is_active = False
         locked.email_reminders = False
         locked.care_nudges = False
+        locked.care_replies = False
         locked.save()
         record(actor=locked, action=AuditAction.ACCOUNT_DELETED, target=locked, subject=locked)
         for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():

@@ -81,6 +81,7 @@ class ProfileForm(ProfileFieldsMixin, forms.ModelForm):
             "language",
             "email_reminders",
             "care_nudges",
+            "care_replies",
         ]
 
 

@@ -58,6 +58,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     email_reminders = models.BooleanField("e-mail me meeting reminders", default=True)
     care_nudges = models.BooleanField("suggest reaching out to someone now and then", default=True)
+    care_replies = models.BooleanField(
+        "e-mail me when someone responds to my care-board post", default=True
+    )
     is_facilitator = models.BooleanField(
         default=False, help_text="Trained to lead skills groups or care circles."
     )

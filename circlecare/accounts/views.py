@@ -132,6 +132,7 @@ PROFILE_LABELS = {
     "language": "Language",
     "email_reminders": "E-mail reminders",
     "care_nudges": "Care nudges",
+    "care_replies": "E-mails when someone responds to your post",
     "joined": "Joined",
 }
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from circlecare.accounts.models import User
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
+from circlecare.care import tasks
 from circlecare.care.errors import CannotRespond, NotOnBoard
 from circlecare.care.models import (
     BlockKind,
@@ -183,6 +184,8 @@ def respond(*, post: CarePost, actor: User) -> CareMatch:
                 )
         except IntegrityError as exc:
             raise CannotRespond("You've already responded to this post.") from exc
+        match_id = match.pk
+        transaction.on_commit(lambda: tasks.tell_author_of_response.enqueue(match_id))
     return match
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TaskResultStatus
@@ -49,3 +52,34 @@ def weekly_care_nudges() -> int:
     finally:
         # Keep the weekly chain alive even if this week's sweep failed part-way.
         schedule_next()
+
+
+@task()
+def tell_author_of_response(match_id: int) -> int:
+    """E-mail a post's author that someone responded, unless they turned these e-mails off.
+    The e-mail says only that, and links to the post: not what the post or the person said."""
+    from circlecare.care.models import CareMatch, MatchStatus
+
+    match = (
+        CareMatch.objects.select_related("post__author")
+        .defer("post__author__password")
+        .filter(pk=match_id)
+        .first()
+    )
+    if match is None or match.status == MatchStatus.CANCELLED:
+        return 0
+    author = match.post.author
+    if not (author.is_active and author.care_replies):
+        return 0
+    link = settings.SITE_URL + reverse("care:post", kwargs={"post_id": match.post_id})
+    return send_mail(
+        subject="circlecare: someone responded to your care-board post",
+        message=(
+            f"Hello {author.display_name},\n\n"
+            "Someone in your group responded to a post you made on the care board. You can see "
+            f"who, and arrange the rest, here:\n{link}\n\n"
+            "You can turn these e-mails off at any time in your account settings.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[author.email],
+    )

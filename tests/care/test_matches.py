@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -180,3 +183,29 @@ def test_get_on_an_action_is_refused() -> None:
     response = logged_in(circle.members[1]).get(reverse("care:respond", args=[post.pk]))
     assert response.status_code == 405
     assert not CareMatch.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_author_hears_by_email_that_someone_responded_unless_they_turned_it_off(
+    run_worker: Any, settings: Any
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    circle = make_circle(3)
+    author, helper, other = circle.members
+    post = CarePostFactory(
+        cohort=circle.cohort, author=author, kind=PostKind.REQUEST, title="A phone call tonight"
+    )
+    services.respond(post=post, actor=helper)
+    run_worker()
+    [sent] = mail.outbox
+    assert sent.to == [author.email]
+    assert f"/care/posts/{post.pk}/" in sent.body
+    # Only that someone responded: not what the post said, nor who.
+    assert "phone call" not in (sent.subject + sent.body).lower()
+    assert helper.display_name not in sent.body
+
+    author.care_replies = False
+    author.save()
+    services.respond(post=post, actor=other)
+    run_worker()
+    assert len(mail.outbox) == 1
