@@ -49,12 +49,32 @@ signup = SignupView.as_view()
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST":
+        moved = "home_state" in form.changed_data
         if form.is_valid():
             form.save()
             messages.success(request, "Your details are saved.")
+            if moved:
+                _tell_about_therapy_places(request, cast(User, request.user))
             return redirect("profile")
         return render(request, "accounts/profile.html", {"form": form}, status=400)
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def _tell_about_therapy_places(request: HttpRequest, user: User) -> None:
+    """After a move: what it means for a therapy group whose clinician can't see people there."""
+    from circlecare.practice.eligibility import therapy_places_now_outside
+    from circlecare.states import join_names, where
+
+    for cohort, states in therapy_places_now_outside(user):
+        group = f"{cohort.program.title} — {cohort.name}" if cohort.name else cohort.program.title
+        served = join_names(states) or "the states where its clinician is licensed"
+        messages.warning(
+            request,
+            f"{group} can include only people living in {served}, and you now live "
+            f"{where(user.home_state)}. Your place is kept for now, and before each meeting you "
+            "confirm where you are. Please contact the practice so they can help you find the "
+            "right group.",
+        )
 
 
 def health(request: HttpRequest) -> HttpResponse:

@@ -160,3 +160,20 @@ def alternatives_for(member: Any, cohort: Cohort, *, on: date) -> list[Cohort]:
         elif candidate.status == CohortStatus.OPEN and candidate.seats_left > 0:
             others.append(candidate)
     return (therapy + others)[:MAX_ALTERNATIVES]
+
+
+def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str]]]:
+    """The therapy groups ``member`` has a seat, an offer or a waiting-list place in whose lead
+    is not licensed where they now live, each with the states the group serves. For telling
+    someone who has moved what that means; their place itself is not changed."""
+    from circlecare.enrollment.models import LIVE, Enrollment
+
+    home = getattr(member, "home_state", "") or ""
+    found = []
+    for enrollment in Enrollment.objects.filter(
+        member=member, status__in=LIVE, cohort__program__kind=ProgramKind.THERAPY
+    ).select_related("cohort__program", "cohort__lead"):
+        states = served_states(enrollment.cohort)
+        if home not in states:
+            found.append((enrollment.cohort, states))
+    return found

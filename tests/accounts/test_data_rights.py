@@ -243,3 +243,32 @@ def test_display_name_can_be_changed(client: Client) -> None:
     assert response.status_code == 302
     member.refresh_from_db()
     assert member.display_name == "Sammy" and member.care_nudges is False
+
+
+def test_moving_away_from_a_therapy_groups_states_is_explained_and_keeps_the_place(
+    client: Client,
+) -> None:
+    from circlecare.programs.models import ProgramKind
+    from tests.factories import ProgramFactory
+
+    lead = LicenseFactory(state="NY").clinician.user
+    cohort = CohortFactory(
+        lead=lead, name="Tuesday", program=ProgramFactory(kind=ProgramKind.THERAPY, title="Closer")
+    )
+    enrollment = EnrollmentFactory(cohort=cohort, member=UserFactory(home_state="NY"))
+    member = enrollment.member
+    client.force_login(member)
+    form = {
+        "display_name": member.display_name,
+        "time_zone": "America/New_York",
+        "language": "en",
+        "email_reminders": "on",
+    }
+    stay = client.post(reverse("profile"), {**form, "home_state": "NY"}, follow=True)
+    assert "can include only people living in" not in stay.content.decode()
+    moved = client.post(reverse("profile"), {**form, "home_state": "OH"}, follow=True)
+    page = moved.content.decode()
+    assert "Closer — Tuesday can include only people living in New York" in page
+    assert "you now live in Ohio" in page
+    enrollment.refresh_from_db()
+    assert enrollment.status == "confirmed"
