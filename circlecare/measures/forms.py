@@ -25,7 +25,10 @@ class QuestionnaireForm(forms.Form):
             name = f"item_{item.number}"
             self.fields[name] = forms.TypedChoiceField(
                 label=f"{item.number}. {item.text}",
-                choices=[(str(v), text) for v, text in instrument.options],
+                choices=[
+                    (str(v), f"{text} ({v})" if instrument.show_values else text)
+                    for v, text in instrument.options
+                ],
                 coerce=int,
                 widget=forms.RadioSelect(attrs={} if instrument.validated else {"class": "scale"}),
                 help_text=""

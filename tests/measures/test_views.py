@@ -190,6 +190,13 @@ def test_what_is_waiting_is_told_apart_by_what_it_asks_about(world: dict[str, An
     assert ">After-meeting check-in</a>" in body
 
 
+def test_the_who5_shows_the_numbers_its_instructions_speak_of(world: dict[str, Any]) -> None:
+    who5 = AssessmentFactory(member=world["member"], cohort=world["cohort"], instrument="WHO5")
+    body = client_for(world["member"]).get(f"/measures/questionnaire/{who5.pk}/").content.decode()
+    assert "higher numbers mean better well-being" in body
+    assert "All of the time (5)" in body and "At no time (0)" in body
+
+
 def test_checkin_page_is_labelled_unvalidated(world: dict[str, Any]) -> None:
     checkin = AssessmentFactory(
         member=world["member"], cohort=world["cohort"], instrument="CHECKIN", occasion="checkin"

@@ -145,6 +145,9 @@ class Instrument:
     notice: str = ""
     #: What it asks about, in a member's words, for lists of what is waiting ("your mood").
     topic: str = ""
+    #: Whether each answer shows its number, as the instrument's own form does when its
+    #: instructions speak of the numbers (the WHO-5: "higher numbers mean better well-being").
+    show_values: bool = False
 
     percentage_factor: ClassVar[int | None] = None
 

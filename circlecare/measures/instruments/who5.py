@@ -68,6 +68,7 @@ WHO5 = WHO5Instrument(
     ),
     items=ITEMS,
     options=OPTIONS,
+    show_values=True,
     citation=CITATION,
     attribution=CITATION,
     validated=True,
