@@ -90,3 +90,27 @@ def test_contact_form_errors_are_announced_next_to_fields(live_server: Any, new_
     expect(page.locator(".field-error").first).to_be_visible()
     assert axe_serious(page) == []
     assert Inquiry.objects.count() == 0
+
+
+def test_a_visitor_in_los_angeles_reads_times_as_the_server_writes_them(
+    live_server: Any, new_page: Any
+) -> None:
+    """First in the browser (the server does not know the zone yet), then from the server once
+    the page has told it: the same text both times, with the zone's own abbreviation."""
+    from circlecare.meetings.schedule import format_local, meeting_times
+
+    start = next_weekday(timezone.localdate() + timedelta(days=10), 1)
+    cohort = CohortFactory(
+        first_meeting_date=start,
+        weekday=start.weekday(),
+        start_time=time(19, 0),
+        time_zone="America/New_York",
+    )
+    expected = format_local(meeting_times(cohort)[0], "America/Los_Angeles")
+    page = new_page(timezone_id="America/Los_Angeles")
+    page.goto(live_server.url + cohort.get_absolute_url())
+    first = page.locator("dd time[data-local-time]").first
+    expect(first).to_have_attribute("data-zone-known", "1")
+    expect(first).to_have_text(expected)
+    page.reload()  # now from the server, which read the zone from the cookie
+    expect(page.locator("dd time[data-local-time]").first).to_have_text(expected)

@@ -14,17 +14,41 @@
   if (("; " + document.cookie + ";").indexOf("; " + cookie + ";") === -1) {
     document.cookie = cookie + "; path=/; max-age=31536000; SameSite=Lax";
   }
-  var fmt = new Intl.DateTimeFormat("en-GB", {
+  // The server's own format, "Tue 10 Mar 2026, 7:00 pm EDT": day and month in British order,
+  // and the zone's abbreviation where either British or US English has one ("BST", "PST")
+  // rather than an offset ("GMT-8").
+  var parts = new Intl.DateTimeFormat("en-GB", {
     weekday: "short", day: "numeric", month: "short", year: "numeric",
-    hour: "numeric", minute: "2-digit", hour12: true, timeZone: zone, timeZoneName: "short"
+    hour: "numeric", minute: "2-digit", hour12: true, timeZone: zone
   });
+  var names = ["en-GB", "en-US"].map(function (locale) {
+    return new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "short" });
+  });
+  function part(list, type) {
+    for (var i = 0; i < list.length; i++) if (list[i].type === type) return list[i].value;
+    return "";
+  }
+  function zoneAbbreviation(when) {
+    var first = part(names[0].formatToParts(when), "timeZoneName");
+    if (!/^GMT[+-]/.test(first)) return first;
+    var second = part(names[1].formatToParts(when), "timeZoneName");
+    return /^GMT[+-]/.test(second) ? first : second;
+  }
+  var fmt = {
+    format: function (when) {
+      var p = parts.formatToParts(when);
+      return part(p, "weekday") + " " + part(p, "day") + " " + part(p, "month") + " " +
+        part(p, "year") + ", " + part(p, "hour") + ":" + part(p, "minute") + " " +
+        part(p, "dayPeriod").toLowerCase() + " " + zoneAbbreviation(when);
+    }
+  };
   function render(root) {
     var nodes = root.querySelectorAll('time[data-local-time][data-zone-known="0"]');
     for (var i = 0; i < nodes.length; i++) {
       var node = nodes[i];
       var when = new Date(node.getAttribute("datetime"));
       if (isNaN(when.getTime())) continue;
-      node.textContent = fmt.format(when).replace(" am", " am").replace(" pm", " pm");
+      node.textContent = fmt.format(when);
       node.setAttribute("data-zone-known", "1");
       var group = node.getAttribute("data-group-zone");
       var sibling = node.nextElementSibling;
