@@ -160,15 +160,21 @@ def submit_assessment(
     now = now or timezone.now()
     score = _score(assessment.instrument, answers)
     with transaction.atomic(durable=True):
-        row = (
-            Assessment.objects.select_for_update(of=("self",))
-            .select_related("cohort__program")
-            .filter(pk=assessment.pk)
-            .first()
-        )
-        if row is None or row.member_id != getattr(actor, "pk", None):
-            raise NotFound()
+        row = _locked_own(assessment, actor)
         _complete(row, score, now=now)
+    return row
+
+
+def _locked_own(assessment: Assessment, actor: Any) -> Assessment:
+    """The assessment locked for this transaction, if it is the actor's own (else NotFound)."""
+    row = (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("cohort__program")
+        .filter(pk=assessment.pk)
+        .first()
+    )
+    if row is None or row.member_id != getattr(actor, "pk", None):
+        raise NotFound()
     return row
 
 
@@ -181,13 +187,8 @@ def risk_answer_not_saved(
     raised an alert already. Returns the new alert, or None."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        row = (
-            Assessment.objects.select_for_update(of=("self",))
-            .select_related("cohort__program")
-            .filter(pk=assessment.pk)
-            .first()
-        )
-        if row is None or row.member_id != getattr(actor, "pk", None) or row.cohort is None:
+        row = _locked_own(assessment, actor)
+        if row.cohort is None:
             raise NotFound()
         return _raise_alert(row, now=now, answer_saved=False)
 
