@@ -203,7 +203,11 @@ def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[En
         _sync_status(cohort, held)
         return []
     now = now or timezone.now()
-    expires = now + settings.OFFER_HOLD
+    # The hold, rounded up to a whole minute: the deadline the member reads ("2:48 pm") is then
+    # the exact one, never a few seconds earlier than it says.
+    expires = (now + settings.OFFER_HOLD + timedelta(seconds=59, microseconds=999_999)).replace(
+        second=0, microsecond=0
+    )
     waiting = list(
         Enrollment.objects.filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED).order_by(
             *Enrollment.WAITING_ORDER
