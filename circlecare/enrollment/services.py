@@ -137,13 +137,9 @@ def cohort_today(cohort: Cohort) -> date:
 
 
 def _require_open(cohort: Cohort) -> None:
-    if not cohort.is_joinable:
-        raise EnrollmentClosed()
-    today = cohort_today(cohort)
-    if cohort.enrollment_deadline and today > cohort.enrollment_deadline:
-        raise EnrollmentClosed("The deadline for joining this group has passed.")
-    if today > cohort.first_meeting_date:
-        raise EnrollmentClosed("This group has already started meeting.")
+    reason = cohort.closed_for_joining
+    if reason:
+        raise EnrollmentClosed(reason)
 
 
 def _require_steps(member: Any, cohort: Cohort) -> None:
@@ -282,6 +278,8 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
         raise InvalidTransition(
             "This group is for couples: invite your partner, and you'll take your seats together."
         )
+    # Closed to new members: said first, before any step asks for agreements or answers.
+    _require_open(cohort)
     _require_steps(member, cohort)
     if SEAT_LOCK_ENABLED and join_sql.available():
         quick = _enroll_in_one_trip(member, cohort, actor)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment import steps as join_steps
+from circlecare.enrollment.queries import live_enrollment
 from circlecare.errors import DomainError, NotFound
 from circlecare.measures import queries
 from circlecare.measures.errors import AlreadyAcknowledged, AlreadySubmitted
@@ -241,6 +242,13 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     # Open, full (waiting list) or running (a seat offered later): intake can be needed in all.
     if cohort.status not in ACTIVE:
         raise Http404
+    closed = cohort.closed_for_joining
+    if closed and live_enrollment(request.user, cohort) is None:
+        # Nobody new joins now, so no answers are asked for it (the page says where else to go).
+        if _posted_risk_answer(request):
+            return crisis_response(request, saved=False)
+        messages.info(request, closed)
+        return redirect(cohort.get_absolute_url())
     earlier = join_steps.first_unmet(request.user, cohort, before=INTAKE_STEP)
     if earlier is not None:
         if _posted_risk_answer(request):

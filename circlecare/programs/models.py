@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from circlecare.accounts.validators import validate_time_zone
 from circlecare.urlshapes import reverse
@@ -231,6 +233,19 @@ class Cohort(models.Model):
     @property
     def is_joinable(self) -> bool:
         return self.status in JOINABLE
+
+    @property
+    def closed_for_joining(self) -> str:
+        """Why someone new cannot join now, in plain words; empty while they can. By the group's
+        own calendar: its status, its joining deadline, and its first meeting."""
+        if not self.is_joinable:
+            return "This group isn't taking new members."
+        today = timezone.localtime(timezone.now(), ZoneInfo(self.time_zone)).date()
+        if self.enrollment_deadline and today > self.enrollment_deadline:
+            return "The deadline for joining this group has passed."
+        if today > self.first_meeting_date:
+            return "This group has already started meeting."
+        return ""
 
     def is_led_by(self, user: object) -> bool:
         user_id = getattr(user, "pk", None)

@@ -85,13 +85,17 @@ def _with_people(queryset: QuerySet[Cohort]) -> QuerySet[Cohort]:
 def public_cohorts(*, on: date | None = None) -> QuerySet[Cohort]:
     """Cohorts a visitor can see: open or full, not yet started, with leads and their licences."""
     on = on or today()
-    return _with_people(_listed().filter(status__in=JOINABLE, first_meeting_date__gte=on)).order_by(
-        "first_meeting_date", "start_time", "pk"
-    )
+    return _with_people(
+        _listed()
+        .filter(status__in=JOINABLE, first_meeting_date__gte=on)
+        .exclude(enrollment_deadline__lt=on)
+    ).order_by("first_meeting_date", "start_time", "pk")
 
 
 def _programs(on: date, kind: str | None, focus: str | None) -> QuerySet[Program]:
-    upcoming = Q(cohorts__status__in=JOINABLE, cohorts__first_meeting_date__gte=on)
+    upcoming = Q(cohorts__status__in=JOINABLE, cohorts__first_meeting_date__gte=on) & ~Q(
+        cohorts__enrollment_deadline__lt=on
+    )
     queryset = Program.objects.filter(is_published=True).annotate(
         upcoming_count=Count("cohorts", filter=upcoming),
         next_start=Min("cohorts__first_meeting_date", filter=upcoming),

@@ -447,9 +447,35 @@ def test_a_join_reads_only_what_it_decides_on() -> None:
     assert closed.program.title in response.content.decode()
     # The refusal's page is drawn from the rows already read: no deferred column is fetched later.
     sql = [q["sql"] for q in refused.captured_queries]
-    assert sum('FROM "programs_cohort"' in s for s in sql) == 2  # the group, then its lock
+    # The group, read once: a closed group is refused before any lock or step.
+    assert sum('FROM "programs_cohort"' in s for s in sql) == 1
     assert not any('FROM "programs_program"' in s for s in sql)
     assert sum('FROM "accounts_user"' in s for s in sql) == 1  # the signed-in member
+
+
+def test_after_the_joining_deadline_the_group_says_so_before_any_step() -> None:
+    """No agreements to sign or questions to answer for a group nobody new can join; the
+    catalog no longer lists it, and a direct post is refused and changes nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE),
+        enrollment_deadline=timezone.localdate() - timedelta(days=2),
+    )
+    member = ready_member()
+    client = client_for(member)
+    page = client.get(cohort.get_absolute_url()).content.decode()
+    assert "The deadline for joining this group has passed." in page
+    assert "Take a seat" not in page and "Read and sign" not in page
+    listing = client.get(cohort.program.get_absolute_url()).content.decode()
+    assert cohort.get_absolute_url() not in listing
+    intake = client.get(reverse("measures:intake", args=[cohort.pk]))
+    assert intake.status_code == 302 and intake["Location"] == cohort.get_absolute_url()
+    refused = client.post(reverse("enrollment:join", args=[cohort.pk]))
+    assert refused.status_code == 409
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
 
 
 def _region_names(html: str) -> list[str]:
