@@ -154,6 +154,26 @@ def _require_steps(member: Any, cohort: Cohort) -> None:
     raise StepRequired(requirement.message, detail={"url": requirement.url})
 
 
+def _require_partner_steps(enrollment: Enrollment, pairing_id: int, cohort: Cohort) -> None:
+    """A couple's seats are taken together: the partner's steps must be met too, and when they
+    are not, the one accepting is told so (the partner finds the step in their own My groups)."""
+    partner = (
+        Enrollment.objects.filter(pairing_id=pairing_id)
+        .exclude(pk=enrollment.pk)
+        .select_related("member")
+        .defer("member__password")
+        .first()
+    )
+    if partner is None:
+        return
+    requirement = steps.first_unmet(partner.member, cohort)
+    if requirement is not None:
+        raise StepRequired(
+            "Your partner has a step to finish before you can both take your seats: "
+            f"{requirement.message} They'll find it in their own My groups."
+        )
+
+
 def _waiting_exists(cohort: Cohort) -> bool:
     return Enrollment.objects.filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED).exists()
 
@@ -419,7 +439,19 @@ def accept_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
     """Take an offered seat before its deadline (a couple's offer is accepted for both)."""
     actor = actor or enrollment.member
     cohort = Cohort.objects.select_related("program").get(pk=enrollment.cohort_id)
-    _require_steps(enrollment.member, cohort)
+    fresh = (
+        Enrollment.objects.filter(pk=enrollment.pk)
+        .values("status", "offer_expires_at", "pairing_id")
+        .first()
+    )
+    if fresh is None or fresh["status"] != EnrollmentStatus.OFFERED:
+        # Said before any step: no agreement or questions for an offer that is not there.
+        raise InvalidTransition("There's no open seat offer for you in this group.")
+    deadline = fresh["offer_expires_at"]
+    if deadline is None or deadline > timezone.now():
+        _require_steps(enrollment.member, cohort)
+        if fresh["pairing_id"] is not None:
+            _require_partner_steps(enrollment, fresh["pairing_id"], cohort)
     expired = False
     with transaction.atomic(durable=True):
         locked = _lock_cohort(enrollment.cohort_id)

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from circlecare.enrollment import services, tasks
 from circlecare.enrollment.consents import consents_missing
-from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed
+from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
 from circlecare.enrollment.models import ConsentKind, Enrollment, EnrollmentStatus
 from circlecare.enrollment.queries import waiting_position
 from circlecare.errors import (
@@ -340,6 +340,40 @@ def test_a_couple_waits_together_and_is_offered_two_seats_at_once() -> None:
     assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
     services.accept_offer(enrollment=pair[1])
     assert [status_of(e) for e in pair] == [Status.CONFIRMED, Status.CONFIRMED]
+
+
+def test_a_couples_offer_is_taken_only_when_both_partners_steps_are_met() -> None:
+    """One partner accepting takes both seats, so the other's steps count too: a new agreement
+    the partner has not signed stops the seats, with a word about why, and nothing changes."""
+    from tests.enrollment.factories import ConsentDocumentFactory, sign_all
+
+    cohort = couples_cohort(capacity=2)
+    first = join_as_couple(cohort)
+    pair = join_as_couple(cohort)
+    services.withdraw(enrollment=first[0])
+    assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
+    ConsentDocumentFactory(version=2)  # a new telehealth consent, signed by neither yet
+    sign_all(pair[1].member)
+    with pytest.raises(StepRequired, match="Your partner has a step to finish"):
+        services.accept_offer(enrollment=pair[1])
+    assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
+    sign_all(pair[0].member)
+    services.accept_offer(enrollment=pair[1])
+    assert [status_of(e) for e in pair] == [Status.CONFIRMED, Status.CONFIRMED]
+
+
+def test_accepting_an_offer_that_is_gone_says_so_before_any_step() -> None:
+    """Pressing Accept again after declining, or after the offer passed on, is told there is
+    no offer, not sent to answer questions or sign agreements first."""
+    from tests.enrollment.factories import ConsentDocumentFactory
+
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    services.decline_offer(enrollment=waiting)
+    ConsentDocumentFactory(version=2)  # an unmet step, which must not be asked for
+    with pytest.raises(InvalidTransition, match="no open seat offer"):
+        services.accept_offer(enrollment=waiting)
 
 
 def test_an_invite_is_only_for_the_address_it_was_sent_to() -> None:
