@@ -69,3 +69,26 @@ def test_personal_pages_and_every_api_answer_are_not_stored() -> None:
         assert "no-store" in signed_in.get(url)["Cache-Control"], url
     # A visitor's public page may be kept.
     assert "Cache-Control" not in Client().get(reverse("programs:list"))
+
+
+def test_a_missing_page_says_so_in_the_sites_words_with_a_way_on() -> None:
+    anonymous = Client().get("/groups/group/999999999/")
+    assert anonymous.status_code == 404
+    body = anonymous.content.decode()
+    assert "<h1>We couldn&#x27;t find that page</h1>" in body or "<h1>We couldn't find" in body
+    assert 'href="/"' in body and "tel:988" in body
+    member = Client()
+    member.force_login(EnrollmentFactory().member)
+    signed_in = member.get("/my/enrollment/999999999/withdraw/").content.decode()
+    assert reverse("enrollment:my_groups") in signed_in
+    assert "999999999" not in signed_in  # the address is not echoed back
+
+
+def test_a_server_error_page_needs_nothing_but_itself() -> None:
+    from django.views.defaults import server_error
+
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    assert (
+        b"Something went wrong on our side" in response.content and b"tel:988" in response.content
+    )

@@ -420,6 +420,8 @@ def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") ->
             _seat_changed(e)
             if e.pk == current.pk:
                 current = e
+            else:
+                _notify("partner_left", [e])  # they did not choose it: they are told
         _offer_free_seats(cohort, now=now)
     return current
 

@@ -75,6 +75,14 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             "in time, so it has passed to the next person. You're still on the waiting list.\n\n"
             f"See your place here:\n{link}{bye}",
         )
+    if kind == "partner_left" and enrollment.status == EnrollmentStatus.WITHDRAWN:
+        return (
+            "Your partner has left your group",
+            f"{hello}Your partner has left the group that starts {starts}. A couple's places are "
+            "kept and given up together, so your place there has ended too. If you'd like to "
+            "keep going, on your own or in another group, please contact the practice.\n\n"
+            f"Your groups:\n{link}{bye}",
+        )
     if kind == "removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (
             "Your place in a group has ended",

@@ -263,11 +263,18 @@ def partner_accept(request: HttpRequest, token: str) -> HttpResponse:
     context: dict[str, Any] = {"invite": invite, "cohort": invite.cohort}
     if request.method == "POST":
         try:
-            services.accept_partner_invite(token=token, member=request.user)
+            pair = services.accept_partner_invite(token=token, member=request.user)
         except DomainError as error:
             context["error"] = error
             return render(request, "enrollment/partner_accept.html", context, status=error.status)
-        messages.success(request, "You've joined together.")
+        if all(e.status == EnrollmentStatus.CONFIRMED for e in pair):
+            messages.success(request, "You've joined together: you both have a seat.")
+        else:
+            messages.info(
+                request,
+                "The group is full, so you're on the waiting list together. When two seats are "
+                "free they'll be offered to you both at once.",
+            )
         return redirect("enrollment:my_groups")
     return render(request, "enrollment/partner_accept.html", context)
 

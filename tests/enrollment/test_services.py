@@ -376,6 +376,22 @@ def test_accepting_an_offer_that_is_gone_says_so_before_any_step() -> None:
         services.accept_offer(enrollment=waiting)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_when_one_partner_leaves_the_other_is_told_by_email(run_worker: Any) -> None:
+    from django.core import mail
+
+    cohort = couples_cohort(capacity=4)
+    pair = join_as_couple(cohort)
+    run_worker()
+    before = len(mail.outbox)
+    services.withdraw(enrollment=pair[0])
+    run_worker()
+    sent = mail.outbox[before:]
+    assert [m.to for m in sent] == [[pair[1].member.email]]
+    assert sent[0].subject == "circlecare: your partner has left your group"
+    assert status_of(pair[1]) == Status.WITHDRAWN
+
+
 def test_an_invite_is_only_for_the_address_it_was_sent_to() -> None:
     cohort = couples_cohort(capacity=4)
     inviter = ready_member()

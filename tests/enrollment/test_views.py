@@ -384,10 +384,24 @@ def test_a_couple_joins_together_through_the_invitation() -> None:
     assert client.get(accept_url).status_code == 404
     partner_client = client_for(partner)
     assert "Join Ana" in partner_client.get(accept_url).content.decode()
-    assert partner_client.post(accept_url).status_code == 302
+    joined = partner_client.post(accept_url, follow=True)
+    assert "You&#x27;ve joined together: you both have a seat." in joined.content.decode()
     statuses = set(Enrollment.objects.filter(cohort=cohort).values_list("status", flat=True))
     assert statuses == {"confirmed"}
     assert Enrollment.objects.filter(cohort=cohort).count() == 2
+    # Leaving says that the partner's place ends too.
+    mine = Enrollment.objects.get(cohort=cohort, member=inviter)
+    leaving = client.get(reverse("enrollment:withdraw", args=[mine.pk])).content.decode()
+    assert "your partner's place ends too" in leaving
+
+
+def test_a_couple_joining_a_full_group_is_told_they_wait_together() -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=1)
+    inviter, partner = ready_member(), ready_member(email="second@example.org")
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    page = client_for(partner).post(reverse("enrollment:partner_accept", args=[token]), follow=True)
+    assert "on the waiting list together" in page.content.decode()
+    assert set(Enrollment.objects.values_list("status", flat=True)) == {"waitlisted"}
 
 
 def test_the_groups_staff_get_the_roster_not_a_join_button() -> None:
