@@ -52,6 +52,8 @@ class Meeting(models.Model):
     uid = models.CharField(max_length=80, unique=True, default=new_uid, editable=False)
     #: Where the meeting was before its latest move, for "moved from …" notes.
     moved_from = models.DateTimeField(null=True, blank=True)
+    #: When a facilitator ended it for everyone before its time: nobody comes back in after.
+    ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -81,9 +83,12 @@ class Meeting(models.Model):
         return self.starts_at - JOIN_OPENS_BEFORE
 
     def window_state(self, now: datetime) -> str:
-        """ "before", "open" or "ended": the join window is [start − 10 min, end)."""
+        """ "before", "open" or "ended": the join window is [start − 10 min, end), or until a
+        facilitator ended the meeting for everyone."""
         if self.status == MeetingStatus.CANCELLED:
             return "cancelled"
+        if self.ended_at is not None and now >= self.ended_at:
+            return "ended"
         if now < self.join_opens_at:
             return "before"
         if now < self.ends_at:

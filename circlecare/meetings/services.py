@@ -451,7 +451,7 @@ def record_attendance(*, meeting: Meeting, member: User, status: str, actor: Use
             member=member,
             defaults={"status": status, "recorded_by": actor, "at": now},
         )
-        if locked.status == MeetingStatus.SCHEDULED:
+        if locked.status == MeetingStatus.SCHEDULED and now >= locked.starts_at:
             locked.status = MeetingStatus.HELD
             locked.save(update_fields=["status", "updated_at"])
         record(
@@ -558,12 +558,15 @@ def join_meeting(
                 attendance = Attendance.objects.create(
                     meeting=locked, member=member, status=status, recorded_by=member, at=now
                 )
-            elif attendance.status == AttendanceStatus.ABSENT:
+            elif attendance.status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED):
+                # Marked absent or excused ahead of time, and here after all.
                 attendance.status = status
                 attendance.recorded_by = member
                 attendance.at = now
                 attendance.save()
-            if locked.status == MeetingStatus.SCHEDULED:
+            if locked.status == MeetingStatus.SCHEDULED and now >= locked.starts_at:
+                # Held once it has started: joining early leaves it open to staff to cancel or
+                # move until then.
                 locked.status = MeetingStatus.HELD
                 locked.save(update_fields=["status", "updated_at"])
             record(

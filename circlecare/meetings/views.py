@@ -21,7 +21,8 @@ from circlecare.errors import ConsentRequired, DomainError
 from circlecare.meetings import calendar, queries, services
 from circlecare.meetings.errors import LocationNotServed
 from circlecare.meetings.forms import LocationForm, MoveForm, PatternForm
-from circlecare.meetings.live.access import room_access
+from circlecare.meetings.live.access import room_access, why_not_in_room
+from circlecare.meetings.live.models import RoomRemoval
 from circlecare.meetings.models import AttendanceStatus, Meeting, MeetingStatus
 from circlecare.meetings.schedule import describe_rule
 from circlecare.programs.models import Cohort, CohortStatus
@@ -60,6 +61,7 @@ def _meeting_context(request: HttpRequest, meeting: Meeting, role: str) -> dict[
     now = timezone.now()
     cohort = meeting.cohort
     attendance = queries.attendance_of(meeting, user) if role == "member" else None
+    removed = role == "member" and RoomRemoval.objects.filter(meeting=meeting, user=user).exists()
     return {
         "meeting": meeting,
         "cohort": cohort,
@@ -68,7 +70,8 @@ def _meeting_context(request: HttpRequest, meeting: Meeting, role: str) -> dict[
         "window": meeting.window_state(now),
         "attendance": attendance,
         "needs_location": role == "member" and cohort.program.is_therapy,
-        "can_join": role in {"member", "facilitator"},
+        "can_join": role in {"member", "facilitator"} and not removed,
+        "removed": removed,
     }
 
 
@@ -218,6 +221,9 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
     # The meeting page's join step (window, location, attendance) is the ticket into the room.
     access = room_access(_user(request), meeting.pk, now)
     if access is None:
+        reason = why_not_in_room(_user(request), meeting)
+        if reason:
+            messages.info(request, reason)
         return redirect("meetings:detail", pk=meeting.pk)
     request.clinical = True  # type: ignore[attr-defined]
     return render(

@@ -273,6 +273,63 @@ async def test_ending_the_meeting_closes_everyone() -> None:
     await fac.send_json_to({"type": "end"})
     await receive_until(a, "ended")
     await receive_until(fac, "ended")
+    # For good: nobody comes back in, however soon they try, facilitators included.
+    meeting = await sync_to_async(Meeting.objects.get)(pk=room["meeting"].pk)
+    assert meeting.ended_at is not None
+    for person in (room["members"][0], room["lead"]):
+        again = await connect(person, room["meeting"])
+        assert (await again.connect())[0] is False
+
+
+async def test_someone_who_leaves_the_group_is_told_so_not_that_they_were_removed() -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, _ = await enter(room["lead"], room["meeting"])
+    member, mw = await enter(alex, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
+    await receive_until(member, "admitted")
+    await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="withdrawn")
+    assert (await receive_until(member, "removed", timeout=3))["reason"] == "left"
+    await fac.disconnect()
+
+
+async def test_a_therapy_member_who_says_they_are_somewhere_unserved_is_let_out() -> None:
+    """Joined from New York; then, from another tab, says they are in California, where the
+    clinician is not licensed: the room closes for them, and does not let them back in."""
+    from circlecare.meetings import services
+    from circlecare.meetings.errors import LocationNotServed
+    from circlecare.programs.models import ProgramKind
+    from tests.factories import LicenseFactory, ProgramFactory
+
+    @sync_to_async
+    def therapy_room() -> dict[str, Any]:
+        lead = LicenseFactory(state="NY").clinician.user
+        cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY), lead=lead)
+        start = timezone.now() + timedelta(minutes=2)
+        meeting = Meeting.objects.create(
+            cohort=cohort, number=1, starts_at=start, ends_at=start + timedelta(minutes=90),
+            local_date=start.date(), local_time=start.time(),
+        )  # fmt: skip
+        member = EnrollmentFactory(cohort=cohort).member
+        services.join_meeting(meeting=meeting, member=member, state="NY")
+        return {"meeting": meeting, "lead": lead, "member": member}
+
+    room = await therapy_room()
+    fac, _ = await enter(room["lead"], room["meeting"])
+    member, mw = await enter(room["member"], room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
+    await receive_until(member, "admitted")
+
+    @sync_to_async
+    def says_california() -> None:
+        with pytest.raises(LocationNotServed):
+            services.join_meeting(meeting=room["meeting"], member=room["member"], state="CA")
+
+    await says_california()
+    assert (await receive_until(member, "removed", timeout=3))["reason"] == "location"
+    again = await connect(room["member"], room["meeting"])
+    assert (await again.connect())[0] is False
+    await fac.disconnect()
 
 
 @pytest.mark.parametrize("frame", [

@@ -471,6 +471,36 @@ def _live_meeting(
     return cohort, meeting_at(cohort, start)
 
 
+def test_joining_early_leaves_the_meeting_open_to_staff_changes_until_it_starts() -> None:
+    """Members may join ten minutes early; until the start, staff can still cancel or move it
+    (a clinician falls ill at the last minute), and the meeting counts as held once it starts."""
+    cohort, meeting = _live_meeting(minutes_from_start=-5)  # starts in five minutes
+    member = member_of(cohort)
+    services.join_meeting(meeting=meeting, member=member)
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.SCHEDULED
+    services.cancel_meeting(meeting=meeting, actor=coordinator())
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.CANCELLED
+
+    other, started = _live_meeting(minutes_from_start=5)
+    services.join_meeting(meeting=started, member=member_of(other))
+    started.refresh_from_db()
+    assert started.status == MeetingStatus.HELD
+
+
+def test_someone_marked_excused_who_comes_after_all_is_let_in() -> None:
+    cohort, meeting = _live_meeting(minutes_from_start=1)
+    member = member_of(cohort)
+    services.record_attendance(
+        meeting=meeting, member=member, status=AttendanceStatus.EXCUSED, actor=cohort.lead
+    )
+    services.join_meeting(meeting=meeting, member=member)
+    assert (
+        Attendance.objects.get(meeting=meeting, member=member).status == AttendanceStatus.ATTENDED
+    )
+
+
 def test_facilitator_records_and_corrects_attendance() -> None:
     cohort, meeting = _live_meeting()
     member = member_of(cohort)

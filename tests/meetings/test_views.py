@@ -494,3 +494,31 @@ def test_a_new_agreement_version_must_be_signed_before_joining_the_next_meeting(
     )
     response = client.post(reverse("meetings:join", kwargs={"pk": s["meeting"].pk}))
     assert response["Location"] == reverse("meetings:room", kwargs={"pk": s["meeting"].pk})
+
+
+def test_a_member_asked_to_leave_is_told_why_and_offered_no_join_button() -> None:
+    from circlecare.meetings.live.models import RoomRemoval
+
+    s = _setup(start=timezone.now() - timedelta(minutes=5))
+    client = _client(s["member"])
+    client.post(reverse("meetings:join", kwargs={"pk": s["meeting"].pk}))
+    RoomRemoval.objects.create(
+        meeting=s["meeting"], user=s["member"], removed_by=s["lead"], reason="Talking over others"
+    )
+    room = client.get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}), follow=True)
+    page = room.content.decode()
+    assert "A facilitator asked you to leave this meeting" in page
+    assert reverse("meetings:join", kwargs={"pk": s["meeting"].pk}) not in page
+    assert "Talking over others" not in page  # the reason stays with the practice
+
+
+def test_a_therapy_member_refused_for_where_they_are_is_told_why_at_the_room() -> None:
+    s = _setup(kind=ProgramKind.THERAPY, start=timezone.now() - timedelta(minutes=5))
+    client = _client(s["member"])
+    join = reverse("meetings:join", kwargs={"pk": s["meeting"].pk})
+    client.post(join, {"state": "NY"})
+    assert client.get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk})).status_code == 200
+    assert client.post(join, {"state": "CA"}).status_code == 403
+    room = client.get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}), follow=True)
+    assert room.redirect_chain[-1][0] == reverse("meetings:detail", kwargs={"pk": s["meeting"].pk})
+    assert "You said you&#x27;re in California" in room.content.decode()

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.meetings.live.models import RoomPresence, RoomRemoval
-from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
+from circlecare.meetings.models import Attendance, AttendanceStatus, LocationAttestation, Meeting
+from circlecare.states import where
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,15 @@ def room_access(user: Any, meeting_id: int, now: datetime | None = None) -> Acce
 
     A member comes in through the meeting page's join step, which checks the window and, for
     therapy, the state they are in right now, and records their attendance: that record is the
-    ticket. A member removed from this meeting, or no longer confirmed in the cohort, is out.
+    ticket. A member removed from this meeting, or no longer confirmed in the cohort, is out; so
+    is a therapy member whose latest word on where they are is a state the clinician cannot serve
+    (said after joining, from this tab or another).
     """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     now = now or timezone.now()
     meeting = (
-        Meeting.objects.select_related("cohort").filter(pk=meeting_id).first()
+        Meeting.objects.select_related("cohort__program").filter(pk=meeting_id).first()
         if 0 < meeting_id < 2**62
         else None
     )
@@ -56,6 +59,8 @@ def room_access(user: Any, meeting_id: int, now: datetime | None = None) -> Acce
         ).exists()
         if not ticket or RoomRemoval.objects.filter(meeting=meeting, user=user).exists():
             return None
+        if cohort.program.is_therapy and not _latest_location_allowed(meeting, user):
+            return None
     return Access(
         meeting_id=meeting.pk,
         cohort_id=cohort.pk,
@@ -64,6 +69,84 @@ def room_access(user: Any, meeting_id: int, now: datetime | None = None) -> Acce
         facilitator=facilitator,
         ends_at=meeting.ends_at,
     )
+
+
+def _latest_location(meeting: Meeting, user: Any) -> LocationAttestation | None:
+    return (
+        LocationAttestation.objects.filter(meeting=meeting, member=user)
+        .order_by("-at", "-pk")
+        .first()
+    )
+
+
+def _latest_location_allowed(meeting: Meeting, user: Any) -> bool:
+    latest = _latest_location(meeting, user)
+    return latest is not None and latest.allowed
+
+
+def why_not_in_room(user: Any, meeting: Meeting) -> str:
+    """Why a member is not let into the room now, in words for them; empty when it is simply
+    that they have not joined from the meeting page yet."""
+    if RoomRemoval.objects.filter(meeting=meeting, user=user).exists():
+        return (
+            "A facilitator asked you to leave this meeting, so you can't come back in to it. "
+            "If you think this is a mistake, please contact the practice."
+        )
+    if meeting.cohort.program.is_therapy:
+        latest = _latest_location(meeting, user)
+        if latest is not None and not latest.allowed:
+            return (
+                f"You said you're {where(latest.state)}, where this group's clinician can't see "
+                "you. If you're somewhere else now, choose where you are and join again."
+            )
+    return ""
+
+
+def end_meeting(access: Access, now: datetime | None = None) -> bool:
+    """A facilitator ends the meeting for everyone: its window closes now, so nobody, members or
+    facilitators, comes back in. Once; True when this call ended it."""
+    from circlecare.audit.models import AuditAction
+    from circlecare.audit.services import record
+
+    if not access.facilitator:
+        return False
+    now = now or timezone.now()
+    with transaction.atomic():
+        ended = Meeting.objects.filter(
+            pk=access.meeting_id, ended_at__isnull=True, ends_at__gt=now
+        ).update(ended_at=now)
+        if ended:
+            meeting = Meeting.objects.select_related("cohort").get(pk=access.meeting_id)
+            actor = meeting.cohort.lead if meeting.cohort.lead_id == access.user_id else None
+            if actor is None:
+                from django.contrib.auth import get_user_model
+
+                actor = get_user_model().objects.get(pk=access.user_id)
+            record(
+                actor=actor,
+                action=AuditAction.MEETING_CHANGED,
+                target=meeting,
+                data={"change": "ended_for_everyone"},
+            )
+    return bool(ended)
+
+
+def why_out(access: Access, user: Any) -> str:
+    """Once ``still_allowed`` says no: why, for the words the room shows. "ended" (the window
+    closed, or a facilitator ended it), "left" (no longer in the group), "location" (a state the
+    clinician cannot serve), or "removed"."""
+    meeting = Meeting.objects.select_related("cohort__program").get(pk=access.meeting_id)
+    if not meeting.is_joinable_at(timezone.now()):
+        return "ended"
+    if access.facilitator:
+        return "removed"
+    if not meeting.cohort.enrollments.filter(
+        member_id=access.user_id, status=EnrollmentStatus.CONFIRMED
+    ).exists():
+        return "left"
+    if meeting.cohort.program.is_therapy and not _latest_location_allowed(meeting, user):
+        return "location"
+    return "removed"
 
 
 def still_allowed(access: Access, user: Any, session_key: str | None = None) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 import unicodedata
@@ -30,6 +31,8 @@ from django.utils import timezone
 
 from circlecare.accounts.security import second_factor_satisfied
 from circlecare.meetings.live import access as room
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME = 64 * 1024
 CHAT_MAX = 1000
@@ -135,9 +138,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 self.access, user, session_key
             )
             if not allowed:
-                ended = timezone.now() >= self.access.ends_at
-                await self.send_json({"type": "ended" if ended else "removed"})
-                await self.close(code=CLOSE_ENDED if ended else CLOSE_REFUSED)
+                why = await database_sync_to_async(room.why_out)(self.access, user)
+                ended = why == "ended"
+                try:
+                    await self.send_json(
+                        {"type": "ended"} if ended else {"type": "removed", "reason": why}
+                    )
+                    await self.close(code=CLOSE_ENDED if ended else CLOSE_REFUSED)
+                except Exception:  # the browser went away first: nothing left to tell it
+                    logger.debug("room socket closed before it could be told why", exc_info=True)
                 return
 
     # --- from the browser ---------------------------------------------------------------------
@@ -256,6 +265,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def on_end(self, content: dict[str, Any]) -> None:
+        # The meeting's window closes for good before anyone is told: a reload finds it ended.
+        assert self.access is not None
+        await database_sync_to_async(room.end_meeting)(self.access)
         await self.channel_layer.group_send(self.room_group, {"type": "room.end"})
         await self.channel_layer.group_send(self.wait_group, {"type": "room.end"})
 

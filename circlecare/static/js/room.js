@@ -272,7 +272,10 @@
         $("room-mic").focus();
         break;
       case "removed":
-        finish("You've been removed from this meeting. If you think this is a mistake, please contact the practice.");
+        finish({
+          left: "You've left this group, so this meeting has closed for you. Thank you for being part of it.",
+          location: "You said you're somewhere this group's clinician can't see you, so the meeting has closed for you. If you're somewhere else now, go back to the meeting page and join again."
+        }[message.reason] || "You've been removed from this meeting. If you think this is a mistake, please contact the practice.");
         break;
       case "ended":
         finish("The meeting has ended. Thank you for being here.");
@@ -337,7 +340,12 @@
     window.location.href = root.getAttribute("data-leave-url");
   });
   if ($("room-end")) {
-    $("room-end").addEventListener("click", function () { send({ type: "end" }); });
+    $("room-end").addEventListener("click", function () {
+      // Ending is for good: nobody, facilitators included, can come back into this meeting.
+      if (window.confirm("End the meeting for everyone? Nobody will be able to come back in.")) {
+        send({ type: "end" });
+      }
+    });
   }
   if ($("room-admit-all")) {
     $("room-admit-all").addEventListener("click", function () { send({ type: "admit_all" }); });
