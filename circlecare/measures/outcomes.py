@@ -148,6 +148,14 @@ def summary_sentence(report: OutcomeReport) -> str:
         )
     improvement = primary.reliable_improvement
     deterioration = primary.reliable_deterioration
+    if primary.with_follow_up == 0:
+        # "0 improved (0.0%)" would read as a result; with no follow-up there is none yet.
+        return (
+            f"{primary.started:,} member{'s' if primary.started != 1 else ''} started "
+            f"{report.title} with a baseline {primary.name} score, and none has a follow-up "
+            f"score by week {report.by_week} yet, so there is no result to report"
+            + (f"; {primary.left_early:,} left early." if primary.left_early else ".")
+        )
     if improvement is None or improvement.itt is None:
         return (
             f"Of {primary.started:,} members who started {report.title}, {primary.with_follow_up:,} "

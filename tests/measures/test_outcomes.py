@@ -173,6 +173,19 @@ def test_a_member_who_rejoined_is_counted_once() -> None:
     assert (phq.started, phq.left_early) == (1, 0)
 
 
+def test_with_baselines_and_no_follow_up_yet_the_sentence_reports_no_result() -> None:
+    """ "0 improved reliably: 0.0% (95% CI 0.0–39.0)" reads as a result; before anyone has a
+    follow-up score there is none, and the sentence says so."""
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=8))
+    for m in members(5, "b"):
+        enrol(cohort, m)
+        completed(member=m, cohort=cohort, code="PHQ9", total=14, week=0)
+    sentence = cohort_report(cohort).sentence()
+    assert sentence.startswith("5 members started")
+    assert "none has a follow-up score by week 8 yet, so there is no result to report" in sentence
+    assert "%" not in sentence
+
+
 def test_program_report_period_and_csv() -> None:
     program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4)
     soon = timezone.localdate() + timedelta(days=14)
