@@ -108,6 +108,12 @@ def meeting_notes(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_notes(request, meeting, can_write)
 
 
+def _saved(text: str, what: str) -> str:
+    if not text.strip():
+        return f"{what} is saved as an empty draft: there is nothing to sign yet."
+    return f"{what} is saved as a draft."
+
+
 def _refused(request: HttpRequest, exc: DomainError, meeting_pk: int) -> HttpResponse:
     if isinstance(exc, NotFound):
         raise Http404(NOT_FOUND) from exc
@@ -128,7 +134,7 @@ def save_group(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _refused(request, exc, meeting.pk)
-    messages.success(request, "The group note is saved as a draft.")
+    messages.success(request, _saved(form.cleaned_data["text"], "The group note"))
     return redirect("clinic:notes", pk=meeting.pk)
 
 
@@ -165,7 +171,9 @@ def save_individual(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _refused(request, exc, note.meeting_id)
-    messages.success(request, f"The note for {note.member.display_name} is saved as a draft.")
+    messages.success(
+        request, _saved(form.cleaned_data["text"], f"The note for {note.member.display_name}")
+    )
     return redirect("clinic:notes", pk=note.meeting_id)
 
 

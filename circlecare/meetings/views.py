@@ -350,6 +350,14 @@ def open_cohort(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _confirm(request: HttpRequest, meeting: Meeting, action: str) -> HttpResponse:
+    """The page that asks before a change, unless the meeting can no longer be changed."""
+    schedule = reverse("meetings:schedule", kwargs={"pk": meeting.cohort_id})
+    if meeting.status == MeetingStatus.CANCELLED:
+        messages.info(request, "This meeting is already cancelled.")
+        return redirect(schedule)
+    if meeting.starts_at <= timezone.now():
+        messages.info(request, "This meeting has already started, so it can't be changed now.")
+        return redirect(schedule)
     return render(
         request,
         "meetings/confirm_change.html",

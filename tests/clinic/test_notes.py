@@ -92,6 +92,20 @@ def test_signing_needs_text(scene: Scene) -> None:
     assert GroupNote.objects.get().status == NoteStatus.DRAFT
 
 
+def test_saving_a_blank_note_says_it_is_an_empty_draft(scene: Scene) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(scene.lead)
+    page = client.post(
+        reverse("clinic:save_group", kwargs={"pk": scene.meeting.pk}),
+        {"group-text": "   "},
+        follow=True,
+    ).content.decode()
+    assert "saved as an empty draft: there is nothing to sign yet" in page
+
+
 def test_notes_wait_for_the_meeting_to_start() -> None:
     scene = started_meeting(ago=-timedelta(hours=3))
     with pytest.raises(NotesNotOpen):

@@ -522,3 +522,12 @@ def test_a_therapy_member_refused_for_where_they_are_is_told_why_at_the_room() -
     room = client.get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}), follow=True)
     assert room.redirect_chain[-1][0] == reverse("meetings:detail", kwargs={"pk": s["meeting"].pk})
     assert "You said you&#x27;re in California" in room.content.decode()
+
+
+def test_asking_to_change_a_meeting_that_can_no_longer_change_says_so() -> None:
+    s = _setup()
+    staff = _client(s["coordinator"])
+    staff.post(reverse("meetings:cancel", kwargs={"pk": s["meeting"].pk}))
+    again = staff.get(reverse("meetings:cancel", kwargs={"pk": s["meeting"].pk}), follow=True)
+    assert "This meeting is already cancelled." in again.content.decode()
+    assert "Cancel the meeting on" not in again.content.decode()
