@@ -22,6 +22,8 @@ class EnrollmentStatus(models.TextChoices):
 #: offered seat (both end as withdrawn).
 WITHDREW = "withdrew"
 DECLINED_OFFER = "declined offer"
+#: ``end_reason`` of a waiting-list place or an offer still open when the group finished.
+GROUP_FINISHED = "group finished"
 
 #: Statuses that hold a seat: confirmed + offered ≤ capacity, always.
 SEAT_HOLDING = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
@@ -96,6 +98,8 @@ class Enrollment(models.Model):
         if self.status == EnrollmentStatus.WITHDRAWN:
             if self.end_reason == DECLINED_OFFER:
                 return "Declined a seat offer"
+            if self.end_reason == GROUP_FINISHED:
+                return "Still waiting when the group finished"
             if self.confirmed_at is None:
                 return "Left the waiting list"
             return "Left the group"

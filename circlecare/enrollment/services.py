@@ -37,6 +37,7 @@ from circlecare.enrollment import join_sql, steps
 from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
 from circlecare.enrollment.models import (
     DECLINED_OFFER,
+    GROUP_FINISHED,
     LIVE,
     SEAT_HOLDING,
     WITHDREW,
@@ -558,6 +559,63 @@ def expire_offers(*, now: datetime | None = None, cohort_id: int | None = None) 
             # Someone else holds this cohort right now; the next run (or its own task) catches up.
             continue
     return total
+
+
+# --------------------------------------------------------------------------------------------------
+# A group's life: open → running at its first meeting → finished after its last
+
+
+def advance_cohorts(*, now: datetime | None = None) -> int:
+    """Move groups on by their meetings: an open or full group is running once its first meeting
+    has begun (no new offers then), and a group is finished once its last meeting is over. At
+    the finish, seats become completed, and waiting-list places and open offers end. One
+    transaction per group; idempotent, safe to run twice. Returns how many groups moved."""
+    from circlecare.meetings.models import Meeting, MeetingStatus
+
+    now = now or timezone.now()
+    held = Meeting.objects.exclude(status=MeetingStatus.CANCELLED)
+    started = Cohort.objects.filter(
+        status__in=JOINABLE, meetings__in=held.filter(starts_at__lte=now)
+    )
+    ongoing = (
+        Cohort.objects.filter(status__in=(*JOINABLE, CohortStatus.RUNNING))
+        .exclude(meetings__in=held.filter(ends_at__gt=now))
+        .filter(meetings__in=held)
+    )
+    moved = 0
+    for cid in sorted(set(started.values_list("pk", flat=True))):
+        with transaction.atomic(durable=True):
+            cohort = _lock_cohort(cid)
+            if cohort.status in JOINABLE:
+                cohort.status = CohortStatus.RUNNING
+                cohort.save(update_fields=["status"])
+                moved += 1
+    for cid in sorted(set(ongoing.values_list("pk", flat=True))):
+        with transaction.atomic(durable=True):
+            cohort = _lock_cohort(cid)
+            if cohort.status not in (*JOINABLE, CohortStatus.RUNNING):
+                continue
+            cohort.status = CohortStatus.FINISHED
+            cohort.save(update_fields=["status"])
+            for e in Enrollment.objects.select_for_update().filter(cohort=cohort, status__in=LIVE):
+                seated = e.status == EnrollmentStatus.CONFIRMED
+                e.status = EnrollmentStatus.COMPLETED if seated else EnrollmentStatus.WITHDRAWN
+                e.ended_at = now
+                e.end_reason = "" if seated else GROUP_FINISHED
+                e.offer_expires_at = None
+                e.save(
+                    update_fields=[
+                        "status",
+                        "ended_at",
+                        "end_reason",
+                        "offer_expires_at",
+                        "updated_at",
+                    ]
+                )
+                _audit(e, None, AuditAction.ENROLLMENT_CHANGED, finished=True)
+                _seat_changed(e)
+            moved += 1
+    return moved
 
 
 # --------------------------------------------------------------------------------------------------

@@ -130,10 +130,11 @@ def expire_offer(enrollment_id: int) -> int:
 
 @task()
 def sweep() -> int:
-    """The periodic safety net: lapsed offers and under-minimum alerts. Idempotent."""
-    from circlecare.enrollment.services import expire_offers
+    """The periodic safety net: lapsed offers, under-minimum alerts, and groups moving on to
+    running and finished. Idempotent."""
+    from circlecare.enrollment.services import advance_cohorts, expire_offers
 
-    return expire_offers() + alert_under_minimum()
+    return expire_offers() + alert_under_minimum() + advance_cohorts()
 
 
 def coordinator_addresses() -> list[str]:

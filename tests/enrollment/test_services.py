@@ -308,6 +308,41 @@ def test_capacity_change_needs_staff() -> None:
         services.change_capacity(cohort=cohort, capacity=8, actor=UserFactory())
 
 
+# ------------------------------------------------------------------------------------ a group's life
+
+
+def test_a_group_runs_from_its_first_meeting_and_finishes_after_its_last() -> None:
+    """Seats become completed at the finish; a waiting-list place ends, said so on the roster;
+    running twice changes nothing more; a group whose meetings are all ahead stays open."""
+    from circlecare.meetings.models import Meeting
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    first = meeting_at(cohort, now - timedelta(hours=1), number=1)
+    last = meeting_at(cohort, now + timedelta(days=7), number=2)
+    later = CohortFactory()
+    meeting_at(later, now + timedelta(days=30), number=1)
+
+    assert services.advance_cohorts(now=now) == 1
+    cohort.refresh_from_db()
+    later.refresh_from_db()
+    assert cohort.status == CohortStatus.RUNNING and later.status == CohortStatus.OPEN
+    assert status_of(seats[0]) == Status.CONFIRMED and status_of(waiting) == Status.WAITLISTED
+
+    after = last.ends_at + timedelta(minutes=1)
+    assert services.advance_cohorts(now=after) == 1
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.FINISHED
+    assert status_of(seats[0]) == Status.COMPLETED
+    assert status_of(waiting) == Status.WITHDRAWN
+    waiting.refresh_from_db()
+    assert waiting.ended_label == "Still waiting when the group finished"
+    assert services.advance_cohorts(now=after) == 0
+    assert Meeting.objects.filter(pk=first.pk).exists()
+
+
 # ---------------------------------------------------------------------------------------- couples
 
 

@@ -1,4 +1,5 @@
-"""The periodic safety net for seats: expire lapsed offers, alert about under-minimum groups.
+"""The periodic safety net for seats: expire lapsed offers, alert about under-minimum groups,
+and move groups on to running (at their first meeting) and finished (after their last).
 
 Offers also expire through their own delayed task; this catches anything a stopped worker missed.
 Idempotent and safe to run concurrently: ``manage.py enrollment_sweep`` (e.g. hourly), or
@@ -12,11 +13,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from circlecare.enrollment import tasks
-from circlecare.enrollment.services import expire_offers
+from circlecare.enrollment.services import advance_cohorts, expire_offers
 
 
 class Command(BaseCommand):
-    help = "Expire lapsed seat offers and alert coordinators about groups under their minimum."
+    help = (
+        "Expire lapsed seat offers, alert coordinators about groups under their minimum, and "
+        "move groups on to running and finished."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--enqueue", action="store_true", help="Queue it for the worker.")
@@ -28,4 +32,8 @@ class Command(BaseCommand):
             return
         expired = expire_offers()
         alerted = tasks.alert_under_minimum()
-        self.stdout.write(f"{expired} offer(s) expired, {alerted} under-minimum alert(s) sent.")
+        moved = advance_cohorts()
+        self.stdout.write(
+            f"{expired} offer(s) expired, {alerted} under-minimum alert(s) sent, "
+            f"{moved} group(s) moved on."
+        )
