@@ -33,6 +33,7 @@ COORDINATOR_PERMISSIONS = frozenset(
     | _each("practice", "view add change", "clinician", "license", "compactprivilege")
     | _each("enrollment", "view add change", "consentdocument")
     | _each("enrollment", "view", "enrollment", "consentsignature", "partnerinvite")
+    | _each("programs", "view add change", "program", "programweek", "cohort")
     | _each("care", "view add change", "cohortweek", "careboardsetting")
     | _each("care", "view", "nudgesent")
     | _each("measures", "view change", "measurementplan")

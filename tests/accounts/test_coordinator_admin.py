@@ -90,3 +90,46 @@ def test_a_licence_with_its_dates_the_wrong_way_round_is_refused_in_plain_words(
     assert "last valid day can&#x27;t be before its first" in body
     assert "license_dates_ordered" not in body
     assert not License.objects.filter(number="12345").exists()
+
+
+def test_a_coordinator_sets_up_a_programme_and_a_draft_group_in_the_admin() -> None:
+    from circlecare.programs.models import Cohort, CohortStatus, Program
+    from tests.factories import LicenseFactory
+
+    client = coordinator_client()
+    made = client.post(
+        reverse("admin:programs_program_add"),
+        {
+            "kind": "skills", "title": "Steady", "slug": "steady", "focus": "anxiety",
+            "summary": "Skills for steadier days.", "audience": "Adults.", "weeks": "6",
+            "minutes_per_meeting": "90", "default_capacity": "10", "min_group_size": "4",
+            "is_published": "on",
+            "curriculum-TOTAL_FORMS": "1", "curriculum-INITIAL_FORMS": "0",
+            "curriculum-MIN_NUM_FORMS": "0", "curriculum-MAX_NUM_FORMS": "1000",
+            "curriculum-0-number": "1", "curriculum-0-topic": "Noticing",
+        },
+    )  # fmt: skip
+    assert made.status_code == 302, made.content.decode()[:2000]
+    program = Program.objects.get(slug="steady")
+    assert program.curriculum.get().topic == "Noticing"
+    lead = LicenseFactory().clinician.user
+    group = client.post(
+        reverse("admin:programs_cohort_add"),
+        {
+            "program": program.pk, "name": "Monday", "lead": lead.pk,
+            "first_meeting_date": "2027-01-04", "weekday": "0", "start_time": "18:00",
+            "time_zone": "America/New_York", "capacity": "8", "min_size": "3",
+        },
+    )  # fmt: skip
+    assert group.status_code == 302, group.content.decode()[:2000]
+    cohort = Cohort.objects.get(name="Monday")
+    assert (
+        cohort.status == CohortStatus.DRAFT
+    )  # opened from its schedule page, which makes meetings
+
+    # Once open, its capacity and times change only where members are told (roster, schedule).
+    cohort.status = CohortStatus.OPEN
+    cohort.save()
+    page = client.get(reverse("admin:programs_cohort_change", args=[cohort.pk])).content.decode()
+    assert 'name="capacity"' not in page and 'name="start_time"' not in page
+    assert 'name="lead"' in page and 'name="enrollment_deadline"' in page
