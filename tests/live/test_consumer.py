@@ -91,6 +91,17 @@ async def enter(user: Any, meeting: Meeting) -> tuple[WebsocketCommunicator, dic
     return comm, welcome
 
 
+async def let_in(
+    lead: Any, member: Any, meeting: Meeting
+) -> tuple[WebsocketCommunicator, WebsocketCommunicator, dict[str, Any]]:
+    """The facilitator enters, then the member, whom the facilitator lets in."""
+    fac, _ = await enter(lead, meeting)
+    comm, welcome = await enter(member, meeting)
+    await fac.send_json_to({"type": "admit", "peer": welcome["peer"]})
+    await receive_until(comm, "admitted")
+    return fac, comm, welcome
+
+
 async def test_facilitator_is_admitted_and_members_wait_until_let_in() -> None:
     room = await make_room()
     lead, alex = room["lead"], room["members"][0]
@@ -208,10 +219,7 @@ async def test_only_inside_the_join_window(starts_in: timedelta, ok: bool) -> No
 async def test_a_member_removed_from_the_cohort_is_cut_off_within_seconds() -> None:
     room = await make_room()
     alex = room["members"][0]
-    fac, _ = await enter(room["lead"], room["meeting"])
-    member, mw = await enter(alex, room["meeting"])
-    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
-    await receive_until(member, "admitted")
+    fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
     await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="removed")
     assert (await receive_until(member, "removed", timeout=3))["type"] == "removed"
     assert (await member.receive_output(timeout=2))["type"] == "websocket.close"
@@ -224,10 +232,7 @@ async def test_a_member_removed_from_the_cohort_is_cut_off_within_seconds() -> N
 async def test_facilitator_removes_someone_with_a_reason_and_they_cannot_rejoin() -> None:
     room = await make_room()
     alex = room["members"][0]
-    fac, _ = await enter(room["lead"], room["meeting"])
-    member, mw = await enter(alex, room["meeting"])
-    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
-    await receive_until(member, "admitted")
+    fac, member, mw = await let_in(room["lead"], alex, room["meeting"])
 
     await fac.send_json_to({"type": "remove", "peer": mw["peer"], "reason": ""})
     assert (await receive_until(fac, "error"))["code"] == "reason_required"
@@ -266,10 +271,7 @@ async def test_members_cannot_use_facilitator_controls() -> None:
 
 async def test_ending_the_meeting_closes_everyone() -> None:
     room = await make_room()
-    fac, _ = await enter(room["lead"], room["meeting"])
-    a, aw = await enter(room["members"][0], room["meeting"])
-    await fac.send_json_to({"type": "admit", "peer": aw["peer"]})
-    await receive_until(a, "admitted")
+    fac, a, _aw = await let_in(room["lead"], room["members"][0], room["meeting"])
     await fac.send_json_to({"type": "end"})
     await receive_until(a, "ended")
     await receive_until(fac, "ended")
@@ -284,10 +286,7 @@ async def test_ending_the_meeting_closes_everyone() -> None:
 async def test_someone_who_leaves_the_group_is_told_so_not_that_they_were_removed() -> None:
     room = await make_room()
     alex = room["members"][0]
-    fac, _ = await enter(room["lead"], room["meeting"])
-    member, mw = await enter(alex, room["meeting"])
-    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
-    await receive_until(member, "admitted")
+    fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
     await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="withdrawn")
     assert (await receive_until(member, "removed", timeout=3))["reason"] == "left"
     await fac.disconnect()
@@ -315,10 +314,7 @@ async def test_a_therapy_member_who_says_they_are_somewhere_unserved_is_let_out(
         return {"meeting": meeting, "lead": lead, "member": member}
 
     room = await therapy_room()
-    fac, _ = await enter(room["lead"], room["meeting"])
-    member, mw = await enter(room["member"], room["meeting"])
-    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
-    await receive_until(member, "admitted")
+    fac, member, _mw = await let_in(room["lead"], room["member"], room["meeting"])
 
     @sync_to_async
     def says_california() -> None:
@@ -374,10 +370,7 @@ async def test_chat_rate_limit_and_flood() -> None:
 async def test_reconnecting_member_is_let_back_in_without_waiting() -> None:
     room = await make_room()
     alex = room["members"][0]
-    fac, _ = await enter(room["lead"], room["meeting"])
-    first, fw = await enter(alex, room["meeting"])
-    await fac.send_json_to({"type": "admit", "peer": fw["peer"]})
-    await receive_until(first, "admitted")
+    fac, first, _fw = await let_in(room["lead"], alex, room["meeting"])
     await first.disconnect()
     second, _ = await enter(alex, room["meeting"])
     await receive_until(second, "admitted")
@@ -418,10 +411,7 @@ async def test_signing_out_or_deactivation_ends_the_socket(how: str) -> None:
 
     room = await make_room()
     alex = room["members"][0]
-    fac, _ = await enter(room["lead"], room["meeting"])
-    member, mw = await enter(alex, room["meeting"])
-    await fac.send_json_to({"type": "admit", "peer": mw["peer"]})
-    await receive_until(member, "admitted")
+    fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
 
     @sync_to_async
     def end() -> None:
