@@ -24,6 +24,8 @@ WITHDREW = "withdrew"
 DECLINED_OFFER = "declined offer"
 #: ``end_reason`` of a waiting-list place or an offer still open when the group finished.
 GROUP_FINISHED = "group finished"
+#: ``end_reason`` of every place in a group the practice cancelled.
+GROUP_CANCELLED = "group cancelled"
 
 #: Statuses that hold a seat: confirmed + offered ≤ capacity, always.
 SEAT_HOLDING = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
@@ -105,6 +107,8 @@ class Enrollment(models.Model):
             return "Left the group"
         if self.status == EnrollmentStatus.COMPLETED:
             return "Completed the group"
+        if self.end_reason == GROUP_CANCELLED:
+            return "The group was cancelled"
         return str(self.get_status_display())
 
 

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from circlecare.audit.models import AuditAction
@@ -37,6 +37,7 @@ from circlecare.enrollment import join_sql, steps
 from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
 from circlecare.enrollment.models import (
     DECLINED_OFFER,
+    GROUP_CANCELLED,
     GROUP_FINISHED,
     LIVE,
     SEAT_HOLDING,
@@ -652,6 +653,45 @@ def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
         _notify("removed", [current])
         _offer_free_seats(cohort)
     return current
+
+
+def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) -> int:
+    """A coordinator cancels a group that has not finished: it takes nobody new, its meetings
+    still ahead are cancelled (calendars pick that up), and every seat, offer and waiting-list
+    place in it ends; each member is told by e-mail. Returns how many places ended."""
+    from circlecare.meetings.models import Meeting, MeetingStatus
+
+    if not getattr(actor, "is_staff", False):
+        raise NotAllowed()
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        locked = _lock_cohort(cohort.pk)
+        if locked.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):
+            raise InvalidTransition("This group has already finished or been cancelled.")
+        locked.status = CohortStatus.CANCELLED
+        locked.save(update_fields=["status"])
+        Meeting.objects.filter(
+            cohort=locked, status=MeetingStatus.SCHEDULED, ends_at__gt=now
+        ).update(status=MeetingStatus.CANCELLED, ics_sequence=F("ics_sequence") + 1)
+        ended = list(Enrollment.objects.select_for_update().filter(cohort=locked, status__in=LIVE))
+        for e in ended:
+            e.status = EnrollmentStatus.REMOVED
+            e.ended_at = now
+            e.end_reason = GROUP_CANCELLED
+            e.offer_expires_at = None
+            e.save(
+                update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
+            )
+            _audit(e, actor, AuditAction.ENROLLMENT_CHANGED, cancelled=True)
+            _seat_changed(e)
+        _notify("group_cancelled", ended)
+        record(
+            actor=actor,
+            action=AuditAction.ENROLLMENT_CHANGED,
+            target=locked,
+            data={"change": "group_cancelled", "places": len(ended)},
+        )
+    return len(ended)
 
 
 def change_capacity(*, cohort: Cohort, capacity: Any, actor: Any) -> Cohort:

@@ -83,6 +83,14 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             "keep going, on your own or in another group, please contact the practice.\n\n"
             f"Your groups:\n{link}{bye}",
         )
+    if kind == "group_cancelled" and enrollment.status == EnrollmentStatus.REMOVED:
+        catalog = settings.SITE_URL + reverse("programs:list")
+        return (
+            "A group you joined has been cancelled",
+            f"{hello}We're sorry: the group that was to start {starts} has been cancelled, so "
+            "your place in it has ended. The practice will be in touch about other groups, and "
+            f"you can see the groups open now here:\n{catalog}\n\nYour groups:\n{link}{bye}",
+        )
     if kind == "removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (
             "Your place in a group has ended",

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
 
@@ -63,7 +66,42 @@ class CohortAdmin(admin.ModelAdmin):
         "status",
     )
 
+    actions = ["cancel_groups"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None or obj.status == CohortStatus.DRAFT:
             return ("status",)
         return ("status", *SCHEDULE_FIELDS)
+
+    @admin.action(description="Cancel the selected groups (members are told)")
+    def cancel_groups(
+        self, request: HttpRequest, queryset: QuerySet[Cohort]
+    ) -> HttpResponse | None:
+        """Asks first, on a page of its own: cancelling ends everyone's place and e-mails them."""
+        from circlecare.enrollment.services import cancel_cohort
+        from circlecare.errors import DomainError
+
+        groups = list(queryset.select_related("program").order_by("first_meeting_date", "pk"))
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/programs/cohort/cancel_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Cancel these groups?",
+                    "groups": groups,
+                    "opts": self.model._meta,
+                    "action": "cancel_groups",
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                },
+            )
+        for cohort in groups:
+            try:
+                ended = cancel_cohort(cohort=cohort, actor=request.user)
+            except DomainError as error:
+                self.message_user(request, f"{cohort}: {error.message}", messages.WARNING)
+            else:
+                self.message_user(
+                    request, f"{cohort} is cancelled; {ended} member(s) are told.", messages.SUCCESS
+                )
+        return None

@@ -133,3 +133,21 @@ def test_a_coordinator_sets_up_a_programme_and_a_draft_group_in_the_admin() -> N
     page = client.get(reverse("admin:programs_cohort_change", args=[cohort.pk])).content.decode()
     assert 'name="capacity"' not in page and 'name="start_time"' not in page
     assert 'name="lead"' in page and 'name="enrollment_deadline"' in page
+
+
+def test_cancelling_groups_in_the_admin_asks_first() -> None:
+    from circlecare.programs.models import CohortStatus
+    from tests.factories import CohortFactory
+
+    cohort = CohortFactory()
+    client = coordinator_client()
+    url = reverse("admin:programs_cohort_changelist")
+    chosen = {"action": "cancel_groups", "_selected_action": [cohort.pk]}
+    asked = client.post(url, chosen)
+    assert asked.status_code == 200 and "It can't be undone." in asked.content.decode()
+    cohort.refresh_from_db()
+    assert cohort.status != CohortStatus.CANCELLED
+    done = client.post(url, {**chosen, "confirm": "yes"}, follow=True)
+    assert "is cancelled" in done.content.decode()
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.CANCELLED

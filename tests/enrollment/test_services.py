@@ -343,6 +343,39 @@ def test_a_group_runs_from_its_first_meeting_and_finishes_after_its_last() -> No
     assert Meeting.objects.filter(pk=first.pk).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_group_ends_every_place_and_meeting_ahead_and_tells_members(
+    run_worker: Any,
+) -> None:
+    from django.core import mail
+
+    from circlecare.meetings.models import Meeting
+    from tests.meetings.factories import meeting_at
+
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    ahead = meeting_at(cohort, timezone.now() + timedelta(days=3), number=1)
+    with pytest.raises(NotAllowed):
+        services.cancel_cohort(cohort=cohort, actor=cohort.lead)  # coordinators cancel
+    run_worker()
+    before = len(mail.outbox)
+    coordinator = UserFactory(is_staff=True)
+    assert services.cancel_cohort(cohort=cohort, actor=coordinator) == 2
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.CANCELLED
+    for e in (seats[0], waiting):
+        assert status_of(e) == Status.REMOVED
+        e.refresh_from_db()
+        assert e.ended_label == "The group was cancelled"
+    meeting = Meeting.objects.get(pk=ahead.pk)
+    assert meeting.status == "cancelled" and meeting.ics_sequence == ahead.ics_sequence + 1
+    run_worker()
+    told = {m.to[0] for m in mail.outbox[before:] if "has been cancelled" in m.subject}
+    assert told == {seats[0].member.email, waiting.member.email}
+    with pytest.raises(InvalidTransition):
+        services.cancel_cohort(cohort=cohort, actor=coordinator)
+
+
 # ---------------------------------------------------------------------------------------- couples
 
 
