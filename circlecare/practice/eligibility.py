@@ -179,3 +179,28 @@ def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str]]]:
         if home not in states:
             found.append((enrollment.cohort, states))
     return found
+
+
+def members_a_new_lead_could_not_serve(cohort: Cohort, lead: Any) -> set[str]:
+    """For a therapy group about to change its lead: the states where people in it (seated,
+    offered or waiting) live and the new lead is not licensed through the group's last meeting.
+    Empty for other kinds of group, or when the new lead can serve everyone."""
+    from circlecare.enrollment.models import LIVE, Enrollment
+    from circlecare.practice.models import Clinician
+
+    if not cohort.program.is_therapy or cohort.pk is None:
+        return set()
+    homes = set(
+        Enrollment.objects.filter(cohort=cohort, status__in=LIVE)
+        .exclude(member__home_state="")
+        .values_list("member__home_state", flat=True)
+    )
+    if not homes:
+        return set()
+    clinician = (
+        Clinician.objects.filter(user=lead)
+        .prefetch_related("licenses", "privileges__home_license")
+        .first()
+    )
+    start, end = coverage_window(cohort, timezone.localdate())
+    return homes - licensed_states(clinician, start, end)

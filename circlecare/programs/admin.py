@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from circlecare.practice.eligibility import members_a_new_lead_could_not_serve
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
+from circlecare.states import join_names
 
 
 class ProgramWeekInline(admin.TabularInline):
@@ -45,26 +48,52 @@ SCHEDULE_FIELDS = (
 )
 
 
+COHORT_FIELDS = (
+    "program",
+    "name",
+    "lead",
+    "co_facilitator",
+    "first_meeting_date",
+    "weekday",
+    "start_time",
+    "time_zone",
+    "capacity",
+    "min_size",
+    "enrollment_deadline",
+    "status",
+)
+
+
+class CohortForm(forms.ModelForm):
+    class Meta:
+        model = Cohort
+        fields = COHORT_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        lead = cleaned.get("lead")
+        if self.instance.pk and lead is not None and lead.pk != self.instance.lead_id:
+            # Handing a therapy group to another clinician: they must be able to see everyone
+            # in it, where they live, through its last meeting.
+            missing = members_a_new_lead_could_not_serve(self.instance, lead)
+            if missing:
+                self.add_error(
+                    "lead",
+                    f"{lead.display_name} isn't licensed in {join_names(missing)} through this "
+                    "group's last meeting, and people in it live there. Choose a clinician "
+                    "licensed there, or record their licence first.",
+                )
+        return cleaned
+
+
 @admin.register(Cohort)
 class CohortAdmin(admin.ModelAdmin):
+    form = CohortForm
+    fields = COHORT_FIELDS
     list_display = ("__str__", "lead", "first_meeting_date", "status", "capacity")
     list_filter = ("status", "program__kind")
     search_fields = ("name", "program__title", "lead__display_name")
     autocomplete_fields = ["program", "lead", "co_facilitator"]
-    fields = (
-        "program",
-        "name",
-        "lead",
-        "co_facilitator",
-        "first_meeting_date",
-        "weekday",
-        "start_time",
-        "time_zone",
-        "capacity",
-        "min_size",
-        "enrollment_deadline",
-        "status",
-    )
 
     actions = ["cancel_groups"]
 

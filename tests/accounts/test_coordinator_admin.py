@@ -3,6 +3,8 @@ practice's records open; making people staff or superusers does not."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -151,3 +153,33 @@ def test_cancelling_groups_in_the_admin_asks_first() -> None:
     assert "is cancelled" in done.content.decode()
     cohort.refresh_from_db()
     assert cohort.status == CohortStatus.CANCELLED
+
+
+def test_a_therapy_group_is_handed_only_to_a_clinician_licensed_where_its_members_live() -> None:
+    from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+    from tests.factories import CohortFactory, EnrollmentFactory, LicenseFactory, ProgramFactory
+
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.THERAPY),
+        lead=LicenseFactory(state="NJ").clinician.user,
+        status=CohortStatus.OPEN,
+    )
+    EnrollmentFactory(cohort=cohort, member=UserFactory(home_state="NJ"))
+    elsewhere = LicenseFactory(state="NY").clinician.user
+    here = LicenseFactory(state="NJ").clinician.user
+    client = coordinator_client()
+    url = reverse("admin:programs_cohort_change", args=[cohort.pk])
+
+    def hand_to(user: Any) -> Any:
+        return client.post(
+            url,
+            {"name": cohort.name, "lead": user.pk, "co_facilitator": "", "min_size": "1",
+             "enrollment_deadline": ""},
+        )  # fmt: skip
+
+    refused = hand_to(elsewhere)
+    assert refused.status_code == 200
+    assert "isn&#x27;t licensed in New Jersey" in refused.content.decode()
+    assert Cohort.objects.get(pk=cohort.pk).lead_id != elsewhere.pk
+    assert hand_to(here).status_code == 302
+    assert Cohort.objects.get(pk=cohort.pk).lead_id == here.pk
