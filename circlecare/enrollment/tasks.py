@@ -62,11 +62,18 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     if kind == "offered" and enrollment.status == EnrollmentStatus.OFFERED:
         assert enrollment.offer_expires_at is not None
         deadline = format_local(enrollment.offer_expires_at, zone)
+        again = (
+            # Offered again because nobody else was waiting: said, so it isn't a puzzle.
+            "Your earlier offer wasn't taken up in time, but the seat is still free and nobody "
+            "else is waiting for it, so it's offered to you again. "
+            if enrollment.passes
+            else ""
+        )
         return (
             "A seat is free for you",
             f"{hello}A seat has come free in the group that starts {starts}, and it's yours "
-            f"if you want it. Please accept or decline by {deadline}; after that it passes to "
-            f"the next person.\n\nAccept or decline here:\n{link}{bye}",
+            f"if you want it. {again}Please accept or decline by {deadline}; after that it "
+            f"passes to the next person.\n\nAccept or decline here:\n{link}{bye}",
         )
     if kind == "offer_expired" and enrollment.status == EnrollmentStatus.WAITLISTED:
         return (

@@ -376,6 +376,24 @@ def test_cancelling_a_group_ends_every_place_and_meeting_ahead_and_tells_members
         services.cancel_cohort(cohort=cohort, actor=coordinator)
 
 
+def test_an_offer_made_again_after_it_lapsed_says_so() -> None:
+    """With nobody else waiting, a lapsed offer comes straight back to the same member; the
+    e-mail says why, so it reads as a second chance, not a mistake."""
+    from circlecare.enrollment.tasks import compose
+
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    waiting.refresh_from_db()
+    first = compose(waiting, "offered")
+    assert first is not None and "offered to you again" not in first[1]
+    services.expire_offers(now=waiting.offer_expires_at + timedelta(seconds=1))
+    waiting.refresh_from_db()
+    assert waiting.status == Status.OFFERED and waiting.passes == 1
+    again = compose(waiting, "offered")
+    assert again is not None and "offered to you again" in again[1]
+
+
 # ---------------------------------------------------------------------------------------- couples
 
 
