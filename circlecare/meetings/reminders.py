@@ -36,6 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -69,11 +70,17 @@ def is_on_time(meeting: Meeting, kind: str, now: datetime) -> bool:
 
 
 def recipients(meeting: Meeting, kind: str) -> list[User]:
-    """Confirmed members who want reminders and have not had this one yet."""
+    """Confirmed members, and the group's lead and co-facilitator, who want reminders and have
+    not had this one yet."""
+    cohort = meeting.cohort
+    leaders = [pk for pk in (cohort.lead_id, cohort.co_facilitator_id) if pk is not None]
     return list(
         User.objects.filter(
-            enrollments__cohort_id=meeting.cohort_id,
-            enrollments__status=EnrollmentStatus.CONFIRMED,
+            Q(
+                enrollments__cohort_id=meeting.cohort_id,
+                enrollments__status=EnrollmentStatus.CONFIRMED,
+            )
+            | Q(pk__in=leaders),
             email_reminders=True,
             is_active=True,
         )

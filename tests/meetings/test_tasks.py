@@ -22,14 +22,17 @@ from django_tasks_db.models import DBTaskResult
 from circlecare.meetings import reminders, services, tasks
 from circlecare.meetings.models import Meeting, MeetingStatus, ReminderKind, ReminderSent
 from circlecare.programs.models import CohortStatus
-from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
+from tests.factories import ClinicianFactory, CohortFactory, EnrollmentFactory, UserFactory
 from tests.meetings.factories import coordinator, meeting_at, member_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cohort_in(minutes: float, members: int = 2) -> tuple[Any, Meeting, list[Any]]:
-    cohort = CohortFactory(name="Tuesday evenings")
+    # A lead who turned reminders off: these tests count the members' reminders.
+    cohort = CohortFactory(
+        name="Tuesday evenings", lead=ClinicianFactory(user__email_reminders=False).user
+    )
     people = [member_of(cohort) for _ in range(members)]
     meeting = meeting_at(cohort, timezone.now() + timedelta(minutes=minutes))
     return cohort, meeting, people
@@ -51,6 +54,18 @@ def test_hour_reminder_goes_once_to_each_confirmed_member() -> None:
     # No programme title (it can say what someone is being treated for) in a reminder.
     assert cohort.program.title not in message.body + message.subject
     assert ReminderSent.objects.filter(meeting=meeting, kind=ReminderKind.HOUR).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_groups_lead_and_co_facilitator_are_reminded_too() -> None:
+    co = UserFactory(is_facilitator=True)
+    cohort = CohortFactory(co_facilitator=co)
+    member = member_of(cohort)
+    meeting_at(cohort, timezone.now() + timedelta(minutes=55))
+    assert reminders.sweep() == 3
+    assert sorted(e.to[0] for e in mail.outbox) == sorted(
+        [cohort.lead.email, co.email, member.email]
+    )
 
 
 @pytest.mark.django_db
