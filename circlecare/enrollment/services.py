@@ -398,6 +398,29 @@ def _schedule_minimum_check(cohort: Cohort) -> None:
         tasks.check_minimum_size.using(run_after=when).enqueue(cohort.pk)
 
 
+def _end(
+    e: Enrollment,
+    status: str,
+    reason: str,
+    *,
+    now: datetime,
+    actor: Any,
+    extra: tuple[str, ...] = (),
+    **audit: Any,
+) -> None:
+    """End a locked enrollment's place (left, declined, removed, completed…): saved, audited,
+    and the outcome summaries' seat flags kept true, in the caller's transaction."""
+    e.status = status
+    e.ended_at = now
+    e.end_reason = reason
+    e.offer_expires_at = None
+    e.save(
+        update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at", *extra]
+    )
+    _audit(e, actor, AuditAction.ENROLLMENT_CHANGED, **audit)
+    _seat_changed(e)
+
+
 def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") -> Enrollment:
     """Leave a cohort or its waiting list (a couple leaves together). A freed seat is offered on."""
     actor = actor or enrollment.member
@@ -409,17 +432,17 @@ def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") ->
             raise InvalidTransition("You've already left this group.")
         now = timezone.now()
         for e in _mates(current, LIVE):
-            e.status = EnrollmentStatus.WITHDRAWN
-            e.ended_at = now
-            e.end_reason = WITHDREW
-            e.offer_expires_at = None
-            fields = ["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
-            if e.pk == current.pk and goodbye:
+            says_goodbye = e.pk == current.pk and bool(goodbye)
+            if says_goodbye:
                 e.goodbye = goodbye
-                fields.append("goodbye")
-            e.save(update_fields=fields)
-            _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
-            _seat_changed(e)
+            _end(
+                e,
+                EnrollmentStatus.WITHDRAWN,
+                WITHDREW,
+                now=now,
+                actor=actor,
+                extra=("goodbye",) if says_goodbye else (),
+            )
             if e.pk == current.pk:
                 current = e
             else:
@@ -495,15 +518,7 @@ def decline_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
             raise InvalidTransition("There's no open seat offer for you in this group.")
         now = timezone.now()
         for e in _mates(current, [EnrollmentStatus.OFFERED]):
-            e.status = EnrollmentStatus.WITHDRAWN
-            e.ended_at = now
-            e.end_reason = DECLINED_OFFER
-            e.offer_expires_at = None
-            e.save(
-                update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
-            )
-            _audit(e, actor, AuditAction.ENROLLMENT_CHANGED)
-            _seat_changed(e)
+            _end(e, EnrollmentStatus.WITHDRAWN, DECLINED_OFFER, now=now, actor=actor)
             if e.pk == current.pk:
                 current = e
         _offer_free_seats(cohort, now=now)
@@ -599,22 +614,17 @@ def advance_cohorts(*, now: datetime | None = None) -> int:
             cohort.status = CohortStatus.FINISHED
             cohort.save(update_fields=["status"])
             for e in Enrollment.objects.select_for_update().filter(cohort=cohort, status__in=LIVE):
-                seated = e.status == EnrollmentStatus.CONFIRMED
-                e.status = EnrollmentStatus.COMPLETED if seated else EnrollmentStatus.WITHDRAWN
-                e.ended_at = now
-                e.end_reason = "" if seated else GROUP_FINISHED
-                e.offer_expires_at = None
-                e.save(
-                    update_fields=[
-                        "status",
-                        "ended_at",
-                        "end_reason",
-                        "offer_expires_at",
-                        "updated_at",
-                    ]
-                )
-                _audit(e, None, AuditAction.ENROLLMENT_CHANGED, finished=True)
-                _seat_changed(e)
+                if e.status == EnrollmentStatus.CONFIRMED:
+                    _end(e, EnrollmentStatus.COMPLETED, "", now=now, actor=None, finished=True)
+                else:
+                    _end(
+                        e,
+                        EnrollmentStatus.WITHDRAWN,
+                        GROUP_FINISHED,
+                        now=now,
+                        actor=None,
+                        finished=True,
+                    )
             moved += 1
     return moved
 
@@ -641,15 +651,7 @@ def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
         current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
         if current.status not in LIVE:
             raise InvalidTransition("This member has already left the group.")
-        current.status = EnrollmentStatus.REMOVED
-        current.ended_at = timezone.now()
-        current.end_reason = reason
-        current.offer_expires_at = None
-        current.save(
-            update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
-        )
-        _audit(current, actor, AuditAction.ENROLLMENT_CHANGED)
-        _seat_changed(current)
+        _end(current, EnrollmentStatus.REMOVED, reason, now=timezone.now(), actor=actor)
         _notify("removed", [current])
         _offer_free_seats(cohort)
     return current
@@ -675,15 +677,7 @@ def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) ->
         ).update(status=MeetingStatus.CANCELLED, ics_sequence=F("ics_sequence") + 1)
         ended = list(Enrollment.objects.select_for_update().filter(cohort=locked, status__in=LIVE))
         for e in ended:
-            e.status = EnrollmentStatus.REMOVED
-            e.ended_at = now
-            e.end_reason = GROUP_CANCELLED
-            e.offer_expires_at = None
-            e.save(
-                update_fields=["status", "ended_at", "end_reason", "offer_expires_at", "updated_at"]
-            )
-            _audit(e, actor, AuditAction.ENROLLMENT_CHANGED, cancelled=True)
-            _seat_changed(e)
+            _end(e, EnrollmentStatus.REMOVED, GROUP_CANCELLED, now=now, actor=actor, cancelled=True)
         _notify("group_cancelled", ended)
         record(
             actor=actor,
