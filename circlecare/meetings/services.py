@@ -18,7 +18,7 @@ from circlecare.accounts.models import User
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment.consents import consents_missing
-from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.errors import ConsentRequired, InvalidTransition, NotFound
 from circlecare.meetings import schedule
 from circlecare.meetings.errors import (
@@ -37,7 +37,7 @@ from circlecare.meetings.models import (
     MeetingStatus,
     hash_token,
 )
-from circlecare.practice.models import Clinician
+from circlecare.practice.eligibility import clinician_of, homes_in
 from circlecare.practice.queries import licensed_states
 from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
 from circlecare.states import HOME_STATE_CHOICES, state_name
@@ -211,18 +211,10 @@ def _licences_still_cover(cohort: Cohort, new_last: date) -> None:
     old_last = _last_day(cohort) or cohort.planned_last_date
     if new_last <= old_last:
         return
-    homes = set(
-        Enrollment.objects.filter(cohort=cohort, status__in=LIVE)
-        .exclude(member__home_state="")
-        .values_list("member__home_state", flat=True)
-    )
+    homes = homes_in(cohort)
     if not homes:
         return
-    clinician = (
-        Clinician.objects.filter(user_id=cohort.lead_id)
-        .prefetch_related("licenses", "privileges__home_license")
-        .first()
-    )
+    clinician = clinician_of(cohort.lead_id)
     start = max(cohort.first_meeting_date, timezone.localdate())
     lost = (homes & licensed_states(clinician, start, old_last)) - licensed_states(
         clinician, start, new_last

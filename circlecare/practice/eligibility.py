@@ -181,26 +181,33 @@ def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str]]]:
     return found
 
 
-def members_a_new_lead_could_not_serve(cohort: Cohort, lead: Any) -> set[str]:
-    """For a therapy group about to change its lead: the states where people in it (seated,
-    offered or waiting) live and the new lead is not licensed through the group's last meeting.
-    Empty for other kinds of group, or when the new lead can serve everyone."""
+def homes_in(cohort: Cohort) -> set[str]:
+    """The states where the people in a group (seated, offered or waiting) live."""
     from circlecare.enrollment.models import LIVE, Enrollment
-    from circlecare.practice.models import Clinician
 
-    if not cohort.program.is_therapy or cohort.pk is None:
-        return set()
-    homes = set(
+    return set(
         Enrollment.objects.filter(cohort=cohort, status__in=LIVE)
         .exclude(member__home_state="")
         .values_list("member__home_state", flat=True)
     )
+
+
+def clinician_of(user_id: int) -> Clinician | None:
+    """Someone's clinician row with their licences and privileges, ready for
+    ``licensed_states``; None for someone who is not a clinician."""
+    return (
+        Clinician.objects.prefetch_related(*clinician_prefetch("")).filter(user_id=user_id).first()
+    )
+
+
+def members_a_new_lead_could_not_serve(cohort: Cohort, lead: Any) -> set[str]:
+    """For a therapy group about to change its lead: the states where people in it (seated,
+    offered or waiting) live and the new lead is not licensed through the group's last meeting.
+    Empty for other kinds of group, or when the new lead can serve everyone."""
+    if not cohort.program.is_therapy or cohort.pk is None:
+        return set()
+    homes = homes_in(cohort)
     if not homes:
         return set()
-    clinician = (
-        Clinician.objects.filter(user=lead)
-        .prefetch_related("licenses", "privileges__home_license")
-        .first()
-    )
     start, end = coverage_window(cohort, timezone.localdate())
-    return homes - licensed_states(clinician, start, end)
+    return homes - licensed_states(clinician_of(lead.pk), start, end)
