@@ -22,7 +22,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,10 +132,6 @@ def _sync_status(cohort: Cohort, held: int | None = None) -> None:
     if cohort.status != wanted:
         cohort.status = wanted
         cohort.save(update_fields=["status"])
-
-
-def cohort_today(cohort: Cohort) -> date:
-    return timezone.localtime(timezone.now(), ZoneInfo(cohort.time_zone)).date()
 
 
 def _require_open(cohort: Cohort) -> None:
@@ -371,7 +367,7 @@ def _enroll_in_one_trip(member: Any, cohort: Cohort, actor: Any) -> Enrollment |
     try:
         with _lock_wait_bounded(), wrapper:
             enrollment = join_sql.enroll(
-                member=member, cohort=cohort, actor=actor, today=cohort_today(cohort)
+                member=member, cohort=cohort, actor=actor, today=cohort.local_today()
             )
     except IntegrityError:
         # The partial unique constraint: a second live place for the same member.

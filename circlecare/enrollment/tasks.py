@@ -7,7 +7,6 @@ say what changed, when the group starts (in the member's own zone) and link to "
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -207,7 +206,7 @@ def check_minimum_size(cohort_id: int) -> bool:
     if cohort is None or cohort.status not in JOINABLE:
         return False
     days = int(getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7))
-    today = timezone.localtime(timezone.now(), ZoneInfo(cohort.time_zone)).date()
+    today = cohort.local_today()
     if not today <= cohort.first_meeting_date <= today + timedelta(days=days):
         return False
     return _alert_if_under_minimum(cohort)

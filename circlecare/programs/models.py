@@ -234,13 +234,17 @@ class Cohort(models.Model):
     def is_joinable(self) -> bool:
         return self.status in JOINABLE
 
+    def local_today(self) -> date:
+        """Today by the group's own calendar."""
+        return timezone.localtime(timezone.now(), ZoneInfo(self.time_zone)).date()
+
     @property
     def closed_for_joining(self) -> str:
         """Why someone new cannot join now, in plain words; empty while they can. By the group's
         own calendar: its status, its joining deadline, and its first meeting."""
         if not self.is_joinable:
             return "This group isn't taking new members."
-        today = timezone.localtime(timezone.now(), ZoneInfo(self.time_zone)).date()
+        today = self.local_today()
         if self.enrollment_deadline and today > self.enrollment_deadline:
             return "The deadline for joining this group has passed."
         if today > self.first_meeting_date:

@@ -168,7 +168,7 @@ def test_a_group_closed_since_the_page_was_read_is_refused(
 ) -> None:
     cohort = CohortFactory(capacity=5)
     stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
-    Cohort.objects.filter(pk=cohort.pk).update(**change(services.cohort_today(cohort)))
+    Cohort.objects.filter(pk=cohort.pk).update(**change(cohort.local_today()))
     with pytest.raises(EnrollmentClosed) as caught:
         services.enroll(member=ready_member(), cohort=stale)
     assert said in caught.value.message
