@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -116,16 +117,10 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
             pk=access.meeting_id, ended_at__isnull=True, ends_at__gt=now
         ).update(ended_at=now)
         if ended:
-            meeting = Meeting.objects.select_related("cohort").get(pk=access.meeting_id)
-            actor = meeting.cohort.lead if meeting.cohort.lead_id == access.user_id else None
-            if actor is None:
-                from django.contrib.auth import get_user_model
-
-                actor = get_user_model().objects.get(pk=access.user_id)
             record(
-                actor=actor,
+                actor=get_user_model().objects.get(pk=access.user_id),
                 action=AuditAction.MEETING_CHANGED,
-                target=meeting,
+                target=Meeting.objects.get(pk=access.meeting_id),
                 data={"change": "ended_for_everyone"},
             )
     return bool(ended)
