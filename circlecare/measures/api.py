@@ -31,7 +31,7 @@ from circlecare.measures.services import (
     NOTE_MAX_LENGTH,
     acknowledge_alert,
     may_handle_alert,
-    risk_answer_not_saved,
+    report_unsaved_risk_answer,
 )
 from circlecare.measures.services import submit_assessment as submit_service
 from circlecare.measures.stats import Rate
@@ -430,10 +430,7 @@ def submit_answers(
 
     def tell_the_clinician() -> None:
         # A risk answer that could not be stored still reaches the group's clinician.
-        try:
-            risk_answer_not_saved(assessment=row, actor=request.user)
-        except Exception:
-            logger.exception("an unsaved risk answer could not raise an alert")
+        report_unsaved_risk_answer(assessment=row, actor=request.user)
 
     try:
         saved = submit_service(assessment=row, answers=payload.answers, actor=request.user)

@@ -193,6 +193,15 @@ def risk_answer_not_saved(
         return _raise_alert(row, now=now, answer_saved=False)
 
 
+def report_unsaved_risk_answer(*, assessment: Assessment, actor: Any) -> None:
+    """``risk_answer_not_saved`` for a page or an API answer that is showing crisis resources:
+    a failure here is logged, never raised, so it cannot take those resources away."""
+    try:
+        risk_answer_not_saved(assessment=assessment, actor=actor)
+    except Exception:
+        logger.exception("an unsaved risk answer could not raise an alert")
+
+
 def submit_intake(
     *,
     member: Any,

@@ -33,7 +33,7 @@ from circlecare.measures.plans import intake_codes, weekly_codes
 from circlecare.measures.services import (
     acknowledge_alert,
     may_handle_alert,
-    risk_answer_not_saved,
+    report_unsaved_risk_answer,
     submit_assessment,
     submit_intake,
 )
@@ -141,10 +141,10 @@ def _submit_view(
     submit: Any,
     template_context: dict[str, Any],
     success_url: str,
-    risk_not_saved: Any = None,
+    assessment: Assessment | None = None,
 ) -> HttpResponse:
-    """``risk_not_saved()``, when given, tells the clinician of a risk answer the form could
-    not store (``risk_answer_not_saved``); a failure there never hides the crisis resources."""
+    """``assessment``, when given, is the one being answered: a risk answer the form could not
+    store raises its alert (``report_unsaved_risk_answer``)."""
     instrument = get(instrument_code)
     form = QuestionnaireForm(instrument, request.POST or None)
     context = {"form": form, "instrument": instrument, **template_context}
@@ -153,11 +153,8 @@ def _submit_view(
     risk = form.risk_answered
 
     def tell_the_clinician() -> None:
-        if risk and risk_not_saved is not None:
-            try:
-                risk_not_saved()
-            except Exception:
-                logger.exception("an unsaved risk answer could not raise an alert")
+        if risk and assessment is not None:
+            report_unsaved_risk_answer(assessment=assessment, actor=request.user)
 
     try:
         if not form.is_valid():
@@ -225,7 +222,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
         submit=submit,
         template_context={"assessment": assessment, "cohort": assessment.cohort},
         success_url=reverse("measures:due"),
-        risk_not_saved=lambda: risk_answer_not_saved(assessment=assessment, actor=request.user),
+        assessment=assessment,
     )
 
 
