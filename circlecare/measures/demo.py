@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +21,7 @@ from circlecare.measures import summaries
 from circlecare.measures.instruments import get
 from circlecare.measures.models import Assessment, AssessmentStatus, Occasion, RiskAlert
 from circlecare.measures.plans import CHECKIN_CODE, weekly_codes
+from circlecare.meetings.schedule import meeting_times
 
 DEMO_DOMAIN = "demo.circlecare.example"
 
@@ -92,7 +92,7 @@ def seed_demo() -> str:
         ).exists():
             continue
         rng = random.Random(f"{enrollment.member_id}-{cohort.pk}")
-        meetings = _meeting_starts(cohort)
+        meetings = meeting_times(cohort)  # by the group's weekly pattern
         held = sum(1 for start in meetings if start < now)
         answered = max(0, held - 1)  # the latest meeting's questionnaires are still to come
         intake_at = min(now - timedelta(hours=1), meetings[0] - timedelta(days=2))
@@ -144,17 +144,6 @@ def seed_demo() -> str:
         f"Measures: made-up questionnaire history for {members} members ({made} scores"
         f"{', 1 acknowledged alert' if alerts else ''}), marked as demo data."
     )
-
-
-def _meeting_starts(cohort) -> list[datetime]:
-    """When each week's meeting starts by the group's weekly pattern."""
-    zone = ZoneInfo(cohort.time_zone)
-    return [
-        datetime.combine(
-            cohort.first_meeting_date + timedelta(weeks=week), cohort.start_time, tzinfo=zone
-        )
-        for week in range(cohort.program.weeks)
-    ]
 
 
 def _demo_alert(now) -> int:
