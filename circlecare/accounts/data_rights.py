@@ -198,7 +198,7 @@ def groups_still_led(member: User) -> list[str]:
         .only("name", "program__title")
         .order_by("first_meeting_date", "pk")
     )
-    return [f"{c.program.title} — {c.name}" if c.name else c.program.title for c in led]
+    return [c.title for c in led]
 
 
 def delete_account(*, member: User) -> None:

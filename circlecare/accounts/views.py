@@ -66,11 +66,10 @@ def _tell_about_therapy_places(request: HttpRequest, user: User) -> None:
     from circlecare.states import join_names, where
 
     for cohort, states in therapy_places_now_outside(user):
-        group = f"{cohort.program.title} — {cohort.name}" if cohort.name else cohort.program.title
         served = join_names(states) or "the states where its clinician is licensed"
         messages.warning(
             request,
-            f"{group} can include only people living in {served}, and you now live "
+            f"{cohort.title} can include only people living in {served}, and you now live "
             f"{where(user.home_state)}. Your place is kept for now, and before each meeting you "
             "confirm where you are. Please contact the practice so they can help you find the "
             "right group.",

@@ -503,8 +503,7 @@ def _prompt_cards(prompts: list[tuple[Any, Any]]) -> list[tuple[list[str], str]]
         plan = week.plan if week else None
         if plan is None or not plan.reflection_prompt:
             continue
-        group = f"{cohort.program.title} — {cohort.name}" if cohort.name else cohort.program.title
-        cards.setdefault(plan.reflection_prompt, []).append(f"{group} · week {plan.number}")
+        cards.setdefault(plan.reflection_prompt, []).append(f"{cohort.title} · week {plan.number}")
     return [(labels, text) for text, labels in cards.items()]
 
 

@@ -184,8 +184,7 @@ class Cohort(models.Model):
         indexes = [models.Index(fields=["status", "first_meeting_date"])]
 
     def __str__(self) -> str:
-        label = f" — {self.name}" if self.name else ""
-        return f"{self.program.title}{label} (from {self.first_meeting_date:%d %b %Y})"
+        return f"{self.title} (from {self.first_meeting_date:%d %b %Y})"
 
     def get_absolute_url(self) -> str:
         return reverse("programs:cohort", kwargs={"pk": self.pk})
@@ -210,6 +209,11 @@ class Cohort(models.Model):
             errors["enrollment_deadline"] = "The deadline must be on or before the first meeting."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def title(self) -> str:
+        """The group as people name it: its programme, and its own name when it has one."""
+        return f"{self.program.title} — {self.name}" if self.name else self.program.title
 
     @property
     def planned_last_date(self) -> date:
