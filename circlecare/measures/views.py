@@ -239,22 +239,24 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     # Open, full (waiting list) or running (a seat offered later): intake can be needed in all.
     if cohort.status not in ACTIVE:
         raise Http404
+    # Not for a group nobody new may join now, nor for one the member may not join, nor before
+    # its agreements: the group's page says why (and shows groups they can join), or the
+    # agreements page asks for them.
+    refusal: tuple[str, str | None] | None = None
     closed = cohort.closed_for_joining
     if closed and live_enrollment(request.user, cohort) is None:
-        # Nobody new joins now, so no answers are asked for it (the page says where else to go).
-        if _posted_risk_answer(request):
-            return crisis_response(request, saved=False)
-        messages.info(request, closed)
-        return redirect(cohort.get_absolute_url())
-    earlier = join_steps.first_unmet(request.user, cohort, before=INTAKE_STEP)
-    if earlier is not None:
+        refusal = (closed, None)
+    else:
+        earlier = join_steps.first_unmet(request.user, cohort, before=INTAKE_STEP)
+        if earlier is not None:
+            refusal = (earlier.message, earlier.url)
+    if refusal is not None:
         if _posted_risk_answer(request):
             # Nothing is stored, but a risk answer given is a risk answer: crisis resources first.
             return crisis_response(request, saved=False)
-        # Not for a group the member may not join, nor before its agreements: the group's page
-        # says why (and shows groups they can join), or the agreements page asks for them.
-        messages.info(request, earlier.message)
-        return redirect(earlier.url or cohort.get_absolute_url())
+        message, url = refusal
+        messages.info(request, message)
+        return redirect(url or cohort.get_absolute_url())
     missing = missing_intake(request.user, cohort)
     here = reverse("measures:intake", args=[cohort.pk])
     next_url = _safe_next(request, request.GET.get("next")) or cohort.get_absolute_url()
