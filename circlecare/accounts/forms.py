@@ -7,6 +7,7 @@ from django import forms
 from circlecare.accounts.models import User
 from circlecare.accounts.validators import clean_display_name, selectable_zones
 from circlecare.states import HOME_STATE_CHOICES
+from circlecare.widgets import QuickSelect
 
 ZoneChoice = tuple[str, str] | tuple[str, list[tuple[str, str]]]
 
@@ -39,12 +40,14 @@ class ProfileFieldsMixin(forms.Form):
         label="Where you live",
         choices=[("", "Choose your state"), *HOME_STATE_CHOICES],
         help_text="Therapy groups can include only people living where the clinician is licensed.",
+        widget=QuickSelect,
     )
     time_zone = forms.ChoiceField(
         label="Your time zone",
         choices=zone_choices,
         initial="America/New_York",
         help_text="We show every meeting time in this zone.",
+        widget=QuickSelect,
         error_messages={
             "required": "Please choose your time zone.",
             "invalid_choice": "Please choose your time zone from the list.",

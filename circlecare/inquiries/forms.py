@@ -6,6 +6,7 @@ from django import forms
 
 from circlecare.inquiries.models import MESSAGE_MAX, Inquiry
 from circlecare.states import HOME_STATE_CHOICES
+from circlecare.widgets import QuickSelect
 
 
 def _no_control_chars(value: str, field: str, *, multiline: bool = False) -> str:
@@ -21,7 +22,9 @@ def _no_control_chars(value: str, field: str, *, multiline: bool = False) -> str
 class InquiryForm(forms.ModelForm):
     # Left empty by people; bots fill every field they see. Hidden from view and from screen readers.
     website = forms.CharField(required=False, label="Leave this empty", max_length=200)
-    state = forms.ChoiceField(label="Where you live", choices=[("", "Choose"), *HOME_STATE_CHOICES])
+    state = forms.ChoiceField(
+        label="Where you live", choices=[("", "Choose"), *HOME_STATE_CHOICES], widget=QuickSelect
+    )
 
     class Meta:
         model = Inquiry

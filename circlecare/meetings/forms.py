@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from circlecare.states import OUTSIDE_US, STATE_CHOICES
+from circlecare.widgets import QuickSelect
 
 
 class LocationForm(forms.Form):
@@ -16,6 +17,7 @@ class LocationForm(forms.Form):
         help_text="The state you are in at this moment, which may not be where you live. "
         "Therapy law follows where you are during the meeting.",
         error_messages={"required": "Please choose the state you are in right now."},
+        widget=QuickSelect,
     )
 
 
