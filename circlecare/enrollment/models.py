@@ -26,6 +26,8 @@ DECLINED_OFFER = "declined offer"
 GROUP_FINISHED = "group finished"
 #: ``end_reason`` of every place in a group the practice cancelled.
 GROUP_CANCELLED = "group cancelled"
+#: ``end_reason`` of a partner's place when the practice removed the other partner of the couple.
+PARTNER_REMOVED = "partner removed"
 
 #: Statuses that hold a seat: confirmed + offered ≤ capacity, always.
 SEAT_HOLDING = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
@@ -109,6 +111,8 @@ class Enrollment(models.Model):
             return "Completed the group"
         if self.end_reason == GROUP_CANCELLED:
             return "The group was cancelled"
+        if self.end_reason == PARTNER_REMOVED:
+            return "Ended with their partner's removal"
         return str(self.get_status_display())
 
 

@@ -40,6 +40,7 @@ from circlecare.enrollment.models import (
     GROUP_CANCELLED,
     GROUP_FINISHED,
     LIVE,
+    PARTNER_REMOVED,
     SEAT_HOLDING,
     WITHDREW,
     ConsentDocument,
@@ -647,9 +648,18 @@ def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
         current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
         if current.status not in LIVE:
             raise InvalidTransition("This member has already left the group.")
-        _end(current, EnrollmentStatus.REMOVED, reason, now=timezone.now(), actor=actor)
-        _notify("removed", [current])
-        _offer_free_seats(cohort)
+        now = timezone.now()
+        # A couple's places are kept and given up together: the partner's place ends too, for
+        # that reason and not this one, and they are told so (not why).
+        for e in _mates(current, LIVE):
+            if e.pk == current.pk:
+                _end(e, EnrollmentStatus.REMOVED, reason, now=now, actor=actor)
+                _notify("removed", [e])
+                current = e
+            else:
+                _end(e, EnrollmentStatus.REMOVED, PARTNER_REMOVED, now=now, actor=actor)
+                _notify("partner_removed", [e])
+        _offer_free_seats(cohort, now=now)
     return current
 
 

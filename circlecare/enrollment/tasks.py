@@ -89,6 +89,14 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             "keep going, on your own or in another group, please contact the practice.\n\n"
             f"Your groups:\n{link}{bye}",
         )
+    if kind == "partner_removed" and enrollment.status == EnrollmentStatus.REMOVED:
+        return (
+            "Your place in a group has ended",
+            f"{hello}Your partner's place in the group that starts {starts} has ended. A "
+            "couple's places are kept and given up together, so your place there has ended too. "
+            "If you'd like to keep going, on your own or in another group, please contact the "
+            f"practice.\n\nYour groups:\n{link}{bye}",
+        )
     if kind == "group_cancelled" and enrollment.status == EnrollmentStatus.REMOVED:
         catalog = settings.SITE_URL + reverse("programs:list")
         return (

@@ -338,6 +338,16 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
     if enrollment.status not in LIVE:
         messages.info(request, f"{enrollment.member.display_name} is no longer in this group.")
         return redirect(roster_url)
+    # A couple leaves together: the page names the partner whose place ends too.
+    partner = (
+        Enrollment.objects.select_related("member")
+        .defer("member__password")
+        .filter(pairing_id=enrollment.pairing_id, status__in=LIVE)
+        .exclude(pk=enrollment.pk)
+        .first()
+        if enrollment.pairing_id
+        else None
+    )
     form = RemoveForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -347,11 +357,16 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"{enrollment.member.display_name} has been removed.")
+            removed = enrollment.member.display_name
+            if partner is not None:
+                removed += f" and their partner {partner.member.display_name} have"
+            else:
+                removed += " has"
+            messages.success(request, f"{removed} been removed.")
         return redirect(roster_url)
     return render(
         request,
         "enrollment/remove.html",
-        {"enrollment": enrollment, "cohort": cohort, "form": form},
+        {"enrollment": enrollment, "cohort": cohort, "form": form, "partner": partner},
         status=400 if request.method == "POST" else 200,
     )

@@ -478,6 +478,33 @@ def test_when_one_partner_leaves_the_other_is_told_by_email(run_worker: Any) -> 
     assert status_of(pair[1]) == Status.WITHDRAWN
 
 
+@pytest.mark.django_db(transaction=True)
+def test_removing_one_partner_ends_the_couples_places_together(run_worker: Any) -> None:
+    """Staff removing one partner does not leave the other seated alone: both places end, the
+    partner's for that reason (not the removal's), both seats go to the waiting couple, and the
+    partner is told their place ended without being told why."""
+    from django.core import mail
+
+    cohort = couples_cohort(capacity=2)
+    pair = join_as_couple(cohort)
+    waiting = join_as_couple(cohort)
+    run_worker()
+    before = len(mail.outbox)
+    services.remove(enrollment=pair[1], actor=UserFactory(is_staff=True), reason="Abusive words")
+    run_worker()
+    pair[0].refresh_from_db()
+    pair[1].refresh_from_db()
+    assert (pair[1].status, pair[1].end_reason) == (Status.REMOVED, "Abusive words")
+    assert (pair[0].status, pair[0].end_reason) == (Status.REMOVED, "partner removed")
+    assert pair[0].ended_label == "Ended with their partner's removal"
+    assert [status_of(e) for e in waiting] == [Status.OFFERED, Status.OFFERED]
+    told = {m.to[0]: m for m in mail.outbox[before:]}
+    assert told[pair[1].member.email].subject == "circlecare: your place in a group has ended"
+    partner_mail = told[pair[0].member.email]
+    assert "Your partner's place in the group" in partner_mail.body
+    assert "Abusive" not in partner_mail.body
+
+
 def test_an_invite_is_only_for_the_address_it_was_sent_to() -> None:
     cohort = couples_cohort(capacity=4)
     inviter = ready_member()

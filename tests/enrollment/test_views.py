@@ -359,6 +359,22 @@ def test_remove_asks_for_the_reason_on_a_page_of_its_own() -> None:
     assert "Robin is no longer in this group." in again.content.decode()
 
 
+def test_the_remove_page_says_a_couples_partner_leaves_too() -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member(display_name="Ana")
+    partner = ready_member(display_name="Bo", email="partner@example.org")
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    ana, _bo = services.accept_partner_invite(token=token, member=partner)
+    client = client_for(UserFactory(is_staff=True))
+    url = reverse("enrollment:remove", args=[ana.pk])
+    page = client.get(url).content.decode()
+    assert "Ana is here as a couple with Bo." in page
+    assert "Remove both" in page
+    done = client.post(url, {"reason": "Asked to leave"}, follow=True).content.decode()
+    assert "Ana and their partner Bo have been removed." in done
+    assert set(Enrollment.objects.values_list("status", flat=True)) == {"removed"}
+
+
 def test_include_if_exists_renders_nothing_for_a_missing_template() -> None:
     template = Template('{% load enrollment_tags %}[{% include_if_exists "nowhere/_panel.html" %}]')
     assert template.render(Context({})) == "[]"
