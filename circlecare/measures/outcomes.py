@@ -289,7 +289,7 @@ def _columns_sql(condition: Q, quote: Any) -> str:
         if isinstance(child, Q):
             parts.append(_columns_sql(child, quote))
         else:
-            column, value = child
+            column, value = child  # type: ignore[misc]  # a Q's leaves are (name, value)
             parts.append(f"{quote(column)} = {int(value)}")
     sql = "(" + f" {condition.connector} ".join(parts) + ")"
     return f"(NOT {sql})" if condition.negated else sql
