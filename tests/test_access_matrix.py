@@ -135,6 +135,7 @@ ROUTES: dict[str, tuple[str, Callable[[W], str]]] = {
     "enrollment:consents": ("get", url("enrollment:consents", cohort)),
     "enrollment:partner_invite": ("get", url("enrollment:partner_invite", cohort)),
     "enrollment:partner_accept": ("get", url("enrollment:partner_accept", "no-such-token")),
+    "enrollment:partner_invite_cancel": ("post", url("enrollment:partner_invite_cancel", 999999)),
     "enrollment:accept": ("post", url("enrollment:accept", pk("offered"))),
     "enrollment:decline": ("post", url("enrollment:decline", pk("offered"))),
     "enrollment:withdraw": ("get", url("enrollment:withdraw", pk("enrollment"))),
@@ -214,6 +215,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "enrollment:consents": only(302),
     "enrollment:partner_invite": only(),  # not a couples group
     "enrollment:partner_accept": only(),  # no such invitation
+    "enrollment:partner_invite_cancel": only(),  # nobody's invitation: as someone else's
     "enrollment:accept": only(member=302),
     "enrollment:decline": only(member=302),
     "enrollment:withdraw": only(member=200),

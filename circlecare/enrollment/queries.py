@@ -22,6 +22,8 @@ from circlecare.enrollment.models import (
     ConsentKind,
     Enrollment,
     EnrollmentStatus,
+    PartnerInvite,
+    PartnerInviteStatus,
 )
 from circlecare.meetings.schedule import meeting_times
 from circlecare.prebuilt import PreparedRead, prebuilt
@@ -153,6 +155,17 @@ _goodbyes: PreparedRead[Any] = PreparedRead(
     "cohorts",
     "member",
 )
+
+
+def invitations_waiting(member: Any) -> list[PartnerInvite]:
+    """The member's invitations to a partner that are still waiting for an answer (one query)."""
+    return list(
+        PartnerInvite.objects.filter(
+            inviter=member, status=PartnerInviteStatus.PENDING, expires_at__gt=timezone.now()
+        )
+        .select_related("cohort", "cohort__program")
+        .order_by("-created_at")
+    )
 
 
 def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:

@@ -798,6 +798,26 @@ def invite_partner(
     return invite, token
 
 
+def cancel_partner_invite(*, invite_id: int, member: Any) -> PartnerInvite:
+    """The inviter calls off an invitation their partner has not answered: its link stops
+    working. Only the inviter can, and only while it is waiting."""
+    with transaction.atomic(durable=True):
+        invite = (
+            PartnerInvite.objects.select_for_update().filter(pk=invite_id, inviter=member).first()
+        )
+        if invite is None:
+            raise InviteInvalid("There's no such invitation.")
+        if invite.status != PartnerInviteStatus.PENDING:
+            raise InvalidTransition(
+                "Your partner has already accepted this invitation."
+                if invite.status == PartnerInviteStatus.ACCEPTED
+                else "This invitation is already cancelled."
+            )
+        invite.status = PartnerInviteStatus.CANCELLED
+        invite.save(update_fields=["status"])
+    return invite
+
+
 def find_invite(token: str) -> PartnerInvite:
     invite = (
         PartnerInvite.objects.select_related("cohort", "cohort__program", "inviter")

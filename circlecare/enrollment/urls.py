@@ -9,6 +9,11 @@ urlpatterns = [
     path("join/<int:cohort_id>/", views.join, name="join"),
     path("join/<int:cohort_id>/agreements/", views.consents, name="consents"),
     path("join/<int:cohort_id>/partner/", views.partner_invite, name="partner_invite"),
+    path(
+        "partner/invitation/<int:pk>/cancel/",
+        views.partner_invite_cancel,
+        name="partner_invite_cancel",
+    ),
     path("partner/<str:token>/", views.partner_accept, name="partner_accept"),
     path("enrollment/<int:pk>/accept/", views.accept, name="accept"),
     path("enrollment/<int:pk>/decline/", views.decline, name="decline"),

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from circlecare.enrollment import queries, services
 from circlecare.enrollment.consents import consents_missing
-from circlecare.enrollment.errors import NotAllowed
+from circlecare.enrollment.errors import InviteInvalid, NotAllowed
 from circlecare.enrollment.forms import (
     CapacityForm,
     ConsentForm,
@@ -91,7 +91,16 @@ def my_groups(request: HttpRequest) -> HttpResponse:
     # Only someone in a staff role (a coordinator, or a group's lead or co-lead: see
     # accounts.security.staff_role) runs groups; for everyone else there is nothing to look up.
     led = queries.cohorts_run_by(request.user) if getattr(request, "staff_role", True) else []
-    return render(request, "enrollment/my_groups.html", {"cards": cards, "past": past, "led": led})
+    return render(
+        request,
+        "enrollment/my_groups.html",
+        {
+            "cards": cards,
+            "past": past,
+            "led": led,
+            "invitations": queries.invitations_waiting(request.user),
+        },
+    )
 
 
 @login_required
@@ -231,7 +240,11 @@ def partner_invite(request: HttpRequest, cohort_id: int) -> HttpResponse:
     if not cohort.program.for_couples:
         raise Http404("No such group")
     form = PartnerInviteForm(request.POST or None)
-    context = {"cohort": cohort, "program": cohort.program, "form": form}
+    # An invitation already waiting: sending again replaces its link, and the page says so.
+    waiting = next(
+        (i for i in queries.invitations_waiting(request.user) if i.cohort_id == cohort.pk), None
+    )
+    context = {"cohort": cohort, "program": cohort.program, "form": form, "waiting": waiting}
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -249,6 +262,22 @@ def partner_invite(request: HttpRequest, cohort_id: int) -> HttpResponse:
                 return redirect("enrollment:my_groups")
         return render(request, "enrollment/partner_invite.html", context, status=400)
     return render(request, "enrollment/partner_invite.html", context)
+
+
+@login_required
+@require_POST
+def partner_invite_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        invite = services.cancel_partner_invite(invite_id=pk, member=request.user)
+    except InviteInvalid:
+        raise Http404("No such invitation") from None  # someone else's looks like none at all
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Your invitation to {invite.email} is cancelled: its link no longer works."
+        )
+    return redirect("enrollment:my_groups")
 
 
 @login_required

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from circlecare.enrollment import services
 from circlecare.enrollment.consents import consents_missing
-from circlecare.enrollment.models import ConsentSignature, Enrollment
+from circlecare.enrollment.errors import InviteInvalid
+from circlecare.enrollment.models import ConsentSignature, Enrollment, PartnerInvite
 from circlecare.programs.models import CohortStatus, ProgramKind
 from tests.enrollment.factories import publish_consents, ready_member
 from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
@@ -373,6 +374,46 @@ def test_the_remove_page_says_a_couples_partner_leaves_too() -> None:
     done = client.post(url, {"reason": "Asked to leave"}, follow=True).content.decode()
     assert "Ana and their partner Bo have been removed." in done
     assert set(Enrollment.objects.values_list("status", flat=True)) == {"removed"}
+
+
+def test_the_inviter_sees_a_waiting_invitation_and_can_send_it_again_or_cancel_it() -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member(display_name="Ana")
+    client = client_for(inviter)
+    invite_url = reverse("enrollment:partner_invite", args=[cohort.pk])
+    client.post(invite_url, {"email": "bo@example.org"})
+    first = PartnerInvite.objects.get()
+    page = client.get(reverse("enrollment:my_groups")).content.decode()
+    assert "Waiting for your partner" in page
+    assert "You invited bo@example.org on" in page
+    assert "invited bo@example.org" in client.get(invite_url).content.decode()
+
+    # Sending again: a new link, the old one stops working.
+    client.post(invite_url, {"email": "bo@example.org"})
+    first.refresh_from_db()
+    assert first.status == "cancelled"
+    # Once more through the service, which hands back the link's secret for the check below.
+    second, token = services.invite_partner(member=inviter, cohort=cohort, email="bo@example.org")
+
+    # Nobody else can cancel it, and a wrong id changes nothing.
+    cancel = reverse("enrollment:partner_invite_cancel", args=[second.pk])
+    assert client_for(ready_member()).post(cancel).status_code == 404
+    assert client.get(cancel).status_code == 405
+    second.refresh_from_db()
+    assert second.status == "pending"
+
+    done = client.post(cancel, follow=True).content.decode()
+    assert "Your invitation to bo@example.org is cancelled" in done
+    assert "Waiting for your partner" not in done
+    second.refresh_from_db()
+    assert second.status == "cancelled"
+    again = client.post(cancel, follow=True).content.decode()
+    assert "This invitation is already cancelled." in again
+    # The partner's link no longer works.
+    bo = ready_member(email="bo@example.org")
+    with pytest.raises(InviteInvalid):
+        services.accept_partner_invite(token=token, member=bo)
+    assert not Enrollment.objects.exists()
 
 
 def test_include_if_exists_renders_nothing_for_a_missing_template() -> None:
