@@ -28,6 +28,10 @@ GROUP_FINISHED = "group finished"
 GROUP_CANCELLED = "group cancelled"
 #: ``end_reason`` of a partner's place when the practice removed the other partner of the couple.
 PARTNER_REMOVED = "partner removed"
+#: ``end_reason`` of a waiting-list place taken off the list after this many seat offers lapsed,
+#: so a seat nobody answers for is not offered to the same person every two days.
+OFFERS_LAPSED = "offers lapsed"
+LAPSED_OFFERS_LIMIT = 2
 
 #: Statuses that hold a seat: confirmed + offered ≤ capacity, always.
 SEAT_HOLDING = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
@@ -104,6 +108,8 @@ class Enrollment(models.Model):
                 return "Declined a seat offer"
             if self.end_reason == GROUP_FINISHED:
                 return "Still waiting when the group finished"
+            if self.end_reason == OFFERS_LAPSED:
+                return f"Taken off the waiting list after {LAPSED_OFFERS_LIMIT} offers lapsed"
             if self.confirmed_at is None:
                 return "Left the waiting list"
             return "Left the group"

@@ -39,7 +39,9 @@ from circlecare.enrollment.models import (
     DECLINED_OFFER,
     GROUP_CANCELLED,
     GROUP_FINISHED,
+    LAPSED_OFFERS_LIMIT,
     LIVE,
+    OFFERS_LAPSED,
     PARTNER_REMOVED,
     SEAT_HOLDING,
     WITHDREW,
@@ -523,16 +525,31 @@ def decline_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
 
 
 def _expire_locked(cohort: Cohort, offers: list[Enrollment], *, now: datetime) -> int:
-    """Return lapsed offers to the waiting list (behind those not yet offered) and offer on."""
+    """Return lapsed offers to the waiting list (behind those not yet offered) and offer on. A
+    place whose offers lapsed ``LAPSED_OFFERS_LIMIT`` times leaves the list instead (a couple
+    together), and the member is told they can join again."""
     expired: list[Enrollment] = []
+    ended: list[Enrollment] = []
     seen: set[int] = set()
     for offer in offers:
         for e in _mates(offer, [EnrollmentStatus.OFFERED]):
             if e.pk in seen:
                 continue
             seen.add(e.pk)
-            e.status = EnrollmentStatus.WAITLISTED
             e.passes += 1
+            if e.passes >= LAPSED_OFFERS_LIMIT:
+                _end(
+                    e,
+                    EnrollmentStatus.WITHDRAWN,
+                    OFFERS_LAPSED,
+                    now=now,
+                    actor=None,
+                    extra=("passes",),
+                    expired=True,
+                )
+                ended.append(e)
+                continue
+            e.status = EnrollmentStatus.WAITLISTED
             e.offered_at = None
             e.offer_expires_at = None
             e.save(
@@ -542,8 +559,9 @@ def _expire_locked(cohort: Cohort, offers: list[Enrollment], *, now: datetime) -
             _seat_changed(e)
             expired.append(e)
     _notify("offer_expired", expired)
+    _notify("offers_lapsed", ended)
     _offer_free_seats(cohort, now=now)
-    return len(expired)
+    return len(expired) + len(ended)
 
 
 def expire_offers(*, now: datetime | None = None, cohort_id: int | None = None) -> int:

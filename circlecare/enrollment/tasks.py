@@ -16,6 +16,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from circlecare.enrollment.models import (
+    LAPSED_OFFERS_LIMIT,
+    OFFERS_LAPSED,
     SEAT_HOLDING,
     CohortNotice,
     Enrollment,
@@ -64,7 +66,8 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
         again = (
             # Offered again because nobody else was waiting: said, so it isn't a puzzle.
             "Your earlier offer wasn't taken up in time, but the seat is still free and nobody "
-            "else is waiting for it, so it's offered to you again. "
+            "else is waiting for it, so it's offered to you again. If this one isn't taken up "
+            "either, we'll take you off the waiting list (you can always join it again). "
             if enrollment.passes
             else ""
         )
@@ -80,6 +83,19 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             f"{hello}The seat we offered you in the group that starts {starts} wasn't taken up "
             "in time, so it has passed to the next person. You're still on the waiting list.\n\n"
             f"See your place here:\n{link}{bye}",
+        )
+    if (
+        kind == "offers_lapsed"
+        and enrollment.status == EnrollmentStatus.WITHDRAWN
+        and enrollment.end_reason == OFFERS_LAPSED
+    ):
+        return (
+            "You're no longer on a waiting list",
+            f"{hello}We offered you a seat in the group that starts {starts} "
+            f"{LAPSED_OFFERS_LIMIT} times and didn't hear back in time, so we've taken you off "
+            "its waiting list and the seat can go to someone else. That's all right: if the "
+            "group still suits you, you're welcome to join it again, and the practice is glad to "
+            f"talk about other groups.\n\nYour groups:\n{link}{bye}",
         )
     if kind == "partner_left" and enrollment.status == EnrollmentStatus.WITHDRAWN:
         return (

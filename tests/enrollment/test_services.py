@@ -392,6 +392,34 @@ def test_an_offer_made_again_after_it_lapsed_says_so() -> None:
     assert waiting.status == Status.OFFERED and waiting.passes == 1
     again = compose(waiting, "offered")
     assert again is not None and "offered to you again" in again[1]
+    assert "we'll take you off the waiting list" in again[1]
+
+
+def test_after_two_lapsed_offers_the_place_leaves_the_list_and_the_seat_stays_open() -> None:
+    """A seat nobody answers for is not offered to the same person every two days: the second
+    lapse takes them off the list, kindly, and the next person in line (or a newcomer) gets it."""
+    from circlecare.enrollment.tasks import compose
+
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    for _ in range(2):
+        waiting.refresh_from_db()
+        assert services.expire_offers(now=waiting.offer_expires_at + timedelta(seconds=1)) == 1
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.end_reason, waiting.passes) == (
+        Status.WITHDRAWN,
+        "offers lapsed",
+        2,
+    )
+    assert waiting.ended_label == "Taken off the waiting list after 2 offers lapsed"
+    told = compose(waiting, "offers_lapsed")
+    assert told is not None and "you're welcome to join it again" in told[1]
+    assert not Enrollment.objects.filter(cohort=cohort, status=Status.OFFERED).exists()
+    # The seat is free for the next person, who takes it at once; and the member can come back.
+    assert services.enroll(member=ready_member(), cohort=cohort).status == Status.CONFIRMED
+    back = services.enroll(member=waiting.member, cohort=cohort)
+    assert back.status == Status.WAITLISTED
 
 
 # ---------------------------------------------------------------------------------------- couples
