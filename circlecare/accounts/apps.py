@@ -7,4 +7,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from circlecare import checks  # noqa: F401  (registers the project's deploy checks)
         from circlecare.accounts import signals  # noqa: F401
