@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
+from pydantic import StrictInt
 
 from circlecare.accounts.http import signed_in
 from circlecare.accounts.models import PersonalAccessToken, User
@@ -151,10 +152,12 @@ class QuestionnaireDetailOut(QuestionnaireOut):
 
 
 class AnswersIn(Input):
-    answers: list[int] = Field(
+    # Strict: a JSON true, "5" or 5.0 is not an answer (lax parsing would read true as 1).
+    answers: list[StrictInt] = Field(
         ...,
         max_length=20,
-        description="One answer per scored item in order, then optionally the unscored ones.",
+        description="One answer per scored item in order, then optionally the unscored ones: "
+        "whole numbers (not strings, decimals or true/false).",
     )
 
 

@@ -132,6 +132,10 @@ def test_answers_that_cannot_be_scored_are_422_naming_the_item_and_change_nothin
     assert "9 answers" in short.json()["message"]
     not_numbers = api.post(f"{URL}/questionnaires/{row.pk}/answers", {"answers": ["x"]})
     assert not_numbers.status_code == 422 and not_numbers.json()["code"] == "invalid"
+    # Values a lax reader would turn into numbers are refused too: true is not the answer 1.
+    for odd in (True, "1", 1.0):
+        sent = api.post(f"{URL}/questionnaires/{row.pk}/answers", {"answers": [0] * 8 + [odd]})
+        assert sent.status_code == 422 and sent.json()["code"] == "invalid", odd
     row.refresh_from_db()
     assert row.status == AssessmentStatus.DUE and row.answers == ""
 
