@@ -35,6 +35,7 @@ from circlecare.meetings.models import (
     LocationAttestation,
     Meeting,
     MeetingStatus,
+    ReminderSent,
     hash_token,
 )
 from circlecare.practice.eligibility import clinician_of, homes_in
@@ -76,6 +77,8 @@ def _retime(meeting: Meeting, local_date: date, local_time: time, zone: str) -> 
     meeting.starts_at = start
     meeting.ends_at = start + duration
     meeting.ics_sequence += 1
+    # Reminders already sent were for the old time: the new time gets its own.
+    ReminderSent.objects.filter(meeting_id=meeting.pk).delete()
 
 
 def _after_commit(meeting_ids: list[int], change: str | None) -> None:

@@ -141,6 +141,24 @@ def test_moved_meeting_old_reminder_task_sends_nothing(
     assert meeting.starts_at - timedelta(hours=1) in {r.run_after for r in queued}
 
 
+@pytest.mark.django_db
+def test_a_meeting_moved_after_its_reminder_is_reminded_again_at_its_new_time() -> None:
+    _cohort, meeting, people = _cohort_in(23 * 60 + 50)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.DAY) == 2  # the old time's
+    services.move_meeting(
+        meeting=meeting,
+        local_date=meeting.local_date + timedelta(days=3),
+        local_time=meeting.local_time,
+        actor=coordinator(),
+    )
+    meeting.refresh_from_db()
+    before = len(mail.outbox)
+    new_due = meeting.starts_at - timedelta(hours=23, minutes=50)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.DAY, now=new_due) == 2
+    assert sorted(m.to[0] for m in mail.outbox[before:]) == sorted(p.email for p in people)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.DAY, now=new_due) == 0  # once
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_due_reminder_tasks_once(run_worker: Any) -> None:
     _cohort, meeting, people = _cohort_in(55)
