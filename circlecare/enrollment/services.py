@@ -698,7 +698,11 @@ def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) ->
         locked.save(update_fields=["status"])
         Meeting.objects.filter(
             cohort=locked, status=MeetingStatus.SCHEDULED, ends_at__gt=now
-        ).update(status=MeetingStatus.CANCELLED, ics_sequence=F("ics_sequence") + 1)
+        ).update(
+            status=MeetingStatus.CANCELLED,
+            ics_sequence=F("ics_sequence") + 1,
+            updated_at=now,  # calendars' LAST-MODIFIED (update() skips auto_now)
+        )
         ended = list(Enrollment.objects.select_for_update().filter(cohort=locked, status__in=LIVE))
         for e in ended:
             _end(e, EnrollmentStatus.REMOVED, GROUP_CANCELLED, now=now, actor=actor, cancelled=True)

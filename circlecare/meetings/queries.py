@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from circlecare.accounts.models import User
-from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import GROUP_CANCELLED, Enrollment, EnrollmentStatus
 from circlecare.meetings.models import (
     Attendance,
     CalendarFeed,
@@ -151,8 +151,23 @@ def feed_by_token(token: str) -> CalendarFeed | None:
 
 
 def feed_meetings(member: User, now: datetime | None = None) -> list[Meeting]:
+    """What someone's calendar feed carries: the meetings of the groups they have a seat in and
+    of the groups they lead, and those of a group the practice cancelled while they had a place
+    in it (marked cancelled, so a calendar that copied them takes them off)."""
     now = now or timezone.now()
-    return list(meetings_for_member(member).filter(ends_at__gte=now - FEED_HISTORY))
+    theirs = Enrollment.objects.filter(
+        Q(status__in=MEMBER_STATUSES)
+        | Q(status=EnrollmentStatus.REMOVED, end_reason=GROUP_CANCELLED),
+        member=member,
+    ).values("cohort_id")
+    return list(
+        _with_cohort(
+            Meeting.objects.filter(
+                Q(cohort_id__in=theirs) | Q(cohort__lead=member) | Q(cohort__co_facilitator=member),
+                ends_at__gte=now - FEED_HISTORY,
+            )
+        ).order_by("starts_at", "pk")
+    )
 
 
 def active_feed(member: User) -> CalendarFeed | None:

@@ -450,6 +450,33 @@ def test_facilitator_sees_refused_joins_on_the_meeting_page_and_feed_use_is_show
     assert b"a calendar last fetched it" in client.get(reverse("meetings:mine")).content
 
 
+def test_a_leaders_feed_carries_the_meetings_they_lead() -> None:
+    s = _setup()
+    for who in ("lead", "co"):
+        body = Client().get(_feed_url(_client(s[who]))).content
+        uids = {str(e["UID"]) for e in Calendar.from_ical(body).walk("VEVENT")}
+        assert uids == {s["meeting"].uid}, who
+    # Someone who neither leads nor has a seat gets none of them.
+    body = Client().get(_feed_url(_client(s["other_member"]))).content
+    assert s["meeting"].uid not in {str(e["UID"]) for e in Calendar.from_ical(body).walk("VEVENT")}
+
+
+def test_a_cancelled_groups_meetings_stay_in_the_feed_marked_cancelled() -> None:
+    """A calendar that copied the meetings must be told they are off, not lose sight of them."""
+    from circlecare.enrollment.services import cancel_cohort
+
+    s = _setup()
+    url = _feed_url(_client(s["member"]))
+    before = s["meeting"].updated_at
+    cancel_cohort(cohort=s["cohort"], actor=s["coordinator"])
+    events = Calendar.from_ical(Client().get(url).content).walk("VEVENT")
+    assert [(str(e["UID"]), str(e["STATUS"]), int(e["SEQUENCE"])) for e in events] == [
+        (s["meeting"].uid, "CANCELLED", 1)
+    ]
+    s["meeting"].refresh_from_db()
+    assert s["meeting"].updated_at > before  # the calendar's LAST-MODIFIED moves
+
+
 def test_feed_query_count_does_not_grow_with_meetings(
     django_assert_max_num_queries: Any,
 ) -> None:
