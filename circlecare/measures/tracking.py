@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from circlecare.measures.instruments import Instrument, get
-from circlecare.measures.instruments.base import RISK
+from circlecare.measures.instruments.base import LOW_ITEM, RISK
 from circlecare.measures.models import Assessment, AssessmentStatus
 from circlecare.measures.stats import DETERIORATED, IMPROVED, NO_RELIABLE_CHANGE, classify_change
 
@@ -82,6 +82,9 @@ class Point:
     band: str
     band_label: str
     risk: bool
+    #: WHO-5: some single answer was 0 or 1 ("at no time", "some of the time"), which MEASURES.md
+    #: says warrants a look whatever the total.
+    low_item: bool
     synthetic: bool
 
 
@@ -213,6 +216,7 @@ def _point(row: Assessment, instrument: Instrument) -> Point:
         band=row.band,
         band_label=band.label if band else "",
         risk=RISK in (row.flags or []),
+        low_item=LOW_ITEM in (row.flags or []),
         synthetic=row.synthetic,
     )
 

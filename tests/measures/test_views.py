@@ -156,6 +156,19 @@ def test_member_chart_shows_bands_caseness_and_flag(world: dict[str, Any]) -> No
     assert "Not on track:" in body
 
 
+def test_a_who5_answer_of_0_or_1_is_flagged_on_the_chart_whatever_the_total() -> None:
+    """MEASURES.md: any single WHO-5 item at 0 or 1 warrants a look, even at a good total."""
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE, weeks=6))
+    member = EnrollmentFactory(cohort=cohort).member
+    low = completed(member=member, cohort=cohort, code="WHO5", total=20, week=0)
+    assert low.answer_list == [5, 5, 5, 5, 0] and low.band == "adequate"
+    url = f"/measures/groups/{cohort.pk}/members/{member.pk}/"
+    badge = "An answer of 0 or 1: worth a look"
+    assert client_for(cohort.lead).get(url).content.decode().count(badge) == 1
+    completed(member=member, cohort=cohort, code="WHO5", total=25, week=3)
+    assert client_for(cohort.lead).get(url).content.decode().count(badge) == 1  # not week 3
+
+
 def test_overview_puts_the_risk_first(world: dict[str, Any]) -> None:
     body = client_for(world["lead"]).get(urls(world)["cohort"]).content.decode()
     assert body.index(world["other_member"].display_name) < body.index(world["member"].display_name)
