@@ -11,9 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from circlecare.accounts.http import local_path
 from circlecare.enrollment import queries, services
 from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.errors import InviteInvalid, NotAllowed
@@ -56,12 +56,7 @@ def _staff_cohort(request: HttpRequest, cohort_id: int) -> Cohort:
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    return local_path(request, request.POST.get("next") or request.GET.get("next")) or default
 
 
 def _next_step_url(cohort: Cohort) -> str:

@@ -14,9 +14,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from circlecare.accounts.http import local_path
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment import steps as join_steps
@@ -58,14 +58,6 @@ CRISIS_FALLBACK = (
 
 def _clinical(request: HttpRequest) -> None:
     request.clinical = True  # type: ignore[attr-defined]
-
-
-def _safe_next(request: HttpRequest, value: str | None) -> str | None:
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return None
 
 
 def crisis_response(
@@ -124,7 +116,7 @@ def crisis_on_failure(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
 def support(request: HttpRequest) -> HttpResponse:
     """Shown straight after a risk answer (and reachable by anyone at any time)."""
-    return crisis_response(request, next_url=_safe_next(request, request.GET.get("next")))
+    return crisis_response(request, next_url=local_path(request, request.GET.get("next")))
 
 
 @login_required
@@ -259,7 +251,7 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
         return redirect(url or cohort.get_absolute_url())
     missing = missing_intake(request.user, cohort)
     here = reverse("measures:intake", args=[cohort.pk])
-    next_url = _safe_next(request, request.GET.get("next")) or cohort.get_absolute_url()
+    next_url = local_path(request, request.GET.get("next")) or cohort.get_absolute_url()
     if not missing:
         return render(
             request,

@@ -76,6 +76,27 @@ def test_the_steps_in_order_then_a_seat() -> None:
     assert "You have a seat in this group." in cohort_page(client, cohort)
 
 
+@pytest.mark.parametrize(
+    "odd", ["zzz", "home", "a b", "-1", "//evil.example/", "https://evil.example/"]
+)
+def test_the_agreements_page_goes_on_only_to_a_path_of_this_site(odd: str) -> None:
+    """A ``next`` that is not a path here (a bare word redirect() would take for a page name, or
+    another site) leads to the group's next step instead: never an error page after signing."""
+    cohort = CohortFactory(capacity=2)
+    member = UserFactory()
+    client = client_for(member)
+    url = reverse("enrollment:consents", args=[cohort.pk])
+    form = {f"agree_{d.pk}": "on" for d in consents_missing(member, cohort)}
+    signed = client.post(url, {**form, "adult": "on", "signed_name": "Sam", "next": odd})
+    assert signed.status_code == 302 and signed["Location"].startswith("/")
+    assert not signed["Location"].startswith("//")
+    assert ConsentSignature.objects.filter(member=member).count() == 2
+    again = client.get(url, {"next": odd})  # everything signed: straight on
+    assert again.status_code == 302 and again["Location"] == signed["Location"]
+    kept = client.get(url, {"next": "/my/"})
+    assert kept["Location"] == "/my/"
+
+
 def test_a_full_group_offers_the_waiting_list_and_shows_the_place() -> None:
     cohort = CohortFactory(capacity=1)
     services.enroll(member=ready_member(), cohort=cohort)
