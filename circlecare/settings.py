@@ -203,6 +203,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "20/m/ip,5/30m/key",
     "signup": "10/h/ip",
     "reset_password": "20/m/ip,5/h/key",
+    # Deleting an account asks for the password: as many tries as a sign-in gets.
+    "delete_account": "5/30m/user",
 }
 PASSWORD_RESET_TIMEOUT = 60 * 60
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -20,6 +20,18 @@ def _fast_tests(settings: Any, request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """Rate-limit counts live in the cache, keyed by user id, and ids come round again as each
+    test's rows are rolled back: start every test with an empty per-process cache. (A shared
+    Redis cache is left alone: other processes may be using it.)"""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _close_async_tests_connections() -> Iterator[None]:
     """An async test's ``sync_to_async`` calls run in asgiref's one shared thread, whose database
     connection would otherwise stay open after the test and keep the test database from being

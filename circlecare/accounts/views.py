@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import cast
 
 from allauth.account.views import SignupView as AllauthSignupView
+from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -173,6 +174,10 @@ def delete(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=user)
     context = {"form": form, "retained": RETAINED_NOTICE, "led": groups_still_led(user)}
     if request.method == "POST":
+        # The form says whether the password is right: tries are limited as sign-ins are.
+        limited = ratelimit.consume_or_429(request, action="delete_account", user=user)
+        if limited is not None:
+            return limited
         if form.is_valid():
             try:
                 delete_account(member=user)

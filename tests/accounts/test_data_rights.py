@@ -135,6 +135,20 @@ def test_delete_needs_the_password_and_the_word(client: Client) -> None:
     assert member.is_active and member.display_name != "Former member"
 
 
+def test_the_delete_page_limits_password_tries_as_sign_in_does(client: Client) -> None:
+    member = member_with_history()
+    client.force_login(member)
+    url = reverse("delete_account")
+    for n in range(5):
+        wrong = client.post(url, {"password": f"guess number {n}", "confirm": "NOPE"})
+        assert wrong.status_code == 400
+    paused = client.post(url, {"password": PASSWORD, "confirm": "DELETE"})
+    assert paused.status_code == 429
+    assert "Please wait a little before trying again" in paused.content.decode()
+    member.refresh_from_db()
+    assert member.is_active and member.display_name != "Former member"
+
+
 def test_delete_my_account_keeps_clinical_records_and_forgets_me(client: Client) -> None:
     member = member_with_history()
     email = member.email
