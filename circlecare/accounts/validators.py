@@ -37,6 +37,14 @@ def _script(ch: str) -> str:
         return "UNKNOWN"
 
 
+#: Alphabets that are written together in one name: Japanese (kanji with kana) and Korean
+#: (hangul with hanja).
+SCRIPTS_WRITTEN_TOGETHER = (
+    frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"}),
+    frozenset({"CJK", "HANGUL"}),
+)
+
+
 def clean_display_name(value: str) -> str:
     """Normalise a display name and refuse ones that could impersonate or hide characters.
 
@@ -63,8 +71,9 @@ def clean_display_name(value: str) -> str:
                 code="invisible",
             )
     scripts = {_script(ch) for ch in name if ch.isalpha()}
-    scripts.discard("UNKNOWN")
-    if len(scripts) > 1:
+    # Modifier letters, such as the Hawaiian ʻokina (Kaʻiulani), belong to no one alphabet.
+    scripts -= {"UNKNOWN", "MODIFIER"}
+    if len(scripts) > 1 and not any(scripts <= together for together in SCRIPTS_WRITTEN_TOGETHER):
         raise ValidationError(
             "Please write your name in one alphabet (some letters look alike across alphabets).",
             code="mixed_script",

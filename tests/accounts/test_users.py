@@ -65,6 +65,10 @@ def test_no_composition_rules() -> None:
         ("Mary  Jo", "Mary Jo"),
         ("José", "José"),
         ("李明", "李明"),
+        ("山田はなこ", "山田はなこ"),  # Japanese: kanji with kana
+        ("ヤマダ花子", "ヤマダ花子"),
+        ("김民秀", "김民秀"),  # Korean: hangul with hanja
+        ("Kaʻiulani", "Kaʻiulani"),  # the Hawaiian ʻokina
     ],
 )
 def test_display_names_are_normalised(raw: str, expected: str) -> None:
@@ -73,7 +77,20 @@ def test_display_names_are_normalised(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "a", "x" * 41, "Sam\u200b", "Ad\u202emin", "Pаul", "\x00Sam", "!!", "Sam\nAdmin"],
+    [
+        "",
+        "a",
+        "x" * 41,
+        "Sam\u200b",
+        "Ad\u202emin",
+        "Pаul",  # a Cyrillic "а" among Latin letters
+        "Pauлa",
+        "Sam李",  # Latin with Han is not a way names are written together
+        "はなこ김",  # nor kana with hangul
+        "\x00Sam",
+        "!!",
+        "Sam\nAdmin",
+    ],
 )
 def test_display_names_that_hide_or_impersonate_are_refused(raw: str) -> None:
     with pytest.raises(ValidationError):
