@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.pagination import LimitOffsetPagination
+from ninja.schema import DjangoGetter
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from circlecare.accounts.models import PersonalAccessToken
 from circlecare.accounts.tokens import verify_token
@@ -85,6 +87,16 @@ class Input(Schema):
     """What a client sends. Text holding a null character is refused, as the site's forms refuse
     it (no column stores one faithfully)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        # A JSON list, string, number or null is not a body with fields (Schema would otherwise
+        # read it attribute by attribute, find nothing and take every field's default).
+        raw = data._obj if isinstance(data, DjangoGetter) else data
+        if not isinstance(raw, dict):
+            raise ValueError("Send a JSON object with the fields named in the API's documentation.")
+        return data
+
     @field_validator("*", mode="after")
     @classmethod
     def _no_null_characters(cls, value: Any) -> Any:
@@ -103,7 +115,7 @@ class ErrorOut(Schema):
 
 
 #: Error statuses an authenticated operation may answer, each with ``ErrorOut``.
-ERRORS = frozenset({400, 401, 403, 404, 409, 422, 429})
+ERRORS = frozenset({400, 401, 403, 404, 409, 413, 422, 429})
 
 #: The largest object id a path accepts (beyond it the database cannot hold the number).
 ID_MAX = 2_147_483_647
@@ -159,6 +171,14 @@ def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error(request, 404, "not_found", "We couldn't find that.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return error(
+        request, 413, "too_large", f"What was sent is too large: please keep it under {limit} MB."
+    )
 
 
 @api.exception_handler(HttpError)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from pydantic import StrictBool
 
 from circlecare.accounts.forms import ProfileForm
 from circlecare.api import AUTH, ERRORS, ErrorOut, Input, form_errors, require_scope
@@ -28,9 +29,9 @@ class ProfileIn(Input):
     home_state: str | None = None
     time_zone: str | None = None
     language: str | None = None
-    email_reminders: bool | None = None
-    care_nudges: bool | None = None
-    care_replies: bool | None = None
+    email_reminders: StrictBool | None = None
+    care_nudges: StrictBool | None = None
+    care_replies: StrictBool | None = None
 
 
 class InvalidProfile(DomainError):

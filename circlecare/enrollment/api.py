@@ -12,6 +12,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 from ninja.pagination import paginate
+from pydantic import StrictInt
 
 from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
 from circlecare.enrollment import queries, services, steps
@@ -47,7 +48,7 @@ class EnrollmentOut(Schema):
 
 
 class JoinIn(Input):
-    cohort_id: int = Field(..., ge=1, le=ID_MAX)
+    cohort_id: StrictInt = Field(..., ge=1, le=ID_MAX)
 
 
 class WithdrawIn(Input):

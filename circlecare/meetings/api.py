@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Path, Router, Schema, Status
 from ninja.pagination import paginate
+from pydantic import StrictInt
 
 from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
@@ -61,7 +62,7 @@ class AttendanceOut(Schema):
 
 
 class AttendanceIn(Input):
-    member_id: int = Field(..., ge=1, le=ID_MAX)
+    member_id: StrictInt = Field(..., ge=1, le=ID_MAX)
     status: AttendanceStatus
 
 

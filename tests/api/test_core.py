@@ -117,6 +117,64 @@ def test_text_with_a_null_character_is_refused_and_nothing_changes(client: Clien
     assert user.display_name == "Robin"
 
 
+@pytest.mark.parametrize("body", ["[]", "null", '"x"', "7", "true"])
+def test_a_body_that_is_not_an_object_is_refused(body: str) -> None:
+    user = UserFactory(display_name="Robin")
+    api = Api(user, scopes=["read", "write"])
+    response = api.client.patch("/api/v1/me", body, content_type="application/json", **api.headers)
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid"
+    assert "Send a JSON object" in str(response.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/me", {"email_reminders": "yes"}),
+        ("/api/v1/me", {"care_nudges": 1}),
+        ("/api/v1/enrollments", {"cohort_id": True}),
+        ("/api/v1/enrollments", {"cohort_id": "1"}),
+    ],
+)
+def test_numbers_and_true_or_false_are_not_guessed_from_other_types(
+    url: str, body: dict[str, Any]
+) -> None:
+    user = UserFactory(display_name="Robin", email_reminders=True)
+    api = Api(user, scopes=["read", "write"])
+    method = api.client.patch if url == "/api/v1/me" else api.client.post
+    response = method(url, body, content_type="application/json", **api.headers)
+    assert response.status_code == 422 and response.json()["code"] == "invalid"
+    user.refresh_from_db()
+    assert user.email_reminders is True
+
+
+def test_a_body_too_large_to_read_is_413_in_the_error_shape(settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    user = UserFactory(display_name="Robin")
+    api = Api(user, scopes=["read", "write"])
+    response = api.client.patch(
+        "/api/v1/me",
+        {"display_name": "x" * (2 * 1024 * 1024)},
+        content_type="application/json",
+        **api.headers,
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "code": "too_large",
+        "message": "What was sent is too large: please keep it under 1 MB.",
+        "detail": None,
+    }
+    user.refresh_from_db()
+    assert user.display_name == "Robin"
+
+
+def test_a_site_form_too_large_to_read_gets_a_page_that_says_so(client: Client) -> None:
+    client.force_login(UserFactory())
+    response = client.post("/accounts/profile/", {"display_name": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 400
+    assert "it may have been too long" in response.content.decode()
+
+
 def test_me_needs_authentication(client: Client) -> None:
     response = client.get("/api/v1/me")
     assert response.status_code == 401
