@@ -63,12 +63,13 @@ def _clinical(request: HttpRequest) -> None:
 def crisis_response(
     request: HttpRequest,
     *,
-    saved: bool = True,
+    saved: bool | None = True,
     next_url: str | None = None,
     note: str | None = None,
 ) -> HttpResponse:
     """The crisis page, in the site's layout with the member still shown as signed in (someone in
-    distress must not think they were thrown out). If that layout cannot be rendered (its
+    distress must not think they were thrown out). ``saved``: the answers were saved (True), could
+    not be (False), or there were none (None: the page only offers support). If that layout cannot be rendered (its
     context needs the database), the page without it; if even that fails, a static page."""
     context = {"saved": saved, "next_url": next_url, "note": note, "request": request}
     try:
@@ -114,9 +115,19 @@ def crisis_on_failure(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapped
 
 
+#: Session key set when a risk answer was saved, read (once) by the support page.
+RISK_ANSWER_SAVED = "circlecare_risk_answer_saved"
+
+
 def support(request: HttpRequest) -> HttpResponse:
-    """Shown straight after a risk answer (and reachable by anyone at any time)."""
-    return crisis_response(request, next_url=local_path(request, request.GET.get("next")))
+    """Shown straight after a risk answer was saved, and reachable by anyone at any time: it
+    speaks of saved answers and a follow-up only on the visit right after they were saved."""
+    saved = bool(request.session.pop(RISK_ANSWER_SAVED, False))
+    return crisis_response(
+        request,
+        saved=True if saved else None,
+        next_url=local_path(request, request.GET.get("next")),
+    )
 
 
 @login_required
@@ -181,6 +192,8 @@ def _submit_view(
             return crisis_response(request, saved=False)
         raise
     if risk:
+        # The support page says the answers are saved only right after they were.
+        request.session[RISK_ANSWER_SAVED] = True
         target = reverse("measures:support")
         return redirect(f"{target}?{urlencode({'next': success_url})}")
     messages.success(request, "Thank you. Your answers are saved.")

@@ -319,6 +319,21 @@ def test_crisis_page_shows_even_when_the_assessment_cannot_be_loaded(
         client_for(world["member"]).post(urls(world)["take"], post)
 
 
+def test_the_support_page_speaks_of_saved_answers_only_right_after_they_were_saved(
+    world: dict[str, Any],
+) -> None:
+    client = client_for(world["member"])
+    post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 4, risk=1))}
+    after = client.post(urls(world)["take"], post, follow=True).content.decode()
+    assert "Your answers are saved" in after and "tel:988" in after
+    # Opened again later, or by anyone, it offers support and promises nothing.
+    for again in (client.get("/measures/support/"), Client().get("/measures/support/")):
+        body = again.content.decode()
+        assert again.status_code == 200 and "tel:988" in body
+        assert "Support, right now" in body
+        assert "saved" not in body and "follow up" not in body
+
+
 def test_crisis_page_falls_back_to_static_html(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
