@@ -57,6 +57,15 @@ class CohortOut(Schema):
     first_meeting_at: datetime
     capacity: int
     seats_left: int
+    for_couples: bool
+    couples_left: int | None = Field(
+        ...,
+        description=(
+            "For a group for couples: how many more couples can take seats together now (two "
+            "seats each); 0 means a couple joining now goes on the waiting list. "
+            "Null for other groups."
+        ),
+    )
     status: str
     who_can_join: str
 
@@ -74,6 +83,8 @@ def cohort_out(cohort: Cohort) -> dict[str, Any]:
         "first_meeting_at": meeting_times(cohort)[0],
         "capacity": cohort.capacity,
         "seats_left": cohort.seats_left,
+        "for_couples": cohort.program.for_couples,
+        "couples_left": cohort.couples_left if cohort.program.for_couples else None,
         "status": cohort.status,
         "who_can_join": served_states_label(cohort),
     }

@@ -235,6 +235,26 @@ class Cohort(models.Model):
         return max(self.capacity - self.seats_held, 0)
 
     @property
+    def waiting_count(self) -> int:
+        """Places on the waiting list. Catalog queries annotate this; otherwise one query."""
+        annotated = getattr(self, "waitlist_count", None)
+        if annotated is not None:
+            return int(annotated)
+        from circlecare.enrollment.models import EnrollmentStatus
+
+        return self.enrollments.filter(status=EnrollmentStatus.WAITLISTED).count()
+
+    @property
+    def couples_left(self) -> int:
+        """How many more couples can take seats in a group for couples right now, as
+        ``enrollment.services.accept_partner_invite`` decides: a couple needs two free seats, and
+        while anyone is on the waiting list a couple joins it behind them. One free seat is
+        room for nobody."""
+        if self.seats_left < 2 or self.waiting_count:
+            return 0
+        return self.seats_left // 2
+
+    @property
     def is_joinable(self) -> bool:
         return self.status in JOINABLE
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from circlecare.accounts.models import PersonalAccessToken
 from circlecare.accounts.tokens import TokenNotAllowed, create_token
 from tests.api.helpers import Api
-from tests.factories import CohortFactory, ProgramFactory, UserFactory
+from tests.factories import CohortFactory, EnrollmentFactory, ProgramFactory, UserFactory
 from tests.mfa import enable_totp
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,20 @@ def test_public_catalog_is_paginated(client: Client) -> None:
     cohorts = client.get("/api/v1/cohorts").json()
     assert cohorts["count"] == 1
     assert cohorts["items"][0]["first_meeting_at"].endswith("Z")
+
+
+def test_the_catalog_counts_a_couples_group_in_couples(client: Client) -> None:
+    couples = CohortFactory(program=ProgramFactory(for_couples=True), capacity=5)
+    EnrollmentFactory.create_batch(2, cohort=couples)
+    single = CohortFactory(capacity=5)
+    listed = {c["id"]: c for c in client.get("/api/v1/cohorts").json()["items"]}
+    assert (listed[couples.pk]["seats_left"], listed[couples.pk]["couples_left"]) == (3, 1)
+    assert (listed[single.pk]["seats_left"], listed[single.pk]["couples_left"]) == (5, None)
+    assert listed[couples.pk]["for_couples"] and not listed[single.pk]["for_couples"]
+    # One seat left is room for no couple: joining now means the waiting list.
+    EnrollmentFactory.create_batch(2, cohort=couples)
+    one = client.get(f"/api/v1/cohorts/{couples.pk}").json()
+    assert (one["seats_left"], one["couples_left"]) == (1, 0)
 
 
 @pytest.mark.parametrize(

@@ -482,6 +482,44 @@ def test_a_couple_joining_a_full_group_is_told_they_wait_together() -> None:
     assert set(Enrollment.objects.values_list("status", flat=True)) == {"waitlisted"}
 
 
+@pytest.mark.parametrize(
+    ("capacity", "room", "outcome"),
+    [
+        (4, "Invite your partner", "confirmed"),
+        # Two seats held, one free: no couple fits, so the page says full and the couple waits.
+        (3, "Join the waiting list with your partner", "waitlisted"),
+    ],
+)
+def test_the_couples_next_step_says_what_accepting_will_do(
+    capacity: int, room: str, outcome: str
+) -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=capacity)
+    first, second = ready_member(), ready_member(email="first-partner@example.org")
+    _invite, token = services.invite_partner(member=first, cohort=cohort, email=second.email)
+    services.accept_partner_invite(token=token, member=second)
+    inviter, partner = ready_member(), ready_member(email="partner@example.org")
+    client = client_for(inviter)
+    html = cohort_page(client, cohort)
+    assert room in html
+    if outcome == "waitlisted":
+        assert "The group is full." in html and "1 more couple" not in html
+        assert "Take a seat" not in html and "seat left" not in html
+    invite_page = client.get(reverse("enrollment:partner_invite", args=[cohort.pk]))
+    assert ("waiting list together" in invite_page.content.decode()) == (outcome == "waitlisted")
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    accept_url = reverse("enrollment:partner_accept", args=[token])
+    accept_page = client_for(partner).get(accept_url).content.decode()
+    if outcome == "waitlisted":
+        assert "The group is full: you'll join its waiting list together" in accept_page
+    else:
+        assert "There's room for you both" in accept_page
+    client_for(partner).post(accept_url)
+    statuses = set(
+        Enrollment.objects.filter(member__in=[inviter, partner]).values_list("status", flat=True)
+    )
+    assert statuses == {outcome}
+
+
 def test_the_groups_staff_get_the_roster_not_a_join_button() -> None:
     cohort = CohortFactory()
     html = cohort_page(client_for(cohort.lead), cohort)

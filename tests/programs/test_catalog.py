@@ -240,3 +240,51 @@ def test_cohort_page_follows_stored_meetings_after_a_move(client: Client) -> Non
     assert "Week 1: " in body
     week_one = body.split("Week 1: ", 1)[1][:200]
     assert "6:00 pm" in week_one and "7:00 pm" not in week_one
+
+
+def test_a_couples_group_counts_its_room_in_couples(client: Client) -> None:
+    """Couples take two seats at once: the room is said in couples, and one free seat is full."""
+    program = ProgramFactory(for_couples=True)
+    cohort = CohortFactory(program=program, capacity=5)
+
+    def pages() -> list[str]:
+        return [
+            client.get(url).content.decode()
+            for url in (cohort.get_absolute_url(), program.get_absolute_url())
+        ]
+
+    for body in pages():
+        assert "Room for 2 couples" in body
+        assert "of 5 left" not in body
+    EnrollmentFactory.create_batch(2, cohort=cohort)
+    for body in pages():
+        assert "Room for 1 more couple" in body
+        assert "Room for 1 more couples" not in body
+    # One seat is still free, and no couple can take it: the group is full for joining.
+    EnrollmentFactory.create_batch(2, cohort=cohort)
+    for body in pages():
+        assert "1 of 5 left" not in body and "Room for" not in body
+        assert "Full — you and your partner can join the waiting list together" in body
+
+
+def test_a_couples_group_with_two_free_seats_and_a_waiting_couple_is_full(client: Client) -> None:
+    """A couple joins the waiting list while anyone is on it, so the page says so."""
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    EnrollmentFactory.create_batch(2, cohort=cohort, status="waitlisted", confirmed_at=None)
+    body = client.get(cohort.get_absolute_url()).content.decode()
+    assert "Room for" not in body
+    assert "join the waiting list together" in body
+
+
+def test_couples_catalog_query_counts_do_not_grow_with_cohorts(client: Client) -> None:
+    program = ProgramFactory(slug="together", for_couples=True)
+    make_cohorts(program, 3)
+    small = count_queries(client, program.get_absolute_url())
+    make_cohorts(program, 30)
+    assert count_queries(client, program.get_absolute_url()) == small
+    cohort = program.cohorts.first()
+    assert cohort is not None
+    EnrollmentFactory(cohort=cohort)
+    one_cohort = count_queries(client, cohort.get_absolute_url())
+    EnrollmentFactory.create_batch(3, cohort=cohort, status="waitlisted", confirmed_at=None)
+    assert count_queries(client, cohort.get_absolute_url()) == one_cohort
