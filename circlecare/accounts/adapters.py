@@ -1,20 +1,53 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from circlecare.crypto import decrypt, encrypt
+
+#: Longer than any page of the site needs; a longer ``next`` is not kept.
+MAX_NEXT_LENGTH = 1000
+
+
+def is_site_path(url: str | None) -> bool:
+    """Whether ``url`` is a path on this site ("/my/partner/…"): not an absolute URL, and nothing a
+    browser would read as one ("//host", "/\\host", "https:host", control characters)."""
+    if not url or len(url) > MAX_NEXT_LENGTH or not url.startswith("/") or not url.isprintable():
+        return False
+    if url.startswith(("//", "/\\")):
+        return False
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return False
+    return url_has_allowed_host_and_scheme(url, allowed_hosts=None)
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return True
 
+    def is_safe_url(self, url: str | None) -> bool:
+        # Every ``next`` allauth follows (sign-in, sign-up, e-mail confirmation) stays on the site.
+        return is_site_path(url) and super().is_safe_url(url)
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         return super().get_login_redirect_url(request)
+
+    def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation: Any) -> str:
+        """The confirmation link carries the page the person was on their way to (the ``next`` of
+        the sign-up or sign-in form), so that confirming takes them back there, in whichever
+        browser they open the e-mail: someone invited to a group returns to the invitation."""
+        url = super().get_email_confirmation_url(request, emailconfirmation)
+        target = get_next_redirect_url(request) if request is not None else None
+        if not target:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}{urlencode({'next': target})}"
 
     def populate_username(self, request: HttpRequest, user: Any) -> None:
         # e-mail is the username; nothing to fill in.

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -15,6 +16,12 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "river stones hum softly"
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits() -> None:
+    # Sign-ups and confirmation e-mails are rate-limited per address and per IP (the cache).
+    cache.clear()
 
 
 def signup(client: Client, email: str = "new@example.org", **extra: str) -> object:
@@ -128,3 +135,76 @@ def test_totp_setup_is_available_to_members(client: Client) -> None:
     client.force_login(user)
     response = client.get(reverse("mfa_activate_totp"))
     assert response.status_code in {200, 302}
+
+
+def test_the_confirmation_link_leads_back_to_where_the_member_was_going(client: Client) -> None:
+    going_to = "/groups/group/7/?from=signup"
+    signup(client, next=going_to)
+    confirm = link_in(mail.outbox[-1])
+    # Opened anywhere (another browser, a phone): the link itself carries the page.
+    other = Client()
+    page = other.get(confirm).content.decode()
+    assert 'name="next" value="/groups/group/7/?from=signup"' in page
+    response = other.post(confirm, {"next": going_to})
+    assert response.status_code == 302
+    assert response["Location"] == going_to
+    assert User.objects.get(email="new@example.org").emailaddress_set.get().verified
+
+
+def test_signing_in_before_confirming_sends_a_link_that_keeps_the_page(client: Client) -> None:
+    UserFactory(email="unconfirmed@example.org", verified=False)
+    response = client.post(
+        reverse("account_login"),
+        {"login": "unconfirmed@example.org", "password": PASSWORD, "next": "/my/"},
+    )
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+    confirm = link_in(mail.outbox[-1])
+    assert confirm.endswith("?next=%2Fmy%2F")
+    assert Client().post(confirm, {"next": "/my/"})["Location"] == "/my/"
+
+
+UNSAFE_NEXT = [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "///evil.example/",
+    "http://testserver/my/",  # an absolute URL, even to this site
+    "https:evil.example",
+    "javascript:alert(1)",
+    "/my/\x00",
+    "my/",
+    "/" + "a" * 2000,
+]
+
+
+@pytest.mark.parametrize("target", UNSAFE_NEXT)
+def test_a_next_that_is_not_a_path_on_this_site_is_never_followed(
+    client: Client, target: str
+) -> None:
+    response = signup(client, next=target)
+    assert response.status_code == 302
+    assert "evil" not in response["Location"]
+    confirm = link_in(mail.outbox[-1])
+    assert "next" not in confirm and "evil" not in confirm
+    confirmed = Client().post(confirm, {"next": target})
+    assert confirmed.status_code == 302
+    # Confirmed, and sent to sign in as usual, not to the target.
+    assert confirmed["Location"] == reverse("account_login")
+    assert User.objects.get(email="new@example.org").emailaddress_set.get().verified
+    signed_in = client.post(
+        reverse("account_login"),
+        {"login": "new@example.org", "password": NEW_PASSWORD, "next": target},
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == reverse("home")
+
+
+def test_a_forged_next_on_a_real_confirmation_link_is_not_followed(client: Client) -> None:
+    signup(client)
+    confirm = link_in(mail.outbox[-1])
+    page = Client().get(confirm, {"next": '"><script>alert(1)</script>'}).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    response = Client().post(confirm + "?next=https://evil.example/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_login")

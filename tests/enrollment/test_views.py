@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
 from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
@@ -18,6 +23,8 @@ from tests.enrollment.factories import publish_consents, ready_member
 from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "river stones hum softly"
 
 
 @pytest.fixture(autouse=True)
@@ -471,6 +478,73 @@ def test_a_couple_joins_together_through_the_invitation() -> None:
     mine = Enrollment.objects.get(cohort=cohort, member=inviter)
     leaving = client.get(reverse("enrollment:withdraw", args=[mine.pk])).content.decode()
     assert "your partner's place ends too" in leaving
+
+
+def _link(body: str, path: str) -> str:
+    """The path (and query) of the link to ``path`` in an e-mail or page."""
+    match = re.search(rf"(?:https?://[^/\s\"]+)?({re.escape(path)}[^\s\"<]*)", body)
+    assert match, body
+    return html.unescape(match.group(1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_partner_comes_back_to_the_invitation_after_confirming_their_address(
+    run_worker: Any,
+) -> None:
+    """Invitation link → sign up → the confirmation link from the e-mail → sign in → the
+    invitation, without looking for the invitation e-mail again."""
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member(display_name="Ana")
+    services.invite_partner(member=inviter, cohort=cohort, email="new.partner@example.org")
+    run_worker()
+    invitation = _link(mail.outbox[-1].body, "/my/partner/")
+    client = Client()
+
+    # Not signed in: the invitation asks them to sign in, and from there to sign up.
+    response = client.get(invitation)
+    assert response.status_code == 302
+    login_page = client.get(response["Location"]).content.decode()
+    signup_url = f"{reverse('account_signup')}?{urlencode({'next': invitation})}"
+    assert f'href="{signup_url}"' in login_page
+    signup_page = client.get(signup_url).content.decode()
+    assert f'name="next" value="{invitation}"' in signup_page
+    signed_up = client.post(
+        signup_url,
+        {
+            "email": "new.partner@example.org",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+            "display_name": "Bo",
+            "home_state": "NJ",
+            "time_zone": "America/New_York",
+            "adult": "on",
+            "next": invitation,
+        },
+    )
+    assert signed_up.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+    # The confirmation e-mail's link confirms the address and leads back to the invitation.
+    confirm = _link(mail.outbox[-1].body, "/accounts/confirm-email/")
+    confirm_page = client.get(confirm).content.decode()
+    assert f'name="next" value="{invitation}"' in confirm_page
+    confirmed = client.post(confirm, {"next": invitation})
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == invitation
+    assert EmailAddress.objects.get(email="new.partner@example.org").verified
+
+    # The address is confirmed; signing in (the invitation asks for it) lands on the invitation.
+    to_login = client.get(invitation)
+    assert to_login.status_code == 302
+    login_url = to_login["Location"]
+    signed_in = client.post(
+        login_url, {"login": "new.partner@example.org", "password": NEW_PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == invitation
+    landed = client.get(invitation)
+    assert landed.status_code == 200
+    assert "Join Ana in a couples group" in landed.content.decode()
 
 
 def test_a_couple_joining_a_full_group_is_told_they_wait_together() -> None:
