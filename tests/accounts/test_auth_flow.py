@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -16,12 +15,6 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "river stones hum softly"
-
-
-@pytest.fixture(autouse=True)
-def _clear_rate_limits() -> None:
-    # Sign-ups and confirmation e-mails are rate-limited per address and per IP (the cache).
-    cache.clear()
 
 
 def signup(client: Client, email: str = "new@example.org", **extra: str) -> object:
