@@ -1,31 +1,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
-from django.utils.http import url_has_allowed_host_and_scheme
 
+from circlecare.accounts.http import is_site_path
 from circlecare.crypto import decrypt, encrypt
-
-#: Longer than any page of the site needs; a longer ``next`` is not kept.
-MAX_NEXT_LENGTH = 1000
-
-
-def is_site_path(url: str | None) -> bool:
-    """Whether ``url`` is a path on this site ("/my/partner/…"): not an absolute URL, and nothing a
-    browser would read as one ("//host", "/\\host", "https:host", control characters)."""
-    if not url or len(url) > MAX_NEXT_LENGTH or not url.startswith("/") or not url.isprintable():
-        return False
-    if url.startswith(("//", "/\\")):
-        return False
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        return False
-    return url_has_allowed_host_and_scheme(url, allowed_hosts=None)
 
 
 class AccountAdapter(DefaultAccountAdapter):

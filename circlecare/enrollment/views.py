@@ -56,7 +56,7 @@ def _staff_cohort(request: HttpRequest, cohort_id: int) -> Cohort:
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
-    return local_path(request, request.POST.get("next") or request.GET.get("next")) or default
+    return local_path(request.POST.get("next") or request.GET.get("next")) or default
 
 
 def _next_step_url(cohort: Cohort) -> str:

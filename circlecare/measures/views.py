@@ -126,7 +126,7 @@ def support(request: HttpRequest) -> HttpResponse:
     return crisis_response(
         request,
         saved=True if saved else None,
-        next_url=local_path(request, request.GET.get("next")),
+        next_url=local_path(request.GET.get("next")),
     )
 
 
@@ -264,7 +264,7 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
         return redirect(url or cohort.get_absolute_url())
     missing = missing_intake(request.user, cohort)
     here = reverse("measures:intake", args=[cohort.pk])
-    next_url = local_path(request, request.GET.get("next")) or cohort.get_absolute_url()
+    next_url = local_path(request.GET.get("next")) or cohort.get_absolute_url()
     if not missing:
         return render(
             request,
