@@ -348,6 +348,25 @@ async def test_malformed_and_oversized_messages_get_an_error_not_a_crash(frame: 
     await fac.disconnect()
 
 
+async def test_a_chat_message_over_the_limit_is_refused_whole_not_cut_short() -> None:
+    room = await make_room()
+    fac, member, _mw = await let_in(room["lead"], room["members"][0], room["meeting"])
+    await receive_until(fac, "joined")
+
+    await member.send_json_to({"type": "chat", "text": "a" * 1001})
+    assert await receive_until(member, "error") == {
+        "type": "error",
+        "code": "too_long",
+        "message": "That message is too long. Please keep it to 1,000 characters or fewer.",
+    }
+    # Nothing went to the room: the next message anyone sees is the one sent after it.
+    longest = "b" * 1000
+    await member.send_json_to({"type": "chat", "text": f"  {longest}  "})
+    for comm in (fac, member):
+        assert (await receive_until(comm, "chat"))["text"] == longest
+    await asyncio.gather(member.disconnect(), fac.disconnect())
+
+
 async def test_chat_rate_limit_and_flood() -> None:
     room = await make_room()
     fac, _ = await enter(room["lead"], room["meeting"])

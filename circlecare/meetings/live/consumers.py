@@ -46,7 +46,7 @@ CLOSE_FLOOD = 4429
 CLOSE_ENDED = 4000
 
 
-def clean_text(value: Any, limit: int) -> str:
+def clean_text(value: Any, limit: int | None = None) -> str:
     if not isinstance(value, str):
         return ""
     text = "".join(ch for ch in value if unicodedata.category(ch) not in {"Cc", "Cf"} or ch == "\n")
@@ -204,7 +204,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if len(self.chat_at) >= CHAT_BURST:
             await self._error("slow_down", "You're sending messages quickly. Please wait a moment.")
             return
-        text = clean_text(content.get("text"), CHAT_MAX)
+        text = clean_text(content.get("text"))
+        if len(text) > CHAT_MAX:
+            # Cutting it short would send something the writer did not say.
+            await self._error(
+                "too_long",
+                f"That message is too long. Please keep it to {CHAT_MAX:,} characters or fewer.",
+            )
+            return
         if not text:
             return
         self.chat_at.append(now)
