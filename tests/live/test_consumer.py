@@ -396,6 +396,105 @@ async def test_reconnecting_member_is_let_back_in_without_waiting() -> None:
     await asyncio.gather(second.disconnect(), fac.disconnect())
 
 
+async def closed_for_another_tab(comm: WebsocketCommunicator) -> None:
+    """The old tab is told why, its socket closes, and the server then lets the consumer go."""
+    assert await receive_until(comm, "replaced") == {"type": "replaced"}
+    assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4409}
+    await comm.disconnect()
+
+
+async def room_changes(fac: WebsocketCommunicator, count: int) -> list[dict[str, Any]]:
+    """The next ``count`` messages about who is in the room or waiting, as the facilitator sees them."""
+    seen: list[dict[str, Any]] = []
+    while len(seen) < count:
+        message = await fac.receive_json_from(timeout=2)
+        if message["type"] in {"joined", "left", "waiting_peer", "waiting_gone"}:
+            seen.append(message)
+    return seen
+
+
+async def test_a_second_tab_takes_over_so_the_room_sees_the_person_once(settings: Any) -> None:
+    settings.ROOM_MAX_PEERS = 2  # the facilitator and Alex: the room is full
+    room = await make_room(members=2)
+    alex, bo = room["members"]
+    fac, first, fw = await let_in(room["lead"], alex, room["meeting"])
+    await receive_until(fac, "joined")
+
+    second, sw = await enter(alex, room["meeting"])
+    await closed_for_another_tab(first)
+    # Straight in, without waiting again, and into the full room: it is the same person's place.
+    await receive_until(second, "admitted")
+    changes = await room_changes(fac, 3)
+    assert {(m["type"], m["peer"]) for m in changes} == {
+        ("waiting_gone", sw["peer"]),  # the new tab went by the waiting room without stopping
+        ("joined", sw["peer"]),
+        ("left", fw["peer"]),
+    }
+    assert await fac.receive_nothing(timeout=0.3)
+    inside = RoomPresence.objects.filter(user=alex, left_at__isnull=True)
+    assert await sync_to_async(inside.count)() == 1
+
+    # Alex still takes one place, not two: the room has none left for Bo.
+    other, ow = await enter(bo, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": ow["peer"]})
+    assert (await receive_until(other, "error"))["code"] == "room_full"
+    await asyncio.gather(second.disconnect(), fac.disconnect())
+
+
+async def test_a_second_tab_in_the_waiting_room_takes_the_first_ones_place() -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, _ = await enter(room["lead"], room["meeting"])
+    await receive_until(fac, "admitted")
+    first, fw = await enter(alex, room["meeting"])
+    assert (await receive_until(fac, "waiting_peer"))["peer"] == fw["peer"]
+
+    second, sw = await enter(alex, room["meeting"])
+    await receive_until(second, "waiting")
+    await closed_for_another_tab(first)
+    changes = await room_changes(fac, 2)
+    assert {(m["type"], m["peer"]) for m in changes} == {
+        ("waiting_gone", fw["peer"]),
+        ("waiting_peer", sw["peer"]),
+    }
+    await fac.send_json_to({"type": "admit_all"})
+    await receive_until(second, "admitted")
+    assert (await receive_until(fac, "joined"))["peer"] == sw["peer"]
+    await asyncio.gather(second.disconnect(), fac.disconnect())
+
+
+async def test_two_tabs_opening_at_the_same_moment_leave_exactly_one() -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, first, _fw = await let_in(room["lead"], alex, room["meeting"])
+    await first.disconnect()
+    await receive_until(fac, "left")
+
+    (a, aw), (b, bw) = await asyncio.gather(
+        enter(alex, room["meeting"]), enter(alex, room["meeting"])
+    )
+    told = {asyncio.ensure_future(receive_until(c, "replaced", timeout=3)): c for c in (a, b)}
+    done, pending = await asyncio.wait(told, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    [closed] = [told[task] for task in done]
+    assert await closed.receive_output(timeout=2) == {"type": "websocket.close", "code": 4409}
+    await closed.disconnect()
+    kept, kept_peer = (b, bw["peer"]) if closed is a else (a, aw["peer"])
+
+    # The one left is in the room and works; the facilitator ends up seeing Alex once.
+    await kept.send_json_to({"type": "chat", "text": "Still here"})
+    assert (await receive_until(kept, "chat"))["text"] == "Still here"
+    people: set[str] = set()
+    for message in await room_changes(fac, 5):  # each tab passes the waiting room and joins
+        if message["type"] == "joined":
+            people.add(message["peer"])
+        elif message["type"] == "left":
+            people.discard(message["peer"])
+    assert people == {kept_peer}
+    await asyncio.gather(kept.disconnect(), fac.disconnect())
+
+
 @pytest.mark.mfa_enforced
 async def test_a_facilitator_needs_the_second_factor_in_the_room_too() -> None:
     room = await make_room()

@@ -10,7 +10,13 @@ share a room through the Redis layer:
 - ``live.<meeting>``        everyone admitted: broadcasts (joined, left, chat, hands, media state);
 - ``live.<meeting>.fac``    the facilitators: who is waiting;
 - ``live.<meeting>.wait``   everyone waiting: asked to announce themselves when a facilitator arrives;
-- ``live.p.<peer>``         one socket: signalling and facilitator actions aimed at it.
+- ``live.p.<peer>``         one socket: signalling and facilitator actions aimed at it;
+- ``live.<meeting>.u.<user>`` one person's sockets, of which only the newest stays.
+
+A person is in a room once, however many tabs or reconnections they make: the cache (Redis when
+there are several processes) names the socket that is theirs now, each new socket takes that name
+and tells the person's group, and any older socket that hears it says why and closes. The others
+in the room see the old peer leave and the new one join, so nobody is in the mesh twice.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ PEER_ID_LENGTH = 12
 CLOSE_REFUSED = 4403
 CLOSE_FLOOD = 4429
 CLOSE_ENDED = 4000
+CLOSE_REPLACED = 4409
 
 
 def clean_text(value: Any, limit: int | None = None) -> str:
@@ -86,7 +93,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.fac_group = f"live.{m}.fac"
         self.wait_group = f"live.{m}.wait"
         self.peer_group = f"live.p.{self.peer}"
+        self.person_group = f"live.{m}.u.{self.access.user_id}"
         await self.channel_layer.group_add(self.peer_group, self.channel_name)
+        await self._take_over()
         await self.accept()
         await self.send_json(
             {
@@ -113,7 +122,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             self.watch.cancel()
         if self.access is None:
             return
-        for group in (self.room_group, self.fac_group, self.wait_group, self.peer_group):
+        for group in (
+            self.room_group,
+            self.fac_group,
+            self.wait_group,
+            self.peer_group,
+            self.person_group,
+        ):
             await self.channel_layer.group_discard(group, self.channel_name)
         if self.admitted:
             await self.channel_layer.group_send(
@@ -348,6 +363,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "removed"})
             await self.close(code=CLOSE_REFUSED)
 
+    async def room_replace(self, event: dict[str, Any]) -> None:
+        if event["channel"] == self.channel_name:
+            return
+        # Whichever socket wrote its name last is the person's; reading it here, rather than
+        # trusting the order messages arrive in, leaves exactly one when two tabs open at once.
+        # A name the cache no longer holds closes nobody.
+        current = await cache.aget(self._socket_key())
+        if current is None or current == self.channel_name:
+            return
+        await self.send_json({"type": "replaced"})
+        await self.close(code=CLOSE_REPLACED)
+
     async def room_end(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "ended"})
         await self.close(code=CLOSE_ENDED)
@@ -361,6 +388,22 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     def _admitted_key(self) -> str:
         assert self.access is not None
         return f"live:admitted:{self.access.meeting_id}:{self.access.user_id}"
+
+    def _socket_key(self) -> str:
+        assert self.access is not None
+        return f"live:socket:{self.access.meeting_id}:{self.access.user_id}"
+
+    async def _take_over(self) -> None:
+        """Make this socket the person's one place in the room; an older one closes on hearing it.
+
+        Joining the group before writing the name matters: of two sockets opening together, the
+        one that writes last sends its word after the other has joined, so the other hears it.
+        """
+        await self.channel_layer.group_add(self.person_group, self.channel_name)
+        await cache.aset(self._socket_key(), self.channel_name, timeout=self._until_end())
+        await self.channel_layer.group_send(
+            self.person_group, {"type": "room.replace", "channel": self.channel_name}
+        )
 
     def _until_end(self) -> int:
         assert self.access is not None

@@ -12,6 +12,9 @@
   var state = { ws: null, peer: null, ice: [], admitted: false, done: false, retry: 0,
                 stream: null, audio: true, video: true, hand: false, peers: new Map() };
 
+  var ELSEWHERE = "This meeting is now open in another tab or on another device, so it has " +
+    "closed here. You can carry on there.";
+
   function setStatus(text) { statusEl.textContent = text; }
 
   function send(message) {
@@ -280,6 +283,9 @@
       case "ended":
         finish("The meeting has ended. Thank you for being here.");
         break;
+      case "replaced":
+        finish(ELSEWHERE);
+        break;
       case "error":
         setStatus(message.message);
         break;
@@ -300,6 +306,8 @@
       if (state.done) return;
       if (event.code === 4403) { finish("You can't be in this meeting right now."); return; }
       if (event.code === 4000) { finish("The meeting has ended."); return; }
+      // Reconnecting here would close the newer tab in turn, and the two would take turns for ever.
+      if (event.code === 4409) { finish(ELSEWHERE); return; }
       // A dropped network: start again with a fresh set of connections.
       state.peers.forEach(function (_entry, peer) { dropPeer(peer); });
       state.admitted = false;
