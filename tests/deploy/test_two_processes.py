@@ -1,4 +1,5 @@
-"""Past one machine: two server processes share Redis, and a chat message crosses from one to the other.
+"""Past one machine: two server processes share Redis, and a chat message crosses from one to the other;
+a member who opens the room again on the other process is in it once.
 
 Two real uvicorn processes (one worker each, different ports) serve the project from one database
 file and one Redis database. The group's lead opens the room on process A, a member on process B;
@@ -169,10 +170,14 @@ def two_servers(env: dict[str, str], seeded: dict[str, Any]) -> Iterator[tuple[s
 
 
 async def until(ws: Any, kind: str, timeout: float = 10) -> dict[str, Any]:
+    return await until_any(ws, {kind}, timeout)
+
+
+async def until_any(ws: Any, kinds: set[str], timeout: float = 10) -> dict[str, Any]:
     async def wait() -> dict[str, Any]:
         while True:
             message = json.loads(await ws.recv())
-            if message.get("type") == kind:
+            if message.get("type") in kinds:
                 return dict(message)
 
     return await asyncio.wait_for(wait(), timeout)
@@ -205,3 +210,43 @@ def test_a_chat_message_sent_on_one_process_arrives_on_the_other(
     assert a != b
     message = asyncio.run(cross(a, b, seeded["meeting"], seeded["lead"], seeded["member"]))
     assert message["text"] == "Welcome, everyone."
+
+
+async def second_tab(a: str, b: str, meeting: int, lead: str, member: str) -> None:
+    import websockets
+    from websockets.typing import Origin
+
+    def connect(origin: str, session: str) -> Any:
+        room = origin.replace("http://", "ws://") + f"/ws/meetings/{meeting}/"
+        headers = {"Cookie": f"sessionid={session}"}
+        return websockets.connect(room, origin=Origin(origin), additional_headers=headers)
+
+    async with connect(a, lead) as lead_on_a, connect(b, member) as first_on_b:
+        await until(lead_on_a, "admitted")
+        first = await until(first_on_b, "welcome")
+        await until(first_on_b, "waiting")
+        await lead_on_a.send(json.dumps({"type": "admit_all"}))
+        await until(first_on_b, "admitted")
+        assert (await until(lead_on_a, "joined"))["peer"] == first["peer"]
+
+        async with connect(a, member) as second_on_a:
+            second = await until(second_on_a, "welcome")
+            await until(second_on_a, "admitted")
+            await until(first_on_b, "replaced")
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(first_on_b.recv(), 10)
+            assert first_on_b.close_code == 4409
+            # Who is in the room, as the lead sees it: the old tab leaves from the other
+            # process, the new one joins from this one, in whichever order they arrive.
+            seen: set[tuple[str, str]] = set()
+            while len(seen) < 2:
+                message = await until_any(lead_on_a, {"joined", "left"})
+                seen.add((message["type"], message["peer"]))
+            assert seen == {("joined", second["peer"]), ("left", first["peer"])}
+
+
+def test_a_member_who_opens_the_room_on_the_other_process_too_is_in_it_once(
+    two_servers: tuple[str, str], seeded: dict[str, Any]
+) -> None:
+    a, b = two_servers
+    asyncio.run(second_tab(a, b, seeded["meeting"], seeded["lead"], seeded["member"]))
