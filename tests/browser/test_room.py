@@ -1,7 +1,8 @@
 """A facilitator and three members meet in the live room, in Chromium with fake cameras and microphones.
 
 Each receives the others' audio and video (inbound bytes grow in getStats()), chat reaches everyone,
-a removed member is cut off, and a non-member is refused.
+a removed member is cut off, and a non-member is refused. A member who opens the room in a second tab
+is in it once: the first tab says so and closes.
 """
 
 from __future__ import annotations
@@ -112,3 +113,44 @@ def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
     login(page, asgi_server.url, stranger.email, PASSWORD)
     response = page.goto(room_url)
     assert response is not None and response.status == 404
+
+
+def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
+    asgi_server: Any, new_page: Any
+) -> None:
+    cohort = CohortFactory(name="Thursday mornings")
+    now = timezone.now()
+    meeting = Meeting.objects.create(
+        cohort=cohort, number=1, starts_at=now + timedelta(minutes=3), ends_at=now + timedelta(minutes=93),
+        local_date=now.date(), local_time=now.time(),
+    )  # fmt: skip
+    lead = cohort.lead
+    alex = EnrollmentFactory(cohort=cohort, member__display_name="Alex").member
+    Attendance.objects.create(
+        meeting=meeting, member=alex, status="attended", recorded_by=alex, at=now
+    )
+    room_url = f"{asgi_server.url}/meetings/{meeting.pk}/room/"
+    facilitator = new_page()
+    login(facilitator, asgi_server.url, lead.email, PASSWORD)
+    facilitator.goto(room_url)
+    first = new_page()
+    login(first, asgi_server.url, alex.email, PASSWORD)
+    first.goto(room_url)
+    facilitator.get_by_role("button", name="Let Alex in").click()
+    expect(first.locator("#room-status")).to_contain_text("You're in the meeting")
+    expect(facilitator.locator("#room-people li", has_text="Alex")).to_have_count(1)
+
+    second = first.context.new_page()  # the same signed-in browser
+    second.goto(room_url)
+    expect(second.locator("#room-status")).to_contain_text("You're in the meeting")
+    expect(first.locator("#room-status")).to_have_text(
+        "This meeting is now open in another tab or on another device, so it has closed here. "
+        "You can carry on there."
+    )
+    expect(facilitator.locator("#room-people li", has_text="Alex")).to_have_count(1)
+    expect(facilitator.locator("#room-videos .room-tile")).to_have_count(2)  # self + Alex
+    expect(facilitator.locator("#room-waiting-list li")).to_have_count(0)
+    wait_for_media({"Jordan": facilitator, "Alex": second}, others=1)
+    # The old tab stays closed rather than reconnecting and taking the room back.
+    assert first.evaluate("() => window.circlecareRoom.state.done") is True
+    expect(second.locator("#room-status")).to_contain_text("You're in the meeting")
