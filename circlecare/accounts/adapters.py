@@ -6,6 +6,8 @@ from urllib.parse import urlencode
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.usersessions.adapter import get_adapter as sessions_adapter
+from allauth.usersessions.models import UserSession
 from django.http import HttpRequest
 
 from circlecare.accounts.http import is_site_path
@@ -32,6 +34,18 @@ class AccountAdapter(DefaultAccountAdapter):
         if not target:
             return url
         return f"{url}{'&' if '?' in url else '?'}{urlencode({'next': target})}"
+
+    def logout(self, request: HttpRequest) -> None:
+        """Signing out ends every session of the account, on every device (SECURITY.md A5): a
+        phone or a shared computer left signed in is signed out too. (An idle or over-age
+        session ending on its own ends only itself.)"""
+        user = request.user
+        if user.is_authenticated:
+            current = request.session.session_key
+            sessions_adapter().end_sessions(
+                [s for s in UserSession.objects.filter(user_id=user.pk) if s.session_key != current]
+            )
+        super().logout(request)
 
     def populate_username(self, request: HttpRequest, user: Any) -> None:
         # e-mail is the username; nothing to fill in.

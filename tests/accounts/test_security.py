@@ -123,6 +123,31 @@ def test_logout_ends_the_session_server_side(client: Client) -> None:
     assert not Session.objects.filter(session_key=old_key).exists()
 
 
+def test_signing_out_ends_every_session_of_the_account(client: Client) -> None:
+    """SECURITY.md A5: a phone left signed in is signed out with the laptop."""
+    user = UserFactory()
+    laptop, phone, someone_else = Client(), Client(), Client()
+    for c in (laptop, phone):
+        assert password_login(c, user.email).status_code == 302
+    someone_else.force_login(UserFactory())
+    for c in (laptop, phone, someone_else):
+        assert c.get(reverse("profile")).status_code == 200
+    laptop.post(reverse("account_logout"))
+    assert laptop.get(reverse("profile")).status_code == 302
+    assert phone.get(reverse("profile")).status_code == 302
+    assert someone_else.get(reverse("profile")).status_code == 200
+
+
+def test_an_idle_session_ending_ends_only_itself(client: Client) -> None:
+    user = UserFactory()
+    other = Client()
+    assert password_login(client, user.email).status_code == 302
+    assert password_login(other, user.email).status_code == 302
+    age_session(client, idle=31 * 60)
+    assert client.get(reverse("profile")).status_code == 302
+    assert other.get(reverse("profile")).status_code == 200
+
+
 def test_five_failed_logins_then_a_cool_off_even_with_the_right_password(client: Client) -> None:
     user = UserFactory(email="target@example.org")
     for _ in range(5):
