@@ -201,3 +201,16 @@ def test_a_forged_next_on_a_real_confirmation_link_is_not_followed(client: Clien
     response = Client().post(confirm + "?next=https://evil.example/")
     assert response.status_code == 302
     assert response["Location"] == reverse("account_login")
+
+
+def test_the_header_links_between_sign_in_and_sign_up_keep_where_someone_was_going(
+    client: Client,
+) -> None:
+    page = client.get("/accounts/login/", {"next": "/my/partner/abc/"}).content.decode()
+    assert 'href="/accounts/signup/?next=/my/partner/abc/"' in page
+    page = client.get("/accounts/signup/", {"next": "/my/partner/abc/"}).content.decode()
+    assert 'href="/accounts/login/?next=/my/partner/abc/"' in page
+    hostile = client.get("/accounts/login/", {"next": '"><b>x'}).content.decode()
+    assert "<b>x" not in hostile
+    plain = client.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/signup/"' in plain
