@@ -236,6 +236,10 @@ async def test_facilitator_removes_someone_with_a_reason_and_they_cannot_rejoin(
 
     await fac.send_json_to({"type": "remove", "peer": mw["peer"], "reason": ""})
     assert (await receive_until(fac, "error"))["code"] == "reason_required"
+    await fac.send_json_to({"type": "remove", "peer": mw["peer"], "reason": "x" * 501})
+    too_long = await receive_until(fac, "error")
+    assert too_long["code"] == "too_long" and "500 characters" in too_long["message"]
+    assert not await sync_to_async(RoomRemoval.objects.filter(user=alex).exists)()
     await fac.send_json_to(
         {"type": "remove", "peer": mw["peer"], "reason": "Repeatedly talking over others"}
     )

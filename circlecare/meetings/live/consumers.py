@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME = 64 * 1024
 CHAT_MAX = 1000
+REASON_MAX = 500  # as RoomRemoval.reason holds
 CHAT_BURST = 30  # messages
 CHAT_WINDOW = 10.0  # seconds
 FLOOD_PER_SECOND = 60
@@ -271,9 +272,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_remove(self, content: dict[str, Any]) -> None:
         target = content.get("peer")
-        reason = clean_text(content.get("reason"), 500)
+        reason = clean_text(content.get("reason"))
         if not valid_peer(target) or not reason:
             await self._error("reason_required", "Please give a reason for removing someone.")
+            return
+        if len(reason) > REASON_MAX:
+            # The record keeps the reason as written, or not at all.
+            await self._error(
+                "too_long",
+                f"That reason is too long. Please keep it to {REASON_MAX} characters or fewer.",
+            )
             return
         assert self.access is not None
         await self.channel_layer.group_send(
