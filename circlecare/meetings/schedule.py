@@ -213,7 +213,7 @@ def format_for_viewer(
     ) == _abbreviation(cohort_local)
     if viewer_zone == cohort_zone or same_clock:
         return primary, None
-    place = (cohort_place_label or "").strip() or _place_from_zone(cohort_zone)
+    place = (cohort_place_label or "").strip() or place_of(cohort_zone)
     clock = _clock(cohort_local.time())
     if cohort_local.date() != viewer_local.date():
         return primary, f"{clock} on {_day(cohort_local)} in {place}"
@@ -328,5 +328,6 @@ def _abbreviation(local: datetime) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _place_from_zone(zone: str) -> str:
+def place_of(zone: str) -> str:
+    """The city in a zone's name: "America/Argentina/Buenos_Aires" gives "Buenos Aires"."""
     return zone.rsplit("/", 1)[-1].replace("_", " ")

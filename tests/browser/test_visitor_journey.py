@@ -114,3 +114,38 @@ def test_a_visitor_in_los_angeles_reads_times_as_the_server_writes_them(
     expect(first).to_have_text(expected)
     page.reload()  # now from the server, which read the zone from the cookie
     expect(page.locator("dd time[data-local-time]").first).to_have_text(expected)
+
+
+@pytest.mark.parametrize(
+    ("group_zone", "start_at", "expected"),
+    [
+        # 7:00 pm in New York is 4:00 pm in Los Angeles, the same day, but already tomorrow in UTC.
+        ("America/New_York", time(19, 0), r"^\(7:00 pm in New York\)$"),
+        # 9:00 am in Tokyo is the day before in Los Angeles: the group's day is named.
+        ("Asia/Tokyo", time(9, 0), r"^\(9:00 am on \w{3} \d{1,2} \w{3} in Tokyo\)$"),
+    ],
+)
+def test_the_groups_own_time_is_written_for_the_browsers_zone_as_the_server_would(
+    live_server: Any, new_page: Any, group_zone: str, start_at: time, expected: str
+) -> None:
+    """Before the server knows the visitor's zone, the page script writes both times; the note
+    with the group's time must read as the server writes it once it knows the zone."""
+    import re
+
+    start = next_weekday(timezone.localdate() + timedelta(days=10), 1)
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.SKILLS),
+        first_meeting_date=start,
+        weekday=start.weekday(),
+        start_time=start_at,
+        time_zone=group_zone,
+    )
+    page = new_page(timezone_id="America/Los_Angeles")
+    page.goto(live_server.url + cohort.get_absolute_url())
+    first = page.locator("dd time[data-local-time]").first
+    expect(first).to_have_attribute("data-zone-known", "1")
+    note = page.locator("dd [data-group-time]").first
+    expect(note).to_have_text(re.compile(expected))
+    written_by_script = note.text_content()
+    page.reload()  # the cookie now tells the server the zone
+    expect(page.locator("dd [data-group-time]").first).to_have_text(written_by_script or "")

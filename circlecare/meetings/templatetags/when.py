@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from circlecare.meetings.schedule import format_for_viewer, format_local
+from circlecare.meetings.schedule import format_for_viewer, format_local, place_of
 
 register = template.Library()
 
@@ -37,9 +37,11 @@ def when(context: dict[str, Any], moment: datetime, group_zone: str | None = Non
     # Every value is escaped here; Python's own escape is what Django's wraps, without the lazy
     # string checks, which cost more than the escaping on a page with a time in every row.
     group_html = f' <span class="muted" data-group-time>({escape(theirs)})</span>' if theirs else ""
+    # The place lets the page script write the group's time again in the browser's own zone.
+    place = f' data-group-place="{escape(place_of(group_zone))}"' if group_zone else ""
     return mark_safe(  # noqa: S308 - built from escaped values only
         f'<time datetime="{escape(iso)}" data-local-time data-zone-known="{int(known)}" '
-        f'data-group-zone="{escape(group_zone or "")}">{escape(mine)}</time>{group_html}'
+        f'data-group-zone="{escape(group_zone or "")}"{place}>{escape(mine)}</time>{group_html}'
     )
 
 

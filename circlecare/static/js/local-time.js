@@ -21,18 +21,42 @@
     weekday: "short", day: "numeric", month: "short", year: "numeric",
     hour: "numeric", minute: "2-digit", hour12: true, timeZone: zone
   });
-  var names = ["en-GB", "en-US"].map(function (locale) {
-    return new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "short" });
-  });
+  var nameFormats = {};
   function part(list, type) {
     for (var i = 0; i < list.length; i++) if (list[i].type === type) return list[i].value;
     return "";
   }
-  function zoneAbbreviation(when) {
+  function zoneAbbreviation(when, inZone) {
+    inZone = inZone || zone;
+    var names = nameFormats[inZone] || (nameFormats[inZone] = ["en-GB", "en-US"].map(function (locale) {
+      return new Intl.DateTimeFormat(locale, { timeZone: inZone, timeZoneName: "short" });
+    }));
     var first = part(names[0].formatToParts(when), "timeZoneName");
     if (!/^GMT[+-]/.test(first)) return first;
     var second = part(names[1].formatToParts(when), "timeZoneName");
     return /^GMT[+-]/.test(second) ? first : second;
+  }
+  // The group's own time beside the visitor's, as the server writes it (schedule.format_for_viewer):
+  // "7:00 pm in New York", with the group's day when it differs ("3:30 am on Sun 14 Mar in
+  // Chicago"), and nothing when both clocks read the same.
+  function clockAndDate(when, inZone) {
+    var p = new Intl.DateTimeFormat("en-GB", {
+      weekday: "short", day: "numeric", month: "short", year: "numeric",
+      hour: "numeric", minute: "2-digit", hour12: true, timeZone: inZone
+    }).formatToParts(when);
+    return {
+      clock: part(p, "hour") + ":" + part(p, "minute") + " " + part(p, "dayPeriod").toLowerCase(),
+      day: part(p, "weekday") + " " + part(p, "day") + " " + part(p, "month"),
+      date: part(p, "year") + " " + part(p, "month") + " " + part(p, "day")
+    };
+  }
+  function groupNote(when, group, place) {
+    var theirs = clockAndDate(when, group), mine = clockAndDate(when, zone);
+    var sameClock = theirs.clock === mine.clock && theirs.date === mine.date &&
+      zoneAbbreviation(when, group) === zoneAbbreviation(when);
+    if (group === zone || sameClock) return null;
+    return "(" + theirs.clock + (theirs.date === mine.date ? "" : " on " + theirs.day) +
+      " in " + place + ")";
   }
   var fmt = {
     format: function (when) {
@@ -51,10 +75,19 @@
       node.textContent = fmt.format(when);
       node.setAttribute("data-zone-known", "1");
       var group = node.getAttribute("data-group-zone");
+      var place = node.getAttribute("data-group-place");
+      if (!group || !place) continue;
       var sibling = node.nextElementSibling;
-      if (group && group === zone && sibling && sibling.hasAttribute("data-group-time")) {
-        sibling.hidden = true;
+      if (!(sibling && sibling.hasAttribute("data-group-time"))) {
+        sibling = document.createElement("span");
+        sibling.className = "muted";
+        sibling.setAttribute("data-group-time", "");
+        node.insertAdjacentText("afterend", " ");
+        node.parentNode.insertBefore(sibling, node.nextSibling.nextSibling);
       }
+      var note = groupNote(when, group, place);
+      sibling.hidden = note === null;
+      if (note !== null) sibling.textContent = note;
     }
   }
   function start() { render(document); }
