@@ -44,7 +44,7 @@ from circlecare.measures.plans import (
     weekly_codes,
 )
 from circlecare.measures.steps import INTAKE_STEP
-from circlecare.meetings.schedule import meeting_times
+from circlecare.meetings.weeks import MeetingWeek, meeting_weeks
 from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
 
 logger = logging.getLogger(__name__)
@@ -348,24 +348,84 @@ _ASKED = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
 def planned_assessments(cohort: Cohort) -> list[tuple[str, str, int, datetime]]:
     """Every weekly, final and check-in occasion of a cohort: (code, occasion, week, due_at).
 
-    Week 1 has no weekly questionnaire: the intake is the baseline. Weeks 2 to the last but one
-    are weekly, due from 48 hours before the meeting; the last week's is the final one. A
-    check-in is due at the end of every meeting.
+    Times follow the group's meetings as they are (skips, moves and new patterns included), by
+    the weekly pattern only before meetings exist. Week 1 has no weekly questionnaire: the
+    intake is the baseline. Weeks 2 to the last but one are weekly, due from 48 hours before
+    the meeting; the last week's is the final one. A check-in is due at the end of every
+    meeting that is not cancelled; a cancelled week's questionnaires stay due by its date, so
+    measurement keeps its weekly rhythm.
     """
-    times = meeting_times(cohort)
+    return _plan(cohort, meeting_weeks(cohort))
+
+
+def _plan(cohort: Cohort, weeks: list[MeetingWeek]) -> list[tuple[str, str, int, datetime]]:
     program = cohort.program
     codes = weekly_codes(program)
     checkin = checkin_enabled(program)
-    length = timedelta(minutes=program.minutes_per_meeting)
-    last = len(times)
+    last = weeks[-1].number if weeks else 0
     plan: list[tuple[str, str, int, datetime]] = []
-    for week, starts in enumerate(times, start=1):
+    for meeting in weeks:
+        week = meeting.number
         if week > 1 or last == 1:
             occasion = Occasion.FINAL if week == last else Occasion.WEEKLY
-            plan.extend((code, occasion, week, starts - WEEKLY_OPENS_BEFORE) for code in codes)
-        if checkin:
-            plan.append((CHECKIN_CODE, Occasion.CHECKIN, week, starts + length))
+            opens = meeting.starts_at - WEEKLY_OPENS_BEFORE
+            plan.extend((code, occasion, week, opens) for code in codes)
+        if checkin and not meeting.cancelled:
+            plan.append((CHECKIN_CODE, Occasion.CHECKIN, week, meeting.ends_at))
     return plan
+
+
+def _follow_meetings(
+    cohort: Cohort,
+    plan: list[tuple[str, str, int, datetime]],
+    weeks: list[MeetingWeek],
+    now: datetime,
+) -> None:
+    """Bring unanswered assessments in line with the meetings as they are now.
+
+    Each takes its occasion's due time. One that is not due yet (its meeting moved later) is
+    taken back until it comes due again, so nothing opens early; one marked missed before its
+    window really closed is open again; a cancelled meeting's check-in is no longer asked.
+    Answered ones keep everything. An assessment that raised a risk alert is never removed.
+    """
+    assert connection.in_atomic_block
+    due_at = {(code, occasion, week): due for code, occasion, week, due in plan}
+    cancelled = {w.number for w in weeks if w.cancelled}
+    rows = list(
+        Assessment.objects.select_for_update(of=("self",))
+        .filter(cohort=cohort, status__in=[AssessmentStatus.DUE, AssessmentStatus.MISSED])
+        .exclude(occasion=Occasion.INTAKE)
+        .select_related("risk_alert")
+    )
+    withdrawn: list[int] = []
+    changed: list[Assessment] = []
+    for row in rows:
+        due = due_at.get((row.instrument, row.occasion, row.meeting_week))
+        no_longer_asked = row.occasion == Occasion.CHECKIN and row.meeting_week in cancelled
+        if due is None and not no_longer_asked:
+            continue  # an occasion the plan no longer names (e.g. its instruments changed)
+        has_alert = hasattr(row, "risk_alert")
+        if not has_alert and (no_longer_asked or (due is not None and due > now)):
+            withdrawn.append(row.pk)
+            continue
+        if due is None:
+            continue
+        status = AssessmentStatus.MISSED if due < now - CLOSES_AFTER else AssessmentStatus.DUE
+        if (row.due_at, row.status) != (due, status):
+            row.due_at, row.status = due, status
+            changed.append(row)
+    if withdrawn:
+        Assessment.objects.filter(pk__in=withdrawn).delete()
+    if changed:
+        Assessment.objects.bulk_update(changed, ["due_at", "status"], batch_size=500)
+
+
+def follow_meetings(*, cohort: Cohort, now: datetime | None = None) -> None:
+    """Re-time the cohort's unanswered assessments after its meetings changed (a skip, a move,
+    a new pattern or a cancellation). Runs inside the change's transaction."""
+    now = now or timezone.now()
+    weeks = meeting_weeks(cohort)
+    _follow_meetings(cohort, _plan(cohort, weeks), weeks, now)
 
 
 def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> int:
@@ -375,7 +435,9 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
     second run create nothing.
     """
     now = now or timezone.now()
-    due = [p for p in planned_assessments(cohort) if p[3] <= now]
+    weeks = meeting_weeks(cohort)
+    plan = _plan(cohort, weeks)
+    due = [p for p in plan if p[3] <= now]
     member_ids = list(
         Enrollment.objects.filter(cohort=cohort, status__in=_ASKED).values_list(
             "member_id", flat=True
@@ -397,6 +459,9 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
         if due_at > now - CLOSES_AFTER
     ]
     with transaction.atomic():
+        # Rows made before a change to the meetings take the new times first, so none is
+        # closed by a meeting date that no longer holds.
+        _follow_meetings(cohort, plan, weeks, now)
         before = Assessment.objects.filter(cohort=cohort).count()
         Assessment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
         created = Assessment.objects.filter(cohort=cohort).count() - before

@@ -92,6 +92,15 @@ def _after_commit(meeting_ids: list[int], change: str | None) -> None:
     transaction.on_commit(run)
 
 
+def _meetings_changed(cohort: Cohort) -> None:
+    """What follows a group's meetings follows a change to them: its members' questionnaires
+    and check-ins."""
+    from circlecare.measures.services import follow_meetings
+
+    _in_transaction()
+    follow_meetings(cohort=cohort)
+
+
 # --- opening a cohort -----------------------------------------------------------------------
 
 
@@ -253,6 +262,7 @@ def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
                 item.save()
         except ValueError as exc:
             raise ScheduleError(str(exc)) from None
+        _meetings_changed(cohort)
         record(
             actor=actor,
             action=AuditAction.MEETING_CHANGED,
@@ -318,6 +328,7 @@ def move_meeting(*, meeting: Meeting, local_date: date, local_time: time, actor:
         _licences_still_cover(cohort, local_date)
         _retime(locked, local_date, local_time, cohort.time_zone)
         locked.save()
+        _meetings_changed(cohort)
         record(
             actor=actor,
             action=AuditAction.MEETING_CHANGED,
@@ -332,7 +343,7 @@ def cancel_meeting(*, meeting: Meeting, actor: User) -> Meeting:
     _require_staff(actor)
     now = timezone.now()
     with transaction.atomic(durable=True):
-        _cohort, locked = _locked_meeting(meeting)
+        cohort, locked = _locked_meeting(meeting)
         if locked.status != MeetingStatus.SCHEDULED:
             raise InvalidTransition("Only a scheduled meeting can be cancelled.")
         if locked.ends_at <= now:
@@ -340,6 +351,7 @@ def cancel_meeting(*, meeting: Meeting, actor: User) -> Meeting:
         locked.status = MeetingStatus.CANCELLED
         locked.ics_sequence += 1
         locked.save()
+        _meetings_changed(cohort)
         record(
             actor=actor,
             action=AuditAction.MEETING_CHANGED,
@@ -403,6 +415,7 @@ def change_pattern(
             changed,
             ["starts_at", "ends_at", "local_date", "local_time", "moved_from", "ics_sequence"],
         )
+        _meetings_changed(locked)
         record(
             actor=actor,
             action=AuditAction.MEETING_CHANGED,

@@ -6,16 +6,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from circlecare.measures.models import Assessment, AssessmentStatus, MeasurementPlan, Occasion
+from circlecare.measures.queries import due_for_member
 from circlecare.measures.services import (
     planned_assessments,
     schedule_due_assessments,
     send_due_reminders,
 )
+from circlecare.meetings import services as meeting_services
+from circlecare.meetings.models import Meeting
 from circlecare.meetings.schedule import meeting_times
 from circlecare.programs.models import ProgramKind
 from tests.factories import CohortFactory, EnrollmentFactory, ProgramFactory
+from tests.meetings.factories import coordinator
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +128,126 @@ def test_sweep_command_schedules_running_cohorts_and_is_idempotent() -> None:
     )
     call_command("measures_sweep", stdout=io.StringIO())
     assert Assessment.objects.filter(member=member).count() == made
+
+
+# --- following the meetings as they are --------------------------------------------------------
+
+
+def _frozen(mp: pytest.MonkeyPatch, now: datetime) -> None:
+    mp.setattr(timezone, "now", lambda: now)
+
+
+@pytest.fixture
+def opened() -> Any:
+    """An 8-week therapy group on Saturdays at 10:00 New York from 7 March 2026, with its
+    meetings stored and one member."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8, minutes_per_meeting=90)
+    cohort = CohortFactory(
+        program=program,
+        first_meeting_date=date(2026, 3, 7),
+        weekday=5,
+        start_time=time(10, 0),
+        time_zone="America/New_York",
+    )
+    EnrollmentFactory(cohort=cohort)
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, datetime(2026, 3, 1, tzinfo=UTC))
+        meeting_services.create_meetings(cohort=cohort, actor=None)
+    return cohort
+
+
+def _stored(cohort: Any) -> dict[int, Meeting]:
+    return {m.number: m for m in Meeting.objects.filter(cohort=cohort)}
+
+
+def _row(cohort: Any, code: str, week: int) -> Assessment | None:
+    return Assessment.objects.filter(cohort=cohort, instrument=code, meeting_week=week).first()
+
+
+def test_after_a_skipped_week_questionnaires_follow_the_meetings(opened: Any) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, datetime(2026, 3, 16, tzinfo=UTC))  # after week 2, before week 3
+        meeting_services.skip_week(meeting=_stored(opened)[3], actor=coordinator())
+    meetings = _stored(opened)
+    assert meetings[3].local_date == date(2026, 3, 28)
+    for code, occasion, week, due in planned_assessments(opened):
+        expected = (
+            meetings[week].ends_at
+            if occasion == Occasion.CHECKIN
+            else meetings[week].starts_at - timedelta(hours=48)
+        )
+        assert due == expected, (code, week)
+    # Nothing is asked about the skipped Saturday.
+    schedule_due_assessments(cohort=opened, now=datetime(2026, 3, 21, 18, 0, tzinfo=UTC))
+    assert _row(opened, "CHECKIN", 3) is None
+    # Week 3's questionnaire is still open at the week-3 meeting, not missed two days before.
+    schedule_due_assessments(cohort=opened, now=meetings[3].starts_at - timedelta(hours=1))
+    row = _row(opened, "PHQ9", 3)
+    assert row is not None and row.status == AssessmentStatus.DUE
+    # Week 4's does not open nine days early.
+    schedule_due_assessments(cohort=opened, now=meetings[4].starts_at - timedelta(days=3))
+    assert _row(opened, "PHQ9", 4) is None
+    # The final questionnaire is still open after the final meeting.
+    schedule_due_assessments(cohort=opened, now=meetings[8].ends_at + timedelta(hours=1))
+    final = _row(opened, "PHQ9", 8)
+    assert final is not None
+    assert (final.occasion, final.status) == (Occasion.FINAL, AssessmentStatus.DUE)
+
+
+def test_questionnaires_already_open_are_re_timed_when_their_meeting_moves(opened: Any) -> None:
+    meetings = _stored(opened)
+    now = meetings[3].starts_at - timedelta(hours=24)  # week 3's questionnaire has opened
+    schedule_due_assessments(cohort=opened, now=now)
+    assert _row(opened, "PHQ9", 3) is not None
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, now)
+        # Two hours earlier on the same day: still open, due two hours earlier.
+        meeting_services.move_meeting(
+            meeting=meetings[3],
+            local_date=date(2026, 3, 21),
+            local_time=time(8, 0),
+            actor=coordinator(),
+        )
+        moved = _stored(opened)[3]
+        row = _row(opened, "PHQ9", 3)
+        assert row is not None and row.due_at == moved.starts_at - timedelta(hours=48)
+        # Then the week is skipped: it is not due again until two days before its new date.
+        meeting_services.skip_week(meeting=moved, actor=coordinator())
+    assert _row(opened, "PHQ9", 3) is None
+    member = opened.enrollments.get().member
+    assert not due_for_member(member).filter(meeting_week=3).exists()
+    later = _stored(opened)[3]
+    schedule_due_assessments(cohort=opened, now=later.starts_at - timedelta(hours=47))
+    row = _row(opened, "PHQ9", 3)
+    assert row is not None and row.due_at == later.starts_at - timedelta(hours=48)
+
+
+def test_after_a_new_pattern_the_first_check_in_is_due_after_the_first_meeting(
+    opened: Any,
+) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, datetime(2026, 3, 2, tzinfo=UTC))
+        # Saturdays become Wednesdays from 18 March.
+        meeting_services.change_pattern(
+            cohort=opened, from_date=date(2026, 3, 18), start_time=time(18, 0), actor=coordinator()
+        )
+    first = _stored(opened)[1]
+    assert first.local_date == date(2026, 3, 18)
+    checkins = {week: due for _c, occ, week, due in planned_assessments(opened) if occ == "checkin"}
+    assert checkins[1] == first.ends_at
+    schedule_due_assessments(cohort=opened, now=datetime(2026, 3, 8, tzinfo=UTC))
+    assert _row(opened, "CHECKIN", 1) is None
+
+
+def test_a_cancelled_meeting_asks_for_no_check_in(opened: Any) -> None:
+    meetings = _stored(opened)
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, datetime(2026, 3, 10, tzinfo=UTC))
+        meeting_services.cancel_meeting(meeting=meetings[2], actor=coordinator())
+    plan = planned_assessments(opened)
+    assert ("CHECKIN", 2) not in {(code, week) for code, _o, week, _d in plan}
+    # The week's questionnaires keep their rhythm: measurement goes on without the meeting.
+    assert ("PHQ9", 2) in {(code, week) for code, _o, week, _d in plan}
+    schedule_due_assessments(cohort=opened, now=meetings[2].ends_at + timedelta(hours=1))
+    assert _row(opened, "CHECKIN", 2) is None
+    assert _row(opened, "PHQ9", 2) is not None
