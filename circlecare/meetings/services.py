@@ -41,6 +41,7 @@ from circlecare.meetings.models import (
 from circlecare.practice.eligibility import clinician_of, homes_in
 from circlecare.practice.queries import licensed_states
 from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+from circlecare.programs.services import follow_first_meeting
 from circlecare.states import HOME_STATE_CHOICES, state_name
 
 _KNOWN_PLACES = {code for code, _ in HOME_STATE_CHOICES}
@@ -93,11 +94,24 @@ def _after_commit(meeting_ids: list[int], change: str | None) -> None:
 
 
 def _meetings_changed(cohort: Cohort) -> None:
-    """What follows a group's meetings follows a change to them: its members' questionnaires
-    and check-ins."""
+    """What follows a group's meetings follows a change to them: the group's start (joining and
+    the catalog go by it) and its members' questionnaires and check-ins."""
     from circlecare.measures.services import follow_meetings
 
     _in_transaction()
+    first = (
+        Meeting.objects.filter(cohort=cohort)
+        .exclude(status=MeetingStatus.CANCELLED)
+        .order_by("starts_at", "pk")
+        .first()
+    )
+    if first is not None:
+        try:
+            follow_first_meeting(
+                cohort=cohort, local_date=first.local_date, local_time=first.local_time
+            )
+        except ValueError as exc:
+            raise ScheduleError(str(exc)) from None
     follow_meetings(cohort=cohort)
 
 

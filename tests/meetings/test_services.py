@@ -662,3 +662,70 @@ def test_calendar_feed_token_is_stored_hashed_and_rotates() -> None:
     }
     assert services.revoke_calendar_feed(member=member) == 1
     assert not member.calendar_feeds.filter(revoked_at__isnull=True).exists()
+
+
+# --- the group's start follows its first meeting ---------------------------------------------
+
+
+def _saturdays(**fields: Any) -> Any:
+    """An open group on Saturdays at 10:00 New York from 26 December 2026, meetings stored."""
+    cohort = CohortFactory(
+        first_meeting_date=date(2026, 12, 26),
+        weekday=5,
+        start_time=time(10, 0),
+        program=ProgramFactory(weeks=4),
+        **fields,
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 12, 1, tzinfo=UTC))
+        services.create_meetings(cohort=cohort, actor=None)
+    return cohort
+
+
+def test_a_new_pattern_before_the_first_meeting_moves_the_groups_start() -> None:
+    from circlecare.programs.queries import public_cohorts
+
+    cohort = _saturdays()
+    between = datetime(2026, 12, 30, 12, 0, tzinfo=UTC)  # after 26 Dec, before 6 Jan
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 12, 2, tzinfo=UTC))
+        services.change_pattern(
+            cohort=cohort, from_date=date(2027, 1, 6), start_time=time(18, 0), actor=coordinator()
+        )
+    cohort.refresh_from_db()
+    assert (cohort.first_meeting_date, cohort.weekday, cohort.start_time) == (
+        date(2027, 1, 6),
+        2,
+        time(18, 0),
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: between)
+        assert cohort.closed_for_joining == ""
+    assert cohort in public_cohorts(on=between.date())
+
+
+def test_cancelling_the_first_meeting_starts_the_group_at_the_next_one() -> None:
+    cohort = _saturdays()
+    first = Meeting.objects.get(cohort=cohort, number=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 12, 2, tzinfo=UTC))
+        services.cancel_meeting(meeting=first, actor=coordinator())
+    cohort.refresh_from_db()
+    assert cohort.first_meeting_date == date(2027, 1, 2)
+
+
+def test_a_new_pattern_may_not_start_the_group_before_its_joining_deadline() -> None:
+    cohort = _saturdays(enrollment_deadline=date(2026, 12, 20))
+    before = list(Meeting.objects.filter(cohort=cohort).values_list("starts_at", flat=True))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 12, 2, tzinfo=UTC))
+        with pytest.raises(ScheduleError, match="deadline for joining this group is Sunday 20"):
+            services.change_pattern(
+                cohort=cohort,
+                from_date=date(2026, 12, 16),
+                start_time=time(18, 0),
+                actor=coordinator(),
+            )
+    cohort.refresh_from_db()
+    assert cohort.first_meeting_date == date(2026, 12, 26)
+    assert list(Meeting.objects.filter(cohort=cohort).values_list("starts_at", flat=True)) == before

@@ -1,0 +1,36 @@
+"""Changes to a cohort row made on behalf of other apps."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from django.db import connection
+
+from circlecare.programs.models import Cohort
+
+
+def follow_first_meeting(*, cohort: Cohort, local_date: date, local_time: time) -> bool:
+    """Keep the cohort's start (first meeting date, weekday and time) on its first meeting that
+    is not cancelled, after its meetings changed. Joining, the catalog and "starts in a few
+    days" notices go by this date, so a group whose start moved stays open until it really meets.
+
+    Returns whether anything changed. Raises ValueError, changing nothing, when the new start
+    would come before the group's joining deadline. Runs inside the caller's transaction, with
+    the cohort row locked.
+    """
+    assert connection.in_atomic_block, "call this inside a service's transaction"
+    if (cohort.first_meeting_date, cohort.start_time) == (local_date, local_time):
+        return False
+    if cohort.enrollment_deadline is not None and local_date < cohort.enrollment_deadline:
+        raise ValueError(
+            f"The deadline for joining this group is {cohort.enrollment_deadline:%A %-d %B %Y}, "
+            "and its first meeting can't come before it. Choose a later date, or move the "
+            "deadline first."
+        )
+    cohort.first_meeting_date = local_date
+    cohort.weekday = local_date.weekday()
+    cohort.start_time = local_time
+    Cohort.objects.filter(pk=cohort.pk).update(
+        first_meeting_date=local_date, weekday=cohort.weekday, start_time=local_time
+    )
+    return True
