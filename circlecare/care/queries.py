@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,7 +26,8 @@ from circlecare.care.models import (
     Reflection,
 )
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
-from circlecare.meetings.schedule import meeting_times
+from circlecare.meetings.models import Meeting, MeetingStatus
+from circlecare.meetings.weeks import MeetingWeek, first_start, meeting_weeks
 from circlecare.programs.models import Cohort, ProgramKind, ProgramWeek
 
 # --- who may see what ------------------------------------------------------------------------
@@ -256,20 +258,28 @@ def _plan(
 
 
 def week_number(cohort: Cohort, now: datetime | None = None) -> tuple[str, int, datetime | None]:
-    """(state, week number, next meeting). Week N runs from meeting N until meeting N+1.
+    """(state, week number, next meeting). Week N runs from meeting N until the next meeting.
 
-    Before the first meeting the state is "upcoming" and week 1 is shown as what is coming; a
-    week after the last meeting the program is "finished".
+    The group's meetings as they are: a skipped week or a new pattern moves the weeks with the
+    meetings, and a cancelled meeting starts no week (the week before runs on until the next
+    one). Before the first meeting the state is "upcoming" and its week is shown as what is
+    coming; a week after the last meeting the program is "finished".
     """
-    now = now or timezone.now()
-    times = meeting_times(cohort)
-    held = sum(1 for t in times if t <= now)
-    upcoming = next((t for t in times if t > now), None)
-    if held == 0:
-        return "upcoming", 1, upcoming
-    if held == len(times) and now >= times[-1] + timedelta(days=7):
-        return "finished", len(times), None
-    return "running", held, upcoming
+    return _week_number(cohort, meeting_weeks(cohort), now or timezone.now())
+
+
+def _week_number(
+    cohort: Cohort, weeks: list[MeetingWeek], now: datetime
+) -> tuple[str, int, datetime | None]:
+    held = [w for w in weeks if not w.cancelled]
+    started = [w for w in held if w.starts_at <= now]
+    upcoming = next((w.starts_at for w in held if w.starts_at > now), None)
+    if not started:
+        return "upcoming", held[0].number if held else 1, upcoming
+    latest = started[-1]
+    if len(started) == len(held) and now >= latest.starts_at + timedelta(days=7):
+        return "finished", cohort.program.weeks, None
+    return "running", latest.number, upcoming
 
 
 def week_plan(cohort: Cohort, number: int) -> WeekPlan:
@@ -283,11 +293,12 @@ def week_plan(cohort: Cohort, number: int) -> WeekPlan:
 
 
 def this_week(cohort: Cohort, now: datetime | None = None) -> ThisWeek:
-    state, number, upcoming = week_number(cohort, now)
+    weeks = meeting_weeks(cohort)
+    state, number, upcoming = _week_number(cohort, weeks, now or timezone.now())
     plan = None if state == "finished" else week_plan(cohort, number)
-    return ThisWeek(
-        state=state, plan=plan, starts_on=cohort.first_meeting_date, next_meeting=upcoming
-    )
+    first = first_start(cohort, weeks)
+    starts_on = first.astimezone(ZoneInfo(cohort.time_zone)).date()
+    return ThisWeek(state=state, plan=plan, starts_on=starts_on, next_meeting=upcoming)
 
 
 def programme(cohort: Cohort) -> list[WeekPlan]:
@@ -309,6 +320,16 @@ def member_cohorts(user: User) -> list[tuple[Cohort, Enrollment]]:
             "cohort__care_board_setting",
         )
         .defer("cohort__lead__password", "cohort__co_facilitator__password")
+        # Each group's week and next meeting come from its meetings, read for all at once.
+        .prefetch_related(
+            Prefetch(
+                "cohort__meetings",
+                queryset=Meeting.objects.exclude(status=MeetingStatus.CANCELLED).order_by(
+                    "starts_at", "pk"
+                ),
+                to_attr="scheduled_meetings",
+            )
+        )
         .order_by("cohort__first_meeting_date", "cohort__pk")
     )
     return [(e.cohort, e) for e in enrollments]

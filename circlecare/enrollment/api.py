@@ -19,7 +19,7 @@ from circlecare.enrollment import queries, services, steps
 from circlecare.enrollment.errors import StepRequired
 from circlecare.enrollment.models import Enrollment
 from circlecare.meetings.models import Attendance
-from circlecare.meetings.schedule import meeting_times
+from circlecare.meetings.weeks import first_start
 from circlecare.programs.models import Cohort
 from circlecare.programs.queries import joining_cohort
 
@@ -85,7 +85,7 @@ def group_ref(cohort: Cohort) -> dict[str, Any]:
         "name": cohort.name or cohort.program.title,
         "program": cohort.program.slug,
         "kind": cohort.program.kind,
-        "first_meeting_at": meeting_times(cohort)[0],
+        "first_meeting_at": first_start(cohort),
         "time_zone": cohort.time_zone,
         "status": cohort.status,
     }

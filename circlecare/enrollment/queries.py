@@ -25,7 +25,7 @@ from circlecare.enrollment.models import (
     PartnerInvite,
     PartnerInviteStatus,
 )
-from circlecare.meetings.schedule import meeting_times
+from circlecare.meetings.weeks import first_start
 from circlecare.prebuilt import PreparedRead, prebuilt
 from circlecare.programs.models import Cohort, CohortStatus
 from circlecare.programs.queries import with_seats
@@ -107,7 +107,7 @@ class GroupCard:
 
     @property
     def first_start(self) -> datetime:
-        return meeting_times(self.enrollment.cohort)[0]
+        return first_start(self.enrollment.cohort)
 
 
 @prebuilt
@@ -172,6 +172,7 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     """The member's live enrollments as cards, and their past ones. A fixed number of queries."""
     enrollments = _enrollments_of(member=member.pk)
     live = [e for e in enrollments if e.status in LIVE]
+    attach_meetings([e.cohort for e in enrollments])
     attach_panel_data([e.cohort for e in live], member)
     past = [e for e in enrollments if e.status not in LIVE]
     documents = current_documents([k.value for k in ConsentKind], signed_by=member) if live else []
@@ -206,14 +207,13 @@ def _panel_reads() -> tuple[
     from circlecare.meetings.models import Meeting, MeetingStatus
     from circlecare.programs.models import ProgramWeek
 
-    upcoming = PreparedRead(
-        lambda cohorts, now: Meeting.objects.filter(
-            cohort_id__in=cohorts,
-            status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD],
-            ends_at__gt=now,
-        ).order_by("cohort_id", "starts_at", "pk"),
+    meetings = PreparedRead(
+        lambda cohorts: (
+            Meeting.objects.filter(cohort_id__in=cohorts)
+            .exclude(status=MeetingStatus.CANCELLED)
+            .order_by("cohort_id", "starts_at", "pk")
+        ),
         "cohorts",
-        "now",
     )
     # Read into dicts, so in no order: the models' default orders would join programmes and cohorts.
     base = PreparedRead(
@@ -227,7 +227,21 @@ def _panel_reads() -> tuple[
         "member",
         "cohorts",
     )
-    return upcoming, base, adapted, due
+    return meetings, base, adapted, due
+
+
+def attach_meetings(cohorts: list[Cohort]) -> None:
+    """Load the meetings (not cancelled, in order) of every group on a page in one query, as
+    ``scheduled_meetings``: when each first meets, what comes next and which week it is are
+    read from them."""
+    if not cohorts:
+        return
+    meetings_read = _panel_reads()[0]
+    by_cohort: dict[int, list[Any]] = defaultdict(list)
+    for meeting in meetings_read(cohorts=sorted({c.pk for c in cohorts})):
+        by_cohort[meeting.cohort_id].append(meeting)
+    for cohort in cohorts:
+        cohort.scheduled_meetings = by_cohort[cohort.pk]  # type: ignore[attr-defined]
 
 
 def attach_panel_data(cohorts: list[Cohort], member: Any) -> None:
@@ -238,11 +252,14 @@ def attach_panel_data(cohorts: list[Cohort], member: Any) -> None:
     """
     if not cohorts:
         return
-    upcoming_read, base_read, adapted_read, due_read = _panel_reads()
+    _meetings_read, base_read, adapted_read, due_read = _panel_reads()
     ids = [c.pk for c in cohorts]
-    upcoming: dict[int, Any] = {}
-    for meeting in upcoming_read(cohorts=ids, now=timezone.now()):
-        upcoming.setdefault(meeting.cohort_id, meeting)
+    attach_meetings([c for c in cohorts if not hasattr(c, "scheduled_meetings")])
+    now = timezone.now()
+    upcoming = {
+        c.pk: next((m for m in c.scheduled_meetings if m.ends_at > now), None)  # type: ignore[attr-defined]
+        for c in cohorts
+    }
     base: dict[int, dict[int, Any]] = defaultdict(dict)
     for week in base_read(programs=sorted({c.program_id for c in cohorts})):
         base[week.program_id][week.number] = week

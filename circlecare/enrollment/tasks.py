@@ -24,7 +24,8 @@ from circlecare.enrollment.models import (
     EnrollmentStatus,
     PartnerInvite,
 )
-from circlecare.meetings.schedule import format_local, meeting_times
+from circlecare.meetings.schedule import format_local
+from circlecare.meetings.weeks import first_start
 from circlecare.programs.models import JOINABLE, Cohort
 
 UNDER_MINIMUM = "under_minimum"
@@ -35,7 +36,7 @@ def _my_groups_link() -> str:
 
 
 def _starts(cohort: Cohort, zone: str) -> str:
-    return format_local(meeting_times(cohort)[0], zone)
+    return format_local(first_start(cohort), zone)
 
 
 def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:

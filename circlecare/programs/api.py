@@ -8,7 +8,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from circlecare.api import Pagination
-from circlecare.meetings.schedule import meeting_times
+from circlecare.meetings.weeks import first_start
 from circlecare.programs import queries
 from circlecare.programs.models import Cohort, Focus, Program, ProgramKind
 from circlecare.programs.views import served_states_label
@@ -80,7 +80,7 @@ def cohort_out(cohort: Cohort) -> dict[str, Any]:
         "first_meeting_date": cohort.first_meeting_date,
         "start_time": cohort.start_time.strftime("%H:%M:%S"),
         "time_zone": cohort.time_zone,
-        "first_meeting_at": meeting_times(cohort)[0],
+        "first_meeting_at": first_start(cohort),
         "capacity": cohort.capacity,
         "seats_left": cohort.seats_left,
         "for_couples": cohort.program.for_couples,

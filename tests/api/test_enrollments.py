@@ -324,3 +324,16 @@ def test_a_long_roster_is_read_a_page_at_a_time_in_its_order() -> None:
     with CaptureQueriesContext(connection) as large:
         api.get(f"{URL}/rosters/{cohort.pk}?limit=2&offset=2")
     assert len(large) == len(small)
+
+
+def test_first_meeting_at_is_the_groups_real_first_meeting() -> None:
+    from tests.meetings.factories import first_real_start, rescheduled_group
+
+    member = UserFactory()
+    cohort = rescheduled_group(program=ProgramFactory(kind=ProgramKind.SKILLS, weeks=8))
+    EnrollmentFactory(member=member, cohort=cohort)
+    expected = first_real_start(cohort).isoformat().replace("+00:00", "Z")
+    mine = Api(member).get(URL).json()["items"]
+    assert [e["cohort"]["first_meeting_at"] for e in mine] == [expected]
+    public = Api(None).get(f"/api/v1/cohorts/{cohort.pk}").json()
+    assert public["first_meeting_at"] == expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import engines
@@ -15,7 +17,7 @@ from circlecare.care.queries import this_week, week_number
 from circlecare.meetings.schedule import meeting_times
 from circlecare.programs.models import ProgramKind
 from tests.care.factories import make_circle
-from tests.factories import UserFactory
+from tests.factories import EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +150,39 @@ def test_programme_is_private_to_the_cohort() -> None:
     url = reverse("care:programme", args=[circle.cohort.pk])
     assert logged_in(outsider).get(url).status_code == 404
     assert logged_in(circle.members[0]).get(url).status_code == 200
+
+
+def test_this_week_and_the_next_meeting_follow_the_groups_real_meetings() -> None:
+    from circlecare.meetings import services as meeting_services
+    from circlecare.meetings.models import Meeting
+    from tests.meetings.factories import coordinator, first_real_start, rescheduled_group
+
+    cohort = rescheduled_group()
+    first = first_real_start(cohort)
+    # After the old first Saturday, before the new first Wednesday: nothing has been held.
+    now = first - timedelta(days=8)
+    assert week_number(cohort, now) == ("upcoming", 1, first)
+    local_first = first.astimezone(ZoneInfo("America/New_York")).date()
+    assert this_week(cohort, now).starts_on == local_first
+    # Week 2 is skipped: week 1 runs on until week 2's new date.
+    week2 = Meeting.objects.get(cohort=cohort, number=2)
+    meeting_services.skip_week(meeting=week2, actor=coordinator())
+    week2.refresh_from_db()
+    assert week_number(cohort, first + timedelta(days=9)) == ("running", 1, week2.starts_at)
+    assert week_number(cohort, week2.starts_at)[:2] == ("running", 2)
+
+
+def test_between_meetings_reads_every_groups_meetings_at_once(
+    django_assert_num_queries: Any,
+) -> None:
+    from circlecare.care.queries import member_cohorts
+    from tests.meetings.factories import first_real_start, rescheduled_group
+
+    member = UserFactory()
+    cohorts = [rescheduled_group() for _ in range(3)]
+    for cohort in cohorts:
+        EnrollmentFactory(member=member, cohort=cohort)
+    groups = member_cohorts(member)
+    with django_assert_num_queries(0):
+        starts = [week_number(c, timezone.now())[2] for c, _e in groups]
+    assert starts == [first_real_start(c) for c in cohorts]

@@ -645,3 +645,17 @@ def test_a_waiting_place_counted_in_the_database_matches_the_whole_list() -> Non
     assert [whole[e.pk] for e in waiting] == [1, 5, 2, 3, 4]
     assert places_of([e.pk for e in waiting]) == whole
     assert [waiting_position(e) for e in waiting] == [1, 5, 2, 3, 4]
+
+
+def test_enrollment_e_mails_name_the_groups_real_first_meeting() -> None:
+    from circlecare.enrollment.tasks import compose
+    from circlecare.meetings.schedule import format_local
+    from tests.meetings.factories import first_real_start, rescheduled_group
+
+    member = ready_member()
+    cohort = rescheduled_group()
+    enrollment = services.enroll(member=member, cohort=cohort)
+    told = compose(enrollment, "confirmed")
+    assert told is not None
+    when = format_local(first_real_start(cohort), member.time_zone or "UTC")
+    assert f"the group that starts {when}" in told[1]

@@ -774,3 +774,26 @@ def test_my_groups_page_costs_the_same_with_more_groups() -> None:
     for _ in range(3):
         services.enroll(member=member, cohort=CohortFactory())
     assert count() == one
+
+
+def test_my_groups_cards_show_when_the_group_really_first_meets(
+    django_assert_num_queries: Any,
+) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from circlecare.enrollment import queries
+    from tests.meetings.factories import first_real_start, rescheduled_group
+
+    member = ready_member()
+    cohort = rescheduled_group()
+    first = first_real_start(cohort)
+    services.enroll(member=member, cohort=cohort)
+    cards, _past = queries.my_groups(member)
+    with django_assert_num_queries(0):  # read with the page's meetings
+        assert [card.first_start for card in cards] == [first]
+    page = client_for(member).get(reverse("enrollment:my_groups")).content.decode()
+    local = first.astimezone(ZoneInfo(member.time_zone or "UTC"))
+    planned = local.date() - timedelta(days=11)  # the Saturday first planned
+    assert f"{local:%a} {local.day} {local:%b}" in page
+    assert f"{planned:%a} {planned.day} {planned:%b}" not in page
