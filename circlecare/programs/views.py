@@ -49,13 +49,19 @@ def served_states_label(cohort: Cohort) -> str:
     return f"Serves residents of {join_names(states)}."
 
 
-def decorate(cohort: Cohort) -> list[datetime]:
-    """Attach what cohort templates show: who may join, and when it first meets."""
+def decorate(cohort: Cohort) -> list[tuple[int, datetime]]:
+    """Attach what cohort templates show: who may join, and when it first meets. Returns the
+    meetings still to be held as (programme week, start): a cancelled week is left out, and the
+    others keep their week's number."""
     stored = getattr(cohort, "scheduled_meetings", None)
-    times = [m.starts_at for m in stored] if stored else meeting_times(cohort)
+    weeks = (
+        [(m.number, m.starts_at) for m in stored]
+        if stored
+        else list(enumerate(meeting_times(cohort), start=1))
+    )
     cohort.served_label = served_states_label(cohort)  # type: ignore[attr-defined]
-    cohort.first_start = times[0]  # type: ignore[attr-defined]
-    return times
+    cohort.first_start = weeks[0][1]  # type: ignore[attr-defined]
+    return weeks
 
 
 def program_detail(request: HttpRequest, slug: str) -> HttpResponse:

@@ -288,3 +288,20 @@ def test_couples_catalog_query_counts_do_not_grow_with_cohorts(client: Client) -
     one_cohort = count_queries(client, cohort.get_absolute_url())
     EnrollmentFactory.create_batch(3, cohort=cohort, status="waitlisted", confirmed_at=None)
     assert count_queries(client, cohort.get_absolute_url()) == one_cohort
+
+
+def test_the_cohort_pages_meetings_keep_their_programme_week_when_one_is_cancelled(
+    client: Client,
+) -> None:
+    from circlecare.meetings import services
+    from circlecare.meetings.models import Meeting
+    from tests.meetings.factories import coordinator
+
+    cohort = CohortFactory(program=ProgramFactory(weeks=4), time_zone="America/New_York")
+    services.create_meetings(cohort=cohort, actor=None)
+    services.cancel_meeting(
+        meeting=Meeting.objects.get(cohort=cohort, number=2), actor=coordinator()
+    )
+    page = client.get(cohort.get_absolute_url()).content.decode()
+    schedule = page[page.index('id="schedule-heading"') :]
+    assert [f"Week {n}:" in schedule for n in (1, 2, 3, 4)] == [True, False, True, True]
