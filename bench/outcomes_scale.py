@@ -113,6 +113,8 @@ def build(members: int) -> Any:
                 capacity=GROUP_SIZE,
                 min_size=1,
                 status=CohortStatus.FINISHED,
+                # bulk_create skips save(), which keeps this in step.
+                joinable_until=Cohort.joinable_until_for(day, None, "America/New_York"),
             )
         )
     made: list[Cohort] = []

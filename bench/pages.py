@@ -173,6 +173,8 @@ def grow(world: World, to: int) -> None:
                     capacity=GROUP_SIZE,
                     min_size=1,
                     status=CohortStatus.OPEN,
+                    # bulk_create skips save(), which keeps this in step.
+                    joinable_until=Cohort.joinable_until_for(day, None, "America/New_York"),
                 )
             )
         world.cohorts.extend(Cohort.objects.bulk_create(new_cohorts))

@@ -142,7 +142,7 @@ def alternatives_for(member: Any, cohort: Cohort, *, on: date) -> list[Cohort]:
     if home in US_STATES:
         wanted |= Q(program__kind=ProgramKind.THERAPY, program__focus=cohort.program.focus)
     # Not couples' groups: one person alone cannot take a seat there.
-    found = public_cohorts(on=on).filter(wanted).exclude(pk=cohort.pk)
+    found = public_cohorts().filter(wanted).exclude(pk=cohort.pk)
     found = found.exclude(program__for_couples=True)
     if getattr(member, "pk", None) is not None:
         # Not the groups they are already in, waiting for, or running themselves.

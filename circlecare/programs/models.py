@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -155,7 +156,14 @@ class Cohort(models.Model):
         max_length=12, choices=CohortStatus.choices, default=CohortStatus.DRAFT
     )
     enrollment_deadline = models.DateField(null=True, blank=True)
+    #: The moment the group stops taking new members by its own calendar: midnight, in its zone,
+    #: after its joining deadline (or after its first meeting's day). Kept by ``save()`` so the
+    #: catalog can compare it with the time now in SQL, whatever the group's zone.
+    joinable_until = models.DateTimeField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    #: The fields ``joinable_until`` is worked out from.
+    JOINABLE_UNTIL_FROM = frozenset({"first_meeting_date", "enrollment_deadline", "time_zone"})
 
     class Meta:
         ordering = ["first_meeting_date", "start_time", "pk"]
@@ -186,8 +194,24 @@ class Cohort(models.Model):
     def __str__(self) -> str:
         return f"{self.title} (from {self.first_meeting_date:%d %b %Y})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.joinable_until = self.joinable_until_for(
+            self.first_meeting_date, self.enrollment_deadline, self.time_zone
+        )
+        fields = kwargs.get("update_fields")
+        if fields is not None and self.JOINABLE_UNTIL_FROM & set(fields):
+            kwargs["update_fields"] = {*fields, "joinable_until"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("programs:cohort", kwargs={"pk": self.pk})
+
+    @staticmethod
+    def joinable_until_for(first_meeting_date: date, deadline: date | None, zone: str) -> datetime:
+        """Midnight in ``zone`` at the end of the last day someone new may join (``closed_for_joining``
+        by the group's own calendar: the deadline's day, else the first meeting's)."""
+        last_day = min(deadline, first_meeting_date) if deadline else first_meeting_date
+        return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import datetime
 
 from django.db import models
 from django.db.models import Count, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -23,10 +23,6 @@ from circlecare.programs.models import (
     ProgramKind,
     ProgramWeek,
 )
-
-
-def today() -> date:
-    return timezone.localdate(timezone=timezone.get_default_timezone())
 
 
 def _enrollments_counted(**status: object) -> Coalesce:
@@ -82,20 +78,17 @@ def _with_people(queryset: QuerySet[Cohort]) -> QuerySet[Cohort]:
     return queryset.prefetch_related(*clinician_prefetch("lead__clinician__"), scheduled_meetings())
 
 
-def public_cohorts(*, on: date | None = None) -> QuerySet[Cohort]:
-    """Cohorts a visitor can see: open or full, not yet started, with leads and their licences."""
-    on = on or today()
+def public_cohorts(*, at: datetime | None = None) -> QuerySet[Cohort]:
+    """Cohorts a visitor can see: open or full and still taking new members by their own
+    calendar (``joinable_until``), with leads and their licences."""
+    at = at or timezone.now()
     return _with_people(
-        _listed()
-        .filter(status__in=JOINABLE, first_meeting_date__gte=on)
-        .exclude(enrollment_deadline__lt=on)
+        _listed().filter(status__in=JOINABLE, joinable_until__gt=at)
     ).order_by("first_meeting_date", "start_time", "pk")
 
 
-def _programs(on: date, kind: str | None, focus: str | None) -> QuerySet[Program]:
-    upcoming = Q(cohorts__status__in=JOINABLE, cohorts__first_meeting_date__gte=on) & ~Q(
-        cohorts__enrollment_deadline__lt=on
-    )
+def _programs(at: datetime, kind: str | None, focus: str | None) -> QuerySet[Program]:
+    upcoming = Q(cohorts__status__in=JOINABLE, cohorts__joinable_until__gt=at)
     queryset = Program.objects.filter(is_published=True).annotate(
         upcoming_count=Count("cohorts", filter=upcoming),
         next_start=Min("cohorts__first_meeting_date", filter=upcoming),
@@ -109,12 +102,12 @@ def _programs(on: date, kind: str | None, focus: str | None) -> QuerySet[Program
 
 def program_list(*, kind: str | None = None, focus: str | None = None) -> QuerySet[Program]:
     """Published programmes with their number of upcoming groups and the next start."""
-    return _programs(today(), kind, focus)
+    return _programs(timezone.now(), kind, focus)
 
 
 @functools.cache
 def _catalog_read(kind: str | None, focus: str | None) -> PreparedRead[Program]:
-    return PreparedRead(lambda on: _programs(on, kind, focus), "on")
+    return PreparedRead(lambda at: _programs(at, kind, focus), "at")
 
 
 def catalog(*, kind: str | None = None, focus: str | None = None) -> list[Program]:
@@ -122,7 +115,7 @@ def catalog(*, kind: str | None = None, focus: str | None = None) -> list[Progra
     and ``focus`` must be known values (one statement is kept per pair)."""
     if kind not in (None, *ProgramKind.values) or focus not in (None, *Focus.values):
         raise ValueError("an unknown kind or focus")
-    return _catalog_read(kind, focus)(on=today())
+    return _catalog_read(kind, focus)(at=timezone.now())
 
 
 def program_detail(slug: str) -> Program:

@@ -30,7 +30,6 @@ def follow_first_meeting(*, cohort: Cohort, local_date: date, local_time: time) 
     cohort.first_meeting_date = local_date
     cohort.weekday = local_date.weekday()
     cohort.start_time = local_time
-    Cohort.objects.filter(pk=cohort.pk).update(
-        first_meeting_date=local_date, weekday=cohort.weekday, start_time=local_time
-    )
+    # save() keeps joinable_until in step with the new date.
+    cohort.save(update_fields=["first_meeting_date", "weekday", "start_time"])
     return True

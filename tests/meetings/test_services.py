@@ -701,7 +701,7 @@ def test_a_new_pattern_before_the_first_meeting_moves_the_groups_start() -> None
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(timezone, "now", lambda: between)
         assert cohort.closed_for_joining == ""
-    assert cohort in public_cohorts(on=between.date())
+    assert cohort in public_cohorts(at=between)
 
 
 def test_cancelling_the_first_meeting_starts_the_group_at_the_next_one() -> None:

@@ -305,3 +305,28 @@ def test_the_cohort_pages_meetings_keep_their_programme_week_when_one_is_cancell
     page = client.get(cohort.get_absolute_url()).content.decode()
     schedule = page[page.index('id="schedule-heading"') :]
     assert [f"Week {n}:" in schedule for n in (1, 2, 3, 4)] == [True, False, True, True]
+
+
+def test_a_group_is_listed_until_its_deadline_ends_by_its_own_clock(client: Client) -> None:
+    """10 pm in New York on the deadline day is already the next day in UTC: the group still
+    takes members, so the catalog still lists it; an hour after its midnight it is gone."""
+    from datetime import UTC, datetime
+
+    from circlecare.programs.queries import catalog, public_cohorts
+
+    deadline = timezone.localdate() + timedelta(days=20)
+    cohort = CohortFactory(
+        first_meeting_date=deadline + timedelta(days=7),
+        weekday=(deadline + timedelta(days=7)).weekday(),
+        enrollment_deadline=deadline,
+        time_zone="America/New_York",
+    )
+    evening = datetime.combine(deadline + timedelta(days=1), time(3, 0), tzinfo=UTC)
+    later = evening + timedelta(hours=3)  # 1 am the next day in New York (EST, UTC-5)
+    for at, listed in ((evening, True), (later, False)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(timezone, "now", lambda at=at: at)
+            assert (cohort.closed_for_joining == "") is listed
+            assert (cohort in public_cohorts()) is listed
+            program = next(p for p in catalog() if p.pk == cohort.program_id)
+            assert program.upcoming_count == (1 if listed else 0)
