@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -234,7 +233,7 @@ class ThisWeek:
 
     state: str  # "upcoming" | "running" | "finished"
     plan: WeekPlan | None
-    starts_on: date
+    starts_at: datetime  # the first meeting, shown in the viewer's zone
     next_meeting: datetime | None
 
 
@@ -297,8 +296,7 @@ def this_week(cohort: Cohort, now: datetime | None = None) -> ThisWeek:
     state, number, upcoming = _week_number(cohort, weeks, now or timezone.now())
     plan = None if state == "finished" else week_plan(cohort, number)
     first = first_start(cohort, weeks)
-    starts_on = first.astimezone(ZoneInfo(cohort.time_zone)).date()
-    return ThisWeek(state=state, plan=plan, starts_on=starts_on, next_meeting=upcoming)
+    return ThisWeek(state=state, plan=plan, starts_at=first, next_meeting=upcoming)
 
 
 def programme(cohort: Cohort) -> list[WeekPlan]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import engines
@@ -162,8 +161,7 @@ def test_this_week_and_the_next_meeting_follow_the_groups_real_meetings() -> Non
     # After the old first Saturday, before the new first Wednesday: nothing has been held.
     now = first - timedelta(days=8)
     assert week_number(cohort, now) == ("upcoming", 1, first)
-    local_first = first.astimezone(ZoneInfo("America/New_York")).date()
-    assert this_week(cohort, now).starts_on == local_first
+    assert this_week(cohort, now).starts_at == first
     # Week 2 is skipped: week 1 runs on until week 2's new date.
     week2 = Meeting.objects.get(cohort=cohort, number=2)
     meeting_services.skip_week(meeting=week2, actor=coordinator())
@@ -186,3 +184,25 @@ def test_between_meetings_reads_every_groups_meetings_at_once(
     with django_assert_num_queries(0):
         starts = [week_number(c, timezone.now())[2] for c, _e in groups]
     assert starts == [first_real_start(c) for c in cohorts]
+
+
+def test_the_start_of_an_upcoming_group_is_shown_in_the_members_own_zone() -> None:
+    """10 pm in New York is 3 am the next day in London: a member in London reads that day."""
+    from datetime import time
+
+    from tests.factories import next_weekday
+
+    start = next_weekday(timezone.localdate() + timedelta(days=30), 0)  # a Monday in winter
+    circle = make_circle(
+        first_meeting_date=start,
+        weekday=0,
+        start_time=time(22, 0),
+        time_zone="America/New_York",
+    )
+    member = circle.members[0]
+    member.time_zone = "Europe/London"
+    member.save(update_fields=["time_zone"])
+    page = logged_in(member).get(reverse("care:home")).content.decode()
+    after = page[page.index("Starts ") :][:400]
+    assert f"Tue {(start + timedelta(days=1)).day} " in after  # the London day, not Monday
+    assert "(10:00 pm on Mon" in after  # and the group's own time beside it
