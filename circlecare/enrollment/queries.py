@@ -157,15 +157,31 @@ _goodbyes: PreparedRead[Any] = PreparedRead(
 )
 
 
-def invitations_waiting(member: Any) -> list[PartnerInvite]:
-    """The member's invitations to a partner that are still waiting for an answer (one query)."""
-    return list(
+_invitations_of: PreparedRead[PartnerInvite] = PreparedRead(
+    lambda member, now: (
         PartnerInvite.objects.filter(
-            inviter=member, status=PartnerInviteStatus.PENDING, expires_at__gt=timezone.now()
+            inviter_id=member, status=PartnerInviteStatus.PENDING, expires_at__gt=now
         )
         .select_related("cohort", "cohort__program")
+        # What the list shows (the group's title and link, the address and the dates).
+        .only(
+            "email",
+            "created_at",
+            "expires_at",
+            "cohort__name",
+            "cohort__program__title",
+        )
         .order_by("-created_at")
-    )
+    ),
+    "member",
+    "now",
+)
+
+
+def invitations_waiting(member: Any) -> list[PartnerInvite]:
+    """The member's invitations to a partner that are still waiting for an answer (one query,
+    compiled once)."""
+    return list(_invitations_of(member=member.pk, now=timezone.now()))
 
 
 def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:

@@ -82,9 +82,9 @@ def public_cohorts(*, at: datetime | None = None) -> QuerySet[Cohort]:
     """Cohorts a visitor can see: open or full and still taking new members by their own
     calendar (``joinable_until``), with leads and their licences."""
     at = at or timezone.now()
-    return _with_people(
-        _listed().filter(status__in=JOINABLE, joinable_until__gt=at)
-    ).order_by("first_meeting_date", "start_time", "pk")
+    return _with_people(_listed().filter(status__in=JOINABLE, joinable_until__gt=at)).order_by(
+        "first_meeting_date", "start_time", "pk"
+    )
 
 
 def _programs(at: datetime, kind: str | None, focus: str | None) -> QuerySet[Program]:
