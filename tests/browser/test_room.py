@@ -16,9 +16,10 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from circlecare.meetings.live.models import RoomRemoval
-from circlecare.meetings.models import Attendance, Meeting
+from circlecare.meetings.models import Attendance
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, UserFactory
+from tests.meetings.factories import meeting_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,10 +59,7 @@ def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
 ) -> None:
     cohort = CohortFactory(name="Tuesday evenings")
     now = timezone.now()
-    meeting = Meeting.objects.create(
-        cohort=cohort, number=1, starts_at=now + timedelta(minutes=3), ends_at=now + timedelta(minutes=93),
-        local_date=now.date(), local_time=now.time(),
-    )  # fmt: skip
+    meeting = meeting_at(cohort, now + timedelta(minutes=3))  # ends 90 minutes later
     lead = cohort.lead
     lead.display_name = "Jordan"
     lead.save()
@@ -120,10 +118,7 @@ def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
 ) -> None:
     cohort = CohortFactory(name="Thursday mornings")
     now = timezone.now()
-    meeting = Meeting.objects.create(
-        cohort=cohort, number=1, starts_at=now + timedelta(minutes=3), ends_at=now + timedelta(minutes=93),
-        local_date=now.date(), local_time=now.time(),
-    )  # fmt: skip
+    meeting = meeting_at(cohort, now + timedelta(minutes=3))  # ends 90 minutes later
     lead = cohort.lead
     alex = EnrollmentFactory(cohort=cohort, member__display_name="Alex").member
     Attendance.objects.create(
