@@ -20,15 +20,23 @@ def _fast_tests(settings: Any, request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_local_cache() -> None:
-    """Rate-limit counts live in the cache, keyed by user id, and ids come round again as each
-    test's rows are rolled back: start every test with an empty per-process cache. (A shared
-    Redis cache is left alone: other processes may be using it.)"""
+def _fresh_cache() -> None:
+    """What the cache keeps is keyed by ids (rate-limit counts by user, the room's "let in" and
+    "this socket" marks by meeting and user), and ids come round again in every new test
+    database: start every test without what an earlier test, or an earlier run, left there.
+    A per-process cache is emptied; in a shared Redis cache only the room's keys go, as other
+    processes may be using the rest."""
     from django.core.cache import caches
     from django.core.cache.backends.locmem import LocMemCache
+    from django.core.cache.backends.redis import RedisCache
 
-    if isinstance(caches["default"], LocMemCache):
-        caches["default"].clear()
+    cache = caches["default"]
+    if isinstance(cache, LocMemCache):
+        cache.clear()
+    elif isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=cache.make_key("live:*")):
+            client.delete(key)
 
 
 @pytest.fixture(autouse=True)
