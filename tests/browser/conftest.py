@@ -102,9 +102,14 @@ class AsgiServer:
         import threading
 
         import uvicorn
+        from channels.layers import channel_layers
 
         from circlecare.asgi import application
 
+        # Each server runs its own event loop, and a channel layer keeps locks and receive state
+        # bound to the loop that first used it (channels_redis): a layer left from an earlier
+        # test's server would fail in this one's loop ("bound to a different event loop").
+        channel_layers.backends = {}
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -136,6 +141,18 @@ class AsgiServer:
 @pytest.fixture
 def asgi_server(transactional_db: Any, settings: Any) -> Iterator[AsgiServer]:
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    layer = settings.CHANNEL_LAYERS["default"]
+    if "Redis" in layer["BACKEND"] or "RoomChannelLayer" in layer["BACKEND"]:
+        # Room groups are named by meeting and user id, and ids come round again in each test's
+        # database: on a shared Redis, each test's server gets names of its own, so a socket
+        # an earlier test left open cannot hear this test's room.
+        import uuid
+
+        config = {**layer.get("CONFIG", {}), "prefix": f"asgi-{uuid.uuid4().hex[:12]}"}
+        settings.CHANNEL_LAYERS = {
+            **settings.CHANNEL_LAYERS,
+            "default": {**layer, "CONFIG": config},
+        }
     server = AsgiServer()
     yield server
     server.stop()
