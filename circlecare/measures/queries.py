@@ -6,7 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.instruments.checkin import LOW_ITEM_AT_OR_BELOW, fell_sharply
@@ -185,11 +186,22 @@ def alert_queue(user: Any) -> QuerySet[RiskAlert]:
     return qs.filter(Q(cohort__lead=user) | Q(cohort__co_facilitator=user))
 
 
-def member_in_cohort(cohort: Cohort, member_pk: int) -> Enrollment | None:
+def member_in_cohort(cohort: Cohort, member_pk: int) -> Any | None:
+    """A member whose scores in ``cohort`` its leads may see, or None: anyone who held a seat in
+    it, and anyone who answered its questionnaires or raised an alert in it without one (the
+    intake is answered before a seat is taken, or while on the waiting list)."""
+    held_seat = Enrollment.objects.filter(
+        cohort=cohort, member_id=OuterRef("pk"), status__in=_ROSTER
+    )
+    answered = Assessment.objects.filter(
+        cohort=cohort, member_id=OuterRef("pk"), status=AssessmentStatus.COMPLETED
+    )
+    alerted = RiskAlert.objects.filter(cohort=cohort, member_id=OuterRef("pk"))
     return (
-        Enrollment.objects.select_related("member")
-        .defer("member__password")
-        .filter(cohort=cohort, member_id=member_pk, status__in=_ROSTER)
-        .order_by("-pk")
+        get_user_model()
+        .objects.defer("password")
+        .filter(pk=member_pk)
+        .filter(Exists(held_seat) | Exists(answered) | Exists(alerted))
         .first()
     )
+

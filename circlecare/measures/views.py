@@ -378,10 +378,9 @@ def cohort_overview(request: HttpRequest, cohort_pk: int) -> HttpResponse:
 def member_chart(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpResponse:
     _clinical(request)
     cohort = _led_cohort_or_404(request, cohort_pk)
-    enrollment = queries.member_in_cohort(cohort, member_pk)
-    if enrollment is None:
+    member = queries.member_in_cohort(cohort, member_pk)
+    if member is None:
         raise Http404
-    member = enrollment.member
     rows = list(
         Assessment.objects.filter(
             cohort=cohort, member=member, status=AssessmentStatus.COMPLETED
@@ -402,7 +401,6 @@ def member_chart(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpRe
         {
             "cohort": cohort,
             "member": member,
-            "enrollment": enrollment,
             "tracks": tracks,
             "charts": [t.chart_data() for t in tracks if t.points],
             "checkins": checkins,
@@ -416,10 +414,9 @@ def member_chart(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpRe
 def member_fhir(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpResponse:
     _clinical(request)
     cohort = _led_cohort_or_404(request, cohort_pk)
-    enrollment = queries.member_in_cohort(cohort, member_pk)
-    if enrollment is None:
+    member = queries.member_in_cohort(cohort, member_pk)
+    if member is None:
         raise Http404
-    member = enrollment.member
     rows = Assessment.objects.filter(
         cohort=cohort, member=member, status=AssessmentStatus.COMPLETED
     ).order_by("completed_at", "pk")

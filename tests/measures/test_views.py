@@ -532,3 +532,32 @@ def test_own_pages_show_only_the_signed_in_members_data(world: dict[str, Any]) -
     # Clinician home: only for people who lead a group (or coordinators).
     assert client_for(world["stranger"]).get("/measures/groups/").status_code == 404
     assert client_for(world["lead"]).get("/measures/groups/").status_code == 200
+
+
+def _intake_risk_alert() -> tuple[Any, Any, RiskAlert]:
+    """Someone joining a therapy group gives a risk answer on its intake, before any seat."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=6)
+    cohort = CohortFactory(program=program, lead=LicenseFactory(state="NY").clinician.user)
+    member = UserFactory(home_state="NY")
+    client_for(member).post(
+        f"/measures/intake/{cohort.pk}/",
+        {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 20, risk=2))},
+    )
+    return cohort, member, RiskAlert.objects.get(member=member)
+
+
+def test_an_alert_raised_while_joining_leads_to_a_chart_its_clinician_can_open() -> None:
+    cohort, member, alert = _intake_risk_alert()
+    lead = client_for(cohort.lead)
+    page = lead.get(f"/measures/alerts/{alert.pk}/").content.decode()
+    chart_url = f"/measures/groups/{cohort.pk}/members/{member.pk}/"
+    assert f'href="{chart_url}"' in page
+    chart = lead.get(chart_url)
+    assert chart.status_code == 200
+    assert member.display_name in chart.content.decode()
+    assert lead.get(chart_url + "fhir/").status_code == 200
+    # Nobody else's: another clinician, and a member of no concern to this group.
+    assert client_for(CohortFactory().lead).get(chart_url).status_code == 404
+    stranger = UserFactory()
+    assert lead.get(f"/measures/groups/{cohort.pk}/members/{stranger.pk}/").status_code == 404
+
