@@ -205,3 +205,9 @@ def member_in_cohort(cohort: Cohort, member_pk: int) -> Any | None:
         .first()
     )
 
+
+def standing_in_cohort(cohort_id: int, member_id: int) -> Enrollment | None:
+    """The member's latest place in a cohort (a seat, the waiting list, or one that ended)."""
+    return (
+        Enrollment.objects.filter(cohort_id=cohort_id, member_id=member_id).order_by("-pk").first()
+    )

@@ -493,7 +493,12 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "measures/alert.html",
-        {"alert": row, "form": form, "leads": row.cohort.is_led_by(request.user)},
+        {
+            "alert": row,
+            "form": form,
+            "leads": row.cohort.is_led_by(request.user),
+            "standing": queries.standing_in_cohort(row.cohort_id, row.member_id),
+        },
         status=status,
     )
 

@@ -561,3 +561,23 @@ def test_an_alert_raised_while_joining_leads_to_a_chart_its_clinician_can_open()
     stranger = UserFactory()
     assert lead.get(f"/measures/groups/{cohort.pk}/members/{stranger.pk}/").status_code == 404
 
+
+def test_the_alert_page_says_where_the_member_stands_and_how_to_reach_them(
+    world: dict[str, Any],
+) -> None:
+    alert = world["alert"]
+    member = world["other_member"]
+    lead = client_for(world["lead"])
+    page = lead.get(f"/measures/alerts/{alert.pk}/").content.decode()
+    assert "A member of the group." in page
+    assert f'href="mailto:{member.email}"' in page
+    assert world["member"].email not in page
+    enrollment = member.enrollments.get(cohort=world["cohort"])
+    enrollment.status = EnrollmentStatus.WITHDRAWN
+    enrollment.save(update_fields=["status"])
+    left = lead.get(f"/measures/alerts/{alert.pk}/").content.decode()
+    assert "No longer in the group: left the group." in left
+    _cohort, joining, intake_alert = _intake_risk_alert()
+    page = client_for(_cohort.lead).get(f"/measures/alerts/{intake_alert.pk}/").content.decode()
+    assert "Not yet: they answered while joining" in page
+    assert f'href="mailto:{joining.email}"' in page
