@@ -67,6 +67,8 @@ class Workspace:
     week: list[Meeting]
     alerts: list[RiskAlert]
     overdue: list[Assessment]
+    #: Whether more open alerts wait than ``alerts`` lists.
+    more_alerts: bool = False
 
 
 def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Workspace:
@@ -99,7 +101,15 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         .select_related("cohort__program")
         .order_by("starts_at", "pk")
     )
-    alerts = list(alert_queue(user).filter(acknowledged_at__isnull=True)[:ALERTS_SHOWN])
+    # Oldest first: the alert that has waited longest must never be the one the cut leaves out.
+    # One more than is shown says whether the whole queue holds more.
+    alerts = list(
+        alert_queue(user)
+        .filter(acknowledged_at__isnull=True)
+        .order_by("raised_at", "pk")[: ALERTS_SHOWN + 1]
+    )
+    more_alerts = len(alerts) > ALERTS_SHOWN
+    alerts = alerts[:ALERTS_SHOWN]
     overdue = list(
         Assessment.objects.filter(
             cohort_id__in=ids, status=AssessmentStatus.DUE, due_at__lt=now, synthetic=False
@@ -137,6 +147,7 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         week=[m for m in meetings if m.starts_at >= tomorrow],
         alerts=alerts,
         overdue=overdue,
+        more_alerts=more_alerts,
     )
 
 

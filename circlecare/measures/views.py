@@ -432,6 +432,10 @@ def member_fhir(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpRes
     return response
 
 
+#: How many open alerts the queue page lists; the heading counts them all.
+OPEN_ALERTS_SHOWN = 200
+
+
 def _may_see_alerts(user: Any) -> bool:
     return bool(user.is_staff) or queries.led_cohorts(user).exists()
 
@@ -442,7 +446,10 @@ def alerts(request: HttpRequest) -> HttpResponse:
     if not _may_see_alerts(request.user):
         raise Http404
     queue = queries.alert_queue(request.user)
-    open_alerts = list(queue.filter(acknowledged_at__isnull=True)[:200])
+    # Oldest first, as on the workspace: the longest wait is never the one the cut leaves out.
+    waiting = queue.filter(acknowledged_at__isnull=True)
+    open_alerts = list(waiting.order_by("raised_at", "pk")[:OPEN_ALERTS_SHOWN])
+    open_total = len(open_alerts) if len(open_alerts) < OPEN_ALERTS_SHOWN else waiting.count()
     recent = list(queue.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[:20])
     for alert in [*open_alerts, *recent]:
         record(
@@ -452,7 +459,11 @@ def alerts(request: HttpRequest) -> HttpResponse:
             subject=alert.member,
             data={"view": "queue"},
         )
-    return render(request, "measures/alerts.html", {"open_alerts": open_alerts, "recent": recent})
+    return render(
+        request,
+        "measures/alerts.html",
+        {"open_alerts": open_alerts, "open_total": open_total, "recent": recent},
+    )
 
 
 @login_required

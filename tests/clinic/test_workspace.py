@@ -177,3 +177,35 @@ def test_listing_open_alerts_is_audited_once_each() -> None:
     assert {e.actor for e in events} == {scene.lead}
     assert str(second.pk) in {e.target_id for e in events}
     assert all(e.data == {"view": "workspace"} for e in events)
+
+
+def test_the_alerts_waiting_longest_are_listed_first_and_never_cut_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from circlecare.clinic import queries
+    from circlecare.measures import views as measures_views
+
+    monkeypatch.setattr(queries, "ALERTS_SHOWN", 2)
+    monkeypatch.setattr(measures_views, "OPEN_ALERTS_SHOWN", 2)
+    scene = started_meeting(name="Tuesday evenings", ago=ago_today())
+    members = [*scene.attendees, scene.absent]
+    alerts = [_alert(scene, member) for member in members[:3]]
+    for hours, alert in zip((30, 2, 10), alerts, strict=True):
+        RiskAlert.objects.filter(pk=alert.pk).update(
+            raised_at=timezone.now() - timedelta(hours=hours)
+        )
+    oldest, newest, middle = alerts
+    client = _client(scene.lead)
+    response = client.get(URL)
+    assert [a.pk for a in response.context["ws"].alerts] == [oldest.pk, middle.pk]
+    assert "more are waiting in the whole queue" in response.content.decode()
+    queue = client.get(reverse("measures:alerts"))
+    assert [a.pk for a in queue.context["open_alerts"]] == [oldest.pk, middle.pk]
+    assert "Needs follow-up (3)" in queue.content.decode()
+    RiskAlert.objects.filter(pk=oldest.pk).update(
+        acknowledged_at=timezone.now(), acknowledged_by=scene.lead
+    )
+    response = client.get(URL)
+    assert [a.pk for a in response.context["ws"].alerts] == [middle.pk, newest.pk]
+    assert "more are waiting" not in response.content.decode()
+    assert "Needs follow-up (2)" in client.get(reverse("measures:alerts")).content.decode()
