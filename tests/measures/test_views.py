@@ -369,6 +369,8 @@ def test_report_page_sentence_and_csv(world: dict[str, Any]) -> None:
     body = client.get(urls(world)["report"]).content.decode()
     assert "Of 2 members who started Closer" in body
     assert "There is no control group" in body
+    # Completers are defined as MEASURES.md has it, by attendance as well as a follow-up score.
+    assert "with a follow-up score who attended at least two meetings (completers)" in body
     csv_response = client.get(urls(world)["csv"])
     assert AuditEvent.objects.filter(
         action=AuditAction.ASSESSMENT_VIEWED, data__view="outcome_report_csv"
