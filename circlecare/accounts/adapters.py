@@ -6,11 +6,10 @@ from urllib.parse import urlencode
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import DefaultMFAAdapter
-from allauth.usersessions.adapter import get_adapter as sessions_adapter
-from allauth.usersessions.models import UserSession
 from django.http import HttpRequest
 
 from circlecare.accounts.http import is_site_path
+from circlecare.accounts.services import end_other_sessions
 from circlecare.crypto import decrypt, encrypt
 
 
@@ -41,10 +40,7 @@ class AccountAdapter(DefaultAccountAdapter):
         session ending on its own ends only itself.)"""
         user = request.user
         if user.is_authenticated:
-            current = request.session.session_key
-            sessions_adapter().end_sessions(
-                [s for s in UserSession.objects.filter(user_id=user.pk) if s.session_key != current]
-            )
+            end_other_sessions(user=user, keep_session_key=request.session.session_key)
         super().logout(request)
 
     def populate_username(self, request: HttpRequest, user: Any) -> None:

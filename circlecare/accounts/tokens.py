@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from circlecare.accounts.models import PersonalAccessToken, TokenScope, User
@@ -88,3 +88,15 @@ def revoke_token(*, token: PersonalAccessToken, actor: Any) -> None:
     PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def revoke_all_tokens(*, user: User, only_second_factor: bool = False) -> int:
+    """Revoke every token of ``user`` that still works (or only those made with the second
+    factor), inside the caller's transaction; returns how many stopped working."""
+    assert connection.in_atomic_block, "revoke_all_tokens runs inside a service's transaction"
+    live = PersonalAccessToken.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    if only_second_factor:
+        live = live.filter(second_factor=True)
+    return live.update(revoked_at=timezone.now())

@@ -25,6 +25,8 @@ class AuditAction(models.TextChoices):
     CARE_POST_HIDDEN = "care_post.hidden"
     ACCOUNT_EXPORTED = "account.exported"
     ACCOUNT_DELETED = "account.deleted"
+    ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 - an action, not a secret
+    ACCOUNT_MFA_REMOVED = "account.mfa_removed"
 
 
 class AuditEvent(models.Model):
