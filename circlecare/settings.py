@@ -195,7 +195,12 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SIGNUP_FORM_CLASS = "circlecare.accounts.forms.SignupDetailsForm"
 ACCOUNT_ADAPTER = "circlecare.accounts.adapters.AccountAdapter"
-ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+# A password change keeps this browser signed in; every other session ends and every API token is
+# revoked (circlecare.accounts.services).
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# "Your password was changed" and the like, to the account's address: they carry no more than the
+# change, the IP address, the browser and the time.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "circlecare: "
 ACCOUNT_RATE_LIMITS = {
