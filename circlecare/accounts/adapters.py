@@ -6,11 +6,14 @@ from urllib.parse import urlencode
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
+from django.utils import timezone
 
 from circlecare.accounts.http import is_site_path
 from circlecare.accounts.services import end_other_sessions
 from circlecare.crypto import decrypt, encrypt
+from circlecare.meetings.schedule import format_local
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -42,6 +45,19 @@ class AccountAdapter(DefaultAccountAdapter):
         if user.is_authenticated:
             end_other_sessions(user=user, keep_session_key=request.session.session_key)
         super().logout(request)
+
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: AbstractBaseUser,
+        context: dict[str, Any] | None = None,
+        email: str | None = None,
+    ) -> None:
+        """ "Your password was changed" and the like say when in the member's own zone, as every
+        other e-mail does, with the zone's abbreviation so the time can't be misread."""
+        zone = getattr(user, "time_zone", "") or "UTC"
+        stamp = {"timestamp": format_local(timezone.now(), zone)}
+        super().send_notification_mail(template_prefix, user, {**stamp, **(context or {})}, email)
 
     def populate_username(self, request: HttpRequest, user: Any) -> None:
         # e-mail is the username; nothing to fill in.

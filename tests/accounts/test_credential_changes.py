@@ -17,11 +17,13 @@ from django.core import mail
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from circlecare.accounts.models import PersonalAccessToken, User
 from circlecare.accounts.services import secure_after_password_change
 from circlecare.accounts.tokens import create_token, revoke_all_tokens
 from circlecare.audit.models import AuditAction, AuditEvent
+from circlecare.meetings.schedule import format_local
 from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, UserFactory
 from tests.mfa import code_for, enable_totp
 
@@ -183,6 +185,19 @@ def test_the_password_changed_email_is_on_and_says_nothing_clinical() -> None:
     assert "password" in message.body.lower() and "circlecare" in message.subject
     for private in ("Quiet Heron", "Grief", "Circle", "PHQ", "988"):
         assert private not in message.subject + message.body
+
+
+def test_the_password_changed_email_gives_the_time_in_the_members_own_zone() -> None:
+    user = UserFactory(time_zone="Asia/Tokyo")
+    laptop = signed_in(user)
+    mail.outbox.clear()
+    before = timezone.now()
+    change_password(laptop)
+    after = timezone.now()
+    [message] = mail.outbox
+    stamps = {format_local(at, "Asia/Tokyo") for at in (before, after)}
+    assert any(f"Date: {stamp}" in message.body for stamp in stamps), message.body
+    assert "JST" in message.body and "UTC" not in message.body
 
 
 # Password reset
