@@ -1,0 +1,58 @@
+"""A member's own pages on a 375-pixel phone: nothing to scroll sideways, no text squeezed into
+a sliver of a column, no second pair of side margins, and no serious axe violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.conftest import axe_serious, login
+from tests.care.factories import make_circle
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE = {"width": 375, "height": 812}
+
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const root = document.scrollingElement;
+  if (root.scrollWidth > innerWidth) problems.push(`scrolls sideways: ${root.scrollWidth}px`);
+  for (const dd of document.querySelectorAll(".facts dd")) {
+    // A value must keep at least half of its list's width, not wrap a letter per line.
+    const own = dd.getBoundingClientRect().width;
+    const list = dd.parentElement.getBoundingClientRect().width;
+    if (own < list / 2) problems.push(`squeezed value (${Math.round(own)}px): ${dd.textContent.trim().slice(0, 30)}`);
+  }
+  const page = document.querySelector("main .container");
+  for (const narrow of document.querySelectorAll("main .container .container-narrow")) {
+    const gap = narrow.getBoundingClientRect().left - page.getBoundingClientRect().left;
+    if (gap > 1) problems.push(`narrow column indented ${Math.round(gap)}px inside the page`);
+  }
+  return problems;
+}"""
+
+
+def test_a_members_pages_fit_a_phone(live_server: Any, new_page: Any) -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    cohort_id = circle.cohort.pk
+    page: Page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    login(page, live_server.url, member.email, PASSWORD)
+
+    found = {}
+    for path in (
+        "/my/",
+        "/care/",
+        f"/care/groups/{cohort_id}/programme/",
+        "/accounts/profile/data/",
+        "/measures/",
+    ):
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.status == 200, path
+        problems = page.evaluate(LAYOUT_PROBLEMS) + [v["id"] for v in axe_serious(page)]
+        if problems:
+            found[path] = problems
+    assert found == {}
