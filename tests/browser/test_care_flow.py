@@ -65,8 +65,11 @@ def test_walk_request_to_thanks_and_mutuality(live_server: Any, new_page: Any) -
     sasha.get_by_role("button", name="I can help with this").click()
     expect(sasha.get_by_text("You've responded.")).to_be_visible()
     assert axe_serious(sasha) == []
-    sasha.get_by_role("button", name="Mark as done").click()
-    expect(sasha.get_by_text("It counts once you've both marked it.")).to_be_visible()
+    # By keyboard: the button is swapped out, so focus goes to the message that replaced it
+    # (read out by a screen reader) rather than back to the top of the page.
+    sasha.get_by_role("button", name="Mark as done").focus()
+    sasha.keyboard.press("Enter")
+    expect(sasha.get_by_text("It counts once you've both marked it.")).to_be_focused()
 
     # Robin marks it done too, then sends thanks (both swapped in place by htmx).
     open_post(robin, base, circle.cohort.pk, title)
@@ -75,7 +78,7 @@ def test_walk_request_to_thanks_and_mutuality(live_server: Any, new_page: Any) -
     expect(robin.get_by_text("You've both marked this as done.")).to_be_visible()
     robin.get_by_label("A short thank-you for Sasha").fill("Thank you, that walk lifted my week.")
     robin.get_by_role("button", name="Send thanks").click()
-    expect(robin.get_by_text("Your thanks was sent.")).to_be_visible()
+    expect(robin.get_by_text("Your thanks was sent.")).to_be_focused()
     assert axe_serious(robin) == []
 
     match = CareMatch.objects.get()

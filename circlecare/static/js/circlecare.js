@@ -5,7 +5,10 @@
  * does three things:
  *   1. sends Django's CSRF token with htmx requests;
  *   2. moves keyboard focus to a form's error summary when one is shown;
- *   3. tells people, calmly, when an htmx request could not be completed.
+ *   3. tells people, calmly, when an htmx request could not be completed;
+ *   4. when a swap replaces the control that had focus, moves focus to what
+ *      came in its place, so the keyboard and the screen reader are not sent
+ *      back to the top of the page and the new message is read out.
  */
 (function () {
   "use strict";
@@ -66,10 +69,35 @@
     onReady();
   }
 
+  // htmx fires afterSwap on each element it swapped in; for an outerHTML swap the
+  // request's target (event.detail.target) has already left the page.
   document.addEventListener("htmx:afterSwap", function (event) {
     clearRequestProblem();
-    focusErrorSummary(event.detail && event.detail.target);
+    var swapped = event.target;
+    if (swapped && swapped.querySelector && swapped.querySelector(".error-summary")) {
+      focusErrorSummary(swapped);
+      return;
+    }
+    focusSwappedContent(swapped);
   });
+
+  // 4. Focus that fell back to the page (its control was swapped out) goes to the
+  // message that replaced it, or else to the new content itself.
+  function focusSwappedContent(swapped) {
+    var active = document.activeElement;
+    if (active && active !== document.body && document.documentElement.contains(active)) {
+      return;
+    }
+    if (!swapped || !swapped.isConnected || !swapped.querySelector) {
+      return;
+    }
+    var message = swapped.querySelector('[role="alert"], [role="status"]');
+    var target = message || swapped;
+    if (!target.hasAttribute("tabindex")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
+  }
 
   // 3. Failed requests: htmx leaves the page unchanged, so say so.
   document.addEventListener("htmx:sendError", function () {
