@@ -53,6 +53,14 @@ def test_visitor_home_to_cohort_to_contact(live_server: Any, new_page: Any) -> N
     assert axe_serious(page) == []
 
     page.get_by_role("link", name="See upcoming groups").click()
+    ProgramFactory(title="DBT Skills", kind=ProgramKind.SKILLS)
+    page.reload()
+    count = page.get_by_role("status").filter(has_text="Showing")
+    expect(count).to_have_text("Showing 2 programs.")
+    # The filter swaps the cards in; the status region stays and says what changed, briefly.
+    page.get_by_label("Kind of group").select_option("therapy")
+    expect(count).to_have_text("Showing 1 program that matches your choice.")
+    expect(page.get_by_role("link", name="DBT Skills")).to_have_count(0)
     page.get_by_role("link", name=program.title).click()
     expect(page.get_by_role("heading", name="Week 1: What brings us here")).to_be_visible()
     assert axe_serious(page) == []

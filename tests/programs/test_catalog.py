@@ -76,6 +76,27 @@ def test_htmx_filter_returns_only_the_results(client: Client) -> None:
     assert "Closer" in body and "<html" not in body
 
 
+def test_htmx_filter_updates_the_count_in_its_status_region_not_the_cards(client: Client) -> None:
+    """A screen reader hears the short count when the filters change, not every card again."""
+    ProgramFactory(title="Closer", kind=ProgramKind.THERAPY)
+    ProgramFactory(title="DBT Skills", kind=ProgramKind.SKILLS)
+    page = client.get(reverse("programs:list")).content.decode()
+    assert '<p id="program-count" class="muted" role="status">Showing 2 programs.</p>' in page
+    assert '<div id="program-results">' in page  # the cards themselves are not a live region
+    swapped = client.get(
+        reverse("programs:list"), {"kind": "skills"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    # Only the words go in: the region that screen readers are listening to stays in place.
+    assert (
+        '<p id="program-count" hx-swap-oob="innerHTML">'
+        "Showing 1 program that matches your choice.</p>"
+    ) in swapped
+    none = client.get(
+        reverse("programs:list"), {"focus": "grief"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "No programs match your choice." in none
+
+
 class Headings(HTMLParser):
     """Heading levels in document order, each marked as before, inside or after #program-results."""
 
