@@ -149,3 +149,12 @@ def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
     # The old tab stays closed rather than reconnecting and taking the room back.
     assert first.evaluate("() => window.circlecareRoom.state.done") is True
     expect(second.locator("#room-status")).to_contain_text("You're in the meeting")
+
+    # The controls say what they will do next, and nothing contradicts that ("Unmute, pressed").
+    controls = second.get_by_role("group", name="Meeting controls")
+    controls.get_by_role("button", name="Mute", exact=True).click()
+    unmute = controls.get_by_role("button", name="Unmute")
+    expect(unmute).to_be_visible()
+    controls.get_by_role("button", name="Raise hand").click()
+    expect(controls.get_by_role("button", name="Lower hand")).to_be_visible()
+    assert controls.locator("[aria-pressed]").count() == 0

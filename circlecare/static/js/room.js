@@ -319,9 +319,9 @@
 
   /* --- controls ---------------------------------------------------------------------------- */
 
+  // The label alone carries the state: a pressed state on top would contradict it.
   function toggle(button, on, onText, offText) {
     button.textContent = on ? onText : offText;
-    button.setAttribute("aria-pressed", on ? "false" : "true");
   }
 
   $("room-mic").addEventListener("click", function () {
@@ -339,7 +339,6 @@
   $("room-hand").addEventListener("click", function () {
     state.hand = !state.hand;
     this.textContent = state.hand ? "Lower hand" : "Raise hand";
-    this.setAttribute("aria-pressed", state.hand ? "true" : "false");
     send({ type: "hand", up: state.hand });
   });
   $("room-leave").addEventListener("click", function () {
