@@ -7,4 +7,17 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"DEMO_MODE": settings.DEMO_MODE, "SITE_URL": settings.SITE_URL}
+    return {
+        "DEMO_MODE": settings.DEMO_MODE,
+        "SITE_URL": settings.SITE_URL,
+        "IDLE_TIMEOUT_SECONDS": idle_timeout(request),
+    }
+
+
+def idle_timeout(request: HttpRequest) -> int | None:
+    """Seconds without a request before this person is signed out (SECURITY.md A5), or None."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    staff = getattr(request, "staff_role", False)
+    return int(settings.IDLE_TIMEOUT_STAFF if staff else settings.IDLE_TIMEOUT_MEMBER)

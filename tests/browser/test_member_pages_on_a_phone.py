@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import axe_serious, login
 from tests.care.factories import make_circle
@@ -56,3 +56,25 @@ def test_a_members_pages_fit_a_phone(live_server: Any, new_page: Any) -> None:
         if problems:
             found[path] = problems
     assert found == {}
+
+
+def test_a_member_is_warned_before_an_idle_sign_out_and_can_stay(
+    live_server: Any, new_page: Any, settings: Any
+) -> None:
+    """Typing is not a request: without a warning, a long journal entry is lost at the sign-out."""
+    settings.IDLE_TIMEOUT_MEMBER = 8  # the warning comes at half the limit when that is short
+    member = make_circle(1).members[0]
+    page: Page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    login(page, live_server.url, member.email, PASSWORD)
+    page.goto(live_server.url + "/care/journal/")
+    page.get_by_label("Your reflection", exact=False).fill("Something I want to keep")
+
+    warning = page.get_by_role("dialog", name="Are you still there?")
+    expect(warning).to_be_visible(timeout=8_000)
+    expect(warning).to_contain_text("Anything you've written on this page and not yet saved")
+    stay = warning.get_by_role("button", name="Stay signed in")
+    expect(stay).to_be_focused()
+    with page.expect_request(lambda r: r.url.endswith("/health/")):
+        page.keyboard.press("Enter")
+    expect(warning).to_be_hidden()
+    assert axe_serious(page) == []

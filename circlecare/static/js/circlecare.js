@@ -8,7 +8,9 @@
  *   3. tells people, calmly, when an htmx request could not be completed;
  *   4. when a swap replaces the control that had focus, moves focus to what
  *      came in its place, so the keyboard and the screen reader are not sent
- *      back to the top of the page and the new message is read out.
+ *      back to the top of the page and the new message is read out;
+ *   5. warns a signed-in person two minutes before an idle sign-out, with one
+ *      button to stay signed in (WCAG 2.2.1).
  */
 (function () {
   "use strict";
@@ -97,6 +99,66 @@
       target.setAttribute("tabindex", "-1");
     }
     target.focus();
+  }
+
+  // 5. Idle sign-out warning. The server signs people out after a stretch with no
+  // request; typing is not a request, so a long journal entry could be lost.
+  function idleWarning() {
+    var dialog = document.getElementById("idle-warning");
+    if (!dialog || typeof dialog.showModal !== "function") {
+      return;
+    }
+    var limit = parseInt(dialog.getAttribute("data-idle-seconds"), 10) * 1000;
+    var lead = Math.min(120000, limit / 2);
+    var warnTimer = null;
+    var outTimer = null;
+    var signedOut = false;
+
+    function start() {
+      clearTimeout(warnTimer);
+      clearTimeout(outTimer);
+      warnTimer = setTimeout(function () {
+        if (!dialog.open) {
+          dialog.showModal();
+        }
+      }, limit - lead);
+      outTimer = setTimeout(function () {
+        signedOut = true;
+        var text = document.getElementById("idle-warning-text");
+        if (text) {
+          text.textContent = text.getAttribute("data-signed-out");
+        }
+        var button = dialog.querySelector("button");
+        if (button) {
+          button.textContent = "Close";
+        }
+        if (!dialog.open) {
+          dialog.showModal();
+        }
+      }, limit);
+    }
+
+    // Closing the warning (the button, or Escape) counts as "stay signed in".
+    dialog.addEventListener("close", function () {
+      if (signedOut) {
+        return;
+      }
+      var url = dialog.getAttribute("data-keep-alive-url");
+      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(start, start);
+    });
+    // Any htmx request is activity the server has seen.
+    document.addEventListener("htmx:afterRequest", function () {
+      if (!signedOut) {
+        start();
+      }
+    });
+    start();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", idleWarning);
+  } else {
+    idleWarning();
   }
 
   // 3. Failed requests: htmx leaves the page unchanged, so say so.
