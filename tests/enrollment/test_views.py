@@ -301,6 +301,10 @@ def test_offer_is_shown_with_its_deadline_and_can_be_accepted() -> None:
     page = client.get(reverse("enrollment:my_groups")).content.decode()
     assert "Accept the seat" in page
     assert "GMT" in page  # the deadline in the member's own zone
+    # Listed among several groups' buttons and links, each names its own group.
+    title = f"{cohort.program.title} — {cohort.name}" if cohort.name else cohort.program.title
+    assert f'Accept the seat<span class="visually-hidden"> in {title}</span>' in page
+    assert f'Leave this group<span class="visually-hidden">: {title}</span>' in page
     client.post(reverse("enrollment:accept", args=[waiting.pk]))
     waiting.refresh_from_db()
     assert waiting.status == "confirmed"
