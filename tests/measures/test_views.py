@@ -331,7 +331,11 @@ def test_the_support_page_speaks_of_saved_answers_only_right_after_they_were_sav
         body = again.content.decode()
         assert again.status_code == 200 and "tel:988" in body
         assert "Support, right now" in body
-        assert "saved" not in body and "follow up" not in body
+        for promise in ("Thank you for telling us", "answers are saved", "save your answers"):
+            assert promise not in body
+        assert "follow up" not in body
+        # Nothing covers the crisis resources, not even the idle sign-out warning.
+        assert 'id="idle-warning"' not in body
 
 
 def test_crisis_page_falls_back_to_static_html(
