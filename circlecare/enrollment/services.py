@@ -127,11 +127,14 @@ def _held(cohort: Cohort) -> int:
 
 
 def _sync_status(cohort: Cohort, held: int | None = None) -> None:
-    """Keep the catalog's open/full label true to the seats (other statuses are left alone)."""
+    """Keep the catalog's open/full label true to what joining would do (other statuses are left
+    alone): full once the free seats cannot take one more place, so a group for couples with one
+    free seat is full. Every caller has offered the free seats first, so nobody is left waiting
+    while a place that fits them is free."""
     if cohort.status not in JOINABLE:
         return
     held = _held(cohort) if held is None else held
-    wanted = CohortStatus.FULL if held >= cohort.capacity else CohortStatus.OPEN
+    wanted = CohortStatus.FULL if cohort.is_full_with(held) else CohortStatus.OPEN
     if cohort.status != wanted:
         cohort.status = wanted
         cohort.save(update_fields=["status"])
@@ -874,7 +877,7 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
             raise AlreadyEnrolled("One of you already has a place in this group.")
         now = _now_under_lock()
         held = _held(locked)
-        seats = held + 2 <= locked.capacity and not _waiting_exists(locked)
+        seats = not locked.is_full_with(held) and not _waiting_exists(locked)
         pairing = Pairing.objects.create(cohort=locked)
         created = [
             Enrollment.objects.create(

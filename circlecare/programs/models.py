@@ -269,6 +269,18 @@ class Cohort(models.Model):
         return self.enrollments.filter(status=EnrollmentStatus.WAITLISTED).count()
 
     @property
+    def seats_per_place(self) -> int:
+        """The seats one new place takes: two in a group for couples (a couple joins together),
+        else one."""
+        return 2 if self.program.for_couples else 1
+
+    def is_full_with(self, held: int) -> bool:
+        """Whether the group, holding ``held`` seats, has no room for one more place: fewer free
+        seats than a place takes. A group for couples with one free seat is full, as joining it
+        would be a place on the waiting list. The open/full status follows this."""
+        return self.capacity - held < self.seats_per_place
+
+    @property
     def couples_left(self) -> int:
         """How many more couples can take seats in a group for couples right now, as
         ``enrollment.services.accept_partner_invite`` decides: a couple needs two free seats, and

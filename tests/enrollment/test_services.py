@@ -456,6 +456,56 @@ def test_a_couple_waits_together_and_is_offered_two_seats_at_once() -> None:
     assert [status_of(e) for e in pair] == [Status.CONFIRMED, Status.CONFIRMED]
 
 
+def status_now(cohort: Any) -> str:
+    cohort.refresh_from_db()
+    return cohort.status
+
+
+def test_a_couples_group_that_cannot_seat_another_couple_is_full() -> None:
+    """One free seat is room for no couple: the group says full, as joining it would be the
+    waiting list, and it opens again only when two seats are free."""
+    cohort = couples_cohort(capacity=3)
+    join_as_couple(cohort)
+    assert status_now(cohort) == CohortStatus.FULL
+    assert (cohort.seats_left, cohort.couples_left) == (1, 0)
+    waiting = join_as_couple(cohort)
+    assert [e.status for e in waiting] == [Status.WAITLISTED, Status.WAITLISTED]
+    assert status_now(cohort) == CohortStatus.FULL
+    coordinator = UserFactory(is_staff=True)
+    # Raised by one seat: the waiting couple is offered both, and the group is full again.
+    services.change_capacity(cohort=cohort, capacity=4, actor=coordinator)
+    assert [status_of(e) for e in waiting] == [Status.OFFERED, Status.OFFERED]
+    assert status_now(cohort) == CohortStatus.FULL
+    services.accept_offer(enrollment=waiting[0])
+    services.change_capacity(cohort=cohort, capacity=5, actor=coordinator)
+    assert status_now(cohort) == CohortStatus.FULL  # one free seat
+    services.change_capacity(cohort=cohort, capacity=6, actor=coordinator)
+    assert status_now(cohort) == CohortStatus.OPEN  # room for a couple
+    assert cohort.couples_left == 1
+    services.change_capacity(cohort=cohort, capacity=5, actor=coordinator)
+    assert status_now(cohort) == CohortStatus.FULL
+
+
+def test_a_couples_group_opens_when_a_couple_leaves_and_no_couple_waits() -> None:
+    cohort = couples_cohort(capacity=5)
+    first = join_as_couple(cohort)
+    second = join_as_couple(cohort)
+    waiting = join_as_couple(cohort)
+    assert status_now(cohort) == CohortStatus.FULL
+    # Two seats free: offered to the waiting couple, so the group stays full.
+    services.withdraw(enrollment=first[1])
+    assert [status_of(e) for e in waiting] == [Status.OFFERED, Status.OFFERED]
+    assert status_now(cohort) == CohortStatus.FULL
+    # They say no, and nobody else waits: three seats are room for a couple.
+    services.decline_offer(enrollment=waiting[0])
+    assert status_now(cohort) == CohortStatus.OPEN
+    services.withdraw(enrollment=second[0])
+    assert status_now(cohort) == CohortStatus.OPEN
+    join_as_couple(cohort)
+    join_as_couple(cohort)
+    assert (held(cohort), status_now(cohort)) == (4, CohortStatus.FULL)
+
+
 def test_a_couples_offer_is_taken_only_when_both_partners_steps_are_met() -> None:
     """One partner accepting takes both seats, so the other's steps count too: a new agreement
     the partner has not signed stops the seats, with a word about why, and nothing changes."""

@@ -1,7 +1,8 @@
 """A hypothesis state machine over every seat change: the seat invariant never breaks.
 
 After any sequence of enrol / withdraw / offer / accept / decline / expire / capacity change:
-confirmed + offered ≤ capacity; nobody waits while a seat is free; a member has at most one live
+confirmed + offered ≤ capacity; nobody waits while a seat is free; the open/full status says
+what joining would do; a member has at most one live
 enrollment; the waiting list is in first-come order.
 """
 
@@ -16,9 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from circlecare.enrollment import services
-from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import LIVE, SEAT_HOLDING, Enrollment, EnrollmentStatus
 from circlecare.errors import DomainError
-from circlecare.programs.models import Cohort
+from circlecare.programs.models import Cohort, CohortStatus
 from tests.enrollment.factories import publish_consents, ready_member
 from tests.factories import CohortFactory, UserFactory
 
@@ -98,6 +99,14 @@ class Seats(RuleBasedStateMachine):
         live_members = [e.member_id for e in rows if e.status in LIVE]
         assert len(live_members) == len(set(live_members))
         assert all(e.offer_expires_at for e in rows if e.status == "offered")
+
+    @invariant()
+    def the_status_says_what_joining_would_do(self) -> None:
+        cohort = Cohort.objects.select_related("program").get(pk=self.cohort.pk)
+        held = Enrollment.objects.filter(cohort=cohort, status__in=SEAT_HOLDING).count()
+        assert cohort.status == (
+            CohortStatus.FULL if cohort.is_full_with(held) else CohortStatus.OPEN
+        )
 
 
 def test_seat_invariant_holds_over_any_sequence() -> None:
