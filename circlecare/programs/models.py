@@ -208,8 +208,9 @@ class Cohort(models.Model):
 
     @staticmethod
     def joinable_until_for(first_meeting_date: date, deadline: date | None, zone: str) -> datetime:
-        """Midnight in ``zone`` at the end of the last day someone new may join (``closed_for_joining``
-        by the group's own calendar: the deadline's day, else the first meeting's)."""
+        """Midnight in ``zone`` at the end of the last day someone new may join: the deadline's
+        day, else the first meeting's. The one statement of that rule: ``closed_for_joining``
+        and the catalog (through the stored ``joinable_until``) both go by it."""
         last_day = min(deadline, first_meeting_date) if deadline else first_meeting_date
         return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
 
@@ -300,16 +301,18 @@ class Cohort(models.Model):
 
     @property
     def closed_for_joining(self) -> str:
-        """Why someone new cannot join now, in plain words; empty while they can. By the group's
-        own calendar: its status, its joining deadline, and its first meeting."""
+        """Why someone new cannot join now, in plain words; empty while they can. By its status,
+        then by its own calendar: from ``joinable_until`` on (worked out from the fields as they
+        are now, which is what ``save()`` stores for the catalog), the joining deadline has
+        passed, or, without one, the group has started meeting."""
         if not self.is_joinable:
             return "This group isn't taking new members."
-        today = self.local_today()
-        if self.enrollment_deadline and today > self.enrollment_deadline:
+        deadline, first = self.enrollment_deadline, self.first_meeting_date
+        if timezone.now() < self.joinable_until_for(first, deadline, self.time_zone):
+            return ""
+        if deadline is not None and deadline <= first:
             return "The deadline for joining this group has passed."
-        if today > self.first_meeting_date:
-            return "This group has already started meeting."
-        return ""
+        return "This group has already started meeting."
 
     def is_led_by(self, user: object) -> bool:
         user_id = getattr(user, "pk", None)

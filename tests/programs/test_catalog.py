@@ -328,6 +328,41 @@ def test_the_cohort_pages_meetings_keep_their_programme_week_when_one_is_cancell
     assert [f"Week {n}:" in schedule for n in (1, 2, 3, 4)] == [True, False, True, True]
 
 
+@pytest.mark.parametrize("zone", ["Pacific/Honolulu", "Asia/Tokyo", "Pacific/Kiritimati"])
+@pytest.mark.parametrize("with_deadline", [True, False])
+def test_joining_closes_at_the_groups_own_midnight_far_from_utc(
+    zone: str, with_deadline: bool
+) -> None:
+    """The page's reason and the catalog's listing change together, at midnight in the group's
+    zone after its last day for joining: half a day or more from midnight in UTC."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from circlecare.accounts.validators import validate_time_zone
+    from circlecare.programs.queries import public_cohorts
+
+    validate_time_zone(zone)  # a zone a group may use
+    first = next_weekday(timezone.localdate() + timedelta(days=20), 1)
+    last_day = first - timedelta(days=3) if with_deadline else first
+    cohort = CohortFactory(
+        first_meeting_date=first,
+        weekday=first.weekday(),
+        enrollment_deadline=last_day if with_deadline else None,
+        time_zone=zone,
+    )
+    midnight = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
+    reason = (
+        "The deadline for joining this group has passed."
+        if with_deadline
+        else "This group has already started meeting."
+    )
+    for at, closed in ((midnight - timedelta(microseconds=1), ""), (midnight, reason)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(timezone, "now", lambda at=at: at)
+            assert cohort.closed_for_joining == closed
+            assert (cohort in public_cohorts()) is (closed == "")
+
+
 def test_a_group_is_listed_until_its_deadline_ends_by_its_own_clock(client: Client) -> None:
     """10 pm in New York on the deadline day is already the next day in UTC: the group still
     takes members, so the catalog still lists it; an hour after its midnight it is gone."""
