@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.db import connection
 from django.template import Context, Template
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from circlecare.enrollment import services
 from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.errors import InviteInvalid
 from circlecare.enrollment.models import ConsentSignature, Enrollment, PartnerInvite
+from circlecare.meetings import services as meetings
 from circlecare.programs.models import CohortStatus, ProgramKind
 from tests.enrollment.factories import publish_consents, ready_member
-from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
+from tests.factories import (
+    CohortFactory,
+    LicenseFactory,
+    ProgramFactory,
+    UserFactory,
+    next_weekday,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +139,40 @@ def test_not_eligible_sees_why_and_where_else_to_go() -> None:
     assert response.status_code == 403
     assert "New York" in response.content.decode()
     assert not Enrollment.objects.filter(member=member).exists()
+
+
+def test_other_groups_start_in_the_viewers_zone() -> None:
+    """A group starting Monday 7 pm in New York starts on Tuesday morning in Tokyo: the list of
+    groups they can join says Tuesday to a viewer there, with the group's own time beside it."""
+    lic = LicenseFactory(state="NY")
+    therapy = CohortFactory(lead=lic.clinician.user, program__kind=ProgramKind.THERAPY)
+    monday = next_weekday(timezone.localdate() + timedelta(days=14), 0)
+    CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.SKILLS, title="Skills"),
+        first_meeting_date=monday,
+        weekday=0,
+        start_time=time(19, 0),
+        time_zone="America/New_York",
+    )
+    member = ready_member(home_state="TX", time_zone="Asia/Tokyo")
+    page = cohort_page(client_for(member), therapy)
+    listed = page[page.index('data-testid="alternatives"') :]
+    listed = listed[: listed.index("</ul>")]
+    tuesday = monday + timedelta(days=1)
+    assert "Starts <time datetime=" in listed
+    assert f">Tue {tuesday.day} {tuesday:%b %Y}, 9:00 am JST</time>" in listed
+    assert f"(7:00 pm on Mon {monday.day} {monday:%b} in New York)" in listed
+    assert "Monday" not in listed
+    # Each group's start comes from the meetings loaded with the list, not a query per group.
+    client = client_for(member)
+    cohort_page(client, therapy)  # what a first visit reads once is not counted
+    with CaptureQueriesContext(connection) as one:
+        cohort_page(client, therapy)
+    for _ in range(3):
+        meetings.create_meetings(cohort=CohortFactory(program__kind=ProgramKind.SKILLS), actor=None)
+    with CaptureQueriesContext(connection) as four:
+        assert cohort_page(client, therapy).count("Starts <time") == 4
+    assert len(four.captured_queries) == len(one.captured_queries)
 
 
 @pytest.mark.parametrize("status", [CohortStatus.DRAFT])
