@@ -453,37 +453,88 @@ def may_record_attendance(actor: User, cohort: Cohort) -> bool:
     return actor.is_active and (actor.is_staff or cohort.is_led_by(actor))
 
 
+def _locked_for_attendance(meeting: Meeting, actor: User, now: datetime) -> Meeting:
+    _in_transaction()
+    locked = Meeting.objects.select_for_update().select_related("cohort").get(pk=meeting.pk)
+    if not may_record_attendance(actor, locked.cohort):
+        raise NotFound()
+    if locked.status == MeetingStatus.CANCELLED:
+        raise InvalidTransition("This meeting was cancelled.")
+    if now < locked.join_opens_at:
+        raise InvalidTransition("Attendance can be recorded once the meeting opens.")
+    return locked
+
+
+def _mark(locked: Meeting, member: User, status: str, actor: User, now: datetime) -> Attendance:
+    _in_transaction()
+    attendance, _ = Attendance.objects.update_or_create(
+        meeting=locked,
+        member=member,
+        defaults={"status": status, "recorded_by": actor, "at": now},
+    )
+    record(
+        actor=actor,
+        action=AuditAction.MEETING_CHANGED,
+        target=locked,
+        subject=member,
+        data={"change": "attendance", "status": status},
+    )
+    return attendance
+
+
+def _held_once_started(locked: Meeting, now: datetime) -> None:
+    if locked.status == MeetingStatus.SCHEDULED and now >= locked.starts_at:
+        locked.status = MeetingStatus.HELD
+        locked.save(update_fields=["status", "updated_at"])
+
+
 def record_attendance(*, meeting: Meeting, member: User, status: str, actor: User) -> Attendance:
     """A facilitator (or coordinator) sets one member's attendance at one meeting."""
     if status not in AttendanceStatus.values:
         raise InvalidTransition("Choose attended, late, absent or excused.")
     now = timezone.now()
     with transaction.atomic(durable=True):
-        locked = Meeting.objects.select_for_update().select_related("cohort").get(pk=meeting.pk)
-        if not may_record_attendance(actor, locked.cohort):
-            raise NotFound()
+        locked = _locked_for_attendance(meeting, actor, now)
         if not is_member(member, locked.cohort):
             raise NotFound()
-        if locked.status == MeetingStatus.CANCELLED:
-            raise InvalidTransition("This meeting was cancelled.")
-        if now < locked.join_opens_at:
-            raise InvalidTransition("Attendance can be recorded once the meeting opens.")
-        attendance, _ = Attendance.objects.update_or_create(
-            meeting=locked,
-            member=member,
-            defaults={"status": status, "recorded_by": actor, "at": now},
-        )
-        if locked.status == MeetingStatus.SCHEDULED and now >= locked.starts_at:
-            locked.status = MeetingStatus.HELD
-            locked.save(update_fields=["status", "updated_at"])
-        record(
-            actor=actor,
-            action=AuditAction.MEETING_CHANGED,
-            target=locked,
-            subject=member,
-            data={"change": "attendance", "status": status},
-        )
+        attendance = _mark(locked, member, status, actor, now)
+        _held_once_started(locked, now)
     return attendance
+
+
+def record_attendances(
+    *, meeting: Meeting, marks: list[tuple[User, str]], actor: User
+) -> list[Attendance]:
+    """A facilitator (or coordinator) saves the attendance sheet: every mark or none.
+
+    The members come from the roster the facilitator was shown, so a refusal names the member
+    (the facilitator saw them) and nothing of the sheet is kept.
+    """
+    for member, status in marks:
+        if status not in AttendanceStatus.values:
+            raise InvalidTransition(
+                f"Choose attended, late, absent or excused for {member.display_name}."
+            )
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        locked = _locked_for_attendance(meeting, actor, now)
+        current = set(
+            Enrollment.objects.filter(
+                cohort=locked.cohort,
+                member_id__in=[member.pk for member, _ in marks],
+                status__in=MEMBER_STATUSES,
+            ).values_list("member_id", flat=True)
+        )
+        gone = [member.display_name for member, _ in marks if member.pk not in current]
+        if gone:
+            raise InvalidTransition(
+                f"{', '.join(gone)} no longer {'belongs' if len(gone) == 1 else 'belong'} "
+                "to this group, so none of this attendance was saved."
+            )
+        saved = [_mark(locked, member, status, actor, now) for member, status in marks]
+        if saved:
+            _held_once_started(locked, now)
+    return saved
 
 
 def _attest(meeting: Meeting, member: User, state: str, now: datetime) -> LocationAttestation:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from circlecare.accounts.http import signed_in as _user
+from circlecare.accounts.models import User
 from circlecare.errors import ConsentRequired, DomainError
 from circlecare.meetings import calendar, queries, services
 from circlecare.meetings.errors import LocationNotServed
@@ -242,8 +243,9 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
     request.clinical = True  # type: ignore[attr-defined]
     rows = queries.roster(meeting)
     errors: list[str] = []
+    entered: dict[int, str] = {}
     if request.method == "POST":
-        wanted: dict[int, str] = {}
+        wanted: list[tuple[User, str]] = []
         for member, mark in rows:
             value = request.POST.get(f"status-{member.pk}", "")
             if value == "":
@@ -251,30 +253,31 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
             if value not in AttendanceStatus.values:
                 errors.append(f"Choose a status for {member.display_name}.")
                 continue
+            entered[member.pk] = value
             if mark is None or mark.status != value:
-                wanted[member.pk] = value
+                wanted.append((member, value))
         if not errors:
-            members = {m.pk: m for m, _ in rows}
             try:
-                for member_pk, value in wanted.items():
-                    services.record_attendance(
-                        meeting=meeting,
-                        member=members[member_pk],
-                        status=value,
-                        actor=_user(request),
-                    )
+                services.record_attendances(meeting=meeting, marks=wanted, actor=_user(request))
             except DomainError as exc:
                 errors.append(exc.message)
+                # Someone may have left meanwhile: show the roster as it is now, with the marks
+                # the facilitator chose for those still in it.
+                rows = queries.roster(meeting)
             else:
                 messages.success(request, "Attendance saved.")
                 return redirect("meetings:attendance", pk=meeting.pk)
+    shown = [
+        (member, mark, entered.get(member.pk) or (mark.status if mark else ""))
+        for member, mark in rows
+    ]
     return render(
         request,
         "meetings/attendance.html",
         {
             "meeting": meeting,
             "cohort": meeting.cohort,
-            "rows": rows,
+            "rows": shown,
             "choices": AttendanceStatus.choices,
             "refusals": queries.refused_attestations(meeting),
             "errors": errors,

@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from circlecare.audit.models import AuditEvent
+from circlecare.enrollment import services as enrollment_services
+from circlecare.enrollment.models import Enrollment
 from circlecare.errors import InvalidTransition, NotFound
 from circlecare.meetings import schedule, services
 from circlecare.meetings.errors import (
@@ -534,6 +536,32 @@ def test_attendance_refuses_other_people_and_bad_values() -> None:
             meeting=meeting, member=member, status="present", actor=cohort.lead
         )
     assert not Attendance.objects.exists()
+
+
+def test_the_attendance_sheet_is_saved_whole_or_not_at_all() -> None:
+    cohort, meeting = _live_meeting()
+    stays = member_of(cohort, display_name="Ana")
+    left = member_of(cohort, display_name="Bo")
+    enrollment_services.withdraw(enrollment=Enrollment.objects.get(member=left, cohort=cohort))
+    before = AuditEvent.objects.count()
+    with pytest.raises(InvalidTransition) as refused:
+        services.record_attendances(
+            meeting=meeting,
+            marks=[(stays, AttendanceStatus.ATTENDED), (left, AttendanceStatus.ABSENT)],
+            actor=cohort.lead,
+        )
+    assert "Bo no longer belongs to this group" in refused.value.message
+    assert not Attendance.objects.exists()
+    assert AuditEvent.objects.count() == before
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.SCHEDULED
+
+    saved = services.record_attendances(
+        meeting=meeting, marks=[(stays, AttendanceStatus.LATE)], actor=cohort.lead
+    )
+    assert [mark.status for mark in saved] == [AttendanceStatus.LATE]
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.HELD
 
 
 def test_attendance_cannot_be_recorded_before_the_meeting_opens() -> None:

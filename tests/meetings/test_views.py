@@ -12,6 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from circlecare.enrollment import services as enrollment_services
+from circlecare.enrollment.models import Enrollment
+from circlecare.meetings import queries
 from circlecare.meetings.models import (
     Attendance,
     AttendanceStatus,
@@ -229,6 +232,49 @@ def test_facilitator_edits_attendance_and_the_member_sees_it() -> None:
     assert b"Excused" in mine.content
     detail = _client(s["member"]).get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
     assert b"Excused" in detail.content
+
+
+def test_attendance_sheet_keeps_nothing_when_a_member_left_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The facilitator's roster was read, then one member left before the marks were saved:
+    no mark is kept, the page names who left and shows the marks that were chosen."""
+    s = _setup(start=timezone.now() - timedelta(minutes=5))
+    s["member"].display_name = "Ana"
+    s["member"].save()
+    leaving = member_of(s["cohort"], display_name="Zed")
+    real_roster = queries.roster
+    calls = []
+
+    def roster_then_leave(meeting: Meeting) -> Any:
+        rows = real_roster(meeting)
+        if not calls:
+            enrollment_services.withdraw(
+                enrollment=Enrollment.objects.get(member=leaving, cohort=s["cohort"])
+            )
+        calls.append(meeting)
+        return rows
+
+    monkeypatch.setattr(queries, "roster", roster_then_leave)
+    url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
+    page = _client(s["lead"]).post(
+        url,
+        {
+            f"status-{s['member'].pk}": AttendanceStatus.LATE,
+            f"status-{leaving.pk}": AttendanceStatus.ATTENDED,
+        },
+    )
+    assert page.status_code == 400
+    assert not Attendance.objects.exists()
+    text = page.content.decode()
+    assert "Nothing was saved" in text
+    assert "Zed no longer belongs to this group" in text
+    # The roster shown is the current one, with the mark the facilitator chose for Ana.
+    assert f'name="status-{leaving.pk}"' not in text
+    assert [(member, chosen) for member, _, chosen in page.context["rows"]] == [
+        (s["member"], AttendanceStatus.LATE)
+    ]
+    assert f'<option value="{AttendanceStatus.LATE}" selected>' in text
 
 
 def test_one_event_ics_download_parses_back() -> None:
