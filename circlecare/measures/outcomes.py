@@ -37,7 +37,6 @@ the report sentence says so.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,6 +56,7 @@ from django.db.models import (
     When,
 )
 
+from circlecare import csvsafe
 from circlecare.measures import summaries
 from circlecare.measures.instruments import Instrument, get
 from circlecare.measures.models import Assessment, ScoreSummary
@@ -551,7 +551,7 @@ def _fmt(value: float) -> str:
 def report_csv(report: OutcomeReport) -> str:
     """The report as CSV: one row per figure and population, with k, n and the interval."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(
         [
             "report",

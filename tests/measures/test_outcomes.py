@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -204,6 +206,24 @@ def test_program_report_period_and_csv() -> None:
         in text
     )
     assert "no control group" in text.lower() or "control group" in text
+
+
+def test_report_csv_writes_titles_as_text_not_formulas() -> None:
+    program = ProgramFactory(
+        kind=ProgramKind.THERAPY, weeks=4, title='=HYPERLINK("https://example.com","Open")'
+    )
+    cohort = CohortFactory(program=program, name="@evening")
+    (m,) = members(1, "f")
+    enrol(cohort, m)
+    completed(member=m, cohort=cohort, code="PHQ9", total=12, week=0)
+    completed(member=m, cohort=cohort, code="PHQ9", total=4, week=4)
+    rows = list(csv.reader(io.StringIO(report_csv(cohort_report(cohort)))))
+    header, body = rows[0], rows[1:]
+    assert {row[0] for row in body} == {'\'=HYPERLINK("https://example.com","Open") (@evening)'}
+    started = next(row for row in body if row[header.index("measure")] == "started")
+    # Counts are written as plain numbers.
+    assert started[header.index("k")] == "1"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in body for cell in row)
 
 
 def test_report_runs_a_fixed_number_of_queries(django_assert_num_queries: Any) -> None:
