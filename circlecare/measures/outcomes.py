@@ -77,12 +77,22 @@ NO_CONTROL_CAVEAT = (
 
 @dataclass(frozen=True)
 class Figure:
-    """One outcome, intent-to-treat and among completers; a rate is ``None`` when n is 0."""
+    """One outcome, intent-to-treat and among completers; a rate is ``None`` when n is 0.
+
+    ``followed_up`` is how many of the intent-to-treat population have a follow-up score at all
+    (attendance aside): when it is 0 there is no result yet, and an intent-to-treat "0 of n" says
+    only that, not that nobody improved."""
 
     name: str
     itt: Rate | None
     completers: Rate | None
     population: str
+    followed_up: int
+
+    @property
+    def awaiting_follow_up(self) -> bool:
+        """Someone is counted, but nobody has a follow-up score yet."""
+        return self.itt is not None and self.followed_up == 0
 
 
 @dataclass(frozen=True)
@@ -381,6 +391,7 @@ def _pivot(
         n_PHQ9_deteriorated=0, n_GAD7_deteriorated=0
     )
     counted["both__started"] = both
+    counted["both__follow_up"] = both_follow
     counted["both__completer"] = both_completer
     counted["both__improved"] = both_follow & good
     counted["both__c_improved"] = both_completer & good
@@ -449,6 +460,7 @@ def _report(
             itt=_rate(counts["both__improved"], n_started),
             completers=_rate(counts["both__c_improved"], n_completers),
             population="members with a baseline on both PHQ-9 and GAD-7",
+            followed_up=counts["both__follow_up"],
         )
     return OutcomeReport(
         title=title,
@@ -476,12 +488,14 @@ def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> Instr
             _rate(c("improved"), started),
             _rate(c("c_improved"), completers),
             "everyone who started",
+            follow,
         )
         deterioration = Figure(
             "Reliable deterioration",
             _rate(c("deteriorated"), started),
             _rate(c("c_deteriorated"), completers),
             "everyone who started",
+            follow,
         )
     in_case: int | None = None
     if instrument.caseness_threshold is not None:
@@ -492,6 +506,7 @@ def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> Instr
             _rate(c("recovered"), in_case),
             _rate(c("c_recovered"), c("c_case_follow_up")),
             population,
+            c("case_follow_up"),
         )
         if instrument.reliable_change is not None:
             reliable_recovery = Figure(
@@ -499,6 +514,7 @@ def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> Instr
                 _rate(c("reliably_recovered"), in_case),
                 _rate(c("c_reliably_recovered"), c("c_case_follow_up")),
                 population,
+                c("case_follow_up"),
             )
     return InstrumentOutcome(
         code=code,
@@ -549,7 +565,12 @@ def _fmt(value: float) -> str:
 
 
 def report_csv(report: OutcomeReport) -> str:
-    """The report as CSV: one row per figure and population, with k, n and the interval."""
+    """The report as CSV: one row per figure and population, with k, n and the interval.
+
+    ``n_with_follow_up`` (the last column) is, on a figure's rows, how many of its
+    intent-to-treat population have a follow-up score at all; 0 means there is no result yet,
+    so an intent-to-treat ``0`` of ``n`` there is not "nobody improved". A rate whose n is 0
+    (no completers yet) has k and n 0 and empty percent and interval cells."""
     out = io.StringIO()
     writer = csvsafe.writer(out)
     writer.writerow(
@@ -567,6 +588,7 @@ def report_csv(report: OutcomeReport) -> str:
             "percent",
             "ci95_low",
             "ci95_high",
+            "n_with_follow_up",
         ]
     )
     head = [
@@ -575,56 +597,34 @@ def report_csv(report: OutcomeReport) -> str:
         report.end.isoformat() if report.end else "",
         report.by_week,
     ]
+
+    def figure_rows(instrument: str, f: Figure) -> None:
+        for analysis, r in (("intent-to-treat", f.itt), ("completers", f.completers)):
+            if r is None:
+                cells: list[Any] = [0, 0, "", "", ""]
+            else:
+                cells = [r.k, r.n, _fmt(r.proportion), _fmt(r.low), _fmt(r.high)]
+            writer.writerow(
+                [*head, instrument, f.name, f.population, analysis, *cells, f.followed_up]
+            )
+
     for o in report.instruments:
         for label, value in (
             ("started", o.started),
             ("with follow-up score", o.with_follow_up),
             ("left early", o.left_early),
         ):
-            writer.writerow([*head, o.name, label, "", "count", value, "", "", "", ""])
+            writer.writerow([*head, o.name, label, "", "count", value, "", "", "", "", ""])
         for f in o.figures:
-            for analysis, r in (("intent-to-treat", f.itt), ("completers", f.completers)):
-                if r is None:
-                    writer.writerow(
-                        [*head, o.name, f.name, f.population, analysis, 0, 0, "", "", ""]
-                    )
-                    continue
-                writer.writerow(
-                    [
-                        *head,
-                        o.name,
-                        f.name,
-                        f.population,
-                        analysis,
-                        r.k,
-                        r.n,
-                        _fmt(r.proportion),
-                        _fmt(r.low),
-                        _fmt(r.high),
-                    ]
-                )
+            figure_rows(o.name, f)
     if report.combined is not None:
-        f = report.combined
-        for analysis, r in (("intent-to-treat", f.itt), ("completers", f.completers)):
-            if r is not None:
-                writer.writerow(
-                    [
-                        *head,
-                        "PHQ-9 + GAD-7",
-                        f.name,
-                        f.population,
-                        analysis,
-                        r.k,
-                        r.n,
-                        _fmt(r.proportion),
-                        _fmt(r.low),
-                        _fmt(r.high),
-                    ]
-                )
-    writer.writerow([*head, "", "note", COMPLETERS_DEFINITION, "", "", "", "", "", ""])
-    writer.writerow([*head, "", "note", NO_CONTROL_CAVEAT, "", "", "", "", "", ""])
+        figure_rows("PHQ-9 + GAD-7", report.combined)
+    writer.writerow([*head, "", "note", COMPLETERS_DEFINITION, "", "", "", "", "", "", ""])
+    writer.writerow([*head, "", "note", NO_CONTROL_CAVEAT, "", "", "", "", "", "", ""])
     if report.synthetic:
-        writer.writerow([*head, "", "note", "Includes made-up demo data.", "", "", "", "", "", ""])
+        writer.writerow(
+            [*head, "", "note", "Includes made-up demo data.", "", "", "", "", "", "", ""]
+        )
     return out.getvalue()
 
 

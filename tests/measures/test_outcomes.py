@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from circlecare.accounts.models import User
@@ -186,6 +188,77 @@ def test_with_baselines_and_no_follow_up_yet_the_sentence_reports_no_result() ->
     assert sentence.startswith("5 members started")
     assert "none has a follow-up score by week 8 yet, so there is no result to report" in sentence
     assert "%" not in sentence
+
+
+def _table_cells(report: Any) -> list[list[str]]:
+    html = render_to_string("measures/_report_tables.html", {"report": report})
+    return [
+        [" ".join(cell.split()) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    ]
+
+
+def test_with_no_follow_up_yet_the_tables_and_csv_say_so_and_keep_the_numbers() -> None:
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=8))
+    for m in members(6, "n"):
+        enrol(cohort, m)
+        completed(member=m, cohort=cohort, code="PHQ9", total=14, week=0)
+        completed(member=m, cohort=cohort, code="GAD7", total=10, week=0)
+    report = cohort_report(cohort)
+    cells = _table_cells(report)
+    improvement = next(
+        row for row in cells if row[:2] == ["Reliable improvement", "everyone who started"]
+    )
+    # Intent-to-treat keeps the honest 0 of 6 and says why it is 0.
+    assert improvement[2] == "0 of 6: 0.0% (0.0–39.0); nobody has a follow-up score yet"
+    assert improvement[3] == "no follow-up scores yet"
+    recovery = next(row for row in cells if row[0] == "Recovery")
+    assert recovery[2].endswith("; nobody has a follow-up score yet")
+    assert recovery[3] == "no follow-up scores yet"
+    combined = next(row for row in cells if row[0].startswith("Reliable improvement on PHQ-9 or"))
+    assert combined[2:] == [
+        "0 of 6: 0.0% (0.0–39.0); nobody has a follow-up score yet",
+        "no follow-up scores yet",
+    ]
+    assert not any("0.0%" in cell for row in cells for cell in row[3:4])
+
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
+    itt, comp = (
+        next(
+            r
+            for r in rows
+            if r["instrument"] == "PHQ-9"
+            and r["measure"] == "Reliable improvement"
+            and r["analysis"] == a
+        )
+        for a in ("intent-to-treat", "completers")
+    )
+    assert (itt["k"], itt["n"], itt["percent"], itt["n_with_follow_up"]) == ("0", "6", "0.0", "0")
+    assert (comp["k"], comp["n"], comp["percent"], comp["n_with_follow_up"]) == ("0", "0", "", "0")
+    both = [r for r in rows if r["instrument"] == "PHQ-9 + GAD-7"]
+    assert [(r["analysis"], r["n"], r["n_with_follow_up"]) for r in both] == [
+        ("intent-to-treat", "6", "0"),
+        ("completers", "0", "0"),
+    ]
+
+
+def test_follow_up_scores_without_completers_are_not_called_missing() -> None:
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=4))
+    for m in members(2, "w"):
+        enrol(cohort, m, attended=1)
+        completed(member=m, cohort=cohort, code="PHQ9", total=14, week=0)
+        completed(member=m, cohort=cohort, code="PHQ9", total=6, week=4)
+    report = cohort_report(cohort)
+    improvement = next(row for row in _table_cells(report) if row[0] == "Reliable improvement")
+    assert improvement[2] == "2 of 2: 100.0% (34.2–100.0)"
+    assert improvement[3] == "no completers yet"
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
+    itt = next(
+        r
+        for r in rows
+        if r["measure"] == "Reliable improvement" and r["analysis"] == "intent-to-treat"
+    )
+    assert itt["n_with_follow_up"] == "2"
 
 
 def test_program_report_period_and_csv() -> None:

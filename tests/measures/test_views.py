@@ -587,3 +587,13 @@ def test_the_alert_page_says_where_the_member_stands_and_how_to_reach_them(
     page = client_for(_cohort.lead).get(f"/measures/alerts/{intake_alert.pk}/").content.decode()
     assert "Not yet: they answered while joining" in page
     assert f'href="mailto:{joining.email}"' in page
+
+
+def test_group_overview_tables_say_when_nobody_has_a_follow_up_yet() -> None:
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=6))
+    for _ in range(3):
+        member = EnrollmentFactory(cohort=cohort).member
+        completed(member=member, cohort=cohort, code="PHQ9", total=14, week=0)
+    body = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/").content.decode()
+    assert "0 of 3: 0.0% (0.0–56.2); nobody has a follow-up score yet" in body
+    assert "no follow-up scores yet" in body
