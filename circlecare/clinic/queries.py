@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from circlecare.accounts.models import User
-from circlecare.clinic.models import GroupNote, IndividualNote
+from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
 from circlecare.measures.queries import alert_queue
@@ -23,6 +23,8 @@ PRESENT = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE)
 #: How many open alerts and overdue questionnaires the workspace lists (the full queues link on).
 ALERTS_SHOWN = 25
 OVERDUE_SHOWN = 50
+#: How many of the clinician's unsigned draft notes the workspace lists, oldest meeting first.
+DRAFTS_SHOWN = 50
 
 
 def may_use_workspace(user: User) -> bool:
@@ -69,10 +71,43 @@ class Workspace:
     overdue: list[Assessment]
     #: Whether more open alerts wait than ``alerts`` lists.
     more_alerts: bool = False
+    #: The user's own notes still in draft, for meetings that have ended, oldest meeting first.
+    drafts: list[GroupNote | IndividualNote] = field(default_factory=list)
+    #: Whether more drafts wait than ``drafts`` lists.
+    more_drafts: bool = False
+
+
+def draft_notes(user: User, now: datetime) -> tuple[list[GroupNote | IndividualNote], bool]:
+    """The notes ``user`` wrote that are still unsigned, for meetings that have ended, in
+    groups they still lead; oldest meeting first, at most ``DRAFTS_SHOWN``, and whether there
+    are more. Two queries (group and individual notes), however many drafts."""
+    mine = Q(author=user, status=NoteStatus.DRAFT, meeting__ends_at__lte=now) & (
+        Q(meeting__cohort__lead=user) | Q(meeting__cohort__co_facilitator=user)
+    )
+    # The text is not shown here: deferring it keeps the list from decrypting every draft.
+    order = ("meeting__starts_at", "meeting_id", "pk")
+    group = list(
+        GroupNote.objects.filter(mine)
+        .select_related("meeting__cohort__program")
+        .defer("text")
+        .order_by(*order)[: DRAFTS_SHOWN + 1]
+    )
+    individual = list(
+        IndividualNote.objects.filter(mine)
+        .select_related("meeting__cohort__program", "member")
+        .defer("text", "member__password")
+        .order_by(*order)[: DRAFTS_SHOWN + 1]
+    )
+    drafts: list[GroupNote | IndividualNote] = sorted(
+        [*group, *individual],
+        key=lambda n: (n.meeting.starts_at, n.meeting_id, n.kind == "individual", n.pk),
+    )
+    return drafts[:DRAFTS_SHOWN], len(drafts) > DRAFTS_SHOWN
 
 
 def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Workspace:
-    """Everything on the workspace page: six queries, however many cohorts and members."""
+    """Everything on the workspace page: eight queries, however many cohorts, members and
+    drafts."""
     now = now or timezone.now()
     cohorts_qs = (
         Cohort.objects.select_related("program", "lead", "co_facilitator")
@@ -118,6 +153,7 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         .defer("member__password")
         .order_by("due_at", "pk")[:OVERDUE_SHOWN]
     )
+    drafts, more_drafts = draft_notes(user, now)
     enrollments = (
         Enrollment.objects.filter(cohort_id__in=ids, status__in=ROSTER_STATUSES)
         .select_related("member")
@@ -148,6 +184,8 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         alerts=alerts,
         overdue=overdue,
         more_alerts=more_alerts,
+        drafts=drafts,
+        more_drafts=more_drafts,
     )
 
 

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from circlecare.audit.models import AuditAction, AuditEvent
+from circlecare.clinic import services
+from circlecare.clinic.models import GroupNote
 from circlecare.measures.models import AssessmentStatus, RiskAlert
 from circlecare.programs.models import CohortStatus
 from tests.clinic.factories import Scene, ago_today, coordinator, started_meeting
@@ -152,9 +154,10 @@ def test_workspace_query_count_does_not_grow_with_groups_or_members(
     client = _client(scene.lead)
     client.get(URL)
     # Session read, user, access check, cohorts, meetings, alerts, overdue questionnaires,
-    # roster, attendance counts, and one audit insert per alert listed. (The session is written
+    # my draft group and individual notes, roster, attendance counts, and one audit insert per
+    # alert listed. (The session is written
     # at most once a minute, so a quick second visit does not write it.)
-    with django_assert_num_queries(8 + 1):
+    with django_assert_num_queries(10 + 1):
         client.get(URL)
 
     more = CohortFactory(lead=scene.lead, status=CohortStatus.RUNNING)
@@ -164,7 +167,7 @@ def test_workspace_query_count_does_not_grow_with_groups_or_members(
     meeting_at(more, timezone.now() + timedelta(days=1), number=1)
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(URL)
-    assert len(ctx) == 8 + 1
+    assert len(ctx) == 10 + 1
     assert len(response.context["ws"].cohorts) == 2
 
 
@@ -209,3 +212,79 @@ def test_the_alerts_waiting_longest_are_listed_first_and_never_cut_off(
     assert [a.pk for a in response.context["ws"].alerts] == [middle.pk, newest.pk]
     assert "more are waiting" not in response.content.decode()
     assert "Needs follow-up (2)" in client.get(reverse("measures:alerts")).content.decode()
+
+
+def _drafts_scene() -> dict[str, Any]:
+    """Two groups led by one clinician, with notes in every state."""
+    older = started_meeting(ago=timedelta(days=5), name="Monday mornings")
+    recent = started_meeting(ago=timedelta(days=2), name="Tuesday evenings", lead=older.lead)
+    lead = older.lead
+    services.save_group_note(meeting=older.meeting, text="Older group draft", actor=lead)
+    services.save_group_note(meeting=recent.meeting, text="Recent group", actor=lead)
+    first, second = services.create_individual_notes(meeting=recent.meeting, actor=lead)
+    services.save_individual_note(note=first, text="Signed and done", actor=lead)
+    services.sign_note(note=first, actor=lead)
+    signed_group = GroupNote.objects.get(meeting=recent.meeting)
+    services.sign_note(note=signed_group, actor=lead)
+    amendment = services.amend_note(note=signed_group, actor=lead)
+    # Someone else's draft in the lead's group, and the lead's draft of a meeting still running.
+    co = UserFactory(is_facilitator=True)
+    recent.cohort.co_facilitator = co
+    recent.cohort.save()
+    services.save_group_note(
+        meeting=meeting_at(recent.cohort, timezone.now() - timedelta(days=1), number=2),
+        text="The co-facilitator's draft",
+        actor=co,
+    )
+    running = meeting_at(older.cohort, timezone.now() - timedelta(minutes=10), number=2)
+    services.save_group_note(meeting=running, text="Written during the meeting", actor=lead)
+    elsewhere = started_meeting(ago=timedelta(days=7))
+    services.save_group_note(meeting=elsewhere.meeting, text="Theirs", actor=elsewhere.lead)
+    return {
+        "lead": lead,
+        "older": older,
+        "recent": recent,
+        "second": second,
+        "amendment": amendment,
+    }
+
+
+def test_workspace_lists_my_unsigned_notes_from_past_meetings_oldest_first() -> None:
+    s = _drafts_scene()
+    response = _client(s["lead"]).get(URL)
+    drafts = response.context["ws"].drafts
+    older_group = GroupNote.objects.get(meeting=s["older"].meeting)
+    assert drafts == [older_group, s["amendment"], s["second"]]
+    page = response.content.decode()
+    assert f'href="{reverse("clinic:notes", args=[s["older"].meeting.pk])}#group-heading"' in page
+    second_link = reverse("clinic:notes", args=[s["recent"].meeting.pk])
+    assert f'href="{second_link}#member-{s["second"].member_id}"' in page
+    assert f"Note for {s['second'].member.display_name}</a>" in page
+    assert "Group note, amendment 1</a>" in page
+    # The list names the notes; it does not show what they say.
+    assert "Older group draft" not in page and "Recent group" not in page
+    assert not AuditEvent.objects.filter(action=AuditAction.NOTE_VIEWED).exists()
+
+
+def test_someone_without_drafts_is_told_so() -> None:
+    _drafts_scene()
+    response = _client(coordinator()).get(URL)
+    assert response.context["ws"].drafts == []
+    assert "No unsigned notes from past meetings." in response.content.decode()
+
+
+def test_draft_list_query_count_does_not_grow_with_drafts(
+    django_assert_num_queries: Any,
+) -> None:
+    s = _drafts_scene()
+    client = _client(s["lead"])
+    client.get(URL)
+    with CaptureQueriesContext(connection) as first:
+        client.get(URL)
+    for days in (3, 4):
+        extra = started_meeting(ago=timedelta(days=days), lead=s["lead"])
+        services.save_group_note(meeting=extra.meeting, text="More", actor=s["lead"])
+        services.create_individual_notes(meeting=extra.meeting, actor=s["lead"])
+    with django_assert_num_queries(len(first)):
+        response = client.get(URL)
+    assert len(response.context["ws"].drafts) == 9
