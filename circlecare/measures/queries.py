@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.instruments.checkin import LOW_ITEM_AT_OR_BELOW, fell_sharply
@@ -138,6 +138,27 @@ def cohort_overview(cohort: Cohort) -> list[MemberRow]:
         )
     result.sort(key=lambda r: (FLAG_ORDER[r.flag], r.member.display_name.lower()))
     return result
+
+
+#: Places still waiting for a seat: on the waiting list, or offered a seat not yet taken.
+_WAITING = (EnrollmentStatus.WAITLISTED, EnrollmentStatus.OFFERED)
+
+
+def waiting_with_intake(cohort: Cohort) -> list[Enrollment]:
+    """Members waiting for a seat in ``cohort`` who have answered its questionnaires (so their
+    chart opens, see ``member_in_cohort``), in waiting-list order, each annotated with
+    ``answered_at``, when they first answered. One query."""
+    answered = Assessment.objects.filter(
+        cohort=cohort, member_id=OuterRef("member_id"), status=AssessmentStatus.COMPLETED
+    ).order_by("completed_at", "pk")
+    return list(
+        Enrollment.objects.select_related("member")
+        .defer("member__password")
+        .filter(cohort=cohort, status__in=_WAITING)
+        .annotate(answered_at=Subquery(answered.values("completed_at")[:1]))
+        .filter(answered_at__isnull=False)
+        .order_by(*Enrollment.WAITING_ORDER)
+    )
 
 
 @dataclass(frozen=True)

@@ -367,6 +367,7 @@ def cohort_overview(request: HttpRequest, cohort_pk: int) -> HttpResponse:
         {
             "cohort": cohort,
             "rows": rows,
+            "waiting": queries.waiting_with_intake(cohort),
             "checkin_weeks": queries.checkin_trends(cohort),
             "report": cohort_report(cohort),
             "not_on_track_rule": NOT_ON_TRACK_RULE,

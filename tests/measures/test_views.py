@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.enrollment.models import EnrollmentStatus
@@ -597,3 +601,60 @@ def test_group_overview_tables_say_when_nobody_has_a_follow_up_yet() -> None:
     body = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/").content.decode()
     assert "0 of 3: 0.0% (0.0–56.2); nobody has a follow-up score yet" in body
     assert "no follow-up scores yet" in body
+
+
+def _waiting(cohort: Any, name: str, *, answered: bool, **fields: Any) -> Any:
+    place = EnrollmentFactory(
+        cohort=cohort,
+        member=UserFactory(display_name=name),
+        status=fields.pop("status", EnrollmentStatus.WAITLISTED),
+        confirmed_at=None,
+        **fields,
+    )
+    if answered:
+        completed(member=place.member, cohort=cohort, code="PHQ9", total=12, week=0)
+    return place
+
+
+def test_overview_lists_waiting_members_who_answered_the_intake(world: dict[str, Any]) -> None:
+    cohort = world["cohort"]
+    now = timezone.now()
+    second = _waiting(cohort, "Waiting second", answered=True, queued_at=now)
+    first = _waiting(
+        cohort,
+        "Waiting first",
+        answered=True,
+        status=EnrollmentStatus.OFFERED,
+        queued_at=now - timedelta(days=1),
+        offered_at=now,
+        offer_expires_at=now + timedelta(days=1),
+    )
+    _waiting(cohort, "Waiting, no intake", answered=False, queued_at=now)
+    elsewhere = _waiting(CohortFactory(lead=cohort.lead), "Waits elsewhere", answered=True)
+    client = client_for(world["lead"])
+    response = client.get(urls(world)["cohort"])
+    assert [place.member for place in response.context["waiting"]] == [first.member, second.member]
+    body = response.content.decode()
+    section = body[body.index('id="waiting-intake"') : body.index('id="checkin-trends"')]
+    for place in (first, second):
+        chart = f"/measures/groups/{cohort.pk}/members/{place.member.pk}/"
+        assert f'<a href="{chart}">{place.member.display_name}</a>' in section
+        assert client.get(chart).status_code == 200
+    assert "Seat offered" in section and "On the waiting list" in section
+    assert "Waiting, no intake" not in body and elsewhere.member.display_name not in body
+    assert world["member"].display_name not in section
+
+
+def test_waiting_list_section_runs_a_fixed_number_of_queries(world: dict[str, Any]) -> None:
+    client = client_for(world["lead"])
+    url = urls(world)["cohort"]
+    _waiting(world["cohort"], "Waiting 0", answered=True)
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for n in range(1, 4):
+        _waiting(world["cohort"], f"Waiting {n}", answered=True)
+    with CaptureQueriesContext(connection) as four:
+        response = client.get(url)
+    assert len(response.context["waiting"]) == 4
+    assert len(four) == len(one)
