@@ -195,6 +195,11 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SIGNUP_FORM_CLASS = "circlecare.accounts.forms.SignupDetailsForm"
 ACCOUNT_ADAPTER = "circlecare.accounts.adapters.AccountAdapter"
+# The "Forgot your password?" link is shown after the submit button, not inside the password field.
+ACCOUNT_FORMS = {
+    "login": "circlecare.accounts.password_forms.LoginForm",
+    "change_password": "circlecare.accounts.password_forms.ChangePasswordForm",
+}
 # A password change keeps this browser signed in; every other session ends and every API token is
 # revoked (circlecare.accounts.services).
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
