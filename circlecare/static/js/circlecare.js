@@ -2,9 +2,10 @@
  * circlecare — small progressive enhancements.
  *
  * Every page works without this file. It is loaded with `defer` after htmx and
- * does three things:
+ * does these things:
  *   1. sends Django's CSRF token with htmx requests;
- *   2. moves keyboard focus to a form's error summary when one is shown;
+ *   2. moves keyboard focus to a form's error summary when one is shown, or else to
+ *      the messages a redirect left ("Your password is changed");
  *   3. tells people, calmly, when an htmx request could not be completed;
  *   4. when a swap replaces the control that had focus, moves focus to what
  *      came in its place, so the keyboard and the screen reader are not sent
@@ -31,7 +32,24 @@
         summary.setAttribute("tabindex", "-1");
       }
       summary.focus();
+      return true;
     }
+    return false;
+  }
+
+  // A message left by a redirect ("Your agreements are signed") sits in a region that was
+  // already there when the page loaded, which screen readers may not announce: focus reads it.
+  // Focus that a form's errors, an autofocus control or the person already placed is left alone.
+  function focusMessages() {
+    var box = document.getElementById("messages");
+    if (!box || !box.querySelector(".notice") || document.querySelector("[autofocus]")) {
+      return;
+    }
+    var active = document.activeElement;
+    if (active && active !== document.body && active !== document.documentElement) {
+      return;
+    }
+    box.focus();
   }
 
   function showRequestProblem(text) {
@@ -61,9 +79,12 @@
     }
   });
 
-  // 2. Error summaries: on page load, and after htmx swaps in a form.
+  // 2. Error summaries: on page load, and after htmx swaps in a form. Without one, a message
+  // from the previous step takes focus.
   function onReady() {
-    focusErrorSummary(document);
+    if (!focusErrorSummary(document)) {
+      focusMessages();
+    }
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", onReady);
