@@ -159,6 +159,18 @@ def test_blocked_or_muted_posts_are_hidden_from_the_blocker(kind: str) -> None:
     assert "Their post" in board
 
 
+def test_each_undo_button_names_the_person_and_what_it_undoes() -> None:
+    circle = make_circle(3)
+    me, muted, blocked = circle.members
+    client = logged_in(me)
+    client.post(reverse("care:block", args=[circle.cohort.pk, muted.pk]), {"kind": "mute"})
+    client.post(reverse("care:block", args=[circle.cohort.pk, blocked.pk]), {"kind": "block"})
+    board = client.get(reverse("care:board", args=[circle.cohort.pk])).content.decode()
+    hidden = '<span class="visually-hidden">'
+    assert f"Undo{hidden} muting {muted.display_name}</span></button>" in board
+    assert f"Undo{hidden} blocking {blocked.display_name}</span></button>" in board
+
+
 def test_blocked_members_cannot_respond_to_each_others_posts() -> None:
     circle = make_circle(2)
     blocker, blocked = circle.members
