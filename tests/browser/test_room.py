@@ -7,9 +7,11 @@ is in it once: the first tab says so and closes.
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -74,7 +76,8 @@ def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
     room_url = f"{asgi_server.url}/meetings/{meeting.pk}/room/"
     pages: dict[str, Page] = {}
     for user in [lead, *members]:
-        page = new_page()
+        # Sam's clock is in India (UTC+5:30): chat times are shown on the viewer's own clock.
+        page = new_page(timezone_id="Asia/Kolkata") if user.display_name == "Sam" else new_page()
         login(page, asgi_server.url, user.email, PASSWORD)
         page.goto(room_url)
         pages[user.display_name] = page
@@ -88,10 +91,17 @@ def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
 
     wait_for_media(pages, others=3)
 
-    pages["Sam"].get_by_label("Message").fill("Hello everyone <b>!</b>")
+    message_box = pages["Sam"].get_by_label("Message to everyone in the room")
+    expect(message_box).to_be_visible()
+    expect(pages["Sam"].locator("label[for=room-chat-text]")).to_be_visible()
+    message_box.fill("Hello everyone <b>!</b>")
     pages["Sam"].get_by_role("button", name="Send").click()
     for page in pages.values():
         expect(page.locator("#room-chat-log")).to_contain_text("Hello everyone <b>!</b>")
+    sent = pages["Sam"].locator("#room-chat-log li time")
+    expect(sent).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    at = datetime.fromisoformat(sent.get_attribute("datetime") or "")
+    assert sent.inner_text() == at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
 
     pages["Kai"].get_by_role("button", name="Raise hand").click()
     expect(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -163,6 +163,10 @@ async def test_signalling_chat_and_admit_all_reach_the_right_people() -> None:
         assert (
             chat["text"] == "<img src=x onerror=alert(1)> hi"
         )  # shown with textContent by the page
+        # The time of sending, in ISO 8601 UTC: each page shows it on its viewer's clock.
+        sent = datetime.fromisoformat(chat["at"])
+        assert sent.utcoffset() == timedelta(0)
+        assert abs(timezone.now() - sent) < timedelta(seconds=30)
     for comm in (fac, a, b):
         await comm.disconnect()
 

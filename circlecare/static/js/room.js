@@ -211,8 +211,23 @@
     body.textContent = text;
     li.appendChild(who);
     li.appendChild(body);
-    if (at) li.title = new Date(at).toLocaleTimeString();
+    var when = at ? new Date(at) : null;
+    if (when && !isNaN(when.getTime())) {
+      // The server's time of sending, on the viewer's own clock; after the text, so a screen
+      // reader hears who and what first.
+      var time = document.createElement("time");
+      time.className = "room-chat-time";
+      time.dateTime = at;
+      time.textContent = clock(when);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(time);
+    }
     $("room-chat-log").appendChild(li);
+  }
+
+  function clock(when) {
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return two(when.getHours()) + ":" + two(when.getMinutes());
   }
 
   /* --- the socket -------------------------------------------------------------------------- */
