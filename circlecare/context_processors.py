@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from circlecare.accounts.security import idle_limit
+
 
 def site(request: HttpRequest) -> dict[str, Any]:
     return {
@@ -19,5 +21,4 @@ def idle_timeout(request: HttpRequest) -> int | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    staff = getattr(request, "staff_role", False)
-    return int(settings.IDLE_TIMEOUT_STAFF if staff else settings.IDLE_TIMEOUT_MEMBER)
+    return idle_limit(request)

@@ -26,6 +26,8 @@ urlpatterns = [
     path("accounts/profile/delete/", account_views.delete, name="delete_account"),
     path("accounts/profile/tokens/<int:pk>/revoke/", account_views.revoke, name="token_revoke"),
     path("accounts/signup/", account_views.signup, name="account_signup"),
+    # Listed in circlecare.accounts.security.QUIET_PATHS: asking is not activity.
+    path("accounts/session-status/", account_views.session_status, name="session_status"),
     path("accounts/", include("allauth.urls")),
     path("health/", account_views.health, name="health"),
     path("api/v1/", api.urls),

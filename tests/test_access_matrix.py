@@ -125,6 +125,7 @@ ROUTES: dict[str, tuple[str, Callable[[W], str]]] = {
     "inquiries:contact": ("get", url("inquiries:contact")),
     "inquiries:thanks": ("get", url("inquiries:thanks")),
     "health": ("get", url("health")),
+    "session_status": ("get", url("session_status")),
     "profile": ("get", url("profile")),
     "tokens": ("get", url("tokens")),
     "token_revoke": ("post", url("token_revoke", 999999)),
@@ -205,6 +206,7 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "inquiries:contact": EVERYONE,
     "inquiries:thanks": EVERYONE,
     "health": EVERYONE,
+    "session_status": EVERYONE,  # says only whether the asker is signed in
     "profile": SIGNED_IN,
     "tokens": SIGNED_IN,
     "token_revoke": only(),  # nobody's token 999999: the same 404 as someone else's

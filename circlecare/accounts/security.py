@@ -30,6 +30,10 @@ SEEN_GRANULARITY = 60
 #: on the account itself are read on every request.
 ROLE_RECHECK = 300
 
+#: Asked by open pages whether the session is still signed in: answering is not activity, or an
+#: idle tab asking would keep the session alive for ever (see circlecare.js, idleWarning).
+QUIET_PATHS = ("/accounts/session-status/",)
+
 #: Paths anyone may use without a second factor: the public site, sign-in and account settings.
 OPEN_PREFIXES = ("/accounts/", "/static/", "/health/", "/groups/", "/contact/", "/favicon")
 OPEN_EXACT = ("/",)
@@ -103,6 +107,21 @@ def mark_mfa_used(request: HttpRequest, user: Any) -> None:
     record_authentication(request, user, method="mfa", type="totp")
 
 
+def idle_limit(request: HttpRequest) -> int:
+    """Seconds without a request before this person is signed out (staff roles sooner)."""
+    staff = getattr(request, "staff_role", False)
+    return int(settings.IDLE_TIMEOUT_STAFF if staff else settings.IDLE_TIMEOUT_MEMBER)
+
+
+def seconds_left(request: HttpRequest) -> int:
+    """How long this signed-in session has before the idle or the absolute limit ends it."""
+    now = time.time()
+    session = request.session
+    idle = idle_limit(request) - (now - session.get(LAST_SEEN, now))
+    absolute = settings.SESSION_ABSOLUTE_LIMIT - (now - session.get(LOGIN_AT, now))
+    return max(0, int(min(idle, absolute)))
+
+
 def _is_open(path: str) -> bool:
     return path in OPEN_EXACT or path.startswith(OPEN_PREFIXES)
 
@@ -122,15 +141,19 @@ class SessionPolicyMiddleware:
             last_seen = session.get(LAST_SEEN, now)
             is_staff_role = staff_role(request, now)
             request.staff_role = is_staff_role  # type: ignore[attr-defined]
-            limit = settings.IDLE_TIMEOUT_STAFF if is_staff_role else settings.IDLE_TIMEOUT_MEMBER
+            limit = idle_limit(request)
+            quiet = request.path in QUIET_PATHS
             if now - last_seen > limit or now - login_at > settings.SESSION_ABSOLUTE_LIMIT:
                 logout(request)
+                if quiet:
+                    # The page that asked says so itself; the view answers "signed out".
+                    return self.get_response(request)
                 messages.info(
                     request,
                     "You were signed out to keep your information safe. Please sign in again.",
                 )
                 return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
-            if now - last_seen >= SEEN_GRANULARITY or LAST_SEEN not in session:
+            if not quiet and (now - last_seen >= SEEN_GRANULARITY or LAST_SEEN not in session):
                 session[LAST_SEEN] = now
             if (
                 is_staff_role

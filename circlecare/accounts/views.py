@@ -11,7 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from circlecare.accounts.data_rights import (
     RETAINED_NOTICE,
@@ -22,7 +23,7 @@ from circlecare.accounts.data_rights import (
 )
 from circlecare.accounts.forms import DeleteAccountForm, ProfileForm, TokenForm
 from circlecare.accounts.models import PersonalAccessToken, User
-from circlecare.accounts.security import mfa_used_this_session
+from circlecare.accounts.security import mfa_used_this_session, seconds_left
 from circlecare.accounts.tokens import create_token, revoke_token
 from circlecare.accounts.validators import selectable_zones
 from circlecare.audit.models import AuditAction
@@ -83,6 +84,19 @@ def health(request: HttpRequest) -> HttpResponse:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return JsonResponse({"ok": True})
+
+
+@never_cache
+@require_GET
+def session_status(request: HttpRequest) -> HttpResponse:
+    """Whether this browser is still signed in, and for how long without another request.
+
+    Open tabs ask before saying "You've been signed out", since another tab may have kept the
+    session alive. Asking is not activity (SessionPolicyMiddleware leaves LAST_SEEN alone here).
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False, "seconds_left": 0})
+    return JsonResponse({"signed_in": True, "seconds_left": seconds_left(request)})
 
 
 @login_required

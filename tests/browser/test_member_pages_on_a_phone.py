@@ -78,3 +78,21 @@ def test_a_member_is_warned_before_an_idle_sign_out_and_can_stay(
         page.keyboard.press("Enter")
     expect(warning).to_be_hidden()
     assert axe_serious(page) == []
+
+
+def test_a_tab_left_idle_asks_the_server_before_saying_the_member_is_signed_out(
+    live_server: Any, new_page: Any
+) -> None:
+    """Another tab kept the session alive: this tab's own reckoning is not the server's."""
+    member = make_circle(1).members[0]
+    page: Page = new_page()
+    page.clock.install()
+    login(page, live_server.url, member.email, PASSWORD)
+    page.goto(live_server.url + "/care/journal/")
+
+    # Half an hour passes in this tab and none on the server, as if the member were busy elsewhere.
+    with page.expect_request(lambda r: r.url.endswith("/accounts/session-status/")):
+        page.clock.run_for(30 * 60 * 1000 + 1000)
+    warning = page.locator("#idle-warning")
+    assert page.evaluate("() => document.getElementById('idle-warning').open") is False
+    expect(warning).not_to_contain_text("You've been signed out")

@@ -124,6 +124,8 @@
 
   // 5. Idle sign-out warning. The server signs people out after a stretch with no
   // request; typing is not a request, so a long journal entry could be lost.
+  // Another tab may keep the session alive, so before warning or saying "signed out"
+  // the page asks the server how long is left (asking is not activity there).
   function idleWarning() {
     var dialog = document.getElementById("idle-warning");
     if (!dialog || typeof dialog.showModal !== "function") {
@@ -131,32 +133,85 @@
     }
     var limit = parseInt(dialog.getAttribute("data-idle-seconds"), 10) * 1000;
     var lead = Math.min(120000, limit / 2);
+    var statusUrl = dialog.getAttribute("data-status-url");
     var warnTimer = null;
     var outTimer = null;
+    var deadline = 0;
     var signedOut = false;
+    var closingQuietly = false;
 
-    function start() {
+    function showWarning() {
+      if (!signedOut && !dialog.open) {
+        dialog.showModal();
+      }
+    }
+
+    function showSignedOut() {
       clearTimeout(warnTimer);
       clearTimeout(outTimer);
-      warnTimer = setTimeout(function () {
-        if (!dialog.open) {
-          dialog.showModal();
+      signedOut = true;
+      var text = document.getElementById("idle-warning-text");
+      if (text) {
+        text.textContent = text.getAttribute("data-signed-out");
+      }
+      var button = dialog.querySelector("button");
+      if (button) {
+        button.textContent = "Close";
+      }
+      if (!dialog.open) {
+        dialog.showModal();
+      }
+    }
+
+    // Warn `lead` before the sign-out expected in `left` ms, and check again then.
+    function schedule(left) {
+      clearTimeout(warnTimer);
+      clearTimeout(outTimer);
+      deadline = Date.now() + left;
+      if (left > lead) {
+        warnTimer = setTimeout(check, left - lead);
+      } else {
+        showWarning();
+      }
+      outTimer = setTimeout(check, Math.max(left, 1000));
+    }
+
+    function check() {
+      var asked = statusUrl
+        ? fetch(statusUrl, {
+            credentials: "same-origin",
+            cache: "no-store",
+            headers: { Accept: "application/json" },
+          }).then(function (response) {
+            if (!response.ok) {
+              throw new Error("status " + response.status);
+            }
+            return response.json();
+          })
+        : Promise.reject(new Error("no status URL"));
+      asked.then(
+        function (status) {
+          if (!status.signed_in) {
+            showSignedOut();
+            return;
+          }
+          var left = status.seconds_left * 1000;
+          if (left > lead && dialog.open) {
+            // Someone is active in another tab: no need to ask here.
+            closingQuietly = true;
+            dialog.close();
+          }
+          schedule(left);
+        },
+        function () {
+          // The server could not be asked: go by this page's own reckoning.
+          if (Date.now() >= deadline) {
+            showSignedOut();
+          } else {
+            showWarning();
+          }
         }
-      }, limit - lead);
-      outTimer = setTimeout(function () {
-        signedOut = true;
-        var text = document.getElementById("idle-warning-text");
-        if (text) {
-          text.textContent = text.getAttribute("data-signed-out");
-        }
-        var button = dialog.querySelector("button");
-        if (button) {
-          button.textContent = "Close";
-        }
-        if (!dialog.open) {
-          dialog.showModal();
-        }
-      }, limit);
+      );
     }
 
     // Closing the warning (the button, or Escape) counts as "stay signed in".
@@ -164,16 +219,23 @@
       if (signedOut) {
         return;
       }
+      if (closingQuietly) {
+        closingQuietly = false;
+        return;
+      }
       var url = dialog.getAttribute("data-keep-alive-url");
-      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(start, start);
+      var restart = function () {
+        schedule(limit);
+      };
+      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(restart, restart);
     });
     // Any htmx request is activity the server has seen.
     document.addEventListener("htmx:afterRequest", function () {
       if (!signedOut) {
-        start();
+        schedule(limit);
       }
     });
-    start();
+    schedule(limit);
   }
 
   if (document.readyState === "loading") {
