@@ -225,9 +225,11 @@
     $("room-chat-log").appendChild(li);
   }
 
+  // "7:05 pm", as times are written everywhere else on the site (schedule._clock).
   function clock(when) {
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return two(when.getHours()) + ":" + two(when.getMinutes());
+    var hours = when.getHours();
+    var minutes = when.getMinutes();
+    return (hours % 12 || 12) + ":" + (minutes < 10 ? "0" : "") + minutes + (hours < 12 ? " am" : " pm");
   }
 
   /* --- the socket -------------------------------------------------------------------------- */
