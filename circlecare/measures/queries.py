@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.instruments.checkin import LOW_ITEM_AT_OR_BELOW, fell_sharply
@@ -200,7 +200,8 @@ def alert_queue(user: Any) -> QuerySet[RiskAlert]:
     qs = (
         RiskAlert.objects.select_related("member", "cohort__program", "assignee", "acknowledged_by")
         .defer(*ALERT_PEOPLE_HASHES)
-        .order_by("acknowledged_at", "-raised_at", "pk")
+        # Open ones (not acknowledged) first on every database: PostgreSQL would sort them last.
+        .order_by(F("acknowledged_at").asc(nulls_first=True), "-raised_at", "pk")
     )
     if user.is_staff:
         return qs

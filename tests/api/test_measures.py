@@ -245,6 +245,18 @@ def test_alert_list_filters_paginates_and_audits_only_the_page_shown() -> None:
     ]
 
 
+def test_alert_list_puts_open_alerts_first_on_every_database() -> None:
+    practice = make_practice()
+    handled = _alert(practice)
+    waiting = _alert_for_week(practice, 4)
+    RiskAlert.objects.filter(pk=handled.pk).update(
+        acknowledged_at=timezone.now(), acknowledged_by=practice.lead
+    )
+    items = Api(practice.lead).get(f"{URL}/alerts").json()["items"]
+    # PostgreSQL sorts an empty acknowledged_at last unless told otherwise.
+    assert [a["id"] for a in items] == [waiting.pk, handled.pk]
+
+
 def _alert_for_week(practice: Practice, week: int) -> RiskAlert:
     row = _due(practice, meeting_week=week)
     submit_assessment(assessment=row, answers=answers_for("PHQ9", 9, risk=1), actor=practice.member)
