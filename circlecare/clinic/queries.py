@@ -14,7 +14,7 @@ from circlecare.accounts.models import User
 from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
-from circlecare.measures.queries import alert_queue
+from circlecare.measures.queries import open_alerts
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from circlecare.programs.models import Cohort, CohortStatus
 
@@ -136,13 +136,8 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         .select_related("cohort__program")
         .order_by("starts_at", "pk")
     )
-    # Oldest first: the alert that has waited longest must never be the one the cut leaves out.
     # One more than is shown says whether the whole queue holds more.
-    alerts = list(
-        alert_queue(user)
-        .filter(acknowledged_at__isnull=True)
-        .order_by("raised_at", "pk")[: ALERTS_SHOWN + 1]
-    )
+    alerts = list(open_alerts(user)[: ALERTS_SHOWN + 1])
     more_alerts = len(alerts) > ALERTS_SHOWN
     alerts = alerts[:ALERTS_SHOWN]
     overdue = list(

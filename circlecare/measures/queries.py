@@ -208,6 +208,12 @@ def alert_queue(user: Any) -> QuerySet[RiskAlert]:
     return qs.filter(Q(cohort__lead=user) | Q(cohort__co_facilitator=user))
 
 
+def open_alerts(user: Any) -> QuerySet[RiskAlert]:
+    """The user's alerts still waiting for someone to act, the one that has waited longest
+    first: a page that lists only some of them never leaves out the longest wait."""
+    return alert_queue(user).filter(acknowledged_at__isnull=True).order_by("raised_at", "pk")
+
+
 def member_in_cohort(cohort: Cohort, member_pk: int) -> Any | None:
     """A member whose scores in ``cohort`` its leads may see, or None: anyone who held a seat in
     it, and anyone who answered its questionnaires or raised an alert in it without one (the

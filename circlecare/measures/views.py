@@ -447,9 +447,8 @@ def alerts(request: HttpRequest) -> HttpResponse:
     if not _may_see_alerts(request.user):
         raise Http404
     queue = queries.alert_queue(request.user)
-    # Oldest first, as on the workspace: the longest wait is never the one the cut leaves out.
-    waiting = queue.filter(acknowledged_at__isnull=True)
-    open_alerts = list(waiting.order_by("raised_at", "pk")[:OPEN_ALERTS_SHOWN])
+    waiting = queries.open_alerts(request.user)
+    open_alerts = list(waiting[:OPEN_ALERTS_SHOWN])
     open_total = len(open_alerts) if len(open_alerts) < OPEN_ALERTS_SHOWN else waiting.count()
     recent = list(queue.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[:20])
     for alert in [*open_alerts, *recent]:
@@ -596,7 +595,7 @@ def clinician_home(request: HttpRequest) -> HttpResponse:
     cohorts = list(queries.led_cohorts(request.user))
     if not cohorts and not request.user.is_staff:
         raise Http404
-    open_count = queries.alert_queue(request.user).filter(acknowledged_at__isnull=True).count()
+    open_count = queries.open_alerts(request.user).count()
     return render(
         request, "measures/clinician_home.html", {"cohorts": cohorts, "open_count": open_count}
     )
