@@ -12,13 +12,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from circlecare.accounts.models import User
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment.consents import consents_missing
-from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import Enrollment
 from circlecare.errors import ConsentRequired, InvalidTransition, NotFound
 from circlecare.meetings import schedule
 from circlecare.meetings.errors import (
@@ -38,6 +39,7 @@ from circlecare.meetings.models import (
     ReminderSent,
     hash_token,
 )
+from circlecare.meetings.queries import MEMBER_STATUSES
 from circlecare.practice.eligibility import clinician_of, homes_in
 from circlecare.practice.queries import licensed_states
 from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
@@ -45,8 +47,6 @@ from circlecare.programs.services import follow_first_meeting
 from circlecare.states import HOME_STATE_CHOICES, state_name
 
 _KNOWN_PLACES = {code for code, _ in HOME_STATE_CHOICES}
-#: Enrollment statuses whose members belong to the meetings (and see their history).
-MEMBER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -443,10 +443,13 @@ def change_pattern(
 # --- attendance and joining -----------------------------------------------------------------
 
 
+def _memberships(cohort: Cohort) -> QuerySet[Enrollment]:
+    """The places that make someone a member of ``cohort``'s meetings."""
+    return Enrollment.objects.filter(cohort=cohort, status__in=MEMBER_STATUSES)
+
+
 def is_member(member: User, cohort: Cohort) -> bool:
-    return Enrollment.objects.filter(
-        member=member, cohort=cohort, status__in=MEMBER_STATUSES
-    ).exists()
+    return _memberships(cohort).filter(member=member).exists()
 
 
 def may_record_attendance(actor: User, cohort: Cohort) -> bool:
@@ -519,11 +522,9 @@ def record_attendances(
     with transaction.atomic(durable=True):
         locked = _locked_for_attendance(meeting, actor, now)
         current = set(
-            Enrollment.objects.filter(
-                cohort=locked.cohort,
-                member_id__in=[member.pk for member, _ in marks],
-                status__in=MEMBER_STATUSES,
-            ).values_list("member_id", flat=True)
+            _memberships(locked.cohort)
+            .filter(member_id__in=[member.pk for member, _ in marks])
+            .values_list("member_id", flat=True)
         )
         gone = [member.display_name for member, _ in marks if member.pk not in current]
         if gone:
