@@ -94,9 +94,10 @@ def revoke_all_tokens(*, user: User, only_second_factor: bool = False) -> int:
     """Revoke every token of ``user`` that still works (or only those made with the second
     factor), inside the caller's transaction; returns how many stopped working."""
     assert connection.in_atomic_block, "revoke_all_tokens runs inside a service's transaction"
+    now = timezone.now()
     live = PersonalAccessToken.objects.filter(
-        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        user=user, revoked_at__isnull=True, expires_at__gt=now
     )
     if only_second_factor:
         live = live.filter(second_factor=True)
-    return live.update(revoked_at=timezone.now())
+    return live.update(revoked_at=now)
