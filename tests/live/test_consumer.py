@@ -449,6 +449,25 @@ async def test_a_second_tab_takes_over_so_the_room_sees_the_person_once(settings
     await asyncio.gather(second.disconnect(), fac.disconnect())
 
 
+async def test_the_room_hears_a_replaced_tab_leave_without_waiting_for_it_to_close() -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, first, fw = await let_in(room["lead"], alex, room["meeting"])
+    await receive_until(fac, "joined")
+
+    second, _sw = await enter(alex, room["meeting"])
+    assert await receive_until(first, "replaced") == {"type": "replaced"}
+    assert await first.receive_output(timeout=2) == {"type": "websocket.close", "code": 4409}
+    # The old tab has not finished closing (no disconnect yet), and the room already knows.
+    assert (await receive_until(fac, "left"))["peer"] == fw["peer"]
+    # Whatever the old tab still sends before it closes reaches nobody.
+    await first.send_json_to({"type": "chat", "text": "From the old tab"})
+    await receive_until(second, "admitted")
+    await second.send_json_to({"type": "chat", "text": "From the new tab"})
+    assert (await receive_until(fac, "chat"))["text"] == "From the new tab"
+    await asyncio.gather(first.disconnect(), second.disconnect(), fac.disconnect())
+
+
 async def test_a_second_tab_in_the_waiting_room_takes_the_first_ones_place() -> None:
     room = await make_room()
     alex = room["members"][0]

@@ -73,6 +73,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.access = None
         self.admitted = False
+        self.gone = False
         self.presence_id: int | None = None
         self.watch: asyncio.Task[None] | None = None
         self.sent_at: list[float] = []
@@ -121,8 +122,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.watch is not None:
             self.watch.cancel()
-        if self.access is None:
+        await self._leave()
+
+    async def _leave(self) -> None:
+        """Take this socket out of the meeting, once: out of every group, the others told, its
+        place in the room given up. On closing; and at once for a socket the person's newer tab
+        replaces, so that nobody waits on the old tab's closing handshake to see them once."""
+        if self.access is None or self.gone:
             return
+        self.gone = True
         for group in (
             self.room_group,
             self.fac_group,
@@ -141,6 +149,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             )
         if self.presence_id is not None:
             await database_sync_to_async(room.leave)(self.presence_id)
+            self.presence_id = None
 
     async def _watch(self) -> None:
         """Re-check the right to be here every few seconds: removal, the window closing, deactivation."""
@@ -170,8 +179,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kw: Any
     ) -> None:
-        if self.access is None:
-            return
+        if self.access is None or self.gone:
+            return  # a replaced tab's last words (a late signal, say) would bring it back
         now = time.monotonic()
         self.sent_at = [t for t in self.sent_at if now - t < 1.0] + [now]
         if len(self.sent_at) > FLOOD_PER_SECOND:
@@ -380,6 +389,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         current = await cache.aget(self._socket_key())
         if current is None or current == self.channel_name:
             return
+        await self._leave()
         await self.send_json({"type": "replaced"})
         await self.close(code=CLOSE_REPLACED)
 
@@ -423,6 +433,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def _admit(self) -> None:
         assert self.access is not None
+        if self.gone:
+            return  # replaced while waiting: a "let in" already on its way finds nobody
         self.presence_id = await database_sync_to_async(room.enter)(self.access)
         if self.presence_id is None:
             await self._error(
