@@ -1,5 +1,6 @@
-"""A member's own pages on a 375-pixel phone: nothing to scroll sideways, no text squeezed into
-a sliver of a column, no second pair of side margins, and no serious axe violations."""
+"""A member's own pages on a 375-pixel phone, and a group lead's on a 320-pixel one: nothing to
+scroll sideways, no text squeezed into a sliver of a column, no second pair of side margins, and
+no serious axe violations."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ PHONE = {"width": 375, "height": 812}
 LAYOUT_PROBLEMS = """() => {
   const problems = [];
   const root = document.scrollingElement;
-  if (root.scrollWidth > innerWidth) problems.push(`scrolls sideways: ${root.scrollWidth}px`);
+  // Not innerWidth: on a phone the browser widens the visual viewport to whatever overflows.
+  const screen = document.documentElement.clientWidth;
+  if (root.scrollWidth > screen) problems.push(`scrolls sideways: ${root.scrollWidth}px`);
   for (const dd of document.querySelectorAll(".facts dd")) {
     // A value must keep at least half of its list's width, not wrap a letter per line.
     const own = dd.getBoundingClientRect().width;
@@ -96,3 +99,39 @@ def test_a_tab_left_idle_asks_the_server_before_saying_the_member_is_signed_out(
     warning = page.locator("#idle-warning")
     assert page.evaluate("() => document.getElementById('idle-warning').open") is False
     expect(warning).not_to_contain_text("You've been signed out")
+
+
+def test_a_group_leads_pages_fit_a_small_phone(live_server: Any, new_page: Any) -> None:
+    """The lead's schedule, roster and member chart at 320 pixels: the visually hidden words in
+    the tables' links and the longest badge must not push the page sideways."""
+    from circlecare.meetings.services import create_meetings
+    from tests.measures.factories import completed
+
+    circle = make_circle(3)
+    create_meetings(cohort=circle.cohort, actor=None)
+    member = circle.members[0]
+    completed(member=member, cohort=circle.cohort, code="UCLA3", total=7, week=0)
+    completed(member=member, cohort=circle.cohort, code="UCLA3", total=6, week=1)
+    cohort_id = circle.cohort.pk
+
+    page: Page = new_page(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    login(page, live_server.url, circle.lead.email, PASSWORD)
+    found = {}
+    for path in (
+        f"/meetings/group/{cohort_id}/",
+        f"/my/roster/{cohort_id}/",
+        f"/measures/groups/{cohort_id}/members/{member.pk}/",
+    ):
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.status == 200, path
+        problems = page.evaluate(LAYOUT_PROBLEMS) + [v["id"] for v in axe_serious(page)]
+        if problems:
+            found[path] = problems
+    assert found == {}
+    # The long badge is there to be measured, and wraps inside the page.
+    expect(page.get_by_text("Change shown only (no published threshold)")).to_be_visible()
+    # The chart's table is wider than the screen: the keyboard can reach it to scroll it.
+    table = page.get_by_role("region", name="UCLA-3 scores (scrolls sideways)")
+    expect(table).to_have_attribute("tabindex", "0")
+    page.set_viewport_size({"width": 1200, "height": 800})
+    expect(page.locator(".table-wrap[tabindex]")).to_have_count(0)

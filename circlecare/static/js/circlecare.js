@@ -11,7 +11,9 @@
  *      came in its place, so the keyboard and the screen reader are not sent
  *      back to the top of the page and the new message is read out;
  *   5. warns a signed-in person two minutes before an idle sign-out, with one
- *      button to stay signed in (WCAG 2.2.1).
+ *      button to stay signed in (WCAG 2.2.1);
+ *   6. lets the keyboard scroll a table too wide for the screen: its scroll box
+ *      becomes a named stop in the tab order while, and only while, it scrolls.
  */
 (function () {
   "use strict";
@@ -243,6 +245,50 @@
   } else {
     idleWarning();
   }
+
+  // 6. A table wider than a phone scrolls sideways inside its .table-wrap. Someone without a
+  // pointer can scroll it only if the box can take focus, so it does while it overflows, named
+  // after the table (its caption, else the section's heading). Checked again on resize and swaps.
+  function tableName(wrap) {
+    var caption = wrap.querySelector("caption");
+    if (caption && caption.textContent.trim()) {
+      return caption.textContent.trim();
+    }
+    var section = wrap.closest("section");
+    var heading = section && section.querySelector("h2, h3");
+    return heading ? heading.textContent.trim() : "Table";
+  }
+
+  function scrollableTables() {
+    var wraps = document.querySelectorAll(".table-wrap");
+    for (var i = 0; i < wraps.length; i++) {
+      var wrap = wraps[i];
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        if (!wrap.hasAttribute("tabindex")) {
+          wrap.setAttribute("tabindex", "0");
+          wrap.setAttribute("role", "region");
+          wrap.setAttribute("aria-label", tableName(wrap) + " (scrolls sideways)");
+          wrap.setAttribute("data-scroll-stop", "");
+        }
+      } else if (wrap.hasAttribute("data-scroll-stop")) {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+        wrap.removeAttribute("data-scroll-stop");
+      }
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", scrollableTables);
+  } else {
+    scrollableTables();
+  }
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(scrollableTables, 150);
+  });
+  document.addEventListener("htmx:afterSettle", scrollableTables);
 
   // 3. Failed requests: htmx leaves the page unchanged, so say so.
   document.addEventListener("htmx:sendError", function () {
