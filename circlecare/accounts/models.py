@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -10,6 +9,9 @@ from django.utils import timezone
 
 from circlecare.accounts.validators import DISPLAY_NAME_MAX, validate_time_zone
 from circlecare.states import HOME_STATE_CHOICES, OUTSIDE_US, US_STATES
+
+#: Languages a member may ask to be contacted in (the interface itself is English: settings.LANGUAGES).
+CONTACT_LANGUAGES = [("en", "English"), ("es", "Español")]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -55,7 +57,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     time_zone = models.CharField(
         max_length=64, default="America/New_York", validators=[validate_time_zone]
     )
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    language = models.CharField(
+        "language you'd like to be contacted in",
+        max_length=8,
+        choices=CONTACT_LANGUAGES,
+        default="en",
+        help_text=(
+            "Your clinician or facilitator sees this when they contact you. "
+            "circlecare's own pages and e-mails are in English."
+        ),
+    )
     email_reminders = models.BooleanField("e-mail me meeting reminders", default=True)
     care_nudges = models.BooleanField("suggest reaching out to someone now and then", default=True)
     care_replies = models.BooleanField(

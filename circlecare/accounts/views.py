@@ -163,7 +163,7 @@ PROFILE_LABELS = {
     "display_name": "Name shown to your group",
     "home_state": "Where you live",
     "time_zone": "Your time zone",
-    "language": "Language",
+    "language": "Language you'd like to be contacted in",
     "email_reminders": "E-mail reminders",
     "care_nudges": "Care nudges",
     "care_replies": "E-mails when someone responds to your post",
