@@ -6,8 +6,9 @@ out (its session row deleted, so a live meeting room open there closes too, not 
 load) and every personal access token is revoked. Only the browser where the password was changed
 stays signed in, and only when the member is signed in there.
 
-Removing the second factor revokes the tokens that were made on the strength of it: a token made
-with the second factor would otherwise go on counting as one.
+Removing the second factor revokes the tokens that were made on the strength of it (a token made
+with the second factor would otherwise go on counting as one) and signs out every other browser,
+which may have been signed in with it by someone who had the code.
 """
 
 from __future__ import annotations
@@ -65,15 +66,17 @@ def secure_after_password_change(
     return SignedOutElsewhere(sessions_ended=sessions, tokens_revoked=tokens)
 
 
-def secure_after_mfa_removed(*, user: User) -> int:
-    """After the authenticator app is removed: revoke the tokens made with it; returns how many."""
+def secure_after_mfa_removed(*, user: User, keep_session_key: str | None) -> SignedOutElsewhere:
+    """After the authenticator app is removed: end the other sessions and revoke the tokens made
+    with it."""
     with transaction.atomic(durable=True):
         tokens = revoke_all_tokens(user=user, only_second_factor=True)
+        sessions = end_other_sessions(user=user, keep_session_key=keep_session_key)
         record(
             actor=user,
             action=AuditAction.ACCOUNT_MFA_REMOVED,
             target=user,
             subject=user,
-            data={"tokens_revoked": tokens},
+            data={"sessions_ended": sessions, "tokens_revoked": tokens},
         )
-    return tokens
+    return SignedOutElsewhere(sessions_ended=sessions, tokens_revoked=tokens)

@@ -32,16 +32,26 @@ def _count_setup_as_mfa(
 def _authenticator_removed(
     sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
 ) -> None:
+    """The app is gone: this browser stays signed in, every other one is not, and the tokens
+    made with the app are revoked."""
     if authenticator.type != "totp":
         return
-    revoked = secure_after_mfa_removed(user=user)
-    if request is not None and revoked:
-        messages.info(
-            request,
-            f"{_tokens(revoked, start=True)} made while two-factor authentication was on "
+    keep = request.session.session_key if request is not None else None
+    outcome = secure_after_mfa_removed(user=user, keep_session_key=keep)
+    if request is None:
+        return
+    said = (
+        "You're still signed in here, and any other device that was signed in to your account "
+        "has been signed out."
+    )
+    revoked = outcome.tokens_revoked
+    if revoked:
+        said += (
+            f" {_tokens(revoked, start=True)} made while two-factor authentication was on "
             f"{'was' if revoked == 1 else 'were'} revoked too. You can make new ones on the "
-            "API tokens page.",
+            "API tokens page."
         )
+    messages.info(request, said)
 
 
 @receiver(password_changed)

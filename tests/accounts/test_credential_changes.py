@@ -300,20 +300,28 @@ def test_changing_the_email_keeps_devices_and_tokens_and_tells_the_old_address()
 # Removing the second factor
 
 
+def signed_in_with_code(user: User, secret: str) -> Client:
+    browser = Client()
+    browser.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    browser.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
+    assert is_signed_in(browser)
+    return browser
+
+
+def remove_authenticator(browser: Client) -> Any:
+    # Removing a factor asks for the password again first.
+    browser.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    mail.outbox.clear()
+    return browser.post(reverse("mfa_deactivate_totp"))
+
+
 def test_removing_the_authenticator_revokes_the_tokens_made_with_it() -> None:
     user = UserFactory()
-    secret = enable_totp(user)
-    laptop = Client()
-    laptop.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
-    laptop.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
-    assert is_signed_in(laptop)
+    laptop = signed_in_with_code(user, enable_totp(user))
     with_factor = token(user, second_factor=True)
     without = token(user)
-    # Removing a factor asks for the password again first.
-    laptop.post(reverse("account_reauthenticate"), {"password": PASSWORD})
-    mail.outbox.clear()
 
-    response = laptop.post(reverse("mfa_deactivate_totp"))
+    response = remove_authenticator(laptop)
 
     assert response.status_code == 302, response.content.decode()[-3000:]
     assert not user.authenticator_set.filter(type="totp").exists()
@@ -322,8 +330,32 @@ def test_removing_the_authenticator_revokes_the_tokens_made_with_it() -> None:
     assert is_signed_in(laptop)
     assert any("Your API token made while two-factor" in m for m in said(response))
     [event] = AuditEvent.objects.filter(action=AuditAction.ACCOUNT_MFA_REMOVED)
-    assert event.data == {"tokens_revoked": 1}
+    assert event.data == {"sessions_ended": 0, "tokens_revoked": 1}
     assert [m.to for m in mail.outbox] == [[user.email]]
+
+
+def test_removing_the_authenticator_signs_out_every_other_device() -> None:
+    user = UserFactory()
+    # Signed in before the app was set up, so without a code: it may be someone else's browser.
+    phone = signed_in(user)
+    laptop = signed_in_with_code(user, enable_totp(user))
+    stranger = signed_in(UserFactory())
+
+    response = remove_authenticator(laptop)
+
+    assert response.status_code == 302
+    assert not session_row_exists(phone)
+    assert not is_signed_in(phone)
+    assert is_signed_in(laptop) and is_signed_in(stranger)
+    [left] = UserSession.objects.filter(user=user)
+    assert left.session_key == laptop.cookies["sessionid"].value
+    assert (
+        "You're still signed in here, and any other device that was signed in to your account "
+        "has been signed out."
+    ) in said(response)
+    [event] = AuditEvent.objects.filter(action=AuditAction.ACCOUNT_MFA_REMOVED)
+    assert (event.actor, event.subject) == (user, user)
+    assert event.data == {"sessions_ended": 1, "tokens_revoked": 0}
 
 
 # The service itself
