@@ -11,6 +11,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from circlecare.accounts.models import PersonalAccessToken, TokenScope, User
+from circlecare.audit.models import AuditAction
+from circlecare.audit.services import record
 from circlecare.errors import DomainError
 
 TOKEN_PREFIX = "cc_"  # noqa: S105 - a public marker, not a secret
@@ -83,11 +85,22 @@ def verify_token(raw: str) -> PersonalAccessToken | None:
 
 
 def revoke_token(*, token: PersonalAccessToken, actor: Any) -> None:
+    """Revoke one of the actor's own tokens. The audit event names it by id and name, never by
+    its secret; revoking a token already revoked changes nothing and records nothing."""
     if token.user_id != getattr(actor, "pk", None):
         raise TokenNotAllowed("That token isn't yours.")
-    PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    with transaction.atomic(durable=True):
+        revoked = PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if revoked:
+            record(
+                actor=actor,
+                action=AuditAction.ACCOUNT_TOKEN_REVOKED,
+                target=token,
+                subject=token.user,
+                data={"name": token.name},
+            )
 
 
 def revoke_all_tokens(*, user: User, only_second_factor: bool = False) -> int:

@@ -358,6 +358,34 @@ def test_removing_the_authenticator_signs_out_every_other_device() -> None:
     assert event.data == {"sessions_ended": 1, "tokens_revoked": 0}
 
 
+# Revoking one token
+
+
+def test_revoking_one_token_is_audited_by_name_never_by_secret() -> None:
+    user = UserFactory()
+    laptop = signed_in(user)
+    calendar, raw = create_token(
+        user=user, name="Calendar", scopes=["read"], lifetime=timedelta(days=30), mfa_verified=False
+    )
+    kept = token(user)
+
+    response = laptop.post(reverse("token_revoke", args=[calendar.pk]))
+
+    assert response.status_code == 302
+    assert api_me(raw).status_code == 401
+    assert api_me(kept).status_code == 200
+    [event] = AuditEvent.objects.filter(action=AuditAction.ACCOUNT_TOKEN_REVOKED)
+    assert (event.actor, event.subject) == (user, user)
+    assert (event.target_type, event.target_id) == (
+        "accounts.personalaccesstoken",
+        str(calendar.pk),
+    )
+    assert event.data == {"name": "Calendar"}
+    # Revoking it again changes nothing, so records nothing.
+    laptop.post(reverse("token_revoke", args=[calendar.pk]))
+    assert AuditEvent.objects.filter(action=AuditAction.ACCOUNT_TOKEN_REVOKED).count() == 1
+
+
 # The service itself
 
 
