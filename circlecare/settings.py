@@ -63,6 +63,9 @@ DEMO_MODE = env_bool("DEMO_MODE", False)
 
 INSTALLED_APPS = [
     "daphne",
+    # Ahead of django.contrib.auth so that its changepassword command, which also signs the
+    # account out everywhere and revokes its tokens, is the one manage.py runs.
+    "circlecare.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,7 +82,6 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks",
     "django_tasks_db",
-    "circlecare.accounts",
     "circlecare.audit",
     "circlecare.practice",
     "circlecare.programs",

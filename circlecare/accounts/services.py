@@ -6,6 +6,10 @@ out (its session row deleted, so a live meeting room open there closes too, not 
 load) and every personal access token is revoked. Only the browser where the password was changed
 stays signed in, and only when the member is signed in there.
 
+The same holds wherever the password is changed: on the member's own pages (allauth), by an
+administrator in the admin, or with ``manage.py changepassword``. When someone else changes it,
+no browser of the member's is the one it was changed in, so every one of them is signed out.
+
 Removing the second factor revokes the tokens that were made on the strength of it (a token made
 with the second factor would otherwise go on counting as one) and signs out every other browser,
 which may have been signed in with it by someone who had the code.
@@ -25,9 +29,10 @@ from circlecare.accounts.tokens import revoke_all_tokens
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 
-#: How the password came to change: changed while signed in, reset from an e-mailed link, or set
-#: for the first time on an account that had none.
-PasswordChange = Literal["changed", "reset", "set"]
+#: How the password came to change: changed while signed in, reset from an e-mailed link, set
+#: for the first time on an account that had none, changed (or switched off) by an administrator
+#: in the admin, or changed with ``manage.py changepassword``.
+PasswordChange = Literal["changed", "reset", "set", "admin", "command"]
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,17 @@ def end_other_sessions(*, user: User, keep_session_key: str | None) -> int:
 
 
 def secure_after_password_change(
-    *, user: User, how: PasswordChange, keep_session_key: str | None
+    *, user: User, how: PasswordChange, keep_session_key: str | None, actor: User | None
 ) -> SignedOutElsewhere:
-    """After a password change, reset or set: end the other sessions and revoke every token."""
+    """After a password change, reset or set: end the other sessions and revoke every token.
+
+    ``actor`` is who changed it: the member, an administrator, or nobody known (the command
+    line)."""
     with transaction.atomic(durable=True):
         tokens = revoke_all_tokens(user=user)
         sessions = end_other_sessions(user=user, keep_session_key=keep_session_key)
         record(
-            actor=user,
+            actor=actor,
             action=AuditAction.ACCOUNT_PASSWORD_CHANGED,
             target=user,
             subject=user,

@@ -64,7 +64,7 @@ def _password_changed_here(
     one, which says what else happened, is the only one."""
     how: PasswordChange = "set" if kwargs.get("signal") is password_set else "changed"
     keep = request.session.session_key if request is not None else None
-    outcome = secure_after_password_change(user=user, how=how, keep_session_key=keep)
+    outcome = secure_after_password_change(user=user, how=how, keep_session_key=keep, actor=user)
     if request is not None:
         messages.success(
             request,
@@ -78,14 +78,14 @@ def _password_reset(sender: Any, request: HttpRequest | None, user: Any, **kwarg
     """Reset from an e-mailed link: every session ends, this browser's too if it was signed in
     as this member, since the old password may be what someone else used."""
     if request is None:
-        secure_after_password_change(user=user, how="reset", keep_session_key=None)
+        secure_after_password_change(user=user, how="reset", keep_session_key=None, actor=user)
         return
     if request.session.get(SESSION_KEY) == str(user.pk):
         # Signed out first, so that this request goes on with a fresh, anonymous session and
         # the one it had is ended with the others.
         logout(request)
     outcome = secure_after_password_change(
-        user=user, how="reset", keep_session_key=request.session.session_key
+        user=user, how="reset", keep_session_key=request.session.session_key, actor=user
     )
     messages.success(
         request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.messages import get_messages
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -273,6 +275,123 @@ def test_setting_a_first_password_signs_out_every_other_device() -> None:
     assert event.data == {"how": "set", "sessions_ended": 1, "tokens_revoked": 1}
 
 
+# Changed outside the member's own pages: by an administrator, or at the command line
+
+
+def admin_changes_password(admin: Client, member: User, data: dict[str, str] | None = None) -> Any:
+    return admin.post(
+        reverse("admin:auth_user_password_change", args=[member.pk]),
+        data or {"usable_password": "true", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+
+
+def test_an_administrator_changing_a_members_password_signs_them_out_everywhere() -> None:
+    member = UserFactory()
+    laptop, phone = signed_in(member), signed_in(member)
+    raw = token(member)
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.force_login(admin_user)
+    mail.outbox.clear()
+
+    response = admin_changes_password(admin, member)
+
+    assert response.status_code == 302
+    # Nobody changed it from the member's browsers, so none of them is kept.
+    assert not session_row_exists(laptop) and not session_row_exists(phone)
+    assert not is_signed_in(laptop) and not is_signed_in(phone)
+    assert not UserSession.objects.filter(user=member).exists()
+    assert api_me(raw).status_code == 401
+    assert admin.get(reverse("admin:index")).status_code == 200
+    assert (
+        f"{member.email} has been signed out on every device. Their API token was revoked too."
+        in (said(response))
+    )
+    [event] = AuditEvent.objects.filter(action=AuditAction.ACCOUNT_PASSWORD_CHANGED)
+    assert (event.actor, event.subject, event.target_id) == (admin_user, member, str(member.pk))
+    assert event.data == {"how": "admin", "sessions_ended": 2, "tokens_revoked": 1}
+    [notice] = mail.outbox
+    assert notice.to == [member.email] and "password" in notice.body.lower()
+    assert is_signed_in(signed_in(member, NEW_PASSWORD))
+
+
+def test_an_administrator_changing_their_own_password_stays_signed_in_there() -> None:
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    admin, other = signed_in(admin_user), signed_in(admin_user)
+
+    response = admin_changes_password(admin, admin_user)
+
+    assert response.status_code == 302
+    assert admin.get(reverse("admin:index")).status_code == 200
+    assert not session_row_exists(other) and not is_signed_in(other)
+    assert (
+        "You're still signed in here, and any other device that was signed in to your account "
+        "has been signed out."
+    ) in said(response)
+    [event] = AuditEvent.objects.filter(action=AuditAction.ACCOUNT_PASSWORD_CHANGED)
+    assert (event.actor, event.subject) == (admin_user, admin_user)
+    assert event.data == {"how": "admin", "sessions_ended": 1, "tokens_revoked": 0}
+
+
+def test_switching_off_password_sign_in_in_the_admin_signs_the_member_out_too() -> None:
+    member = UserFactory()
+    phone = signed_in(member)
+    raw = token(member)
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = admin_changes_password(
+        admin, member, {"usable_password": "false", "unset-password": "1"}
+    )
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert not member.has_usable_password()
+    assert not session_row_exists(phone)
+    assert api_me(raw).status_code == 401
+    assert AuditEvent.objects.filter(action=AuditAction.ACCOUNT_PASSWORD_CHANGED).count() == 1
+
+
+def test_a_change_the_admin_refuses_changes_nothing() -> None:
+    member = UserFactory()
+    phone = signed_in(member)
+    raw = token(member)
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = admin_changes_password(
+        admin,
+        member,
+        {"usable_password": "true", "password1": NEW_PASSWORD, "password2": "something else"},
+    )
+
+    assert response.status_code == 200
+    assert is_signed_in(phone)
+    assert api_me(raw).status_code == 200
+    assert not AuditEvent.objects.filter(action=AuditAction.ACCOUNT_PASSWORD_CHANGED).exists()
+
+
+def test_changepassword_at_the_command_line_signs_the_member_out_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    member = UserFactory()
+    phone = signed_in(member)
+    raw = token(member)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
+    out = StringIO()
+
+    call_command("changepassword", member.email, stdout=out)
+
+    assert not session_row_exists(phone) and not is_signed_in(phone)
+    assert api_me(raw).status_code == 401
+    assert "Signed out everywhere: 1 session ended, 1 API token revoked." in out.getvalue()
+    [event] = AuditEvent.objects.filter(action=AuditAction.ACCOUNT_PASSWORD_CHANGED)
+    # Nobody is signed in at the command line: the event names no one as having done it.
+    assert (event.actor, event.subject) == (None, member)
+    assert event.data == {"how": "command", "sessions_ended": 1, "tokens_revoked": 1}
+    assert is_signed_in(signed_in(member, NEW_PASSWORD))
+
+
 # E-mail address change: the owner updating details, not a sign of someone else in the account.
 
 
@@ -407,7 +526,9 @@ def test_expired_and_already_revoked_tokens_are_not_counted() -> None:
     PersonalAccessToken.objects.filter(pk=old.pk).update(
         created_at=old.created_at - timedelta(days=3), expires_at=old.created_at - timedelta(days=2)
     )
-    outcome = secure_after_password_change(user=user, how="changed", keep_session_key=None)
+    outcome = secure_after_password_change(
+        user=user, how="changed", keep_session_key=None, actor=user
+    )
     assert outcome.tokens_revoked == 1
     with transaction.atomic():
         assert revoke_all_tokens(user=user) == 0
