@@ -204,6 +204,12 @@ class FigureOut(Schema):
     population: str
     itt: RateOut | None = Field(None, description="Counting everyone who started.")
     completers: RateOut | None = None
+    n_with_follow_up: int = Field(
+        ...,
+        description="How many of the figure's intent-to-treat population have a follow-up score "
+        "at all. 0 means there is no result yet: an intent-to-treat 0 of n then says only that, "
+        "not that nobody improved.",
+    )
 
 
 class InstrumentOutcomeOut(Schema):
@@ -327,6 +333,7 @@ def _figure(figure: Figure | None) -> dict[str, Any] | None:
         "population": figure.population,
         "itt": _rate(figure.itt),
         "completers": _rate(figure.completers),
+        "n_with_follow_up": figure.followed_up,
     }
 
 

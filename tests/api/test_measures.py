@@ -339,6 +339,37 @@ def test_outcome_report_for_coordinators_with_wilson_intervals() -> None:
     assert len(viewed) == 1 and viewed[0].data == {"view": "outcome_report"}
 
 
+def test_each_outcome_figure_says_how_many_have_a_follow_up_score() -> None:
+    """As on the report page and in the CSV: a figure with nobody followed up has no result yet,
+    which an intent-to-treat "0 of n" alone would not say."""
+    program: Program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8)
+    cohort = CohortFactory(program=program)
+    followed, not_a_case, baseline_only = members(3, "f")
+    for member in (followed, not_a_case, baseline_only):
+        enrol(cohort, member)
+    completed(member=followed, cohort=cohort, code="PHQ9", total=16, week=0)
+    completed(member=followed, cohort=cohort, code="PHQ9", total=8, week=8)
+    completed(member=not_a_case, cohort=cohort, code="PHQ9", total=6, week=0)
+    completed(member=not_a_case, cohort=cohort, code="PHQ9", total=5, week=8)
+    completed(member=baseline_only, cohort=cohort, code="PHQ9", total=14, week=0)
+    for member in (followed, not_a_case, baseline_only):
+        completed(member=member, cohort=cohort, code="GAD7", total=9, week=0)
+    api = Api(make_practice().coordinator)
+    params = {"program_id": program.pk, "start": "2000-01-01", "end": "2100-01-01"}
+    body = api.get(f"{URL}/reports/outcomes", params).json()
+    phq, gad = body["instruments"][:2]
+    assert {f["name"]: (f["itt"]["n"], f["n_with_follow_up"]) for f in phq["figures"]} == {
+        "Reliable improvement": (3, 2),
+        "Reliable deterioration": (3, 2),
+        "Recovery": (2, 1),  # in the clinical range at baseline: 16 and 14
+        "Reliable recovery": (2, 1),
+    }
+    # GAD-7: everyone counted, nobody followed up yet.
+    assert {f["n_with_follow_up"] for f in gad["figures"]} == {0}
+    assert all(f["itt"]["k"] == 0 and f["completers"] is None for f in gad["figures"])
+    assert body["combined"]["n_with_follow_up"] == 0
+
+
 def test_outcome_report_is_for_coordinators_and_checks_its_period() -> None:
     practice = make_practice()
     program_id = practice.cohort.program_id
