@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -176,6 +177,23 @@ def test_a_who5_answer_of_0_or_1_is_flagged_on_the_chart_whatever_the_total() ->
 def test_overview_puts_the_risk_first(world: dict[str, Any]) -> None:
     body = client_for(world["lead"]).get(urls(world)["cohort"]).content.decode()
     assert body.index(world["other_member"].display_name) < body.index(world["member"].display_name)
+
+
+def test_a_member_with_only_a_baseline_shows_no_change(world: dict[str, Any]) -> None:
+    """Overview and chart show the baseline alone: no arrow, no "latest" that is the baseline."""
+    newcomer = EnrollmentFactory(cohort=world["cohort"], member__display_name="Newcomer").member
+    completed(member=newcomer, cohort=world["cohort"], code="PHQ9", total=14, week=0)
+    lead = client_for(world["lead"])
+    body = lead.get(urls(world)["cohort"]).content.decode()
+    row = re.search(r"Newcomer</a>.*?</tr>", body, re.S)
+    assert row is not None
+    assert "Baseline only" in row[0] and "14 → 14" not in row[0] and "→" not in row[0]
+    assert '14 <span class="muted">(baseline only)</span>' in row[0]
+    assert "15 → 7" in body  # a member with a follow-up keeps their change
+    chart = lead.get(f"/measures/groups/{world['cohort'].pk}/members/{newcomer.pk}/")
+    facts = chart.content.decode()
+    assert "<dt>Latest</dt><dd>No follow-up score yet</dd>" in facts
+    assert "<dt>Change</dt>" not in facts
 
 
 def test_member_progress_is_plain_and_has_a_table(world: dict[str, Any]) -> None:
