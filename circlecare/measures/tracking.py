@@ -72,6 +72,10 @@ FLAG_BADGES = {
 }
 
 
+#: Measurement error, in a member's words: what a change must be larger than to be reliable.
+UPS_AND_DOWNS = "the ups and downs that come from answering on different days"
+
+
 @dataclass(frozen=True)
 class Point:
     at: datetime
@@ -117,11 +121,6 @@ class Trajectory:
             return None
         assert self.baseline is not None and self.latest is not None
         return self.latest.value - self.baseline.value
-
-    @property
-    def change_size(self) -> int | None:
-        change = self.change
-        return None if change is None else abs(change)
 
     @property
     def classification(self) -> str | None:
@@ -174,6 +173,55 @@ class Trajectory:
     @property
     def flag_label(self) -> str:
         return FLAG_LABELS[self.flag]
+
+    @property
+    def in_plain_words(self) -> str:
+        """The change since the first answers, for the member's own page: plain and calm, in
+        MEASURES.md's terms (reliable improvement, reliable deterioration, reliable change)."""
+        change = self.change
+        if change is None:
+            return (
+                "This is your first score here. Once you have answered again, you'll see how it "
+                "has changed."
+            )
+        instrument = self.instrument
+        unit = " percentage points" if instrument.bands_on == "percentage" else ""
+        if change == 0:
+            moved = "stayed the same"
+        else:
+            moved = f"gone {'up' if change > 0 else 'down'} by {abs(change)}{unit}"
+        said = f"Since your first answers, your score has {moved}."
+        threshold = instrument.reliable_change
+        if threshold is None:
+            return (
+                f"{said} There is no published amount of change that counts as a reliable change "
+                "on this questionnaire, so only the change is shown."
+            )
+        points = "percentage points" if instrument.reliable_change_on == "percentage" else "points"
+        amount = f"{threshold} {points}"
+        source = (
+            f"by a rule of thumb from the {instrument.name}'s developers, "
+            if instrument.reliable_change_rule_of_thumb
+            else ""
+        )
+        cls = self.classification
+        if cls == IMPROVED:
+            return (
+                f"{said} That is a reliable improvement: {source}a change of {amount} or more is "
+                f"larger than {UPS_AND_DOWNS}."
+            )
+        if cls == DETERIORATED:
+            return (
+                f"{said} That is a reliable deterioration: {source}a change of {amount} or more "
+                f"is larger than {UPS_AND_DOWNS}. A score can't say why; your group's team is "
+                "there to talk it through with you."
+            )
+        if change == 0:
+            return said
+        return (
+            f"{said} That is within {UPS_AND_DOWNS}, so it is not a reliable change: "
+            f"{source}a change counts as reliable from {amount}."
+        )
 
     @property
     def flag_badge(self) -> str:

@@ -77,3 +77,96 @@ def test_one_instrument_improving_and_none_worse_counts_as_improved(cohort: Any)
         completed(member=member, cohort=cohort, code="GAD7", total=gad, week=week)
     (row,) = cohort_overview(cohort)
     assert row.flag == "improved" and row.flag_label == "Reliable improvement"
+
+
+RELIABLE = "larger than the ups and downs that come from answering on different days"
+RULE_OF_THUMB = "by a rule of thumb from the WHO-5's developers, "
+
+
+@pytest.mark.parametrize(
+    ("code", "totals", "words"),
+    [
+        # PHQ-9: reliable at a fall or rise of 6 (MEASURES.md).
+        (
+            "PHQ9",
+            (15, 9),
+            "Since your first answers, your score has gone down by 6. That is a reliable "
+            f"improvement: a change of 6 points or more is {RELIABLE}.",
+        ),
+        (
+            "PHQ9",
+            (15, 10),
+            "Since your first answers, your score has gone down by 5. That is within the ups and "
+            "downs that come from answering on different days, so it is not a reliable change: "
+            "a change counts as reliable from 6 points.",
+        ),
+        (
+            "PHQ9",
+            (8, 14),
+            "Since your first answers, your score has gone up by 6. That is a reliable "
+            f"deterioration: a change of 6 points or more is {RELIABLE}. A score can't say why; "
+            "your group's team is there to talk it through with you.",
+        ),
+        ("PHQ9", (12, 12), "Since your first answers, your score has stayed the same."),
+        # GAD-7: 4.
+        (
+            "GAD7",
+            (12, 8),
+            "Since your first answers, your score has gone down by 4. That is a reliable "
+            f"improvement: a change of 4 points or more is {RELIABLE}.",
+        ),
+        (
+            "GAD7",
+            (8, 11),
+            "Since your first answers, your score has gone up by 3. That is within the ups and "
+            "downs that come from answering on different days, so it is not a reliable change: "
+            "a change counts as reliable from 4 points.",
+        ),
+        # WHO-5: 10 percentage points, labelled as the developers' rule of thumb.
+        (
+            "WHO5",
+            (10, 13),
+            "Since your first answers, your score has gone up by 12 percentage points. That is a "
+            f"reliable improvement: {RULE_OF_THUMB}a change of 10 percentage points or more is "
+            f"{RELIABLE}.",
+        ),
+        (
+            "WHO5",
+            (10, 12),
+            "Since your first answers, your score has gone up by 8 percentage points. That is "
+            "within the ups and downs that come from answering on different days, so it is not a "
+            f"reliable change: {RULE_OF_THUMB}a change counts as reliable from 10 percentage "
+            "points.",
+        ),
+        (
+            "WHO5",
+            (13, 10),
+            "Since your first answers, your score has gone down by 12 percentage points. That is "
+            f"a reliable deterioration: {RULE_OF_THUMB}a change of 10 percentage points or more "
+            f"is {RELIABLE}. A score can't say why; your group's team is there to talk it "
+            "through with you.",
+        ),
+        # UCLA-3: no published threshold, the change only.
+        (
+            "UCLA3",
+            (8, 5),
+            "Since your first answers, your score has gone down by 3. There is no published "
+            "amount of change that counts as a reliable change on this questionnaire, so only "
+            "the change is shown.",
+        ),
+        (
+            "PHQ9",
+            (14,),
+            "This is your first score here. Once you have answered again, you'll see how it has "
+            "changed.",
+        ),
+    ],
+)
+def test_the_members_words_for_a_change_use_the_reliable_change_rule(
+    cohort: Any, code: str, totals: tuple[int, ...], words: str
+) -> None:
+    member = EnrollmentFactory(cohort=cohort).member
+    for week, total in zip((0, 3), totals, strict=False):
+        completed(member=member, cohort=cohort, code=code, total=total, week=week)
+    (t,) = trajectories(Assessment.objects.filter(member=member), weeks=8, codes=[code])
+    assert t.in_plain_words == words

@@ -200,6 +200,11 @@ def test_member_progress_is_plain_and_has_a_table(world: dict[str, Any]) -> None
     body = client_for(world["member"]).get("/measures/progress/").content.decode()
     assert "Lower numbers mean fewer difficulties" in body
     assert "gone down by 8" in body and "<table" in body
+    # 15 → 7 on the PHQ-9, in MEASURES.md's words and with its threshold.
+    assert (
+        "That is a reliable improvement: a change of 6 points or more is larger than the ups "
+        "and downs that come from answering on different days." in body
+    )
     assert "Moderately severe" not in body and "caseness" not in body.lower()
     assert "chart.umd.min.js" in body and "measures-chart.js" in body
 

@@ -141,6 +141,9 @@ class Instrument:
     reliable_change: int | None = None
     reliable_change_on: ChangeScale = "total"
     reliable_change_basis: str = ""
+    #: The reliable-change amount is a developers' rule of thumb, not derived from the
+    #: instrument's reliability (the WHO-5), and is labelled so wherever it is explained.
+    reliable_change_rule_of_thumb: bool = False
     unscored_items: tuple[UnscoredItem, ...] = ()
     notice: str = ""
     #: What it asks about, in a member's words, for lists of what is waiting ("your mood").

@@ -95,6 +95,7 @@ WHO5 = WHO5Instrument(
     bands_on="percentage",
     reliable_change=10,
     reliable_change_on="percentage",
+    reliable_change_rule_of_thumb=True,
     reliable_change_basis=(
         "Rule of thumb from the WHO-5's developers (10 percentage points), not a statistically "
         "derived threshold"
