@@ -17,8 +17,8 @@ It commits only the two plain outcomes, with the rules of ``services.enroll``: a
 nobody waiting (confirmed), or no free seat (a waiting-list place, behind everyone who has not let
 an offer lapse). Anything else commits nothing and returns ``None`` so that ``services.enroll``
 decides it the usual way under the lock: a member who already has a place, a cohort that is no
-longer open or whose dates or time zone changed since the caller read it, and a free seat while
-people wait (that seat is being offered to the list).
+longer open, whose dates or time zone changed since the caller read it, or whose programme is
+now for couples, and a free seat while people wait (that seat is being offered to the list).
 
 It needs psycopg's client-side binding, which sends a query string with its parameters in one
 message (Django's default); with server-side binding, ``available`` says no.
@@ -36,7 +36,7 @@ from django.db import connection
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.enrollment.models import LIVE, SEAT_HOLDING, Enrollment, EnrollmentStatus
 from circlecare.measures import summaries
-from circlecare.programs.models import JOINABLE, Cohort, CohortStatus
+from circlecare.programs.models import JOINABLE, Cohort, CohortStatus, Program
 
 #: Columns whose values the statement decides; every other column is written as the ORM would.
 _ENROLLMENT_DECIDED = {"status", "queued_at", "confirmed_at", "created_at", "updated_at"}
@@ -90,6 +90,8 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
             "time_zone",
         )
     }
+    p, p_id, p_couples = _table(Program), _column(Program, "id"), _column(Program, "for_couples")
+    cohort_program = _column(Cohort, "program")
     ac = {name: _column(AuditEvent, name) for name in _AUDIT_DECIDED}
     held = ", ".join(f"'{s.value}'" for s in SEAT_HOLDING)
     live = ", ".join(f"'{s.value}'" for s in LIVE)
@@ -104,6 +106,7 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
             FROM {c}
             WHERE {cc["id"]} = %(cohort)s
                 AND {cc["status"]} IN ({joinable})
+                AND NOT (SELECT {p_couples} FROM {p} WHERE {p_id} = {c}.{cohort_program})
                 AND ({cc["enrollment_deadline"]} IS NULL OR {cc["enrollment_deadline"]} >= %(today)s)
                 AND {cc["first_meeting_date"]} >= %(today)s
                 AND {cc["first_meeting_date"]} = %(first_meeting)s

@@ -22,6 +22,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,7 +65,8 @@ from circlecare.errors import (
     OfferExpired,
 )
 from circlecare.measures import summaries
-from circlecare.programs.models import JOINABLE, MAX_CAPACITY, Cohort, CohortStatus
+from circlecare.programs.models import JOINABLE, MAX_CAPACITY, Cohort, CohortStatus, Program
+from circlecare.programs.services import set_for_couples
 
 #: Exists only for the R1c proof in tests/enrollment/test_concurrency.py, which shows that the race
 #: test catches an oversell when the cohort row is not locked. Never switch it off anywhere else.
@@ -74,6 +76,11 @@ SEAT_LOCK_ENABLED = True
 LOCK_NOT_AVAILABLE = "55P03"
 
 PARTNER_INVITE_DAYS = 14
+
+COUPLES_JOIN_TOGETHER = (
+    "This group is for couples: invite your partner, and you'll take your seats together."
+)
+NOT_FOR_COUPLES = "This group isn't for couples: each person joins on their own."
 
 
 # --------------------------------------------------------------------------------------------------
@@ -86,18 +93,34 @@ def _is_lock_timeout(exc: BaseException) -> bool:
 
 
 def _lock_cohort(cohort_id: int) -> Cohort:
-    """Lock the cohort row for this transaction; a wait longer than the setting raises ``Busy``."""
+    """Lock the cohort row for this transaction and read it with its programme; a wait longer
+    than the setting raises ``Busy``.
+
+    On PostgreSQL the lock is taken by a statement of its own (sent with the lock timeout, in
+    one round trip) and the row is read by the next one. A single ``SELECT … FOR UPDATE`` that
+    joined the programme and had to wait would read the cohort as the lock holder left it but
+    the programme as it was before: whether the group is for couples, which
+    ``change_for_couples`` changes under these locks, would be out of date."""
     assert connection.in_atomic_block, "seat changes run inside a service's transaction"
     queryset = Cohort.objects.select_related("program")
     if not SEAT_LOCK_ENABLED:
         return queryset.get(pk=cohort_id)
     with _lock_wait_bounded():
-        if connection.vendor == "postgresql":
-            timeout_ms = int(getattr(settings, "SEAT_LOCK_TIMEOUT_MS", 3000))
-            with connection.cursor() as cursor:
-                # SET cannot take bind parameters; the value is an int we formatted ourselves.
-                cursor.execute(f"SET LOCAL lock_timeout = '{timeout_ms}ms'")
-        return queryset.select_for_update(of=("self",)).get(pk=cohort_id)
+        if connection.vendor != "postgresql":
+            return queryset.select_for_update(of=("self",)).get(pk=cohort_id)
+        timeout_ms = int(getattr(settings, "SEAT_LOCK_TIMEOUT_MS", 3000))
+        # SET cannot take bind parameters; the value is an int we formatted ourselves.
+        timeout = f"SET LOCAL lock_timeout = '{timeout_ms}ms'"
+        table = connection.ops.quote_name(Cohort._meta.db_table)
+        pk = connection.ops.quote_name(str(Cohort._meta.pk.column))
+        lock = f"SELECT 1 FROM {table} WHERE {pk} = %s FOR UPDATE"  # noqa: S608 - model names
+        with connection.cursor() as cursor:
+            if join_sql.available():  # several statements in one message
+                cursor.execute(f"{timeout}; {lock}", [cohort_id])
+            else:
+                cursor.execute(timeout)
+                cursor.execute(lock, [cohort_id])
+        return queryset.get(pk=cohort_id)
 
 
 @contextmanager
@@ -299,9 +322,7 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
     """
     actor = actor or member
     if cohort.program.for_couples:
-        raise InvalidTransition(
-            "This group is for couples: invite your partner, and you'll take your seats together."
-        )
+        raise InvalidTransition(COUPLES_JOIN_TOGETHER)
     # Closed to new members: said first, before any step asks for agreements or answers.
     _require_open(cohort)
     _require_steps(member, cohort)
@@ -313,6 +334,8 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
         with transaction.atomic(durable=True):
             locked = _lock_cohort(cohort.pk)
             _require_open(locked)
+            if locked.program.for_couples:  # made for couples since the caller read it
+                raise InvalidTransition(COUPLES_JOIN_TOGETHER)
             # One query for everything the decision needs, read under the lock.
             counts = Enrollment.objects.filter(cohort=locked).aggregate(
                 held=Count("pk", filter=Q(status__in=SEAT_HOLDING)),
@@ -758,6 +781,101 @@ def change_capacity(*, cohort: Cohort, capacity: Any, actor: Any) -> Cohort:
     return locked
 
 
+@dataclass(frozen=True)
+class CouplesChange:
+    """What ``change_for_couples`` did: the groups whose open/full status changed with it, and
+    how many invitations to a partner were called off."""
+
+    now_full: list[Cohort] = field(default_factory=list)
+    now_open: list[Cohort] = field(default_factory=list)
+    invitations_called_off: int = 0
+
+
+def change_for_couples(*, program: Program, for_couples: bool, actor: Any) -> CouplesChange:
+    """A coordinator makes a programme for couples, or no longer for couples.
+
+    How many seats a new place takes changes with it (``Cohort.seats_per_place``), and so
+    whether each of its open groups is full: under the locks every seat change takes (its
+    groups' rows, in key order), the change is made and each group's status worked out again,
+    so the catalog, the group page and the API say what joining would do.
+
+    Turning it on is refused while anyone holds a place in one of its groups on their own: a
+    group for couples seats couples together, and nobody is moved out of a seat they were given.
+    Turning it off keeps every couple already in a group together (they keep, and give up,
+    their seats as a pair); invitations to a partner still waiting are called off, as they
+    would take two seats for one place, and whoever sent one is told by e-mail.
+    """
+    if not getattr(actor, "is_staff", False):
+        raise NotAllowed()
+    with transaction.atomic(durable=True):
+        ids = (
+            Cohort.objects.filter(program_id=program.pk)
+            .exclude(status__in=(CohortStatus.FINISHED, CohortStatus.CANCELLED))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        groups = [_lock_cohort(pk) for pk in ids]
+        # Read under the locks: what the programme is now, and who holds places.
+        current = Program.objects.select_for_update().get(pk=program.pk)
+        if current.for_couples == for_couples:
+            program.for_couples = for_couples
+            return CouplesChange()
+        if for_couples:
+            _require_no_one_on_their_own(groups)
+        called_off: list[int] = []
+        if not for_couples:
+            called_off = list(
+                PartnerInvite.objects.select_for_update()
+                .filter(cohort__in=groups, status=PartnerInviteStatus.PENDING)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            PartnerInvite.objects.filter(pk__in=called_off).update(
+                status=PartnerInviteStatus.CANCELLED
+            )
+        set_for_couples(program=current, for_couples=for_couples)
+        program.for_couples = for_couples
+        now_full: list[Cohort] = []
+        now_open: list[Cohort] = []
+        for cohort in groups:
+            cohort.program = current
+            before = cohort.status
+            _offer_free_seats(cohort)
+            if cohort.status != before:
+                (now_full if cohort.status == CohortStatus.FULL else now_open).append(cohort)
+            record(
+                actor=actor,
+                action=AuditAction.COHORT_CHANGED,
+                target=cohort,
+                data={"for_couples": for_couples, "status": cohort.status, "was": before},
+            )
+        if called_off:
+            from circlecare.enrollment import tasks
+
+            transaction.on_commit(
+                lambda: [tasks.send_partner_invite_called_off.enqueue(i) for i in called_off]
+            )
+    return CouplesChange(now_full, now_open, len(called_off))
+
+
+def _require_no_one_on_their_own(groups: list[Cohort]) -> None:
+    alone = dict(
+        Enrollment.objects.filter(cohort__in=groups, status__in=LIVE, pairing__isnull=True)
+        .values_list("cohort_id")
+        .annotate(n=Count("pk"))
+        .order_by("cohort_id")
+    )
+    if not alone:
+        return
+    counts = [f"{alone[c.pk]} in {c.title}" for c in groups if c.pk in alone]
+    where = counts[0] if len(counts) == 1 else f"{', '.join(counts[:-1])} and {counts[-1]}"
+    raise InvalidTransition(
+        f"People have places of their own in this programme's groups ({where}). A group for "
+        "couples seats couples together, so it can't become one while they're in it. Offer "
+        "couples a new programme, or make this one for couples once those groups have finished."
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Consents
 
@@ -796,7 +914,7 @@ def invite_partner(
     """Invite a partner by e-mail to join a couples group together. Returns the invite and secret."""
     email = (email or "").strip().lower()
     if not cohort.program.for_couples:
-        raise InvalidTransition("This group isn't for couples: each person joins on their own.")
+        raise InvalidTransition(NOT_FOR_COUPLES)
     if not email or email == member.email.lower():
         raise InvalidTransition("Please enter your partner's e-mail address.")
     _require_steps(member, cohort)
@@ -804,6 +922,8 @@ def invite_partner(
     with transaction.atomic(durable=True):
         locked = _lock_cohort(cohort.pk)
         _require_open(locked)
+        if not locked.program.for_couples:
+            raise InvalidTransition(NOT_FOR_COUPLES)
         if Enrollment.objects.filter(member=member, cohort=locked, status__in=LIVE).exists():
             raise AlreadyEnrolled()
         PartnerInvite.objects.filter(
@@ -869,6 +989,11 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
     with transaction.atomic(durable=True):
         locked = _lock_cohort(cohort.pk)
         _require_open(locked)
+        if not locked.program.for_couples:
+            # Two seats taken as one place would overfill a group whose places are one seat.
+            raise InvalidTransition(
+                "This group isn't for couples any more: each of you can join it on your own."
+            )
         fresh = PartnerInvite.objects.select_for_update().get(pk=invite.pk)
         if fresh.status != PartnerInviteStatus.PENDING:
             raise InviteInvalid()

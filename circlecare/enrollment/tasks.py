@@ -260,3 +260,31 @@ def send_partner_invite(invite_id: int, token: str) -> int:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[invite.email],
     )
+
+
+@task()
+def send_partner_invite_called_off(invite_id: int) -> int:
+    """Tell the one who sent an invitation that it was called off when the group stopped being
+    for couples: they can each join on their own."""
+    invite = (
+        PartnerInvite.objects.select_related("inviter", "cohort")
+        .defer("inviter__password")
+        .filter(pk=invite_id)
+        .first()
+    )
+    if invite is None:
+        return 0
+    inviter = invite.inviter
+    starts = _starts(invite.cohort, inviter.time_zone or "UTC")
+    return send_mail(
+        subject="circlecare: your invitation to your partner was called off",
+        message=(
+            f"Hello {inviter.display_name},\n\nThe group that starts {starts} is no longer for "
+            "couples: each person joins it on their own. The invitation you sent your partner "
+            "was called off, and its link no longer works.\n\nYou can each join the group from "
+            f"its page. Your groups are here:\n{_my_groups_link()}\n\n"
+            "With warm wishes,\ncirclecare\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[inviter.email],
+    )

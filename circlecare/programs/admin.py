@@ -30,10 +30,64 @@ class ProgramWeekInline(admin.TabularInline):
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ("title", "kind", "focus", "weeks", "for_couples", "is_published")
-    list_filter = ("kind", "focus", "is_published")
+    list_filter = ("kind", "focus", "is_published", "for_couples")
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}
     inlines = [ProgramWeekInline]
+    actions = ["make_for_couples", "make_not_for_couples"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Whether couples join together decides how many seats a place takes in its open
+        # groups: once the programme exists, it changes through the actions on the programme
+        # list, which work out each group's status again (see change_for_couples).
+        return () if obj is None else ("for_couples",)
+
+    @admin.action(description="Make the selected programmes for couples", permissions=["change"])
+    def make_for_couples(self, request: HttpRequest, queryset: QuerySet[Program]) -> None:
+        self._change_for_couples(request, queryset, for_couples=True)
+
+    @admin.action(
+        description="Make the selected programmes no longer for couples", permissions=["change"]
+    )
+    def make_not_for_couples(self, request: HttpRequest, queryset: QuerySet[Program]) -> None:
+        self._change_for_couples(request, queryset, for_couples=False)
+
+    def _change_for_couples(
+        self, request: HttpRequest, queryset: QuerySet[Program], *, for_couples: bool
+    ) -> None:
+        from circlecare.enrollment.services import change_for_couples
+        from circlecare.errors import DomainError
+
+        for program in queryset.order_by("pk"):
+            if program.for_couples == for_couples:
+                continue
+            try:
+                done = change_for_couples(
+                    program=program, for_couples=for_couples, actor=request.user
+                )
+            except DomainError as error:
+                self.message_user(request, f"{program}: {error.message}", messages.WARNING)
+                continue
+            said = [
+                f"{program} is now for couples: couples join its groups together."
+                if for_couples
+                else f"{program} is no longer for couples: each person joins on their own. "
+                "Couples already in its groups keep their places together."
+            ]
+            if done.now_full:
+                said.append(f"Now full: {_titles(done.now_full)}.")
+            if done.now_open:
+                said.append(f"Now open: {_titles(done.now_open)}.")
+            if done.invitations_called_off:
+                said.append(
+                    f"{done.invitations_called_off} invitation(s) to a partner were called off; "
+                    "whoever sent them is told by e-mail."
+                )
+            self.message_user(request, " ".join(said), messages.SUCCESS)
+
+
+def _titles(cohorts: list[Cohort]) -> str:
+    return "; ".join(str(c) for c in cohorts)
 
 
 #: What a group's members and meetings depend on: set while it is a draft, then changed only

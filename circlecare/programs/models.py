@@ -76,6 +76,20 @@ class Program(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        fields = kwargs.get("update_fields")
+        if not self._state.adding and (fields is None or "for_couples" in fields):
+            stored = Program.objects.filter(pk=self.pk).values_list("for_couples", flat=True)
+            if stored.first() not in (None, self.for_couples):
+                # How many seats a place takes changes with it, and so whether each open group
+                # is full: enrollment.services.change_for_couples makes the change under the
+                # seat locks and works the groups' status out again.
+                raise ValueError(
+                    "Change whether a programme is for couples with "
+                    "enrollment.services.change_for_couples."
+                )
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("programs:detail", kwargs={"slug": self.slug})
 

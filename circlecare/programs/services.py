@@ -1,4 +1,4 @@
-"""Changes to a cohort row made on behalf of other apps."""
+"""Changes to programme and cohort rows made on behalf of other apps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, time
 
 from django.db import connection
 
-from circlecare.programs.models import Cohort
+from circlecare.programs.models import Cohort, Program
 
 
 def follow_first_meeting(*, cohort: Cohort, local_date: date, local_time: time) -> bool:
@@ -33,3 +33,14 @@ def follow_first_meeting(*, cohort: Cohort, local_date: date, local_time: time) 
     # save() keeps joinable_until in step with the new date.
     cohort.save(update_fields=["first_meeting_date", "weekday", "start_time"])
     return True
+
+
+def set_for_couples(*, program: Program, for_couples: bool) -> None:
+    """Record whether couples join the programme's groups together. Only
+    ``enrollment.services.change_for_couples`` calls this: who a group is for decides how many
+    seats a place takes, so it changes under the locks seat changes take, with each open group's
+    status worked out again. Runs inside that transaction."""
+    assert connection.in_atomic_block, "call this inside a service's transaction"
+    # update(), not save(): save() refuses this change, so that nothing makes it another way.
+    Program.objects.filter(pk=program.pk).update(for_couples=for_couples)
+    program.for_couples = for_couples

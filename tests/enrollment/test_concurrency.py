@@ -256,3 +256,69 @@ def test_staff_sees_no_oversell_after_concurrent_withdraw_and_enrol() -> None:
     assert [r for r in results if isinstance(r, Exception)] == []
     held = Enrollment.objects.filter(cohort=cohort, status__in=["confirmed", "offered"]).count()
     assert held == SEATS
+
+
+@pytest.mark.parametrize("one_trip", [True, False])
+def test_a_join_waiting_for_the_lock_sees_the_group_made_for_couples(
+    monkeypatch: pytest.MonkeyPatch, one_trip: bool
+) -> None:
+    """The programme is made for couples under the cohort's lock while a member's join waits for
+    that lock: once it has it, the join goes by what the programme is now, and takes no seat
+    on its own in a group for couples."""
+    from circlecare.enrollment import join_sql
+    from circlecare.errors import InvalidTransition
+    from circlecare.programs.services import set_for_couples
+
+    if not one_trip:
+        monkeypatch.setattr(join_sql, "available", lambda: False)
+    publish_consents()
+    cohort = CohortFactory(capacity=SEATS)
+    stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
+    (member,) = members(1, f"couples-{one_trip}")
+    locked, release = threading.Event(), threading.Event()
+
+    def switch() -> None:
+        try:
+            with transaction.atomic():
+                Cohort.objects.select_for_update().get(pk=cohort.pk)
+                set_for_couples(program=cohort.program, for_couples=True)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    switcher = threading.Thread(target=switch)
+    switcher.start()
+    assert locked.wait(timeout=10)
+    joined: list[Any] = []
+
+    def join() -> None:
+        try:
+            joined.append(services.enroll(member=member, cohort=stale))
+        except Exception as exc:
+            joined.append(exc)
+        finally:
+            connections.close_all()
+
+    joiner = threading.Thread(target=join)
+    joiner.start()
+    try:
+        waiting = False
+        for _ in range(100):  # until the join is waiting for the cohort's lock
+            with connections["default"].cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+                waiting = cursor.fetchone()[0] > 0
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting
+    finally:
+        release.set()
+        switcher.join()
+        joiner.join(timeout=30)
+    assert len(joined) == 1 and isinstance(joined[0], InvalidTransition), joined
+    assert "for couples" in joined[0].message
+    assert not Enrollment.objects.filter(cohort=cohort).exists()

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from circlecare.audit.models import AuditEvent
 from circlecare.enrollment import services, tasks
 from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
@@ -24,14 +26,21 @@ from circlecare.errors import (
     NotEligible,
     OfferExpired,
 )
-from circlecare.programs.models import CohortStatus, ProgramKind
+from circlecare.programs.models import CohortStatus, Program, ProgramKind
+from circlecare.programs.services import set_for_couples
 from tests.enrollment.factories import (
     ConsentDocumentFactory,
     publish_consents,
     ready_member,
     sign_all,
 )
-from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
+from tests.factories import (
+    CohortFactory,
+    EnrollmentFactory,
+    LicenseFactory,
+    ProgramFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -594,6 +603,125 @@ def test_an_invite_is_only_for_the_address_it_was_sent_to() -> None:
     with pytest.raises(InviteInvalid):
         services.accept_partner_invite(token="not-a-token", member=ready_member())
     assert not Enrollment.objects.exists()
+
+
+# ----------------------------------------------------------- a programme made for couples, or not
+
+
+def coordinator() -> Any:
+    return UserFactory(is_staff=True)
+
+
+def test_turning_couples_off_and_on_re_derives_each_open_groups_status() -> None:
+    """One free seat is room for a person but not for a couple: the label follows the switch,
+    and joining then does what the label says."""
+    cohort = couples_cohort(capacity=3)
+    roomy = CohortFactory(program=cohort.program, capacity=6)
+    pair = join_as_couple(cohort)
+    assert status_now(cohort) == CohortStatus.FULL
+
+    done = services.change_for_couples(
+        program=cohort.program, for_couples=False, actor=coordinator()
+    )
+    assert [c.pk for c in done.now_open] == [cohort.pk] and done.now_full == []
+    assert (status_now(cohort), status_now(roomy)) == (CohortStatus.OPEN, CohortStatus.OPEN)
+    assert Program.objects.get(pk=cohort.program_id).for_couples is False
+    # The couple already in keeps its seats together.
+    assert {status_of(e) for e in pair} == {Status.CONFIRMED}
+    seat = services.enroll(member=ready_member(), cohort=cohort)
+    assert seat.status == Status.CONFIRMED and held(cohort) == 3
+    assert status_now(cohort) == CohortStatus.FULL
+    services.withdraw(enrollment=seat)
+    assert status_now(cohort) == CohortStatus.OPEN
+
+    done = services.change_for_couples(
+        program=cohort.program, for_couples=True, actor=coordinator()
+    )
+    assert [c.pk for c in done.now_full] == [cohort.pk] and done.now_open == []
+    assert (status_now(cohort), status_now(roomy)) == (CohortStatus.FULL, CohortStatus.OPEN)
+    assert AuditEvent.objects.filter(
+        action="cohort.changed", target_id=str(cohort.pk), data__for_couples=True
+    ).exists()
+
+
+def test_a_programme_is_not_made_for_couples_while_people_hold_places_on_their_own() -> None:
+    program = ProgramFactory(title="Closer")
+    first = CohortFactory(program=program, name="Tuesdays", capacity=1)
+    second = CohortFactory(program=program, name="Thursdays", capacity=5)
+    services.enroll(member=ready_member(), cohort=first)
+    services.enroll(member=ready_member(), cohort=first)  # the waiting list
+    services.enroll(member=ready_member(), cohort=second)
+    with pytest.raises(InvalidTransition) as refused:
+        services.change_for_couples(program=program, for_couples=True, actor=coordinator())
+    assert "2 in Closer — Tuesdays and 1 in Closer — Thursdays" in refused.value.message
+    assert Program.objects.get(pk=program.pk).for_couples is False
+    assert (status_now(first), status_now(second)) == (CohortStatus.FULL, CohortStatus.OPEN)
+
+
+def test_people_who_were_in_a_finished_group_do_not_stop_it() -> None:
+    program = ProgramFactory()
+    finished = CohortFactory(program=program, status=CohortStatus.FINISHED)
+    EnrollmentFactory(cohort=finished, status=Status.COMPLETED)
+    services.change_for_couples(program=program, for_couples=True, actor=coordinator())
+    assert Program.objects.get(pk=program.pk).for_couples is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_turning_couples_off_calls_off_invitations_and_tells_who_sent_them(
+    run_worker: Any,
+) -> None:
+    cohort = couples_cohort(capacity=4)
+    inviter = ready_member(display_name="Robin")
+    partner = ready_member()
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    run_worker()
+    mail.outbox.clear()
+    done = services.change_for_couples(
+        program=cohort.program, for_couples=False, actor=coordinator()
+    )
+    assert done.invitations_called_off == 1
+    with pytest.raises(InviteInvalid):
+        services.accept_partner_invite(token=token, member=partner)
+    run_worker()
+    assert [m.to for m in mail.outbox] == [[inviter.email]]
+    assert "no longer for couples" in mail.outbox[0].body
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
+
+
+def test_an_invitation_accepted_after_couples_were_turned_off_takes_no_seats() -> None:
+    """Two seats for one place in a group whose places are one seat would overfill it: refused,
+    even for an invitation the switch did not call off."""
+    cohort = couples_cohort(capacity=3)
+    join_as_couple(cohort)
+    partner = ready_member()
+    _invite, token = services.invite_partner(
+        member=ready_member(), cohort=cohort, email=partner.email
+    )
+    with transaction.atomic():
+        set_for_couples(program=cohort.program, for_couples=False)
+    with pytest.raises(InvalidTransition) as refused:
+        services.accept_partner_invite(token=token, member=partner)
+    assert "each of you can join it on your own" in refused.value.message
+    assert held(cohort) == 2
+
+
+def test_only_a_coordinator_changes_who_a_programme_is_for() -> None:
+    cohort = couples_cohort(capacity=4)
+    with pytest.raises(NotAllowed):
+        services.change_for_couples(program=cohort.program, for_couples=False, actor=cohort.lead)
+    assert Program.objects.get(pk=cohort.program_id).for_couples is True
+
+
+def test_saving_a_programme_does_not_change_who_it_is_for() -> None:
+    """Only change_for_couples does, as it works its groups' status out again."""
+    program = ProgramFactory()
+    program.for_couples = True
+    with pytest.raises(ValueError, match="change_for_couples"):
+        program.save()
+    program.for_couples = False
+    program.title = "Renamed"
+    program.save()
+    assert Program.objects.get(pk=program.pk).title == "Renamed"
 
 
 # ---------------------------------------------------------------------------------------- e-mails

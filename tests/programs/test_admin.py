@@ -1,0 +1,75 @@
+"""A coordinator changes who a programme is for from the programme list, and is told what it
+did to its groups, or why it can't be done."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.enrollment import services
+from circlecare.programs.models import CohortStatus, Program
+from tests.enrollment.factories import only_enrollment_steps, publish_consents, ready_member
+from tests.factories import CohortFactory, ProgramFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _enrollment_steps_only() -> Iterator[None]:
+    with only_enrollment_steps():
+        yield
+
+
+def coordinator_client() -> Client:
+    client = Client()
+    client.force_login(UserFactory(is_staff=True))
+    return client
+
+
+def run_action(client: Client, action: str, program: Program) -> list[str]:
+    response = client.post(
+        reverse("admin:programs_program_changelist"),
+        {"action": action, "_selected_action": [program.pk]},
+    )
+    assert response.status_code == 302
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_a_coordinator_switches_couples_off_and_the_group_opens() -> None:
+    publish_consents()
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), name="Fridays", capacity=3)
+    inviter, partner = ready_member(), ready_member()
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    services.accept_partner_invite(token=token, member=partner)
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.FULL  # one seat left: no room for a couple
+    client = coordinator_client()
+
+    # The change form shows it, but changes it only through the actions.
+    page = client.get(reverse("admin:programs_program_change", args=[cohort.program_id]))
+    assert 'name="for_couples"' not in page.content.decode()
+
+    said = run_action(client, "make_not_for_couples", cohort.program)
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.OPEN
+    assert Program.objects.get(pk=cohort.program_id).for_couples is False
+    assert "no longer for couples" in said[0] and "Now open:" in said[0]
+    assert "Fridays" in said[0]
+
+
+def test_a_coordinator_is_told_why_a_programme_cannot_be_made_for_couples() -> None:
+    publish_consents()
+    cohort = CohortFactory(program=ProgramFactory(title="Closer"), name="Mondays")
+    services.enroll(member=ready_member(), cohort=cohort)
+    said = run_action(coordinator_client(), "make_for_couples", cohort.program)
+    assert said == [
+        "Closer: People have places of their own in this programme's groups (1 in Closer — "
+        "Mondays). A group for couples seats couples together, so it can't become one while "
+        "they're in it. Offer couples a new programme, or make this one for couples once those "
+        "groups have finished."
+    ]
+    assert Program.objects.get(pk=cohort.program_id).for_couples is False
