@@ -131,3 +131,33 @@ def test_join_flow_from_not_eligible_to_an_accepted_offer(live_server: Any, new_
     assert statuses[morgan.pk] == "confirmed"
     assert statuses[alex.pk] == "withdrawn"
     assert list(statuses.values()).count("confirmed") == 2
+
+
+def test_after_signing_the_agreements_focus_goes_to_the_next_step(
+    live_server: Any, new_page: Any
+) -> None:
+    """Signing leads back to the group page's next step: a keyboard or screen-reader user lands
+    on its heading, with the thank-you read out with it, not at the top of the page."""
+    base = live_server.url
+    publish_consents()
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.SKILLS, title="DBT skills"), name="Wednesdays"
+    )
+    member = UserFactory(display_name="Sam", home_state="TX")
+    page = new_page()
+    login(page, base, member.email, PASSWORD)
+    open_group(page, base, cohort)
+    page.get_by_role("link", name="Read and sign").click()
+    page.get_by_label("I have read and agree to the Consent to telehealth").check()
+    page.get_by_label("I have read and agree to the Group confidentiality agreement").check()
+    page.get_by_label("I am 18 or older").check()
+    page.get_by_label("Type your name to sign").fill("Sam Example")
+    page.get_by_role("button", name="Sign the agreements").click()
+
+    heading = page.get_by_role("heading", name="Next step")
+    expect(heading).to_be_focused()
+    expect(heading).to_have_accessible_description("Thank you: your agreements are signed.")
+    # From there, the next thing in reading and tab order is the step itself.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Take a seat")).to_be_focused()
+    assert axe_serious(page) == []

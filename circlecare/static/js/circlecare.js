@@ -5,7 +5,8 @@
  * does these things:
  *   1. sends Django's CSRF token with htmx requests;
  *   2. moves keyboard focus to a form's error summary when one is shown, or else to
- *      the messages a redirect left ("Your password is changed");
+ *      the place on the page a redirect named ("#next-step"), read out with the messages
+ *      the redirect left, or else to those messages ("Your password is changed");
  *   3. tells people, calmly, when an htmx request could not be completed;
  *   4. when a swap replaces the control that had focus, moves focus to what
  *      came in its place, so the keyboard and the screen reader are not sent
@@ -54,6 +55,36 @@
     box.focus();
   }
 
+  // A page opened at a place on it ("…/groups/7/#next-step", where signing the agreements
+  // leads) is scrolled there, but keyboard focus and the screen reader stay at the top. Focus
+  // goes to that place instead, and any message the redirect left is read out with it.
+  function focusTarget() {
+    var id = "";
+    try {
+      id = decodeURIComponent(window.location.hash.slice(1));
+    } catch (error) {
+      return false; // not a place on this page
+    }
+    var target = id ? document.getElementById(id) : null;
+    if (!target || target.id === "messages" || document.querySelector("[autofocus]")) {
+      return false;
+    }
+    var active = document.activeElement;
+    if (active && active !== document.body && active !== document.documentElement) {
+      return false;
+    }
+    var box = document.getElementById("messages");
+    if (box && box.querySelector(".notice")) {
+      var described = target.getAttribute("aria-describedby");
+      target.setAttribute("aria-describedby", described ? described + " messages" : "messages");
+    }
+    if (!target.hasAttribute("tabindex")) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
+    return document.activeElement === target;
+  }
+
   function showRequestProblem(text) {
     var region = document.getElementById("request-status");
     if (!region) {
@@ -81,10 +112,10 @@
     }
   });
 
-  // 2. Error summaries: on page load, and after htmx swaps in a form. Without one, a message
-  // from the previous step takes focus.
+  // 2. Error summaries: on page load, and after htmx swaps in a form. Without one, the place
+  // the previous step led to takes focus, or else its message.
   function onReady() {
-    if (!focusErrorSummary(document)) {
+    if (!focusErrorSummary(document) && !focusTarget()) {
       focusMessages();
     }
   }
