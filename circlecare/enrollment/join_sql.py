@@ -26,7 +26,7 @@ message (Django's default); with server-side binding, ``available`` says no.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -107,9 +107,9 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
             WHERE {cc["id"]} = %(cohort)s
                 AND {cc["status"]} IN ({joinable})
                 AND NOT (SELECT {p_couples} FROM {p} WHERE {p_id} = {c}.{cohort_program})
-                AND ({cc["enrollment_deadline"]} IS NULL OR {cc["enrollment_deadline"]} >= %(today)s)
-                AND {cc["first_meeting_date"]} >= %(today)s
+                AND %(now)s < %(joinable_until)s
                 AND {cc["first_meeting_date"]} = %(first_meeting)s
+                AND {cc["enrollment_deadline"]} IS NOT DISTINCT FROM %(deadline)s
                 AND {cc["time_zone"]} = %(time_zone)s
         ), n AS (
             SELECT
@@ -152,12 +152,16 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
     """  # noqa: S608 - names come from the models, values are parameters
 
 
-def enroll(*, member: Any, cohort: Cohort, actor: Any, today: date) -> Enrollment | None:
+def enroll(*, member: Any, cohort: Cohort, actor: Any, now: datetime) -> Enrollment | None:
     """Join ``cohort`` in one round trip, or ``None`` when ``services.enroll`` must decide.
 
-    ``cohort`` is as the caller read it and checked it (``today`` is the cohort's date); the
-    statement re-checks, under the lock, every column that decision rests on. Raises what the
-    database raises: a lock timeout, or the one-live-place constraint.
+    ``cohort`` is as the caller read it and checked it at ``now``; the statement re-checks,
+    under the lock, every column that decision rests on. Whether the group still takes new
+    members by its calendar is decided by the instant ``Cohort.joinable_until_for`` works out
+    from the dates and zone the caller read (the rule the group page and the catalog go by),
+    sent as a parameter; the statement only checks that the row still has those dates and that
+    zone, so it never states the rule itself. Raises what the database raises: a lock timeout,
+    or the one-live-place constraint.
     """
     draft = Enrollment(member=member, cohort=cohort, status=EnrollmentStatus.WAITLISTED)
     audit = AuditEvent(
@@ -171,8 +175,12 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any, today: date) -> Enrollmen
     params: dict[str, Any] = {
         "cohort": cohort.pk,
         "member": member.pk,
-        "today": today,
+        "now": now,
+        "joinable_until": Cohort.joinable_until_for(
+            cohort.first_meeting_date, cohort.enrollment_deadline, cohort.time_zone
+        ),
         "first_meeting": cohort.first_meeting_date,
+        "deadline": cohort.enrollment_deadline,
         "time_zone": cohort.time_zone,
         **{f"e{i}": v for i, v in enumerate(enrollment_values)},
         **{f"a{i}": v for i, v in enumerate(audit_values)},

@@ -396,7 +396,7 @@ def _enroll_in_one_trip(member: Any, cohort: Cohort, actor: Any) -> Enrollment |
     try:
         with _lock_wait_bounded(), wrapper:
             enrollment = join_sql.enroll(
-                member=member, cohort=cohort, actor=actor, today=cohort.local_today()
+                member=member, cohort=cohort, actor=actor, now=timezone.now()
             )
     except IntegrityError:
         # The partial unique constraint: a second live place for the same member.

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from circlecare.audit.models import AuditEvent
 from circlecare.enrollment import join_sql, services
@@ -174,6 +175,50 @@ def test_a_group_closed_since_the_page_was_read_is_refused(
     assert said in caught.value.message
     assert spy == [None]
     assert not Enrollment.objects.filter(cohort=cohort).exists()
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Honolulu", "Pacific/Kiritimati"])
+@pytest.mark.parametrize("with_deadline", [True, False])
+def test_the_one_trip_join_closes_at_the_instant_the_group_page_and_catalog_go_by(
+    zone: str, with_deadline: bool
+) -> None:
+    """Up to the instant before ``Cohort.joinable_until_for`` the statement seats someone; from
+    that instant it writes nothing, in zones half a day or more from UTC."""
+    first = timezone.localdate() + timedelta(days=20)
+    cohort = CohortFactory(
+        capacity=5,
+        first_meeting_date=first,
+        weekday=first.weekday(),
+        enrollment_deadline=first - timedelta(days=3) if with_deadline else None,
+        time_zone=zone,
+    )
+    until = Cohort.joinable_until_for(cohort.first_meeting_date, cohort.enrollment_deadline, zone)
+    assert until == cohort.joinable_until  # what the catalog compares with
+    late, in_time = ready_member(), ready_member()
+    assert join_sql.enroll(member=late, cohort=cohort, actor=late, now=until) is None
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
+    seated = join_sql.enroll(
+        member=in_time, cohort=cohort, actor=in_time, now=until - timedelta(microseconds=1)
+    )
+    assert seated is not None and seated.status == EnrollmentStatus.CONFIRMED
+    assert list(Enrollment.objects.filter(cohort=cohort).values_list("member", flat=True)) == [
+        in_time.pk
+    ]
+
+
+def test_a_deadline_set_since_the_page_was_read_is_left_to_the_usual_way(
+    spy: list[Any],
+) -> None:
+    """The statement goes by the instant worked out from the dates the caller read: when the
+    row's deadline is no longer that one, it decides nothing and ``enroll`` decides under the
+    lock with the dates as they are (here still open)."""
+    cohort = CohortFactory(capacity=5)
+    stale = Cohort.objects.select_related("program").get(pk=cohort.pk)
+    cohort.enrollment_deadline = cohort.first_meeting_date - timedelta(days=2)
+    cohort.save(update_fields=["enrollment_deadline"])
+    seated = services.enroll(member=ready_member(), cohort=stale)
+    assert spy == [None]
+    assert seated.status == EnrollmentStatus.CONFIRMED
 
 
 def test_a_second_place_is_refused_and_nothing_is_written(spy: list[Any]) -> None:
