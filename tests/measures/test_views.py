@@ -174,6 +174,18 @@ def test_a_who5_answer_of_0_or_1_is_flagged_on_the_chart_whatever_the_total() ->
     assert client_for(cohort.lead).get(url).content.decode().count(badge) == 1  # not week 3
 
 
+def test_the_overview_shows_who5_scores_as_percentages_as_the_chart_does() -> None:
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE, weeks=6))
+    member = EnrollmentFactory(cohort=cohort, member__display_name="Wren").member
+    newcomer = EnrollmentFactory(cohort=cohort, member__display_name="Newcomer").member
+    completed(member=member, cohort=cohort, code="WHO5", total=10, week=0)
+    completed(member=member, cohort=cohort, code="WHO5", total=15, week=3)
+    completed(member=newcomer, cohort=cohort, code="WHO5", total=12, week=0)
+    body = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/").content.decode()
+    assert "40% → 60%" in body
+    assert '48% <span class="muted">(baseline only)</span>' in body
+
+
 def test_overview_puts_the_risk_first(world: dict[str, Any]) -> None:
     body = client_for(world["lead"]).get(urls(world)["cohort"]).content.decode()
     assert body.index(world["other_member"].display_name) < body.index(world["member"].display_name)
