@@ -38,6 +38,18 @@ LAYOUT_PROBLEMS = """() => {
 }"""
 
 
+def problems_on(page: Page, base_url: str, paths: list[str]) -> dict[str, list[str]]:
+    """Each page's layout problems and serious axe violations, by path (only those with any)."""
+    found = {}
+    for path in paths:
+        response = page.goto(base_url + path)
+        assert response is not None and response.status == 200, path
+        problems = page.evaluate(LAYOUT_PROBLEMS) + [v["id"] for v in axe_serious(page)]
+        if problems:
+            found[path] = problems
+    return found
+
+
 def test_a_members_pages_fit_a_phone(live_server: Any, new_page: Any) -> None:
     circle = make_circle(1)
     member = circle.members[0]
@@ -45,20 +57,14 @@ def test_a_members_pages_fit_a_phone(live_server: Any, new_page: Any) -> None:
     page: Page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     login(page, live_server.url, member.email, PASSWORD)
 
-    found = {}
-    for path in (
+    paths = [
         "/my/",
         "/care/",
         f"/care/groups/{cohort_id}/programme/",
         "/accounts/profile/data/",
         "/measures/",
-    ):
-        response = page.goto(live_server.url + path)
-        assert response is not None and response.status == 200, path
-        problems = page.evaluate(LAYOUT_PROBLEMS) + [v["id"] for v in axe_serious(page)]
-        if problems:
-            found[path] = problems
-    assert found == {}
+    ]
+    assert problems_on(page, live_server.url, paths) == {}
 
 
 def test_a_member_is_warned_before_an_idle_sign_out_and_can_stay(
@@ -116,18 +122,12 @@ def test_a_group_leads_pages_fit_a_small_phone(live_server: Any, new_page: Any) 
 
     page: Page = new_page(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
     login(page, live_server.url, circle.lead.email, PASSWORD)
-    found = {}
-    for path in (
+    paths = [
         f"/meetings/group/{cohort_id}/",
         f"/my/roster/{cohort_id}/",
         f"/measures/groups/{cohort_id}/members/{member.pk}/",
-    ):
-        response = page.goto(live_server.url + path)
-        assert response is not None and response.status == 200, path
-        problems = page.evaluate(LAYOUT_PROBLEMS) + [v["id"] for v in axe_serious(page)]
-        if problems:
-            found[path] = problems
-    assert found == {}
+    ]
+    assert problems_on(page, live_server.url, paths) == {}
     # The long badge is there to be measured, and wraps inside the page.
     expect(page.get_by_text("Change shown only (no published threshold)")).to_be_visible()
     # The chart's table is wider than the screen: the keyboard can reach it to scroll it.
