@@ -65,7 +65,14 @@ from circlecare.errors import (
     OfferExpired,
 )
 from circlecare.measures import summaries
-from circlecare.programs.models import JOINABLE, MAX_CAPACITY, Cohort, CohortStatus, Program
+from circlecare.programs.models import (
+    COUPLES_EVEN_CAPACITY,
+    JOINABLE,
+    MAX_CAPACITY,
+    Cohort,
+    CohortStatus,
+    Program,
+)
 from circlecare.programs.services import set_for_couples
 
 #: Exists only for the R1c proof in tests/enrollment/test_concurrency.py, which shows that the race
@@ -767,6 +774,8 @@ def change_capacity(*, cohort: Cohort, capacity: Any, actor: Any) -> Cohort:
             raise InvalidCapacity(
                 f"The capacity can't be below the minimum group size ({locked.min_size})."
             )
+        if locked.program.for_couples and value % 2:
+            raise InvalidCapacity(COUPLES_EVEN_CAPACITY)
         old = locked.capacity
         locked.capacity = value
         locked.save(update_fields=["capacity"])

@@ -145,6 +145,13 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+#: A group for couples seats two at a time: an odd capacity leaves a seat nobody can take.
+COUPLES_EVEN_CAPACITY = (
+    "This group is for couples, who take their seats two at a time: please choose an even number "
+    "of seats."
+)
+
+
 class Cohort(models.Model):
     """One running group of a program. The UI calls it a *group*."""
 
@@ -238,6 +245,8 @@ class Cohort(models.Model):
             errors["weekday"] = "The weekday must match the date of the first meeting."
         if self.capacity and self.min_size and self.min_size > self.capacity:
             errors["min_size"] = "The minimum group size can't be larger than the capacity."
+        if self.capacity and self.program_id and self.program.for_couples and self.capacity % 2:
+            errors["capacity"] = COUPLES_EVEN_CAPACITY
         if self.co_facilitator_id and self.co_facilitator_id == self.lead_id:
             errors["co_facilitator"] = "The co-facilitator must be someone other than the lead."
         if (

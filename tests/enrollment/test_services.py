@@ -317,6 +317,27 @@ def test_capacity_change_needs_staff() -> None:
         services.change_capacity(cohort=cohort, capacity=8, actor=UserFactory())
 
 
+def test_a_group_for_couples_takes_an_even_capacity_only() -> None:
+    """Couples take seats two at a time: a seventh seat in a group for couples stays empty."""
+    from django.core.exceptions import ValidationError
+
+    cohort = CohortFactory(capacity=6, min_size=2, program__for_couples=True)
+    staff = UserFactory(is_staff=True)
+    with pytest.raises(InvalidCapacity) as caught:
+        services.change_capacity(cohort=cohort, capacity=7, actor=staff)
+    assert "an even number of seats" in caught.value.message
+    cohort.refresh_from_db()
+    assert cohort.capacity == 6
+    assert services.change_capacity(cohort=cohort, capacity=8, actor=staff).capacity == 8
+    cohort.capacity = 9
+    with pytest.raises(ValidationError) as invalid:
+        cohort.full_clean()
+    assert "an even number of seats" in str(invalid.value.message_dict["capacity"])
+    # Anyone joining on their own may make any group as large as suits it.
+    single = CohortFactory(capacity=6, min_size=2)
+    assert services.change_capacity(cohort=single, capacity=7, actor=staff).capacity == 7
+
+
 # ------------------------------------------------------------------------------------ a group's life
 
 
@@ -486,13 +507,10 @@ def test_a_couples_group_that_cannot_seat_another_couple_is_full() -> None:
     assert [status_of(e) for e in waiting] == [Status.OFFERED, Status.OFFERED]
     assert status_now(cohort) == CohortStatus.FULL
     services.accept_offer(enrollment=waiting[0])
-    services.change_capacity(cohort=cohort, capacity=5, actor=coordinator)
-    assert status_now(cohort) == CohortStatus.FULL  # one free seat
+    assert status_now(cohort) == CohortStatus.FULL
     services.change_capacity(cohort=cohort, capacity=6, actor=coordinator)
     assert status_now(cohort) == CohortStatus.OPEN  # room for a couple
     assert cohort.couples_left == 1
-    services.change_capacity(cohort=cohort, capacity=5, actor=coordinator)
-    assert status_now(cohort) == CohortStatus.FULL
 
 
 def test_a_couples_group_opens_when_a_couple_leaves_and_no_couple_waits() -> None:
