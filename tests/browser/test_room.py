@@ -2,7 +2,8 @@
 
 Each receives the others' audio and video (inbound bytes grow in getStats()), chat reaches everyone,
 a removed member is cut off, and a non-member is refused. A member who opens the room in a second tab
-is in it once: the first tab says so and closes.
+is in it once: the first tab says so and closes. Someone whose "left" never arrives is taken off
+the page once their connection stays down, and shown again when they come back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from circlecare.meetings.live.consumers import RoomConsumer
 from circlecare.meetings.live.models import RoomRemoval
 from circlecare.meetings.models import Attendance
 from tests.browser.conftest import login
@@ -119,6 +121,7 @@ def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
     expect(pages["Kai"].locator("#room-status")).to_contain_text("removed from this meeting")
     for name in ("Jordan", "Alex", "Sam"):
         expect(pages[name].locator("#room-videos .room-tile")).to_have_count(3)  # self + 2 others
+        expect(pages[name].locator("#room-news")).to_have_text("Kai left the meeting.")
     assert RoomRemoval.objects.get(user=members[2]).removed_by == lead
 
     # A non-member never gets in: the room page is a 404 and the socket is refused.
@@ -174,3 +177,90 @@ def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
     controls.get_by_role("button", name="Raise hand").click()
     expect(controls.get_by_role("button", name="Lower hand")).to_be_visible()
     assert controls.locator("[aria-pressed]").count() == 0
+
+
+# room.js: how long a connection may stay disconnected, and how long a peer has to answer.
+GRACE_SECONDS = 15
+ANSWER_SECONDS = 5
+# Chromium notices that a peer has gone quiet after about 5 seconds.
+NOTICED_SECONDS = 6
+
+
+def two_in_a_room(asgi_server: Any, new_page: Any) -> tuple[Any, Any, Page, Page]:
+    """Jordan (facilitator) and Alex in a meeting, their media flowing both ways."""
+    cohort = CohortFactory(name="Friday afternoons")
+    now = timezone.now()
+    meeting = meeting_at(cohort, now + timedelta(minutes=3))
+    lead = cohort.lead
+    lead.display_name = "Jordan"
+    lead.save()
+    alex = EnrollmentFactory(cohort=cohort, member__display_name="Alex").member
+    Attendance.objects.create(
+        meeting=meeting, member=alex, status="attended", recorded_by=alex, at=now
+    )
+    room_url = f"{asgi_server.url}/meetings/{meeting.pk}/room/"
+    facilitator = new_page()
+    login(facilitator, asgi_server.url, lead.email, PASSWORD)
+    facilitator.goto(room_url)
+    member = new_page()
+    login(member, asgi_server.url, alex.email, PASSWORD)
+    member.goto(room_url)
+    facilitator.get_by_role("button", name="Let Alex in").click()
+    wait_for_media({"Jordan": facilitator, "Alex": member}, others=1)
+    return room_url, alex, facilitator, member
+
+
+def test_someone_whose_leaving_never_reaches_the_room_is_taken_off_and_can_come_back(
+    asgi_server: Any, new_page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room_url, alex, facilitator, member = two_in_a_room(asgi_server, new_page)
+
+    # Alex's server process dies with her socket: it tells nobody that she left.
+    async def crashed(self: RoomConsumer) -> None:
+        return None
+
+    monkeypatch.setattr(RoomConsumer, "_leave", crashed)
+    member.close()
+    within = (NOTICED_SECONDS + GRACE_SECONDS + ANSWER_SECONDS) * 1000
+    expect(facilitator.locator("#room-videos .room-tile")).to_have_count(1, timeout=within)
+    expect(facilitator.locator("#room-people li", has_text="Alex")).to_have_count(0)
+    expect(facilitator.locator("#room-news")).to_have_text(
+        "Alex's connection was lost, so they're no longer shown. If they come back, "
+        "you'll see them again."
+    )
+    expect(facilitator.locator("#room-status")).to_contain_text("You're in the meeting")
+    monkeypatch.undo()
+
+    # Alex comes back: she is shown again, once, with her video and sound.
+    back = new_page()
+    login(back, asgi_server.url, alex.email, PASSWORD)
+    back.goto(room_url)
+    expect(back.locator("#room-status")).to_contain_text("You're in the meeting")
+    wait_for_media({"Jordan": facilitator, "Alex": back}, others=1)
+    expect(facilitator.locator("#room-videos .room-tile")).to_have_count(2)
+    expect(facilitator.locator("#room-people li", has_text="Alex")).to_have_count(1)
+
+
+def test_someone_still_in_the_room_whose_video_link_breaks_is_reconnected_not_dropped(
+    asgi_server: Any, new_page: Any
+) -> None:
+    _room_url, _alex, facilitator, member = two_in_a_room(asgi_server, new_page)
+    # Alex's media connection breaks while her socket stays up (as when a network path dies).
+    member.evaluate("() => window.circlecareRoom.state.peers.forEach(e => e.pc.close())")
+    # The facilitator notices, finds Alex still there, and a new connection is made.
+    facilitator.wait_for_function(
+        "() => [...window.circlecareRoom.state.peers.values()].some("
+        "e => e.pc.connectionState !== 'connected')",
+        timeout=NOTICED_SECONDS * 2000,
+    )
+    deadline = (NOTICED_SECONDS + GRACE_SECONDS + ANSWER_SECONDS) * 1000
+    for page in (facilitator, member):
+        page.wait_for_function(
+            "() => { const all = [...window.circlecareRoom.state.peers.values()];"
+            " return all.length === 1 && all[0].pc.connectionState === 'connected'; }",
+            timeout=deadline,
+        )
+    wait_for_media({"Jordan": facilitator, "Alex": member}, others=1)
+    # Alex was never taken off the facilitator's page.
+    expect(facilitator.locator("#room-news")).to_have_text("")
+    expect(facilitator.locator("#room-people li", has_text="Alex")).to_have_count(1)

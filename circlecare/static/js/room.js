@@ -10,12 +10,25 @@
   var $ = function (id) { return document.getElementById(id); };
   var statusEl = $("room-status");
   var state = { ws: null, peer: null, ice: [], admitted: false, done: false, retry: 0,
-                stream: null, audio: true, video: true, hand: false, peers: new Map() };
+                stream: null, audio: true, video: true, hand: false, peers: new Map(),
+                gone: new Set(), heard: 0 };
+
+  /* A peer whose "left" never comes (its server process crashed, or its network died) would
+     otherwise keep its tile for ever. A connection that stays disconnected this long, or fails,
+     is checked: if the peer still answers over the socket the connection is made afresh, and if
+     not they are taken off the page. */
+  var GRACE_MS = 15000;
+  // How long a peer has to answer "are you there?" over the socket before it counts as gone.
+  var ANSWER_MS = 5000;
 
   var ELSEWHERE = "This meeting is now open in another tab or on another device, so it has " +
     "closed here. You can carry on there.";
 
   function setStatus(text) { statusEl.textContent = text; }
+
+  // Comings and goings of other people, in their own polite live region, so they never
+  // overwrite what the status line says about this person's own place in the meeting.
+  function announce(text) { $("room-news").textContent = text; }
 
   function send(message) {
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
@@ -108,9 +121,21 @@
   function createPeer(peer, name, initiator) {
     var existing = state.peers.get(peer);
     if (existing) return existing;
-    var pc = new RTCPeerConnection({ iceServers: state.ice });
-    var entry = { pc: pc, name: name, tile: tileFor(peer, name), person: personFor(peer, name) };
+    state.gone.delete(peer);
+    var entry = { pc: null, name: name, tile: tileFor(peer, name), person: personFor(peer, name),
+                  check: null, timer: null };
     state.peers.set(peer, entry);
+    connectTo(peer, entry, initiator);
+    return entry;
+  }
+
+  // A fresh RTCPeerConnection for this peer, in place of any earlier one; the tile stays.
+  function connectTo(peer, entry, initiator) {
+    if (entry.pc) entry.pc.close();
+    clearTimeout(entry.timer);
+    entry.check = null;
+    var pc = new RTCPeerConnection({ iceServers: state.ice });
+    entry.pc = pc;
     if (state.stream) {
       state.stream.getTracks().forEach(function (track) { pc.addTrack(track, state.stream); });
     } else {
@@ -124,23 +149,87 @@
       var video = entry.tile.querySelector("video");
       if (video.srcObject !== event.streams[0]) video.srcObject = event.streams[0];
     };
-    pc.onconnectionstatechange = function () {
-      if (pc.connectionState === "failed") pc.restartIce();
-    };
+    pc.onconnectionstatechange = function () { if (entry.pc === pc) watch(peer, entry); };
     if (initiator) {
       pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); })
-        .then(function () { send({ type: "signal", to: peer, data: { sdp: pc.localDescription.toJSON() } }); });
+        .then(function () { send({ type: "signal", to: peer, data: { sdp: pc.localDescription.toJSON() } }); })
+        .catch(function () { /* closed meanwhile */ });
     }
-    return entry;
   }
 
-  function dropPeer(peer) {
+  /* --- a peer that has gone quiet ------------------------------------------------------- */
+
+  function watch(peer, entry) {
+    var now = entry.pc.connectionState;
+    if (now === "connected") {
+      clearTimeout(entry.timer);
+      entry.check = null;
+      return;
+    }
+    if (now !== "disconnected" && now !== "failed") return;
+    if (!entry.check) {
+      // Ask at once, so the answer is in by the time the grace period is over.
+      entry.check = { asked: Date.now(), answered: false };
+      send({ type: "signal", to: peer, data: { ping: true } });
+      // And to this page itself: its echo proves the socket still works, so that silence from
+      // the peer means the peer, not this page's own network.
+      send({ type: "signal", to: state.peer, data: { ping: true } });
+    }
+    clearTimeout(entry.timer);
+    // A failed connection will not recover by itself: decide as soon as the answer is due.
+    var wait = now === "failed" ? Math.max(0, entry.check.asked + ANSWER_MS - Date.now()) : GRACE_MS;
+    entry.timer = setTimeout(function () { decide(peer, entry); }, wait);
+  }
+
+  function decide(peer, entry) {
+    if (state.peers.get(peer) !== entry || state.done) return;
+    var now = entry.pc.connectionState;
+    if (now !== "disconnected" && now !== "failed") return;
+    if (entry.check && !entry.check.answered && state.heard < entry.check.asked) {
+      // Nothing has come back over the socket either: this page may be the one cut off, and
+      // the socket's own closing will say so. Ask again rather than drop everyone.
+      entry.check = null;
+      entry.timer = setTimeout(function () { if (state.peers.get(peer) === entry) watch(peer, entry); }, ANSWER_MS);
+      return;
+    }
+    if (!entry.check || !entry.check.answered) {
+      dropPeer(peer, entry.name + "'s connection was lost, so they're no longer shown. " +
+        "If they come back, you'll see them again.");
+      return;
+    }
+    // Still in the room, but the media path between us broke: start a new connection. The
+    // peer that makes offers does it; the other waits for that offer, and looks again later.
+    if (state.peer < peer) {
+      connectTo(peer, entry, true);
+    } else {
+      send({ type: "signal", to: peer, data: { renew: true } });
+      entry.check = null;
+      entry.timer = setTimeout(function () { if (state.peers.get(peer) === entry) watch(peer, entry); }, GRACE_MS);
+    }
+  }
+
+  // The other side of a broken connection asks for a new one, which this side offers.
+  function renew(peer, name) {
+    if (state.peer > peer) return;
+    var entry = state.peers.get(peer);
+    if (!entry) { createPeer(peer, name, true); return; }
+    var now = entry.pc.connectionState;
+    // A connection already being made is left to finish.
+    if (now === "disconnected" || now === "failed") connectTo(peer, entry, true);
+  }
+
+  function dropPeer(peer, news) {
     var entry = state.peers.get(peer);
     if (!entry) return;
+    clearTimeout(entry.timer);
     entry.pc.close();
     entry.tile.remove();
     entry.person.remove();
     state.peers.delete(peer);
+    // Whatever it sent before it went (a late candidate, say) must not bring its tile back;
+    // only a new offer from it does.
+    state.gone.add(peer);
+    if (news) announce(news);
   }
 
   /* Exactly one side of each pair makes the offer (the smaller peer id), or two offers cross
@@ -153,7 +242,21 @@
 
   function onSignal(message) {
     var data = message.data || {};
+    if (message.from === state.peer) return;  // this page's own echo: it has done its work
+    if (data.ping) { send({ type: "signal", to: message.from, data: { pong: true } }); return; }
+    if (data.pong) {
+      var asked = state.peers.get(message.from);
+      if (asked && asked.check) asked.check.answered = true;
+      return;
+    }
     if (data.hello) { meet(message.from, message.name, false); return; }
+    if (data.renew) { renew(message.from, message.name); return; }
+    var offer = data.sdp && typeof data.sdp === "object" && data.sdp.type === "offer";
+    if (state.gone.has(message.from) && !offer) return;
+    var known = state.peers.get(message.from);
+    // Offers come only from the peer that makes them, once per connection: another one means
+    // they have started afresh, so this side does too.
+    if (known && offer && known.pc.remoteDescription) connectTo(message.from, known, false);
     var entry = createPeer(message.from, message.name, false);
     var pc = entry.pc;
     if (data.sdp && typeof data.sdp === "object") {
@@ -262,9 +365,11 @@
       case "joined":
         meet(message.peer, message.name, true);
         break;
-      case "left":
-        dropPeer(message.peer);
+      case "left": {
+        var leaving = state.peers.get(message.peer);
+        if (leaving) dropPeer(message.peer, leaving.name + " left the meeting.");
         break;
+      }
       case "signal":
         onSignal(message);
         break;
@@ -316,6 +421,7 @@
     ws.onopen = function () { setStatus("Connected."); };
     ws.onmessage = function (event) {
       var message;
+      state.heard = Date.now();
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message && typeof message.type === "string") handle(message);
     };
@@ -327,6 +433,7 @@
       if (event.code === 4409) { finish(ELSEWHERE); return; }
       // A dropped network: start again with a fresh set of connections.
       state.peers.forEach(function (_entry, peer) { dropPeer(peer); });
+      state.gone.clear();
       state.admitted = false;
       state.retry = Math.min(state.retry + 1, 6);
       setStatus("Connection lost. Reconnecting…");
