@@ -85,7 +85,8 @@
       mute.type = "button";
       mute.className = "btn btn-link";
       mute.textContent = "Ask to mute";
-      mute.setAttribute("aria-label", "Ask " + name + " to mute");
+      // The name starts with the words on the button, so saying them (voice control) finds it.
+      mute.setAttribute("aria-label", "Ask to mute " + name);
       mute.addEventListener("click", function () { send({ type: "ask_mute", peer: peer }); });
       var form = document.createElement("form");
       form.className = "cluster room-remove";
@@ -306,7 +307,7 @@
 
   /* --- chat -------------------------------------------------------------------------------- */
 
-  function addChat(name, text, at) {
+  function addChat(name, text, at, mine) {
     var li = document.createElement("li");
     var who = document.createElement("strong");
     who.textContent = name + ": ";
@@ -325,7 +326,11 @@
       li.appendChild(document.createTextNode(" "));
       li.appendChild(time);
     }
-    $("room-chat-log").appendChild(li);
+    var log = $("room-chat-log");
+    // Follow the conversation, unless the reader has scrolled back to read something earlier.
+    var following = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+    log.appendChild(li);
+    if (following || mine) log.scrollTop = log.scrollHeight;
   }
 
   // "7:05 pm", as times are written everywhere else on the site (schedule._clock).
@@ -373,9 +378,11 @@
       case "signal":
         onSignal(message);
         break;
-      case "chat":
-        addChat(message.from === state.peer ? "You" : message.name, message.text, message.at);
+      case "chat": {
+        var mine = message.from === state.peer;
+        addChat(mine ? "You" : message.name, message.text, message.at, mine);
         break;
+      }
       case "hand": {
         var entry = state.peers.get(message.peer);
         if (entry) entry.person.querySelector(".room-hand").hidden = !message.up;
