@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from circlecare.asgi import application
 from circlecare.enrollment.models import Enrollment
+from circlecare.meetings.live.consumers import RoomConsumer
 from circlecare.meetings.live.models import RoomPresence, RoomRemoval
 from circlecare.meetings.models import Attendance, Meeting
 from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
@@ -401,6 +402,33 @@ async def test_reconnecting_member_is_let_back_in_without_waiting() -> None:
     await first.disconnect()
     second, _ = await enter(alex, room["meeting"])
     await receive_until(second, "admitted")
+    await asyncio.gather(second.disconnect(), fac.disconnect())
+
+
+async def test_a_stay_cut_off_by_a_crashed_server_ends_when_the_person_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    room = await make_room()
+    alex = room["members"][0]
+    fac, first, _fw = await let_in(room["lead"], alex, room["meeting"])
+
+    # Alex's server process dies: her socket goes without recording that she left.
+    async def crashed(self: Any) -> None:
+        return None
+
+    monkeypatch.setattr(RoomConsumer, "_leave", crashed)
+    await first.disconnect()
+    monkeypatch.undo()
+    inside = RoomPresence.objects.filter(user=alex, left_at__isnull=True)
+    assert await sync_to_async(inside.count)() == 1
+
+    second, _ = await enter(alex, room["meeting"])
+    await receive_until(second, "admitted")
+    assert await sync_to_async(inside.count)() == 1
+    stays = RoomPresence.objects.filter(user=alex).order_by("joined_at")
+    first_stay, second_stay = await sync_to_async(list)(stays)
+    assert first_stay.left_at is not None and first_stay.left_at <= second_stay.joined_at
+    assert second_stay.left_at is None
     await asyncio.gather(second.disconnect(), fac.disconnect())
 
 

@@ -159,13 +159,20 @@ def still_allowed(access: Access, user: Any, session_key: str | None = None) -> 
     return room_access(user, access.meeting_id) is not None
 
 
-def enter(access: Access) -> int | None:
-    """Record arrival, unless the mesh is full: past ~10 people every browser uploads too many streams."""
+def enter(access: Access, *, replacing_earlier: bool = False) -> int | None:
+    """Record arrival, unless the mesh is full: past ~10 people every browser uploads too many streams.
+
+    ``replacing_earlier``: this socket is now the person's one place in the room, so any stay of
+    theirs still open ends here. A socket on a server process that crashed never recorded its
+    leaving; without this, the person would stay in the room in the record for good.
+    """
     from django.conf import settings
 
     with transaction.atomic():
         Meeting.objects.select_for_update().filter(pk=access.meeting_id).first()
         inside = RoomPresence.objects.filter(meeting_id=access.meeting_id, left_at__isnull=True)
+        if replacing_earlier:
+            inside.filter(user_id=access.user_id).update(left_at=timezone.now())
         if (
             inside.exclude(user_id=access.user_id).values("user_id").distinct().count()
             >= settings.ROOM_MAX_PEERS

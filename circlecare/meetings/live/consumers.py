@@ -435,7 +435,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         assert self.access is not None
         if self.gone:
             return  # replaced while waiting: a "let in" already on its way finds nobody
-        self.presence_id = await database_sync_to_async(room.enter)(self.access)
+        # An older socket of the person's that is still alive ends its own stay on hearing that
+        # this one took over; one whose server process died cannot, so the newest ends it.
+        current = await cache.aget(self._socket_key()) == self.channel_name
+        self.presence_id = await database_sync_to_async(room.enter)(
+            self.access, replacing_earlier=current
+        )
         if self.presence_id is None:
             await self._error(
                 "room_full", "The room is full right now. Please try again in a moment."
