@@ -215,8 +215,8 @@
     var entry = state.peers.get(peer);
     if (!entry) { createPeer(peer, name, true); return; }
     var now = entry.pc.connectionState;
-    // A connection already being made is left to finish.
-    if (now === "disconnected" || now === "failed") connectTo(peer, entry, true);
+    // However it looks from here, it is broken for them; one already being made is left to finish.
+    if (now !== "new" && now !== "connecting") connectTo(peer, entry, true);
   }
 
   function dropPeer(peer, news) {
