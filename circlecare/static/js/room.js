@@ -88,18 +88,24 @@
       // The name starts with the words on the button, so saying them (voice control) finds it.
       mute.setAttribute("aria-label", "Ask to mute " + name);
       mute.addEventListener("click", function () { send({ type: "ask_mute", peer: peer }); });
+      // Removing someone is rare: its form waits behind a disclosure, with a label on view
+      // (a placeholder would go when typing starts, and is cut short on a phone).
+      var disclosure = document.createElement("details");
+      disclosure.className = "room-remove";
+      var summary = document.createElement("summary");
+      summary.textContent = "Remove\u2026";
+      summary.setAttribute("aria-label", "Remove " + name + "\u2026");
       var form = document.createElement("form");
-      form.className = "cluster room-remove";
+      form.className = "stack";
       var id = "reason-" + peer;
       var label = document.createElement("label");
       label.setAttribute("for", id);
-      label.textContent = "Reason for removing " + name;
-      label.className = "visually-hidden";
+      label.textContent = "Reason for removing " + name + " (kept with the practice)";
+      label.className = "field-label";
       var input = document.createElement("input");
       input.id = id;
       input.required = true;
       input.maxLength = 500;
-      input.placeholder = "Reason (kept with the practice)";
       var remove = document.createElement("button");
       remove.type = "submit";
       remove.className = "btn btn-danger-quiet";
@@ -112,8 +118,10 @@
         event.preventDefault();
         if (input.value.trim()) send({ type: "remove", peer: peer, reason: input.value.trim() });
       });
+      disclosure.appendChild(summary);
+      disclosure.appendChild(form);
       li.appendChild(mute);
-      li.appendChild(form);
+      li.appendChild(disclosure);
     }
     $("room-people").appendChild(li);
     return li;
@@ -290,7 +298,8 @@
     admit.type = "button";
     admit.className = "btn btn-primary";
     admit.textContent = "Let in";
-    admit.setAttribute("aria-label", "Let " + name + " in");
+    // The name starts with the words on the button, so saying them (voice control) finds it.
+    admit.setAttribute("aria-label", "Let in " + name);
     admit.addEventListener("click", function () { send({ type: "admit", peer: peer }); });
     li.appendChild(who);
     li.appendChild(admit);
