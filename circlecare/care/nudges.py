@@ -24,11 +24,11 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from circlecare.accounts.models import User
 from circlecare.care.models import CareMatch, MatchStatus, MemberBlock, NudgeSent
+from circlecare.emails import member_footer, site_link
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
 
@@ -142,7 +142,7 @@ def _recipients() -> list[User]:
 
 
 def _send(member: User) -> None:
-    link = settings.SITE_URL + reverse("care:nudge")
+    link = site_link("care:nudge")
     send_mail(
         subject="circlecare: a small idea for this week",
         message=(
@@ -150,8 +150,8 @@ def _send(member: User) -> None:
             "Just because: there's someone in your circle you haven't connected with for a "
             "little while. If you feel like it, you could say hello or see what's on your "
             "circle's care board this week. No pressure at all.\n\n"
-            f"See the suggestion:\n{link}\n\n"
-            "You can turn these suggestions off at any time in your account settings.\n"
+            f"See the suggestion, after signing in:\n{link}\n\n"
+            + member_footer("these suggestions")
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[member.email],

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TaskResultStatus
 
 from circlecare.care.nudges import send_weekly_nudges
+from circlecare.emails import member_footer, site_link
 
 #: Nudges go out on Mondays at 15:00 UTC: morning in the Americas, afternoon in Europe.
 SEND_WEEKDAY = 0
@@ -71,14 +71,14 @@ def tell_author_of_response(match_id: int) -> int:
     author = match.post.author
     if not (author.is_active and author.care_replies):
         return 0
-    link = settings.SITE_URL + reverse("care:post", kwargs={"post_id": match.post_id})
+    link = site_link("care:post", post_id=match.post_id)
     return send_mail(
         subject="circlecare: someone responded to your care-board post",
         message=(
             f"Hello {author.display_name},\n\n"
             "Someone in your group responded to a post you made on the care board. You can see "
-            f"who, and arrange the rest, here:\n{link}\n\n"
-            "You can turn these e-mails off at any time in your account settings.\n"
+            f"who, and arrange the rest, here, after signing in:\n{link}\n\n"
+            + member_footer("these e-mails")
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[author.email],

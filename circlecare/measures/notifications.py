@@ -4,12 +4,14 @@ link to it: never a score, an answer or a name of a questionnaire's subject matt
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from circlecare.emails import member_footer, site_link
 from circlecare.measures.models import RiskAlert
 from circlecare.programs.models import ProgramKind
 
@@ -74,12 +76,18 @@ def send_escalation(alert: RiskAlert) -> int:
     )
 
 
-def send_due_reminder(email: str, count: int) -> int:
-    link = settings.SITE_URL + reverse("measures:due")
-    what = "a short questionnaire" if count == 1 else f"{count} short questionnaires"
+def send_due_reminder(member: Any, count: int) -> int:
+    """Tell a member questionnaires are waiting: how many, and where; never which ones."""
+    link = site_link("measures:due")
+    if count == 1:
+        what = "a short questionnaire waiting for your group. It takes a few minutes."
+        it = "it"
+    else:
+        what = f"{count} short questionnaires waiting for your group. Each takes a few minutes."
+        it = "them"
     return _send(
         "circlecare: a short check-in is waiting",
-        f"You have {what} waiting for your group. It takes a few minutes.\n\n{link}\n\n"
-        "You can turn these reminders off in your account settings.",
-        [email],
+        f"Hello {member.display_name},\n\nYou have {what}\n\n"
+        f"You'll find {it} here, after signing in:\n{link}\n\n" + member_footer("these reminders"),
+        [member.email],
     )

@@ -60,4 +60,4 @@ def send_reminder(member_id: int, count: int) -> int:
     from circlecare.measures.notifications import send_due_reminder
 
     member = get_user_model().objects.get(pk=member_id)
-    return send_due_reminder(member.email, count)
+    return send_due_reminder(member, count)

@@ -1,0 +1,27 @@
+"""What every e-mail to a member shares: absolute links, and one ending.
+
+E-mails to members end the same way wherever they are written (Python or a template): a
+sign-off, how to turn such e-mails off when a setting can (with the link), and the crisis line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+
+def site_link(name: str, *args: Any, **kwargs: Any) -> str:
+    """The absolute address of a page, on the site's public address (``SITE_URL``)."""
+    return settings.SITE_URL + reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def footer_context(stop: str | None = None) -> dict[str, str]:
+    return {"stop": stop or "", "settings_link": site_link("profile")}
+
+
+def member_footer(stop: str | None = None) -> str:
+    """The ending of an e-mail to a member; ``stop`` names what the settings can turn off."""
+    return render_to_string("email/member_footer.txt", footer_context(stop)).strip() + "\n"

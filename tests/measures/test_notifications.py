@@ -1,0 +1,40 @@
+"""The check-in reminder a member reads: their name, the right number, how to stop it."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core import mail
+
+from circlecare.measures.notifications import send_due_reminder
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_several_questionnaires_are_counted_in_plain_words() -> None:
+    member = UserFactory(display_name="Ana")
+    send_due_reminder(member, 3)
+    [message] = mail.outbox
+    assert message.body.startswith("Hello Ana,\n\n")
+    assert "You have 3 short questionnaires waiting for your group. Each takes a few minutes." in (
+        message.body
+    )
+    assert "It takes" not in message.body
+    assert f"You'll find them here, after signing in:\n{settings.SITE_URL}/measures/" in (
+        message.body
+    )
+
+
+def test_one_questionnaire_and_the_way_to_stop_these_reminders() -> None:
+    member = UserFactory(display_name="Ana")
+    send_due_reminder(member, 1)
+    [message] = mail.outbox
+    assert "You have a short questionnaire waiting for your group. It takes a few minutes." in (
+        message.body
+    )
+    assert (
+        "You can turn these reminders off in your account settings, after signing in:\n"
+        f"{settings.SITE_URL}/accounts/profile/\n\n"
+        "If you are in crisis, call or text 988 (US), or your local emergency number.\n"
+    ) in message.body
