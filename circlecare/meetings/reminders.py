@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -41,6 +42,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from circlecare.accounts.models import User
+from circlecare.emails import member_footer
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.meetings import schedule
 from circlecare.meetings.models import Meeting, MeetingStatus, ReminderKind, ReminderSent
@@ -91,24 +93,35 @@ def recipients(meeting: Meeting, kind: str) -> list[User]:
     )
 
 
-def _message(meeting: Meeting, member: User, kind: str) -> EmailMessage:
+def day_word(starts_at: datetime, now: datetime, zone: str) -> str:
+    """ "today", "tomorrow" or "the day after tomorrow": the meeting's day as the recipient's own
+    calendar reads it when the reminder goes out. A day reminder sent in its grace period, or
+    across a clock change, can fall on either side of the recipient's midnight."""
+    tz = ZoneInfo(zone)
+    days = (starts_at.astimezone(tz).date() - now.astimezone(tz).date()).days
+    return {0: "today", 1: "tomorrow"}.get(days, "the day after tomorrow")
+
+
+def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailMessage:
     when, group_time = schedule.format_for_viewer(
         meeting.starts_at, member.time_zone, meeting.cohort.time_zone
     )
+    day = day_word(meeting.starts_at, now, member.time_zone)
     context = {
         "member": member,
         "when": when,
         "group_time": group_time,
         "kind": kind,
+        "day": day,
         "link": f"{settings.SITE_URL}{meeting.get_absolute_url()}",
-        "settings_link": f"{settings.SITE_URL}/accounts/profile/",
+        "footer": member_footer("these reminders"),
     }
     subject = (
-        "Your circlecare group meets tomorrow"
+        f"Your circlecare group meets {day}"
         if kind == ReminderKind.DAY
         else "Your circlecare group meets in an hour"
     )
-    body = render_to_string("meetings/email/reminder.txt", context)
+    body = render_to_string("meetings/email/reminder.txt", context).strip() + "\n"
     return EmailMessage(subject=subject, body=body, to=[member.email])
 
 
@@ -120,7 +133,7 @@ def send_one(
         with transaction.atomic():
             ReminderSent.objects.create(member=member, meeting=meeting, kind=kind, sent_at=now)
             # Sent while the claim is uncommitted: see the module docstring for why.
-            message = _message(meeting, member, kind)
+            message = _message(meeting, member, kind, now)
             message.connection = connection
             message.send(fail_silently=False)
     except IntegrityError:

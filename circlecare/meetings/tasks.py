@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from circlecare.accounts.models import User
+from circlecare.emails import member_footer
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.meetings import reminders, schedule
 from circlecare.meetings.models import Meeting, MeetingStatus
@@ -82,6 +83,8 @@ def notify_meetings_changed(meeting_ids: list[int], change: str) -> int:
     cohort = meetings[0].cohort
     subject = SUBJECTS.get(change, "Your circlecare group's meetings have changed")
     sent = 0
+    # Notices of changed meetings cannot be turned off: the ending says only where to get help.
+    footer = member_footer()
     with get_connection() as connection:
         for person in _recipients(meetings[0]):
             rows = []
@@ -103,9 +106,12 @@ def notify_meetings_changed(meeting_ids: list[int], change: str) -> int:
                         "link": f"{settings.SITE_URL}{meeting.get_absolute_url()}",
                     }
                 )
-            body = render_to_string(
-                "meetings/email/changed.txt",
-                {"person": person, "rows": rows, "change": change},
+            body = (
+                render_to_string(
+                    "meetings/email/changed.txt",
+                    {"person": person, "rows": rows, "change": change, "footer": footer},
+                ).strip()
+                + "\n"
             )
             EmailMessage(
                 subject=subject, body=body, to=[person.email], connection=connection

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import time as clock
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
@@ -26,6 +27,15 @@ from tests.factories import ClinicianFactory, CohortFactory, EnrollmentFactory, 
 from tests.meetings.factories import coordinator, meeting_at, member_of
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _day_subject(meeting: Meeting) -> str:
+    """A day reminder sent now names the meeting's day as a New York calendar reads it."""
+    days = (meeting.starts_at.astimezone(NEW_YORK).date() - timezone.localdate(None, NEW_YORK)).days
+    return f"Your circlecare group meets {'today' if days == 0 else 'tomorrow'}"
 
 
 def _cohort_in(minutes: float, members: int = 2) -> tuple[Any, Meeting, list[Any]]:
@@ -81,9 +91,50 @@ def test_a_reminder_whose_moment_has_passed_is_not_sent_late() -> None:
 def test_day_reminder_is_sent_within_its_grace_and_not_after() -> None:
     _cohort, meeting, _people = _cohort_in(24 * 60 - 10)
     assert reminders.send_reminders(meeting.pk, ReminderKind.DAY) == 2
-    assert mail.outbox[0].subject == "Your circlecare group meets tomorrow"
+    assert mail.outbox[0].subject == _day_subject(meeting)
     later = timezone.now() + timedelta(hours=2)
     assert reminders.send_reminders(meeting.pk, ReminderKind.HOUR, now=later) == 0
+
+
+@pytest.mark.django_db
+def test_a_day_reminder_sent_after_the_members_midnight_says_today() -> None:
+    cohort = CohortFactory(lead=ClinicianFactory(user__email_reminders=False).user)
+    member = member_of(cohort, display_name="Ana")
+    meeting = meeting_at(cohort, datetime(2027, 3, 10, 23, 30, tzinfo=NEW_YORK).astimezone(UTC))
+    # Due at 11:30 pm the evening before; the worker, behind, sends it 50 minutes later.
+    late = datetime(2027, 3, 10, 0, 20, tzinfo=NEW_YORK)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.DAY, now=late) == 1
+    [message] = mail.outbox
+    assert message.subject == "Your circlecare group meets today"
+    assert "Your circlecare group meets today:\nWed 10 Mar 2027, 11:30 pm EST\n" in message.body
+    assert "tomorrow" not in message.body
+    assert message.to == [member.email]
+
+
+@pytest.mark.django_db
+def test_a_day_reminder_on_the_night_the_clocks_go_back_says_today() -> None:
+    # 11:30 pm EST on 7 Nov 2027 is 25 hours of wall clock after midnight: 24 hours before it
+    # is 12:30 am EDT the same day.
+    cohort = CohortFactory(lead=ClinicianFactory(user__email_reminders=False).user)
+    member_of(cohort)
+    meeting = meeting_at(cohort, datetime(2027, 11, 7, 23, 30, tzinfo=NEW_YORK).astimezone(UTC))
+    due = reminders.due_at(meeting, ReminderKind.DAY)
+    assert due.astimezone(NEW_YORK).strftime("%d %H:%M %Z") == "07 00:30 EDT"
+    assert reminders.send_reminders(meeting.pk, ReminderKind.DAY, now=due) == 1
+    assert mail.outbox[0].subject == "Your circlecare group meets today"
+
+
+@pytest.mark.django_db
+def test_a_reminder_ends_with_the_setting_that_stops_it_and_the_crisis_line() -> None:
+    _cohort_in(55, members=1)
+    assert reminders.sweep() == 1
+    body = mail.outbox[0].body
+    assert body.endswith(
+        "\nYou can turn these reminders off in your account settings, after signing in:\n"
+        f"{django_settings.SITE_URL}/accounts/profile/\n\n"
+        "If you are in crisis, call or text 988 (US), or your local emergency number.\n"
+    )
+    assert "\n\n\n" not in body
 
 
 @pytest.mark.django_db
@@ -274,7 +325,7 @@ def test_worker_killed_mid_run_and_restarted_sends_every_reminder_exactly_once(
     )
     sent = Counter(_messages(mail_dir))
     expected = {(p.email, "Your circlecare group meets in an hour") for p in soon_people} | {
-        (p.email, "Your circlecare group meets tomorrow") for p in day_people
+        (p.email, _day_subject(tomorrow)) for p in day_people
     }
     assert set(sent) == expected
     assert all(count == 1 for count in sent.values()), sent
@@ -322,3 +373,18 @@ def test_reminder_command_runs_and_queues_the_sweep() -> None:
     assert "1 reminder(s) sent." in out.getvalue()
     call_command("meeting_reminders", "--enqueue", stdout=out)
     assert DBTaskResult.objects.filter(task_path__endswith="sweep_reminders").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_cancellation_notice_says_it_once_calmly_and_ends_cleanly() -> None:
+    cohort, meeting, _people = _cohort_in(3 * 24 * 60, members=1)
+    Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.CANCELLED)
+    assert tasks.notify_meetings_changed.call([meeting.pk], "cancelled") == 2
+    body = mail.outbox[0].body
+    assert "A meeting of your circlecare group is cancelled:\n\n- " in body
+    assert "CANCELLED" not in body
+    assert body.endswith(
+        "The meeting pages open after signing in.\n\nWith warm wishes,\ncirclecare\n\n"
+        "If you are in crisis, call or text 988 (US), or your local emergency number.\n"
+    )
+    del cohort
