@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
+from circlecare.emails import member_footer, site_link
 from circlecare.enrollment.models import (
     LAPSED_OFFERS_LIMIT,
     OFFERS_LAPSED,
@@ -24,7 +25,7 @@ from circlecare.enrollment.models import (
     EnrollmentStatus,
     PartnerInvite,
 )
-from circlecare.meetings.schedule import format_local
+from circlecare.meetings.schedule import format_for_viewer, format_local
 from circlecare.meetings.weeks import first_start
 from circlecare.programs.models import JOINABLE, Cohort
 
@@ -32,11 +33,18 @@ UNDER_MINIMUM = "under_minimum"
 
 
 def _my_groups_link() -> str:
-    return settings.SITE_URL + reverse("enrollment:my_groups")
+    return site_link("enrollment:my_groups")
 
 
 def _starts(cohort: Cohort, zone: str) -> str:
-    return format_local(first_start(cohort), zone)
+    """When the group starts, in ``zone``, with the group's own time beside it when that reads
+    differently, as the site writes it."""
+    mine, theirs = format_for_viewer(first_start(cohort), zone, cohort.time_zone)
+    return f"{mine} ({theirs})" if theirs else mine
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
@@ -47,19 +55,20 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     starts = _starts(cohort, zone)
     link = _my_groups_link()
     hello = f"Hello {member.display_name},\n\n"
-    bye = "\n\nWith warm wishes,\ncirclecare\n"
+    bye = "\n\n" + member_footer()
     if kind == "confirmed" and enrollment.status == EnrollmentStatus.CONFIRMED:
         return (
             "Your seat is confirmed",
             f"{hello}Your seat in the group that starts {starts} is confirmed.\n\n"
-            f"Your groups, meeting times and agreements are here:\n{link}{bye}",
+            f"Your groups, meeting times and agreements are here, after signing in:\n{link}{bye}",
         )
     if kind == "waitlisted" and enrollment.status == EnrollmentStatus.WAITLISTED:
         return (
             "You're on the waiting list",
             f"{hello}The group that starts {starts} is full, so you have a place on its waiting "
             "list. If a seat frees up we'll offer it to people in the order they joined, and "
-            f"e-mail you.\n\nYou can see your place on the list here:\n{link}{bye}",
+            f"e-mail you.\n\nYou can see your place on the list here, after signing in:\n"
+            f"{link}{bye}",
         )
     if kind == "offered" and enrollment.status == EnrollmentStatus.OFFERED:
         assert enrollment.offer_expires_at is not None
@@ -76,14 +85,14 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             "A seat is free for you",
             f"{hello}A seat has come free in the group that starts {starts}, and it's yours "
             f"if you want it. {again}Please accept or decline by {deadline}; after that it "
-            f"passes to the next person.\n\nAccept or decline here:\n{link}{bye}",
+            f"passes to the next person.\n\nAccept or decline here, after signing in:\n{link}{bye}",
         )
     if kind == "offer_expired" and enrollment.status == EnrollmentStatus.WAITLISTED:
         return (
             "Your seat offer has expired",
             f"{hello}The seat we offered you in the group that starts {starts} wasn't taken up "
             "in time, so it has passed to the next person. You're still on the waiting list.\n\n"
-            f"See your place here:\n{link}{bye}",
+            f"See your place here, after signing in:\n{link}{bye}",
         )
     if (
         kind == "offers_lapsed"
@@ -93,10 +102,10 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
         return (
             "You're no longer on a waiting list",
             f"{hello}We offered you a seat in the group that starts {starts} "
-            f"{LAPSED_OFFERS_LIMIT} times and didn't hear back in time, so we've taken you off "
+            f"{_times(LAPSED_OFFERS_LIMIT)} and didn't hear back in time, so we've taken you off "
             "its waiting list and the seat can go to someone else. That's all right: if the "
             "group still suits you, you're welcome to join it again, and the practice is glad to "
-            f"talk about other groups.\n\nYour groups:\n{link}{bye}",
+            f"talk about other groups.\n\nYour groups, after signing in:\n{link}{bye}",
         )
     if kind == "partner_left" and enrollment.status == EnrollmentStatus.WITHDRAWN:
         return (
@@ -104,7 +113,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             f"{hello}Your partner has left the group that starts {starts}. A couple's places are "
             "kept and given up together, so your place there has ended too. If you'd like to "
             "keep going, on your own or in another group, please contact the practice.\n\n"
-            f"Your groups:\n{link}{bye}",
+            f"Your groups, after signing in:\n{link}{bye}",
         )
     if kind == "partner_removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (
@@ -112,22 +121,23 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             f"{hello}Your partner's place in the group that starts {starts} has ended. A "
             "couple's places are kept and given up together, so your place there has ended too. "
             "If you'd like to keep going, on your own or in another group, please contact the "
-            f"practice.\n\nYour groups:\n{link}{bye}",
+            f"practice.\n\nYour groups, after signing in:\n{link}{bye}",
         )
     if kind == "group_cancelled" and enrollment.status == EnrollmentStatus.REMOVED:
-        catalog = settings.SITE_URL + reverse("programs:list")
+        catalog = site_link("programs:list")
         return (
             "A group you joined has been cancelled",
             f"{hello}We're sorry: the group that was to start {starts} has been cancelled, so "
             "your place in it has ended. The practice will be in touch about other groups, and "
-            f"you can see the groups open now here:\n{catalog}\n\nYour groups:\n{link}{bye}",
+            f"you can see the groups open now here:\n{catalog}\n\nYour groups, after signing in:\n"
+            f"{link}{bye}",
         )
     if kind == "removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (
             "Your place in a group has ended",
             f"{hello}Your place in the group that starts {starts} has ended. If you'd like to "
             "talk about it, or about other groups, please contact the practice.\n\n"
-            f"Your groups:\n{link}{bye}",
+            f"Your groups, after signing in:\n{link}{bye}",
         )
     return None
 
@@ -199,7 +209,7 @@ def _alert_if_under_minimum(cohort: Cohort) -> bool:
             CohortNotice.objects.create(cohort=cohort, kind=UNDER_MINIMUM)
     except IntegrityError:
         return False  # already sent
-    link = settings.SITE_URL + reverse("enrollment:roster", args=[cohort.pk])
+    link = site_link("enrollment:roster", cohort.pk)
     starts = _starts(cohort, cohort.time_zone)
     send_mail(
         subject="circlecare: a group is under its minimum size",
@@ -247,15 +257,24 @@ def send_partner_invite(invite_id: int, token: str) -> int:
     )
     if invite is None:
         return 0
-    link = settings.SITE_URL + reverse("enrollment:partner_accept", args=[token])
-    starts = _starts(invite.cohort, invite.cohort.time_zone)
+    link = site_link("enrollment:partner_accept", token)
+    # A partner who already has an account reads times in their own zone; anyone else in the
+    # group's, which is named.
+    zone = (
+        get_user_model()
+        .objects.filter(email__iexact=invite.email)
+        .values_list("time_zone", flat=True)
+        .first()
+    ) or invite.cohort.time_zone
+    starts = _starts(invite.cohort, zone)
+    until = format_local(invite.expires_at, zone)
     return send_mail(
         subject="circlecare: an invitation to join a group together",
         message=(
             f"Hello,\n\n{invite.inviter.display_name} has invited you to join a group for "
             f"couples with them, starting {starts}.\n\nTo accept, create an account (or log in) "
-            f"with this e-mail address and open:\n{link}\n\nThe link works for 14 days. If you "
-            "weren't expecting this, you can ignore it.\n"
+            f"with this e-mail address and open:\n{link}\n\nThe link works until {until}. If "
+            "you weren't expecting this, you can ignore it.\n\n" + member_footer()
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[invite.email],
@@ -282,8 +301,8 @@ def send_partner_invite_called_off(invite_id: int) -> int:
             f"Hello {inviter.display_name},\n\nThe group that starts {starts} is no longer for "
             "couples: each person joins it on their own. The invitation you sent your partner "
             "was called off, and its link no longer works.\n\nYou can each join the group from "
-            f"its page. Your groups are here:\n{_my_groups_link()}\n\n"
-            "With warm wishes,\ncirclecare\n"
+            f"its page. Your groups are here, after signing in:\n{_my_groups_link()}\n\n"
+            + member_footer()
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[inviter.email],

@@ -1,0 +1,89 @@
+"""What members and partners read in enrollment e-mails: their own time, plain words, one ending."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.utils import timezone
+
+from circlecare.enrollment import tasks
+from circlecare.enrollment.models import OFFERS_LAPSED, EnrollmentStatus, PartnerInvite
+from tests.factories import CohortFactory, EnrollmentFactory, ProgramFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CRISIS = "If you are in crisis, call or text 988 (US), or your local emergency number."
+
+
+def _evening_group() -> object:
+    # Tuesdays 9 pm in New York: already Wednesday in London.
+    return CohortFactory(first_meeting_date=date(2027, 3, 9), weekday=1, start_time=time(21, 0))
+
+
+def test_a_member_abroad_reads_their_own_day_with_the_groups_time_beside_it() -> None:
+    member = UserFactory(display_name="Ana", time_zone="Europe/London")
+    enrollment = EnrollmentFactory(member=member, cohort=_evening_group())
+    _, body = tasks.compose(enrollment, "confirmed")  # type: ignore[misc]
+    assert (
+        "the group that starts Wed 10 Mar 2027, 2:00 am GMT (9:00 pm on Tue 9 Mar in New York) "
+        "is confirmed" in body
+    )
+
+
+def test_a_place_taken_off_the_list_says_twice_not_2_times() -> None:
+    enrollment = EnrollmentFactory(
+        cohort=_evening_group(),
+        status=EnrollmentStatus.WITHDRAWN,
+        end_reason=OFFERS_LAPSED,
+        ended_at=timezone.now(),
+    )
+    _, body = tasks.compose(enrollment, "offers_lapsed")  # type: ignore[misc]
+    assert "2 times" not in body
+    assert "(9:00 pm in New York)" not in body  # a New York member: one time is enough
+    assert "Tue 9 Mar 2027, 9:00 pm EST twice and didn't hear back" in body
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("confirmed", EnrollmentStatus.CONFIRMED),
+        ("waitlisted", EnrollmentStatus.WAITLISTED),
+        ("removed", EnrollmentStatus.REMOVED),
+        ("group_cancelled", EnrollmentStatus.REMOVED),
+    ],
+)
+def test_every_enrollment_email_ends_with_the_crisis_line_and_says_to_sign_in(
+    kind: str, status: str
+) -> None:
+    enrollment = EnrollmentFactory(status=status)
+    _, body = tasks.compose(enrollment, kind)  # type: ignore[misc]
+    assert body.endswith(f"\n\n{CRISIS}\n")
+    assert f"after signing in:\n{settings.SITE_URL}/my/" in body
+    assert "  " not in body and "\n\n\n" not in body and "None" not in body
+
+
+def test_a_partner_with_an_account_reads_the_invitation_in_their_own_zone() -> None:
+    UserFactory(email="partner@example.org", time_zone="America/Los_Angeles")
+    inviter = UserFactory(display_name="Dana")
+    cohort = CohortFactory(
+        program=ProgramFactory(for_couples=True),
+        first_meeting_date=date(2027, 3, 9),
+        weekday=1,
+        start_time=time(19, 0),
+    )
+    invite = PartnerInvite.objects.create(
+        cohort=cohort,
+        inviter=inviter,
+        email="partner@example.org",
+        token_hash="hash",
+        expires_at=timezone.now() + timedelta(days=14),
+    )
+    tasks.send_partner_invite.call(invite.pk, "secret-token")
+    [message] = mail.outbox
+    assert "starting Tue 9 Mar 2027, 4:00 pm PST (7:00 pm in New York)" in message.body
+    assert "The link works until " in message.body and " PST." in message.body
+    assert f"{settings.SITE_URL}/my/partner/secret-token/" in message.body
+    assert message.body.endswith(f"\n\n{CRISIS}\n")
