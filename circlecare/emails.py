@@ -7,6 +7,7 @@ sign-off, how to turn such e-mails off when a setting can (with the link), and t
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -16,6 +17,13 @@ from django.urls import reverse
 def site_link(name: str, *args: Any, **kwargs: Any) -> str:
     """The absolute address of a page, on the site's public address (``SITE_URL``)."""
     return settings.SITE_URL + reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def on_site(url: str) -> str:
+    """The same page on the site's public address, whichever host name a request came in on."""
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{settings.SITE_URL}{parts.path}{query}"
 
 
 def footer_context(stop: str | None = None) -> dict[str, str]:

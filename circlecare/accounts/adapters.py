@@ -13,6 +13,7 @@ from django.utils import timezone
 from circlecare.accounts.http import is_site_path
 from circlecare.accounts.services import end_other_sessions
 from circlecare.crypto import decrypt, encrypt
+from circlecare.emails import on_site
 from circlecare.meetings.schedule import format_local
 
 
@@ -58,6 +59,20 @@ class AccountAdapter(DefaultAccountAdapter):
         zone = getattr(user, "time_zone", "") or "UTC"
         stamp = {"timestamp": format_local(timezone.now(), zone)}
         super().send_notification_mail(template_prefix, user, {**stamp, **(context or {})}, email)
+
+    def format_email_subject(self, subject: str) -> str:
+        """ "circlecare: reset your password", written as every other e-mail's subject is."""
+        return super().format_email_subject(subject[:1].lower() + subject[1:])
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Links in account e-mails (confirm, reset, sign up) point at the site's public address,
+        ``SITE_URL``, as every other e-mail's do, not at whichever host name the request used."""
+        links = {
+            key: on_site(value)
+            for key, value in context.items()
+            if key.endswith("_url") and isinstance(value, str) and value
+        }
+        super().send_mail(template_prefix, email, {**context, **links})
 
     def populate_username(self, request: HttpRequest, user: Any) -> None:
         # e-mail is the username; nothing to fill in.

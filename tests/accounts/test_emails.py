@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -21,7 +23,7 @@ PLANTED = "<script>x</script> visit evil.example"
 
 
 def link_in(body: str) -> str:
-    match = re.search(rf"http://{re.escape(HOST)}(/\S+)", body)
+    match = re.search(rf"{re.escape(settings.SITE_URL)}(/\S+)", body)
     assert match, body
     return match.group(1)
 
@@ -82,3 +84,53 @@ def test_password_reset_email_names_circlecare_not_the_host() -> None:
     )
     assert "circlecare" in message.body and "evil" not in message.body.lower()
     assert "/password/reset/key/" in link_in(message.body)
+
+
+def test_account_links_use_the_sites_public_address_not_the_host_asked(settings: Any) -> None:
+    # The request came in on a host name that is allowed but is not the public address.
+    settings.SITE_URL = "https://care.example.org"
+    UserFactory(email="reset@example.org")
+    Client(HTTP_HOST=HOST).post(reverse("account_reset_password"), {"email": "reset@example.org"})
+    [message] = mail.outbox
+    assert "https://care.example.org/accounts/password/reset/key/" in message.body
+    assert HOST not in message.body
+
+
+def test_a_reset_for_an_unknown_address_is_plain_and_in_circlecares_words() -> None:
+    Client(HTTP_HOST=HOST).post(reverse("account_reset_password"), {"email": "nobody@example.org"})
+    [message] = mail.outbox
+    assert message.subject == "circlecare: no account uses this e-mail address"
+    assert "no circlecare account uses it" in message.body
+    assert f"{settings.SITE_URL}/accounts/signup/" in message.body
+    assert "database" not in message.body and "email " not in message.body
+
+
+def test_account_notices_have_plain_subjects_in_the_sites_style() -> None:
+    from allauth.core.context import request_context
+    from django.test import RequestFactory
+
+    from circlecare.accounts.adapters import AccountAdapter
+
+    user = UserFactory(email="notice@example.org")
+    request = RequestFactory(HTTP_USER_AGENT="Firefox").get("/")
+    request.user = user
+    with request_context(request):
+        adapter = AccountAdapter(request)
+        for prefix in (
+            "account/email/password_changed",
+            "account/email/email_changed",
+            "mfa/email/totp_deactivated",
+            "mfa/email/recovery_codes_generated",
+        ):
+            adapter.send_notification_mail(
+                prefix, user, {"from_email": "old@example.org", "to_email": user.email}
+            )
+    assert [m.subject for m in mail.outbox] == [
+        "circlecare: your password was changed",
+        "circlecare: your e-mail address was changed",
+        "circlecare: two-factor authentication is off",
+        "circlecare: new recovery codes were made",
+    ]
+    assert "e-mail address was changed from old@example.org to notice@example.org." in (
+        mail.outbox[1].body
+    )
