@@ -187,8 +187,6 @@ def sweep() -> int:
 
 
 def coordinator_addresses() -> list[str]:
-    from django.contrib.auth import get_user_model
-
     staff = (
         get_user_model()
         .objects.filter(is_staff=True, is_active=True)
@@ -197,12 +195,30 @@ def coordinator_addresses() -> list[str]:
     return sorted(set(staff) | set(settings.COORDINATOR_EMAILS))
 
 
+def coordinators_by_zone(default_zone: str) -> dict[str, list[str]]:
+    """Coordinators' addresses grouped by their own time zone; an address from
+    ``COORDINATOR_EMAILS`` with no account reads ``default_zone``."""
+    zones: dict[str, str] = {}
+    for email, zone in (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .values_list("email", "time_zone")
+    ):
+        zones[email] = zone or default_zone
+    for email in settings.COORDINATOR_EMAILS:
+        zones.setdefault(email, default_zone)
+    grouped: dict[str, list[str]] = {}
+    for email in sorted(zones):
+        grouped.setdefault(zones[email], []).append(email)
+    return grouped
+
+
 def _alert_if_under_minimum(cohort: Cohort) -> bool:
     confirmed = Enrollment.objects.filter(cohort=cohort, status__in=SEAT_HOLDING).count()
     if confirmed >= cohort.min_size:
         return False
-    recipients = coordinator_addresses()
-    if not recipients:
+    by_zone = coordinators_by_zone(cohort.time_zone)
+    if not by_zone:
         return False
     try:
         with transaction.atomic():
@@ -210,16 +226,17 @@ def _alert_if_under_minimum(cohort: Cohort) -> bool:
     except IntegrityError:
         return False  # already sent
     link = site_link("enrollment:roster", cohort.pk)
-    starts = _starts(cohort, cohort.time_zone)
-    send_mail(
-        subject="circlecare: a group is under its minimum size",
-        message=(
-            f"The group starting {starts} has {confirmed} of the {cohort.min_size} people it "
-            f"needs to run.\n\nOpen its roster:\n{link}\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=recipients,
-    )
+    # Each coordinator reads the start in their own zone, as the site shows it to them.
+    for zone, recipients in by_zone.items():
+        send_mail(
+            subject="circlecare: a group is under its minimum size",
+            message=(
+                f"The group starting {_starts(cohort, zone)} has {confirmed} of the "
+                f"{cohort.min_size} people it needs to run.\n\nOpen its roster:\n{link}\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=recipients,
+        )
     return True
 
 

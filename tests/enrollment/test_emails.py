@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -87,3 +88,21 @@ def test_a_partner_with_an_account_reads_the_invitation_in_their_own_zone() -> N
     assert "The link works until " in message.body and " PST." in message.body
     assert f"{settings.SITE_URL}/my/partner/secret-token/" in message.body
     assert message.body.endswith(f"\n\n{CRISIS}\n")
+
+
+def test_each_coordinator_reads_the_under_minimum_alert_in_their_own_zone(settings: Any) -> None:
+    settings.COORDINATOR_EMAILS = ["office@example.org"]
+    UserFactory(is_staff=True, email="west@example.org", time_zone="America/Los_Angeles")
+    UserFactory(is_staff=True, email="east@example.org", time_zone="America/New_York")
+    cohort = CohortFactory(
+        first_meeting_date=timezone.localdate() + timedelta(days=3),
+        start_time=time(19, 0),
+        min_size=4,
+    )
+    assert tasks.check_minimum_size.call(cohort.pk) is True
+    by_address = {tuple(m.to): m.body for m in mail.outbox}
+    assert set(by_address) == {("east@example.org", "office@example.org"), ("west@example.org",)}
+    assert "pm PST (7:00 pm in New York) has 0 of the 4" in by_address[("west@example.org",)]
+    east = by_address[("east@example.org", "office@example.org")]
+    assert ":00 pm ES" in east and "in New York)" not in east
+    assert f"{settings.SITE_URL}/my/roster/{cohort.pk}/" in east
