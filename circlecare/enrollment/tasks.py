@@ -24,6 +24,7 @@ from circlecare.enrollment.models import (
     Enrollment,
     EnrollmentStatus,
     PartnerInvite,
+    PartnerInviteStatus,
 )
 from circlecare.meetings.schedule import format_for_viewer, format_local
 from circlecare.meetings.weeks import first_start
@@ -269,10 +270,12 @@ def send_partner_invite(invite_id: int, token: str) -> int:
     invite = (
         PartnerInvite.objects.select_related("inviter", "cohort")
         .defer("inviter__password")
-        .filter(pk=invite_id)
+        .filter(pk=invite_id, status=PartnerInviteStatus.PENDING)
         .first()
     )
     if invite is None:
+        # Sent again, cancelled or accepted before the worker reached it: its link would not
+        # work, and a newer invitation (if any) has its own e-mail.
         return 0
     link = site_link("enrollment:partner_accept", token)
     # A partner who already has an account reads times in their own zone; anyone else in the

@@ -11,7 +11,12 @@ from django.core import mail
 from django.utils import timezone
 
 from circlecare.enrollment import tasks
-from circlecare.enrollment.models import OFFERS_LAPSED, EnrollmentStatus, PartnerInvite
+from circlecare.enrollment.models import (
+    OFFERS_LAPSED,
+    EnrollmentStatus,
+    PartnerInvite,
+    PartnerInviteStatus,
+)
 from tests.factories import CohortFactory, EnrollmentFactory, ProgramFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +111,16 @@ def test_each_coordinator_reads_the_under_minimum_alert_in_their_own_zone(settin
     east = by_address[("east@example.org", "office@example.org")]
     assert ":00 pm ES" in east and "in New York)" not in east
     assert f"{settings.SITE_URL}/my/roster/{cohort.pk}/" in east
+
+
+def test_an_invitation_cancelled_before_its_email_went_out_is_not_sent() -> None:
+    invite = PartnerInvite.objects.create(
+        cohort=CohortFactory(program=ProgramFactory(for_couples=True)),
+        inviter=UserFactory(),
+        email="partner@example.org",
+        token_hash="hash",
+        expires_at=timezone.now() + timedelta(days=14),
+        status=PartnerInviteStatus.CANCELLED,
+    )
+    assert tasks.send_partner_invite.call(invite.pk, "secret-token") == 0
+    assert mail.outbox == []
