@@ -7,6 +7,7 @@ say what changed, when the group starts (in the member's own zone) and link to "
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from circlecare.accounts.queries import coordinators_by_zone
 from circlecare.emails import member_footer, site_link
 from circlecare.enrollment.models import (
     LAPSED_OFFERS_LIMIT,
@@ -187,33 +189,6 @@ def sweep() -> int:
     return expire_offers() + alert_under_minimum() + advance_cohorts()
 
 
-def coordinator_addresses() -> list[str]:
-    staff = (
-        get_user_model()
-        .objects.filter(is_staff=True, is_active=True)
-        .values_list("email", flat=True)
-    )
-    return sorted(set(staff) | set(settings.COORDINATOR_EMAILS))
-
-
-def coordinators_by_zone(default_zone: str) -> dict[str, list[str]]:
-    """Coordinators' addresses grouped by their own time zone; an address from
-    ``COORDINATOR_EMAILS`` with no account reads ``default_zone``."""
-    zones: dict[str, str] = {}
-    for email, zone in (
-        get_user_model()
-        .objects.filter(is_staff=True, is_active=True)
-        .values_list("email", "time_zone")
-    ):
-        zones[email] = zone or default_zone
-    for email in settings.COORDINATOR_EMAILS:
-        zones.setdefault(email, default_zone)
-    grouped: dict[str, list[str]] = {}
-    for email in sorted(zones):
-        grouped.setdefault(zones[email], []).append(email)
-    return grouped
-
-
 def _alert_if_under_minimum(cohort: Cohort) -> bool:
     confirmed = Enrollment.objects.filter(cohort=cohort, status__in=SEAT_HOLDING).count()
     if confirmed >= cohort.min_size:
@@ -265,14 +240,19 @@ def check_minimum_size(cohort_id: int) -> bool:
     return _alert_if_under_minimum(cohort)
 
 
-@task()
-def send_partner_invite(invite_id: int, token: str) -> int:
-    invite = (
+def _invite(invite_id: int, **where: Any) -> PartnerInvite | None:
+    """The invitation with who sent it and its group, if it still exists (and matches ``where``)."""
+    return (
         PartnerInvite.objects.select_related("inviter", "cohort")
         .defer("inviter__password")
-        .filter(pk=invite_id, status=PartnerInviteStatus.PENDING)
+        .filter(pk=invite_id, **where)
         .first()
     )
+
+
+@task()
+def send_partner_invite(invite_id: int, token: str) -> int:
+    invite = _invite(invite_id, status=PartnerInviteStatus.PENDING)
     if invite is None:
         # Sent again, cancelled or accepted before the worker reached it: its link would not
         # work, and a newer invitation (if any) has its own e-mail.
@@ -305,12 +285,7 @@ def send_partner_invite(invite_id: int, token: str) -> int:
 def send_partner_invite_called_off(invite_id: int) -> int:
     """Tell the one who sent an invitation that it was called off when the group stopped being
     for couples: they can each join on their own."""
-    invite = (
-        PartnerInvite.objects.select_related("inviter", "cohort")
-        .defer("inviter__password")
-        .filter(pk=invite_id)
-        .first()
-    )
+    invite = _invite(invite_id)
     if invite is None:
         return 0
     inviter = invite.inviter

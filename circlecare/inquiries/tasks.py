@@ -1,19 +1,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 from django_tasks import task
 
-
-def coordinator_addresses() -> list[str]:
-    staff = (
-        get_user_model()
-        .objects.filter(is_staff=True, is_active=True)
-        .values_list("email", flat=True)
-    )
-    return sorted(set(staff) | set(settings.COORDINATOR_EMAILS))
+from circlecare.accounts.queries import coordinator_addresses
 
 
 @task()

@@ -7,22 +7,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from circlecare.accounts.queries import coordinator_addresses
 from circlecare.emails import member_footer, site_link
 from circlecare.measures.models import RiskAlert
 from circlecare.programs.models import ProgramKind
-
-
-def coordinator_addresses() -> list[str]:
-    staff = (
-        get_user_model()
-        .objects.filter(is_staff=True, is_active=True)
-        .values_list("email", flat=True)
-    )
-    return sorted(set(staff) | set(settings.COORDINATOR_EMAILS))
 
 
 def alert_link(alert: RiskAlert) -> str:
