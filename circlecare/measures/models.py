@@ -171,11 +171,13 @@ class ScoreSummary(models.Model):
     """A member's first and last score on one instrument in one cohort: what outcome reports
     read instead of every score (see ``summaries`` and ``outcomes``).
 
-    ``baseline_*`` is the earliest completed score by programme week (the lowest total when a
-    week has two). ``last_*`` is the latest one up to ``weeks``, the program's last week when the
-    row was written (the highest total when a week has two); it is empty when every score lies
-    beyond that week. ``seated`` and ``left_early`` say where the member stands in the cohort.
-    Derived data: ``summaries.rebuild`` recomputes it from the assessments and enrollments.
+    ``baseline_*`` is the first completed score in programme order (``timepoints``: by week,
+    then by completion time, then by id). ``last_*`` is the last one in that order up to
+    ``weeks``, the program's last week when the row was written; it is empty when every score
+    lies beyond that week. Each names its assessment and keeps its completion time, so that a
+    new score can be placed before or after it. ``seated`` and ``left_early`` say where the
+    member stands in the cohort. Derived data: ``summaries.rebuild`` recomputes it from the
+    assessments and enrollments.
     """
 
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -188,8 +190,28 @@ class ScoreSummary(models.Model):
     weeks = models.PositiveSmallIntegerField()
     baseline_week = models.PositiveSmallIntegerField()
     baseline_total = models.PositiveSmallIntegerField()
+    baseline_at = models.DateTimeField()
+    #: Completed scores are kept for good (see ``summaries``); no index or database constraint
+    #: is needed to follow these from a summary.
+    baseline_assessment = models.ForeignKey(
+        Assessment,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     last_week = models.PositiveSmallIntegerField(null=True, blank=True)
     last_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_at = models.DateTimeField(null=True, blank=True)
+    last_assessment = models.ForeignKey(
+        Assessment,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+    )
     #: They took a seat in the cohort (an enrollment with ``confirmed_at``).
     seated = models.BooleanField(db_default=False)
     #: A seat of theirs ended as withdrawn or removed, and they are not back in the group.
@@ -201,8 +223,18 @@ class ScoreSummary(models.Model):
                 fields=["cohort", "member", "instrument"], name="score_summary_once"
             ),
             models.CheckConstraint(
-                condition=Q(last_week__isnull=True, last_total__isnull=True)
-                | Q(last_week__isnull=False, last_total__isnull=False),
+                condition=Q(
+                    last_week__isnull=True,
+                    last_total__isnull=True,
+                    last_at__isnull=True,
+                    last_assessment__isnull=True,
+                )
+                | Q(
+                    last_week__isnull=False,
+                    last_total__isnull=False,
+                    last_at__isnull=False,
+                    last_assessment__isnull=False,
+                ),
                 name="score_summary_last_whole",
             ),
         ]

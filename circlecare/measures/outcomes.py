@@ -4,11 +4,14 @@ Definitions
 -----------
 * **Started**: a member who took a seat (an enrollment with ``confirmed_at``) in a cohort of
   the program whose first meeting falls in the period, and who has a baseline score on the
-  instrument. Scores are ordered by programme week (intake is week 0). The baseline is the
-  member's earliest score in that cohort: normally the intake; when the intake was reused from
-  another group of the same kind within 30 days, it is the first weekly score in this cohort.
-* **Last score**: the member's score from the latest week in that cohort up to the program's
-  last week (the final questionnaire, or the latest weekly one before it).
+  instrument. Scores are ordered by programme week (intake is week 0), then by when they were
+  completed (``timepoints``, the rule the member's chart and the group overview follow too). The
+  baseline is the member's first score in that cohort: normally the intake; when the intake was
+  reused from another group of the same kind within 30 days, it is the first weekly score in
+  this cohort.
+* **Last score**: the member's last score in that order up to the program's last week (the
+  final questionnaire, or the latest weekly one before it; of two answers in one week, the one
+  completed later).
 * **With a follow-up score**: the last score is from a later week than the baseline.
 * **Left early**: the member's seat ended as withdrawn or removed.
 * **Completers**: members with a baseline and a follow-up score who attended at least two
@@ -62,6 +65,7 @@ from circlecare.measures.instruments import Instrument, get
 from circlecare.measures.models import Assessment, ScoreSummary
 from circlecare.measures.plans import weekly_codes
 from circlecare.measures.stats import Rate, rate
+from circlecare.measures.timepoints import follow_up_q
 from circlecare.meetings.models import Attendance, AttendanceStatus
 from circlecare.programs.models import Cohort, Program, ProgramKind
 
@@ -209,7 +213,7 @@ def _per_member(
 ) -> tuple[QuerySet[Any], dict[str, Any]]:
     """The summary rows the report counts, one per (member, cohort, instrument), each with its
     instrument's baseline and last total and whether a follow-up exists (``<code>_base``,
-    ``<code>_last``, ``<code>_gap`` > 0, for every code alike: a row holds its own instrument's
+    ``<code>_last``, ``<code>_follow`` = 1, for every code alike: a row holds its own instrument's
     values, named for each code so one instrument's conditions read them); and, by name, the
     expressions for whether the member attended enough meetings to be a completer
     (``completer``), whether the seat ended early (``left``) and whether the summary was capped
@@ -249,9 +253,7 @@ def _per_member(
     for code in codes:
         rows[f"{code}_base"] = F("baseline_total")
         rows[f"{code}_last"] = F("last_total")
-        rows[f"{code}_gap"] = ExpressionWrapper(
-            F("last_week") - F("baseline_week"), output_field=IntegerField()
-        )
+        rows[f"{code}_follow"] = _flag(follow_up_q("last_week", "baseline_week"))
     return qs.alias(**rows), per_row
 
 
@@ -264,7 +266,7 @@ def _conditions(instrument: Instrument) -> tuple[dict[str, Q], Any]:
     code = instrument.code
     base, last = F(f"{code}_base"), F(f"{code}_last")
     started = Q(**{f"{code}_base__isnull": False})
-    follow_up = Q(**{f"{code}_gap__gt": 0})
+    follow_up = Q(**{f"{code}_follow": 1})
     # Left early: a seat ended as withdrawn or removed, and not back in the group.
     conditions = {"started": started, "follow_up": follow_up, "left": started & Q(left=1)}
     better_by: Any = None

@@ -5,9 +5,10 @@ every score.
 * ``add`` folds a newly completed score into its summary. ``services.submit_assessment`` calls it
   in the transaction that completes the score, so a summary is never behind a committed score.
   It is one ``INSERT … ON CONFLICT DO UPDATE``: the earlier of the two baselines and the later of
-  the two last scores win. Merging is commutative, so two scores of one member submitted at the
-  same moment both count whatever order the transactions commit in (the upsert locks the row
-  and sees the committed one).
+  the two last scores win, in programme order (``timepoints``: week, then completion time, then
+  id; the order the member's chart and the group overview use). Merging is commutative, so two
+  scores of one member submitted at the same moment both count whatever order the transactions
+  commit in (the upsert locks the row and sees the committed one).
 * ``rebuild`` recomputes summaries from the completed assessments in one set-based statement
   per scope: for history loaded in bulk (the demo), the data migration, repairs, and the
   outcome report when a program's number of weeks has changed since a row was written.
@@ -17,7 +18,8 @@ clinical record is kept, see ``accounts.data_rights``); whatever writes complete
 way must call ``add`` or ``rebuild`` for them.
 
 A summary's ``last_*`` is capped at the program's last week (``weeks``), as the report's
-definition of the last score is; ``weeks`` on the row says which cap was used.
+definition of the last score is (``timepoints.in_programme``); ``weeks`` on the row says which cap
+was used.
 
 A summary also carries where its member stands in the cohort, so the report needs no pass over
 the enrollments: ``seated`` (they took a seat: an enrollment with ``confirmed_at``) and
@@ -37,9 +39,8 @@ from django.db.models import QuerySet
 
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.plans import CHECKIN_CODE
+from circlecare.measures.timepoints import ORDER, before_sql, in_programme_sql, order_by_sql
 
-#: Packs (week, total) into one number: totals are at most 40, weeks at most 104.
-KEY = 1000
 #: Packs (member id, cohort id) into one 64-bit number; ids stay far below 2**32.
 PAIR = 2**32
 #: Pairs per statement when rebuilding a list of (member, cohort) pairs.
@@ -131,41 +132,58 @@ def seats_changed(member_id: int, cohort_id: int, *, using: str = DEFAULT_DB_ALI
         cursor.execute(sql, params)
 
 
+#: A summary's columns for a baseline or a last score, from the assessment's columns.
+_POINT = {"week": "meeting_week", "total": "total", "at": "completed_at", "assessment_id": "id"}
+_COLUMNS = (
+    "member_id, cohort_id, instrument, weeks, "
+    + ", ".join(f"baseline_{c}" for c in _POINT)
+    + ", "
+    + ", ".join(f"last_{c}" for c in _POINT)
+)
+
+
+def _place(table: str, prefix: str) -> list[str]:
+    """The columns of a summary's baseline or last score that ``ORDER`` compares, in its order."""
+    by_source = {source: f"{table}.{prefix}_{column}" for column, source in _POINT.items()}
+    return [by_source[column] for column in ORDER]
+
+
 def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Fold ``row``, a just-completed ``Assessment``, into its member's summary (creating the
-    summary if needed). Check-ins have none."""
+    """Fold ``row``, a just-completed ``Assessment`` (saved), into its member's summary
+    (creating the summary if needed). Check-ins have none."""
     if row.instrument == CHECKIN_CODE:
         return
-    summary, _, cohort, program = _tables()
+    summary, assessment, cohort, program = _tables()
     s = summary
-    new_base = f"excluded.baseline_week * {KEY} + excluded.baseline_total"
-    old_base = f"{s}.baseline_week * {KEY} + {s}.baseline_total"
-    new_last = f"excluded.last_week * {KEY} + excluded.last_total"
-    old_last = f"{s}.last_week * {KEY} + {s}.last_total"
-    earlier = f"{new_base} < {old_base}"
-    later = f"excluded.last_week IS NOT NULL AND ({s}.last_week IS NULL OR {new_last} > {old_last})"
+    earlier = before_sql(_place("excluded", "baseline"), _place(s, "baseline"))
+    later = (
+        f"excluded.last_week IS NOT NULL AND ({s}.last_week IS NULL OR "
+        f"{before_sql(_place(s, 'last'), _place('excluded', 'last'))})"
+    )
+    counted = in_programme_sql("a.meeting_week", "p.weeks")
+    baseline = ", ".join(f"a.{source}" for source in _POINT.values())
+    last = ", ".join(f"CASE WHEN {counted} THEN a.{source} END" for source in _POINT.values())
+    updates = ", ".join(
+        [
+            f"baseline_{c} = CASE WHEN {earlier} THEN excluded.baseline_{c} ELSE {s}.baseline_{c} END"
+            for c in _POINT
+        ]
+        + [
+            f"last_{c} = CASE WHEN {later} THEN excluded.last_{c} ELSE {s}.last_{c} END"
+            for c in _POINT
+        ]
+    )
+    # The values come from the stored row, so that the completion time is compared as the
+    # database keeps it (the same text on SQLite as the assessment's own column).
     sql = f"""
-        INSERT INTO {s}
-            (member_id, cohort_id, instrument, weeks,
-             baseline_week, baseline_total, last_week, last_total)
-        SELECT %s, c.id, %s, p.weeks, %s, %s,
-               CASE WHEN %s <= p.weeks THEN %s END, CASE WHEN %s <= p.weeks THEN %s END
-        FROM {cohort} c INNER JOIN {program} p ON p.id = c.program_id
-        WHERE c.id = %s
-        ON CONFLICT (cohort_id, member_id, instrument) DO UPDATE SET
-            baseline_week = CASE WHEN {earlier} THEN excluded.baseline_week
-                                 ELSE {s}.baseline_week END,
-            baseline_total = CASE WHEN {earlier} THEN excluded.baseline_total
-                                  ELSE {s}.baseline_total END,
-            last_week = CASE WHEN {later} THEN excluded.last_week ELSE {s}.last_week END,
-            last_total = CASE WHEN {later} THEN excluded.last_total ELSE {s}.last_total END
+        INSERT INTO {s} ({_COLUMNS})
+        SELECT a.member_id, a.cohort_id, a.instrument, p.weeks, {baseline}, {last}
+        FROM {assessment} a
+            INNER JOIN {cohort} c ON c.id = a.cohort_id
+            INNER JOIN {program} p ON p.id = c.program_id
+        WHERE a.id = %s AND a.status = %s
+        ON CONFLICT (cohort_id, member_id, instrument) DO UPDATE SET {updates}
     """  # noqa: S608 - table names come from the models, values are parameters
-    week, total = row.meeting_week, row.total
-    # In the order of the placeholders: the new row's values, the two capped last-score cases,
-    # then the cohort.
-    params: list[Any] = [
-        row.member_id, row.instrument, week, total, week, week, week, total, row.cohort_id,
-    ]  # fmt: skip
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -174,7 +192,7 @@ def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
             # flags are read from the enrollments as they are once both are settled. (SQLite
             # runs one writer at a time.)
             cursor.execute(f"SELECT 1 FROM {cohort} WHERE id = %s FOR KEY SHARE", [row.cohort_id])  # noqa: S608
-        cursor.execute(sql, params)
+        cursor.execute(sql, [row.pk, _COMPLETED])
     seats_changed(row.member_id, row.cohort_id, using=using)
 
 
@@ -188,21 +206,32 @@ def _rebuild(
     using: str,
 ) -> None:
     summary, assessment, cohort, program = _tables()
-    key = f"a.meeting_week * {KEY} + a.total"
-    capped = f"CASE WHEN a.meeting_week <= p.weeks THEN {key} END"
+    counted = f"CASE WHEN {in_programme_sql('a.meeting_week', 'p.weeks')} THEN 1 ELSE 0 END"
+    scores = "PARTITION BY a.member_id, a.cohort_id, a.instrument"
+    sources = list(_POINT.values())
     delete = f"DELETE FROM {summary} WHERE {summary_where}"  # noqa: S608
+    # Each score's place from the front (the baseline is the first) and, among the scores up to
+    # the program's last week, from the back (the last score is the first from the back).
+    picked = ", ".join(
+        [f"MAX(CASE WHEN r.from_front = 1 THEN r.{c} END)" for c in sources]
+        + [f"MAX(CASE WHEN r.counted = 1 AND r.from_back = 1 THEN r.{c} END)" for c in sources]
+    )
     insert = f"""
-        INSERT INTO {summary}
-            (member_id, cohort_id, instrument, weeks,
-             baseline_week, baseline_total, last_week, last_total)
-        SELECT a.member_id, a.cohort_id, a.instrument, p.weeks,
-               MIN({key}) / {KEY}, MIN({key}) %% {KEY},
-               MAX({capped}) / {KEY}, MAX({capped}) %% {KEY}
-        FROM {assessment} a
-            INNER JOIN {cohort} c ON c.id = a.cohort_id
-            INNER JOIN {program} p ON p.id = c.program_id
-        WHERE a.status = %s AND a.instrument <> %s AND {where}
-        GROUP BY a.member_id, a.cohort_id, a.instrument, p.weeks
+        INSERT INTO {summary} ({_COLUMNS})
+        SELECT r.member_id, r.cohort_id, r.instrument, r.weeks, {picked}
+        FROM (
+            SELECT a.member_id, a.cohort_id, a.instrument, p.weeks,
+                   {", ".join(f"a.{c}" for c in sources)}, {counted} AS counted,
+                   ROW_NUMBER() OVER ({scores} ORDER BY {order_by_sql("a")}) AS from_front,
+                   ROW_NUMBER() OVER (
+                       {scores}, {counted} ORDER BY {order_by_sql("a", descending=True)}
+                   ) AS from_back
+            FROM {assessment} a
+                INNER JOIN {cohort} c ON c.id = a.cohort_id
+                INNER JOIN {program} p ON p.id = c.program_id
+            WHERE a.status = %s AND a.instrument <> %s AND {where}
+        ) r
+        GROUP BY r.member_id, r.cohort_id, r.instrument, r.weeks
     """  # noqa: S608 - table names come from the models, values are parameters
     with connections[using].cursor() as cursor:
         cursor.execute(delete, summary_params)

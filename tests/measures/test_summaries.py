@@ -56,8 +56,12 @@ def all_summaries() -> set[tuple[Any, ...]]:
             "weeks",
             "baseline_week",
             "baseline_total",
+            "baseline_at",
+            "baseline_assessment_id",
             "last_week",
             "last_total",
+            "last_at",
+            "last_assessment_id",
             "seated",
             "left_early",
         )
@@ -94,6 +98,43 @@ def test_submissions_in_any_order_leave_the_same_summary(seed: int) -> None:
     before = all_summaries()
     summaries.rebuild()
     assert all_summaries() == before
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3, 4), (4, 3, 2, 1, 0), (2, 4, 0, 3, 1)])
+def test_two_answers_in_one_week_count_in_the_order_they_were_completed(
+    order: tuple[int, ...],
+) -> None:
+    """The later of two answers in the last week is the last score, and the intake is the
+    baseline though it was completed after a weekly one: whatever order the scores are folded in,
+    and as a rebuild makes them."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=6)
+    cohort = CohortFactory(program=program)
+    member = User.objects.create(email=f"week{order}@example.org", display_name="W")
+    start = timezone.now() - timedelta(weeks=10)
+    scores = [
+        # (week, occasion, total, completed after the start): the intake a day after week 2's.
+        (0, Occasion.INTAKE, 16, timedelta(weeks=2, days=1)),
+        (2, Occasion.WEEKLY, 9, timedelta(weeks=2)),
+        (6, Occasion.WEEKLY, 12, timedelta(weeks=6)),
+        (6, Occasion.FINAL, 4, timedelta(weeks=6, days=1)),  # answered again, later
+        (7, Occasion.WEEKLY, 1, timedelta(weeks=7)),  # after the last week
+    ]
+    rows = [
+        Assessment.scored(
+            member_id=member.pk, cohort=cohort, code="PHQ9", occasion=occasion, week=week,
+            answers=answers_for("PHQ9", total), when=start + after,
+        )
+        for week, occasion, total, after in scores
+    ]  # fmt: skip
+    for i in order:
+        rows[i].save()
+        summaries.add(rows[i])
+    assert summary_of(member, cohort, "PHQ9") == (0, 16, 6, 4)
+    summary = ScoreSummary.objects.get(member=member, cohort=cohort)
+    assert (summary.baseline_assessment_id, summary.last_assessment_id) == (rows[0].pk, rows[3].pk)
+    folded = all_summaries()
+    summaries.rebuild()
+    assert all_summaries() == folded
 
 
 def test_a_rebuild_repairs_a_changed_score_and_checkins_are_left_out() -> None:
@@ -232,13 +273,15 @@ def expected_from_raw(program: Program, cohorts: list[Cohort]) -> dict[str, Any]
     ).select_related("meeting"):
         key = (a.member_id, a.meeting.cohort_id)
         attended[key] = attended.get(key, 0) + 1
-    scores: dict[tuple[int, int, str], list[tuple[int, int]]] = {}
+    # (week, completed at, id, total): sorted, the first is the baseline and the last the last
+    # score (by week, then completion time; the id settles a tie in time).
+    scores: dict[tuple[int, int, str], list[tuple[int, Any, int, int]]] = {}
     for a in Assessment.objects.filter(
         cohort_id__in=cohort_ids, status=AssessmentStatus.COMPLETED, meeting_week__lte=weeks
     ):
         assert a.total is not None
         scores.setdefault((a.member_id, a.cohort_id, a.instrument), []).append(
-            (a.meeting_week, a.total)
+            (a.meeting_week, a.completed_at, a.pk, a.total)
         )
     for member_id, cohort_id in sorted(seated):
         flags: dict[str, dict[str, bool]] = {}
@@ -247,7 +290,7 @@ def expected_from_raw(program: Program, cohorts: list[Cohort]) -> dict[str, Any]
             points = scores.get((member_id, cohort_id, code))
             if not points:
                 continue
-            (bw, base), (lw, last) = min(points), max(points)
+            (bw, _, _, base), (lw, _, _, last) = min(points), max(points)
             follow = lw > bw
             threshold, case_at, worse_up, factor = RULES[code]
             better = (base - last if worse_up else last - base) * factor

@@ -4,11 +4,7 @@ from django.db import migrations, models
 
 
 def fill_summaries(apps, schema_editor):
-    """Summaries of every completed assessment so far, with where each member stands in the
-    cohort: one set-based statement for the scores and one for the seats."""
-    from circlecare.measures import summaries
-
-    summaries.rebuild(using=schema_editor.connection.alias)
+    """Filled by 0005, once the summaries have every column the code writes."""
 
 
 class Migration(migrations.Migration):
