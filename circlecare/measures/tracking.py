@@ -2,7 +2,9 @@
 
 Used by the clinician's member chart and cohort overview, and (in plain words) the member's
 own progress page. Works on the few rows of one member; outcome figures for many members are
-computed in the database by ``outcomes.py``.
+computed in the database by ``outcomes.py``. Which scores are the baseline, the latest and a
+follow-up is decided by ``timepoints``, for these pages and the reports alike; the points
+themselves are listed in the order they were answered.
 
 The not-on-track rule
 ---------------------
@@ -12,7 +14,7 @@ A member is **not on track** on an instrument when, at their latest score:
 2. they have reached the halfway week of the program (week ≥ ⌈weeks / 2⌉) and the latest score
    is no better than the baseline (PHQ-9/GAD-7/UCLA-3 the same or higher; WHO-5 the same or
    lower); or
-3. the latest PHQ-9 carries the risk flag (item 9 above 0).
+3. the most recently answered PHQ-9 carries the risk flag (item 9 above 0), whatever its week.
 
 This is a prompt for the clinician to look and talk with the member, never a verdict. It is
 our own rule, in the spirit of the expected-treatment-response approaches of routine outcome
@@ -31,6 +33,7 @@ from circlecare.measures.instruments import Instrument, get
 from circlecare.measures.instruments.base import LOW_ITEM, RISK
 from circlecare.measures.models import Assessment, AssessmentStatus
 from circlecare.measures.stats import DETERIORATED, IMPROVED, NO_RELIABLE_CHANGE, classify_change
+from circlecare.measures.timepoints import pick
 
 NOT_ON_TRACK_RULE = (
     "Not on track: a reliable deterioration from baseline; or, from the halfway week on, a "
@@ -95,24 +98,23 @@ class Point:
 @dataclass(frozen=True)
 class Trajectory:
     instrument: Instrument
+    #: Every score, in the order it was answered.
     points: list[Point]
     weeks: int
+    #: The baseline and the latest score by ``timepoints.pick`` (the reports' rule); the latest
+    #: is None when every score is from after the program's last week.
+    baseline: Point | None
+    latest: Point | None
+    has_follow_up: bool
 
     @property
     def code(self) -> str:
         return self.instrument.code
 
     @property
-    def baseline(self) -> Point | None:
-        return self.points[0] if self.points else None
-
-    @property
-    def latest(self) -> Point | None:
+    def most_recent(self) -> Point | None:
+        """The score answered last, whatever its week: what a risk answer is looked for on."""
         return self.points[-1] if self.points else None
-
-    @property
-    def has_follow_up(self) -> bool:
-        return len(self.points) >= 2
 
     @property
     def change(self) -> int | None:
@@ -140,10 +142,13 @@ class Trajectory:
 
     @property
     def not_on_track(self) -> bool:
+        recent = self.most_recent
+        if recent is not None and recent.risk:
+            return True
         latest, baseline = self.latest, self.baseline
         if latest is None or baseline is None:
             return False
-        if latest.risk or self.classification == DETERIORATED:
+        if self.classification == DETERIORATED:
             return True
         halfway = math.ceil(self.weeks / 2)
         if self.has_follow_up and latest.week >= halfway:
@@ -154,10 +159,10 @@ class Trajectory:
 
     @property
     def flag(self) -> str:
-        latest = self.latest
-        if latest is None:
+        recent = self.most_recent
+        if recent is None:
             return "no_scores"
-        if latest.risk:
+        if recent.risk:
             return "risk"
         cls = self.classification
         if cls == DETERIORATED:
@@ -272,7 +277,8 @@ def _point(row: Assessment, instrument: Instrument) -> Point:
 def trajectories(
     rows: Iterable[Assessment], *, weeks: int, codes: Iterable[str]
 ) -> list[Trajectory]:
-    """One trajectory per instrument code, from completed rows (any order) of one member."""
+    """One trajectory per instrument code, from completed rows (any order) of one member in one
+    group whose program has ``weeks`` weeks."""
     wanted = list(codes)
     by_code: dict[str, list[Assessment]] = {code: [] for code in wanted}
     for row in rows:
@@ -281,12 +287,17 @@ def trajectories(
     result = []
     for code in wanted:
         instrument = get(code)
-        ordered = sorted(by_code[code], key=lambda r: (r.completed_at, r.pk))
+        answered = sorted(by_code[code], key=lambda r: (r.completed_at, r.pk))
+        points = {r.pk: _point(r, instrument) for r in answered}
+        chosen = pick(answered, weeks=weeks)
         result.append(
             Trajectory(
                 instrument=instrument,
-                points=[_point(r, instrument) for r in ordered],
+                points=list(points.values()),
                 weeks=weeks,
+                baseline=points[chosen.baseline.pk] if chosen.baseline else None,
+                latest=points[chosen.latest.pk] if chosen.latest else None,
+                has_follow_up=chosen.has_follow_up,
             )
         )
     return result
