@@ -370,7 +370,15 @@ def update_reflection(*, reflection: Reflection, body: str, share: bool, actor: 
     body = body.strip()
     if not body:
         raise InvalidTransition("Please write something before saving.")
-    _share_target(actor, reflection.cohort if reflection.cohort_id else None, share)
+    if share and not reflection.shared_with_facilitator:
+        # Only newly sharing needs the group: a member who has left it can still edit the entry
+        # and stop sharing it.
+        if reflection.cohort is not None and not is_member(actor, reflection.cohort):
+            raise InvalidTransition(
+                "You're no longer in this group, so this entry can't be shared with its "
+                "facilitator."
+            )
+        _share_target(actor, reflection.cohort, share)
     with transaction.atomic(durable=True):
         reflection = Reflection.objects.select_for_update().get(pk=reflection.pk)
         reflection.body = body

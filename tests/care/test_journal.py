@@ -8,8 +8,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from circlecare.care.models import Reflection
+from circlecare.enrollment.models import Enrollment
+from circlecare.enrollment.services import withdraw
 from tests.care.factories import ReflectionFactory, make_circle
 from tests.factories import CohortFactory, EnrollmentFactory
 
@@ -122,6 +125,40 @@ def test_sharing_and_unsharing_an_entry() -> None:
     assert not entry.shared_with_facilitator
     shared = reverse("care:shared_reflection", args=[circle.cohort.pk, entry.pk])
     assert logged_in(circle.lead).get(shared).status_code == 404
+
+
+def test_a_member_who_left_the_group_can_still_edit_and_stop_sharing_an_entry() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    entry = ReflectionFactory(
+        member=member,
+        cohort=circle.cohort,
+        body="About the group",
+        shared_with_facilitator=True,
+        shared_at=timezone.now(),
+    )
+    withdraw(enrollment=Enrollment.objects.get(member=member, cohort=circle.cohort))
+    client = logged_in(member)
+    url = reverse("care:journal_entry", args=[entry.pk])
+
+    response = client.post(url, {"body": "Edited after leaving", "share": "on"})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.body == "Edited after leaving" and entry.shared_with_facilitator
+
+    response = client.post(url, {"body": "Edited after leaving"})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert not entry.shared_with_facilitator
+    shared = reverse("care:shared_reflection", args=[circle.cohort.pk, entry.pk])
+    assert logged_in(circle.lead).get(shared).status_code == 404
+
+    # Sharing it anew with a group they have left is refused, with a reason, and changes nothing.
+    response = client.post(url, {"body": "Edited after leaving", "share": "on"})
+    assert response.status_code == 400
+    assert "no longer in this group" in response.content.decode()
+    entry.refresh_from_db()
+    assert not entry.shared_with_facilitator
 
 
 def test_export_as_json_and_as_a_page() -> None:
