@@ -411,9 +411,24 @@ def member_flow(user: User) -> MemberFlow:
 
 
 def my_open_matches(user: User) -> list[CareMatch]:
-    """Care the member has agreed and not yet seen through, newest first."""
+    """Care the member has agreed and not yet seen through, newest first.
+
+    Only matches whose post they can still open: not in a group they have left or whose board
+    was turned off, nor on a post hidden from them or by someone they no longer see.
+    """
     return list(
         CareMatch.objects.filter(Q(giver=user) | Q(receiver=user), status=MatchStatus.AGREED)
+        .filter(
+            cohort_id__in=Enrollment.objects.filter(
+                member=user, status=EnrollmentStatus.CONFIRMED
+            ).values("cohort_id")
+        )
+        .filter(
+            Q(cohort__program__kind=ProgramKind.CARE_CIRCLE)
+            | Q(cohort__care_board_setting__enabled=True)
+        )
+        .filter(Q(post__hidden_at__isnull=True) | Q(post__author=user))
+        .exclude(post__author_id__in=hidden_author_ids(user))
         .select_related("post", "giver", "receiver")
         .defer("giver__password", "receiver__password")
         .order_by("-created_at")[:20]

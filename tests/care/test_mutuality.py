@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from circlecare.care.models import MatchStatus, PostKind
 from circlecare.care.queries import circle_flow, member_flow
+from circlecare.enrollment.models import Enrollment
+from circlecare.enrollment.services import withdraw
 from tests.care.factories import CarePostFactory, make_circle, make_match
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +147,30 @@ def test_home_lists_care_in_progress() -> None:
     assert "Chat on Friday" in page and "you're helping" in page
     page = logged_in(asker).get(reverse("care:home")).content.decode()
     assert "is helping you" in page
+
+
+def test_home_lists_only_care_whose_post_the_member_can_still_open() -> None:
+    circle = make_circle(3)
+    asker, helper, other = circle.members
+    left = CarePostFactory(cohort=circle.cohort, author=asker, title="Soup on Sunday")
+    make_match(left, helper)
+    hidden = CarePostFactory(
+        cohort=circle.cohort,
+        author=other,
+        title="A ride to town",
+        hidden_at=timezone.now(),
+        hidden_reason="Off topic",
+    )
+    make_match(hidden, helper)
+    kept = CarePostFactory(cohort=circle.cohort, author=other, title="A call on Friday")
+    make_match(kept, asker)
+    withdraw(enrollment=Enrollment.objects.get(member=helper, cohort=circle.cohort))
+
+    helper_client = logged_in(helper)
+    page = helper_client.get(reverse("care:home")).content.decode()
+    # The posts are out of the helper's reach now: no link leads to a missing page.
+    assert "Soup on Sunday" not in page and "A ride to town" not in page
+    assert helper_client.get(reverse("care:post", args=[left.pk])).status_code == 404
+
+    page = logged_in(asker).get(reverse("care:home")).content.decode()
+    assert "Soup on Sunday" in page and "A call on Friday" in page
