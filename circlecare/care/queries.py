@@ -525,3 +525,22 @@ def latest_nudge(user: User) -> NudgeSent | None:
         .order_by("-sent_at", "-pk")
         .first()
     )
+
+
+def standing_nudge(user: User) -> NudgeSent | None:
+    """The member's latest nudge, while its suggestion still stands.
+
+    It stands while both people are still in that circle and neither has since blocked or muted
+    the other (never suggested to each other, whichever way round).
+    """
+    latest = latest_nudge(user)
+    if latest is None or latest.suggested_id is None or latest.cohort is None:
+        return None
+    if not can_see_board(user, latest.cohort) or not is_member(latest.suggested, latest.cohort):
+        return None
+    if MemberBlock.objects.filter(
+        Q(blocker_id=user.pk, blocked_id=latest.suggested_id)
+        | Q(blocker_id=latest.suggested_id, blocked_id=user.pk)
+    ).exists():
+        return None
+    return latest

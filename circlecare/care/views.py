@@ -596,12 +596,4 @@ def journal_export(request: HttpRequest) -> HttpResponse:
 @login_required
 def nudge(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    latest = queries.latest_nudge(user)
-    if latest is not None and latest.suggested_id and latest.cohort_id:
-        # A suggestion only stands while both people still share that circle's board.
-        assert latest.cohort is not None
-        if not queries.can_see_board(user, latest.cohort) or latest.suggested_id in (
-            queries.hidden_author_ids(user)
-        ):
-            latest = None
-    return render(request, "care/nudge.html", {"nudge": latest})
+    return render(request, "care/nudge.html", {"nudge": queries.standing_nudge(user)})

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from circlecare.care.models import CareMatch, MatchStatus, MemberBlock, NudgeSent
 from circlecare.care.nudges import choose, iso_week, send_weekly_nudges
 from circlecare.care.tasks import next_run_after, schedule_next, weekly_care_nudges
+from circlecare.enrollment.models import Enrollment
+from circlecare.enrollment.services import withdraw
 from circlecare.programs.models import ProgramKind
 from tests.care.factories import CarePostFactory, make_circle, make_match
 from tests.conftest import requires_postgres
@@ -50,6 +52,28 @@ def test_member_gets_one_gentle_email_with_a_link_and_no_names() -> None:
     page = client.get(reverse("care:nudge")).content.decode()
     assert b.display_name in page
     assert reverse("care:board", args=[circle.cohort.pk]) in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["suggested_left", "suggested_muted_member", "member_muted"])
+def test_a_suggestion_no_longer_stands_once_the_two_no_longer_share_the_circle(
+    change: str,
+) -> None:
+    circle = make_circle(2)
+    a, b = circle.members
+    NudgeSent.objects.create(member=a, week=iso_week(NOW), suggested=b, cohort=circle.cohort)
+    client = Client()
+    client.force_login(a)
+    assert b.display_name in client.get(reverse("care:nudge")).content.decode()
+
+    if change == "suggested_left":
+        withdraw(enrollment=Enrollment.objects.get(member=b, cohort=circle.cohort))
+    elif change == "suggested_muted_member":
+        MemberBlock.objects.create(blocker=b, blocked=a, kind="mute")
+    else:
+        MemberBlock.objects.create(blocker=a, blocked=b, kind="mute")
+    page = client.get(reverse("care:nudge")).content.decode()
+    assert b.display_name not in page and "No suggestion right now" in page
 
 
 @pytest.mark.django_db
