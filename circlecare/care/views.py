@@ -86,6 +86,13 @@ def adapt_week(request: HttpRequest, cohort_id: int, number: int) -> HttpRespons
         for name in ("topic", "skill", "practice", "reflection_prompt")
     }
     form = WeekForm(_data(request), initial=initial)
+    if request.method == "POST" and "reset" in request.POST:
+        # Going back to the program's week discards whatever is in the fields, valid or not.
+        services.adapt_week(
+            cohort=cohort, number=number, changes=services.WeekChanges(), actor=user
+        )
+        messages.success(request, f"Week {number} now follows the program's plan.")
+        return redirect("care:programme", cohort_id=cohort.pk)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -97,8 +104,6 @@ def adapt_week(request: HttpRequest, cohort_id: int, number: int) -> HttpRespons
                     if value and value != (getattr(base, name, "") or "")
                 }
             )
-            if "reset" in request.POST:
-                changes = services.WeekChanges()
             services.adapt_week(cohort=cohort, number=number, changes=changes, actor=user)
             messages.success(
                 request,
@@ -110,7 +115,7 @@ def adapt_week(request: HttpRequest, cohort_id: int, number: int) -> HttpRespons
         return render(
             request,
             "care/adapt_week.html",
-            {"cohort": cohort, "number": number, "form": form, "base": base},
+            {"cohort": cohort, "number": number, "form": form, "base": base, "existing": existing},
             status=400,
         )
     return render(

@@ -112,6 +112,23 @@ def test_facilitator_adapts_a_week_for_their_cohort_only() -> None:
     assert not CohortWeek.objects.exists()
 
 
+def test_going_back_to_the_programs_week_works_from_a_form_with_errors() -> None:
+    circle = make_circle(1)
+    url = reverse("care:adapt_week", args=[circle.cohort.pk, 2])
+    client = logged_in(circle.lead)
+    client.post(url, {"practice": "Walk with someone from the group."})
+    assert CohortWeek.objects.exists()
+
+    page = client.post(url, {"topic": "t" * 200})
+    assert page.status_code == 400
+    assert 'name="reset"' in page.content.decode()
+    assert CohortWeek.objects.get().practice == "Walk with someone from the group."
+
+    response = client.post(url, {"topic": "t" * 200, "reset": "1"})
+    assert response.status_code == 302
+    assert not CohortWeek.objects.exists()
+
+
 @pytest.mark.parametrize("who", ["member", "other_lead", "coordinator"])
 def test_only_the_cohorts_facilitators_can_adapt(who: str) -> None:
     circle = make_circle(1)
