@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -121,6 +121,14 @@ def board_posts(user: User, cohort: Cohort) -> list[CarePost]:
         .defer("author__password")
         .annotate(
             live_matches=Count("matches", filter=~Q(matches__status=MatchStatus.CANCELLED)),
+            # A post whose author has left the group is no longer open to responses.
+            author_here=Exists(
+                Enrollment.objects.filter(
+                    member_id=OuterRef("author_id"),
+                    cohort=cohort,
+                    status=EnrollmentStatus.CONFIRMED,
+                )
+            ),
         )
     )
     if not cohort.is_led_by(user):

@@ -161,6 +161,8 @@ def respond(*, post: CarePost, actor: User) -> CareMatch:
             raise CannotRespond("This is your own post.")
         if post.is_hidden or post.status != PostStatus.OPEN:
             raise CannotRespond("This post is no longer open.")
+        if not is_member(post.author, post.cohort):
+            raise CannotRespond("Its author has left the group, so this post is no longer open.")
         if post.author_id in hidden_author_ids(actor) or blocked_between(post.author_id, actor.pk):
             raise CannotRespond()
         if (

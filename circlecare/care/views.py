@@ -176,6 +176,7 @@ def _post_context(request: HttpRequest, post: Any, **extra: Any) -> dict[str, An
         "my_match": mine,
         "is_facilitator": post.cohort.is_led_by(user),
         "is_member": queries.is_member(user, post.cohort),
+        "author_left": not queries.is_member(post.author, post.cohort),
         "thanks_form": ThanksForm(),
         **extra,
     }

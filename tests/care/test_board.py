@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from circlecare.care import services
 from circlecare.care.errors import CannotRespond
-from circlecare.care.models import CarePost, CareReport, MemberBlock
+from circlecare.care.models import CareMatch, CarePost, CareReport, MemberBlock
+from circlecare.enrollment.models import Enrollment
+from circlecare.enrollment.services import withdraw
 from tests.care.factories import CarePostFactory, make_circle
 
 pytestmark = pytest.mark.django_db
@@ -184,6 +186,26 @@ def test_blocked_members_cannot_respond_to_each_others_posts() -> None:
     # The blocked member does not see the blocker's posts either.
     page = logged_in(blocked).get(reverse("care:post", args=[mine.pk]))
     assert page.status_code == 404
+
+
+def test_a_post_whose_author_left_the_group_is_no_longer_open() -> None:
+    circle = make_circle(2)
+    leaver, member = circle.members
+    post = CarePostFactory(
+        cohort=circle.cohort, author=leaver, kind="offer", title="I made too much soup"
+    )
+    withdraw(enrollment=Enrollment.objects.get(member=leaver, cohort=circle.cohort))
+    client = logged_in(member)
+
+    board = client.get(reverse("care:board", args=[circle.cohort.pk])).content.decode()
+    assert "No longer open" in board
+    page = client.get(reverse("care:post", args=[post.pk])).content.decode()
+    assert "has left the group, so this post is no longer open" in page
+    assert reverse("care:respond", args=[post.pk]) not in page
+
+    response = client.post(reverse("care:respond", args=[post.pk]), follow=True)
+    assert "has left the group, so this post is no longer open" in response.content.decode()
+    assert not CareMatch.objects.exists()
 
 
 def test_muting_someone_does_not_stop_them_responding() -> None:
