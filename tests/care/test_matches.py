@@ -209,3 +209,20 @@ def test_the_author_hears_by_email_that_someone_responded_unless_they_turned_it_
     services.respond(post=post, actor=other)
     run_worker()
     assert len(mail.outbox) == 1
+
+
+def test_each_match_button_names_the_other_person() -> None:
+    # The author of an offer two people took up has a row of buttons per match: a screen
+    # reader listing the buttons must hear whose match each one acts on.
+    circle = make_circle(3)
+    author, first, second = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, kind=PostKind.OFFER)
+    make_match(post, first)
+    make_match(post, second)
+    page = logged_in(author).get(reverse("care:post", args=[post.pk])).content.decode()
+    hidden = '<span class="visually-hidden">'
+    for person in (first, second):
+        assert f"Mark as done{hidden} with {person.display_name}</span></button>" in page
+        assert f"Call it off{hidden} with {person.display_name}</span></button>" in page
+    page = logged_in(first).get(reverse("care:post", args=[post.pk])).content.decode()
+    assert f"Mark as done{hidden} with {author.display_name}</span></button>" in page
