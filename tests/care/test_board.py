@@ -109,6 +109,17 @@ def test_facilitators_cannot_post_but_see_the_board() -> None:
     assert not CarePost.objects.exists()
 
 
+def test_an_empty_board_invites_members_to_post_but_not_the_facilitator() -> None:
+    circle = make_circle(1)
+    url = reverse("care:board", args=[circle.cohort.pk])
+    member_page = logged_in(circle.members[0]).get(url).content.decode()
+    assert "You could be the first to offer something small." in member_page
+    lead_page = logged_in(circle.lead).get(url).content.decode()
+    assert "You could be the first" not in lead_page
+    assert "Members' offers and requests will appear here." in lead_page
+    assert reverse("care:mutuality") not in lead_page.split('id="posts-heading"')[1]
+
+
 def test_posting_is_rate_limited_with_a_clear_message() -> None:
     circle = make_circle(1)
     member = circle.members[0]
