@@ -169,6 +169,18 @@ def visible_post(user: User, post_id: int) -> CarePost:
     return post
 
 
+def board_of_gone_post(user: User, post_id: int) -> int | None:
+    """The board a post was on, when ``user`` may see that board but no longer the post.
+
+    For someone who acts on a post that was hidden, or whose author they no longer see, after
+    they opened it. Anyone else gets None (and a 404): it does not confirm the post exists.
+    """
+    post = CarePost.objects.select_related("cohort__program").filter(pk=post_id).first()
+    if post is None or not can_see_board(user, post.cohort):
+        return None
+    return post.cohort_id
+
+
 def post_matches(user: User, post: CarePost) -> list[CareMatch]:
     """Matches on a post that ``user`` takes part in; facilitators and the author see them all."""
     matches = (

@@ -188,9 +188,21 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     return render(request, "care/post_detail.html", _post_context(request, post))
 
 
+def _gone_from_board(request: HttpRequest, post_id: int) -> HttpResponse:
+    """A member acts on a post that left the board while their page was open: say so."""
+    cohort_id = queries.board_of_gone_post(_user(request), post_id)
+    if cohort_id is None:
+        raise Http404
+    messages.error(request, "This post is no longer on the board, so nothing was changed.")
+    return redirect("care:board", cohort_id=cohort_id)
+
+
 def _act_on_post(request: HttpRequest, post_id: int, action: str) -> HttpResponse:
     user = _user(request)
-    post = queries.visible_post(user, post_id)
+    try:
+        post = queries.visible_post(user, post_id)
+    except Http404:
+        return _gone_from_board(request, post_id)
     try:
         if action == "respond":
             services.respond(post=post, actor=user)
@@ -234,7 +246,12 @@ def _reason_page(
     request: HttpRequest, post_id: int, *, facilitator: bool, template: str
 ) -> HttpResponse:
     user = _user(request)
-    post = queries.visible_post(user, post_id)
+    try:
+        post = queries.visible_post(user, post_id)
+    except Http404:
+        if request.method != "POST":
+            raise
+        return _gone_from_board(request, post_id)
     allowed = post.cohort.is_led_by(user) if facilitator else queries.is_member(user, post.cohort)
     if not allowed:
         raise Http404

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from circlecare.care import services
 from circlecare.care.errors import CannotRespond
-from circlecare.care.models import CareMatch, MatchStatus, PostKind
+from circlecare.care.models import CareMatch, CareReport, MatchStatus, PostKind
 from circlecare.errors import InvalidTransition
 from tests.care.factories import CarePostFactory, make_circle, make_match
 
@@ -226,3 +226,24 @@ def test_each_match_button_names_the_other_person() -> None:
         assert f"Call it off{hidden} with {person.display_name}</span></button>" in page
     page = logged_in(first).get(reverse("care:post", args=[post.pk])).content.decode()
     assert f"Mark as done{hidden} with {author.display_name}</span></button>" in page
+
+
+@pytest.mark.parametrize("action", ["respond", "report_post"])
+def test_acting_on_a_post_hidden_while_the_page_was_open_says_so(action: str) -> None:
+    circle = make_circle(2)
+    author, member = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    client = logged_in(member)
+    assert client.get(reverse("care:post", args=[post.pk])).status_code == 200
+    services.hide_post(post=post, reason="Not for the board", actor=circle.lead)
+
+    response = client.post(reverse(f"care:{action}", args=[post.pk]), {"reason": "Worried"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("care:board", args=[circle.cohort.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "This post is no longer on the board, so nothing was changed." in page
+    assert not CareMatch.objects.exists() and not CareReport.objects.exists()
+
+    # Someone who cannot see the board still learns nothing about the post.
+    outsider = logged_in(make_circle(1).members[0])
+    assert outsider.post(reverse(f"care:{action}", args=[post.pk])).status_code == 404
