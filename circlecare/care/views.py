@@ -390,9 +390,11 @@ def unblock(request: HttpRequest, cohort_id: int, user_id: int) -> HttpResponse:
     cohort = queries.cohort_for_board(user, cohort_id)
     try:
         services.remove_block(blocked_id=user_id, actor=user)
-    except NotFound as exc:
-        raise Http404 from exc
-    messages.success(request, "Undone.")
+    except NotFound:
+        # A second press (a double click, a resubmitted form): the first one already undid it.
+        messages.info(request, "That's already undone.")
+    else:
+        messages.success(request, "Undone.")
     return redirect("care:board", cohort_id=cohort.pk)
 
 

@@ -54,7 +54,12 @@ MATRIX: dict[str, Route] = {
         only(facilitator=200),
     ),
     "block": ("post", lambda w: [w["cohort"].pk, w["author"].pk], only(member=302, author=302)),
-    "unblock": ("post", lambda w: [w["cohort"].pk, w["author"].pk], NONE),
+    # Nothing to undo: those on the board hear it's already undone (the same for any person).
+    "unblock": (
+        "post",
+        lambda w: [w["cohort"].pk, w["author"].pk],
+        only(facilitator=302, member=302, author=302),
+    ),
     "post": ("get", lambda w: [w["post"].pk], only(facilitator=200, member=200, author=200)),
     "respond": ("post", lambda w: [w["post"].pk], only(facilitator=302, member=302, author=302)),
     "close_post": ("post", lambda w: [w["post"].pk], only(author=302)),

@@ -184,6 +184,19 @@ def test_each_undo_button_names_the_person_and_what_it_undoes() -> None:
     assert f"Undo{hidden} blocking {blocked.display_name}</span></button>" in board
 
 
+def test_pressing_undo_twice_says_it_is_already_undone() -> None:
+    circle = make_circle(2)
+    me, other = circle.members
+    client = logged_in(me)
+    client.post(reverse("care:block", args=[circle.cohort.pk, other.pk]), {"kind": "mute"})
+    url = reverse("care:unblock", args=[circle.cohort.pk, other.pk])
+    assert client.post(url).status_code == 302
+    response = client.post(url, follow=True)
+    assert response.status_code == 200
+    assert "already undone" in response.content.decode()
+    assert not MemberBlock.objects.exists()
+
+
 def test_blocked_members_cannot_respond_to_each_others_posts() -> None:
     circle = make_circle(2)
     blocker, blocked = circle.members
