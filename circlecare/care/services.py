@@ -37,6 +37,8 @@ from circlecare.errors import InvalidTransition, NotFound, RateLimited
 from circlecare.programs.models import Cohort, ProgramKind
 
 POSTS_PER_DAY = getattr(settings, "CARE_POSTS_PER_DAY", 10)
+#: How long an identical post by the same member counts as the same submission sent twice.
+RESUBMIT_WINDOW = timedelta(minutes=10)
 
 
 # --- the weekly programme --------------------------------------------------------------------
@@ -117,6 +119,22 @@ def create_post(
     with transaction.atomic(durable=True):
         # Serialise one member's posting so two quick submissions cannot both slip under the limit.
         User.objects.select_for_update().filter(pk=actor.pk).first()
+        # The same post sent again (a second press on a slow connection, a resubmitted form)
+        # is the post already made, not a second copy on the board.
+        same = CarePost.objects.filter(
+            cohort=cohort,
+            author=actor,
+            kind=draft.kind,
+            support=draft.support,
+            title=draft.title,
+            details=draft.details,
+            when_text=draft.when_text,
+            when_date=draft.when_date,
+            where=draft.where,
+            created_at__gte=now - RESUBMIT_WINDOW,
+        ).first()
+        if same is not None:
+            return same
         recent = CarePost.objects.filter(author=actor, created_at__gte=now - timedelta(days=1))
         if recent.count() >= POSTS_PER_DAY:
             raise RateLimited(

@@ -120,6 +120,20 @@ def test_an_empty_board_invites_members_to_post_but_not_the_facilitator() -> Non
     assert reverse("care:mutuality") not in lead_page.split('id="posts-heading"')[1]
 
 
+def test_the_same_post_sent_twice_is_posted_once() -> None:
+    circle = make_circle(1)
+    client = logged_in(circle.members[0])
+    url = reverse("care:board", args=[circle.cohort.pk])
+    first = client.post(url, post_data())
+    second = client.post(url, post_data())
+    assert first.status_code == second.status_code == 302
+    post = CarePost.objects.get()
+    assert first["Location"] == second["Location"] == reverse("care:post", args=[post.pk])
+    # A different post straight after is a new post.
+    client.post(url, post_data(title="A second, different walk"))
+    assert CarePost.objects.count() == 2
+
+
 def test_posting_is_rate_limited_with_a_clear_message() -> None:
     circle = make_circle(1)
     member = circle.members[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 
@@ -59,11 +60,24 @@ def test_parallel_responses_by_one_member_make_one_match() -> None:
 def test_parallel_posts_cannot_pass_the_daily_limit() -> None:
     circle = make_circle(1)
     member = circle.members[0]
-    draft = services.PostDraft(kind="offer", support="meal", title="Soup")
-    refused, unexpected = race(
-        services.POSTS_PER_DAY + 5,
-        lambda: services.create_post(cohort=circle.cohort, draft=draft, actor=member) and None,
-    )
+    titles = itertools.count()  # different posts: the same post sent twice is posted once
+
+    def post() -> None:
+        draft = services.PostDraft(kind="offer", support="meal", title=f"Soup {next(titles)}")
+        services.create_post(cohort=circle.cohort, draft=draft, actor=member)
+
+    refused, unexpected = race(services.POSTS_PER_DAY + 5, post)
     assert unexpected == []
     assert CarePost.objects.filter(author=member).count() == services.POSTS_PER_DAY
     assert refused == 5
+
+
+def test_the_same_post_sent_in_parallel_is_posted_once() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    draft = services.PostDraft(kind="request", support="walk", title="A walk on Sunday")
+    refused, unexpected = race(
+        6, lambda: services.create_post(cohort=circle.cohort, draft=draft, actor=member) and None
+    )
+    assert unexpected == [] and refused == 0
+    assert CarePost.objects.filter(author=member).count() == 1
