@@ -156,3 +156,28 @@ def test_journal_shared_with_the_facilitator_and_a_post_hidden(
     expect(lead.get_by_text("Week 1 is adapted for this group.")).to_be_visible()
     member.goto(f"{base}/care/")
     expect(member.get_by_text("Ask one person for something small.")).to_be_visible()
+
+
+def test_a_post_hidden_while_a_member_had_it_open(live_server: Any, new_page: Any) -> None:
+    from circlecare.care import services
+    from tests.care.factories import CarePostFactory
+
+    circle = make_circle(2)
+    author, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, title="A lift to the shops")
+    base = live_server.url
+
+    # On a phone, the member opens the post; meanwhile the facilitator hides it.
+    member = new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    login(member, base, helper.email)
+    open_post(member, base, circle.cohort.pk, post.title)
+    services.hide_post(post=post, reason="Not for the board", actor=circle.lead)
+
+    # Offering help now lands on the board with the reason read out, not on a missing page.
+    member.get_by_role("button", name="I can help with this").click()
+    expect(member.get_by_role("heading", level=1, name="Care board")).to_be_visible()
+    expect(member.locator("#messages")).to_be_focused()
+    expect(member.locator("#messages")).to_contain_text("This post is no longer on the board")
+    expect(member.get_by_role("link", name=post.title)).to_have_count(0)
+    assert not CareMatch.objects.exists()
+    assert axe_serious(member) == []
