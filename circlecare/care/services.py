@@ -121,18 +121,18 @@ def create_post(
         User.objects.select_for_update().filter(pk=actor.pk).first()
         # The same post sent again (a second press on a slow connection, a resubmitted form)
         # is the post already made, not a second copy on the board.
-        same = CarePost.objects.filter(
-            cohort=cohort,
-            author=actor,
-            kind=draft.kind,
-            support=draft.support,
-            title=draft.title,
-            details=draft.details,
-            when_text=draft.when_text,
-            when_date=draft.when_date,
-            where=draft.where,
-            created_at__gte=now - RESUBMIT_WINDOW,
-        ).first()
+        fields = {
+            "cohort": cohort,
+            "author": actor,
+            "kind": draft.kind,
+            "support": draft.support,
+            "title": draft.title,
+            "details": draft.details,
+            "when_text": draft.when_text,
+            "when_date": draft.when_date,
+            "where": draft.where,
+        }
+        same = CarePost.objects.filter(**fields, created_at__gte=now - RESUBMIT_WINDOW).first()
         if same is not None:
             return same
         recent = CarePost.objects.filter(author=actor, created_at__gte=now - timedelta(days=1))
@@ -141,17 +141,7 @@ def create_post(
                 f"You've shared {POSTS_PER_DAY} posts in the last day, which is the most for one "
                 "day. Your posts are still on the board; you can add more tomorrow."
             )
-        post = CarePost.objects.create(
-            cohort=cohort,
-            author=actor,
-            kind=draft.kind,
-            support=draft.support,
-            title=draft.title,
-            details=draft.details,
-            when_text=draft.when_text,
-            when_date=draft.when_date,
-            where=draft.where,
-        )
+        post = CarePost.objects.create(**fields)
     return post
 
 
