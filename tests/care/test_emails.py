@@ -24,14 +24,12 @@ def _turn_off(what: str) -> str:
     )
 
 
-def test_the_response_email_links_to_the_setting_that_stops_it(
-    run_worker: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+@pytest.mark.django_db(transaction=True)  # the real worker closes the connection it used
+def test_the_response_email_links_to_the_setting_that_stops_it(run_worker: Any) -> None:
     circle = make_circle(2)
     author, helper = circle.members
     post = CarePostFactory(cohort=circle.cohort, author=author)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.respond(post=post, actor=helper)
+    services.respond(post=post, actor=helper)
     run_worker()
     [message] = mail.outbox
     assert message.body.endswith(_turn_off("these e-mails"))
