@@ -19,6 +19,21 @@
 (function () {
   "use strict";
 
+  // Run ``fn`` once the page is parsed (now, if it already is: the file loads with defer).
+  function whenReady(fn) {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", fn);
+    } else {
+      fn();
+    }
+  }
+
+  // Nothing has focus yet: it is still on the page itself, where loading left it.
+  function focusUnplaced() {
+    var active = document.activeElement;
+    return !active || active === document.body || active === document.documentElement;
+  }
+
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : "";
@@ -48,11 +63,9 @@
     if (!box || !box.querySelector(".notice") || document.querySelector("[autofocus]")) {
       return;
     }
-    var active = document.activeElement;
-    if (active && active !== document.body && active !== document.documentElement) {
-      return;
+    if (focusUnplaced()) {
+      box.focus();
     }
-    box.focus();
   }
 
   // A page opened at a place on it ("…/groups/7/#next-step", where signing the agreements
@@ -69,8 +82,7 @@
     if (!target || target.id === "messages" || document.querySelector("[autofocus]")) {
       return false;
     }
-    var active = document.activeElement;
-    if (active && active !== document.body && active !== document.documentElement) {
+    if (!focusUnplaced()) {
       return false;
     }
     var box = document.getElementById("messages");
@@ -119,11 +131,7 @@
       focusMessages();
     }
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", onReady);
-  } else {
-    onReady();
-  }
+  whenReady(onReady);
 
   // htmx fires afterSwap on each element it swapped in; for an outerHTML swap the
   // request's target (event.detail.target) has already left the page.
@@ -271,11 +279,7 @@
     schedule(limit);
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", idleWarning);
-  } else {
-    idleWarning();
-  }
+  whenReady(idleWarning);
 
   // 6. A table wider than a phone scrolls sideways inside its .table-wrap. Someone without a
   // pointer can scroll it only if the box can take focus, so it does while it overflows, named
@@ -309,11 +313,7 @@
       }
     }
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", scrollableTables);
-  } else {
-    scrollableTables();
-  }
+  whenReady(scrollableTables);
   var resizing = null;
   window.addEventListener("resize", function () {
     window.clearTimeout(resizing);
