@@ -58,6 +58,22 @@ def wait_for_media(pages: dict[str, Page], others: int, timeout: float = 40) -> 
         }
 
 
+def room_with_alex(base_url: str, group: str) -> tuple[str, Any, Any]:
+    """A meeting of ``group`` starting in three minutes, led by Jordan, with Alex (who has
+    attended it) as a member: its room's address, the lead and Alex."""
+    cohort = CohortFactory(name=group)
+    now = timezone.now()
+    meeting = meeting_at(cohort, now + timedelta(minutes=3))  # ends 90 minutes later
+    lead = cohort.lead
+    lead.display_name = "Jordan"
+    lead.save()
+    alex = EnrollmentFactory(cohort=cohort, member__display_name="Alex").member
+    Attendance.objects.create(
+        meeting=meeting, member=alex, status="attended", recorded_by=alex, at=now
+    )
+    return f"{base_url}/meetings/{meeting.pk}/room/", lead, alex
+
+
 def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
     asgi_server: Any, new_page: Any
 ) -> None:
@@ -138,15 +154,7 @@ def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
 def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
     asgi_server: Any, new_page: Any
 ) -> None:
-    cohort = CohortFactory(name="Thursday mornings")
-    now = timezone.now()
-    meeting = meeting_at(cohort, now + timedelta(minutes=3))  # ends 90 minutes later
-    lead = cohort.lead
-    alex = EnrollmentFactory(cohort=cohort, member__display_name="Alex").member
-    Attendance.objects.create(
-        meeting=meeting, member=alex, status="attended", recorded_by=alex, at=now
-    )
-    room_url = f"{asgi_server.url}/meetings/{meeting.pk}/room/"
+    room_url, lead, alex = room_with_alex(asgi_server.url, "Thursday mornings")
     facilitator = new_page()
     login(facilitator, asgi_server.url, lead.email, PASSWORD)
     facilitator.goto(room_url)
@@ -191,17 +199,7 @@ NOTICED_SECONDS = 6
 
 def two_in_a_room(asgi_server: Any, new_page: Any) -> tuple[Any, Any, Page, Page]:
     """Jordan (facilitator) and Alex in a meeting, their media flowing both ways."""
-    cohort = CohortFactory(name="Friday afternoons")
-    now = timezone.now()
-    meeting = meeting_at(cohort, now + timedelta(minutes=3))
-    lead = cohort.lead
-    lead.display_name = "Jordan"
-    lead.save()
-    alex = EnrollmentFactory(cohort=cohort, member__display_name="Alex").member
-    Attendance.objects.create(
-        meeting=meeting, member=alex, status="attended", recorded_by=alex, at=now
-    )
-    room_url = f"{asgi_server.url}/meetings/{meeting.pk}/room/"
+    room_url, lead, alex = room_with_alex(asgi_server.url, "Friday afternoons")
     facilitator = new_page()
     login(facilitator, asgi_server.url, lead.email, PASSWORD)
     facilitator.goto(room_url)

@@ -4,17 +4,14 @@ written without the controls covering it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from circlecare.meetings.models import Attendance
 from tests.browser.conftest import axe_serious, login
-from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory
-from tests.meetings.factories import meeting_at
+from tests.browser.test_room import room_with_alex
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,17 +33,9 @@ def on_screen_and_uncovered(control: Locator) -> None:
 
 
 def test_the_room_and_its_chat_work_on_a_phone(asgi_server: Any, new_page: Any) -> None:
-    cohort = CohortFactory(name="Wednesday evening care circle for new parents")
-    now = timezone.now()
-    meeting = meeting_at(cohort, now + timedelta(minutes=3))
-    lead = cohort.lead
-    lead.display_name = "Jordan"
-    lead.save()
-    alex = EnrollmentFactory(cohort=cohort, member__display_name="Alex").member
-    Attendance.objects.create(
-        meeting=meeting, member=alex, status="attended", recorded_by=alex, at=now
+    room_url, lead, alex = room_with_alex(
+        asgi_server.url, "Wednesday evening care circle for new parents"
     )
-    room_url = f"{asgi_server.url}/meetings/{meeting.pk}/room/"
     pages: dict[str, Page] = {}
     for user in (lead, alex):
         page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
