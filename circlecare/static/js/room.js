@@ -190,6 +190,11 @@
     entry.timer = setTimeout(function () { decide(peer, entry); }, wait);
   }
 
+  // Look at the connection again after ``ms``, unless the peer has left or started afresh.
+  function watchAgain(peer, entry, ms) {
+    entry.timer = setTimeout(function () { if (state.peers.get(peer) === entry) watch(peer, entry); }, ms);
+  }
+
   function decide(peer, entry) {
     if (state.peers.get(peer) !== entry || state.done) return;
     var now = entry.pc.connectionState;
@@ -198,7 +203,7 @@
       // Nothing has come back over the socket either: this page may be the one cut off, and
       // the socket's own closing will say so. Ask again rather than drop everyone.
       entry.check = null;
-      entry.timer = setTimeout(function () { if (state.peers.get(peer) === entry) watch(peer, entry); }, ANSWER_MS);
+      watchAgain(peer, entry, ANSWER_MS);
       return;
     }
     if (!entry.check || !entry.check.answered) {
@@ -213,7 +218,7 @@
     } else {
       send({ type: "signal", to: peer, data: { renew: true } });
       entry.check = null;
-      entry.timer = setTimeout(function () { if (state.peers.get(peer) === entry) watch(peer, entry); }, GRACE_MS);
+      watchAgain(peer, entry, GRACE_MS);
     }
   }
 
