@@ -7,6 +7,17 @@ import pytest
 from asgiref.sync import SyncToAsync
 from django.core.management import call_command
 from django.db import connection, connections
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check what is true, not how fast an example is made: on a loaded machine (two
+# test processes, PostgreSQL and a browser sharing two cores) the default 200 ms deadline and the
+# "too slow" health check fail tests whose properties hold. Each test still sets its own number
+# of examples.
+hypothesis_settings.register_profile(
+    "circlecare", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("circlecare")
 
 
 @pytest.fixture(autouse=True)
