@@ -55,10 +55,24 @@ class AccountAdapter(DefaultAccountAdapter):
         email: str | None = None,
     ) -> None:
         """ "Your password was changed" and the like say when in the member's own zone, as every
-        other e-mail does, with the zone's abbreviation so the time can't be misread."""
+        other e-mail does, with the zone's abbreviation so the time can't be misread.
+
+        A change the practice made for the member (in the admin, or at the server's command line,
+        where there is no request) says so instead of giving a staff member's address and
+        browser: pass ``{"by_practice": True}``."""
         zone = getattr(user, "time_zone", "") or "UTC"
-        stamp = {"timestamp": format_local(timezone.now(), zone)}
-        super().send_notification_mail(template_prefix, user, {**stamp, **(context or {})}, email)
+        context = {"timestamp": format_local(timezone.now(), zone), **(context or {})}
+        if context.get("by_practice"):
+            from allauth.account import app_settings as allauth_settings
+            from allauth.account.models import EmailAddress
+
+            if not allauth_settings.EMAIL_NOTIFICATIONS:
+                return
+            email = email or EmailAddress.objects.get_primary_email(user)
+            if email:
+                self.send_mail(template_prefix, email, context)
+            return
+        super().send_notification_mail(template_prefix, user, context, email)
 
     def format_email_subject(self, subject: str) -> str:
         """ "circlecare: reset your password", written as every other e-mail's subject is."""

@@ -86,7 +86,9 @@ class UserAdmin(BaseUserAdmin):
         messages.info(request, _signed_out_message(member, outcome, themselves=themselves))
         # The member hears of it as they would of a change of their own: if it was not expected,
         # it is how they find out.
-        account_adapter(request).send_notification_mail("account/email/password_changed", member)
+        account_adapter(request).send_notification_mail(
+            "account/email/password_changed", member, {"by_practice": True}
+        )
         return response
 
 

@@ -311,7 +311,10 @@ def test_an_administrator_changing_a_members_password_signs_them_out_everywhere(
     assert (event.actor, event.subject, event.target_id) == (admin_user, member, str(member.pk))
     assert event.data == {"how": "admin", "sessions_ended": 2, "tokens_revoked": 1}
     [notice] = mail.outbox
-    assert notice.to == [member.email] and "password" in notice.body.lower()
+    assert notice.to == [member.email] and "Your password was changed." in notice.body
+    # The member is told the practice did it, not the administrator's address and browser.
+    assert "The practice's staff made this change on " in notice.body
+    assert "IP address" not in notice.body and "Browser" not in notice.body
     assert is_signed_in(signed_in(member, NEW_PASSWORD))
 
 
@@ -379,6 +382,7 @@ def test_changepassword_at_the_command_line_signs_the_member_out_everywhere(
     raw = token(member)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
     out = StringIO()
+    mail.outbox.clear()
 
     call_command("changepassword", member.email, stdout=out)
 
@@ -389,6 +393,11 @@ def test_changepassword_at_the_command_line_signs_the_member_out_everywhere(
     # Nobody is signed in at the command line: the event names no one as having done it.
     assert (event.actor, event.subject) == (None, member)
     assert event.data == {"how": "command", "sessions_ended": 1, "tokens_revoked": 1}
+    # The owner hears of it, as after a change in the admin.
+    [notice] = mail.outbox
+    assert notice.to == [member.email] and "Your password was changed." in notice.body
+    assert "The practice's staff made this change on " in notice.body
+    assert "IP address" not in notice.body
     assert is_signed_in(signed_in(member, NEW_PASSWORD))
 
 

@@ -1,20 +1,28 @@
 """Django's ``changepassword``, followed by what every password change does: the account is
-signed out everywhere and its API tokens are revoked. Nobody is signed in at the command line, so
-no session is kept and the audit event names no actor."""
+signed out everywhere, its API tokens are revoked and its owner is e-mailed. Nobody is signed in
+at the command line, so no session is kept and the audit event names no actor."""
 
 from __future__ import annotations
 
 import getpass
 from typing import Any
+from urllib.parse import urlsplit
 
+from allauth.account.adapter import get_adapter as account_adapter
+from allauth.core import context
+from django.conf import settings
 from django.contrib.auth.management.commands import changepassword
+from django.http import HttpRequest
 
 from circlecare.accounts.models import User
 from circlecare.accounts.services import secure_after_password_change
 
 
 class Command(changepassword.Command):
-    help = "Change a user's password, sign them out on every device and revoke their API tokens."
+    help = (
+        "Change a user's password, sign them out on every device, revoke their API tokens and "
+        "e-mail them."
+    )
 
     def handle(self, *args: Any, **options: Any) -> str:
         # Raises CommandError, having changed nothing, unless the password was changed.
@@ -26,6 +34,15 @@ class Command(changepassword.Command):
         outcome = secure_after_password_change(
             user=member, how="command", keep_session_key=None, actor=None
         )
+        # As after a change in the admin: if the owner did not ask for it, this is how they hear.
+        # Account e-mails are made for a request; here there is none, so one stands for the
+        # site's public address.
+        site = HttpRequest()
+        site.META["HTTP_HOST"] = urlsplit(settings.SITE_URL).netloc
+        with context.request_context(site):
+            account_adapter(site).send_notification_mail(
+                "account/email/password_changed", member, {"by_practice": True}
+            )
         sessions, tokens = outcome.sessions_ended, outcome.tokens_revoked
         return (
             f"{done}\nSigned out everywhere: {sessions} session{'' if sessions == 1 else 's'} "
