@@ -15,7 +15,7 @@ from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.messages import get_messages
 from django.contrib.sessions.models import Session
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -399,6 +399,20 @@ def test_changepassword_at_the_command_line_signs_the_member_out_everywhere(
     assert "The practice's staff made this change on " in notice.body
     assert "IP address" not in notice.body
     assert is_signed_in(signed_in(member, NEW_PASSWORD))
+
+
+def test_changepassword_for_another_database_is_refused_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    member = UserFactory()
+    before = User.objects.get(pk=member.pk).password
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
+
+    with pytest.raises(CommandError, match="default database only"):
+        call_command("changepassword", member.email, database="other", stdout=StringIO())
+
+    assert User.objects.get(pk=member.pk).password == before
+    assert not AuditEvent.objects.filter(action=AuditAction.ACCOUNT_PASSWORD_CHANGED).exists()
 
 
 # E-mail address change: the owner updating details, not a sign of someone else in the account.

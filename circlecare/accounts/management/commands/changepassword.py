@@ -12,6 +12,8 @@ from allauth.account.adapter import get_adapter as account_adapter
 from allauth.core import context
 from django.conf import settings
 from django.contrib.auth.management.commands import changepassword
+from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS
 from django.http import HttpRequest
 
 from circlecare.accounts.models import User
@@ -25,12 +27,14 @@ class Command(changepassword.Command):
     )
 
     def handle(self, *args: Any, **options: Any) -> str:
+        if options["database"] != DEFAULT_DB_ALIAS:
+            # Sessions, tokens and the audit trail live in the default database only: a password
+            # changed elsewhere would leave the account's devices signed in.
+            raise CommandError("circlecare keeps accounts in the default database only.")
         # Raises CommandError, having changed nothing, unless the password was changed.
         done = super().handle(*args, **options) or ""
         username = options["username"] or getpass.getuser()
-        member = User._default_manager.using(options["database"]).get(
-            **{User.USERNAME_FIELD: username}
-        )
+        member = User._default_manager.get(**{User.USERNAME_FIELD: username})
         outcome = secure_after_password_change(
             user=member, how="command", keep_session_key=None, actor=None
         )
