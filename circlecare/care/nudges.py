@@ -1,4 +1,4 @@
-"""Just-because nudges: once a week, a gentle suggestion to reach out to someone in your circle.
+"""Just-because nudges: once a week, a gentle suggestion to reach out to someone in your group.
 
 How it runs in production
 -------------------------
@@ -66,7 +66,9 @@ def choose(member: User, now: datetime) -> Suggestion | None:
             status__in=ACTIVE,
             enrollments__member=member,
             enrollments__status=EnrollmentStatus.CONFIRMED,
-        ).distinct()
+        )
+        .select_related("program")
+        .distinct()
     )
     if not cohorts:
         return None
@@ -141,15 +143,19 @@ def _recipients() -> list[User]:
     )
 
 
-def _send(member: User) -> None:
+def _send(suggestion: Suggestion) -> None:
+    member = suggestion.member
     link = site_link("care:nudge")
+    # A therapy or skills group with its care board turned on is not a care circle: the
+    # suggestion names the kind of group it comes from, never the group itself.
+    group = suggestion.cohort.program.kind_noun
     send_mail(
         subject="circlecare: a small idea for this week",
         message=(
             f"Hello {member.display_name},\n\n"
-            "Just because: there's someone in your circle you haven't connected with for a "
-            "little while. If you feel like it, you could say hello or see what's on your "
-            "circle's care board this week. No pressure at all.\n\n"
+            f"Just because: there's someone in your {group} you haven't connected with for a "
+            "little while. If you feel like it, you could say hello or see what's on the "
+            "care board this week. No pressure at all.\n\n"
             f"See the suggestion, after signing in:\n{link}\n\n"
             + member_footer("these suggestions")
         ),
@@ -178,7 +184,7 @@ def send_weekly_nudges(*, now: datetime | None = None) -> int:
             # Another run claimed this member's nudge for the week first.
             continue
         try:
-            _send(member)
+            _send(suggestion)
         except Exception:  # a mail failure for one member must not stop the others
             log.exception("care nudge e-mail failed for user %s", member.pk)
             continue

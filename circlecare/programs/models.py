@@ -97,6 +97,12 @@ class Program(models.Model):
     def is_therapy(self) -> bool:
         return self.kind == ProgramKind.THERAPY
 
+    @property
+    def kind_noun(self) -> str:
+        """What members call a group of this kind in a sentence: "therapy group", "skills
+        group" or "care circle" (the kind's label, as the catalog shows it)."""
+        return str(self.get_kind_display()).lower()
+
 
 class ProgramWeek(models.Model):
     """One week of a program's curriculum."""

@@ -16,7 +16,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from circlecare.care.models import CareMatch, MatchStatus, MemberBlock, NudgeSent
+from circlecare.care.models import (
+    CareBoardSetting,
+    CareMatch,
+    MatchStatus,
+    MemberBlock,
+    NudgeSent,
+)
 from circlecare.care.nudges import choose, iso_week, send_weekly_nudges
 from circlecare.care.tasks import next_run_after, schedule_next, weekly_care_nudges
 from circlecare.enrollment.models import Enrollment
@@ -247,3 +253,31 @@ def test_a_suggestion_is_never_blocked_muted_or_recently_connected(
             ).exclude(status=MatchStatus.CANCELLED)
             assert not recent.exists()
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "noun", "board_setting"),
+    [
+        (ProgramKind.CARE_CIRCLE, "care circle", False),
+        (ProgramKind.THERAPY, "therapy group", True),
+        (ProgramKind.SKILLS, "skills group", True),
+    ],
+)
+def test_the_nudge_calls_the_group_what_it_is(kind: str, noun: str, board_setting: bool) -> None:
+    group = make_circle(2, kind=kind)
+    if board_setting:
+        CareBoardSetting.objects.create(cohort=group.cohort, enabled=True)
+    a, b = group.members
+    assert send_weekly_nudges(now=NOW) == 2
+    message = next(m for m in mail.outbox if m.to == [a.email])
+    assert f"there's someone in your {noun} you haven't connected with" in message.body
+    assert ("circle" in message.body.replace("circlecare", "")) == (noun == "care circle")
+    assert group.cohort.program.title not in message.body
+
+    client = Client()
+    client.force_login(a)
+    page = client.get(reverse("care:nudge")).content.decode()
+    content = page[page.index('<div class="container-narrow">') :]
+    assert f"connected in your {noun}, {group.cohort.program.title}." in content
+    assert ("circle" in content.lower().replace("circlecare", "")) == (noun == "care circle")
