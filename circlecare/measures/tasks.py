@@ -7,6 +7,7 @@ from django_tasks import task
 
 @task()
 def notify_new_alert(alert_id: int) -> int:
+    """E-mail who must follow up, unless someone already has by the time the worker runs."""
     from circlecare.measures.models import RiskAlert
     from circlecare.measures.notifications import send_new_alert
 
@@ -15,17 +16,24 @@ def notify_new_alert(alert_id: int) -> int:
             "cohort__program", "cohort__lead", "cohort__co_facilitator"
         )
         .defer("cohort__lead__password", "cohort__co_facilitator__password")
-        .get(pk=alert_id)
+        .filter(pk=alert_id, acknowledged_at__isnull=True)
+        .first()
     )
+    if alert is None:
+        return 0
     return send_new_alert(alert)
 
 
 @task()
 def notify_escalation(alert_id: int) -> int:
+    """E-mail the coordinators, unless the alert was acknowledged since it escalated."""
     from circlecare.measures.models import RiskAlert
     from circlecare.measures.notifications import send_escalation
 
-    return send_escalation(RiskAlert.objects.get(pk=alert_id))
+    alert = RiskAlert.objects.filter(pk=alert_id, acknowledged_at__isnull=True).first()
+    if alert is None:
+        return 0
+    return send_escalation(alert)
 
 
 @task()

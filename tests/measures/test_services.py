@@ -12,6 +12,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.errors import NotFound
@@ -232,3 +233,32 @@ def test_risk_path_end_to_end_with_the_worker(
     run_worker()
     assert escalate_overdue_alerts() == 0
     assert len(mail.outbox) == count
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("escalated", [False, True])
+def test_no_alert_email_once_the_alert_is_acknowledged_before_the_worker_runs(
+    run_worker: Callable[[], None], settings: Any, escalated: bool
+) -> None:
+    """The e-mails are queued with the alert; a clinician who follows up first leaves nothing
+    for them to ask, so the worker sends none and every task still ends well."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.COORDINATOR_EMAILS = ["coordinators@example.org"]
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY))
+    a = AssessmentFactory(cohort=cohort)
+    submit_assessment(assessment=a, answers=answers_for("PHQ9", 9, risk=2), actor=a.member)
+    alert = RiskAlert.objects.get()
+    if escalated:
+        assert escalate_overdue_alerts(now=timezone.now() + timedelta(hours=2)) == 1
+    queued = {"notify_new_alert"} | ({"notify_escalation"} if escalated else set())
+    assert {
+        path.rsplit(".", 1)[1]
+        for path in DBTaskResult.objects.ready().values_list("task_path", flat=True)
+    } >= queued
+    acknowledge_alert(alert=alert, actor=cohort.lead, note="Called; safety plan reviewed.")
+
+    run_worker()
+    assert mail.outbox == []
+    done = DBTaskResult.objects.filter(task_path__regex=r"notify_(new_alert|escalation)$")
+    assert {row.task_path.rsplit(".", 1)[1] for row in done} == queued
+    assert {row.status for row in done} == {"SUCCESSFUL"}
