@@ -26,6 +26,19 @@ def on_site(url: str) -> str:
     return f"{settings.SITE_URL}{parts.path}{query}"
 
 
+SUBJECT_PREFIX = "circlecare: "
+
+
+def subject(text: str) -> str:
+    """Every e-mail's subject: the site's name, then what happened in plain words, as in
+    "circlecare: your group meets tomorrow". Subjects show in notification previews and on
+    lock screens, so they never carry clinical content or a group's title."""
+    text = text.strip()
+    if text.startswith(SUBJECT_PREFIX):
+        return text
+    return SUBJECT_PREFIX + text[:1].lower() + text[1:]
+
+
 def footer_context(stop: str | None = None) -> dict[str, str]:
     return {"stop": stop or "", "settings_link": site_link("profile")}
 

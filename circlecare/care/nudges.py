@@ -26,6 +26,7 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from circlecare import emails
 from circlecare.accounts.models import User
 from circlecare.care.models import CareMatch, MatchStatus, MemberBlock, NudgeSent
 from circlecare.emails import member_footer, site_link
@@ -150,7 +151,7 @@ def _send(suggestion: Suggestion) -> None:
     # suggestion names the kind of group it comes from, never the group itself.
     group = suggestion.cohort.program.kind_noun
     send_mail(
-        subject="circlecare: a small idea for this week",
+        subject=emails.subject("a small idea for this week"),
         message=(
             f"Hello {member.display_name},\n\n"
             f"Just because: there's someone in your {group} you haven't connected with for a "

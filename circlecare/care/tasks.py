@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import TaskResultStatus
 
+from circlecare import emails
 from circlecare.care.nudges import send_weekly_nudges
 from circlecare.emails import member_footer, site_link
 
@@ -73,7 +74,7 @@ def tell_author_of_response(match_id: int) -> int:
         return 0
     link = site_link("care:post", post_id=match.post_id)
     return send_mail(
-        subject="circlecare: someone responded to your care-board post",
+        subject=emails.subject("someone responded to your care-board post"),
         message=(
             f"Hello {author.display_name},\n\n"
             "Someone in your group responded to a post you made on the care board. You can see "

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from circlecare import emails
 from circlecare.accounts.queries import coordinators_by_zone
 from circlecare.emails import member_footer, site_link
 from circlecare.enrollment.models import (
@@ -160,7 +161,7 @@ def send_enrollment_email(enrollment_id: int, kind: str) -> int:
         return 0
     subject, body = message
     return send_mail(
-        subject=f"circlecare: {subject.lower()}",
+        subject=emails.subject(subject),
         message=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[enrollment.member.email],
@@ -205,7 +206,7 @@ def _alert_if_under_minimum(cohort: Cohort) -> bool:
     # Each coordinator reads the start in their own zone, as the site shows it to them.
     for zone, recipients in by_zone.items():
         send_mail(
-            subject="circlecare: a group is under its minimum size",
+            subject=emails.subject("a group is under its minimum size"),
             message=(
                 f"The group starting {_starts(cohort, zone)} has {confirmed} of the "
                 f"{cohort.min_size} people it needs to run.\n\nOpen its roster:\n{link}\n"
@@ -269,7 +270,7 @@ def send_partner_invite(invite_id: int, token: str) -> int:
     starts = _starts(invite.cohort, zone)
     until = format_local(invite.expires_at, zone)
     return send_mail(
-        subject="circlecare: an invitation to join a group together",
+        subject=emails.subject("an invitation to join a group together"),
         message=(
             f"Hello,\n\n{invite.inviter.display_name} has invited you to join a group for "
             f"couples with them, starting {starts}.\n\nTo accept, create an account (or log in) "
@@ -291,7 +292,7 @@ def send_partner_invite_called_off(invite_id: int) -> int:
     inviter = invite.inviter
     starts = _starts(invite.cohort, inviter.time_zone or "UTC")
     return send_mail(
-        subject="circlecare: your invitation to your partner was called off",
+        subject=emails.subject("your invitation to your partner was called off"),
         message=(
             f"Hello {inviter.display_name},\n\nThe group that starts {starts} is no longer for "
             "couples: each person joins it on their own. The invitation you sent your partner "

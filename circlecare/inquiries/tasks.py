@@ -5,6 +5,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django_tasks import task
 
+from circlecare import emails
 from circlecare.accounts.queries import coordinator_addresses
 
 
@@ -16,7 +17,7 @@ def notify_new_inquiry(inquiry_id: int) -> int:
         return 0
     link = settings.SITE_URL + reverse("admin:inquiries_inquiry_change", args=[inquiry_id])
     return send_mail(
-        subject="circlecare: a new inquiry",
+        subject=emails.subject("a new inquiry"),
         message=(
             "Someone asked about upcoming groups.\n\n"
             f"Open the inquiry inbox to read it and reply:\n{link}\n"

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from circlecare import emails
 from circlecare.accounts.queries import coordinator_addresses
 from circlecare.emails import member_footer, site_link
 from circlecare.measures.models import RiskAlert
@@ -51,7 +52,7 @@ def _send(subject: str, body: str, recipients: Iterable[str]) -> int:
 
 def send_new_alert(alert: RiskAlert) -> int:
     return _send(
-        "circlecare: a member needs follow-up",
+        emails.subject("a member needs follow-up"),
         "A member of one of your groups needs follow-up today.\n\n"
         f"Open the alert to see what is needed and to record what you did:\n{alert_link(alert)}\n",
         first_recipients(alert),
@@ -60,7 +61,7 @@ def send_new_alert(alert: RiskAlert) -> int:
 
 def send_escalation(alert: RiskAlert) -> int:
     return _send(
-        "circlecare: a follow-up alert is still open",
+        emails.subject("a follow-up alert is still open"),
         "An alert that a member needs follow-up has not been acknowledged in time.\n\n"
         f"Please make sure someone follows up, and record it here:\n{alert_link(alert)}\n",
         coordinator_addresses(),
@@ -77,7 +78,7 @@ def send_due_reminder(member: Any, count: int) -> int:
         what = f"{count} short questionnaires waiting for your group. Each takes a few minutes."
         it = "them"
     return _send(
-        "circlecare: a short check-in is waiting",
+        emails.subject("a short check-in is waiting"),
         f"Hello {member.display_name},\n\nYou have {what}\n\n"
         f"You'll find {it} here, after signing in:\n{link}\n\n" + member_footer("these reminders"),
         [member.email],

@@ -41,6 +41,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from circlecare import emails
 from circlecare.accounts.models import User
 from circlecare.emails import member_footer
 from circlecare.enrollment.models import EnrollmentStatus
@@ -116,10 +117,8 @@ def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailM
         "link": f"{settings.SITE_URL}{meeting.get_absolute_url()}",
         "footer": member_footer("these reminders"),
     }
-    subject = (
-        f"Your circlecare group meets {day}"
-        if kind == ReminderKind.DAY
-        else "Your circlecare group meets in an hour"
+    subject = emails.subject(
+        f"your group meets {day}" if kind == ReminderKind.DAY else "your group meets in an hour"
     )
     body = render_to_string("meetings/email/reminder.txt", context).strip() + "\n"
     return EmailMessage(subject=subject, body=body, to=[member.email])

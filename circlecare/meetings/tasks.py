@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 
+from circlecare import emails
 from circlecare.accounts.models import User
 from circlecare.emails import member_footer
 from circlecare.enrollment.models import EnrollmentStatus
@@ -17,10 +18,10 @@ from circlecare.meetings import reminders, schedule
 from circlecare.meetings.models import Meeting, MeetingStatus
 
 SUBJECTS = {
-    "moved": "Your circlecare group meeting has moved",
-    "cancelled": "A circlecare group meeting is cancelled",
-    "skipped": "Your circlecare group is skipping a week",
-    "pattern": "Your circlecare group has new meeting times",
+    "moved": "your group's meeting has moved",
+    "cancelled": "a meeting of your group is cancelled",
+    "skipped": "your group is skipping a week",
+    "pattern": "your group has new meeting times",
 }
 
 
@@ -81,7 +82,7 @@ def notify_meetings_changed(meeting_ids: list[int], change: str) -> int:
     if not meetings:
         return 0
     cohort = meetings[0].cohort
-    subject = SUBJECTS.get(change, "Your circlecare group's meetings have changed")
+    subject = emails.subject(SUBJECTS.get(change, "your group's meetings have changed"))
     sent = 0
     # Notices of changed meetings cannot be turned off: the ending says only where to get help.
     footer = member_footer()

@@ -35,7 +35,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 def _day_subject(meeting: Meeting) -> str:
     """A day reminder sent now names the meeting's day as a New York calendar reads it."""
     days = (meeting.starts_at.astimezone(NEW_YORK).date() - timezone.localdate(None, NEW_YORK)).days
-    return f"Your circlecare group meets {'today' if days == 0 else 'tomorrow'}"
+    return f"circlecare: your group meets {'today' if days == 0 else 'tomorrow'}"
 
 
 def _cohort_in(minutes: float, members: int = 2) -> tuple[Any, Meeting, list[Any]]:
@@ -59,7 +59,7 @@ def test_hour_reminder_goes_once_to_each_confirmed_member() -> None:
     assert sorted(e.to[0] for e in mail.outbox) == sorted(p.email for p in people)
     assert quiet.email not in {e.to[0] for e in mail.outbox}
     message = mail.outbox[0]
-    assert message.subject == "Your circlecare group meets in an hour"
+    assert message.subject == "circlecare: your group meets in an hour"
     assert f"{django_settings.SITE_URL}/meetings/{meeting.pk}/" in message.body
     # No programme title (it can say what someone is being treated for) in a reminder.
     assert cohort.program.title not in message.body + message.subject
@@ -105,7 +105,7 @@ def test_a_day_reminder_sent_after_the_members_midnight_says_today() -> None:
     late = datetime(2027, 3, 10, 0, 20, tzinfo=NEW_YORK)
     assert reminders.send_reminders(meeting.pk, ReminderKind.DAY, now=late) == 1
     [message] = mail.outbox
-    assert message.subject == "Your circlecare group meets today"
+    assert message.subject == "circlecare: your group meets today"
     assert "Your circlecare group meets today:\nWed 10 Mar 2027, 11:30 pm EST\n" in message.body
     assert "tomorrow" not in message.body
     assert message.to == [member.email]
@@ -121,7 +121,7 @@ def test_a_day_reminder_on_the_night_the_clocks_go_back_says_today() -> None:
     due = reminders.due_at(meeting, ReminderKind.DAY)
     assert due.astimezone(NEW_YORK).strftime("%d %H:%M %Z") == "07 00:30 EDT"
     assert reminders.send_reminders(meeting.pk, ReminderKind.DAY, now=due) == 1
-    assert mail.outbox[0].subject == "Your circlecare group meets today"
+    assert mail.outbox[0].subject == "circlecare: your group meets today"
 
 
 @pytest.mark.django_db
@@ -324,7 +324,7 @@ def test_worker_killed_mid_run_and_restarted_sends_every_reminder_exactly_once(
         capture_output=True,
     )
     sent = Counter(_messages(mail_dir))
-    expected = {(p.email, "Your circlecare group meets in an hour") for p in soon_people} | {
+    expected = {(p.email, "circlecare: your group meets in an hour") for p in soon_people} | {
         (p.email, _day_subject(tomorrow)) for p in day_people
     }
     assert set(sent) == expected
