@@ -232,6 +232,7 @@ def delete_account(*, member: User) -> None:
         ConsentSignature,
         Enrollment,
         PartnerInvite,
+        PartnerInviteEnd,
         PartnerInviteStatus,
     )
     from circlecare.enrollment.services import withdraw
@@ -260,7 +261,7 @@ def delete_account(*, member: User) -> None:
         # The agreements signed stay on record, without the name typed to sign them.
         ConsentSignature.objects.filter(member=locked).update(signed_name="")
         PartnerInvite.objects.filter(inviter=locked, status=PartnerInviteStatus.PENDING).update(
-            status=PartnerInviteStatus.CANCELLED
+            status=PartnerInviteStatus.CANCELLED, end_reason=PartnerInviteEnd.WITHDRAWN
         )
         # What they wrote to the practice before they joined, under the same address.
         Inquiry.objects.filter(email__iexact=locked.email).update(

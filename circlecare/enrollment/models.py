@@ -199,6 +199,14 @@ class PartnerInviteStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class PartnerInviteEnd(models.TextChoices):
+    """Why an invitation was called off: what its link says to the partner who opens it."""
+
+    WITHDRAWN = "withdrawn", "Called off by whoever sent it"
+    REPLACED = "replaced", "Replaced by a newer invitation to the same address"
+    NOT_FOR_COUPLES = "not_for_couples", "The group stopped being for couples"
+
+
 class PartnerInvite(models.Model):
     """A member's invitation to their partner to join a couples group together."""
 
@@ -211,6 +219,10 @@ class PartnerInvite(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(
         max_length=12, choices=PartnerInviteStatus.choices, default=PartnerInviteStatus.PENDING
+    )
+    #: Set when it is called off (blank on invitations called off before reasons were kept).
+    end_reason = models.CharField(
+        max_length=16, choices=PartnerInviteEnd.choices, blank=True, default=""
     )
     expires_at = models.DateTimeField()
     accepted_by = models.ForeignKey(
@@ -229,7 +241,11 @@ class PartnerInvite(models.Model):
                 fields=["cohort", "inviter"],
                 condition=Q(status="pending"),
                 name="partner_invite_one_pending",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled") | Q(end_reason=""),
+                name="partner_invite_reason_only_when_called_off",
+            ),
         ]
 
     def __str__(self) -> str:

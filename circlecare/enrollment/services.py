@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
 from circlecare.audit.models import AuditAction
@@ -52,6 +52,7 @@ from circlecare.enrollment.models import (
     EnrollmentStatus,
     Pairing,
     PartnerInvite,
+    PartnerInviteEnd,
     PartnerInviteStatus,
 )
 from circlecare.errors import (
@@ -840,7 +841,7 @@ def change_for_couples(*, program: Program, for_couples: bool, actor: Any) -> Co
                 .values_list("pk", flat=True)
             )
             PartnerInvite.objects.filter(pk__in=called_off).update(
-                status=PartnerInviteStatus.CANCELLED
+                status=PartnerInviteStatus.CANCELLED, end_reason=PartnerInviteEnd.NOT_FOR_COUPLES
             )
         set_for_couples(program=current, for_couples=for_couples)
         program.for_couples = for_couples
@@ -935,9 +936,17 @@ def invite_partner(
             raise InvalidTransition(NOT_FOR_COUPLES)
         if Enrollment.objects.filter(member=member, cohort=locked, status__in=LIVE).exists():
             raise AlreadyEnrolled()
+        # Sent again to the same address, the old link says a newer one replaced it; to
+        # another address, that it was called off.
         PartnerInvite.objects.filter(
             cohort=locked, inviter=member, status=PartnerInviteStatus.PENDING
-        ).update(status=PartnerInviteStatus.CANCELLED)
+        ).update(
+            status=PartnerInviteStatus.CANCELLED,
+            end_reason=Case(
+                When(email__iexact=email, then=Value(PartnerInviteEnd.REPLACED)),
+                default=Value(PartnerInviteEnd.WITHDRAWN),
+            ),
+        )
         invite = PartnerInvite.objects.create(
             cohort=locked,
             inviter=member,
@@ -968,7 +977,8 @@ def cancel_partner_invite(*, invite_id: int, member: Any) -> PartnerInvite:
                 else "This invitation is already cancelled."
             )
         invite.status = PartnerInviteStatus.CANCELLED
-        invite.save(update_fields=["status"])
+        invite.end_reason = PartnerInviteEnd.WITHDRAWN
+        invite.save(update_fields=["status", "end_reason"])
     return invite
 
 
@@ -982,6 +992,42 @@ def find_invite(token: str) -> PartnerInvite:
     if invite is None or invite.expires_at <= timezone.now():
         raise InviteInvalid()
     return invite
+
+
+#: What opening an invitation's link finds: it can be accepted, or why it cannot.
+INVITE_OPEN = "open"
+INVITE_ACCEPTED = "accepted"
+INVITE_EXPIRED = "expired"
+INVITE_GROUP_CLOSED = "group_closed"
+#: Called off before the reason was kept.
+INVITE_CALLED_OFF = "called_off"
+
+
+def invitation_by_link(token: str) -> PartnerInvite | None:
+    """The invitation whose link holds ``token``, whatever has become of it since."""
+    return (
+        PartnerInvite.objects.select_related("cohort", "cohort__program", "inviter")
+        .defer("inviter__password")
+        .filter(token_hash=_token_hash(token or ""))
+        .first()
+    )
+
+
+def invitation_state(invite: PartnerInvite, now: datetime | None = None) -> str:
+    """``INVITE_OPEN`` while the partner can accept it; otherwise what happened to it: accepted,
+    one of ``PartnerInviteEnd`` (called off, and why), expired, or its group is no longer one
+    that can be joined together."""
+    if invite.status == PartnerInviteStatus.ACCEPTED:
+        return INVITE_ACCEPTED
+    if invite.status == PartnerInviteStatus.CANCELLED:
+        return invite.end_reason or INVITE_CALLED_OFF
+    if not invite.cohort.program.for_couples:
+        return PartnerInviteEnd.NOT_FOR_COUPLES
+    if invite.expires_at <= (now or timezone.now()):
+        return INVITE_EXPIRED
+    if invite.cohort.closed_for_joining:
+        return INVITE_GROUP_CLOSED
+    return INVITE_OPEN
 
 
 def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:

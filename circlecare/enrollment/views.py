@@ -24,7 +24,7 @@ from circlecare.enrollment.forms import (
     RemoveForm,
     WithdrawForm,
 )
-from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import LIVE, Enrollment, EnrollmentStatus, PartnerInvite
 from circlecare.errors import DomainError
 from circlecare.programs.models import Cohort
 from circlecare.programs.queries import joining_cohort, visible_cohort
@@ -275,20 +275,46 @@ def partner_invite_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("enrollment:my_groups")
 
 
+def _invitation_ended(
+    request: HttpRequest, invite: PartnerInvite, state: str, status: int
+) -> HttpResponse:
+    """What became of an invitation that can no longer be accepted, for the partner it was
+    sent to, with somewhere to go next."""
+    return render(
+        request,
+        "enrollment/partner_invite_ended.html",
+        {
+            "invite": invite,
+            "cohort": invite.cohort,
+            "state": state,
+            "days": services.PARTNER_INVITE_DAYS,
+        },
+        status=status,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def partner_accept(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        invite = services.find_invite(token)
-    except DomainError:
-        raise Http404("No such invitation") from None
-    if str(getattr(request.user, "email", "")).lower() != invite.email.lower():
+    invite = services.invitation_by_link(token)
+    # Only the address it was sent to learns anything about it: to anyone else it is no link.
+    if invite is None or str(getattr(request.user, "email", "")).lower() != invite.email.lower():
         raise Http404("No such invitation")
+    state = services.invitation_state(invite)
+    if state != services.INVITE_OPEN:
+        return _invitation_ended(
+            request, invite, state, status=200 if request.method == "GET" else 409
+        )
     context: dict[str, Any] = {"invite": invite, "cohort": invite.cohort}
     if request.method == "POST":
         try:
             pair = services.accept_partner_invite(token=token, member=request.user)
         except DomainError as error:
+            # Called off, or its group changed, while the page was open: say what happened.
+            fresh = services.invitation_by_link(token)
+            state = services.invitation_state(fresh) if fresh else services.INVITE_OPEN
+            if fresh is not None and state != services.INVITE_OPEN:
+                return _invitation_ended(request, fresh, state, status=409)
             context["error"] = error
             return render(request, "enrollment/partner_accept.html", context, status=error.status)
         if all(e.status == EnrollmentStatus.CONFIRMED for e in pair):

@@ -846,3 +846,135 @@ def test_my_groups_cards_show_when_the_group_really_first_meets(
     planned = local.date() - timedelta(days=11)  # the Saturday first planned
     assert f"{local:%a} {local.day} {local:%b}" in page
     assert f"{planned:%a} {planned.day} {planned:%b}" not in page
+
+
+def _call_off(state: str, cohort: Any, inviter: Any, partner: Any, invite: Any) -> None:
+    if state == "withdrawn":
+        services.cancel_partner_invite(invite_id=invite.pk, member=inviter)
+    elif state == "withdrawn_for_another_address":
+        services.invite_partner(member=inviter, cohort=cohort, email="someone.else@example.org")
+    elif state == "replaced":
+        services.invite_partner(member=inviter, cohort=cohort, email=partner.email.upper())
+    elif state == "not_for_couples":
+        services.change_for_couples(
+            program=cohort.program, for_couples=False, actor=UserFactory(is_staff=True)
+        )
+    elif state == "expired":
+        PartnerInvite.objects.filter(pk=invite.pk).update(expires_at=timezone.now())
+    elif state == "group_closed":
+        type(cohort).objects.filter(pk=cohort.pk).update(status=CohortStatus.CANCELLED)
+    elif state == "called_off_long_ago":  # before the reason was kept
+        PartnerInvite.objects.filter(pk=invite.pk).update(status="cancelled", end_reason="")
+
+
+@pytest.mark.parametrize(
+    ("state", "says", "next_step"),
+    [
+        (
+            "withdrawn",
+            "Your partner called off this invitation, so its link no longer works.",
+            "See upcoming groups",
+        ),
+        (
+            "withdrawn_for_another_address",
+            "Your partner called off this invitation, so its link no longer works.",
+            "See upcoming groups",
+        ),
+        (
+            "replaced",
+            "Your partner sent you a newer invitation to this group, which replaces this one.",
+            "See upcoming groups",
+        ),
+        (
+            "not_for_couples",
+            "The group this invitation was for is no longer for couples: each person joins it "
+            "on their own.",
+            "About the group",
+        ),
+        (
+            "expired",
+            "Invitations stay open for 14 days, and this one has expired, so its link no longer "
+            "works.",
+            "See upcoming groups",
+        ),
+        (
+            "group_closed",
+            "This group isn&#x27;t taking new members. So the invitation to join it together has "
+            "closed too.",
+            "See upcoming groups",
+        ),
+        (
+            "called_off_long_ago",
+            "This invitation was called off, so its link no longer works.",
+            "See upcoming groups",
+        ),
+    ],
+)
+def test_a_called_off_invitation_says_what_happened_and_where_to_go_next(
+    state: str, says: str, next_step: str
+) -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member(display_name="Ana")
+    partner = ready_member(email="partner@example.org")
+    invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    url = reverse("enrollment:partner_accept", args=[token])
+    partner_client = client_for(partner)
+    assert "Join Ana" in partner_client.get(url).content.decode()
+
+    _call_off(state, cohort, inviter, partner, invite)
+    page = partner_client.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert says in body
+    assert f">{next_step}</a>" in body
+    assert "Accept and join together" not in body
+    # Accepting it anyway changes nothing and says the same.
+    refused = partner_client.post(url)
+    assert refused.status_code == 409 and says in refused.content.decode()
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
+    # Anyone else still learns nothing about it.
+    assert client_for(ready_member()).get(url).status_code == 404
+
+
+def test_an_accepted_invitation_opened_again_points_to_my_groups() -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    partner = ready_member(email="partner@example.org")
+    _invite, token = services.invite_partner(
+        member=ready_member(), cohort=cohort, email=partner.email
+    )
+    url = reverse("enrollment:partner_accept", args=[token])
+    partner_client = client_for(partner)
+    partner_client.post(url)
+    body = partner_client.get(url).content.decode()
+    assert "You've already accepted this invitation" in body
+    assert f'href="{reverse("enrollment:my_groups")}"' in body
+    assert partner_client.post(url).status_code == 409
+    assert Enrollment.objects.filter(cohort=cohort).count() == 2
+
+
+def test_an_invitation_called_off_while_its_page_is_open_says_so_on_accepting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member()
+    partner = ready_member(email="partner@example.org")
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    url = reverse("enrollment:partner_accept", args=[token])
+    partner_client = client_for(partner)
+    assert partner_client.get(url).status_code == 200
+    real_state = services.invitation_state
+    # The inviter calls it off between the page's own check and the acceptance.
+    calls = iter([services.INVITE_OPEN])
+
+    def state_then_called_off(invite: Any, now: Any = None) -> str:
+        first = next(calls, None)
+        if first is not None:
+            services.cancel_partner_invite(invite_id=invite.pk, member=inviter)
+            return first
+        return real_state(invite, now)
+
+    monkeypatch.setattr(services, "invitation_state", state_then_called_off)
+    refused = partner_client.post(url)
+    assert refused.status_code == 409
+    assert "Your partner called off this invitation" in refused.content.decode()
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
