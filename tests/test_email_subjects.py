@@ -51,7 +51,7 @@ def _meetings(cohort: Any) -> list[str]:
     for change in [*SUBJECTS, "something else"]:
         notify_meetings_changed.call([later.pk], change)
     return [
-        "circlecare: your group meets in an hour",
+        "circlecare: your group meets in about an hour",
         "circlecare: your group meets tomorrow",
         "circlecare: your group's meeting has moved",
         "circlecare: a meeting of your group is cancelled",

@@ -118,7 +118,9 @@ def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailM
         "footer": member_footer("these reminders"),
     }
     subject = emails.subject(
-        f"your group meets {day}" if kind == ReminderKind.DAY else "your group meets in an hour"
+        f"your group meets {day}"
+        if kind == ReminderKind.DAY
+        else "your group meets in about an hour"
     )
     body = render_to_string("meetings/email/reminder.txt", context).strip() + "\n"
     return EmailMessage(subject=subject, body=body, to=[member.email])

@@ -59,7 +59,7 @@ def test_hour_reminder_goes_once_to_each_confirmed_member() -> None:
     assert sorted(e.to[0] for e in mail.outbox) == sorted(p.email for p in people)
     assert quiet.email not in {e.to[0] for e in mail.outbox}
     message = mail.outbox[0]
-    assert message.subject == "circlecare: your group meets in an hour"
+    assert message.subject == "circlecare: your group meets in about an hour"
     assert f"{django_settings.SITE_URL}/meetings/{meeting.pk}/" in message.body
     # No programme title (it can say what someone is being treated for) in a reminder.
     assert cohort.program.title not in message.body + message.subject
@@ -324,7 +324,7 @@ def test_worker_killed_mid_run_and_restarted_sends_every_reminder_exactly_once(
         capture_output=True,
     )
     sent = Counter(_messages(mail_dir))
-    expected = {(p.email, "circlecare: your group meets in an hour") for p in soon_people} | {
+    expected = {(p.email, "circlecare: your group meets in about an hour") for p in soon_people} | {
         (p.email, _day_subject(tomorrow)) for p in day_people
     }
     assert set(sent) == expected
