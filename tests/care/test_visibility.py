@@ -186,3 +186,23 @@ def test_members_cannot_hide_posts(world: dict[str, Any]) -> None:
     assert response.status_code == 404
     post.refresh_from_db()
     assert post.hidden_at is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "noun"),
+    [
+        (ProgramKind.CARE_CIRCLE, "care circle"),
+        (ProgramKind.SKILLS, "skills group"),
+        (ProgramKind.THERAPY, "therapy group"),
+    ],
+)
+def test_pages_around_a_care_board_call_the_group_what_it_is(kind: str, noun: str) -> None:
+    group = make_circle(1, kind=kind)
+    if kind != ProgramKind.CARE_CIRCLE:
+        CareBoardSetting.objects.create(cohort=group.cohort, enabled=True)
+    overview = client_for(group.lead).get(reverse("care:facilitate", args=[group.cohort.pk]))
+    assert f"The {noun}'s flow of care" in overview.content.decode()
+    home = client_for(group.members[0]).get(reverse("care:home")).content.decode()
+    lead = home[home.index('<p class="lead">') :]
+    lead = lead[: lead.index("</p>")]
+    assert "care board of each group that has one" in lead and "circle" not in lead
