@@ -16,6 +16,7 @@ from circlecare.care.nudges import send_weekly_nudges
 from circlecare.care.tasks import tell_author_of_response
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus, PartnerInvite
 from circlecare.enrollment.tasks import (
+    check_minimum_size,
     send_enrollment_email,
     send_partner_invite,
     send_partner_invite_called_off,
@@ -114,7 +115,9 @@ def test_every_email_subject_has_the_same_shape_and_no_clinical_content(settings
     ]
 
     notify_new_inquiry.call(InquiryFactory().pk)
-    expected.append("circlecare: a new inquiry")
+    soon = CohortFactory(first_meeting_date=timezone.localdate() + timedelta(days=3), min_size=4)
+    check_minimum_size.call(soon.pk)
+    expected += ["circlecare: a new inquiry", "circlecare: a group is under its minimum size"]
 
     Client().post("/accounts/password/reset/", {"email": member.email})
     expected.append("circlecare: reset your password")
