@@ -59,5 +59,5 @@ class ConsentSignatureAdmin(ReadOnlyAdmin):
 
 @admin.register(PartnerInvite)
 class PartnerInviteAdmin(ReadOnlyAdmin):
-    list_display = ["inviter", "cohort", "status", "expires_at"]
+    list_display = ["inviter", "cohort", "status", "end_reason", "expires_at"]
     exclude = ["token_hash"]
