@@ -21,6 +21,10 @@ class NoteForm(forms.Form):
 
 
 class SignForm(forms.Form):
+    # The box shares a form with the note's Save button, which must work with it unticked;
+    # the server still asks for it before signing.
+    use_required_attribute = False
+
     confirm = forms.BooleanField(
         label="I have reviewed this note. Once signed it can't be changed, only amended.",
         error_messages={"required": "Tick the box to confirm before signing."},

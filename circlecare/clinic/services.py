@@ -135,15 +135,19 @@ def create_individual_notes(*, meeting: Meeting, actor: User) -> list[Individual
         return created
 
 
+def _attended(note: IndividualNote) -> bool:
+    return Attendance.objects.filter(
+        meeting_id=note.meeting_id, member_id=note.member_id, status__in=PRESENT
+    ).exists()
+
+
 def save_individual_note(*, note: IndividualNote, text: str, actor: User) -> IndividualNote:
     with transaction.atomic(durable=True):
         locked = _locked_note(note, actor)
         assert isinstance(locked, IndividualNote)
         if locked.is_signed:
             raise NoteSigned()
-        if not Attendance.objects.filter(
-            meeting_id=locked.meeting_id, member_id=locked.member_id, status__in=PRESENT
-        ).exists():
+        if not _attended(locked):
             raise NotAnAttendee()
         locked.text = text
         locked.save(update_fields=["text", "updated_at"])
@@ -151,12 +155,22 @@ def save_individual_note(*, note: IndividualNote, text: str, actor: User) -> Ind
         return locked
 
 
-def sign_note(*, note: AnyNote, actor: User) -> AnyNote:
-    """Sign a draft: from now on it is read-only."""
+def sign_note(*, note: AnyNote, actor: User, text: str | None = None) -> AnyNote:
+    """Sign a draft: from now on it is read-only.
+
+    ``text`` is the note as the signer last saw it on screen: what they reviewed is what is
+    signed, even when they changed it without saving first. It is saved (and audited as a
+    save) before the signature."""
     with transaction.atomic(durable=True):
         locked = _locked_note(note, actor)
         if locked.is_signed:
             raise NoteSigned("This note is already signed.")
+        if text is not None and text != locked.text:
+            if isinstance(locked, IndividualNote) and not _attended(locked):
+                raise NotAnAttendee()
+            locked.text = text
+            locked.save(update_fields=["text", "updated_at"])
+            _record_change(locked, actor, "saved")
         if not locked.text.strip():
             raise NoteEmpty()
         locked.status = NoteStatus.SIGNED

@@ -181,14 +181,27 @@ def save_individual(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def sign(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     note, _ = _note(request, kind, pk, write=True)
-    key = "sign-group" if kind == "group" else f"sign-individual-{note.pk}"
+    text_key = "group" if kind == "group" else f"individual-{note.pk}"
+    key = f"sign-{text_key}"
     form = SignForm(request.POST, prefix=key)
-    if not form.is_valid():
-        return _render_notes(request, note.meeting, True, bound={key: form}, status=400)
+    # The sign button sits in the note's own form: the text on screen, saved or not, comes
+    # with it, and that is what gets signed. Shown again when signing is refused.
+    text_form = NoteForm(request.POST, prefix=text_key)
+    shown = f"{text_key}-text" in request.POST
+    bound: dict[str, Any] = {key: form, text_key: text_form} if shown else {key: form}
+    if not form.is_valid() or (shown and not text_form.is_valid()):
+        return _render_notes(request, note.meeting, True, bound=bound, status=400)
     try:
-        services.sign_note(note=note, actor=_user(request))
+        services.sign_note(
+            note=note,
+            actor=_user(request),
+            text=text_form.cleaned_data["text"] if shown else None,
+        )
     except DomainError as exc:
-        return _refused(request, exc, note.meeting_id)
+        if isinstance(exc, NotFound) or not shown:
+            return _refused(request, exc, note.meeting_id)
+        messages.error(request, exc.message)
+        return _render_notes(request, note.meeting, True, bound=bound, status=exc.status)
     messages.success(request, "Signed. The note is now read-only.")
     return redirect("clinic:notes", pk=note.meeting_id)
 

@@ -381,6 +381,44 @@ def test_write_individualise_and_sign_through_the_pages(scene: Scene) -> None:
     assert IndividualNote.objects.get(pk=first.pk).text == "Shared story, Ann"
 
 
+def test_signing_signs_the_text_on_screen_even_unsaved(scene: Scene) -> None:
+    """Edited, then signed without pressing Save first: the edit is what gets signed."""
+    services.save_group_note(meeting=scene.meeting, text="Saved draft", actor=scene.lead)
+    note = GroupNote.objects.get()
+    client = _client(scene.lead)
+    page = client.get(_notes_url(scene)).content.decode()
+    # The sign button belongs to the form that holds the text, so the browser sends both.
+    form = page[page.index('name="group-text"') :]
+    form = form[: form.index("</form>")]
+    assert f'formaction="{reverse("clinic:sign", args=["group", note.pk])}"' in form
+
+    response = client.post(
+        reverse("clinic:sign", args=["group", note.pk]),
+        {"group-text": "Saved draft, with the last edit", "sign-group-confirm": "on"},
+    )
+    assert response.status_code == 302
+    note.refresh_from_db()
+    assert (note.text, note.status) == ("Saved draft, with the last edit", NoteStatus.SIGNED)
+    changes = [e.data["change"] for e in _events(AuditAction.NOTE_CHANGED)]
+    assert changes == ["created", "saved", "signed"]
+
+
+def test_an_unticked_box_keeps_the_unsaved_text_on_screen(scene: Scene) -> None:
+    services.save_group_note(meeting=scene.meeting, text="Saved draft", actor=scene.lead)
+    services.create_individual_notes(meeting=scene.meeting, actor=scene.lead)
+    first = IndividualNote.objects.get(member=scene.attendees[0])
+    key = f"individual-{first.pk}"
+    response = _client(scene.lead).post(
+        reverse("clinic:sign", args=["individual", first.pk]), {f"{key}-text": "Typed, unsaved"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Tick the box to confirm before signing." in page
+    assert "Typed, unsaved</textarea>" in page
+    first.refresh_from_db()
+    assert (first.text, first.status) == ("Saved draft", NoteStatus.DRAFT)
+
+
 def test_too_long_a_note_gets_a_message_and_changes_nothing(scene: Scene) -> None:
     client = _client(scene.lead)
     services.save_group_note(meeting=scene.meeting, text="Before", actor=scene.lead)
