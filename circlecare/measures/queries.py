@@ -104,12 +104,14 @@ class MemberRow:
 
 
 def cohort_overview(cohort: Cohort) -> list[MemberRow]:
-    """Every member who held a seat, with their trajectories, sorted by flag (two queries)."""
+    """Every member who held a seat, with their trajectories, sorted by flag (two queries).
+
+    Someone who left and joined again is shown by their latest place, not the one that ended."""
     enrollments = list(
         Enrollment.objects.select_related("member")
         .defer("member__password")
         .filter(cohort=cohort, status__in=_ROSTER)
-        .order_by("member__display_name", "pk")
+        .order_by("member__display_name", "member_id", "-pk")
     )
     rows = Assessment.objects.filter(cohort=cohort, status=AssessmentStatus.COMPLETED).order_by(
         "completed_at", "pk"

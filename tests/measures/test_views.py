@@ -528,6 +528,17 @@ def test_withdrawn_members_stay_on_the_overview(world: dict[str, Any]) -> None:
     assert left.member.display_name in body
 
 
+def test_a_member_back_in_the_group_is_not_shown_as_withdrawn(world: dict[str, Any]) -> None:
+    """Left, then joined again: the overview shows where they stand now."""
+    back = UserFactory(display_name="Rejoined member")
+    EnrollmentFactory(cohort=world["cohort"], member=back, status=EnrollmentStatus.WITHDRAWN)
+    EnrollmentFactory(cohort=world["cohort"], member=back)
+    body = client_for(world["lead"]).get(urls(world)["cohort"]).content.decode()
+    row = re.search(r"Rejoined member</a>(.*?)</th>", body, re.S)
+    assert row is not None
+    assert "Withdrawn" not in row.group(1)
+
+
 def test_member_fhir_download(world: dict[str, Any]) -> None:
     response = client_for(world["member"]).get("/measures/progress/fhir/")
     assert response["Content-Type"] == "application/fhir+json"
