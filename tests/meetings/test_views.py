@@ -234,6 +234,25 @@ def test_facilitator_edits_attendance_and_the_member_sees_it() -> None:
     assert b"Excused" in detail.content
 
 
+def test_a_recorded_mark_is_not_offered_back_as_not_recorded() -> None:
+    """A mark can be changed but not cleared: the sheet does not offer "Not recorded" for it,
+    so saving never reports a change that did not happen."""
+    s = _setup(start=timezone.now() - timedelta(minutes=5))
+    marked = s["member"]
+    unmarked = member_of(s["cohort"], display_name="Not yet marked")
+    url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
+    _client(s["lead"]).post(url, {f"status-{marked.pk}": AttendanceStatus.ATTENDED})
+    page = _client(s["lead"]).get(url).content.decode()
+
+    def options(member: Any) -> str:
+        start = page.index(f'<select name="status-{member.pk}"')
+        return page[start : page.index("</select>", start)]
+
+    assert 'value=""' not in options(marked)
+    assert f'value="{AttendanceStatus.ATTENDED}" selected' in options(marked)
+    assert 'value="" selected' in options(unmarked)
+
+
 def test_attendance_sheet_keeps_nothing_when_a_member_left_meanwhile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
