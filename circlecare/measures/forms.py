@@ -93,7 +93,10 @@ class AcknowledgeForm(forms.Form):
             "For example: who you reached, how, and what was agreed. It is stored encrypted and "
             "only people who handle alerts can read it."
         ),
-        error_messages={"required": "Please write what was done before acknowledging."},
+        error_messages={
+            "required": "Please write what was done before acknowledging.",
+            "max_length": "Please keep the note to 2,000 characters or fewer.",
+        },
     )
 
 

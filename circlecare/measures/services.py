@@ -259,7 +259,7 @@ def acknowledge_alert(
     if not note:
         raise NoteRequired()
     if len(note) > NOTE_MAX_LENGTH:
-        raise NoteRequired(f"Please keep the note under {NOTE_MAX_LENGTH} characters.")
+        raise NoteRequired(f"Please keep the note to {NOTE_MAX_LENGTH:,} characters or fewer.")
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         row = (

@@ -407,6 +407,14 @@ def test_acknowledge_through_the_page(world: dict[str, Any]) -> None:
     assert world["alert"].action_note == "Phoned; agreed a plan."
 
 
+def test_too_long_an_acknowledgement_says_so_plainly(world: dict[str, Any]) -> None:
+    response = client_for(world["lead"]).post(urls(world)["alert"], {"note": "x" * 2001})
+    assert response.status_code == 400
+    assert "Please keep the note to 2,000 characters or fewer." in response.content.decode()
+    world["alert"].refresh_from_db()
+    assert world["alert"].acknowledged_at is None
+
+
 def test_report_page_sentence_and_csv(world: dict[str, Any]) -> None:
     client = client_for(world["coordinator"])
     body = client.get(urls(world)["report"]).content.decode()
