@@ -135,6 +135,10 @@ def create_individual_notes(*, meeting: Meeting, actor: User) -> list[Individual
         return created
 
 
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
 def _attended(note: IndividualNote) -> bool:
     return Attendance.objects.filter(
         meeting_id=note.meeting_id, member_id=note.member_id, status__in=PRESENT
@@ -165,7 +169,9 @@ def sign_note(*, note: AnyNote, actor: User, text: str | None = None) -> AnyNote
         locked = _locked_note(note, actor)
         if locked.is_signed:
             raise NoteSigned("This note is already signed.")
-        if text is not None and text != locked.text:
+        # Browsers send line breaks as CRLF: the same text in another line-break style is
+        # not a change.
+        if text is not None and _lines(text) != _lines(locked.text):
             if isinstance(locked, IndividualNote) and not _attended(locked):
                 raise NotAnAttendee()
             locked.text = text

@@ -23,7 +23,7 @@ from circlecare.clinic.errors import (
 from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.crypto import encrypt
 from circlecare.errors import NotFound
-from circlecare.meetings.models import Meeting, MeetingStatus
+from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from tests.clinic.factories import Scene, coordinator, started_meeting
 from tests.conftest import requires_postgres
 from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
@@ -401,6 +401,30 @@ def test_signing_signs_the_text_on_screen_even_unsaved(scene: Scene) -> None:
     assert (note.text, note.status) == ("Saved draft, with the last edit", NoteStatus.SIGNED)
     changes = [e.data["change"] for e in _events(AuditAction.NOTE_CHANGED)]
     assert changes == ["created", "saved", "signed"]
+
+
+def test_signing_unchanged_text_sent_with_browser_line_breaks_saves_nothing(
+    scene: Scene,
+) -> None:
+    """A browser sends line breaks as CRLF: that alone is not an edit to save (or refuse)."""
+    services.save_group_note(meeting=scene.meeting, text="Line one\nLine two", actor=scene.lead)
+    services.create_individual_notes(meeting=scene.meeting, actor=scene.lead)
+    first = IndividualNote.objects.get(member=scene.attendees[0])
+    # Marked absent afterwards: an edit could no longer be saved, but signing as shown can.
+    Attendance.objects.filter(meeting=scene.meeting, member=scene.attendees[0]).update(
+        status=AttendanceStatus.ABSENT
+    )
+    key = f"individual-{first.pk}"
+    _client(scene.lead).post(
+        reverse("clinic:sign", args=["individual", first.pk]),
+        {f"{key}-text": "Line one\r\nLine two", f"sign-{key}-confirm": "on"},
+    )
+    first.refresh_from_db()
+    assert (first.text, first.status) == ("Line one\nLine two", NoteStatus.SIGNED)
+    changes = [
+        e.data["change"] for e in _events(AuditAction.NOTE_CHANGED) if e.data["note"] != "group"
+    ]
+    assert changes == ["created", "created", "signed"]  # two attendees; no save
 
 
 def test_an_unticked_box_keeps_the_unsaved_text_on_screen(scene: Scene) -> None:
