@@ -470,24 +470,27 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def alert(request: HttpRequest, pk: int) -> HttpResponse:
     _clinical(request)
-    row = get_object_or_404(
-        RiskAlert.objects.select_related(
-            "member", "cohort__program", "assignee", "acknowledged_by", "assessment"
-        ).defer(*queries.ALERT_PEOPLE_HASHES),
-        pk=pk,
-    )
+    alerts = RiskAlert.objects.select_related(
+        "member", "cohort__program", "assignee", "acknowledged_by", "assessment"
+    ).defer(*queries.ALERT_PEOPLE_HASHES)
+    row = get_object_or_404(alerts, pk=pk)
     if not may_handle_alert(request.user, row):
         raise Http404
     form = AcknowledgeForm(request.POST or None)
+    unsaved_note = ""
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             acknowledge_alert(alert=row, actor=request.user, note=form.cleaned_data["note"])
         except NotFound as exc:
             raise Http404 from exc
         except AlreadyAcknowledged as exc:
-            # Someone else got there first: show the alert as it now stands, who did what.
+            # Someone else got there first: show the alert as it now stands, who did what, and
+            # this person's own account of what they did, which was not saved, to copy.
             messages.info(request, exc.message)
-            return redirect("measures:alert", pk=row.pk)
+            row = get_object_or_404(alerts, pk=pk)
+            unsaved_note = form.cleaned_data["note"]
+            status = exc.status
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -500,13 +503,13 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
         subject=row.member,
         data={"view": "detail"},
     )
-    status = 400 if request.method == "POST" else 200
     return render(
         request,
         "measures/alert.html",
         {
             "alert": row,
             "form": form,
+            "unsaved_note": unsaved_note,
             "leads": row.cohort.is_led_by(request.user),
             "standing": queries.standing_in_cohort(row.cohort_id, row.member_id),
         },

@@ -407,6 +407,20 @@ def test_acknowledge_through_the_page(world: dict[str, Any]) -> None:
     assert world["alert"].action_note == "Phoned; agreed a plan."
 
 
+def test_a_late_acknowledgement_keeps_what_was_written_on_screen(world: dict[str, Any]) -> None:
+    """Lead and co-facilitator both followed up: the second one's account is not lost."""
+    client_for(world["lead"]).post(urls(world)["alert"], {"note": "Phoned; agreed a plan."})
+    late = client_for(world["co"]).post(urls(world)["alert"], {"note": "Also texted; replied ok."})
+    assert late.status_code == 409
+    body = late.content.decode()
+    assert "Someone has already acknowledged this alert." in body
+    assert "What you wrote was not saved" in body
+    assert "Also texted; replied ok." in body and "Phoned; agreed a plan." in body
+    world["alert"].refresh_from_db()
+    assert world["alert"].acknowledged_by == world["lead"]
+    assert world["alert"].action_note == "Phoned; agreed a plan."
+
+
 def test_too_long_an_acknowledgement_says_so_plainly(world: dict[str, Any]) -> None:
     response = client_for(world["lead"]).post(urls(world)["alert"], {"note": "x" * 2001})
     assert response.status_code == 400
