@@ -44,6 +44,8 @@ def _locked_meeting(meeting: Meeting, actor: User) -> Meeting:
     )
     if locked is None or not actor.is_active or not locked.cohort.is_led_by(actor):
         raise NotFound()
+    if locked.is_cancelled:
+        raise NotesNotOpen("This meeting was cancelled, so there are no notes to write.")
     if not notes_open(locked):
         raise NotesNotOpen()
     return locked

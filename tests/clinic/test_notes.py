@@ -115,8 +115,16 @@ def test_notes_wait_for_the_meeting_to_start() -> None:
 
 def test_no_notes_for_a_cancelled_meeting(scene: Scene) -> None:
     Meeting.objects.filter(pk=scene.meeting.pk).update(status=MeetingStatus.CANCELLED)
-    with pytest.raises(NotesNotOpen):
+    with pytest.raises(NotesNotOpen, match="This meeting was cancelled"):
         services.save_group_note(meeting=scene.meeting, text="x", actor=scene.lead)
+
+
+def test_a_cancelled_meetings_notes_page_says_it_was_cancelled(scene: Scene) -> None:
+    Meeting.objects.filter(pk=scene.meeting.pk).update(status=MeetingStatus.CANCELLED)
+    page = _client(scene.lead).get(_notes_url(scene)).content.decode()
+    assert "This meeting was cancelled, so there are no notes to write." in page
+    assert "once the meeting has started" not in page
+    assert "<textarea" not in page
 
 
 def test_only_the_cohorts_leads_write(scene: Scene) -> None:
