@@ -389,6 +389,7 @@ def member_chart(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpRe
     )
     tracks = trajectories(rows, weeks=cohort.program.weeks, codes=weekly_codes(cohort.program))
     checkins = [r for r in rows if r.instrument == "CHECKIN"]
+    made_up = any(r.synthetic for r in rows)
     record(
         actor=request.user,
         action=AuditAction.ASSESSMENT_VIEWED,
@@ -406,7 +407,8 @@ def member_chart(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpRe
             "charts": [t.chart_data() for t in tracks if t.points],
             "checkins": checkins,
             "not_on_track_rule": NOT_ON_TRACK_RULE,
-            "synthetic": any(r.synthetic for r in rows),
+            # "all" or "some": a real answer given in the demo is not called made up.
+            "synthetic": ("all" if all(r.synthetic for r in rows) else "some" if made_up else ""),
         },
     )
 

@@ -561,6 +561,16 @@ def test_a_member_back_in_the_group_is_not_shown_as_withdrawn(world: dict[str, A
     assert "Withdrawn" not in row.group(1)
 
 
+def test_a_chart_mixing_demo_and_real_scores_does_not_call_them_all_made_up(
+    world: dict[str, Any],
+) -> None:
+    cohort, member = world["cohort"], world["member"]
+    completed(member=member, cohort=cohort, code="GAD7", total=12, week=0, synthetic=True)
+    body = client_for(world["lead"]).get(urls(world)["member"]).content.decode()
+    assert "Demo data: some of these scores are made up." in body
+    assert "these scores are made up." not in body.replace("some of these", "")
+
+
 def test_member_fhir_download(world: dict[str, Any]) -> None:
     response = client_for(world["member"]).get("/measures/progress/fhir/")
     assert response["Content-Type"] == "application/fhir+json"
