@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from circlecare.accounts.models import User
@@ -310,7 +311,13 @@ def report_post(*, post: CarePost, reason: str, actor: User) -> CareReport:
 
 
 def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> MemberBlock:
-    """Block or mute someone from a board you share."""
+    """Block or mute someone from a board you share.
+
+    A block also calls off whatever the two had agreed and not yet done, in every group they
+    share, exactly as if the blocker had called each one off: the blocked person sees an ordinary
+    call-off and is not told why. A mute only hides the other person's posts from the one who
+    muted; they may still respond to each other, so what they agreed stands.
+    """
     if not is_member(actor, cohort) or not (
         is_member(blocked, cohort) or cohort.is_led_by(blocked)
     ):
@@ -327,6 +334,12 @@ def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> Membe
         block, _ = MemberBlock.objects.update_or_create(
             blocker=actor, blocked=blocked, defaults={"kind": kind}
         )
+        if kind == BlockKind.BLOCK:
+            CareMatch.objects.filter(
+                Q(giver_id=actor.pk, receiver_id=blocked.pk)
+                | Q(giver_id=blocked.pk, receiver_id=actor.pk),
+                status=MatchStatus.AGREED,
+            ).update(status=MatchStatus.CANCELLED, cancelled_at=timezone.now())
     return block
 
 

@@ -378,7 +378,8 @@ def block(request: HttpRequest, cohort_id: int, user_id: int) -> HttpResponse:
             f"You won't see {other.display_name}'s posts any more. You can undo this below."
             if kind == BlockKind.MUTE
             else f"You've blocked {other.display_name}: you won't see each other's posts or "
-            "respond to them. You can undo this below.",
+            "respond to them, and anything you'd agreed together is called off. You can undo "
+            "the block below.",
         )
     return redirect("care:board", cohort_id=cohort.pk)
 

@@ -1,0 +1,109 @@
+"""What two members agreed is called off when one blocks the other or leaves the group."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.care import services
+from circlecare.care.models import CareMatch, MatchStatus, PostKind
+from tests.care.factories import CarePostFactory, make_circle, make_match
+from tests.factories import EnrollmentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def match_card(page: str) -> str:
+    """The match card on a post page, with the ids that differ between two worlds taken out."""
+    found = re.search(r'<li class="card care-match".*?</li>', page, re.S)
+    assert found is not None
+    return re.sub(r"\d+", "#", found.group(0))
+
+
+def test_blocking_calls_off_what_the_two_agreed_either_way_round_in_any_group() -> None:
+    circle = make_circle(3)
+    blocker, blocked, bystander = circle.members
+    elsewhere = make_circle(0)
+    for person in (blocker, blocked):
+        EnrollmentFactory(cohort=elsewhere.cohort, member=person)
+    theirs = CarePostFactory(cohort=circle.cohort, author=blocked, kind=PostKind.REQUEST)
+    mine = CarePostFactory(cohort=elsewhere.cohort, author=blocker, kind=PostKind.OFFER)
+    helping_them = make_match(theirs, blocker)
+    they_take_mine = make_match(mine, blocked)
+    with_bystander = make_match(theirs, bystander)
+    done = make_match(CarePostFactory(cohort=circle.cohort, author=blocker), blocked)
+    services.mark_done(match=done, actor=blocker)
+    services.mark_done(match=done, actor=blocked)
+
+    response = logged_in(blocker).post(
+        reverse("care:block", args=[circle.cohort.pk, blocked.pk]), {"kind": "block"}, follow=True
+    )
+    assert "anything you&#x27;d agreed together is called off" in response.content.decode()
+
+    for match in (helping_them, they_take_mine):
+        match.refresh_from_db()
+        assert match.status == MatchStatus.CANCELLED and match.cancelled_at is not None
+    with_bystander.refresh_from_db()
+    done.refresh_from_db()
+    assert with_bystander.status == MatchStatus.AGREED
+    assert done.status == MatchStatus.DONE
+
+
+def test_muting_leaves_what_the_two_agreed_in_place() -> None:
+    circle = make_circle(2)
+    muter, muted = circle.members
+    match = make_match(CarePostFactory(cohort=circle.cohort, author=muted), muter)
+    services.set_block(blocked=muted, kind="mute", cohort=circle.cohort, actor=muter)
+    match.refresh_from_db()
+    assert match.status == MatchStatus.AGREED
+
+
+def test_the_blocked_person_sees_an_ordinary_call_off() -> None:
+    """Their post's page shows the match exactly as when the other person calls it off."""
+    pages = []
+    for way in ("called off", "blocked"):
+        circle = make_circle(2)
+        author, helper = circle.members
+        post = CarePostFactory(cohort=circle.cohort, author=author, title="A walk")
+        match = make_match(post, helper)
+        client = logged_in(author)
+        assert "Mark as done" in client.get(reverse("care:post", args=[post.pk])).content.decode()
+        if way == "called off":
+            services.cancel_match(match=match, actor=helper)
+        else:
+            services.set_block(blocked=author, kind="block", cohort=circle.cohort, actor=helper)
+        page = client.get(reverse("care:post", args=[post.pk])).content.decode()
+        assert "Called off" in page and "Mark as done" not in page
+        home = client.get(reverse("care:home")).content.decode()
+        assert "In progress" not in home
+        refused = client.post(reverse("care:match_done", args=[match.pk]), follow=True)
+        assert "This was called off" in refused.content.decode()
+        pages.append(match_card(page))
+    assert pages[0] == pages[1]
+
+
+def test_the_blocker_sees_the_match_called_off_on_their_own_post() -> None:
+    circle = make_circle(2)
+    blocker, blocked = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=blocker, kind=PostKind.OFFER)
+    match = make_match(post, blocked)
+    client = logged_in(blocker)
+    client.post(reverse("care:block", args=[circle.cohort.pk, blocked.pk]), {"kind": "block"})
+    page = client.get(reverse("care:post", args=[post.pk])).content.decode()
+    assert "Called off" in match_card(page) and "Mark as done" not in page
+    # The blocked person no longer sees the blocker's post, and cannot act on the match.
+    other = logged_in(blocked)
+    assert other.get(reverse("care:post", args=[post.pk])).status_code == 404
+    other.post(reverse("care:match_done", args=[match.pk]))
+    match.refresh_from_db()
+    assert match.status == MatchStatus.CANCELLED and match.receiver_done_at is None
+    assert CareMatch.objects.filter(status=MatchStatus.AGREED).count() == 0
