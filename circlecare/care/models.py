@@ -162,6 +162,14 @@ class MatchStatus(models.TextChoices):
     CANCELLED = "cancelled", "Called off"
 
 
+class CallOff(models.TextChoices):
+    """Why an agreed match was called off."""
+
+    BY_ONE_OF_THEM = "by_one", "One of the two called it off"
+    LEFT_GROUP = "left_group", "One of the two left the group"
+    GROUP_ENDED = "group_ended", "The group ended"
+
+
 class CareMatch(models.Model):
     """Someone took up a care post. ``giver`` and ``receiver`` say which way the care flows."""
 
@@ -185,6 +193,15 @@ class CareMatch(models.Model):
     receiver_done_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=12, choices=CallOff.choices, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who called it off, or who left the group.",
+    )
     thanks = models.CharField(max_length=THANKS_MAX, blank=True)
     thanked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -214,6 +231,10 @@ class CareMatch(models.Model):
             models.CheckConstraint(
                 condition=Q(thanked_at__isnull=True) | Q(status="done"),
                 name="care_match_thanks_after_done",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancel_reason="") | Q(cancel_reason__in=[c.value for c in CallOff]),
+                name="care_match_cancel_reason_valid",
             ),
         ]
         indexes = [

@@ -184,8 +184,13 @@ def board_of_gone_post(user: User, post_id: int) -> int | None:
 def post_matches(user: User, post: CarePost) -> list[CareMatch]:
     """Matches on a post that ``user`` takes part in; facilitators and the author see them all."""
     matches = (
-        post.matches.select_related("giver", "receiver", "responder")
-        .defer("giver__password", "receiver__password", "responder__password")
+        post.matches.select_related("giver", "receiver", "responder", "cancelled_by")
+        .defer(
+            "giver__password",
+            "receiver__password",
+            "responder__password",
+            "cancelled_by__password",
+        )
         .order_by("created_at")
     )
     if post.author_id == user.pk or post.cohort.is_led_by(user):
@@ -196,8 +201,8 @@ def post_matches(user: User, post: CarePost) -> list[CareMatch]:
 def match_for(user: User, match_id: int) -> CareMatch:
     """A match its two people may act on; anyone else gets 404."""
     match = (
-        CareMatch.objects.select_related("post", "giver", "receiver", "cohort")
-        .defer("giver__password", "receiver__password")
+        CareMatch.objects.select_related("post", "giver", "receiver", "cohort", "cancelled_by")
+        .defer("giver__password", "receiver__password", "cancelled_by__password")
         .filter(pk=match_id)
         .first()
     )

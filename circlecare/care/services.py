@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from circlecare.care import tasks
 from circlecare.care.errors import CannotRespond, NotOnBoard
 from circlecare.care.models import (
     BlockKind,
+    CallOff,
     CareBoardSetting,
     CareMatch,
     CarePost,
@@ -238,7 +239,9 @@ def cancel_match(*, match: CareMatch, actor: User, now: datetime | None = None) 
             )
         match.status = MatchStatus.CANCELLED
         match.cancelled_at = now or timezone.now()
-        match.save(update_fields=["status", "cancelled_at"])
+        match.cancel_reason = CallOff.BY_ONE_OF_THEM
+        match.cancelled_by = actor
+        match.save(update_fields=["status", "cancelled_at", "cancel_reason", "cancelled_by"])
     return match
 
 
@@ -339,8 +342,38 @@ def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> Membe
                 Q(giver_id=actor.pk, receiver_id=blocked.pk)
                 | Q(giver_id=blocked.pk, receiver_id=actor.pk),
                 status=MatchStatus.AGREED,
-            ).update(status=MatchStatus.CANCELLED, cancelled_at=timezone.now())
+            ).update(
+                status=MatchStatus.CANCELLED,
+                cancelled_at=timezone.now(),
+                cancel_reason=CallOff.BY_ONE_OF_THEM,
+                cancelled_by=actor,
+            )
     return block
+
+
+def member_left(*, member_id: int, cohort_id: int, now: datetime, group_ended: bool) -> int:
+    """A member's seat in a group ended: what they agreed there and had not yet done is called
+    off, and their open posts there close, so nobody waits on someone who is gone.
+
+    Called by the enrollment service that ends the seat, inside its transaction. The other person
+    sees only that it was called off because the member left (or because the group ended), never
+    why they left. Returns how many matches were called off.
+    """
+    assert connection.in_atomic_block, "called inside the transaction that ends the seat"
+    called_off = CareMatch.objects.filter(
+        Q(giver_id=member_id) | Q(receiver_id=member_id),
+        cohort_id=cohort_id,
+        status=MatchStatus.AGREED,
+    ).update(
+        status=MatchStatus.CANCELLED,
+        cancelled_at=now,
+        cancel_reason=CallOff.GROUP_ENDED if group_ended else CallOff.LEFT_GROUP,
+        cancelled_by_id=None if group_ended else member_id,
+    )
+    CarePost.objects.filter(author_id=member_id, cohort_id=cohort_id, status=PostStatus.OPEN).update(
+        status=PostStatus.CLOSED
+    )
+    return called_off
 
 
 def remove_block(*, blocked_id: int, actor: User) -> None:

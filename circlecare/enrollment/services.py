@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
+from circlecare.care import services as care
 from circlecare.enrollment import join_sql, steps
 from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
 from circlecare.enrollment.models import (
@@ -439,10 +440,14 @@ def _end(
     now: datetime,
     actor: Any,
     extra: tuple[str, ...] = (),
+    group_ended: bool = False,
     **audit: Any,
 ) -> None:
     """End a locked enrollment's place (left, declined, removed, completed…): saved, audited,
-    and the outcome summaries' seat flags kept true, in the caller's transaction."""
+    and the outcome summaries' seat flags kept true, in the caller's transaction. A member who
+    had a seat leaves the group's care board: what they agreed there is called off and their
+    open posts close (``group_ended`` when the whole group finished or was cancelled)."""
+    had_seat = e.status == EnrollmentStatus.CONFIRMED
     e.status = status
     e.ended_at = now
     e.end_reason = reason
@@ -452,6 +457,10 @@ def _end(
     )
     _audit(e, actor, AuditAction.ENROLLMENT_CHANGED, **audit)
     _seat_changed(e)
+    if had_seat:
+        care.member_left(
+            member_id=e.member_id, cohort_id=e.cohort_id, now=now, group_ended=group_ended
+        )
 
 
 def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") -> Enrollment:
@@ -664,7 +673,15 @@ def advance_cohorts(*, now: datetime | None = None) -> int:
             cohort.save(update_fields=["status"])
             for e in Enrollment.objects.select_for_update().filter(cohort=cohort, status__in=LIVE):
                 if e.status == EnrollmentStatus.CONFIRMED:
-                    _end(e, EnrollmentStatus.COMPLETED, "", now=now, actor=None, finished=True)
+                    _end(
+                        e,
+                        EnrollmentStatus.COMPLETED,
+                        "",
+                        now=now,
+                        actor=None,
+                        group_ended=True,
+                        finished=True,
+                    )
                 else:
                     _end(
                         e,
@@ -739,7 +756,15 @@ def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) ->
         )
         ended = list(Enrollment.objects.select_for_update().filter(cohort=locked, status__in=LIVE))
         for e in ended:
-            _end(e, EnrollmentStatus.REMOVED, GROUP_CANCELLED, now=now, actor=actor, cancelled=True)
+            _end(
+                e,
+                EnrollmentStatus.REMOVED,
+                GROUP_CANCELLED,
+                now=now,
+                actor=actor,
+                group_ended=True,
+                cancelled=True,
+            )
         _notify("group_cancelled", ended)
         record(
             actor=actor,

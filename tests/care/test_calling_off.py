@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from circlecare.care import services
-from circlecare.care.models import CareMatch, MatchStatus, PostKind
+from circlecare.care.models import CallOff, CareMatch, CarePost, MatchStatus, PostKind, PostStatus
+from circlecare.enrollment.models import Enrollment
+from circlecare.enrollment.services import advance_cohorts, cancel_cohort, remove, withdraw
 from tests.care.factories import CarePostFactory, make_circle, make_match
-from tests.factories import EnrollmentFactory
+from tests.factories import EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +111,105 @@ def test_the_blocker_sees_the_match_called_off_on_their_own_post() -> None:
     match.refresh_from_db()
     assert match.status == MatchStatus.CANCELLED and match.receiver_done_at is None
     assert CareMatch.objects.filter(status=MatchStatus.AGREED).count() == 0
+
+
+def seat(member: object, cohort: object) -> Enrollment:
+    return Enrollment.objects.get(member=member, cohort=cohort, status="confirmed")
+
+
+@pytest.mark.parametrize("how", ["withdrew", "removed"])
+def test_leaving_calls_off_what_was_agreed_there_and_closes_open_posts(how: str) -> None:
+    circle = make_circle(2)
+    leaver, stayer = circle.members
+    elsewhere = make_circle(0)
+    for person in (leaver, stayer):
+        EnrollmentFactory(cohort=elsewhere.cohort, member=person)
+    their_request = CarePostFactory(cohort=circle.cohort, author=leaver, title="Their request")
+    my_offer = CarePostFactory(
+        cohort=circle.cohort, author=stayer, kind=PostKind.OFFER, title="My offer"
+    )
+    still_open = CarePostFactory(cohort=circle.cohort, author=leaver, title="Nobody yet")
+    helping_them = make_match(their_request, stayer)
+    they_take_mine = make_match(my_offer, leaver)
+    in_other_group = make_match(CarePostFactory(cohort=elsewhere.cohort, author=leaver), stayer)
+
+    if how == "withdrew":
+        withdraw(enrollment=seat(leaver, circle.cohort), goodbye="Too much going on at home")
+    else:
+        remove(
+            enrollment=seat(leaver, circle.cohort), actor=circle.lead, reason="Unkind messages"
+        )
+
+    for match in (helping_them, they_take_mine):
+        match.refresh_from_db()
+        assert (match.status, match.cancel_reason, match.cancelled_by) == (
+            MatchStatus.CANCELLED,
+            CallOff.LEFT_GROUP,
+            leaver,
+        )
+    in_other_group.refresh_from_db()
+    assert in_other_group.status == MatchStatus.AGREED
+    for post in (their_request, still_open):
+        post.refresh_from_db()
+        assert post.status == PostStatus.CLOSED
+    assert CarePost.objects.get(pk=my_offer.pk).status == PostStatus.OPEN
+
+    client = logged_in(stayer)
+    for post in (their_request, my_offer):
+        page = client.get(reverse("care:post", args=[post.pk])).content.decode()
+        card = match_card(page)
+        assert "Called off because Member A left the group." in card
+        assert "Mark as done" not in card
+        for secret in ("Too much going on", "Unkind messages", "removed", "withdr"):
+            assert secret not in page
+    board = client.get(reverse("care:board", args=[circle.cohort.pk])).content.decode()
+    assert "No longer open" in board
+    facilitator = logged_in(circle.lead).get(reverse("care:post", args=[my_offer.pk]))
+    assert "Called off because Member A left the group." in facilitator.content.decode()
+
+
+def test_a_cancelled_group_calls_off_what_was_agreed_in_it() -> None:
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker)
+    match = make_match(post, helper)
+    cancel_cohort(cohort=circle.cohort, actor=UserFactory(is_staff=True))
+    match.refresh_from_db()
+    assert (match.status, match.cancel_reason, match.cancelled_by) == (
+        MatchStatus.CANCELLED,
+        CallOff.GROUP_ENDED,
+        None,
+    )
+
+
+def test_a_finished_group_calls_off_what_was_never_done() -> None:
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker)
+    agreed = make_match(post, helper)
+    done = make_match(CarePostFactory(cohort=circle.cohort, author=helper), asker)
+    services.mark_done(match=done, actor=asker)
+    services.mark_done(match=done, actor=helper)
+    last = meeting_at(circle.cohort, now - timedelta(days=1), number=1)
+    assert advance_cohorts(now=last.ends_at + timedelta(minutes=1)) >= 1
+    agreed.refresh_from_db()
+    done.refresh_from_db()
+    assert (agreed.status, agreed.cancel_reason) == (MatchStatus.CANCELLED, CallOff.GROUP_ENDED)
+    assert done.status == MatchStatus.DONE
+    page = logged_in(circle.lead).get(reverse("care:post", args=[post.pk])).content.decode()
+    assert "Called off when the group ended." in match_card(page)
+
+
+def test_a_waiting_list_place_ending_changes_nothing_on_the_board() -> None:
+    circle = make_circle(2)
+    member, other = circle.members
+    match = make_match(CarePostFactory(cohort=circle.cohort, author=other), member)
+    waiting = EnrollmentFactory(
+        cohort=make_circle(0).cohort, member=member, status="waitlisted", confirmed_at=None
+    )
+    withdraw(enrollment=waiting)
+    match.refresh_from_db()
+    assert match.status == MatchStatus.AGREED

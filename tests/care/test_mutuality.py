@@ -172,5 +172,6 @@ def test_home_lists_only_care_whose_post_the_member_can_still_open() -> None:
     assert "Soup on Sunday" not in page and "A ride to town" not in page
     assert helper_client.get(reverse("care:post", args=[left.pk])).status_code == 404
 
+    # The helper's leaving called off what they had agreed; the asker's other care stands.
     page = logged_in(asker).get(reverse("care:home")).content.decode()
-    assert "Soup on Sunday" in page and "A call on Friday" in page
+    assert "Soup on Sunday" not in page and "A call on Friday" in page
