@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     REFLECTION_VIEWED = "reflection.viewed"
     CONSENT_SIGNED = "consent.signed"
     CARE_POST_HIDDEN = "care_post.hidden"
+    CARE_REPORT_RESOLVED = "care_report.resolved"
     ACCOUNT_EXPORTED = "account.exported"
     ACCOUNT_DELETED = "account.deleted"
     ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 - an action, not a secret

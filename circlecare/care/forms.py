@@ -9,6 +9,7 @@ from django.utils import timezone
 from circlecare.care.models import (
     DETAILS_MAX,
     REASON_MAX,
+    RESOLUTION_NOTE_MAX,
     REFLECTION_MAX,
     THANKS_MAX,
     TITLE_MAX,
@@ -87,6 +88,18 @@ class ReasonForm(forms.Form):
         label="Reason",
         max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ResolveReportForm(forms.Form):
+    note = forms.CharField(
+        label="Note (optional)",
+        max_length=RESOLUTION_NOTE_MAX,
+        required=False,
+        error_messages={
+            "max_length": "Please keep the note to %(limit_value)d characters or fewer "
+            "(it has %(show_value)d)."
+        },
     )
 
 

@@ -14,6 +14,7 @@ WHEN_MAX = 120
 WHERE_MAX = 120
 THANKS_MAX = 500
 REASON_MAX = 500
+RESOLUTION_NOTE_MAX = 300
 REFLECTION_MAX = 10_000
 
 
@@ -263,7 +264,7 @@ class CareMatch(models.Model):
 
 
 class CareReport(models.Model):
-    """A member's report of a post, for the circle's facilitators."""
+    """A member's report of a post, for the circle's facilitators, open until one resolves it."""
 
     post = models.ForeignKey(CarePost, on_delete=models.CASCADE, related_name="reports")
     reporter = models.ForeignKey(
@@ -271,12 +272,29 @@ class CareReport(models.Model):
     )
     reason = models.CharField(max_length=REASON_MAX)
     created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolution_note = models.CharField(max_length=RESOLUTION_NOTE_MAX, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["post", "reporter"], name="care_report_once"),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=False) | Q(resolution_note=""),
+                name="care_report_note_when_resolved",
+            ),
         ]
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
 
     def __str__(self) -> str:
         return f"Report on post {self.post_id}"

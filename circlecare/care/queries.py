@@ -221,11 +221,31 @@ def my_blocks(user: User, cohort: Cohort | None = None) -> list[MemberBlock]:
 
 def open_reports(cohort: Cohort) -> list[CareReport]:
     return list(
-        CareReport.objects.filter(post__cohort=cohort)
+        CareReport.objects.filter(post__cohort=cohort, resolved_at__isnull=True)
         .select_related("post", "post__author", "reporter")
         .defer("post__author__password", "reporter__password")
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
     )
+
+
+def resolved_reports(cohort: Cohort, limit: int = 50) -> list[CareReport]:
+    """The most recently resolved reports, kept in view with who resolved them and their note."""
+    return list(
+        CareReport.objects.filter(post__cohort=cohort, resolved_at__isnull=False)
+        .select_related("post", "post__author", "reporter", "resolved_by")
+        .defer("post__author__password", "reporter__password", "resolved_by__password")
+        .order_by("-resolved_at", "-pk")[:limit]
+    )
+
+
+def report_led_by(user: object, report_id: int) -> CareReport:
+    """A report on a post in a group ``user`` facilitates; anyone else gets 404."""
+    report = (
+        CareReport.objects.select_related("post", "post__cohort").filter(pk=report_id).first()
+    )
+    if report is None or not report.post.cohort.is_led_by(user):
+        raise Http404
+    return report
 
 
 def hidden_posts(cohort: Cohort) -> list[CarePost]:

@@ -26,6 +26,7 @@ from circlecare.care.models import (
     MatchStatus,
     MemberBlock,
     PostKind,
+    RESOLUTION_NOTE_MAX,
     PostStatus,
     Reflection,
 )
@@ -311,6 +312,34 @@ def report_post(*, post: CarePost, reason: str, actor: User) -> CareReport:
             return CareReport.objects.create(post=post, reporter=actor, reason=reason)
     except IntegrityError as exc:
         raise InvalidTransition("You've already reported this post. Thank you.") from exc
+
+
+def resolve_report(
+    *, report: CareReport, note: str, actor: User, now: datetime | None = None
+) -> CareReport:
+    """A facilitator of the post's group marks a report resolved, with an optional short note."""
+    note = note.strip()
+    if not report.post.cohort.is_led_by(actor):
+        raise NotFound()
+    if len(note) > RESOLUTION_NOTE_MAX:
+        raise InvalidTransition(
+            f"Please keep the note to {RESOLUTION_NOTE_MAX} characters or fewer."
+        )
+    with transaction.atomic(durable=True):
+        report = CareReport.objects.select_for_update().get(pk=report.pk)
+        if report.resolved_at is not None:
+            raise InvalidTransition("This report is already resolved.")
+        report.resolved_at = now or timezone.now()
+        report.resolved_by = actor
+        report.resolution_note = note
+        report.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+        record(
+            actor=actor,
+            action=AuditAction.CARE_REPORT_RESOLVED,
+            target=report,
+            data={"cohort": report.post.cohort_id, "post": report.post_id},
+        )
+    return report
 
 
 def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> MemberBlock:

@@ -29,6 +29,7 @@ urlpatterns = [
     path("posts/<int:post_id>/hide/", views.hide_post, name="hide_post"),
     path("posts/<int:post_id>/unhide/", views.unhide_post, name="unhide_post"),
     path("posts/<int:post_id>/report/", views.report_post, name="report_post"),
+    path("reports/<int:report_id>/resolve/", views.resolve_report, name="resolve_report"),
     path("matches/<int:match_id>/done/", views.match_done, name="match_done"),
     path("matches/<int:match_id>/cancel/", views.match_cancel, name="match_cancel"),
     path("matches/<int:match_id>/thanks/", views.match_thanks, name="match_thanks"),

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -21,10 +22,11 @@ from circlecare.care.forms import (
     ReasonForm,
     ReflectionEditForm,
     ReflectionForm,
+    ResolveReportForm,
     ThanksForm,
     WeekForm,
 )
-from circlecare.care.models import BlockKind, CareMatch, CohortWeek
+from circlecare.care.models import RESOLUTION_NOTE_MAX, BlockKind, CareMatch, CohortWeek
 from circlecare.errors import DomainError, NotFound
 from circlecare.programs.models import ProgramKind
 
@@ -442,10 +444,33 @@ def facilitate(request: HttpRequest, cohort_id: int) -> HttpResponse:
             "setting_form": setting_form,
             "flow": queries.circle_flow(cohort) if enabled else None,
             "reports": queries.open_reports(cohort) if enabled else [],
+            "resolved": queries.resolved_reports(cohort) if enabled else [],
+            "note_max": RESOLUTION_NOTE_MAX,
             "hidden": queries.hidden_posts(cohort) if enabled else [],
             "shared": queries.shared_reflections(cohort),
         },
     )
+
+
+@login_required
+@require_POST
+def resolve_report(request: HttpRequest, report_id: int) -> HttpResponse:
+    user = _user(request)
+    report = queries.report_led_by(user, report_id)
+    form = ResolveReportForm(request.POST)
+    if not form.is_valid():
+        errors = form.errors.get("note") or ["Please check the note."]
+        messages.error(request, f"Nothing was changed. {errors[0]}")
+    else:
+        try:
+            services.resolve_report(report=report, note=form.cleaned_data["note"], actor=user)
+        except NotFound as exc:
+            raise Http404 from exc
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "The report is marked resolved.")
+    return redirect(f"{reverse('care:facilitate', args=[report.post.cohort_id])}#reports-heading")
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from circlecare.care import urls as care_urls
+from circlecare.care.models import CareReport
 from tests.care.factories import CarePostFactory, ReflectionFactory, make_circle, make_match
 from tests.factories import UserFactory
 
@@ -66,6 +67,7 @@ MATRIX: dict[str, Route] = {
     "hide_post": ("get", lambda w: [w["post"].pk], only(facilitator=200)),
     "unhide_post": ("post", lambda w: [w["post"].pk], only(facilitator=302)),
     "report_post": ("get", lambda w: [w["post"].pk], only(member=200, author=200)),
+    "resolve_report": ("post", lambda w: [w["report"].pk], only(facilitator=302)),
     "match_done": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),
     "match_cancel": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),
     "match_thanks": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),
@@ -84,6 +86,7 @@ def world() -> W:
         "author": author,
         "post": post,
         "match": make_match(post, member),
+        "report": CareReport.objects.create(post=post, reporter=member, reason="Worrying"),
         "private": ReflectionFactory(member=author, cohort=circle.cohort),
         "shared": ReflectionFactory(
             member=author, cohort=circle.cohort, shared_with_facilitator=True

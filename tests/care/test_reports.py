@@ -1,0 +1,158 @@
+"""Reports on posts: the group's facilitators see the open ones and mark them resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from circlecare.audit.models import AuditAction, AuditEvent
+from circlecare.care.models import CareReport
+from tests.care.factories import CarePostFactory, make_circle
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: object, **kwargs: bool) -> Client:
+    client = Client(**kwargs)
+    client.force_login(user)  # type: ignore[arg-type]
+    return client
+
+
+def reported() -> tuple[object, CareReport]:
+    circle = make_circle(2)
+    author, reporter = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, title="Selling things")
+    report = CareReport.objects.create(post=post, reporter=reporter, reason="Looks like adverts")
+    return circle, report
+
+
+def overview(user: object, cohort_id: int) -> str:
+    return logged_in(user).get(reverse("care:facilitate", args=[cohort_id])).content.decode()
+
+
+def resolve_url(report: CareReport) -> str:
+    return reverse("care:resolve_report", args=[report.pk])
+
+
+def test_a_facilitator_resolves_a_report_with_a_note_and_it_stays_visible_as_resolved() -> None:
+    circle, report = reported()
+    page = overview(circle.lead, circle.cohort.pk)
+    assert "Looks like adverts" in page and resolve_url(report) in page
+
+    response = logged_in(circle.lead).post(
+        resolve_url(report), {"note": "  Spoke with them; post hidden.  "}, follow=True
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The report is marked resolved." in page
+    report.refresh_from_db()
+    assert report.resolved_by == circle.lead and report.resolved_at is not None
+    assert report.resolution_note == "Spoke with them; post hidden."
+    # Out of the open list, still shown under "Resolved" with who and the note.
+    assert resolve_url(report) not in page and "No open reports." in page
+    assert "Resolved by Facilitator" in page and "Spoke with them; post hidden." in page
+    assert "Looks like adverts" in page
+    event = AuditEvent.objects.get(action=AuditAction.CARE_REPORT_RESOLVED)
+    assert event.actor == circle.lead and event.target_id == str(report.pk)
+    assert "Spoke with them" not in str(event.data)
+
+
+def test_the_note_is_optional_and_a_co_facilitator_may_resolve() -> None:
+    circle, report = reported()
+    co = UserFactory(display_name="Co", is_facilitator=True)
+    circle.cohort.co_facilitator = co
+    circle.cohort.save()
+    assert logged_in(co).post(resolve_url(report), {}).status_code == 302
+    report.refresh_from_db()
+    assert report.resolved_by == co and report.resolution_note == ""
+
+
+@pytest.mark.parametrize("who", ["reporter", "author", "coordinator", "other_lead"])
+def test_nobody_else_can_resolve(who: str) -> None:
+    circle, report = reported()
+    user = {
+        "reporter": report.reporter,
+        "author": report.post.author,
+        "coordinator": UserFactory(is_staff=True, is_superuser=True),
+        "other_lead": make_circle(1).lead,
+    }[who]
+    assert logged_in(user).post(resolve_url(report), {"note": "x"}).status_code == 404
+    report.refresh_from_db()
+    assert report.resolved_at is None
+    assert not AuditEvent.objects.filter(action=AuditAction.CARE_REPORT_RESOLVED).exists()
+
+
+def test_a_missing_report_is_404() -> None:
+    circle, report = reported()
+    url = reverse("care:resolve_report", args=[report.pk + 1000])
+    assert logged_in(circle.lead).post(url).status_code == 404
+
+
+def test_a_too_long_note_is_explained_and_changes_nothing() -> None:
+    circle, report = reported()
+    response = logged_in(circle.lead).post(resolve_url(report), {"note": "x" * 301}, follow=True)
+    assert response.status_code == 200
+    assert "Nothing was changed. Please keep the note to 300 characters" in (
+        response.content.decode()
+    )
+    report.refresh_from_db()
+    assert report.resolved_at is None
+    assert not AuditEvent.objects.filter(action=AuditAction.CARE_REPORT_RESOLVED).exists()
+
+
+def test_resolving_twice_says_so_and_keeps_the_first() -> None:
+    circle, report = reported()
+    client = logged_in(circle.lead)
+    client.post(resolve_url(report), {"note": "First"})
+    again = client.post(resolve_url(report), {"note": "Second"}, follow=True)
+    assert "This report is already resolved." in again.content.decode()
+    report.refresh_from_db()
+    assert report.resolution_note == "First"
+    assert AuditEvent.objects.filter(action=AuditAction.CARE_REPORT_RESOLVED).count() == 1
+
+
+def test_resolving_needs_the_csrf_token_and_a_post() -> None:
+    circle, report = reported()
+    strict = logged_in(circle.lead, enforce_csrf_checks=True)
+    assert strict.post(resolve_url(report), {"note": "x"}).status_code == 403
+    assert logged_in(circle.lead).get(resolve_url(report)).status_code == 405
+    report.refresh_from_db()
+    assert report.resolved_at is None
+
+
+def test_overview_query_count_does_not_grow_with_reports(
+    django_assert_max_num_queries: Any,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    circle, report = reported()
+    client = logged_in(circle.lead)
+    url = reverse("care:facilitate", args=[circle.cohort.pk])
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            post = CarePostFactory(cohort=circle.cohort, author=circle.members[0])
+            CareReport.objects.create(post=post, reporter=circle.members[1], reason="Hm")
+            resolved = CareReport.objects.create(
+                post=CarePostFactory(cohort=circle.cohort, author=circle.members[1]),
+                reporter=circle.members[0],
+                reason="Hm",
+            )
+            client.post(resolve_url(resolved), {"note": "Done"})
+
+    add(1)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    # Counted now: each request of add() below starts a fresh query log.
+    baseline = len(few.captured_queries)
+    add(10)
+    with django_assert_max_num_queries(baseline):
+        page = client.get(url).content.decode()
+    assert page.count('class="card care-report"') == 12
+    assert page.count('class="card care-report-resolved"') == 11
