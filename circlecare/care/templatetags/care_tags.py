@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django import template
+from django.utils import dateformat, timezone
 
 from circlecare.care import queries
 from circlecare.programs.models import Cohort
@@ -23,3 +26,24 @@ def care_board_on(cohort: Cohort) -> bool:
 def how_often(count: int) -> str:
     """A count of times in words, not a tally: "once", "twice", "3 times"."""
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+#: Date formats on the board: (this year, another year).
+BOARD_DATE_FORMATS = {
+    "moment": ("j M, g:i a T", "j M Y, g:i a T"),
+    "moment_long": ("j F, g:i a T", "j F Y, g:i a T"),
+    "day": ("D j M", "D j M Y"),
+    "day_long": ("l j F", "l j F Y"),
+    "short": ("j M", "j M Y"),
+}
+
+
+@register.filter(expects_localtime=True)
+def board_date(value: date | None, style: str = "moment") -> str:
+    """``{{ post.created_at|board_date:"moment" }}``: a date on the board, with its year when
+    that is not this year where the viewer is (a moment is already in the viewer's zone)."""
+    if not value:
+        return ""
+    this_year, other_year = BOARD_DATE_FORMATS[style]
+    fmt = this_year if value.year == timezone.localdate().year else other_year
+    return dateformat.format(value, fmt)
