@@ -160,9 +160,27 @@ def close_post(*, post: CarePost, actor: User) -> CarePost:
     return post
 
 
+def _lock_people(user_ids: list[int]) -> None:
+    assert connection.in_atomic_block
+    list(
+        User.objects.select_for_update(no_key=True)
+        .filter(pk__in=user_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def respond(*, post: CarePost, actor: User) -> CareMatch:
-    """Take up a post: a request is answered with help, an offer is accepted. Makes a match."""
+    """Take up a post: a request is answered with help, an offer is accepted. Makes a match.
+
+    Locks the two people first (as a block between them does), then the post together with its
+    group's row (which every change of seat locks first): a block or a member leaving either
+    comes first and the response is refused, or waits for the match and calls it off. The people
+    are locked "no key" so that saving a row that points at them (as leaving does) need not wait.
+    """
+    pair = sorted({post.author_id, actor.pk})
     with transaction.atomic(durable=True):
+        _lock_people(pair)
         post = (
             CarePost.objects.select_for_update().select_related("cohort__program").get(pk=post.pk)
         )
@@ -363,6 +381,8 @@ def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> Membe
             "Facilitators can't be blocked. If something worries you, please contact the practice."
         )
     with transaction.atomic(durable=True):
+        # The same locks as respond(), so a response racing this block is called off or refused.
+        _lock_people(sorted({actor.pk, blocked.pk}))
         block, _ = MemberBlock.objects.update_or_create(
             blocker=actor, blocked=blocked, defaults={"kind": kind}
         )

@@ -1,17 +1,22 @@
-"""Races on PostgreSQL: parallel responses and parallel posts by one member."""
+"""Races on PostgreSQL: parallel responses and posts by one member, and a response racing a
+block or a member leaving."""
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
+from unittest import mock
 
 import pytest
 from django.db import connections
 
 from circlecare.care import services
 from circlecare.care.errors import CannotRespond
-from circlecare.care.models import CareMatch, CarePost
+from circlecare.care.models import CareMatch, CarePost, MatchStatus
+from circlecare.enrollment.models import Enrollment
+from circlecare.enrollment.services import withdraw
 from circlecare.errors import RateLimited
 from tests.care.factories import CarePostFactory, make_circle
 from tests.conftest import requires_postgres
@@ -81,3 +86,85 @@ def test_the_same_post_sent_in_parallel_is_posted_once() -> None:
     )
     assert unexpected == [] and refused == 0
     assert CarePost.objects.filter(author=member).count() == 1
+
+
+def respond_while(other_change: Callable[[], object], post: CarePost, responder: object) -> None:
+    """A response checked its rules and is about to be saved when ``other_change`` runs.
+
+    The response is held at that point until the other change has either finished or is waiting
+    for a lock the response holds; then both finish. Whichever way it goes, no agreed match may
+    be left that the other change should have called off.
+    """
+    checked, proceed, changed = threading.Event(), threading.Event(), threading.Event()
+    real = services.blocked_between
+    unexpected: list[BaseException] = []
+
+    def held_check(a_id: int, b_id: int) -> bool:
+        result = real(a_id, b_id)
+        checked.set()
+        proceed.wait(timeout=30)
+        return result
+
+    def respond() -> None:
+        try:
+            services.respond(post=post, actor=responder)  # type: ignore[arg-type]
+        except CannotRespond:
+            pass
+        except BaseException as exc:
+            unexpected.append(exc)
+        finally:
+            connections.close_all()
+
+    def change() -> None:
+        try:
+            checked.wait(timeout=30)
+            other_change()
+        except BaseException as exc:
+            unexpected.append(exc)
+        finally:
+            changed.set()
+            connections.close_all()
+
+    with mock.patch.object(services, "blocked_between", held_check):
+        threads = [threading.Thread(target=respond), threading.Thread(target=change)]
+        for t in threads:
+            t.start()
+        assert checked.wait(timeout=30)
+        with connections["default"].cursor() as cursor:
+            for _ in range(3000):
+                if changed.is_set():
+                    break
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.01)
+        proceed.set()
+        for t in threads:
+            t.join()
+    assert unexpected == []
+
+
+def test_a_block_racing_a_response_leaves_no_agreed_match_between_the_two() -> None:
+    circle = make_circle(2)
+    author, responder = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    respond_while(
+        lambda: services.set_block(
+            blocked=responder, kind="block", cohort=circle.cohort, actor=author
+        ),
+        post,
+        responder,
+    )
+    assert not CareMatch.objects.filter(status=MatchStatus.AGREED).exists()
+
+
+def test_leaving_while_someone_responds_leaves_no_agreed_match_with_the_leaver() -> None:
+    circle = make_circle(2)
+    author, responder = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    seat = Enrollment.objects.get(member=author, cohort=circle.cohort)
+    respond_while(lambda: withdraw(enrollment=seat), post, responder)
+    assert not CareMatch.objects.filter(status=MatchStatus.AGREED).exists()
