@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     REFLECTION_VIEWED = "reflection.viewed"
     CONSENT_SIGNED = "consent.signed"
     CARE_POST_HIDDEN = "care_post.hidden"
+    CARE_POST_SHOWN = "care_post.shown"
     CARE_REPORT_RESOLVED = "care_report.resolved"
     ACCOUNT_EXPORTED = "account.exported"
     ACCOUNT_DELETED = "account.deleted"

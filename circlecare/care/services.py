@@ -16,6 +16,7 @@ from circlecare.audit.services import record
 from circlecare.care import tasks
 from circlecare.care.errors import CannotRespond, NotOnBoard
 from circlecare.care.models import (
+    RESOLUTION_NOTE_MAX,
     BlockKind,
     CallOff,
     CareBoardSetting,
@@ -26,7 +27,6 @@ from circlecare.care.models import (
     MatchStatus,
     MemberBlock,
     PostKind,
-    RESOLUTION_NOTE_MAX,
     PostStatus,
     Reflection,
 )
@@ -300,6 +300,13 @@ def hide_post(*, post: CarePost, reason: str, actor: User) -> CarePost:
         post.hidden_by = actor
         post.hidden_reason = reason
         post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        record(
+            actor=actor,
+            action=AuditAction.CARE_POST_HIDDEN,
+            target=post,
+            subject=post.author,
+            data={"cohort": post.cohort_id},
+        )
     return post
 
 
@@ -314,6 +321,13 @@ def unhide_post(*, post: CarePost, actor: User) -> CarePost:
         post.hidden_by = None
         post.hidden_reason = ""
         post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        record(
+            actor=actor,
+            action=AuditAction.CARE_POST_SHOWN,
+            target=post,
+            subject=post.author,
+            data={"cohort": post.cohort_id},
+        )
     return post
 
 
@@ -419,9 +433,9 @@ def member_left(*, member_id: int, cohort_id: int, now: datetime, group_ended: b
         cancel_reason=CallOff.GROUP_ENDED if group_ended else CallOff.LEFT_GROUP,
         cancelled_by_id=None if group_ended else member_id,
     )
-    CarePost.objects.filter(author_id=member_id, cohort_id=cohort_id, status=PostStatus.OPEN).update(
-        status=PostStatus.CLOSED
-    )
+    CarePost.objects.filter(
+        author_id=member_id, cohort_id=cohort_id, status=PostStatus.OPEN
+    ).update(status=PostStatus.CLOSED)
     return called_off
 
 

@@ -73,7 +73,7 @@ def test_the_note_is_optional_and_a_co_facilitator_may_resolve() -> None:
 
 @pytest.mark.parametrize("who", ["reporter", "author", "coordinator", "other_lead"])
 def test_nobody_else_can_resolve(who: str) -> None:
-    circle, report = reported()
+    _circle, report = reported()
     user = {
         "reporter": report.reporter,
         "author": report.post.author,
@@ -130,7 +130,7 @@ def test_overview_query_count_does_not_grow_with_reports(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    circle, report = reported()
+    circle, _report = reported()
     client = logged_in(circle.lead)
     url = reverse("care:facilitate", args=[circle.cohort.pk])
 
@@ -156,3 +156,20 @@ def test_overview_query_count_does_not_grow_with_reports(
         page = client.get(url).content.decode()
     assert page.count('class="card care-report"') == 12
     assert page.count('class="card care-report-resolved"') == 11
+
+
+def test_hiding_a_post_and_showing_it_again_are_audited() -> None:
+    circle, report = reported()
+    client = logged_in(circle.lead)
+    post = report.post
+    client.post(reverse("care:hide_post", args=[post.pk]), {"reason": "Advertising"})
+    client.post(reverse("care:unhide_post", args=[post.pk]))
+    events = list(
+        AuditEvent.objects.filter(target_id=str(post.pk), target_type="care.carepost")
+        .order_by("pk")
+        .values_list("action", "actor", "subject")
+    )
+    assert events == [
+        (AuditAction.CARE_POST_HIDDEN, circle.lead.pk, post.author_id),
+        (AuditAction.CARE_POST_SHOWN, circle.lead.pk, post.author_id),
+    ]
