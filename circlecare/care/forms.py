@@ -9,8 +9,8 @@ from django.utils import timezone
 from circlecare.care.models import (
     DETAILS_MAX,
     REASON_MAX,
-    RESOLUTION_NOTE_MAX,
     REFLECTION_MAX,
+    RESOLUTION_NOTE_MAX,
     THANKS_MAX,
     TITLE_MAX,
     WHEN_MAX,

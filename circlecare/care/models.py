@@ -292,10 +292,6 @@ class CareReport(models.Model):
             ),
         ]
 
-    @property
-    def is_resolved(self) -> bool:
-        return self.resolved_at is not None
-
     def __str__(self) -> str:
         return f"Report on post {self.post_id}"
 

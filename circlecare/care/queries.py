@@ -240,9 +240,7 @@ def resolved_reports(cohort: Cohort, limit: int = 50) -> list[CareReport]:
 
 def report_led_by(user: object, report_id: int) -> CareReport:
     """A report on a post in a group ``user`` facilitates; anyone else gets 404."""
-    report = (
-        CareReport.objects.select_related("post", "post__cohort").filter(pk=report_id).first()
-    )
+    report = CareReport.objects.select_related("post", "post__cohort").filter(pk=report_id).first()
     if report is None or not report.post.cohort.is_led_by(user):
         raise Http404
     return report

@@ -136,9 +136,7 @@ def test_leaving_calls_off_what_was_agreed_there_and_closes_open_posts(how: str)
     if how == "withdrew":
         withdraw(enrollment=seat(leaver, circle.cohort), goodbye="Too much going on at home")
     else:
-        remove(
-            enrollment=seat(leaver, circle.cohort), actor=circle.lead, reason="Unkind messages"
-        )
+        remove(enrollment=seat(leaver, circle.cohort), actor=circle.lead, reason="Unkind messages")
 
     for match in (helping_them, they_take_mine):
         match.refresh_from_db()

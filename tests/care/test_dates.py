@@ -40,9 +40,7 @@ def test_a_post_from_earlier_this_year_where_the_viewer_is_has_no_year() -> None
     circle = make_circle(2)
     post = CarePostFactory(cohort=circle.cohort, author=circle.members[0], title="Soup")
     # 30 December 2026, 6 pm UTC: noon in Chicago, 7 pm in Berlin.
-    CarePost.objects.filter(pk=post.pk).update(
-        created_at=datetime(2026, 12, 30, 18, 0, tzinfo=UTC)
-    )
+    CarePost.objects.filter(pk=post.pk).update(created_at=datetime(2026, 12, 30, 18, 0, tzinfo=UTC))
     reader = circle.members[1]
     board = reverse("care:board", args=[circle.cohort.pk])
     detail = reverse("care:post", args=[post.pk])
