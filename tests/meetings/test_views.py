@@ -100,6 +100,8 @@ def test_schedule_pages_are_for_coordinators_and_leads_to_view() -> None:
     lead_page = _client(s["lead"]).get(url)
     assert lead_page.status_code == 200
     assert b"Skip this week" not in lead_page.content
+    # The group's zone reads as a place, with its exact name beside it for staff.
+    assert "Meets weekly on New York time" in lead_page.content.decode()
     for role in ("member", "other_member", "other_clinician"):
         assert _client(s[role]).get(url).status_code == 404, role
     for name in ("meetings:skip", "meetings:cancel", "meetings:move"):

@@ -60,3 +60,9 @@ def when_iso(context: dict[str, Any], value: str | None) -> SafeString | str:
 @register.simple_tag
 def in_zone(moment: datetime, zone: str) -> str:
     return format_local(moment, zone)
+
+
+@register.filter
+def zone_place(zone: str) -> str:
+    """``{{ cohort.time_zone|zone_place }}`` → "New York" for "America/New_York"."""
+    return place_of(zone or "UTC")
