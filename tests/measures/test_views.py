@@ -723,6 +723,22 @@ def test_overview_lists_waiting_members_who_answered_the_intake(world: dict[str,
     assert world["member"].display_name not in section
 
 
+def test_when_a_waiting_member_answered_is_given_in_the_viewers_zone(
+    world: dict[str, Any],
+) -> None:
+    from circlecare.meetings.schedule import format_local
+
+    lead = world["lead"]
+    lead.time_zone = "America/Los_Angeles"
+    lead.save(update_fields=["time_zone"])
+    place = _waiting(world["cohort"], "Waiting late", answered=True)
+    answered = Assessment.objects.get(member=place.member).completed_at
+    body = client_for(lead).get(urls(world)["cohort"]).content.decode()
+    section = body[body.index('id="waiting-intake"') : body.index('id="checkin-trends"')]
+    assert "answered <time" in section
+    assert format_local(answered, "America/Los_Angeles") in section
+
+
 def test_waiting_list_section_runs_a_fixed_number_of_queries(world: dict[str, Any]) -> None:
     client = client_for(world["lead"])
     url = urls(world)["cohort"]
