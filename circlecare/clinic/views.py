@@ -147,10 +147,12 @@ def start_individual(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _refused(request, exc, meeting.pk)
     if created:
-        messages.success(
-            request,
-            f"{len(created)} individual note(s) started from the group note. Edit each for the member.",
-        )
+        count = f"{len(created)} individual note{'' if len(created) == 1 else 's'} started"
+        if created[0].prefilled_from_id is not None:
+            said = f"{count} from the group note. Edit each for the member."
+        else:
+            said = f"{count}, empty as there is no group note yet. Write each for the member."
+        messages.success(request, said)
     else:
         messages.info(request, "Every member who attended already has a note.")
     return redirect("clinic:notes", pk=meeting.pk)

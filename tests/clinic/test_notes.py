@@ -361,7 +361,9 @@ def test_write_individualise_and_sign_through_the_pages(scene: Scene) -> None:
         reverse("clinic:save_group", args=[scene.meeting.pk]), {"group-text": "Shared story"}
     )
     assert response.status_code == 302
-    client.post(reverse("clinic:start_individual", args=[scene.meeting.pk]))
+    started = client.post(reverse("clinic:start_individual", args=[scene.meeting.pk]), follow=True)
+    n = len(scene.attendees)
+    assert f"{n} individual notes started from the group note." in started.content.decode()
     first = IndividualNote.objects.get(member=scene.attendees[0])
     key = f"individual-{first.pk}"
     client.post(
@@ -387,6 +389,17 @@ def test_write_individualise_and_sign_through_the_pages(scene: Scene) -> None:
     )
     assert "This note is signed and can&#x27;t be changed" in refused.content.decode()
     assert IndividualNote.objects.get(pk=first.pk).text == "Shared story, Ann"
+
+
+def test_notes_started_without_a_group_note_are_not_said_to_come_from_one(
+    scene: Scene,
+) -> None:
+    client = _client(scene.lead)
+    started = client.post(reverse("clinic:start_individual", args=[scene.meeting.pk]), follow=True)
+    text = started.content.decode()
+    assert "from the group note" not in text
+    assert "empty as there is no group note yet" in text
+    assert all(note.text == "" for note in IndividualNote.objects.all())
 
 
 def test_signing_signs_the_text_on_screen_even_unsaved(scene: Scene) -> None:
