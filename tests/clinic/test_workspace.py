@@ -79,7 +79,8 @@ def test_lead_sees_their_groups_meetings_alerts_overdue_and_rosters() -> None:
 
     assert f"{scene.attendees[0].display_name} needs follow-up" in page
     assert [a.member for a in ws.overdue] == [scene.absent]
-    assert "GAD7" in page
+    # Named as clinicians call it, not by its code.
+    assert "<td>GAD-7 (" in page and "GAD7" not in page
 
     roster = {row.member: row for row in ws.cohorts[0].roster}
     assert set(roster) == {*scene.attendees, scene.absent}

@@ -22,6 +22,15 @@ def due_for_group(user: Any, cohort: Any) -> list[Any]:
 
 
 @register.filter
+def instrument_name(code: str) -> str:
+    """ "PHQ-9" for ``PHQ9``, "Check-in" for ``CHECKIN``: a questionnaire as people call it."""
+    from circlecare.measures.instruments import REGISTRY
+
+    instrument = REGISTRY.get(code)
+    return instrument.name if instrument is not None else code
+
+
+@register.filter
 def rate_text(value: Rate | None) -> str:
     """ "43.8% (36.3–51.5)" — a rate with its 95 % interval."""
     if value is None:
