@@ -314,6 +314,12 @@ else:
 ICE_SERVERS = json.loads(env("ICE_SERVERS", "[]"))
 ROOM_RECHECK_SECONDS = float(env("ROOM_RECHECK_SECONDS", "3"))
 ROOM_MAX_PEERS = int(env("ROOM_MAX_PEERS", "10"))
+# A browser in the room says it is still there every ROOM_PRESENCE_SEEN_SECONDS, and the server
+# writes down when it last heard from someone at most that often. Someone not heard from for
+# ROOM_PRESENCE_STALE_SECONDS (a crashed server process, a dead network) no longer takes a place
+# in the room. The stale limit must leave room for two missed beats and a slow network.
+ROOM_PRESENCE_SEEN_SECONDS = float(env("ROOM_PRESENCE_SEEN_SECONDS", "15"))
+ROOM_PRESENCE_STALE_SECONDS = float(env("ROOM_PRESENCE_STALE_SECONDS", "90"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -598,3 +598,148 @@ async def test_signing_out_or_deactivation_ends_the_socket(how: str) -> None:
     await end()
     assert (await receive_until(member, "removed", timeout=3))["type"] == "removed"
     await fac.disconnect()
+
+
+class Clock:
+    """The consumers' clock, moved on by the test instead of by waiting."""
+
+    def __init__(self) -> None:
+        self.now = timezone.now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def on(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    from circlecare.meetings.live import consumers
+
+    fake = Clock()
+    monkeypatch.setattr(consumers, "clock", fake)
+    return fake
+
+
+async def open_stay(user: Any) -> RoomPresence:
+    return await RoomPresence.objects.aget(user=user, left_at__isnull=True)
+
+
+async def outcome(comm: WebsocketCommunicator) -> str:
+    """Whether a socket was let into the room, or why not."""
+    while True:
+        message = await comm.receive_json_from(timeout=2)
+        if message["type"] in {"admitted", "error"}:
+            return str(message.get("code", "admitted"))
+
+
+async def test_a_stay_whose_connection_died_unheard_stops_holding_a_place_in_a_full_room(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.ROOM_MAX_PEERS = 2
+    settings.ROOM_PRESENCE_STALE_SECONDS = 90
+    room = await make_room(members=2)
+    alex, bo = room["members"]
+    fac, first, _fw = await let_in(room["lead"], alex, room["meeting"])
+
+    # Alex's server process dies with her socket: her stay is never closed.
+    async def crashed(self: Any) -> None:
+        return None
+
+    monkeypatch.setattr(RoomConsumer, "_leave", crashed)
+    await first.disconnect()
+    monkeypatch.undo()
+
+    # While her stay could still be someone on a slow network, it holds her place.
+    comm, welcome = await enter(bo, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": welcome["peer"]})
+    assert await outcome(comm) == "room_full"
+    await comm.disconnect()
+
+    # Not heard from for longer than the limit: it is a dead connection, and Bo gets the place.
+    ghost = await open_stay(alex)
+    last_heard = timezone.now() - timedelta(seconds=91)
+    await RoomPresence.objects.filter(pk=ghost.pk).aupdate(
+        joined_at=last_heard - timedelta(minutes=5), last_seen_at=last_heard
+    )
+    comm, _ = await enter(bo, room["meeting"])  # let in before: straight back in
+    assert await outcome(comm) == "admitted"
+    await ghost.arefresh_from_db()
+    assert ghost.left_at == last_heard  # the stay ends when she was last heard from
+    assert await RoomPresence.objects.filter(left_at__isnull=True).acount() == 2
+    await asyncio.gather(comm.disconnect(), fac.disconnect())
+
+
+async def test_the_room_hears_from_each_browser_and_writes_it_down_at_most_every_so_often(
+    settings: Any, clock: Clock
+) -> None:
+    settings.ROOM_MAX_PEERS = 2
+    settings.ROOM_PRESENCE_SEEN_SECONDS = 15
+    settings.ROOM_PRESENCE_STALE_SECONDS = 90
+    room = await make_room(members=2)
+    alex, bo = room["members"]
+    fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
+    admitted_at = clock.now
+    assert (await open_stay(alex)).last_seen_at == admitted_at
+
+    # Heard from again at once: not written again.
+    clock.on(14)
+    await member.send_json_to({"type": "alive"})
+    await member.send_json_to({"type": "chat", "text": "Hello"})
+    await receive_until(member, "chat")
+    assert (await open_stay(alex)).last_seen_at == admitted_at
+
+    # Any word from the browser, its regular "still here" included, once the interval is up.
+    for beat in range(8):  # two minutes of beats: longer than the stale limit
+        clock.on(15)
+        for who, comm in (("Jordan", fac), ("Alex", member)):
+            await comm.send_json_to({"type": "alive"})
+            # Its own chat coming back means the server has dealt with what it sent before.
+            text = f"{who}, beat {beat}"
+            await comm.send_json_to({"type": "chat", "text": text})
+            while (await receive_until(comm, "chat"))["text"] != text:
+                pass
+    assert (await open_stay(alex)).last_seen_at == clock.now
+    assert (await open_stay(room["lead"])).last_seen_at == clock.now
+
+    # Still there, so still counted: the room stays full.
+    comm, welcome = await enter(bo, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": welcome["peer"]})
+    assert await outcome(comm) == "room_full"
+    assert await RoomPresence.objects.filter(left_at__isnull=False).acount() == 0
+    await asyncio.gather(comm.disconnect(), member.disconnect(), fac.disconnect())
+
+
+@pytest.mark.parametrize(("places", "back"), [(3, True), (2, False)])
+async def test_someone_taken_for_a_dead_connection_who_speaks_again_comes_back_if_there_is_room(
+    settings: Any, clock: Clock, places: int, back: bool
+) -> None:
+    settings.ROOM_MAX_PEERS = places
+    settings.ROOM_PRESENCE_SEEN_SECONDS = 15
+    settings.ROOM_PRESENCE_STALE_SECONDS = 90
+    room = await make_room(members=2)
+    alex, bo = room["members"]
+    fac, member, mw = await let_in(room["lead"], alex, room["meeting"])
+    # Alex's laptop sleeps for two minutes; the facilitator's browser keeps saying it is there.
+    for _beat in range(8):
+        clock.on(15)
+        await fac.send_json_to({"type": "alive"})
+    comm, welcome = await enter(bo, room["meeting"])
+    await fac.send_json_to({"type": "admit", "peer": welcome["peer"]})
+    assert await outcome(comm) == "admitted"
+    assert await RoomPresence.objects.filter(user=alex, left_at__isnull=True).acount() == 0
+
+    # Her laptop wakes, and her browser speaks.
+    clock.on(1)
+    await member.send_json_to({"type": "alive"})
+    if back:
+        await member.send_json_to({"type": "chat", "text": "Sorry, I'm back"})
+        assert (await receive_until(fac, "chat"))["text"] == "Sorry, I'm back"
+        assert (await open_stay(alex)).joined_at == clock.now
+    else:
+        assert (await receive_until(member, "error"))["code"] == "room_full"
+        assert await member.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+        assert (await receive_until(fac, "left"))["peer"] == mw["peer"]
+        assert await RoomPresence.objects.filter(user=alex, left_at__isnull=True).acount() == 0
+    await asyncio.gather(comm.disconnect(), member.disconnect(), fac.disconnect())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from circlecare.enrollment.models import EnrollmentStatus
@@ -159,32 +161,54 @@ def still_allowed(access: Access, user: Any, session_key: str | None = None) -> 
     return room_access(user, access.meeting_id) is not None
 
 
-def enter(access: Access, *, replacing_earlier: bool = False) -> int | None:
+def enter(
+    access: Access, *, replacing_earlier: bool = False, now: datetime | None = None
+) -> int | None:
     """Record arrival, unless the mesh is full: past ~10 people every browser uploads too many streams.
 
     ``replacing_earlier``: this socket is now the person's one place in the room, so any stay of
     theirs still open ends here. A socket on a server process that crashed never recorded its
     leaving; without this, the person would stay in the room in the record for good.
-    """
-    from django.conf import settings
 
+    Stays not heard from for ``ROOM_PRESENCE_STALE_SECONDS`` end first, at the moment they were
+    last heard from: their connection died without closing, and nobody is there to hold the place.
+    """
+    now = now or timezone.now()
     with transaction.atomic():
         Meeting.objects.select_for_update().filter(pk=access.meeting_id).first()
         inside = RoomPresence.objects.filter(meeting_id=access.meeting_id, left_at__isnull=True)
+        inside.filter(last_seen_at__lt=stale_before(now)).update(left_at=F("last_seen_at"))
         if replacing_earlier:
-            inside.filter(user_id=access.user_id).update(left_at=timezone.now())
+            inside.filter(user_id=access.user_id).update(left_at=now)
         if (
             inside.exclude(user_id=access.user_id).values("user_id").distinct().count()
             >= settings.ROOM_MAX_PEERS
         ):
             return None
         return RoomPresence.objects.create(
-            meeting_id=access.meeting_id, user_id=access.user_id, joined_at=timezone.now()
+            meeting_id=access.meeting_id, user_id=access.user_id, joined_at=now, last_seen_at=now
         ).pk
 
 
-def leave(presence_id: int) -> None:
-    RoomPresence.objects.filter(pk=presence_id, left_at__isnull=True).update(left_at=timezone.now())
+def stale_before(now: datetime) -> datetime:
+    """Stays last heard from before this instant no longer count as anyone being in the room."""
+    return now - timedelta(seconds=settings.ROOM_PRESENCE_STALE_SECONDS)
+
+
+def seen(presence_id: int, now: datetime | None = None) -> bool:
+    """The person of this stay was heard from now. False when the stay has already ended (the
+    socket said nothing for so long that it was taken for a dead connection)."""
+    return bool(
+        RoomPresence.objects.filter(pk=presence_id, left_at__isnull=True).update(
+            last_seen_at=now or timezone.now()
+        )
+    )
+
+
+def leave(presence_id: int, now: datetime | None = None) -> None:
+    RoomPresence.objects.filter(pk=presence_id, left_at__isnull=True).update(
+        left_at=now or timezone.now()
+    )
 
 
 def remove_from_meeting(*, access: Access, remover_id: int, reason: str) -> bool:

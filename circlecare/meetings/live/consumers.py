@@ -27,6 +27,7 @@ import logging
 import secrets
 import time
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -54,6 +55,11 @@ CLOSE_ENDED = 4000
 CLOSE_REPLACED = 4409
 
 
+def clock() -> datetime:
+    """The time now; its own name so that tests can move it on without waiting."""
+    return timezone.now()
+
+
 def clean_text(value: Any, limit: int | None = None) -> str:
     if not isinstance(value, str):
         return ""
@@ -75,6 +81,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.admitted = False
         self.gone = False
         self.presence_id: int | None = None
+        self.seen_written: datetime | None = None
         self.watch: asyncio.Task[None] | None = None
         self.sent_at: list[float] = []
         self.chat_at: list[float] = []
@@ -148,7 +155,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 self.fac_group, {"type": "room.unwait", "peer": self.peer}
             )
         if self.presence_id is not None:
-            await database_sync_to_async(room.leave)(self.presence_id)
+            await database_sync_to_async(room.leave)(self.presence_id, clock())
             self.presence_id = None
 
     async def _watch(self) -> None:
@@ -197,6 +204,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self._error("malformed", "That message wasn't understood.")
             return
+        await self._seen()
+        if self.gone:
+            return  # the room had taken this socket for dead, and is full now
         await self.receive_json(content)
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
@@ -313,6 +323,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def on_leave(self, content: dict[str, Any]) -> None:
         await self.close(code=1000)
 
+    async def on_alive(self, content: dict[str, Any]) -> None:
+        """The browser's regular word that it is still here: hearing it is all (see ``_seen``)."""
+
     # --- from the channel layer (other sockets of this room) ------------------------------
 
     def _same_room(self, event: dict[str, Any]) -> bool:
@@ -427,6 +440,45 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         assert self.access is not None
         return max(int((self.access.ends_at - timezone.now()).total_seconds()) + 3600, 60)
 
+    async def _seen(self) -> None:
+        """Write down that this person's browser was heard from, at most once every
+        ``ROOM_PRESENCE_SEEN_SECONDS``: that is what keeps their place in the room's count."""
+        if self.presence_id is None:
+            return
+        now = clock()
+        if (
+            self.seen_written is not None
+            and (now - self.seen_written).total_seconds() < settings.ROOM_PRESENCE_SEEN_SECONDS
+        ):
+            return
+        self.seen_written = now
+        if await database_sync_to_async(room.seen)(self.presence_id, now):
+            return
+        # This socket was silent so long (a computer asleep, say) that its stay was taken for a
+        # dead connection's and ended. It is plainly alive: back into the count, if there is room.
+        self.presence_id = None
+        await self._enter()
+
+    async def _enter(self) -> bool:
+        """Take a place in the room's count; if the room is full, say so and close."""
+        assert self.access is not None
+        # An older socket of the person's that is still alive ends its own stay on hearing that
+        # this one took over; one whose server process died cannot, so the newest ends it.
+        current = await cache.aget(self._socket_key()) == self.channel_name
+        now = clock()
+        self.presence_id = await database_sync_to_async(room.enter)(
+            self.access, replacing_earlier=current, now=now
+        )
+        if self.presence_id is None:
+            await self._error(
+                "room_full", "The room is full right now. Please try again in a moment."
+            )
+            await self.close(code=CLOSE_REFUSED)
+            await self._leave()
+            return False
+        self.seen_written = now
+        return True
+
     async def _announce_waiting(self) -> None:
         await self.channel_layer.group_send(self.fac_group, {"type": "room.waiting", "peer": self.peer,
                                                              "name": self._name()})  # fmt: skip
@@ -435,17 +487,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         assert self.access is not None
         if self.gone:
             return  # replaced while waiting: a "let in" already on its way finds nobody
-        # An older socket of the person's that is still alive ends its own stay on hearing that
-        # this one took over; one whose server process died cannot, so the newest ends it.
-        current = await cache.aget(self._socket_key()) == self.channel_name
-        self.presence_id = await database_sync_to_async(room.enter)(
-            self.access, replacing_earlier=current
-        )
-        if self.presence_id is None:
-            await self._error(
-                "room_full", "The room is full right now. Please try again in a moment."
-            )
-            await self.close(code=CLOSE_REFUSED)
+        if not await self._enter():
             return
         self.admitted = True
         await self.channel_layer.group_discard(self.wait_group, self.channel_name)
@@ -482,6 +524,7 @@ HANDLERS = {
     "remove": RoomConsumer.on_remove,
     "end": RoomConsumer.on_end,
     "leave": RoomConsumer.on_leave,
+    "alive": RoomConsumer.on_alive,
 }
 FACILITATOR_ONLY = {"admit", "admit_all", "ask_mute", "remove", "end"}
-WAITING_ALLOWED = {"leave"}
+WAITING_ALLOWED = {"leave", "alive"}

@@ -11,7 +11,13 @@ from django.db.models import F, Q
 
 
 class RoomPresence(models.Model):
-    """One stay in the room: from admission to leaving (or the connection dropping)."""
+    """One stay in the room: from admission to leaving (or the connection dropping).
+
+    ``last_seen_at`` is when the person's browser was last heard from. A connection can die
+    without closing (a server process crashes, a network goes): such a stay is no longer
+    counted once it has not been heard from for ``ROOM_PRESENCE_STALE_SECONDS``, and ends at
+    the moment it was last heard from.
+    """
 
     meeting = models.ForeignKey(
         "meetings.Meeting", on_delete=models.CASCADE, related_name="presences"
@@ -19,6 +25,7 @@ class RoomPresence(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField()
 
     class Meta:
         ordering = ["joined_at"]
@@ -26,7 +33,10 @@ class RoomPresence(models.Model):
             models.CheckConstraint(
                 condition=Q(left_at__isnull=True) | Q(left_at__gte=F("joined_at")),
                 name="presence_left_after_joined",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(last_seen_at__gte=F("joined_at")), name="presence_seen_after_joined"
+            ),
         ]
         indexes = [models.Index(fields=["meeting", "user"])]
 
