@@ -1,4 +1,4 @@
-"""Deployment checks of the project's own settings (``manage.py check --deploy``)."""
+"""Checks of the project's own settings (``manage.py check``, some only with ``--deploy``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.http.request import validate_host
 
 
@@ -31,4 +31,27 @@ def site_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             "e-mails, calendar files and partner invitations link to it.",
             id="circlecare.W001",
         )
+    ]
+
+
+@register()
+def room_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The live room's waits only work in one order. A stale limit shorter than a few beats
+    would drop people who are still in the room from its count."""
+    seen, stale = settings.ROOM_PRESENCE_SEEN_SECONDS, settings.ROOM_PRESENCE_STALE_SECONDS
+    problems = []
+    if not seen > 0:
+        problems.append("ROOM_PRESENCE_SEEN_SECONDS must be more than 0")
+    elif not stale >= 3 * seen:
+        problems.append(
+            f"ROOM_PRESENCE_STALE_SECONDS ({stale:g}) must be at least three times "
+            f"ROOM_PRESENCE_SEEN_SECONDS ({seen:g})"
+        )
+    return [
+        Error(
+            f"{problem}.",
+            hint="The defaults are ROOM_PRESENCE_SEEN_SECONDS=15 and ROOM_PRESENCE_STALE_SECONDS=90.",
+            id="circlecare.E001",
+        )
+        for problem in problems
     ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from circlecare.checks import site_url
+from circlecare.checks import room_timing, site_url
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,23 @@ def test_site_url_must_be_this_deployments_https_address(
     else:
         assert [m.id for m in found] == ["circlecare.W001"]
         assert problem in found[0].msg
+
+
+@pytest.mark.parametrize(
+    ("seen", "stale", "problems"),
+    [
+        (15, 90, []),
+        (1, 3, []),
+        (15, 30, ["ROOM_PRESENCE_STALE_SECONDS (30) must be at least three times"]),
+        (0, 90, ["ROOM_PRESENCE_SEEN_SECONDS must be more than 0"]),
+    ],
+)
+def test_the_rooms_waits_must_come_in_an_order_that_works(
+    settings: Any, seen: float, stale: float, problems: list[str]
+) -> None:
+    settings.ROOM_PRESENCE_SEEN_SECONDS = seen
+    settings.ROOM_PRESENCE_STALE_SECONDS = stale
+    found = room_timing()
+    assert [m.id for m in found] == ["circlecare.E001"] * len(problems)
+    for message, problem in zip(found, problems, strict=True):
+        assert problem in message.msg

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -230,7 +231,15 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "live/room.html",
-        {"meeting": meeting, "cohort": meeting.cohort, "access": access},
+        {
+            "meeting": meeting,
+            "cohort": meeting.cohort,
+            "access": access,
+            # room.js's waits, in milliseconds (see settings.py).
+            "timing": {
+                "alive": round(settings.ROOM_PRESENCE_SEEN_SECONDS * 1000),
+            },
+        },
     )
 
 

@@ -142,6 +142,17 @@ def test_member_joins_inside_the_window_and_reaches_the_room() -> None:
     assert mark.status == AttendanceStatus.ATTENDED
 
 
+def test_the_room_page_gives_the_room_its_waits_from_settings(settings: Any) -> None:
+    settings.ROOM_PRESENCE_SEEN_SECONDS = 20
+    s = _setup(start=timezone.now() + timedelta(minutes=5))
+    client = _client(s["member"])
+    client.post(reverse("meetings:join", kwargs={"pk": s["meeting"].pk}))
+    room = client.get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}))
+    assert room.status_code == 200
+    text = room.content.decode()
+    assert 'data-alive-ms="20000"' in text
+
+
 def test_room_is_closed_to_members_who_have_not_joined() -> None:
     s = _setup(start=timezone.now())
     response = _client(s["member"]).get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}))

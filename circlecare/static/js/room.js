@@ -13,6 +13,12 @@
                 stream: null, audio: true, video: true, hand: false, peers: new Map(),
                 gone: new Set(), heard: 0 };
 
+  // A wait the server gives on the page (data-<name>-ms), or the default if it gives none.
+  function serverWait(name, fallback) {
+    var ms = parseInt(root.getAttribute("data-" + name + "-ms"), 10);
+    return ms > 0 ? ms : fallback;
+  }
+
   /* A peer whose "left" never comes (its server process crashed, or its network died) would
      otherwise keep its tile for ever. A connection that stays disconnected this long, or fails,
      is checked: if the peer still answers over the socket the connection is made afresh, and if
@@ -20,6 +26,9 @@
   var GRACE_MS = 15000;
   // How long a peer has to answer "are you there?" over the socket before it counts as gone.
   var ANSWER_MS = 5000;
+  // How often this page tells the server it is still here, so that its place in the room's
+  // count is kept; a page that goes silent is taken, after a while, for a dead connection.
+  var ALIVE_MS = serverWait("alive", 15000);
 
   var ELSEWHERE = "This meeting is now open in another tab or on another device, so it has " +
     "closed here. You can carry on there.";
@@ -533,10 +542,12 @@
     });
   }
   setInterval(quality, 5000);
+  setInterval(function () { if (state.admitted) send({ type: "alive" }); }, ALIVE_MS);
 
   /* Figures for tests and troubleshooting: bytes received from each peer so far. */
   window.circlecareRoom = {
     state: state,
+    waits: { alive: ALIVE_MS },
     inboundBytes: function () {
       var out = {};
       var jobs = [];
