@@ -37,8 +37,10 @@ def site_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 @register()
 def room_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The live room's waits only work in one order. A stale limit shorter than a few beats
-    would drop people who are still in the room from its count."""
+    would drop people who are still in the room from its count; an answer wait as long as the
+    grace period would decide before the question is answered."""
     seen, stale = settings.ROOM_PRESENCE_SEEN_SECONDS, settings.ROOM_PRESENCE_STALE_SECONDS
+    grace, answer = settings.ROOM_GRACE_SECONDS, settings.ROOM_ANSWER_SECONDS
     problems = []
     if not seen > 0:
         problems.append("ROOM_PRESENCE_SEEN_SECONDS must be more than 0")
@@ -47,10 +49,17 @@ def room_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             f"ROOM_PRESENCE_STALE_SECONDS ({stale:g}) must be at least three times "
             f"ROOM_PRESENCE_SEEN_SECONDS ({seen:g})"
         )
+    if not answer > 0:
+        problems.append("ROOM_ANSWER_SECONDS must be more than 0")
+    elif not grace > answer:
+        problems.append(
+            f"ROOM_GRACE_SECONDS ({grace:g}) must be more than ROOM_ANSWER_SECONDS ({answer:g})"
+        )
     return [
         Error(
             f"{problem}.",
-            hint="The defaults are ROOM_PRESENCE_SEEN_SECONDS=15 and ROOM_PRESENCE_STALE_SECONDS=90.",
+            hint="The defaults are ROOM_PRESENCE_SEEN_SECONDS=15, ROOM_PRESENCE_STALE_SECONDS=90, "
+            "ROOM_GRACE_SECONDS=15 and ROOM_ANSWER_SECONDS=5.",
             id="circlecare.E001",
         )
         for problem in problems

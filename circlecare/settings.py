@@ -320,6 +320,10 @@ ROOM_MAX_PEERS = int(env("ROOM_MAX_PEERS", "10"))
 # in the room. The stale limit must leave room for two missed beats and a slow network.
 ROOM_PRESENCE_SEEN_SECONDS = float(env("ROOM_PRESENCE_SEEN_SECONDS", "15"))
 ROOM_PRESENCE_STALE_SECONDS = float(env("ROOM_PRESENCE_STALE_SECONDS", "90"))
+# How long the room waits on a video connection that has gone quiet before asking over the socket
+# whether the person is still there, and how long they have to answer. Grace > answer.
+ROOM_GRACE_SECONDS = float(env("ROOM_GRACE_SECONDS", "15"))
+ROOM_ANSWER_SECONDS = float(env("ROOM_ANSWER_SECONDS", "5"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -33,19 +33,24 @@ def test_site_url_must_be_this_deployments_https_address(
 
 
 @pytest.mark.parametrize(
-    ("seen", "stale", "problems"),
+    ("seen", "stale", "grace", "answer", "problems"),
     [
-        (15, 90, []),
-        (1, 3, []),
-        (15, 30, ["ROOM_PRESENCE_STALE_SECONDS (30) must be at least three times"]),
-        (0, 90, ["ROOM_PRESENCE_SEEN_SECONDS must be more than 0"]),
+        (15, 90, 15, 5, []),
+        (1, 3, 3, 1, []),
+        (15, 30, 15, 5, ["ROOM_PRESENCE_STALE_SECONDS (30) must be at least three times"]),
+        (0, 90, 15, 5, ["ROOM_PRESENCE_SEEN_SECONDS must be more than 0"]),
+        (15, 90, 5, 5, ["ROOM_GRACE_SECONDS (5) must be more than ROOM_ANSWER_SECONDS (5)"]),
+        (15, 90, 15, -1, ["ROOM_ANSWER_SECONDS must be more than 0"]),
+        (30, 60, 1, 2, ["at least three times", "must be more than ROOM_ANSWER_SECONDS"]),
     ],
 )
 def test_the_rooms_waits_must_come_in_an_order_that_works(
-    settings: Any, seen: float, stale: float, problems: list[str]
+    settings: Any, seen: float, stale: float, grace: float, answer: float, problems: list[str]
 ) -> None:
     settings.ROOM_PRESENCE_SEEN_SECONDS = seen
     settings.ROOM_PRESENCE_STALE_SECONDS = stale
+    settings.ROOM_GRACE_SECONDS = grace
+    settings.ROOM_ANSWER_SECONDS = answer
     found = room_timing()
     assert [m.id for m in found] == ["circlecare.E001"] * len(problems)
     for message, problem in zip(found, problems, strict=True):

@@ -238,6 +238,8 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
             # room.js's waits, in milliseconds (see settings.py).
             "timing": {
                 "alive": round(settings.ROOM_PRESENCE_SEEN_SECONDS * 1000),
+                "grace": round(settings.ROOM_GRACE_SECONDS * 1000),
+                "answer": round(settings.ROOM_ANSWER_SECONDS * 1000),
             },
         },
     )

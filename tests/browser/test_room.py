@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from circlecare.meetings.live.consumers import RoomConsumer
 from circlecare.meetings.live.models import RoomRemoval
 from circlecare.meetings.models import Attendance
-from tests.browser.conftest import login
+from tests.browser.conftest import ROOM_ANSWER_SECONDS, ROOM_GRACE_SECONDS, login
 from tests.factories import PASSWORD, CohortFactory, EnrollmentFactory, UserFactory
 from tests.meetings.factories import meeting_at
 
@@ -190,9 +190,10 @@ def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
     assert controls.locator("[aria-pressed]").count() == 0
 
 
-# room.js: how long a connection may stay disconnected, and how long a peer has to answer.
-GRACE_SECONDS = 15
-ANSWER_SECONDS = 5
+# room.js: how long a connection may stay disconnected, and how long a peer has to answer (as the
+# test server gives them to the page).
+GRACE_SECONDS = ROOM_GRACE_SECONDS
+ANSWER_SECONDS = ROOM_ANSWER_SECONDS
 # Chromium notices that a peer has gone quiet after about 5 seconds.
 NOTICED_SECONDS = 6
 
@@ -208,6 +209,9 @@ def two_in_a_room(asgi_server: Any, new_page: Any) -> tuple[Any, Any, Page, Page
     member.goto(room_url)
     facilitator.get_by_role("button", name="Let in Alex").click()
     wait_for_media({"Jordan": facilitator, "Alex": member}, others=1)
+    # The page waits as long as the server says.
+    waits = facilitator.evaluate("() => window.circlecareRoom.waits")
+    assert (waits["grace"], waits["answer"]) == (GRACE_SECONDS * 1000, ANSWER_SECONDS * 1000)
     return room_url, alex, facilitator, member
 
 

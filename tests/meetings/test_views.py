@@ -143,6 +143,8 @@ def test_member_joins_inside_the_window_and_reaches_the_room() -> None:
 
 
 def test_the_room_page_gives_the_room_its_waits_from_settings(settings: Any) -> None:
+    settings.ROOM_GRACE_SECONDS = 2.5
+    settings.ROOM_ANSWER_SECONDS = 1
     settings.ROOM_PRESENCE_SEEN_SECONDS = 20
     s = _setup(start=timezone.now() + timedelta(minutes=5))
     client = _client(s["member"])
@@ -150,6 +152,8 @@ def test_the_room_page_gives_the_room_its_waits_from_settings(settings: Any) -> 
     room = client.get(reverse("meetings:room", kwargs={"pk": s["meeting"].pk}))
     assert room.status_code == 200
     text = room.content.decode()
+    assert 'data-grace-ms="2500"' in text
+    assert 'data-answer-ms="1000"' in text
     assert 'data-alive-ms="20000"' in text
 
 

@@ -23,9 +23,11 @@
      otherwise keep its tile for ever. A connection that stays disconnected this long, or fails,
      is checked: if the peer still answers over the socket the connection is made afresh, and if
      not they are taken off the page. */
-  var GRACE_MS = 15000;
+  var GRACE_MS = serverWait("grace", 15000);
   // How long a peer has to answer "are you there?" over the socket before it counts as gone.
-  var ANSWER_MS = 5000;
+  var ANSWER_MS = serverWait("answer", 5000);
+  // The question must be answerable before the grace period runs out.
+  if (GRACE_MS <= ANSWER_MS) { GRACE_MS = 15000; ANSWER_MS = 5000; }
   // How often this page tells the server it is still here, so that its place in the room's
   // count is kept; a page that goes silent is taken, after a while, for a dead connection.
   var ALIVE_MS = serverWait("alive", 15000);
@@ -547,7 +549,7 @@
   /* Figures for tests and troubleshooting: bytes received from each peer so far. */
   window.circlecareRoom = {
     state: state,
-    waits: { alive: ALIVE_MS },
+    waits: { grace: GRACE_MS, answer: ANSWER_MS, alive: ALIVE_MS },
     inboundBytes: function () {
       var out = {};
       var jobs = [];
