@@ -204,10 +204,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self._error("malformed", "That message wasn't understood.")
             return
-        await self._seen()
-        if self.gone:
-            return  # the room had taken this socket for dead, and is full now
         await self.receive_json(content)
+        # After the message has gone on its way, so that writing this down never delays it.
+        await self._seen()
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         kind = content["type"]
