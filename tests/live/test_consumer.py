@@ -27,6 +27,9 @@ from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 ORIGIN = (b"origin", b"http://testserver")
+#: How long to wait for something that should arrive. Generous, because it costs nothing when it
+#: does: only a failing test waits it out. (Waits for nothing to arrive stay short.)
+WAIT = 10.0
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +78,7 @@ async def connect(
 
 
 async def receive_until(
-    comm: WebsocketCommunicator, kind: str, timeout: float = 2
+    comm: WebsocketCommunicator, kind: str, timeout: float = WAIT
 ) -> dict[str, Any]:
     while True:
         message = await comm.receive_json_from(timeout=timeout)
@@ -85,9 +88,9 @@ async def receive_until(
 
 async def enter(user: Any, meeting: Meeting) -> tuple[WebsocketCommunicator, dict[str, Any]]:
     comm = await connect(user, meeting)
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=WAIT)
     assert connected
-    welcome = await comm.receive_json_from()
+    welcome = await comm.receive_json_from(timeout=WAIT)
     assert welcome["type"] == "welcome"
     return comm, welcome
 
@@ -194,7 +197,7 @@ async def test_people_who_may_not_be_in_the_room_are_refused(who: str) -> None:
         return member
 
     comm = await connect(await person(), meeting)
-    connected, code = await comm.connect()
+    connected, code = await comm.connect(timeout=WAIT)
     assert not connected and code == 4403
 
 
@@ -202,7 +205,7 @@ async def test_a_foreign_origin_is_refused() -> None:
     room = await make_room()
     for origin in (b"https://evil.example", None):
         comm = await connect(room["lead"], room["meeting"], origin=origin)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=WAIT)
         assert not connected
 
 
@@ -215,7 +218,7 @@ async def test_a_foreign_origin_is_refused() -> None:
 async def test_only_inside_the_join_window(starts_in: timedelta, ok: bool) -> None:
     room = await make_room(starts_in=starts_in)
     comm = await connect(room["lead"], room["meeting"])
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=WAIT)
     assert connected is ok
     if connected:
         await comm.disconnect()
@@ -226,11 +229,11 @@ async def test_a_member_removed_from_the_cohort_is_cut_off_within_seconds() -> N
     alex = room["members"][0]
     fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
     await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="removed")
-    assert (await receive_until(member, "removed", timeout=3))["type"] == "removed"
-    assert (await member.receive_output(timeout=2))["type"] == "websocket.close"
+    assert (await receive_until(member, "removed"))["type"] == "removed"
+    assert (await member.receive_output(timeout=WAIT))["type"] == "websocket.close"
     # And cannot come back.
     again = await connect(alex, room["meeting"])
-    assert (await again.connect())[0] is False
+    assert (await again.connect(timeout=WAIT))[0] is False
     await fac.disconnect()
 
 
@@ -252,7 +255,7 @@ async def test_facilitator_removes_someone_with_a_reason_and_they_cannot_rejoin(
     removal = await sync_to_async(RoomRemoval.objects.select_related("removed_by").get)(user=alex)
     assert removal.removed_by == room["lead"] and removal.reason == "Repeatedly talking over others"
     again = await connect(alex, room["meeting"])
-    assert (await again.connect())[0] is False
+    assert (await again.connect(timeout=WAIT))[0] is False
     await fac.disconnect()
 
 
@@ -289,7 +292,7 @@ async def test_ending_the_meeting_closes_everyone() -> None:
     assert meeting.ended_at is not None
     for person in (room["members"][0], room["lead"]):
         again = await connect(person, room["meeting"])
-        assert (await again.connect())[0] is False
+        assert (await again.connect(timeout=WAIT))[0] is False
 
 
 async def test_someone_who_leaves_the_group_is_told_so_not_that_they_were_removed() -> None:
@@ -297,7 +300,7 @@ async def test_someone_who_leaves_the_group_is_told_so_not_that_they_were_remove
     alex = room["members"][0]
     fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
     await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="withdrawn")
-    assert (await receive_until(member, "removed", timeout=3))["reason"] == "left"
+    assert (await receive_until(member, "removed"))["reason"] == "left"
     await fac.disconnect()
 
 
@@ -331,9 +334,9 @@ async def test_a_therapy_member_who_says_they_are_somewhere_unserved_is_let_out(
             services.join_meeting(meeting=room["meeting"], member=room["member"], state="CA")
 
     await says_california()
-    assert (await receive_until(member, "removed", timeout=3))["reason"] == "location"
+    assert (await receive_until(member, "removed"))["reason"] == "location"
     again = await connect(room["member"], room["meeting"])
-    assert (await again.connect())[0] is False
+    assert (await again.connect(timeout=WAIT))[0] is False
     await fac.disconnect()
 
 
@@ -382,14 +385,14 @@ async def test_chat_rate_limit_and_flood() -> None:
     await receive_until(fac, "admitted")
     for i in range(31):
         await fac.send_json_to({"type": "chat", "text": f"m{i}"})
-    kinds = [(await fac.receive_json_from())["type"] for _ in range(31)]
+    kinds = [(await fac.receive_json_from(timeout=WAIT))["type"] for _ in range(31)]
     # The refusal goes straight back; the echoes travel through the channel layer, so order varies.
     assert kinds.count("chat") == 30 and kinds.count("error") == 1
     # A flood of any messages closes the socket.
     for _ in range(100):
         await fac.send_json_to({"type": "hand", "up": True})
     while True:
-        output = await fac.receive_output(timeout=2)
+        output = await fac.receive_output(timeout=WAIT)
         if output["type"] == "websocket.close":
             assert output["code"] == 4429
             break
@@ -435,7 +438,7 @@ async def test_a_stay_cut_off_by_a_crashed_server_ends_when_the_person_comes_bac
 async def closed_for_another_tab(comm: WebsocketCommunicator) -> None:
     """The old tab is told why, its socket closes, and the server then lets the consumer go."""
     assert await receive_until(comm, "replaced") == {"type": "replaced"}
-    assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4409}
+    assert await comm.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4409}
     await comm.disconnect()
 
 
@@ -443,7 +446,7 @@ async def room_changes(fac: WebsocketCommunicator, count: int) -> list[dict[str,
     """The next ``count`` messages about who is in the room or waiting, as the facilitator sees them."""
     seen: list[dict[str, Any]] = []
     while len(seen) < count:
-        message = await fac.receive_json_from(timeout=2)
+        message = await fac.receive_json_from(timeout=WAIT)
         if message["type"] in {"joined", "left", "waiting_peer", "waiting_gone"}:
             seen.append(message)
     return seen
@@ -485,7 +488,7 @@ async def test_the_room_hears_a_replaced_tab_leave_without_waiting_for_it_to_clo
 
     second, _sw = await enter(alex, room["meeting"])
     assert await receive_until(first, "replaced") == {"type": "replaced"}
-    assert await first.receive_output(timeout=2) == {"type": "websocket.close", "code": 4409}
+    assert await first.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4409}
     # The old tab has not finished closing (no disconnect yet), and the room already knows.
     assert (await receive_until(fac, "left"))["peer"] == fw["peer"]
     # Whatever the old tab still sends before it closes reaches nobody.
@@ -528,12 +531,12 @@ async def test_two_tabs_opening_at_the_same_moment_leave_exactly_one() -> None:
     (a, aw), (b, bw) = await asyncio.gather(
         enter(alex, room["meeting"]), enter(alex, room["meeting"])
     )
-    told = {asyncio.ensure_future(receive_until(c, "replaced", timeout=3)): c for c in (a, b)}
+    told = {asyncio.ensure_future(receive_until(c, "replaced")): c for c in (a, b)}
     done, pending = await asyncio.wait(told, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     [closed] = [told[task] for task in done]
-    assert await closed.receive_output(timeout=2) == {"type": "websocket.close", "code": 4409}
+    assert await closed.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4409}
     await closed.disconnect()
     kept, kept_peer = (b, bw["peer"]) if closed is a else (a, aw["peer"])
 
@@ -554,7 +557,7 @@ async def test_two_tabs_opening_at_the_same_moment_leave_exactly_one() -> None:
 async def test_a_facilitator_needs_the_second_factor_in_the_room_too() -> None:
     room = await make_room()
     comm = await connect(room["lead"], room["meeting"])  # a session that never used TOTP
-    connected, code = await comm.connect()
+    connected, code = await comm.connect(timeout=WAIT)
     assert not connected and code == 4403
     member, _ = await enter(room["members"][0], room["meeting"])  # members need no second factor
     await member.disconnect()
@@ -570,7 +573,7 @@ async def test_the_mesh_is_capped(settings: Any) -> None:
     outcomes = {}
     for name, comm in (("a", a), ("b", b)):
         while True:
-            message = await comm.receive_json_from(timeout=2)
+            message = await comm.receive_json_from(timeout=WAIT)
             if message["type"] in {"admitted", "error"}:
                 outcomes[name] = message.get("code", "admitted")
                 break
@@ -596,7 +599,7 @@ async def test_signing_out_or_deactivation_ends_the_socket(how: str) -> None:
             type(alex).objects.filter(pk=alex.pk).update(is_active=False)
 
     await end()
-    assert (await receive_until(member, "removed", timeout=3))["type"] == "removed"
+    assert (await receive_until(member, "removed"))["type"] == "removed"
     await fac.disconnect()
 
 
@@ -629,7 +632,7 @@ async def open_stay(user: Any) -> RoomPresence:
 async def outcome(comm: WebsocketCommunicator) -> str:
     """Whether a socket was let into the room, or why not."""
     while True:
-        message = await comm.receive_json_from(timeout=2)
+        message = await comm.receive_json_from(timeout=WAIT)
         if message["type"] in {"admitted", "error"}:
             return str(message.get("code", "admitted"))
 
@@ -739,7 +742,10 @@ async def test_someone_taken_for_a_dead_connection_who_speaks_again_comes_back_i
         assert (await open_stay(alex)).joined_at == clock.now
     else:
         assert (await receive_until(member, "error"))["code"] == "room_full"
-        assert await member.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+        assert await member.receive_output(timeout=WAIT) == {
+            "type": "websocket.close",
+            "code": 4403,
+        }
         assert (await receive_until(fac, "left"))["peer"] == mw["peer"]
         assert await RoomPresence.objects.filter(user=alex, left_at__isnull=True).acount() == 0
     await asyncio.gather(comm.disconnect(), member.disconnect(), fac.disconnect())
