@@ -22,6 +22,7 @@ from circlecare.care.models import (
     MemberBlock,
     NudgeSent,
     PostKind,
+    PostStatus,
     Reflection,
 )
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
@@ -475,6 +476,31 @@ def my_open_matches(user: User) -> list[CareMatch]:
         .select_related("post", "giver", "receiver")
         .defer("giver__password", "receiver__password")
         .order_by("-created_at")[:20]
+    )
+
+
+@dataclass(frozen=True)
+class LeftBehind:
+    """What leaving a group would end on its care board (``services.member_left``)."""
+
+    agreed: int
+    open_posts: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.agreed or self.open_posts)
+
+
+def left_behind(user: User, cohort_id: int) -> LeftBehind:
+    """The member's agreed matches and open posts in one group, for the page that asks whether
+    they want to leave it. Two counts."""
+    return LeftBehind(
+        agreed=CareMatch.objects.filter(
+            Q(giver=user) | Q(receiver=user), cohort_id=cohort_id, status=MatchStatus.AGREED
+        ).count(),
+        open_posts=CarePost.objects.filter(
+            author=user, cohort_id=cohort_id, status=PostStatus.OPEN
+        ).count(),
     )
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from circlecare.accounts.http import local_path
+from circlecare.care import queries as care_queries
 from circlecare.enrollment import queries, services
 from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.errors import InviteInvalid, NotAllowed
@@ -198,6 +199,16 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "You've already left this group.")
         return redirect("enrollment:my_groups")
     form = WithdrawForm(request.POST or None)
+    page = {
+        "enrollment": enrollment,
+        "cohort": enrollment.cohort,
+        "form": form,
+        "care": (
+            care_queries.left_behind(enrollment.member, enrollment.cohort_id)
+            if enrollment.status == EnrollmentStatus.CONFIRMED
+            else None
+        ),
+    }
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -211,17 +222,8 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "You've left the group. Thank you for being part of it.")
                 return redirect("enrollment:my_groups")
-        return render(
-            request,
-            "enrollment/withdraw.html",
-            {"enrollment": enrollment, "cohort": enrollment.cohort, "form": form},
-            status=400,
-        )
-    return render(
-        request,
-        "enrollment/withdraw.html",
-        {"enrollment": enrollment, "cohort": enrollment.cohort, "form": form},
-    )
+        return render(request, "enrollment/withdraw.html", page, status=400)
+    return render(request, "enrollment/withdraw.html", page)
 
 
 # --------------------------------------------------------------------------------------------------

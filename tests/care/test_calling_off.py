@@ -166,6 +166,27 @@ def test_leaving_calls_off_what_was_agreed_there_and_closes_open_posts(how: str)
     assert "Called off because Member A left the group." in facilitator.content.decode()
 
 
+def test_the_leave_page_says_what_leaving_ends_on_the_care_board() -> None:
+    circle = make_circle(2)
+    leaver, stayer = circle.members
+    url = reverse("enrollment:withdraw", args=[seat(leaver, circle.cohort).pk])
+    quiet = logged_in(leaver).get(url).content.decode()
+    assert 'data-testid="care-left-behind"' not in quiet
+
+    their_request = CarePostFactory(cohort=circle.cohort, author=leaver)
+    CarePostFactory(cohort=circle.cohort, author=leaver)
+    make_match(their_request, stayer)
+    make_match(CarePostFactory(cohort=circle.cohort, author=stayer, kind=PostKind.OFFER), leaver)
+    make_match(CarePostFactory(cohort=circle.cohort, author=stayer), leaver, status="cancelled")
+    page = logged_in(leaver).get(url).content.decode()
+    assert (
+        "the 2 things you've agreed and not yet done will be called off (the other person sees "
+        "only that you left the group), and your 2 open posts will close."
+    ) in page
+    # Nothing changed by looking.
+    assert CareMatch.objects.filter(status=MatchStatus.AGREED).count() == 2
+
+
 def test_a_cancelled_group_calls_off_what_was_agreed_in_it() -> None:
     circle = make_circle(2)
     asker, helper = circle.members
