@@ -53,7 +53,7 @@ def _send(subject: str, body: str, recipients: Iterable[str]) -> int:
 def send_new_alert(alert: RiskAlert) -> int:
     return _send(
         emails.subject("a member needs follow-up"),
-        "A member of one of your groups needs follow-up today.\n\n"
+        "A member of a group you lead or oversee needs follow-up today.\n\n"
         f"Open the alert to see what is needed and to record what you did:\n{alert_link(alert)}\n",
         first_recipients(alert),
     )

@@ -220,6 +220,8 @@ def test_risk_path_end_to_end_with_the_worker(
     first = subjects["circlecare: a member needs follow-up"]
     assert first.to == [cohort.lead.email]
     assert f"/measures/alerts/{alert.pk}/" in first.body
+    # Read by the group's clinicians and, for some groups, by coordinators who lead none.
+    assert "A member of a group you lead or oversee needs follow-up today." in first.body
     escalation = subjects["circlecare: a follow-up alert is still open"]
     assert "coordinators@example.org" in escalation.to
     for message in mail.outbox:
