@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 #: Generous for a meeting note; a limit keeps one request from storing megabytes.
@@ -29,3 +31,11 @@ class SignForm(forms.Form):
         label="I have reviewed this note. Once signed it can't be changed, only amended.",
         error_messages={"required": "Tick the box to confirm before signing."},
     )
+
+    def __init__(self, *args: Any, about: str = "this note", **kwargs: Any) -> None:
+        # A page holds a box for every note on it: each names its note, so a screen reader
+        # moving from box to box hears which one it is at.
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "confirm"
+        ].label = f"I have reviewed {about}. Once signed it can't be changed, only amended."

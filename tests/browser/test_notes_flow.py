@@ -18,8 +18,9 @@ from tests.mfa import code_for, enable_totp
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mfa_enforced]
 
 
-def _sign(page: Page, card: Any, button: str) -> None:
-    card.get_by_label("I have reviewed this note").check()
+def _sign(page: Page, card: Any, button: str, reviewed: str) -> None:
+    # Each box names its note, so a page of them reads apart.
+    card.get_by_label(f"I have reviewed {reviewed}.").check()
     card.get_by_role("button", name=button).click()
     expect(page.get_by_text("Signed. The note is now read-only.")).to_be_visible()
 
@@ -66,10 +67,15 @@ def test_clinician_writes_individualises_and_signs_notes(live_server: Any, new_p
     stale = page.context.new_page()
     stale.goto(page.url)
 
-    _sign(page, page.locator("#group-heading").locator(".."), "Sign group note")
+    _sign(page, page.locator("#group-heading").locator(".."), "Sign group note", "the group note")
     for member in (first, second):
         card = page.locator(f"#member-{member.pk}")
-        _sign(page, card, f"Sign note for {member.display_name}")
+        _sign(
+            page,
+            card,
+            f"Sign note for {member.display_name}",
+            f"{member.display_name}'s note",
+        )
         expect(card.get_by_role("textbox")).to_have_count(0)
         expect(card.get_by_text("Signed", exact=True)).to_be_visible()
     expect(page.get_by_role("textbox", name="Group note")).to_have_count(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -400,6 +401,15 @@ def test_notes_started_without_a_group_note_are_not_said_to_come_from_one(
     assert "from the group note" not in text
     assert "empty as there is no group note yet" in text
     assert all(note.text == "" for note in IndividualNote.objects.all())
+
+
+def test_each_sign_box_names_its_note(scene: Scene) -> None:
+    services.save_group_note(meeting=scene.meeting, text="Story", actor=scene.lead)
+    services.create_individual_notes(meeting=scene.meeting, actor=scene.lead)
+    page = _client(scene.lead).get(_notes_url(scene)).content.decode()
+    labels = re.findall(r"I have reviewed ([^.]*)\.", page)
+    assert labels[0] == "the group note"
+    assert labels[1:] == [f"{a.display_name}&#x27;s note" for a in scene.attendees]
 
 
 def test_signing_signs_the_text_on_screen_even_unsaved(scene: Scene) -> None:
