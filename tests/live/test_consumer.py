@@ -408,6 +408,17 @@ async def test_reconnecting_member_is_let_back_in_without_waiting() -> None:
     await asyncio.gather(second.disconnect(), fac.disconnect())
 
 
+async def crash(comm: WebsocketCommunicator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The socket goes as it would with its server process: without recording that it left."""
+
+    async def crashed(self: Any) -> None:
+        return None
+
+    monkeypatch.setattr(RoomConsumer, "_leave", crashed)
+    await comm.disconnect()
+    monkeypatch.undo()
+
+
 async def test_a_stay_cut_off_by_a_crashed_server_ends_when_the_person_comes_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -416,12 +427,7 @@ async def test_a_stay_cut_off_by_a_crashed_server_ends_when_the_person_comes_bac
     fac, first, _fw = await let_in(room["lead"], alex, room["meeting"])
 
     # Alex's server process dies: her socket goes without recording that she left.
-    async def crashed(self: Any) -> None:
-        return None
-
-    monkeypatch.setattr(RoomConsumer, "_leave", crashed)
-    await first.disconnect()
-    monkeypatch.undo()
+    await crash(first, monkeypatch)
     inside = RoomPresence.objects.filter(user=alex, left_at__isnull=True)
     assert await sync_to_async(inside.count)() == 1
 
@@ -647,12 +653,7 @@ async def test_a_stay_whose_connection_died_unheard_stops_holding_a_place_in_a_f
     fac, first, _fw = await let_in(room["lead"], alex, room["meeting"])
 
     # Alex's server process dies with her socket: her stay is never closed.
-    async def crashed(self: Any) -> None:
-        return None
-
-    monkeypatch.setattr(RoomConsumer, "_leave", crashed)
-    await first.disconnect()
-    monkeypatch.undo()
+    await crash(first, monkeypatch)
 
     # While her stay could still be someone on a slow network, it holds her place.
     comm, welcome = await enter(bo, room["meeting"])
