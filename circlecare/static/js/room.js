@@ -510,6 +510,28 @@
       }
     });
   }
+  /* A facilitator's less-used controls, behind More on a phone. Escape, a tap elsewhere or
+     moving on with Tab puts them away again, so they never stay over the videos unasked. */
+  if ($("room-more")) {
+    var more = $("room-more");
+    var group = more.parentNode;
+    var showMore = function (open) { more.setAttribute("aria-expanded", open ? "true" : "false"); };
+    var moreShown = function () { return more.getAttribute("aria-expanded") === "true"; };
+    more.addEventListener("click", function () { showMore(!moreShown()); });
+    group.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && moreShown()) {
+        showMore(false);
+        more.focus();
+      }
+    });
+    group.addEventListener("focusout", function (event) {
+      // No relatedTarget: focus left the page (a confirm dialog), not the group.
+      if (event.relatedTarget && !group.contains(event.relatedTarget)) showMore(false);
+    });
+    document.addEventListener("click", function (event) {
+      if (!group.contains(event.target)) showMore(false);
+    });
+  }
   if ($("room-admit-all")) {
     $("room-admit-all").addEventListener("click", function () { send({ type: "admit_all" }); });
   }
