@@ -114,7 +114,7 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
     if not access.facilitator:
         return False
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         ended = Meeting.objects.filter(
             pk=access.meeting_id, ended_at__isnull=True, ends_at__gt=now
         ).update(ended_at=now)
@@ -172,9 +172,12 @@ def enter(
 
     Stays not heard from for ``ROOM_PRESENCE_STALE_SECONDS`` end first, at the moment they were
     last heard from: their connection died without closing, and nobody is there to hold the place.
+
+    Durable: the count is only true while the meeting's row is locked, so the arrival must be
+    committed as the lock is let go, not held (and perhaps undone) by a caller's transaction.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         Meeting.objects.select_for_update().filter(pk=access.meeting_id).first()
         inside = RoomPresence.objects.filter(meeting_id=access.meeting_id, left_at__isnull=True)
         inside.filter(last_seen_at__lt=stale_before(now)).update(left_at=F("last_seen_at"))

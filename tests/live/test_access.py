@@ -1,0 +1,44 @@
+"""The room's records are written in transactions of their own: a room change made inside someone
+else's transaction is refused rather than left to that transaction's fate."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from circlecare.meetings.live import access as room
+from circlecare.meetings.live.models import RoomPresence
+from circlecare.meetings.models import Meeting
+from tests.factories import CohortFactory
+from tests.meetings.factories import meeting_at
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def a_meeting_about_to_start() -> Meeting:
+    return meeting_at(CohortFactory(), timezone.now() + timedelta(minutes=2))
+
+
+def test_an_arrival_inside_someone_elses_transaction_is_refused() -> None:
+    """The mesh's head count holds only while the meeting is locked: the arrival it allows is
+    committed as the lock is let go, never kept waiting in a longer transaction."""
+    meeting = a_meeting_about_to_start()
+    entry = room.room_access(meeting.cohort.lead, meeting.pk)
+    assert entry is not None
+    with pytest.raises(RuntimeError), transaction.atomic():
+        room.enter(entry)
+    assert not RoomPresence.objects.filter(meeting=meeting).exists()
+    assert room.enter(entry) is not None
+
+
+def test_ending_a_meeting_inside_someone_elses_transaction_is_refused() -> None:
+    meeting = a_meeting_about_to_start()
+    entry = room.room_access(meeting.cohort.lead, meeting.pk)
+    assert entry is not None and entry.facilitator
+    with pytest.raises(RuntimeError), transaction.atomic():
+        room.end_meeting(entry)
+    assert Meeting.objects.get(pk=meeting.pk).ended_at is None
+    assert room.end_meeting(entry) is True
