@@ -60,6 +60,18 @@ class NoteTextIn(Input):
     text: str = Field(..., max_length=NOTE_MAX_LENGTH)
 
 
+class NoteSignIn(Input):
+    text: str | None = Field(
+        None,
+        max_length=NOTE_MAX_LENGTH,
+        description=(
+            "The note as the signer reviewed it. If given and different from the saved text, it "
+            "is saved first (as a save would be) and then signed. Left out, the saved text is "
+            "signed."
+        ),
+    )
+
+
 class StartedNotesOut(Schema):
     created: list[NoteOut] = Field(
         ..., description="A draft for each member who attended and had no note yet."
@@ -242,15 +254,23 @@ def save_individual_note(
     "/notes/{kind}/{note_id}/sign",
     response={200: NoteOut, ERRORS: ErrorOut},
     summary="Sign a note",
-    description="From then on it is read-only. An empty note can't be signed (400); a signed one "
-    "is 409.",
+    description=(
+        "From then on it is read-only. The body is optional: send `text` to sign the note as "
+        "you reviewed it (saved first if it differs), or no body to sign the saved text. An "
+        "empty note can't be signed (400); a signed one is 409, and so is new text for the note "
+        "of a member who did not attend. A refused signature saves nothing."
+    ),
 )
 def sign_note(
-    request: HttpRequest, kind: NoteKind, note_id: int = Path(..., ge=1, le=ID_MAX)
+    request: HttpRequest,
+    kind: NoteKind,
+    note_id: int = Path(..., ge=1, le=ID_MAX),
+    payload: NoteSignIn | None = None,
 ) -> Any:
     _clinical(request, write=True)
     note = _note(request, kind, note_id, write=True)
-    signed = _call(services.sign_note, note=note, actor=signed_in(request))
+    text = payload.text if payload is not None else None
+    signed = _call(services.sign_note, note=note, actor=signed_in(request), text=text)
     return _with_history(signed)
 
 

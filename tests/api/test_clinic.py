@@ -205,3 +205,130 @@ def test_notes_need_the_clinical_scope_and_writing_the_write_scope() -> None:
     assert read_only.get(_notes_url(practice)).status_code == 200
     assert read_only.post(f"{_notes_url(practice)}/group", {"text": "x"}).status_code == 403
     assert GroupNote.objects.get(meeting=practice.meeting).text == "Words."
+
+
+# Signing what was reviewed: an optional "text" in the body, as the notes page sends the text on
+# screen.
+
+
+def _note_changes(note_id: int, kind: str = "group") -> list[str]:
+    return [
+        e.data["change"]
+        for e in AuditEvent.objects.filter(
+            action=AuditAction.NOTE_CHANGED,
+            target_type=f"clinic.{kind}note",
+            target_id=str(note_id),
+        ).order_by("pk")
+    ]
+
+
+def test_signing_with_text_saves_it_then_signs_it() -> None:
+    practice = make_practice()
+    api = Api(practice.lead)
+    group = api.post(f"{_notes_url(practice)}/group", {"text": "Saved draft"}).json()
+    signed = api.post(
+        f"{URL}/notes/group/{group['id']}/sign", {"text": "Saved draft, with the last edit"}
+    )
+    assert signed.status_code == 200, signed.content
+    assert (signed.json()["status"], signed.json()["text"]) == (
+        "signed",
+        "Saved draft, with the last edit",
+    )
+    note = GroupNote.objects.get(pk=group["id"])
+    assert (note.text, note.status) == ("Saved draft, with the last edit", NoteStatus.SIGNED)
+    assert _note_changes(note.pk) == ["created", "saved", "signed"]
+
+
+def test_signing_with_the_same_text_or_without_text_signs_the_saved_text() -> None:
+    practice = make_practice()
+    api = Api(practice.lead)
+    note = api.post(f"{_notes_url(practice)}/group", {"text": "Line one\nLine two"}).json()
+    # The same text with browser line breaks is not an edit: nothing is saved.
+    same = api.post(f"{URL}/notes/group/{note['id']}/sign", {"text": "Line one\r\nLine two"})
+    assert same.status_code == 200 and same.json()["text"] == "Line one\nLine two"
+    assert _note_changes(note["id"]) == ["created", "signed"]
+    # No body at all, an empty object, or a null text: the saved text is signed.
+    for body in (b"", b"{}", b'{"text": null}'):
+        note = api.post(f"{URL}/notes/group/{note['id']}/amend").json()
+        signed = api.client.generic(
+            "POST",
+            f"{URL}/notes/group/{note['id']}/sign",
+            body,
+            content_type="application/json",
+            **api.headers,
+        )
+        assert signed.status_code == 200, (body, signed.content)
+        assert (signed.json()["status"], signed.json()["text"]) == ("signed", "Line one\nLine two")
+        assert _note_changes(note["id"]) == ["amended", "signed"], body
+
+
+def test_signing_empty_text_is_refused_and_saves_nothing() -> None:
+    practice = make_practice()
+    api = Api(practice.lead)
+    group = api.post(f"{_notes_url(practice)}/group", {"text": "Saved draft"}).json()
+    for empty in ("", "   \n"):
+        refused = api.post(f"{URL}/notes/group/{group['id']}/sign", {"text": empty})
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "code": "note_empty",
+            "message": "Write the note before signing it.",
+            "detail": None,
+        }
+    note = GroupNote.objects.get(pk=group["id"])
+    assert (note.text, note.status) == ("Saved draft", NoteStatus.DRAFT)
+    assert _note_changes(note.pk) == ["created"]
+    too_long = api.post(f"{URL}/notes/group/{group['id']}/sign", {"text": "x" * 20_001})
+    assert too_long.status_code == 422 and too_long.json()["code"] == "invalid"
+    null_char = api.post(f"{URL}/notes/group/{group['id']}/sign", {"text": "a\x00b"})
+    assert null_char.status_code == 422
+    assert GroupNote.objects.get(pk=group["id"]).status == NoteStatus.DRAFT
+
+
+def test_new_text_for_an_absent_members_note_is_refused_but_signing_as_saved_works() -> None:
+    practice = make_practice()
+    _attended(practice)
+    api = Api(practice.lead)
+    api.post(f"{_notes_url(practice)}/group", {"text": "Group words."})
+    [alex] = api.post(f"{_notes_url(practice)}/individual").json()["created"]
+    Attendance.objects.filter(meeting=practice.meeting, member=practice.member).update(
+        status=AttendanceStatus.ABSENT
+    )
+    refused = api.post(f"{URL}/notes/individual/{alex['id']}/sign", {"text": "New words."})
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "code": "not_an_attendee",
+        "message": "Individual notes are for members who attended this meeting.",
+        "detail": None,
+    }
+    note = IndividualNote.objects.get(pk=alex["id"])
+    assert (note.text, note.status) == ("Group words.", NoteStatus.DRAFT)
+    as_saved = api.post(f"{URL}/notes/individual/{alex['id']}/sign", {"text": "Group words."})
+    assert as_saved.status_code == 200 and as_saved.json()["status"] == "signed"
+    assert _note_changes(alex["id"], "individual") == ["created", "signed"]
+
+
+def test_signing_a_signed_note_with_text_is_409_and_changes_nothing() -> None:
+    practice = make_practice()
+    api = Api(practice.lead)
+    group = api.post(f"{_notes_url(practice)}/group", {"text": "Signed words."}).json()
+    assert api.post(f"{URL}/notes/group/{group['id']}/sign").status_code == 200
+    again = api.post(f"{URL}/notes/group/{group['id']}/sign", {"text": "Other words."})
+    assert again.status_code == 409
+    assert again.json() == {
+        "code": "note_signed",
+        "message": "This note is already signed.",
+        "detail": None,
+    }
+    assert GroupNote.objects.get(pk=group["id"]).text == "Signed words."
+
+
+def test_signing_another_clinicians_note_with_text_is_404_and_changes_nothing() -> None:
+    practice = make_practice()
+    group = Api(practice.lead).post(f"{_notes_url(practice)}/group", {"text": "Words."}).json()
+    for role in ("other_clinician", "coordinator", "member"):
+        api = Api(getattr(practice, role))
+        response = api.post(f"{URL}/notes/group/{group['id']}/sign", {"text": "Theirs."})
+        assert (response.status_code, response.json()) == (404, NOT_FOUND), role
+    note = GroupNote.objects.get(pk=group["id"])
+    assert (note.text, note.status) == ("Words.", NoteStatus.DRAFT)
+    assert _note_changes(note.pk) == ["created"]
