@@ -513,6 +513,19 @@ def test_group_schedules_list_shows_coordinators_every_group_and_leads_their_own
     del draft
 
 
+def test_group_schedules_list_names_each_groups_clock_by_place_not_zone_code() -> None:
+    s = _setup()
+    CohortFactory(
+        lead=s["lead"],
+        name="Pacific evenings",
+        time_zone="America/Los_Angeles",
+        start_time=time(18, 30),
+    )
+    page = _client(s["lead"]).get(reverse("meetings:groups")).content.decode()
+    assert "6:30 p.m. Los Angeles time" in page
+    assert "America/Los_Angeles" not in page and "America/New_York" not in page
+
+
 def test_facilitator_sees_refused_joins_on_the_meeting_page_and_feed_use_is_shown() -> None:
     s = _setup(kind=ProgramKind.THERAPY, start=timezone.now())
     _client(s["member"]).post(
