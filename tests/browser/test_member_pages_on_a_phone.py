@@ -135,3 +135,36 @@ def test_a_group_leads_pages_fit_a_small_phone(live_server: Any, new_page: Any) 
     expect(table).to_have_attribute("tabindex", "0")
     page.set_viewport_size({"width": 1200, "height": 800})
     expect(page.locator(".table-wrap[tabindex]")).to_have_count(0)
+
+
+def test_the_site_menu_folds_behind_one_button_on_a_phone(live_server: Any, new_page: Any) -> None:
+    """Signed in, the menu has eight entries: on a phone they filled the first screen of every
+    page. They wait behind "Menu", which says whether it is open; a wide screen shows them."""
+    member = make_circle(1).members[0]
+    page: Page = new_page(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    login(page, live_server.url, member.email, PASSWORD)
+    page.goto(live_server.url + "/my/")
+
+    header = page.locator(".site-header-inner").bounding_box()
+    assert header is not None and header["height"] <= 640 / 8, header
+    menu = page.get_by_role("button", name="Menu")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(nav).to_be_hidden()
+
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Between meetings")).to_be_visible()
+    assert axe_serious(page) == []
+    nav.get_by_role("link", name="Groups", exact=True).focus()
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    expect(menu).to_be_focused()
+
+    menu.click()
+    nav.get_by_role("link", name="Between meetings").click()
+    expect(page).to_have_url(live_server.url + "/care/")
+
+    page.set_viewport_size({"width": 1200, "height": 800})
+    expect(menu).to_be_hidden()
+    expect(nav.get_by_role("link", name="My account")).to_be_visible()

@@ -14,7 +14,9 @@
  *   5. warns a signed-in person two minutes before an idle sign-out, with one
  *      button to stay signed in (WCAG 2.2.1);
  *   6. lets the keyboard scroll a table too wide for the screen: its scroll box
- *      becomes a named stop in the tab order while, and only while, it scrolls.
+ *      becomes a named stop in the tab order while, and only while, it scrolls;
+ *   7. on a phone, folds the site's menu behind one "Menu" button, so that it does
+ *      not fill the first screen of every page.
  */
 (function () {
   "use strict";
@@ -320,6 +322,41 @@
     resizing = window.setTimeout(scrollableTables, 150);
   });
   document.addEventListener("htmx:afterSettle", scrollableTables);
+
+  // 7. The site's menu on a narrow screen: behind its "Menu" button, which says whether it is
+  // open (aria-expanded). Escape closes it and gives focus back to the button. On a wider
+  // screen, and without this file, the menu is shown as it is. (The meeting room folds its menu
+  // into a <details> of its own, and is left alone.)
+  function siteMenu() {
+    var toggle = document.querySelector(".site-menu-toggle");
+    var nav = document.getElementById("site-nav");
+    if (!toggle || !nav || nav.closest("details")) {
+      return;
+    }
+    var narrow = window.matchMedia("(max-width: 47.99rem)");
+    var header = toggle.parentElement;
+    function show(open) {
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("is-folded", !open);
+    }
+    function fit() {
+      toggle.hidden = !narrow.matches;
+      header.classList.toggle("has-menu-toggle", narrow.matches);
+      show(!narrow.matches);
+    }
+    toggle.addEventListener("click", function () {
+      show(toggle.getAttribute("aria-expanded") !== "true");
+    });
+    nav.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && narrow.matches) {
+        show(false);
+        toggle.focus();
+      }
+    });
+    narrow.addEventListener("change", fit);
+    fit();
+  }
+  whenReady(siteMenu);
 
   // 3. Failed requests: htmx leaves the page unchanged, so say so.
   document.addEventListener("htmx:sendError", function () {
