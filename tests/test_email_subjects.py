@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from circlecare.care.nudges import send_weekly_nudges
-from circlecare.care.tasks import tell_author_of_response
+from circlecare.care.tasks import tell_author_of_response, tell_of_call_off
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus, PartnerInvite
 from circlecare.enrollment.tasks import (
     check_minimum_size,
@@ -109,9 +109,13 @@ def test_every_email_subject_has_the_same_shape_and_no_clinical_content(settings
     author, helper = circle.members
     match = make_match(CarePostFactory(cohort=circle.cohort, author=author), helper)
     tell_author_of_response.call(match.pk)
+    match.status, match.cancel_reason = "cancelled", "by_one"
+    match.save()
+    tell_of_call_off.call([match.pk])
     expected += [
         "circlecare: a small idea for this week",
         "circlecare: someone responded to your care-board post",
+        "circlecare: a plan on the care board was called off",
     ]
 
     notify_new_inquiry.call(InquiryFactory().pk)

@@ -70,7 +70,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_reminders = models.BooleanField("e-mail me meeting reminders", default=True)
     care_nudges = models.BooleanField("suggest reaching out to someone now and then", default=True)
     care_replies = models.BooleanField(
-        "e-mail me when someone responds to my care-board post", default=True
+        "e-mail me when someone responds to my care-board post, or something agreed there is "
+        "called off",
+        default=True,
     )
     is_facilitator = models.BooleanField(
         default=False, help_text="Trained to lead skills groups or care circles."

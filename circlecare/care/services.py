@@ -220,6 +220,33 @@ def respond(*, post: CarePost, actor: User) -> CareMatch:
     return match
 
 
+class _CallOffs:
+    """The matches one transaction calls off, told about together once it commits: a block, a
+    couple leaving or a group ending may call off several, and each person hears once."""
+
+    def __init__(self) -> None:
+        self.match_ids: list[int] = []
+
+    def __call__(self) -> None:
+        tasks.tell_of_call_off.enqueue(sorted(self.match_ids))
+
+
+def _tell_after_commit(match_ids: list[int]) -> None:
+    assert connection.in_atomic_block
+    if not match_ids:
+        return
+    # Join the batch this transaction already has waiting, if any. A batch registered inside a
+    # savepoint that was rolled back is no longer waiting, so a new one starts.
+    for entry in connection.run_on_commit:
+        waiting = entry[1]
+        if isinstance(waiting, _CallOffs):
+            waiting.match_ids.extend(match_ids)
+            return
+    batch = _CallOffs()
+    batch.match_ids.extend(match_ids)
+    transaction.on_commit(batch)
+
+
 def _locked_match(match: CareMatch, actor: User) -> CareMatch:
     locked = CareMatch.objects.select_for_update().get(pk=match.pk)
     if not locked.involves(actor):
@@ -261,6 +288,7 @@ def cancel_match(*, match: CareMatch, actor: User, now: datetime | None = None) 
         match.cancel_reason = CallOff.BY_ONE_OF_THEM
         match.cancelled_by = actor
         match.save(update_fields=["status", "cancelled_at", "cancel_reason", "cancelled_by"])
+        _tell_after_commit([match.pk])
     return match
 
 
@@ -401,16 +429,23 @@ def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> Membe
             blocker=actor, blocked=blocked, defaults={"kind": kind}
         )
         if kind == BlockKind.BLOCK:
-            CareMatch.objects.filter(
-                Q(giver_id=actor.pk, receiver_id=blocked.pk)
-                | Q(giver_id=blocked.pk, receiver_id=actor.pk),
-                status=MatchStatus.AGREED,
-            ).update(
+            agreed = list(
+                CareMatch.objects.filter(
+                    Q(giver_id=actor.pk, receiver_id=blocked.pk)
+                    | Q(giver_id=blocked.pk, receiver_id=actor.pk),
+                    status=MatchStatus.AGREED,
+                )
+                .select_for_update()
+                .values_list("pk", flat=True)
+            )
+            CareMatch.objects.filter(pk__in=agreed).update(
                 status=MatchStatus.CANCELLED,
                 cancelled_at=timezone.now(),
                 cancel_reason=CallOff.BY_ONE_OF_THEM,
                 cancelled_by=actor,
             )
+            # Told exactly as if the blocker had called each one off.
+            _tell_after_commit(agreed)
     return block
 
 
@@ -423,16 +458,22 @@ def member_left(*, member_id: int, cohort_id: int, now: datetime, group_ended: b
     why they left. Returns how many matches were called off.
     """
     assert connection.in_atomic_block, "called inside the transaction that ends the seat"
-    called_off = CareMatch.objects.filter(
-        Q(giver_id=member_id) | Q(receiver_id=member_id),
-        cohort_id=cohort_id,
-        status=MatchStatus.AGREED,
-    ).update(
+    agreed = list(
+        CareMatch.objects.filter(
+            Q(giver_id=member_id) | Q(receiver_id=member_id),
+            cohort_id=cohort_id,
+            status=MatchStatus.AGREED,
+        )
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    called_off = CareMatch.objects.filter(pk__in=agreed).update(
         status=MatchStatus.CANCELLED,
         cancelled_at=now,
         cancel_reason=CallOff.GROUP_ENDED if group_ended else CallOff.LEFT_GROUP,
         cancelled_by_id=None if group_ended else member_id,
     )
+    _tell_after_commit(agreed)
     CarePost.objects.filter(
         author_id=member_id, cohort_id=cohort_id, status=PostStatus.OPEN
     ).update(status=PostStatus.CLOSED)

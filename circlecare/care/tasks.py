@@ -84,3 +84,77 @@ def tell_author_of_response(match_id: int) -> int:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[author.email],
     )
+
+
+def _call_off_words(reason: str, count: int) -> tuple[str, str]:
+    """The subject and the sentence that says what was called off, for one person.
+
+    A block is stored as an ordinary call-off and reads exactly like one: the other person is
+    never told they were blocked. Leaving never says why someone left."""
+    from circlecare.care.models import CallOff
+
+    one = count == 1
+    what = "Something you'd agreed" if one else f"{count} things you'd agreed"
+    subject = (
+        "a plan on the care board was called off"
+        if one
+        else "plans on the care board were called off"
+    )
+    if reason == CallOff.LEFT_GROUP:
+        sentence = (
+            f"{what} on the care board {'is' if one else 'are'} called off, because the other "
+            "person left the group."
+        )
+    elif reason == CallOff.GROUP_ENDED:
+        sentence = (
+            f"Your group has ended, so {what[0].lower() + what[1:]} on its care board and not "
+            f"yet done {'is' if one else 'are'} called off."
+        )
+    else:
+        sentence = (
+            f"The other person has called off {what[0].lower() + what[1:]} on the care board."
+        )
+    return subject, sentence
+
+
+@task()
+def tell_of_call_off(match_ids: list[int]) -> int:
+    """E-mail each person whose plans were called off in one event (someone calling off, a
+    block, a member leaving, a group ending), once, with how many: never the person who called
+    them off, and not those who turned care-board e-mails off. No names, no post titles; the
+    link goes to the member's care page, which every member can open (a post may be one they
+    can no longer see)."""
+    from circlecare.accounts.models import User
+    from circlecare.care.models import CareMatch, MatchStatus
+
+    matches = list(
+        CareMatch.objects.filter(pk__in=match_ids, status=MatchStatus.CANCELLED).only(
+            "giver_id", "receiver_id", "cancel_reason", "cancelled_by_id"
+        )
+    )
+    callers = {m.cancelled_by_id for m in matches if m.cancelled_by_id is not None}
+    counts: dict[tuple[int, str], int] = {}
+    for match in matches:
+        for person_id in (match.giver_id, match.receiver_id):
+            if person_id not in callers:
+                key = (person_id, match.cancel_reason)
+                counts[key] = counts.get(key, 0) + 1
+    people = User.objects.defer("password").in_bulk({person_id for person_id, _ in counts})
+    link = site_link("care:home")
+    sent = 0
+    for (person_id, reason), count in sorted(counts.items()):
+        person = people.get(person_id)
+        if person is None or not (person.is_active and person.care_replies):
+            continue
+        subject, sentence = _call_off_words(reason, count)
+        sent += send_mail(
+            subject=emails.subject(subject),
+            message=(
+                f"Hello {person.display_name},\n\n{sentence} That's all right; nothing more is "
+                "needed from you. You can see what's still in progress on your care page, after "
+                f"signing in:\n{link}\n\n" + member_footer("these e-mails")
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[person.email],
+        )
+    return sent
