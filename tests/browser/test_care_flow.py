@@ -181,3 +181,41 @@ def test_a_post_hidden_while_a_member_had_it_open(live_server: Any, new_page: An
     expect(member.get_by_role("link", name=post.title)).to_have_count(0)
     assert not CareMatch.objects.exists()
     assert axe_serious(member) == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_calling_off_asks_first(live_server: Any, new_page: Any, javascript: bool) -> None:
+    from circlecare.care.models import PostKind
+    from tests.care.factories import CarePostFactory, make_match
+
+    circle = make_circle(2)
+    asker, helper = circle.members
+    title = "A ride to the clinic"
+    post = CarePostFactory(cohort=circle.cohort, author=asker, kind=PostKind.REQUEST, title=title)
+    match = make_match(post, helper)
+    base = live_server.url
+
+    sasha = new_page(java_script_enabled=javascript)
+    login(sasha, base, helper.email)
+    open_post(sasha, base, circle.cohort.pk, title)
+    confirm = sasha.get_by_role("button", name="Yes, call it off")
+    expect(confirm).to_be_hidden()
+    # By keyboard: the disclosure opens, says what happens, and the real button comes next.
+    summary = sasha.get_by_test_id(f"call-off-{match.pk}").locator("summary")
+    summary.focus()
+    sasha.keyboard.press("Enter")
+    expect(sasha.get_by_text("If you call it off, Member A will be told it's off.")).to_be_visible()
+    if javascript:
+        assert axe_serious(sasha) == []
+    sasha.keyboard.press("Tab")
+    expect(confirm).to_be_focused()
+    match.refresh_from_db()
+    assert match.status == "agreed"  # nothing happened by opening it
+
+    sasha.keyboard.press("Enter")
+    message = sasha.get_by_text("Called off. That's all right.")
+    expect(message).to_be_visible()
+    if javascript:
+        expect(message).to_be_focused()
+    match.refresh_from_db()
+    assert match.status == "cancelled"

@@ -232,3 +232,29 @@ def test_a_waiting_list_place_ending_changes_nothing_on_the_board() -> None:
     withdraw(enrollment=waiting)
     match.refresh_from_db()
     assert match.status == MatchStatus.AGREED
+
+
+def test_calling_off_asks_first_and_says_the_other_person_will_be_told() -> None:
+    """Without JavaScript too: the button that calls it off waits inside a disclosure that says
+    what happens, and is described by that sentence for screen readers."""
+    circle = make_circle(2)
+    author, helper = circle.members
+    match = make_match(CarePostFactory(cohort=circle.cohort, author=author), helper)
+    page = logged_in(helper).get(reverse("care:post", args=[match.post_id])).content.decode()
+    found = re.search(
+        rf'<details class="care-call-off" data-testid="call-off-{match.pk}">(.*?)</details>',
+        page,
+        re.S,
+    )
+    assert found is not None
+    disclosure = found.group(1)
+    assert "<summary" in disclosure and "Call it off…" in disclosure
+    note = f'<p id="call-off-what-{match.pk}">If you call it off, Member A will be told it\'s off.'
+    assert note in disclosure
+    assert f'aria-describedby="call-off-what-{match.pk}">Yes, call it off' in disclosure
+    assert disclosure.count("<button") == 1
+    # The only way to call it off on the page is inside the disclosure.
+    assert page.count(reverse("care:match_cancel", args=[match.pk])) == 2  # action, hx-post
+    assert page.count(reverse("care:match_cancel", args=[match.pk])) == disclosure.count(
+        reverse("care:match_cancel", args=[match.pk])
+    )

@@ -223,7 +223,8 @@ def test_each_match_button_names_the_other_person() -> None:
     hidden = '<span class="visually-hidden">'
     for person in (first, second):
         assert f"Mark as done{hidden} with {person.display_name}</span></button>" in page
-        assert f"Call it off{hidden} with {person.display_name}</span></button>" in page
+        assert f"Call it off…{hidden} with {person.display_name}</span></summary>" in page
+        assert f"Yes, call it off{hidden} with {person.display_name}</span></button>" in page
     page = logged_in(first).get(reverse("care:post", args=[post.pk])).content.decode()
     assert f"Mark as done{hidden} with {author.display_name}</span></button>" in page
 
