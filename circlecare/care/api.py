@@ -5,7 +5,7 @@ match someone may not see answers 404, exactly like a missing one.
 """
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
@@ -86,6 +86,13 @@ class MatchOut(Schema):
     id: int
     post_id: int
     status: str
+    cancel_reason: Literal["", "by_one", "left_group", "group_ended"] = Field(
+        ...,
+        description=(
+            "Why it was called off: by_one (one of the two called it off), left_group (one of "
+            "the two left the group) or group_ended. Empty unless status is cancelled."
+        ),
+    )
     i_give: bool = Field(..., description="True when I give the care, False when I receive it.")
     done_by_me: bool
     done_by_other: bool
@@ -123,6 +130,8 @@ def match_out(match: CareMatch, user: User) -> dict[str, Any]:
         "id": match.pk,
         "post_id": match.post_id,
         "status": match.status,
+        # A block is stored, and so shown, as one of the two calling it off: by_one.
+        "cancel_reason": match.cancel_reason if match.status == MatchStatus.CANCELLED else "",
         "i_give": giver,
         "done_by_me": match.done_by(user),
         "done_by_other": other_done is not None,
@@ -229,6 +238,20 @@ def list_matches(request: HttpRequest) -> Any:
     require_scope(request, "read")
     user = _user(request)
     return [match_out(m, user) for m in queries.my_open_matches(user)]
+
+
+@router.get(
+    "/matches/{match_id}",
+    response={200: MatchOut, ERRORS: ErrorOut},
+    summary="One of my matches",
+    description=(
+        "A match I give or receive care in, whatever its status: once one leaves my open "
+        "matches, this says whether it was done or called off, and why."
+    ),
+)
+def get_match(request: HttpRequest, match_id: int = Path(..., ge=1, le=ID_MAX)) -> Any:
+    require_scope(request, "read")
+    return match_out(queries.match_for(_user(request), match_id), _user(request))
 
 
 @router.post(

@@ -100,6 +100,12 @@ CASES: dict[str, Case] = {
         {"kind": "offer", "support": "walk", "title": "A walk"},
         {"member"},
     ),
+    "match": (
+        "get",
+        lambda p, o: f"/api/v1/care/matches/{o['match'].pk}",
+        None,
+        {"member"},
+    ),
     "mark done": (
         "post",
         lambda p, o: f"/api/v1/care/matches/{o['match'].pk}/done",

@@ -181,3 +181,38 @@ def test_care_changes_need_the_write_scope() -> None:
         == 403
     )
     assert not CareMatch.objects.exists() and CarePost.objects.count() == 1
+
+
+def test_a_called_off_match_says_why_and_a_block_reads_as_an_ordinary_call_off() -> None:
+    from circlecare.enrollment.models import Enrollment
+    from circlecare.enrollment.services import cancel_cohort, withdraw
+    from tests.care.factories import make_match
+
+    practice = make_practice()
+    robin, sam, kim = (neighbour(practice, name) for name in ("Robin", "Sam", "Kim"))
+    me = Api(practice.member)
+    post = CarePostFactory(cohort=practice.cohort, author=practice.member, kind="request")
+    open_match = make_match(post, robin)
+    assert me.get(f"{URL}/matches/{open_match.pk}").json()["cancel_reason"] == ""
+
+    services.cancel_match(match=open_match, actor=robin)
+    called_off = me.get(f"{URL}/matches/{open_match.pk}").json()
+    assert (called_off["status"], called_off["cancel_reason"]) == ("cancelled", "by_one")
+
+    blocked = make_match(post, sam)
+    services.set_block(
+        blocked=practice.member, kind=BlockKind.BLOCK, cohort=practice.cohort, actor=sam
+    )
+    assert me.get(f"{URL}/matches/{blocked.pk}").json()["cancel_reason"] == "by_one"
+
+    left = make_match(post, kim)
+    withdraw(enrollment=Enrollment.objects.get(member=kim, cohort=practice.cohort))
+    assert me.get(f"{URL}/matches/{left.pk}").json()["cancel_reason"] == "left_group"
+
+    ended = make_match(post, robin)
+    cancel_cohort(cohort=practice.cohort, actor=UserFactory(is_staff=True))
+    assert me.get(f"{URL}/matches/{ended.pk}").json()["cancel_reason"] == "group_ended"
+
+    # Only the two people read a match.
+    assert Api(UserFactory()).get(f"{URL}/matches/{ended.pk}").json() == NOT_FOUND
+    assert Api(robin).get(f"{URL}/matches/{blocked.pk}").json() == NOT_FOUND
