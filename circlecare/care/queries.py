@@ -220,6 +220,31 @@ def my_blocks(user: User, cohort: Cohort | None = None) -> list[MemberBlock]:
     )
 
 
+def my_report(user: User, post: CarePost) -> CareReport | None:
+    """The reporter's own report of a post, if any. Who resolved it and their note stay with the
+    facilitators: the reporter sees only whether and when it was resolved."""
+    return (
+        CareReport.objects.filter(post=post, reporter=user)
+        .only("created_at", "resolved_at", "post_id", "reporter_id")
+        .first()
+    )
+
+
+#: How many of their own reports a member sees on their care page.
+MY_REPORTS_SHOWN = 5
+
+
+def my_reports(user: User) -> list[CareReport]:
+    """A member's latest reports, whether or not they can still open the post (a facilitator
+    may have hidden it): the post's title, when it was reported and whether it was resolved."""
+    return list(
+        CareReport.objects.filter(reporter=user)
+        .select_related("post")
+        .only("created_at", "resolved_at", "reporter_id", "post__title")
+        .order_by("-created_at", "-pk")[:MY_REPORTS_SHOWN]
+    )
+
+
 def open_reports(cohort: Cohort) -> list[CareReport]:
     return list(
         CareReport.objects.filter(post__cohort=cohort, resolved_at__isnull=True)

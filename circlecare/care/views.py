@@ -54,6 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "groups": queries.member_cohorts(user),
             "led": queries.led_cohorts(user),
             "open_matches": queries.my_open_matches(user),
+            "my_reports": queries.my_reports(user),
         },
     )
 
@@ -179,6 +180,7 @@ def _post_context(request: HttpRequest, post: Any, **extra: Any) -> dict[str, An
         "is_facilitator": post.cohort.is_led_by(user),
         "is_member": queries.is_member(user, post.cohort),
         "author_left": not queries.is_member(post.author, post.cohort),
+        "my_report": queries.my_report(user, post),
         "thanks_form": ThanksForm(),
         **extra,
     }

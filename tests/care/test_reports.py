@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.care.models import CareReport
@@ -173,3 +174,47 @@ def test_hiding_a_post_and_showing_it_again_are_audited() -> None:
         (AuditAction.CARE_POST_HIDDEN, circle.lead.pk, post.author_id),
         (AuditAction.CARE_POST_SHOWN, circle.lead.pk, post.author_id),
     ]
+
+
+def test_the_reporter_sees_that_the_facilitators_resolved_it_but_not_their_note() -> None:
+    from datetime import UTC, datetime
+
+    from circlecare.care import services
+
+    circle, report = reported()
+    author, reporter = circle.members
+    post_url = reverse("care:post", args=[report.post_id])
+    client = logged_in(reporter)
+    page = client.get(post_url).content.decode()
+    assert "You reported this post on" in page
+    assert "The group's facilitators will look at it." in page
+    assert reverse("care:report_post", args=[report.post_id]) not in page  # reported already
+    home = client.get(reverse("care:home")).content.decode()
+    assert "“Selling things” — reported on" in home and "the facilitators will look at it" in home
+
+    when = datetime(timezone.now().year, 3, 4, 15, 0, tzinfo=UTC)
+    services.resolve_report(
+        report=report, note="Spoke with them privately.", actor=circle.lead, now=when
+    )
+    resolved = f"Resolved by the facilitators on {when:%A} 4 March"
+    for url in (post_url, reverse("care:home")):
+        page = client.get(url).content.decode()
+        assert resolved in page
+        assert "Spoke with them" not in page and circle.lead.display_name not in page
+    # The author is not told about the report.
+    page = logged_in(author).get(post_url).content.decode()
+    assert "reported" not in page and "Resolved by" not in page
+
+
+def test_the_reporter_sees_it_resolved_even_when_the_post_was_hidden() -> None:
+    from circlecare.care import services
+
+    circle, report = reported()
+    reporter = circle.members[1]
+    services.hide_post(post=report.post, reason="Adverts", actor=circle.lead)
+    services.resolve_report(report=report, note="Hidden it.", actor=circle.lead)
+    client = logged_in(reporter)
+    assert client.get(reverse("care:post", args=[report.post_id])).status_code == 404
+    home = client.get(reverse("care:home")).content.decode()
+    assert "“Selling things” — reported on" in home and "Resolved by the facilitators on" in home
+    assert "Hidden it." not in home and "Adverts" not in home
