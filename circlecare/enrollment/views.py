@@ -198,7 +198,9 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     if not enrollment.is_live:
         messages.info(request, "You've already left this group.")
         return redirect("enrollment:my_groups")
-    form = WithdrawForm(request.POST or None)
+    # Bound on every POST: leaving a waiting list sends no fields, and an unbound form would
+    # refuse it without a word.
+    form = WithdrawForm(request.POST if request.method == "POST" else None)
     page = {
         "enrollment": enrollment,
         "cohort": enrollment.cohort,
@@ -210,6 +212,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     }
     if request.method == "POST":
+        was_waiting = enrollment.status == EnrollmentStatus.WAITLISTED
         if form.is_valid():
             try:
                 services.withdraw(
@@ -220,7 +223,12 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, "You've left the group. Thank you for being part of it.")
+                if was_waiting:
+                    messages.success(request, "You've left the waiting list for this group.")
+                else:
+                    messages.success(
+                        request, "You've left the group. Thank you for being part of it."
+                    )
                 return redirect("enrollment:my_groups")
         return render(request, "enrollment/withdraw.html", page, status=400)
     return render(request, "enrollment/withdraw.html", page)

@@ -374,6 +374,21 @@ def test_withdraw_with_a_goodbye_the_group_sees() -> None:
     assert "Be well &lt;3" in page
 
 
+def test_leaving_the_waiting_list_says_so_not_that_you_left_the_group() -> None:
+    cohort = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(), cohort=cohort)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    assert waiting.status == "waitlisted"
+    client = client_for(waiting.member)
+    url = reverse("enrollment:withdraw", args=[waiting.pk])
+    assert "Leave the waiting list</button>" in client.get(url).content.decode()
+    page = html.unescape(client.post(url, follow=True).content.decode())
+    waiting.refresh_from_db()
+    assert waiting.status == "withdrawn"
+    assert "You've left the waiting list for this group." in page
+    assert "Thank you for being part of it" not in page
+
+
 # ---------------------------------------------------------------------------------- staff input
 
 
