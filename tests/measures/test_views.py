@@ -229,6 +229,20 @@ def test_questionnaire_page_has_exact_wording_and_attribution(world: dict[str, A
     assert "<fieldset" in body and "<legend" in body
 
 
+def test_a_member_abroad_is_told_whom_to_call_on_every_questionnaire(
+    world: dict[str, Any],
+) -> None:
+    """988 and 911 are US numbers: the lines under a questionnaire and in every page's footer
+    also name the local emergency number, as do the not-found and error pages."""
+    client = client_for(world["member"])
+    outside = "or your local emergency number outside the US"
+    body = client.get(urls(world)["take"]).content.decode()
+    assert body.count(outside) == 2  # under the questions, and in the footer
+    missing = client.get("/measures/questionnaire/999999/")
+    assert missing.status_code == 404
+    assert outside in missing.content.decode()
+
+
 def test_what_is_waiting_is_told_apart_by_what_it_asks_about(world: dict[str, Any]) -> None:
     for code in ("WHO5", "UCLA3"):
         AssessmentFactory(
