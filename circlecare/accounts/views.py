@@ -22,7 +22,7 @@ from circlecare.accounts.data_rights import (
     groups_still_led,
 )
 from circlecare.accounts.forms import DeleteAccountForm, ProfileForm, TokenForm
-from circlecare.accounts.models import PersonalAccessToken, User
+from circlecare.accounts.models import CONTACT_LANGUAGES, PersonalAccessToken, User
 from circlecare.accounts.security import mfa_used_this_session, seconds_left
 from circlecare.accounts.tokens import create_token, revoke_token
 from circlecare.accounts.validators import selectable_zones
@@ -30,6 +30,7 @@ from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.errors import DomainError
 from circlecare.middleware import reported_zone
+from circlecare.states import HOME_STATE_CHOICES
 
 
 class SignupView(AllauthSignupView):
@@ -171,6 +172,13 @@ PROFILE_LABELS = {
 }
 
 
+#: Coded profile values in the words the profile form shows ("XX" means "I live outside the US").
+READABLE_CODES: dict[str, dict[str, str]] = {
+    "home_state": dict(HOME_STATE_CHOICES),
+    "language": dict(CONTACT_LANGUAGES),
+}
+
+
 def _readable_profile(data: dict[str, object]) -> list[tuple[str, object]]:
     profile = data["profile"]
     assert isinstance(profile, dict)
@@ -178,6 +186,9 @@ def _readable_profile(data: dict[str, object]) -> list[tuple[str, object]]:
     for key, value in profile.items():
         if isinstance(value, bool):
             value = "On" if value else "Off"
+        elif key in READABLE_CODES and isinstance(value, str):
+            # The download keeps the codes; the page says them as the profile form does.
+            value = READABLE_CODES[key].get(value, value)
         rows.append((PROFILE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
     return rows
 

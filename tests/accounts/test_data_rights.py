@@ -68,6 +68,18 @@ def test_download_all_my_data_as_json_and_as_a_page(client: Client) -> None:
     assert AuditEvent.objects.filter(action="account.exported", subject=member).count() == 2
 
 
+def test_my_data_page_says_where_you_live_in_words_and_the_download_keeps_codes(
+    client: Client,
+) -> None:
+    member = UserFactory(home_state="XX", language="es")
+    client.force_login(member)
+    page = client.get(reverse("my_data")).content.decode()
+    assert "<dd>I live outside the US</dd>" in page and "<dd>Español</dd>" in page
+    assert "<dd>XX</dd>" not in page
+    profile = client.get(reverse("my_data"), {"format": "json"}).json()["profile"]
+    assert profile["home_state"] == "XX" and profile["language"] == "es"
+
+
 def test_my_data_holds_invitations_messages_and_follow_up_alerts(client: Client) -> None:
     from circlecare.enrollment.models import PartnerInvite
     from circlecare.inquiries.models import Inquiry
