@@ -44,7 +44,10 @@ class WithdrawForm(forms.Form):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Saying goodbye is part of the group agreement. Only members of the group see it.",
+        help_text=(
+            "Saying goodbye is part of the group agreement. Only the group's members and the "
+            "people who run the group see it."
+        ),
     )
 
 

@@ -374,6 +374,19 @@ def test_withdraw_with_a_goodbye_the_group_sees() -> None:
     assert "Be well &lt;3" in page
 
 
+def test_the_goodbye_field_says_truly_who_reads_it() -> None:
+    """The roster shows goodbyes to the group's leads and coordinators, so the field that asks
+    for one says so."""
+    cohort = CohortFactory()
+    leaving = services.enroll(member=ready_member(display_name="Lee"), cohort=cohort)
+    url = reverse("enrollment:withdraw", args=[leaving.pk])
+    form = html.unescape(client_for(leaving.member).get(url).content.decode())
+    assert "Only the group's members and the people who run the group see it." in form
+    client_for(leaving.member).post(url, {"goodbye": "Be well"})
+    roster = client_for(cohort.lead).get(reverse("enrollment:roster", args=[cohort.pk]))
+    assert "Goodbye: Be well" in roster.content.decode()
+
+
 def test_leaving_the_waiting_list_says_so_not_that_you_left_the_group() -> None:
     cohort = CohortFactory(capacity=1)
     services.enroll(member=ready_member(), cohort=cohort)
