@@ -144,6 +144,16 @@ def test_the_confirmation_link_leads_back_to_where_the_member_was_going(client: 
     assert User.objects.get(email="new@example.org").emailaddress_set.get().verified
 
 
+def test_confirming_asks_to_log_in_on_the_page_it_leads_back_to(client: Client) -> None:
+    """Confirming does not sign anyone in: the page they return to would otherwise greet them
+    with "You have confirmed ..." next to "Create an account"."""
+    going_to = "/groups/"
+    signup(client, next=going_to)
+    confirm = link_in(mail.outbox[-1])
+    page = Client().post(confirm, {"next": going_to}, follow=True).content.decode()
+    assert "Thank you: new@example.org is confirmed. Please log in to carry on." in page
+
+
 def test_signing_in_before_confirming_sends_a_link_that_keeps_the_page(client: Client) -> None:
     UserFactory(email="unconfirmed@example.org", verified=False)
     response = client.post(
