@@ -121,6 +121,16 @@ class Enrollment(models.Model):
             return "Ended with their partner's removal"
         return str(self.get_status_display())
 
+    @property
+    def ended_label_for_member(self) -> str:
+        """How it ended, told to the member themself (My groups): a cancelled group is not a
+        removal, and the roster's third person becomes "your"."""
+        if self.end_reason == PARTNER_REMOVED:
+            return "Ended when your partner's place was ended"
+        if self.status == EnrollmentStatus.REMOVED and self.end_reason != GROUP_CANCELLED:
+            return "Your place was ended by the practice"
+        return self.ended_label
+
 
 class Pairing(models.Model):
     """Two enrollments of a couple: their seats are taken, offered and given up together."""

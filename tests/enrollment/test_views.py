@@ -374,6 +374,22 @@ def test_withdraw_with_a_goodbye_the_group_sees() -> None:
     assert "Be well &lt;3" in page
 
 
+def test_past_groups_say_how_each_ended_in_the_members_own_words() -> None:
+    """A group the practice cancelled is not a removal, and leaving a waiting list is not
+    withdrawing from a group."""
+    cancelled = CohortFactory()
+    member = ready_member()
+    services.enroll(member=member, cohort=cancelled)
+    services.cancel_cohort(cohort=cancelled, actor=UserFactory(is_staff=True))
+    full = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(), cohort=full)
+    services.withdraw(enrollment=services.enroll(member=member, cohort=full))
+    page = client_for(member).get(reverse("enrollment:my_groups")).content.decode()
+    assert '<span class="muted">(The group was cancelled)</span>' in page
+    assert '<span class="muted">(Left the waiting list)</span>' in page
+    assert "(Removed)" not in page and "(Withdrawn)" not in page
+
+
 def test_the_goodbye_field_says_truly_who_reads_it() -> None:
     """The roster shows goodbyes to the group's leads and coordinators, so the field that asks
     for one says so."""
