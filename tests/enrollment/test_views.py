@@ -388,6 +388,8 @@ def test_past_groups_say_how_each_ended_in_the_members_own_words() -> None:
     assert '<span class="muted">(The group was cancelled)</span>' in page
     assert '<span class="muted">(Left the waiting list)</span>' in page
     assert "(Removed)" not in page and "(Withdrawn)" not in page
+    assert "You haven't joined a group yet." not in html.unescape(page)
+    assert "You're not in a group right now." in html.unescape(page)
 
 
 def test_the_goodbye_field_says_truly_who_reads_it() -> None:
