@@ -212,7 +212,8 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     }
     if request.method == "POST":
-        was_waiting = enrollment.status == EnrollmentStatus.WAITLISTED
+        # Someone offered a seat has not taken it: they leave the waiting list, not the group.
+        was_waiting = enrollment.status != EnrollmentStatus.CONFIRMED
         if form.is_valid():
             try:
                 services.withdraw(

@@ -374,6 +374,23 @@ def test_withdraw_with_a_goodbye_the_group_sees() -> None:
     assert "Be well &lt;3" in page
 
 
+def test_leaving_with_a_seat_offered_but_not_taken_leaves_the_waiting_list() -> None:
+    cohort = CohortFactory(capacity=1)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seated)
+    waiting.refresh_from_db()
+    assert waiting.status == "offered"
+    client = client_for(waiting.member)
+    url = reverse("enrollment:withdraw", args=[waiting.pk])
+    form = html.unescape(client.get(url).content.decode())
+    assert "the seat offered to you will go to the next person" in form
+    assert "Leave the waiting list</button>" in form
+    page = html.unescape(client.post(url, follow=True).content.decode())
+    assert "You've left the waiting list for this group." in page
+    assert "Thank you for being part of it" not in page
+
+
 def test_past_groups_say_how_each_ended_in_the_members_own_words() -> None:
     """A group the practice cancelled is not a removal, and leaving a waiting list is not
     withdrawing from a group."""
