@@ -57,19 +57,23 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     cohort = enrollment.cohort
     zone = member.time_zone or "UTC"
     starts = _starts(cohort, zone)
+    # A group already meeting (joined late, or ended part-way) "started"; it does not "start".
+    began = first_start(cohort) <= timezone.now()
+    that_starts = f"{'that started' if began else 'that starts'} {starts}"
+    that_was_to_start = that_starts if began else f"that was to start {starts}"
     link = _my_groups_link()
     hello = f"Hello {member.display_name},\n\n"
     bye = "\n\n" + member_footer()
     if kind == "confirmed" and enrollment.status == EnrollmentStatus.CONFIRMED:
         return (
             "Your seat is confirmed",
-            f"{hello}Your seat in the group that starts {starts} is confirmed.\n\n"
+            f"{hello}Your seat in the group {that_starts} is confirmed.\n\n"
             f"Your groups, meeting times and agreements are here, after signing in:\n{link}{bye}",
         )
     if kind == "waitlisted" and enrollment.status == EnrollmentStatus.WAITLISTED:
         return (
             "You're on the waiting list",
-            f"{hello}The group that starts {starts} is full, so you have a place on its waiting "
+            f"{hello}The group {that_starts} is full, so you have a place on its waiting "
             "list. If a seat frees up we'll offer it to people in the order they joined, and "
             f"e-mail you.\n\nYou can see your place on the list here, after signing in:\n"
             f"{link}{bye}",
@@ -87,14 +91,14 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
         )
         return (
             "A seat is free for you",
-            f"{hello}A seat has come free in the group that starts {starts}, and it's yours "
+            f"{hello}A seat has come free in the group {that_starts}, and it's yours "
             f"if you want it. {again}Please accept or decline by {deadline}; after that it "
             f"passes to the next person.\n\nAccept or decline here, after signing in:\n{link}{bye}",
         )
     if kind == "offer_expired" and enrollment.status == EnrollmentStatus.WAITLISTED:
         return (
             "Your seat offer has expired",
-            f"{hello}The seat we offered you in the group that starts {starts} wasn't taken up "
+            f"{hello}The seat we offered you in the group {that_starts} wasn't taken up "
             "in time, so it has passed to the next person. You're still on the waiting list.\n\n"
             f"See your place here, after signing in:\n{link}{bye}",
         )
@@ -105,7 +109,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     ):
         return (
             "You're no longer on a waiting list",
-            f"{hello}We offered you a seat in the group that starts {starts} "
+            f"{hello}We offered you a seat in the group {that_starts} "
             f"{_times(LAPSED_OFFERS_LIMIT)} and didn't hear back in time, so we've taken you off "
             "its waiting list and the seat can go to someone else. That's all right: if the "
             "group still suits you, you're welcome to join it again, and the practice is glad to "
@@ -114,7 +118,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     if kind == "partner_left" and enrollment.status == EnrollmentStatus.WITHDRAWN:
         return (
             "Your partner has left your group",
-            f"{hello}Your partner has left the group that starts {starts}. A couple's places are "
+            f"{hello}Your partner has left the group {that_starts}. A couple's places are "
             "kept and given up together, so your place there has ended too. If you'd like to "
             "keep going, on your own or in another group, please contact the practice.\n\n"
             f"Your groups, after signing in:\n{link}{bye}",
@@ -122,7 +126,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     if kind == "partner_removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (
             "Your place in a group has ended",
-            f"{hello}Your partner's place in the group that starts {starts} has ended. A "
+            f"{hello}Your partner's place in the group {that_starts} has ended. A "
             "couple's places are kept and given up together, so your place there has ended too. "
             "If you'd like to keep going, on your own or in another group, please contact the "
             f"practice.\n\nYour groups, after signing in:\n{link}{bye}",
@@ -131,7 +135,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
         catalog = site_link("programs:list")
         return (
             "A group you joined has been cancelled",
-            f"{hello}We're sorry: the group that was to start {starts} has been cancelled, so "
+            f"{hello}We're sorry: the group {that_was_to_start} has been cancelled, so "
             "your place in it has ended. The practice will be in touch about other groups, and "
             f"you can see the groups open now here:\n{catalog}\n\nYour groups, after signing in:\n"
             f"{link}{bye}",
@@ -139,7 +143,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     if kind == "removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (
             "Your place in a group has ended",
-            f"{hello}Your place in the group that starts {starts} has ended. If you'd like to "
+            f"{hello}Your place in the group {that_starts} has ended. If you'd like to "
             "talk about it, or about other groups, please contact the practice.\n\n"
             f"Your groups, after signing in:\n{link}{bye}",
         )

@@ -39,6 +39,19 @@ def test_a_member_abroad_reads_their_own_day_with_the_groups_time_beside_it() ->
     )
 
 
+def test_a_group_already_meeting_started_it_does_not_start_or_was_to_start() -> None:
+    began = timezone.localdate() - timedelta(days=14)
+    running = CohortFactory(first_meeting_date=began, weekday=began.weekday())
+    for kind in ("group_cancelled", "removed"):
+        enrollment = EnrollmentFactory(cohort=running, status=EnrollmentStatus.REMOVED)
+        _, body = tasks.compose(enrollment, kind)  # type: ignore[misc]
+        assert "the group that started " in body
+        assert "was to start" not in body and "that starts" not in body
+    upcoming = EnrollmentFactory(cohort=_evening_group(), status=EnrollmentStatus.REMOVED)
+    _, body = tasks.compose(upcoming, "group_cancelled")  # type: ignore[misc]
+    assert "the group that was to start Tue 9 Mar 2027" in body
+
+
 def test_a_place_taken_off_the_list_says_twice_not_2_times() -> None:
     enrollment = EnrollmentFactory(
         cohort=_evening_group(),
