@@ -145,9 +145,11 @@ def _submit_view(
     template_context: dict[str, Any],
     success_url: str,
     assessment: Assessment | None = None,
+    thanks: str | None = "Thank you. Your answers are saved.",
 ) -> HttpResponse:
     """``assessment``, when given, is the one being answered: a risk answer the form could not
-    store raises its alert (``report_unsaved_risk_answer``)."""
+    store raises its alert (``report_unsaved_risk_answer``). ``thanks`` is said after saving,
+    unless the page the member goes on to says so itself (None)."""
     instrument = get(instrument_code)
     form = QuestionnaireForm(instrument, request.POST or None)
     context = {"form": form, "instrument": instrument, **template_context}
@@ -196,7 +198,8 @@ def _submit_view(
         request.session[RISK_ANSWER_SAVED] = True
         target = reverse("measures:support")
         return redirect(f"{target}?{urlencode({'next': success_url})}")
-    messages.success(request, "Thank you. Your answers are saved.")
+    if thanks:
+        messages.success(request, thanks)
     return redirect(success_url)
 
 
@@ -290,6 +293,9 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
             "steps": len(codes),
         },
         success_url=here + query,
+        # After the last part, the page it leads to thanks the member and says the answers are
+        # saved: once is enough.
+        thanks=None if step == len(codes) else "Thank you. Your answers are saved.",
     )
 
 

@@ -474,9 +474,14 @@ def test_intake_page_walks_through_both_questionnaires(world: dict[str, Any]) ->
     client.post(url, post)
     second = client.get(url).content.decode()
     assert "GAD-7" in second and "part 2 of 2" in second
+    # Between parts the member is told the first is saved; after the last, the page they go on
+    # to says so, once.
+    assert "Thank you. Your answers are saved." in second
     client.post(url, {f"item_{i + 1}": "1" for i in range(7)})
-    done = client.get(url)
-    assert "that's everything we need" in done.content.decode()
+    done = client.get(url).content.decode()
+    assert "that's everything we need" in done
+    assert "Thank you. Your answers are saved." not in done
+    assert done.count("answers are saved") == 1
     assert Assessment.objects.filter(member=member, status="completed").count() == 2
 
 
