@@ -349,7 +349,11 @@ def test_offer_is_shown_with_its_deadline_and_can_be_accepted() -> None:
     # Listed among several groups' buttons and links, each names its own group.
     title = f"{cohort.program.title} — {cohort.name}" if cohort.name else cohort.program.title
     assert f'Accept the seat<span class="visually-hidden"> in {title}</span>' in page
-    assert f'Leave this group<span class="visually-hidden">: {title}</span>' in page
+    # One way to leave, in the offer's own words: not "Leave this group" beside it as well.
+    assert (
+        f'Decline and leave the waiting list<span class="visually-hidden">: {title}</span>' in page
+    )
+    assert "Leave this group" not in page
     client.post(reverse("enrollment:accept", args=[waiting.pk]))
     waiting.refresh_from_db()
     assert waiting.status == "confirmed"
