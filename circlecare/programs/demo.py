@@ -15,6 +15,7 @@ from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.practice.models import Clinician, CompactPrivilege, License
 from circlecare.programs.demo_content import PROGRAMS
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
+from circlecare.states import where
 
 DEMO_PASSWORD = "demo-practice-password"  # noqa: S105 - printed on the console on purpose
 DOMAIN = "demo.circlecare.example"
@@ -189,7 +190,9 @@ def seed() -> Seeded:
         ("nico", "Nico", "CO", "America/Denver"),
     ]
     members = [
-        _user(seeded, local, name, f"member (lives in {state})", home_state=state, time_zone=zone)
+        _user(
+            seeded, local, name, f"member (lives {where(state)})", home_state=state, time_zone=zone
+        )
         for local, name, state, zone in people
     ]
 

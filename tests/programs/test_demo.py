@@ -46,3 +46,6 @@ def test_demo_seeds_a_believable_practice_and_is_idempotent() -> None:
     assert nearly_full
     text = out.getvalue()
     assert "password" in text and "coordinator@" in text
+    # Where each member lives, in words: not a code such as "XX".
+    assert "member (lives outside the US)" in text and "member (lives in Florida)" in text
+    assert "XX" not in text
