@@ -40,6 +40,9 @@ def link_in(message: mail.EmailMessage) -> str:
 def test_signup_verify_login_logout(client: Client) -> None:
     response = signup(client)
     assert response.status_code == 302
+    sent = client.get(response["Location"]).content.decode()
+    assert "Check your e-mail" in sent and "then log in to carry on" in sent
+    assert "finalize the signup" not in sent
     user = User.objects.get(email="new@example.org")
     assert (user.display_name, user.home_state, user.time_zone) == (
         "Robin",
