@@ -186,6 +186,16 @@ def test_the_overview_shows_who5_scores_as_percentages_as_the_chart_does() -> No
     assert '48% <span class="muted">(baseline only)</span>' in body
 
 
+def test_an_empty_overview_says_so_across_the_whole_table() -> None:
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=6))
+    page = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/").content.decode()
+    table = page[page.index("<table") : page.index("</table>")]
+    head = table[table.index("<thead>") : table.index("</thead>")]
+    columns = head.count('<th scope="col"')
+    assert columns == 3
+    assert f'<td colspan="{columns}">No members have held a seat in this group yet.</td>' in table
+
+
 def test_overview_puts_the_risk_first(world: dict[str, Any]) -> None:
     body = client_for(world["lead"]).get(urls(world)["cohort"]).content.decode()
     assert body.index(world["other_member"].display_name) < body.index(world["member"].display_name)
