@@ -352,6 +352,7 @@ API_OPERATIONS: dict[str, tuple[str, str]] = {
     "GET /api/v1/care/posts/{post_id}": (API_MATRIX, "post"),
     "POST /api/v1/care/posts/{post_id}/respond": ("own", "tests/api/test_care.py"),
     "GET /api/v1/care/matches": ("list", "the caller's matches"),
+    "GET /api/v1/care/matches/{match_id}": (API_MATRIX, "match"),
     "POST /api/v1/care/matches/{match_id}/done": (API_MATRIX, "mark done"),
     "POST /api/v1/care/matches/{match_id}/thanks": ("own", "tests/api/test_care.py"),
     "GET /api/v1/measures/questionnaires": ("list", "the caller's questionnaires"),
