@@ -429,24 +429,30 @@ def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> Membe
             blocker=actor, blocked=blocked, defaults={"kind": kind}
         )
         if kind == BlockKind.BLOCK:
-            agreed = list(
-                CareMatch.objects.filter(
-                    Q(giver_id=actor.pk, receiver_id=blocked.pk)
-                    | Q(giver_id=blocked.pk, receiver_id=actor.pk),
-                    status=MatchStatus.AGREED,
-                )
-                .select_for_update()
-                .values_list("pk", flat=True)
-            )
-            CareMatch.objects.filter(pk__in=agreed).update(
-                status=MatchStatus.CANCELLED,
-                cancelled_at=timezone.now(),
-                cancel_reason=CallOff.BY_ONE_OF_THEM,
-                cancelled_by=actor,
-            )
             # Told exactly as if the blocker had called each one off.
-            _tell_after_commit(agreed)
+            _call_off_agreed(
+                Q(giver_id=actor.pk, receiver_id=blocked.pk)
+                | Q(giver_id=blocked.pk, receiver_id=actor.pk),
+                now=timezone.now(),
+                reason=CallOff.BY_ONE_OF_THEM,
+                by_id=actor.pk,
+            )
     return block
+
+
+def _call_off_agreed(which: Q, *, now: datetime, reason: str, by_id: int | None) -> int:
+    """Call off the agreed matches ``which`` picks, locked first so that a "mark as done" at the
+    same moment is not overwritten, and tell the other people after commit. How many."""
+    agreed = list(
+        CareMatch.objects.filter(which, status=MatchStatus.AGREED)
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    called_off = CareMatch.objects.filter(pk__in=agreed).update(
+        status=MatchStatus.CANCELLED, cancelled_at=now, cancel_reason=reason, cancelled_by_id=by_id
+    )
+    _tell_after_commit(agreed)
+    return called_off
 
 
 def member_left(*, member_id: int, cohort_id: int, now: datetime, group_ended: bool) -> int:
@@ -458,22 +464,12 @@ def member_left(*, member_id: int, cohort_id: int, now: datetime, group_ended: b
     why they left. Returns how many matches were called off.
     """
     assert connection.in_atomic_block, "called inside the transaction that ends the seat"
-    agreed = list(
-        CareMatch.objects.filter(
-            Q(giver_id=member_id) | Q(receiver_id=member_id),
-            cohort_id=cohort_id,
-            status=MatchStatus.AGREED,
-        )
-        .select_for_update()
-        .values_list("pk", flat=True)
+    called_off = _call_off_agreed(
+        (Q(giver_id=member_id) | Q(receiver_id=member_id)) & Q(cohort_id=cohort_id),
+        now=now,
+        reason=CallOff.GROUP_ENDED if group_ended else CallOff.LEFT_GROUP,
+        by_id=None if group_ended else member_id,
     )
-    called_off = CareMatch.objects.filter(pk__in=agreed).update(
-        status=MatchStatus.CANCELLED,
-        cancelled_at=now,
-        cancel_reason=CallOff.GROUP_ENDED if group_ended else CallOff.LEFT_GROUP,
-        cancelled_by_id=None if group_ended else member_id,
-    )
-    _tell_after_commit(agreed)
     CarePost.objects.filter(
         author_id=member_id, cohort_id=cohort_id, status=PostStatus.OPEN
     ).update(status=PostStatus.CLOSED)
