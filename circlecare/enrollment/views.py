@@ -201,16 +201,17 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     # Bound on every POST: leaving a waiting list sends no fields, and an unbound form would
     # refuse it without a word.
     form = WithdrawForm(request.POST if request.method == "POST" else None)
-    page = {
-        "enrollment": enrollment,
-        "cohort": enrollment.cohort,
-        "form": form,
-        "care": (
+
+    def page(status: int = 200) -> HttpResponse:
+        # What leaving would end on the care board is counted only when the page is shown.
+        care = (
             care_queries.left_behind(enrollment.member, enrollment.cohort_id)
             if enrollment.status == EnrollmentStatus.CONFIRMED
             else None
-        ),
-    }
+        )
+        context = {"enrollment": enrollment, "cohort": enrollment.cohort, "form": form}
+        return render(request, "enrollment/withdraw.html", {**context, "care": care}, status=status)
+
     if request.method == "POST":
         # Someone offered a seat has not taken it: they leave the waiting list, not the group.
         was_waiting = enrollment.status != EnrollmentStatus.CONFIRMED
@@ -231,8 +232,8 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
                         request, "You've left the group. Thank you for being part of it."
                     )
                 return redirect("enrollment:my_groups")
-        return render(request, "enrollment/withdraw.html", page, status=400)
-    return render(request, "enrollment/withdraw.html", page)
+        return page(status=400)
+    return page()
 
 
 # --------------------------------------------------------------------------------------------------
