@@ -32,10 +32,11 @@ class SignForm(forms.Form):
         error_messages={"required": "Tick the box to confirm before signing."},
     )
 
-    def __init__(self, *args: Any, about: str = "this note", **kwargs: Any) -> None:
-        # A page holds a box for every note on it: each names its note, so a screen reader
-        # moving from box to box hears which one it is at.
+    def __init__(self, *args: Any, member_name: str | None = None, **kwargs: Any) -> None:
+        # A page holds a box for every note on it: each names its note ("the group note",
+        # "Ann's note"), so a screen reader moving from box to box hears which one it is at.
         super().__init__(*args, **kwargs)
+        about = f"{member_name}'s note" if member_name else "the group note"
         self.fields[
             "confirm"
         ].label = f"I have reviewed {about}. Once signed it can't be changed, only amended."

@@ -85,7 +85,7 @@ def _render_notes(
                 "note": latest,
                 "form": bound.get(key) or NoteForm(initial={"text": latest.text}, prefix=key),
                 "sign_form": bound.get(f"sign-{key}")
-                or SignForm(prefix=f"sign-{key}", about=f"{entry.member.display_name}'s note"),
+                or SignForm(prefix=f"sign-{key}", member_name=entry.member.display_name),
             }
         )
     context = {
@@ -96,8 +96,7 @@ def _render_notes(
         "notes": notes,
         "group": group,
         "group_form": group_form,
-        "group_sign_form": bound.get("sign-group")
-        or SignForm(prefix="sign-group", about="the group note"),
+        "group_sign_form": bound.get("sign-group") or SignForm(prefix="sign-group"),
         "members": members,
     }
     return render(request, "clinic/notes.html", context, status=status)
@@ -181,20 +180,17 @@ def save_individual(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("clinic:notes", pk=note.meeting_id)
 
 
-def _sign_about(note: Any) -> str:
-    """What a sign box says was reviewed: "the group note", "Ann's note"."""
-    if note is None or isinstance(note, GroupNote):
-        return "the group note"
-    return f"{note.member.display_name}'s note"
-
-
 @login_required
 @require_POST
 def sign(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     note, _ = _note(request, kind, pk, write=True)
     text_key = "group" if kind == "group" else f"individual-{note.pk}"
     key = f"sign-{text_key}"
-    form = SignForm(request.POST, prefix=key, about=_sign_about(note))
+    form = SignForm(
+        request.POST,
+        prefix=key,
+        member_name=None if isinstance(note, GroupNote) else note.member.display_name,
+    )
     # The sign button sits in the note's own form: the text on screen, saved or not, comes
     # with it, and that is what gets signed. Shown again when signing is refused.
     text_form = NoteForm(request.POST, prefix=text_key)
