@@ -129,6 +129,15 @@ class GroupChoiceField(forms.ModelChoiceField):
         return f"{obj.program.title}{' — ' + obj.name if obj.name else ''}"
 
 
+#: Under "share with the facilitator": sharing reaches someone only when they next look, so it is
+#: not a way to ask for help in a hurry, and a member in crisis is told what is.
+SHARE_HELP = (
+    "Only the facilitators of the group you chose can read a shared entry, when they next look: "
+    "that may not be for some days. If you need help now, call or text 988 (US), or your local "
+    "emergency number."
+)
+
+
 class ReflectionForm(forms.Form):
     cohort = GroupChoiceField(
         label="Answering this week's prompt of",
@@ -145,7 +154,7 @@ class ReflectionForm(forms.Form):
     share = forms.BooleanField(
         label="Share this entry with the group's facilitator",
         required=False,
-        help_text="Only the facilitators of the group you chose can read a shared entry.",
+        help_text=SHARE_HELP,
     )
 
     def __init__(self, *args: Any, cohorts: list[Cohort] | None = None, **kwargs: Any) -> None:
@@ -170,5 +179,5 @@ class ReflectionEditForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
     )
     share = forms.BooleanField(
-        label="Share this entry with the group's facilitator", required=False
+        label="Share this entry with the group's facilitator", required=False, help_text=SHARE_HELP
     )

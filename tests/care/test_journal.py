@@ -107,6 +107,21 @@ def test_canary_is_absent_from_the_raw_table() -> None:
     assert CANARY in Reflection.objects.get().body
 
 
+def test_sharing_is_said_not_to_be_the_way_to_ask_for_help_in_a_hurry() -> None:
+    """Nobody is told when an entry is shared: the facilitator reads it when they next look. A
+    member writing in distress is told so where they choose to share, and whom to call now."""
+    circle = make_circle(1)
+    member = circle.members[0]
+    entry = ReflectionFactory(member=member, cohort=circle.cohort, body="About the group")
+    client = logged_in(member)
+    for url in (reverse("care:journal"), reverse("care:journal_entry", args=[entry.pk])):
+        body = client.get(url).content.decode()
+        assert "when they next look: that may not be for some days." in body
+        assert "If you need help now, call or text 988 (US), or your local emergency number." in (
+            body
+        )
+
+
 def test_sharing_and_unsharing_an_entry() -> None:
     circle = make_circle(1)
     member = circle.members[0]
