@@ -75,6 +75,8 @@ def test_board_says_it_is_not_crisis_support() -> None:
     body = page.content.decode()
     assert "The care board is not crisis support." in body
     assert 'href="tel:988"' in body
+    # 988 and 911 are US numbers: a member abroad is told whom to call as well.
+    assert "in an emergency, or your local emergency number outside the US." in body
 
 
 @pytest.mark.parametrize(
