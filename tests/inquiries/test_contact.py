@@ -42,6 +42,14 @@ def test_valid_inquiry_is_stored_and_confirmed(
     assert "we've got your message" in page
 
 
+def test_the_form_says_whom_to_call_in_a_crisis_in_the_us_and_abroad(client: Client) -> None:
+    body = client.get(reverse("inquiries:contact")).content.decode()
+    # The form's own notice, not the page's footer, which says the same.
+    notice = body.split("This form isn't watched around the clock.")[1].split("</p>")[0]
+    assert 'href="tel:988"' in notice and 'href="tel:911"' in notice
+    assert "or your local emergency number outside the US." in notice
+
+
 @pytest.mark.django_db(transaction=True)
 def test_coordinators_get_an_email_without_the_message(
     client: Client, run_worker: Callable[[], None]
