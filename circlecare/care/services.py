@@ -369,7 +369,11 @@ def report_post(*, post: CarePost, reason: str, actor: User) -> CareReport:
         raise InvalidTransition("Please say briefly what worries you about this post.")
     try:
         with transaction.atomic(durable=True):
-            return CareReport.objects.create(post=post, reporter=actor, reason=reason)
+            report = CareReport.objects.create(post=post, reporter=actor, reason=reason)
+            # A report may be about someone's safety: the facilitators hear of it at once
+            # rather than the next time they open the board.
+            transaction.on_commit(lambda: tasks.tell_facilitators_of_report.enqueue(report.pk))
+            return report
     except IntegrityError as exc:
         raise InvalidTransition("You've already reported this post. Thank you.") from exc
 

@@ -86,6 +86,57 @@ def tell_author_of_response(match_id: int) -> int:
     )
 
 
+@task()
+def tell_facilitators_of_report(report_id: int) -> int:
+    """E-mail a reported post's facilitators (the lead and a co-facilitator) that a member
+    reported it, with a link to the group's care overview; the coordinators when neither can be
+    reached. Never what the post or the report says, nor who wrote either. Not sent once the
+    report is resolved (a facilitator saw it on the board first)."""
+    from circlecare.accounts.queries import coordinator_addresses
+    from circlecare.care.models import CareReport
+    from circlecare.measures.notifications import leaders_reachable
+
+    report = (
+        CareReport.objects.select_related("post__cohort__lead", "post__cohort__co_facilitator")
+        .defer("post__cohort__lead__password", "post__cohort__co_facilitator__password")
+        .filter(pk=report_id, resolved_at__isnull=True)
+        .first()
+    )
+    if report is None:
+        return 0
+    cohort = report.post.cohort
+    leaders = leaders_reachable(cohort)
+    if leaders:
+        return send_mail(
+            subject=emails.subject("a care-board post was reported"),
+            message=(
+                "A member reported a post on the care board of a group you lead.\n\n"
+                "You can read the report, hide the post if it needs to be, and mark the report "
+                "resolved here, after signing in:\n"
+                f"{site_link('care:facilitate', cohort_id=cohort.pk)}\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=leaders,
+        )
+    # Only a group's facilitators may open its care overview: the coordinators are asked to
+    # give the group someone who can.
+    coordinators = coordinator_addresses()
+    if not coordinators:
+        return 0
+    return send_mail(
+        subject=emails.subject("a care-board post was reported"),
+        message=(
+            "A member reported a post on the care board of a group whose facilitators can't be "
+            "reached by e-mail.\n\n"
+            "Please make sure someone leads the group: they will find the report on its care "
+            "overview. The group, after signing in:\n"
+            f"{site_link('admin:programs_cohort_change', cohort.pk)}\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=coordinators,
+    )
+
+
 def _call_off_words(reason: str, count: int) -> tuple[str, str]:
     """The subject and the sentence that says what was called off, for one person.
 
