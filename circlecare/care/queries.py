@@ -6,7 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -402,12 +403,38 @@ def member_cohorts(user: User) -> list[tuple[Cohort, Enrollment]]:
     return [(e.cohort, e) for e in enrollments]
 
 
+def with_waiting_for_facilitators(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]:
+    """Annotate what waits for a cohort's facilitators on its care overview: ``open_reports``
+    (reports not yet resolved) and ``shared_reflections`` (journal entries shared with them).
+    Subqueries, so neither multiplies the other and the count of queries does not change."""
+    reports = (
+        CareReport.objects.filter(post__cohort=OuterRef("pk"), resolved_at__isnull=True)
+        .order_by()
+        .values("post__cohort")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    shared = (
+        Reflection.objects.filter(cohort=OuterRef("pk"), shared_with_facilitator=True)
+        .order_by()
+        .values("cohort")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return cohorts.annotate(
+        open_reports=Coalesce(Subquery(reports), 0),
+        shared_reflections=Coalesce(Subquery(shared), 0),
+    )
+
+
 def led_cohorts(user: User) -> list[Cohort]:
     return list(
-        Cohort.objects.filter(Q(lead=user) | Q(co_facilitator=user))
-        .exclude(status="cancelled")
-        .select_related("program", "care_board_setting")
-        .order_by("first_meeting_date", "pk")
+        with_waiting_for_facilitators(
+            Cohort.objects.filter(Q(lead=user) | Q(co_facilitator=user))
+            .exclude(status="cancelled")
+            .select_related("program", "care_board_setting")
+            .order_by("first_meeting_date", "pk")
+        )
     )
 
 

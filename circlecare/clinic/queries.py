@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from circlecare.accounts.models import User
+from circlecare.care.queries import with_waiting_for_facilitators
 from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
@@ -124,7 +125,7 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
     )
     if not user.is_staff:
         cohorts_qs = cohorts_qs.filter(Q(lead=user) | Q(co_facilitator=user))
-    cohorts = list(cohorts_qs)
+    cohorts = list(with_waiting_for_facilitators(cohorts_qs))
     ids = [c.pk for c in cohorts]
 
     today_start = datetime.combine(timezone.localdate(now, zone), time.min, tzinfo=zone)
