@@ -102,8 +102,12 @@ def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
 
     facilitator = pages["Jordan"]
     expect(facilitator.locator("#room-waiting-list li")).to_have_count(3)
+    expect(facilitator.locator("#room-waiting-alert")).to_contain_text(
+        "3 people are waiting to be let in."
+    )
     expect(pages["Alex"].locator("#room-waiting")).to_be_visible()
     facilitator.get_by_role("button", name="Let everyone in").click()
+    expect(facilitator.locator("#room-waiting-alert")).to_be_hidden()
     for page in pages.values():
         expect(page.locator("#room-status")).to_contain_text("You're in the meeting")
 

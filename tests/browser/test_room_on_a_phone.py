@@ -131,7 +131,13 @@ def test_a_facilitator_and_a_member_see_the_videos_on_a_small_phone(
         path = room_url.removeprefix(asgi_server.url)
         assert problems_on(page, asgi_server.url, [path]) == {}, user.display_name
         pages[user.display_name] = page
+    # The waiting room's list is below the videos: who is waiting is said where the
+    # facilitator sees it as the room opens.
+    waiting = pages["Jordan"].locator("#room-waiting-alert")
+    expect(waiting).to_contain_text("Alex is waiting to be let in.")
+    on_screen_and_uncovered(waiting.get_by_role("link", name="See who's waiting"))
     pages["Jordan"].get_by_role("button", name="Let in Alex").tap()
+    expect(waiting).to_be_hidden()
     for name, page in pages.items():
         expect(page.locator("#room-status")).to_contain_text("You're in the meeting")
         expect(page.locator("#room-videos .room-tile")).to_have_count(2)

@@ -81,6 +81,7 @@
   function personFor(peer, name) {
     var li = document.createElement("li");
     li.setAttribute("data-peer", peer);
+    li.setAttribute("data-name", name);
     var who = document.createElement("span");
     who.className = "room-person-name";
     who.textContent = name;
@@ -298,9 +299,16 @@
 
   /* --- waiting room (facilitators) -------------------------------------------------------- */
 
+  // Said at the top of the room too, where a facilitator sees it without scrolling.
   function waitingChanged() {
     var list = $("room-waiting-list");
-    if (list) $("room-waiting-empty").hidden = list.children.length > 0;
+    if (!list) return;
+    var count = list.children.length;
+    $("room-waiting-empty").hidden = count > 0;
+    $("room-waiting-alert").hidden = count === 0;
+    $("room-waiting-count").textContent = count === 1
+      ? list.firstElementChild.getAttribute("data-name") + " is waiting to be let in."
+      : count + " people are waiting to be let in.";
   }
 
   function addWaiting(peer, name) {
@@ -308,6 +316,7 @@
     if (!list || list.querySelector('[data-peer="' + peer + '"]')) return;
     var li = document.createElement("li");
     li.setAttribute("data-peer", peer);
+    li.setAttribute("data-name", name);
     var who = document.createElement("span");
     who.textContent = name + " is waiting ";
     var admit = document.createElement("button");
@@ -321,6 +330,7 @@
     li.appendChild(admit);
     list.appendChild(li);
     waitingChanged();
+    announce(name + " is waiting to be let in.");
   }
 
   function removeWaiting(peer) {
