@@ -1,4 +1,5 @@
-"""My care boards: the posts of a group I'm in, posting, responding, marking done and thanks.
+"""My care boards: the posts of a group I'm in, posting, responding, closing and reporting posts,
+marking done, calling off and thanks.
 
 Handlers call the same services, queries and forms as the care board pages. A board, post or
 match someone may not see answers 404, exactly like a missing one.
@@ -24,9 +25,10 @@ from circlecare.api import (
     require_scope,
 )
 from circlecare.care import queries, services
-from circlecare.care.forms import PostForm, ThanksForm
+from circlecare.care.forms import PostForm, ReasonForm, ThanksForm
 from circlecare.care.models import (
     DETAILS_MAX,
+    REASON_MAX,
     THANKS_MAX,
     TITLE_MAX,
     WHEN_MAX,
@@ -102,6 +104,27 @@ class MatchOut(Schema):
 
 class ThanksIn(Input):
     text: str = Field(..., min_length=1, max_length=THANKS_MAX)
+
+
+class ReportIn(Input):
+    reason: str = Field(
+        ...,
+        min_length=1,
+        max_length=REASON_MAX,
+        description="What worries you about the post, for the group's facilitators only.",
+    )
+
+
+class ReportOut(Schema):
+    post_id: int
+    created_at: datetime
+    resolved_at: datetime | None = Field(
+        ...,
+        description=(
+            "When the group's facilitators marked the report resolved; null until then. Who "
+            "resolved it and their note stay with the facilitators."
+        ),
+    )
 
 
 def post_out(post: CarePost, user: User) -> dict[str, Any]:
@@ -227,6 +250,50 @@ def respond(request: HttpRequest, post_id: int = Path(..., ge=1, le=ID_MAX)) -> 
     return Status(201, match_out(services.respond(post=post, actor=user), user))
 
 
+@router.post(
+    "/posts/{post_id}/close",
+    response={200: PostOut, ERRORS: ErrorOut},
+    summary="Close my post",
+    description=(
+        "Only its author can: nobody new can respond to it, and what was already agreed stands. "
+        "Someone else's post answers 404."
+    ),
+)
+def close_post(request: HttpRequest, post_id: int = Path(..., ge=1, le=ID_MAX)) -> Any:
+    require_scope(request, "write")
+    user = _user(request)
+    post = queries.visible_post(user, post_id)
+    closed = services.close_post(post=post, actor=user)
+    closed.author = post.author
+    return post_out(closed, user)
+
+
+@router.post(
+    "/posts/{post_id}/report",
+    response={201: ReportOut, ERRORS: ErrorOut},
+    summary="Report a post",
+    description=(
+        "Tell the group's facilitators that a post worries you, once per post; not your own "
+        "post (close it instead). Only members of the group report; only its facilitators read "
+        "reports."
+    ),
+)
+def report_post(
+    request: HttpRequest, payload: ReportIn, post_id: int = Path(..., ge=1, le=ID_MAX)
+) -> Any:
+    require_scope(request, "write")
+    user = _user(request)
+    post = queries.visible_post(user, post_id)
+    form = ReasonForm({"reason": payload.reason})
+    if not form.is_valid():
+        raise InvalidPost(detail=form_errors(form))
+    report = services.report_post(post=post, reason=form.cleaned_data["reason"], actor=user)
+    return Status(
+        201,
+        {"post_id": report.post_id, "created_at": report.created_at, "resolved_at": None},
+    )
+
+
 @router.get(
     "/matches",
     response={200: list[MatchOut], ERRORS: ErrorOut},
@@ -265,6 +332,22 @@ def mark_done(request: HttpRequest, match_id: int = Path(..., ge=1, le=ID_MAX)) 
     user = _user(request)
     match = queries.match_for(user, match_id)
     return match_out(services.mark_done(match=match, actor=user), user)
+
+
+@router.post(
+    "/matches/{match_id}/cancel",
+    response={200: MatchOut, ERRORS: ErrorOut},
+    summary="Call it off",
+    description=(
+        "Either of the two may call off what they agreed while it isn't done. The other person "
+        "is told by e-mail that it was called off (not by whom, nor what it was)."
+    ),
+)
+def cancel_match(request: HttpRequest, match_id: int = Path(..., ge=1, le=ID_MAX)) -> Any:
+    require_scope(request, "write")
+    user = _user(request)
+    match = queries.match_for(user, match_id)
+    return match_out(services.cancel_match(match=match, actor=user), user)
 
 
 @router.post(

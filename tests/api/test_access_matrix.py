@@ -39,6 +39,7 @@ def _objects(p: Practice) -> dict[str, Any]:
     helper = UserFactory(display_name="Helper")
     EnrollmentFactory(member=helper, cohort=p.cohort)
     post = CarePostFactory(cohort=p.cohort, author=p.member)
+    helpers_post = CarePostFactory(cohort=p.cohort, author=helper)
     match = CareMatch.objects.create(
         post=post, cohort=p.cohort, responder=helper, giver=helper, receiver=p.member
     )
@@ -50,6 +51,7 @@ def _objects(p: Practice) -> dict[str, Any]:
     return {
         "enrollment": enrollment,
         "post": post,
+        "helpers_post": helpers_post,
         "match": match,
         "questionnaire": questionnaire,
         "alert": alert,
@@ -100,6 +102,20 @@ CASES: dict[str, Case] = {
         {"kind": "offer", "support": "walk", "title": "A walk"},
         {"member"},
     ),
+    # The member's own post: only its author closes it.
+    "close post": (
+        "post",
+        lambda p, o: f"/api/v1/care/posts/{o['post'].pk}/close",
+        {},
+        {"member"},
+    ),
+    # Another member's post: members of the group report it (facilitators read reports).
+    "report post": (
+        "post",
+        lambda p, o: f"/api/v1/care/posts/{o['helpers_post'].pk}/report",
+        {"reason": "It worries me."},
+        {"member"},
+    ),
     "match": (
         "get",
         lambda p, o: f"/api/v1/care/matches/{o['match'].pk}",
@@ -109,6 +125,12 @@ CASES: dict[str, Case] = {
     "mark done": (
         "post",
         lambda p, o: f"/api/v1/care/matches/{o['match'].pk}/done",
+        {},
+        {"member"},
+    ),
+    "call off": (
+        "post",
+        lambda p, o: f"/api/v1/care/matches/{o['match'].pk}/cancel",
         {},
         {"member"},
     ),
