@@ -340,7 +340,8 @@ def mark_done(request: HttpRequest, match_id: int = Path(..., ge=1, le=ID_MAX)) 
     summary="Call it off",
     description=(
         "Either of the two may call off what they agreed while it isn't done. The other person "
-        "is told by e-mail that it was called off (not by whom, nor what it was)."
+        "is told by e-mail that it was called off, with no names and not what it was (unless "
+        "they turned care board e-mails off)."
     ),
 )
 def cancel_match(request: HttpRequest, match_id: int = Path(..., ge=1, le=ID_MAX)) -> Any:
