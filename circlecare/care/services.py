@@ -16,6 +16,7 @@ from circlecare.audit.services import record
 from circlecare.care import tasks
 from circlecare.care.errors import CannotRespond, NotOnBoard
 from circlecare.care.models import (
+    REASON_MAX,
     RESOLUTION_NOTE_MAX,
     BlockKind,
     CallOff,
@@ -313,6 +314,12 @@ def send_thanks(
     return match
 
 
+def _within_reason_max(reason: str) -> None:
+    """The forms stop a longer reason first; this keeps any other caller from a database error."""
+    if len(reason) > REASON_MAX:
+        raise InvalidTransition(f"Please keep the reason to {REASON_MAX} characters or fewer.")
+
+
 def hide_post(*, post: CarePost, reason: str, actor: User) -> CarePost:
     """A facilitator hides a post; the reason is kept with it."""
     reason = reason.strip()
@@ -320,6 +327,7 @@ def hide_post(*, post: CarePost, reason: str, actor: User) -> CarePost:
         raise NotFound()
     if not reason:
         raise InvalidTransition("Please give a reason for hiding this post.")
+    _within_reason_max(reason)
     with transaction.atomic(durable=True):
         post = CarePost.objects.select_for_update().get(pk=post.pk)
         if post.is_hidden:
@@ -367,6 +375,7 @@ def report_post(*, post: CarePost, reason: str, actor: User) -> CareReport:
         raise InvalidTransition("You can't report your own post; you can close it instead.")
     if not reason:
         raise InvalidTransition("Please say briefly what worries you about this post.")
+    _within_reason_max(reason)
     try:
         with transaction.atomic(durable=True):
             report = CareReport.objects.create(post=post, reporter=actor, reason=reason)

@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from circlecare.audit.models import AuditAction, AuditEvent
+from circlecare.care import services
 from circlecare.care.models import CareReport
+from circlecare.errors import InvalidTransition
 from tests.care.factories import CarePostFactory, make_circle
 from tests.factories import UserFactory
 
@@ -218,3 +220,18 @@ def test_the_reporter_sees_it_resolved_even_when_the_post_was_hidden() -> None:
     home = client.get(reverse("care:home")).content.decode()
     assert "“Selling things” — reported on" in home and "Resolved by the facilitators on" in home
     assert "Hidden it." not in home and "Adverts" not in home
+
+
+def test_a_too_long_reason_is_refused_by_the_services_themselves() -> None:
+    """The forms stop it first; a caller without a form gets a message, not a database error
+    (PostgreSQL refuses a value longer than the column)."""
+    circle = make_circle(2)
+    author, reporter = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    long = "x" * 501
+    with pytest.raises(InvalidTransition, match="500 characters or fewer"):
+        services.report_post(post=post, reason=long, actor=reporter)
+    with pytest.raises(InvalidTransition, match="500 characters or fewer"):
+        services.hide_post(post=post, reason=long, actor=circle.lead)
+    post.refresh_from_db()
+    assert not CareReport.objects.exists() and not post.is_hidden
