@@ -367,12 +367,25 @@ def unhide_post(*, post: CarePost, actor: User) -> CarePost:
     return post
 
 
+OWN_POST = "You can't report your own post; you can close it instead."
+ALREADY_REPORTED = "You've already reported this post. Thank you."
+
+
+def why_not_report(*, post: CarePost, actor: User) -> str:
+    """Why ``actor`` could not report ``post`` whatever reason they gave; empty if they can."""
+    if post.author_id == actor.pk:
+        return OWN_POST
+    if CareReport.objects.filter(post=post, reporter=actor).exists():
+        return ALREADY_REPORTED
+    return ""
+
+
 def report_post(*, post: CarePost, reason: str, actor: User) -> CareReport:
     reason = reason.strip()
     if not is_member(actor, post.cohort):
         raise NotFound()
     if post.author_id == actor.pk:
-        raise InvalidTransition("You can't report your own post; you can close it instead.")
+        raise InvalidTransition(OWN_POST)
     if not reason:
         raise InvalidTransition("Please say briefly what worries you about this post.")
     _within_reason_max(reason)
@@ -384,7 +397,7 @@ def report_post(*, post: CarePost, reason: str, actor: User) -> CareReport:
             transaction.on_commit(lambda: tasks.tell_facilitators_of_report.enqueue(report.pk))
             return report
     except IntegrityError as exc:
-        raise InvalidTransition("You've already reported this post. Thank you.") from exc
+        raise InvalidTransition(ALREADY_REPORTED) from exc
 
 
 def resolve_report(

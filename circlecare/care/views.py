@@ -259,6 +259,12 @@ def _reason_page(
     allowed = post.cohort.is_led_by(user) if facilitator else queries.is_member(user, post.cohort)
     if not allowed:
         raise Http404
+    if not facilitator and request.method != "POST":
+        # Say so before they write a reason that could only be refused.
+        refusal = services.why_not_report(post=post, actor=user)
+        if refusal:
+            messages.info(request, refusal)
+            return redirect("care:post", post_id=post.pk)
     form = ReasonForm(_data(request))
     status = 200
     if request.method == "POST":

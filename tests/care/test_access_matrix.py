@@ -66,7 +66,8 @@ MATRIX: dict[str, Route] = {
     "close_post": ("post", lambda w: [w["post"].pk], only(author=302)),
     "hide_post": ("get", lambda w: [w["post"].pk], only(facilitator=200)),
     "unhide_post": ("post", lambda w: [w["post"].pk], only(facilitator=302)),
-    "report_post": ("get", lambda w: [w["post"].pk], only(member=200, author=200)),
+    # The member has already reported it and the author cannot: both are sent back to the post.
+    "report_post": ("get", lambda w: [w["post"].pk], only(member=302, author=302)),
     "resolve_report": ("post", lambda w: [w["report"].pk], only(facilitator=302)),
     "match_done": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),
     "match_cancel": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from circlecare.care import services
 from circlecare.care.models import CareReport
 from circlecare.errors import InvalidTransition
 from tests.care.factories import CarePostFactory, make_circle
-from tests.factories import UserFactory
+from tests.factories import EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +236,20 @@ def test_a_too_long_reason_is_refused_by_the_services_themselves() -> None:
         services.hide_post(post=post, reason=long, actor=circle.lead)
     post.refresh_from_db()
     assert not CareReport.objects.exists() and not post.is_hidden
+
+
+def test_the_report_page_says_at_once_when_a_report_could_only_be_refused() -> None:
+    """The post's author, and someone who has already reported it, are told before they write
+    a reason, not after."""
+    circle, report = reported()
+    url = reverse("care:report_post", args=[report.post.pk])
+    for who, said in (
+        (report.post.author, "You can't report your own post; you can close it instead."),
+        (report.reporter, "You've already reported this post. Thank you."),
+    ):
+        response = logged_in(who).get(url, follow=True)
+        assert response.redirect_chain == [(reverse("care:post", args=[report.post.pk]), 302)]
+        assert said in html.unescape(response.content.decode())
+    third = UserFactory()
+    EnrollmentFactory(cohort=circle.cohort, member=third)
+    assert logged_in(third).get(url).status_code == 200
