@@ -126,6 +126,7 @@ def export_member_data(member: User) -> dict[str, Any]:
                 "prompt": r.prompt,
                 "text": r.body,
                 "shared_with_facilitator": r.shared_with_facilitator,
+                "read_by_facilitator": _iso(r.read_at),
             }
             for r in Reflection.objects.filter(member=member)
         ],

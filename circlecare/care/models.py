@@ -377,6 +377,12 @@ class Reflection(models.Model):
     body = EncryptedTextField()
     shared_with_facilitator = models.BooleanField(default=False)
     shared_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a facilitator first read the entry as it is now shared; cleared when the "
+        "member changes it, stops sharing it or shares it again.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -405,7 +405,8 @@ def member_cohorts(user: User) -> list[tuple[Cohort, Enrollment]]:
 
 def with_waiting_for_facilitators(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]:
     """Annotate what waits for a cohort's facilitators on its care overview: ``open_reports``
-    (reports not yet resolved) and ``shared_reflections`` (journal entries shared with them).
+    (reports not yet resolved) and ``unread_reflections`` (journal entries shared with them that
+    none of them has read as they stand).
     Subqueries, so neither multiplies the other and the count of queries does not change."""
     reports = (
         CareReport.objects.filter(post__cohort=OuterRef("pk"), resolved_at__isnull=True)
@@ -415,7 +416,9 @@ def with_waiting_for_facilitators(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]
         .values("n")
     )
     shared = (
-        Reflection.objects.filter(cohort=OuterRef("pk"), shared_with_facilitator=True)
+        Reflection.objects.filter(
+            cohort=OuterRef("pk"), shared_with_facilitator=True, read_at__isnull=True
+        )
         .order_by()
         .values("cohort")
         .annotate(n=Count("pk"))
@@ -423,7 +426,7 @@ def with_waiting_for_facilitators(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]
     )
     return cohorts.annotate(
         open_reports=Coalesce(Subquery(reports), 0),
-        shared_reflections=Coalesce(Subquery(shared), 0),
+        unread_reflections=Coalesce(Subquery(shared), 0),
     )
 
 

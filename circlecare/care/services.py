@@ -563,12 +563,15 @@ def update_reflection(*, reflection: Reflection, body: str, share: bool, actor: 
         _share_target(actor, reflection.cohort, share)
     with transaction.atomic(durable=True):
         reflection = Reflection.objects.select_for_update().get(pk=reflection.pk)
+        if body != reflection.body or share != reflection.shared_with_facilitator:
+            # What the facilitator read is not what is shared now (if anything is).
+            reflection.read_at = None
         reflection.body = body
         if share != reflection.shared_with_facilitator:
             reflection.shared_with_facilitator = share
             reflection.shared_at = timezone.now() if share else None
         reflection.save(
-            update_fields=["body", "shared_with_facilitator", "shared_at", "updated_at"]
+            update_fields=["body", "shared_with_facilitator", "shared_at", "read_at", "updated_at"]
         )
     return reflection
 
@@ -580,19 +583,29 @@ def delete_reflection(*, reflection: Reflection, actor: User) -> None:
         Reflection.objects.filter(pk=reflection.pk, member=actor).delete()
 
 
-def read_shared_reflection(*, cohort: Cohort, reflection_id: int, actor: User) -> Reflection:
-    """A facilitator reads an entry a member shared with them; the read is audited."""
+def read_shared_reflection(
+    *, cohort: Cohort, reflection_id: int, actor: User, now: datetime | None = None
+) -> Reflection:
+    """A facilitator reads an entry a member shared with them; the read is audited, and the
+    first read of the entry as shared now is kept (``read_at``), for the member and for the
+    other facilitators."""
     if not cohort.is_led_by(actor):
         raise NotFound()
     with transaction.atomic(durable=True):
+        # Locked, so that a change the member saves meanwhile (which clears ``read_at``) comes
+        # after this read, and is not taken as read by a read of the text before it.
         reflection = (
-            Reflection.objects.select_related("member")
+            Reflection.objects.select_for_update(of=("self",))
+            .select_related("member")
             .defer("member__password")
             .filter(pk=reflection_id, cohort=cohort, shared_with_facilitator=True)
             .first()
         )
         if reflection is None:
             raise NotFound()
+        if reflection.read_at is None:
+            reflection.read_at = now or timezone.now()
+            reflection.save(update_fields=["read_at"])
         record(
             actor=actor,
             action=AuditAction.REFLECTION_VIEWED,

@@ -622,6 +622,7 @@ def _export_rows(user: User) -> list[dict[str, Any]]:
             "prompt": r.prompt or None,
             "text": r.body,
             "shared_with_facilitator": r.shared_with_facilitator,
+            "read_by_facilitator": timezone.localtime(r.read_at).isoformat() if r.read_at else None,
         }
         for r in queries.my_reflections(user).order_by("created_at", "pk")
     ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -212,3 +214,70 @@ def test_delete_asks_first() -> None:
     assert page.status_code == 200 and "can&#x27;t be brought back" not in page.content.decode()
     assert "can't be brought back" in page.content.decode()
     assert Reflection.objects.filter(pk=entry.pk).exists()
+
+
+def _read_as(facilitator: object, entry: Reflection) -> None:
+    url = reverse("care:shared_reflection", args=[entry.cohort_id, entry.pk])
+    assert logged_in(facilitator).get(url).status_code == 200
+
+
+def test_the_member_sees_when_a_facilitator_has_read_an_entry_they_shared() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    client = logged_in(member)
+    client.post(
+        reverse("care:journal"),
+        {"cohort": circle.cohort.pk, "body": "A hard week", "share": "on"},
+    )
+    entry = Reflection.objects.get()
+    url = reverse("care:journal_entry", args=[entry.pk])
+    overview = reverse("care:facilitate", args=[circle.cohort.pk])
+    assert "Not read yet." in client.get(url).content.decode()
+    assert "not read yet" in logged_in(circle.lead).get(overview).content.decode()
+
+    _read_as(circle.lead, entry)
+    entry.refresh_from_db()
+    first = entry.read_at
+    assert first is not None
+    day = timezone.localtime(first, ZoneInfo(member.time_zone)).strftime("%-d %B %Y")
+    assert f"They read it on {day}." in client.get(url).content.decode()
+    assert (
+        "shared with the facilitator, read" in client.get(reverse("care:journal")).content.decode()
+    )
+    assert "not read yet" not in logged_in(circle.lead).get(overview).content.decode()
+    exported = json.loads(client.get(reverse("care:journal_export_json")).content)
+    assert datetime.fromisoformat(exported["journal"][0]["read_by_facilitator"]) == first
+
+    _read_as(circle.lead, entry)  # a second read: the first is what the member is told of
+    entry.refresh_from_db()
+    assert entry.read_at == first
+
+
+def test_a_changed_or_reshared_entry_is_unread_again() -> None:
+    circle = make_circle(1)
+    member = circle.members[0]
+    entry = ReflectionFactory(
+        member=member,
+        cohort=circle.cohort,
+        body="Before",
+        shared_with_facilitator=True,
+        shared_at=timezone.now(),
+    )
+    client = logged_in(member)
+    url = reverse("care:journal_entry", args=[entry.pk])
+
+    _read_as(circle.lead, entry)
+    client.post(url, {"body": "Before", "share": "on"})  # saved unchanged: still read
+    entry.refresh_from_db()
+    assert entry.read_at is not None
+
+    client.post(url, {"body": "After", "share": "on"})
+    entry.refresh_from_db()
+    assert entry.read_at is None
+    assert "Not read yet." in client.get(url).content.decode()
+
+    _read_as(circle.lead, entry)
+    client.post(url, {"body": "After"})  # stops sharing
+    client.post(url, {"body": "After", "share": "on"})  # and shares it again
+    entry.refresh_from_db()
+    assert entry.shared_with_facilitator and entry.read_at is None

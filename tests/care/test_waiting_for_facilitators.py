@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from circlecare.care import services
-from circlecare.care.models import CareReport
+from circlecare.care.models import CareReport, Reflection
 from circlecare.programs.models import CohortStatus
 from tests.care.factories import CarePostFactory, ReflectionFactory, make_circle
 from tests.clinic.factories import coordinator
@@ -39,12 +39,18 @@ def busy_circle() -> Any:
 def test_the_lead_sees_open_reports_and_shared_reflections_counted(where: str) -> None:
     circle = busy_circle()
     body = page(circle.lead, where)
-    assert "2 open reports" in body and "1 reflection shared with you" in body
+    assert "2 open reports" in body and "1 shared reflection to read" in body
     assert reverse("care:facilitate", kwargs={"cohort_id": circle.cohort.pk}) in body
     for report in CareReport.objects.all():
         services.resolve_report(report=report, note="", actor=circle.lead)
     body = page(circle.lead, where)
     assert "No open reports" in body and "open report" not in body.replace("No open reports", "")
+    # Once a facilitator has read it, it no longer waits.
+    [shared] = Reflection.objects.filter(shared_with_facilitator=True)
+    services.read_shared_reflection(
+        cohort=circle.cohort, reflection_id=shared.pk, actor=circle.lead
+    )
+    assert "no shared reflections to read" in page(circle.lead, where)
 
 
 def test_a_coordinator_who_does_not_lead_the_group_is_not_shown_them() -> None:
@@ -52,4 +58,4 @@ def test_a_coordinator_who_does_not_lead_the_group_is_not_shown_them() -> None:
     circle = busy_circle()
     body = page(coordinator(), "clinic:home")
     assert f'id="cohort-{circle.cohort.pk}"' in body  # the group is on the page
-    assert "open report" not in body and "shared with you" not in body
+    assert "open report" not in body and "reflections to read" not in body
