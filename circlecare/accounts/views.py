@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from allauth.account.views import SignupView as AllauthSignupView
 from allauth.core import ratelimit
@@ -154,7 +154,9 @@ def my_data(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = 'attachment; filename="circlecare-my-data.json"'
         return response
     return render(
-        request, "accounts/my_data.html", {"data": data, "details": _readable_profile(data)}
+        request,
+        "accounts/my_data.html",
+        {"data": _readable_sections(data), "details": _readable_profile(data)},
     )
 
 
@@ -191,6 +193,40 @@ def _readable_profile(data: dict[str, object]) -> list[tuple[str, object]]:
             value = READABLE_CODES[key].get(value, value)
         rows.append((PROFILE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
     return rows
+
+
+def _section_words() -> dict[str, dict[str, dict[str, str]]]:
+    """Each list's coded values (a status, a kind) in the words the rest of the site uses."""
+    from circlecare.care.models import MatchStatus, PostKind, PostStatus
+    from circlecare.enrollment.models import EnrollmentStatus, PartnerInviteStatus
+    from circlecare.meetings.models import AttendanceStatus
+
+    return {
+        "groups": {"status": dict(EnrollmentStatus.choices)},
+        "attendance": {"status": dict(AttendanceStatus.choices)},
+        "care_posts": {"kind": dict(PostKind.choices), "status": dict(PostStatus.choices)},
+        "care_matches": {"status": dict(MatchStatus.choices)},
+        "partner_invitations_sent": {"status": dict(PartnerInviteStatus.choices)},
+    }
+
+
+def _readable_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """The page's copy of the download with codes such as "waitlisted" or "agreed" said in
+    words; the download itself keeps the codes, which programs read."""
+    readable = dict(data)
+    for section, fields in _section_words().items():
+        readable[section] = [
+            {
+                **row,
+                **{
+                    key: words.get(row[key], row[key])
+                    for key, words in fields.items()
+                    if isinstance(row.get(key), str)
+                },
+            }
+            for row in data.get(section, [])
+        ]
+    return readable
 
 
 @login_required

@@ -298,3 +298,45 @@ def test_moving_away_from_a_therapy_groups_states_is_explained_and_keeps_the_pla
     assert "you now live in Ohio" in page
     enrollment.refresh_from_db()
     assert enrollment.status == "confirmed"
+
+
+def test_my_data_page_says_statuses_in_words_and_the_download_keeps_codes(
+    client: Client,
+) -> None:
+    """The page reads as the rest of the site does ("On the waiting list", "Called off"), not
+    as database codes; the download keeps the codes that programs read."""
+    from circlecare.enrollment.models import EnrollmentStatus, PartnerInvite
+    from circlecare.meetings import services as meetings
+    from circlecare.meetings.models import Attendance, Meeting
+
+    member = member_with_history()
+    enrollment = Enrollment.objects.get(member=member)
+    enrollment.status = EnrollmentStatus.WAITLISTED
+    enrollment.save(update_fields=["status"])
+    meetings.create_meetings(cohort=enrollment.cohort, actor=None)
+    meeting = Meeting.objects.filter(cohort=enrollment.cohort).first()
+    Attendance.objects.create(meeting=meeting, member=member, status="excused", at=timezone.now())
+    post = CarePost.objects.get(author=member)
+    helper = UserFactory()
+    CareMatch.objects.create(
+        post=post, cohort=post.cohort, responder=helper, giver=helper, receiver=member,
+        status=MatchStatus.CANCELLED, cancelled_at=timezone.now(),
+    )  # fmt: skip
+    PartnerInvite.objects.create(
+        cohort=enrollment.cohort, inviter=member, email="partner@example.org",
+        token_hash="y" * 64, status="pending", expires_at=timezone.now(),
+    )  # fmt: skip
+    client.force_login(member)
+    page = client.get(reverse("my_data")).content.decode()
+    assert "— On the waiting list</li>" in page
+    assert "— Excused</li>" in page
+    assert "Request: A walk? (Open)" in page
+    assert "(Called off)" in page
+    assert "— Waiting for your partner</li>" in page
+    for code in ("— waitlisted", "— excused", "(open)", "(cancelled)", "— pending"):
+        assert code not in page
+    data = client.get(reverse("my_data"), {"format": "json"}).json()
+    assert data["groups"][0]["status"] == "waitlisted"
+    assert data["attendance"][0]["status"] == "excused"
+    assert data["care_matches"][0]["status"] == "cancelled"
+    assert data["partner_invitations_sent"][0]["status"] == "pending"
