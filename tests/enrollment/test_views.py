@@ -141,6 +141,27 @@ def test_not_eligible_sees_why_and_where_else_to_go() -> None:
     assert not Enrollment.objects.filter(member=member).exists()
 
 
+def test_a_refusal_to_join_is_said_once() -> None:
+    """Posting the join form for a therapy group the member may not join (or before its
+    agreements) answers with the reason once, in the next step, not also in a banner above it."""
+    lic = LicenseFactory(state="NY")
+    therapy = CohortFactory(lead=lic.clinician.user, program__kind=ProgramKind.THERAPY)
+    client = client_for(ready_member(home_state="TX"))
+    response = client.post(reverse("enrollment:join", args=[therapy.pk]))
+    assert response.status_code == 403
+    page = html.unescape(response.content.decode())
+    assert page.count("This group serves residents of New York.") == 1
+    assert 'role="alert"' not in page
+
+    skills = CohortFactory(program__kind=ProgramKind.SKILLS)
+    unsigned = client_for(UserFactory(home_state="TX"))
+    response = unsigned.post(reverse("enrollment:join", args=[skills.pk]))
+    assert response.status_code == 409
+    page = html.unescape(response.content.decode())
+    assert page.count("Please read and sign") == 1
+    assert not Enrollment.objects.exists()
+
+
 def test_other_groups_start_in_the_viewers_zone() -> None:
     """A group starting Monday 7 pm in New York starts on Tuesday morning in Tokyo: the list of
     groups they can join says Tuesday to a viewer there, with the group's own time beside it."""
