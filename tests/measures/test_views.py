@@ -389,6 +389,12 @@ def test_the_support_page_speaks_of_saved_answers_only_right_after_they_were_sav
     post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 4, risk=1))}
     after = client.post(urls(world)["take"], post, follow=True).content.decode()
     assert "Your answers are saved" in after and "tel:988" in after
+    # It says who was told, and promises no time: nobody is certain to read the alert today.
+    assert "clinician or facilitator has been told" in after
+    assert "may not see it straight away" in after
+    for promise in ("usually today", "will follow up"):
+        assert promise not in after
+    assert after.index("Your answers are saved") < after.index("tel:988") < after.index("tel:911")
     # Opened again later, or by anyone, it offers support and promises nothing.
     for again in (client.get("/measures/support/"), Client().get("/measures/support/")):
         body = again.content.decode()
