@@ -101,7 +101,7 @@ def test_every_email_subject_has_the_same_shape_and_no_clinical_content(settings
     expected += [
         "circlecare: a member needs follow-up",
         "circlecare: a follow-up alert is still open",
-        "circlecare: a short check-in is waiting",
+        "circlecare: short check-ins are waiting",
     ]
 
     circle = make_circle(2)

@@ -86,6 +86,9 @@ class ProfileForm(ProfileFieldsMixin, forms.ModelForm):
             "care_nudges",
             "care_replies",
         ]
+        # One setting stops both kinds of reminder: its label says so, so that a member told
+        # "you can turn these reminders off" by a questionnaire reminder finds it.
+        labels = {"email_reminders": "E-mail me reminders of meetings and of questionnaires"}
 
 
 class TokenForm(forms.Form):

@@ -72,13 +72,16 @@ def send_due_reminder(member: Any, count: int) -> int:
     """Tell a member questionnaires are waiting: how many, and where; never which ones."""
     link = site_link("measures:due")
     if count == 1:
+        subject = "a short check-in is waiting"
         what = "a short questionnaire waiting for your group. It takes a few minutes."
         it = "it"
     else:
+        subject = "short check-ins are waiting"
         what = f"{count} short questionnaires waiting for your group. Each takes a few minutes."
         it = "them"
+    # The same setting stops meeting reminders and these; the profile form names both.
     return _send(
-        emails.subject("a short check-in is waiting"),
+        emails.subject(subject),
         f"Hello {member.display_name},\n\nYou have {what}\n\n"
         f"You'll find {it} here, after signing in:\n{link}\n\n" + member_footer("these reminders"),
         [member.email],

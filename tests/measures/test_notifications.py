@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.test import Client
+from django.urls import reverse
 
 from circlecare.measures.notifications import send_due_reminder
 from tests.factories import UserFactory
@@ -16,6 +20,7 @@ def test_several_questionnaires_are_counted_in_plain_words() -> None:
     member = UserFactory(display_name="Ana")
     send_due_reminder(member, 3)
     [message] = mail.outbox
+    assert message.subject == "circlecare: short check-ins are waiting"
     assert message.body.startswith("Hello Ana,\n\n")
     assert "You have 3 short questionnaires waiting for your group. Each takes a few minutes." in (
         message.body
@@ -30,6 +35,7 @@ def test_one_questionnaire_and_the_way_to_stop_these_reminders() -> None:
     member = UserFactory(display_name="Ana")
     send_due_reminder(member, 1)
     [message] = mail.outbox
+    assert message.subject == "circlecare: a short check-in is waiting"
     assert "You have a short questionnaire waiting for your group. It takes a few minutes." in (
         message.body
     )
@@ -38,3 +44,12 @@ def test_one_questionnaire_and_the_way_to_stop_these_reminders() -> None:
         f"{settings.SITE_URL}/accounts/profile/\n\n"
         "If you are in crisis, call or text 988 (US), or your local emergency number.\n"
     ) in message.body
+
+
+def test_the_setting_these_reminders_point_to_names_them(client: Client) -> None:
+    """The reminder says "you can turn these reminders off in your account settings": the one
+    setting that does so (it stops meeting reminders too) says it covers questionnaires."""
+    member = UserFactory()
+    client.force_login(member)
+    page = html.unescape(client.get(reverse("profile")).content.decode())
+    assert "E-mail me reminders of meetings and of questionnaires" in page
