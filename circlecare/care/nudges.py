@@ -147,9 +147,11 @@ def _recipients() -> list[User]:
 def _send(suggestion: Suggestion) -> None:
     member = suggestion.member
     link = site_link("care:nudge")
-    # A therapy or skills group with its care board turned on is not a care circle: the
-    # suggestion names the kind of group it comes from, never the group itself.
-    group = suggestion.cohort.program.kind_noun
+    # A therapy or skills group with its care board turned on is not a care circle, and an
+    # e-mail, read in a shared inbox or on a lock screen, never says that someone is in therapy
+    # (SECURITY.md D5): it says "group", and the page behind the link names the kind.
+    is_circle = suggestion.cohort.program.kind == ProgramKind.CARE_CIRCLE
+    group = "care circle" if is_circle else "group"
     send_mail(
         subject=emails.subject("a small idea for this week"),
         message=(

@@ -257,22 +257,27 @@ def test_a_suggestion_is_never_blocked_muted_or_recently_connected(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("kind", "noun", "board_setting"),
+    ("kind", "noun", "said", "board_setting"),
     [
-        (ProgramKind.CARE_CIRCLE, "care circle", False),
-        (ProgramKind.THERAPY, "therapy group", True),
-        (ProgramKind.SKILLS, "skills group", True),
+        (ProgramKind.CARE_CIRCLE, "care circle", "care circle", False),
+        (ProgramKind.THERAPY, "therapy group", "group", True),
+        (ProgramKind.SKILLS, "skills group", "group", True),
     ],
 )
-def test_the_nudge_calls_the_group_what_it_is(kind: str, noun: str, board_setting: bool) -> None:
+def test_the_nudge_calls_the_group_what_it_is(
+    kind: str, noun: str, said: str, board_setting: bool
+) -> None:
+    """The e-mail calls a circle a circle and any other group a group: it never says that the
+    member is in therapy (an e-mail can be read over a shoulder). The page names the kind."""
     group = make_circle(2, kind=kind)
     if board_setting:
         CareBoardSetting.objects.create(cohort=group.cohort, enabled=True)
     a = group.members[0]
     assert send_weekly_nudges(now=NOW) == 2
     message = next(m for m in mail.outbox if m.to == [a.email])
-    assert f"there's someone in your {noun} you haven't connected with" in message.body
+    assert f"there's someone in your {said} you haven't connected with" in message.body
     assert ("circle" in message.body.replace("circlecare", "")) == (noun == "care circle")
+    assert "therapy" not in message.body.lower() and "skills" not in message.body.lower()
     assert group.cohort.program.title not in message.body
 
     client = Client()
