@@ -62,6 +62,8 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
     that_starts = f"{'that started' if began else 'that starts'} {starts}"
     that_was_to_start = that_starts if began else f"that was to start {starts}"
     link = _my_groups_link()
+    # "Please contact the practice" comes with the way to do it, for someone whose place ended.
+    contact = site_link("inquiries:contact")
     hello = f"Hello {member.display_name},\n\n"
     bye = "\n\n" + member_footer()
     if kind == "confirmed" and enrollment.status == EnrollmentStatus.CONFIRMED:
@@ -113,15 +115,15 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             f"{_times(LAPSED_OFFERS_LIMIT)} and didn't hear back in time, so we've taken you off "
             "its waiting list and the seat can go to someone else. That's all right: if the "
             "group still suits you, you're welcome to join it again, and the practice is glad to "
-            f"talk about other groups.\n\nYour groups, after signing in:\n{link}{bye}",
+            f"talk about other groups:\n{contact}\n\nYour groups, after signing in:\n{link}{bye}",
         )
     if kind == "partner_left" and enrollment.status == EnrollmentStatus.WITHDRAWN:
         return (
             "Your partner has left your group",
             f"{hello}Your partner has left the group {that_starts}. A couple's places are "
             "kept and given up together, so your place there has ended too. If you'd like to "
-            "keep going, on your own or in another group, please contact the practice.\n\n"
-            f"Your groups, after signing in:\n{link}{bye}",
+            "keep going, on your own or in another group, please contact the practice:\n"
+            f"{contact}\n\nYour groups, after signing in:\n{link}{bye}",
         )
     if kind == "partner_removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (
@@ -129,7 +131,7 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             f"{hello}Your partner's place in the group {that_starts} has ended. A "
             "couple's places are kept and given up together, so your place there has ended too. "
             "If you'd like to keep going, on your own or in another group, please contact the "
-            f"practice.\n\nYour groups, after signing in:\n{link}{bye}",
+            f"practice:\n{contact}\n\nYour groups, after signing in:\n{link}{bye}",
         )
     if kind == "group_cancelled" and enrollment.status == EnrollmentStatus.REMOVED:
         catalog = site_link("programs:list")
@@ -144,8 +146,8 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
         return (
             "Your place in a group has ended",
             f"{hello}Your place in the group {that_starts} has ended. If you'd like to "
-            "talk about it, or about other groups, please contact the practice.\n\n"
-            f"Your groups, after signing in:\n{link}{bye}",
+            "talk about it, or about other groups, please contact the practice:\n"
+            f"{contact}\n\nYour groups, after signing in:\n{link}{bye}",
         )
     return None
 

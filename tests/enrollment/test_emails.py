@@ -84,6 +84,27 @@ def test_every_enrollment_email_ends_with_the_crisis_line_and_says_to_sign_in(
     assert "  " not in body and "\n\n\n" not in body and "None" not in body
 
 
+@pytest.mark.parametrize(
+    ("kind", "status", "end_reason"),
+    [
+        ("removed", EnrollmentStatus.REMOVED, ""),
+        ("partner_removed", EnrollmentStatus.REMOVED, ""),
+        ("partner_left", EnrollmentStatus.WITHDRAWN, ""),
+        ("offers_lapsed", EnrollmentStatus.WITHDRAWN, OFFERS_LAPSED),
+    ],
+)
+def test_an_ended_place_says_how_to_reach_the_practice(
+    kind: str, status: str, end_reason: str
+) -> None:
+    """Someone whose place ended is asked to talk to the practice: the e-mail gives the way."""
+    enrollment = EnrollmentFactory(status=status, end_reason=end_reason, ended_at=timezone.now())
+    _, body = tasks.compose(enrollment, kind)  # type: ignore[misc]
+    assert f"the practice:\n{settings.SITE_URL}/contact/\n\n" in body or (
+        f"other groups:\n{settings.SITE_URL}/contact/\n\n" in body
+    )
+    assert "  " not in body and "\n\n\n" not in body
+
+
 def test_a_partner_with_an_account_reads_the_invitation_in_their_own_zone() -> None:
     UserFactory(email="partner@example.org", time_zone="America/Los_Angeles")
     inviter = UserFactory(display_name="Dana")
