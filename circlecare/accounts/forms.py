@@ -88,7 +88,13 @@ class ProfileForm(ProfileFieldsMixin, forms.ModelForm):
         ]
         # One setting stops both kinds of reminder: its label says so, so that a member told
         # "you can turn these reminders off" by a questionnaire reminder finds it.
-        labels = {"email_reminders": "E-mail me reminders of meetings and of questionnaires"}
+        labels = {
+            "email_reminders": "E-mail me reminders of meetings and of questionnaires",
+            "care_replies": (
+                "E-mail me when someone responds to my care-board post or thanks me, or something "
+                "agreed there is called off"
+            ),
+        }
 
 
 class TokenForm(forms.Form):

@@ -169,7 +169,7 @@ PROFILE_LABELS = {
     "language": "Language you'd like to be contacted in",
     "email_reminders": "E-mail reminders",
     "care_nudges": "Care nudges",
-    "care_replies": "E-mails about responses to your posts and plans called off",
+    "care_replies": "E-mails about responses to your posts, thanks, and plans called off",
     "joined": "Joined",
 }
 

@@ -311,6 +311,8 @@ def send_thanks(
         match.thanks = text
         match.thanked_at = now or timezone.now()
         match.save(update_fields=["thanks", "thanked_at"])
+        match_id = match.pk
+        transaction.on_commit(lambda: tasks.tell_giver_of_thanks.enqueue(match_id))
     return match
 
 

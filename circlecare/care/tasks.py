@@ -87,6 +87,38 @@ def tell_author_of_response(match_id: int) -> int:
 
 
 @task()
+def tell_giver_of_thanks(match_id: int) -> int:
+    """E-mail the one who helped that they were thanked, unless they turned care-board e-mails
+    off. Not the words of thanks, nor who sent them: those are on their care page, after signing
+    in."""
+    from circlecare.care.models import CareMatch
+
+    match = (
+        CareMatch.objects.select_related("giver")
+        .defer("giver__password")
+        .filter(pk=match_id, thanked_at__isnull=False)
+        .first()
+    )
+    if match is None:
+        return 0
+    giver = match.giver
+    if not (giver.is_active and giver.care_replies):
+        return 0
+    # Where every thank-you one has received is kept, whatever became of the post since.
+    link = site_link("care:mutuality")
+    return send_mail(
+        subject=emails.subject("someone thanked you"),
+        message=(
+            f"Hello {giver.display_name},\n\n"
+            "Someone in your group thanked you for the help you gave them. You can read what "
+            f"they wrote here, after signing in:\n{link}\n\n" + member_footer("these e-mails")
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[giver.email],
+    )
+
+
+@task()
 def tell_facilitators_of_report(report_id: int) -> int:
     """E-mail a reported post's facilitators (the lead and a co-facilitator) that a member
     reported it, with a link to the group's care overview; the coordinators when neither can be

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -209,6 +210,52 @@ def test_the_author_hears_by_email_that_someone_responded_unless_they_turned_it_
     services.respond(post=post, actor=other)
     run_worker()
     assert len(mail.outbox) == 1
+
+
+def done(post: Any, helper: Any) -> CareMatch:
+    """A match both people have marked done."""
+    match = services.respond(post=post, actor=helper)
+    services.mark_done(match=match, actor=helper)
+    return services.mark_done(match=match, actor=post.author)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_helper_hears_by_email_that_they_were_thanked_unless_they_turned_it_off(
+    run_worker: Any,
+) -> None:
+    circle = make_circle(3)
+    asker, helper, other = circle.members
+    post = CarePostFactory(
+        cohort=circle.cohort, author=asker, kind=PostKind.REQUEST, title="A phone call tonight"
+    )
+    match = done(post, helper)
+    run_worker()  # the author's "someone responded"
+    mail.outbox.clear()
+    logged_in(asker).post(
+        reverse("care:match_thanks", args=[match.pk]), {"text": "You got me through the night"}
+    )
+    run_worker()
+    [sent] = mail.outbox
+    assert sent.to == [helper.email]
+    assert sent.subject == "circlecare: someone thanked you"
+    page = settings.SITE_URL + reverse("care:mutuality")
+    assert page in sent.body
+    # Only that they were thanked: not the words, the post, or who.
+    for private in ("got me through", "phone call", asker.display_name):
+        assert private not in sent.subject + sent.body
+    assert (
+        "You got me through the night"
+        in logged_in(helper).get(page.removeprefix(settings.SITE_URL)).content.decode()
+    )
+
+    helper.care_replies = False
+    helper.save()
+    second = done(
+        CarePostFactory(cohort=circle.cohort, author=other, kind=PostKind.REQUEST), helper
+    )
+    services.send_thanks(match=second, text="Thanks", actor=other)
+    run_worker()
+    assert [m.to for m in mail.outbox] == [[helper.email], [other.email]]  # not the thanks again
 
 
 def test_each_match_button_names_the_other_person() -> None:
