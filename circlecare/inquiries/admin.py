@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.inquiries.models import Inquiry, InquiryStatus
-from circlecare.inquiries.services import set_inquiry_status
+from circlecare.inquiries.services import set_inquiry_status, update_inquiry
 
 
 @admin.register(Inquiry)
@@ -26,6 +26,16 @@ class InquiryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: Inquiry, form: Any, change: bool) -> None:
+        # Through the service, as the list's actions do: who handled it, and an audit event.
+        saved = update_inquiry(
+            inquiry=obj,
+            status=obj.status,
+            coordinator_notes=obj.coordinator_notes,
+            actor=request.user,
+        )
+        obj.handled_by = saved.handled_by
 
     def change_view(
         self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any

@@ -47,3 +47,33 @@ def set_inquiry_status(*, inquiry: Inquiry, status: InquiryStatus, actor: Any) -
             actor=actor, action=AuditAction.INQUIRY_CHANGED, target=inquiry, data={"status": status}
         )
     return inquiry
+
+
+def update_inquiry(
+    *, inquiry: Inquiry, status: InquiryStatus | str, coordinator_notes: str, actor: Any
+) -> Inquiry:
+    """Save what a coordinator changed on one inquiry: its status and their notes.
+
+    The coordinator becomes the one who handled it. The audit event says which fields changed and
+    the status, never the notes' words. Not durable: the admin saves its form inside a transaction.
+    """
+    with transaction.atomic():
+        locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+        changed = [
+            field
+            for field, value in (("status", status), ("coordinator_notes", coordinator_notes))
+            if getattr(locked, field) != value
+        ]
+        if not changed:
+            return locked
+        locked.status = status
+        locked.coordinator_notes = coordinator_notes
+        locked.handled_by = actor
+        locked.save(update_fields=[*changed, "handled_by", "updated_at"])
+        record(
+            actor=actor,
+            action=AuditAction.INQUIRY_CHANGED,
+            target=locked,
+            data={"status": locked.status, "changed": changed},
+        )
+    return locked

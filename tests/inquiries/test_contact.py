@@ -134,3 +134,37 @@ def test_coordinator_marks_an_inquiry_contacted(admin_client: Client) -> None:
     assert response.status_code == 302
     inquiry.refresh_from_db()
     assert inquiry.status == "contacted"
+
+
+def test_answering_in_the_inbox_records_who_handled_it_and_an_audit_event(
+    admin_client: Client, admin_user: Any
+) -> None:
+    from circlecare.audit.models import AuditEvent
+    from tests.factories import InquiryFactory
+
+    inquiry = InquiryFactory()
+    response = admin_client.post(
+        reverse("admin:inquiries_inquiry_change", args=[inquiry.pk]),
+        {"status": "closed", "coordinator_notes": "Called back; joining in spring"},
+    )
+    assert response.status_code == 302
+    inquiry.refresh_from_db()
+    assert (inquiry.status, inquiry.handled_by) == ("closed", admin_user)
+    event = AuditEvent.objects.get(action="inquiry.changed")
+    assert (event.actor, event.target_id) == (admin_user, str(inquiry.pk))
+    assert event.data == {"status": "closed", "changed": ["status", "coordinator_notes"]}
+    assert "spring" not in str(event.data)
+
+
+def test_saving_the_inbox_form_unchanged_records_nothing(admin_client: Client) -> None:
+    from circlecare.audit.models import AuditEvent
+    from tests.factories import InquiryFactory
+
+    inquiry = InquiryFactory()
+    admin_client.post(
+        reverse("admin:inquiries_inquiry_change", args=[inquiry.pk]),
+        {"status": "new", "coordinator_notes": ""},
+    )
+    inquiry.refresh_from_db()
+    assert inquiry.handled_by is None
+    assert not AuditEvent.objects.filter(action="inquiry.changed").exists()
