@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 - an action, not a secret
     ACCOUNT_MFA_REMOVED = "account.mfa_removed"
     ACCOUNT_TOKEN_REVOKED = "account.token_revoked"  # noqa: S105 - an action, not a secret
+    DATABASE_RESTORED = "database.restored"
 
 
 class AuditEvent(models.Model):

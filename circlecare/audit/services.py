@@ -24,3 +24,24 @@ def record(
         subject=subject if getattr(subject, "pk", None) else None,
         data=data or {},
     )
+
+
+def record_restore(*, backup_name: str, sha256: str, run_by: str, events_gone: int) -> AuditEvent:
+    """Write the event a restore leaves in the trail it brought back.
+
+    A restore replaces every table in place, clinical data and this trail included, so the event
+    names the backup (its file name and checksum), who ran the command on the server, and how many
+    audit events written since that backup the restore took out of the trail.
+    """
+    return AuditEvent.objects.create(
+        actor=None,
+        action=AuditAction.DATABASE_RESTORED,
+        target_type="database",
+        target_id="default",
+        data={
+            "backup": backup_name,
+            "sha256": sha256,
+            "run_by": run_by,
+            "audit_events_gone": events_gone,
+        },
+    )

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
+from circlecare.audit.models import AuditEvent
 from circlecare.clinic.management.commands.rotate_encryption_key import encrypted_fields
 from circlecare.programs.models import Cohort
 from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
@@ -49,11 +50,38 @@ def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
     call_command("restore", str(path), "--yes")
     connection.close()
 
-    assert snapshot() == before
+    after = snapshot()
+    # The one row a restore adds: its own event in the trail it brought back.
+    assert after.pop("audit.AuditEvent")[0] == before.pop("audit.AuditEvent")[0] + 1
+    assert after == before
     for model, fields in encrypted_fields():
         for obj in model.objects.all()[:20]:
             for field in fields:
                 assert isinstance(getattr(obj, field.attname), str)
+
+
+def test_a_restore_is_recorded_in_the_audit_trail_without_clinical_text(tmp_path: Path) -> None:
+    InquiryFactory(message="canary-restore-text")
+    path = tmp_path / "nightly.backup"
+    call_command("backup", str(path))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    # Events written after the backup: the restore takes them out of the trail and says so.
+    from circlecare.audit.models import AuditAction
+    from circlecare.audit.services import record
+
+    for _ in range(2):
+        record(actor=None, action=AuditAction.INQUIRY_VIEWED, target=InquiryFactory())
+
+    call_command("restore", str(path), "--yes")
+    connection.close()
+
+    event = AuditEvent.objects.get(action="database.restored")
+    assert event.at is not None and event.actor is None
+    assert (event.target_type, event.target_id) == ("database", "default")
+    assert event.data["backup"] == "nightly.backup"
+    assert event.data["sha256"] == digest
+    assert event.data["audit_events_gone"] == 2
+    assert "canary" not in str(event.data)
 
 
 def test_restore_refuses_a_missing_file(tmp_path: Path) -> None:

@@ -1,7 +1,12 @@
-"""Restore a backup written by ``manage.py backup`` into the configured database, replacing its contents."""
+"""Restore a backup written by ``manage.py backup`` into the configured database, replacing its contents.
+
+The restore leaves a ``database.restored`` event in the audit trail it brings back.
+"""
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import shutil
 import sqlite3
 import subprocess
@@ -9,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import DatabaseError, connection
 
+from circlecare.audit.models import AuditEvent
+from circlecare.audit.services import record_restore
 from circlecare.clinic.management.commands.backup import pg_env
 
 
@@ -30,6 +37,20 @@ class Command(BaseCommand):
             )
             if answer.strip() != "restore":
                 raise CommandError("Cancelled; nothing changed.")
+        digest = _sha256(path)
+        events_before = _audit_event_ids()
+        self._restore(path)
+        gone = len(events_before - _audit_event_ids())
+        record_restore(backup_name=path.name, sha256=digest, run_by=_os_user(), events_gone=gone)
+        self.stdout.write(self.style.SUCCESS(f"Restored from {path}"))
+        if gone:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{gone} audit event(s) written since this backup are no longer in the trail."
+                )
+            )
+
+    def _restore(self, path: Path) -> None:
         if connection.vendor == "postgresql":
             if not shutil.which("pg_restore"):
                 raise CommandError("pg_restore is not installed.")
@@ -55,4 +76,26 @@ class Command(BaseCommand):
                 source.close()
         else:
             raise CommandError(f"No restore method for {connection.vendor}.")
-        self.stdout.write(self.style.SUCCESS(f"Restored from {path}"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as backup:
+        for chunk in iter(lambda: backup.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _audit_event_ids() -> set[int]:
+    try:
+        return set(AuditEvent.objects.values_list("pk", flat=True))
+    except DatabaseError:  # restoring into an empty database: no trail to lose yet
+        connection.close()
+        return set()
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
