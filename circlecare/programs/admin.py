@@ -13,13 +13,61 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from circlecare.practice.eligibility import members_a_new_lead_could_not_serve
-from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
+from circlecare.programs.models import MAX_CAPACITY, Cohort, CohortStatus, Program, ProgramWeek
 from circlecare.states import join_names
+
+#: The ranges the database holds these numbers to, each with the words a coordinator sees when a
+#: number falls outside it (rather than the name of the constraint it would break).
+SEATS = (
+    1,
+    MAX_CAPACITY,
+    "A group needs at least one seat.",
+    f"A group can have at most {MAX_CAPACITY} seats.",
+)
+LIMITS: dict[str, tuple[int, int, str, str]] = {
+    "capacity": SEATS,
+    "default_capacity": SEATS,
+    "min_size": (1, MAX_CAPACITY, "The minimum group size must be at least 1.", SEATS[3]),
+    "min_group_size": (1, MAX_CAPACITY, "The minimum group size must be at least 1.", SEATS[3]),
+    "weeks": (
+        1,
+        52,
+        "A programme runs for at least 1 week.",
+        "A programme runs for at most 52 weeks.",
+    ),
+    "minutes_per_meeting": (
+        15,
+        240,
+        "A meeting lasts at least 15 minutes.",
+        "A meeting lasts at most 240 minutes.",
+    ),
+}
+
+
+class LimitedNumbersForm(forms.ModelForm):
+    """Says in words when a number is out of its range, on the field it belongs to."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, (low, high, too_low, too_high) in LIMITS.items():
+            field = self.fields.get(name)
+            if not isinstance(field, forms.IntegerField):
+                continue
+            field.min_value, field.max_value = low, high
+            field.validators = [
+                v
+                for v in field.validators
+                if not isinstance(v, MinValueValidator | MaxValueValidator)
+            ]
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            field.error_messages.update({"min_value": too_low, "max_value": too_high})
+            field.widget.attrs.update({"min": low, "max": high})
 
 
 class ProgramWeekInline(admin.TabularInline):
@@ -29,6 +77,7 @@ class ProgramWeekInline(admin.TabularInline):
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    form = LimitedNumbersForm
     list_display = ("title", "kind", "focus", "weeks", "for_couples", "is_published")
     list_filter = ("kind", "focus", "is_published", "for_couples")
     search_fields = ("title", "slug")
@@ -118,7 +167,7 @@ COHORT_FIELDS = (
 )
 
 
-class CohortForm(forms.ModelForm):
+class CohortForm(LimitedNumbersForm):
     class Meta:
         model = Cohort
         fields = COHORT_FIELDS

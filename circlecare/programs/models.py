@@ -93,6 +93,16 @@ class Program(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("programs:detail", kwargs={"slug": self.slug})
 
+    def clean(self) -> None:
+        if (
+            self.default_capacity
+            and self.min_group_size
+            and self.min_group_size > self.default_capacity
+        ):
+            raise ValidationError(
+                {"min_group_size": "The minimum group size can't be larger than the capacity."}
+            )
+
     @property
     def is_therapy(self) -> bool:
         return self.kind == ProgramKind.THERAPY

@@ -73,3 +73,71 @@ def test_a_coordinator_is_told_why_a_programme_cannot_be_made_for_couples() -> N
         "groups have finished."
     ]
     assert Program.objects.get(pk=cohort.program_id).for_couples is False
+
+
+PROGRAM = {
+    "kind": "skills", "title": "Steady", "slug": "steady", "focus": "anxiety",
+    "summary": "Skills for steadier days.", "audience": "Adults.", "weeks": "6",
+    "minutes_per_meeting": "90", "default_capacity": "10", "min_group_size": "4",
+    "is_published": "on",
+    "curriculum-TOTAL_FORMS": "0", "curriculum-INITIAL_FORMS": "0",
+    "curriculum-MIN_NUM_FORMS": "0", "curriculum-MAX_NUM_FORMS": "1000",
+}  # fmt: skip
+
+
+def field_errors(response: object, field: str) -> list[str]:
+    form = response.context["adminform"].form  # type: ignore[attr-defined]
+    return [str(e) for e in form.errors.get(field, [])]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"default_capacity": "0"}, "default_capacity", "A group needs at least one seat."),
+        ({"default_capacity": "-3"}, "default_capacity", "A group needs at least one seat."),
+        ({"default_capacity": "40000"}, "default_capacity", "at most 60 seats"),
+        ({"min_group_size": "12"}, "min_group_size", "can't be larger than the capacity"),
+        ({"weeks": "0"}, "weeks", "at least 1 week"),
+        ({"minutes_per_meeting": "5"}, "minutes_per_meeting", "at least 15 minutes"),
+    ],
+)
+def test_a_programme_with_numbers_out_of_range_is_refused_in_plain_words(
+    changes: dict[str, str], field: str, words: str
+) -> None:
+    response = coordinator_client().post(
+        reverse("admin:programs_program_add"), {**PROGRAM, **changes}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Constraint" not in page and "greater than or equal to 0" not in page
+    assert any(words in e for e in field_errors(response, field))
+    assert not Program.objects.filter(slug="steady").exists()
+
+
+@pytest.mark.parametrize(
+    ("capacity", "words"),
+    [
+        ("0", "A group needs at least one seat."),
+        ("-1", "A group needs at least one seat."),
+        ("1000000", "A group can have at most 60 seats."),
+    ],
+)
+def test_a_group_with_a_capacity_out_of_range_is_refused_in_plain_words(
+    capacity: str, words: str
+) -> None:
+    from circlecare.programs.models import Cohort
+    from tests.factories import LicenseFactory
+
+    program = ProgramFactory()
+    response = coordinator_client().post(
+        reverse("admin:programs_cohort_add"),
+        {
+            "program": program.pk, "name": "Monday", "lead": LicenseFactory().clinician.user.pk,
+            "first_meeting_date": "2027-01-04", "weekday": "0", "start_time": "18:00",
+            "time_zone": "America/New_York", "capacity": capacity, "min_size": "1",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Constraint" not in response.content.decode()
+    assert field_errors(response, "capacity") == [words]
+    assert not Cohort.objects.filter(name="Monday").exists()
