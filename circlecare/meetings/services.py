@@ -128,6 +128,16 @@ def planned_preview(cohort: Cohort) -> list[schedule.PreviewRow]:
     )
 
 
+def first_meeting_passed(cohort: Cohort) -> str:
+    """Why a draft whose first meeting is behind us is not opened. Nobody could join it (joining
+    ends with the first meeting's day), so it would be an open group with no way in."""
+    return (
+        f"This group's first meeting ({cohort.first_meeting_date:%a %d %b %Y}) has already "
+        "passed, so it can't be opened. Change the date of its first meeting in the admin, "
+        "then open it."
+    )
+
+
 def _create_series(cohort: Cohort) -> list[Meeting]:
     _in_transaction()
     minutes = timedelta(minutes=cohort.program.minutes_per_meeting)
@@ -158,6 +168,8 @@ def open_cohort(*, cohort: Cohort, actor: User) -> list[Meeting]:
             meetings = _create_series(locked)
         except ValueError as exc:
             raise ScheduleError(str(exc)) from None
+        if meetings[0].starts_at <= timezone.now():
+            raise ScheduleError(first_meeting_passed(locked))
         # The one write this app makes to a cohort row: opening it.
         Cohort.objects.filter(pk=locked.pk).update(status=CohortStatus.OPEN)
         record(

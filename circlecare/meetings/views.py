@@ -322,6 +322,9 @@ def cohort_schedule(request: HttpRequest, pk: int) -> HttpResponse:
             preview = services.planned_preview(cohort)
         except ValueError as exc:
             preview_error = str(exc)
+    is_draft = cohort.status == CohortStatus.DRAFT
+    if is_draft and preview and preview[0].utc <= timezone.now():
+        preview_error = services.first_meeting_passed(cohort)
     return render(
         request,
         "meetings/cohort_schedule.html",
@@ -331,7 +334,7 @@ def cohort_schedule(request: HttpRequest, pk: int) -> HttpResponse:
             "preview": preview,
             "preview_error": preview_error,
             "rule": describe_rule(),
-            "is_draft": cohort.status == CohortStatus.DRAFT,
+            "is_draft": is_draft,
             "can_change": _user(request).is_staff,
             "now": timezone.now(),
             "pattern_form": PatternForm(),

@@ -56,6 +56,14 @@ def _draft(**fields: Any) -> Any:
     return CohortFactory(status=CohortStatus.DRAFT, **fields)
 
 
+def _open_in_good_time(cohort: Any) -> list[Meeting]:
+    """Open ``cohort`` as of a day before 2026: these tests are about clock changes on fixed
+    dates, some of which are now behind us, and a group can't be opened after its first meeting."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2025, 6, 1, tzinfo=UTC))
+        return services.open_cohort(cohort=cohort, actor=coordinator())
+
+
 def _local(dt: datetime, zone: str) -> datetime:
     return dt.astimezone(ZoneInfo(zone))
 
@@ -88,6 +96,16 @@ def test_open_cohort_is_for_staff_and_for_drafts_only() -> None:
     assert Meeting.objects.filter(cohort=cohort).count() == 8
 
 
+def test_a_group_whose_first_meeting_has_passed_is_not_opened() -> None:
+    cohort = _draft(first_meeting_date=date(2025, 1, 6), weekday=0)
+    with pytest.raises(ScheduleError, match="has already passed, so it can't be opened"):
+        services.open_cohort(cohort=cohort, actor=coordinator())
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.DRAFT
+    assert not Meeting.objects.filter(cohort=cohort).exists()
+    assert not AuditEvent.objects.filter(target_id=str(cohort.pk)).exists()
+
+
 def test_create_meetings_for_an_open_cohort_is_idempotent() -> None:
     cohort = CohortFactory()
     services.create_meetings(cohort=cohort, actor=None)
@@ -115,7 +133,7 @@ def test_opened_meetings_keep_the_local_time_across_clock_changes(
         start_time=start,
         time_zone=zone,
     )
-    meetings = services.open_cohort(cohort=cohort, actor=coordinator())
+    meetings = _open_in_good_time(cohort)
     assert len(meetings) == weeks
     for index, meeting in enumerate(meetings):
         assert meeting.starts_at.utcoffset() == timedelta(0)
@@ -136,7 +154,7 @@ def test_new_york_2_30_across_spring_forward_and_1_30_across_fall_back() -> None
         start_time=time(2, 30),
         time_zone="America/New_York",
     )
-    starts = [m.starts_at for m in services.open_cohort(cohort=spring, actor=coordinator())]
+    starts = [m.starts_at for m in _open_in_good_time(spring)]
     assert starts == [
         datetime(2026, 3, 1, 7, 30, tzinfo=UTC),  # 2:30 EST
         datetime(2026, 3, 8, 7, 30, tzinfo=UTC),  # 2:30 does not exist: 3:30 EDT
@@ -149,7 +167,7 @@ def test_new_york_2_30_across_spring_forward_and_1_30_across_fall_back() -> None
         start_time=time(1, 30),
         time_zone="America/New_York",
     )
-    starts = [m.starts_at for m in services.open_cohort(cohort=autumn, actor=coordinator())]
+    starts = [m.starts_at for m in _open_in_good_time(autumn)]
     assert starts == [
         datetime(2026, 10, 25, 5, 30, tzinfo=UTC),  # 1:30 EDT
         datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # the first 1:30 (EDT)
@@ -162,7 +180,7 @@ def test_new_york_2_30_across_spring_forward_and_1_30_across_fall_back() -> None
 
 def _opened(**fields: Any) -> tuple[Any, list[Meeting]]:
     cohort = _draft(**fields)
-    return cohort, services.open_cohort(cohort=cohort, actor=coordinator())
+    return cohort, _open_in_good_time(cohort)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -226,7 +244,7 @@ def test_skipping_a_week_keeps_every_later_meeting_at_its_local_time(
         start_time=start,
         time_zone=zone,
     )
-    meetings = services.open_cohort(cohort=cohort, actor=coordinator())
+    meetings = _open_in_good_time(cohort)
     before_first = datetime.combine(first, time(0), tzinfo=UTC) - timedelta(days=2)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(timezone, "now", lambda: before_first)

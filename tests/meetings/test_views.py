@@ -653,3 +653,21 @@ def test_asking_to_change_a_meeting_that_can_no_longer_change_says_so() -> None:
     again = staff.get(reverse("meetings:cancel", kwargs={"pk": s["meeting"].pk}), follow=True)
     assert "This meeting is already cancelled." in again.content.decode()
     assert "Cancel the meeting on" not in again.content.decode()
+
+
+def test_a_draft_whose_first_meeting_has_passed_says_so_instead_of_opening() -> None:
+    cohort = CohortFactory(
+        status=CohortStatus.DRAFT, first_meeting_date=date(2025, 1, 6), weekday=0
+    )
+    staff = _client(coordinator())
+    url = reverse("meetings:schedule", kwargs={"pk": cohort.pk})
+    page = staff.get(url).content.decode()
+    assert "(Mon 06 Jan 2025) has already passed, so it can&#x27;t be opened" in page
+    assert "Open this group and create these meetings" not in page
+
+    response = staff.post(reverse("meetings:open", kwargs={"pk": cohort.pk}), follow=True)
+    assert "has already passed, so it can&#x27;t be opened" in response.content.decode()
+    assert "The group is open" not in response.content.decode()
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.DRAFT
+    assert not Meeting.objects.filter(cohort=cohort).exists()
