@@ -39,11 +39,13 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from circlecare import emails
 from circlecare.accounts.models import User
 from circlecare.emails import member_footer
+from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.meetings import schedule
 from circlecare.meetings.models import Meeting, MeetingStatus, ReminderKind, ReminderSent
@@ -108,6 +110,15 @@ def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailM
         meeting.starts_at, member.time_zone, meeting.cohort.time_zone
     )
     day = day_word(meeting.starts_at, now, member.time_zone)
+    cohort = meeting.cohort
+    # A member who has not signed an agreement's new version is turned back at the Join button;
+    # the reminder says so first, while there is time to read it.
+    unsigned = (
+        []
+        if member.pk in (cohort.lead_id, cohort.co_facilitator_id)
+        else consents_missing(member, cohort, at=now)
+    )
+    agreements = reverse("enrollment:consents", kwargs={"cohort_id": cohort.pk})
     context = {
         "member": member,
         "when": when,
@@ -116,6 +127,8 @@ def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailM
         "day": day,
         "link": f"{settings.SITE_URL}{meeting.get_absolute_url()}",
         "footer": member_footer("these reminders"),
+        "unsigned": unsigned,
+        "agreements_link": f"{settings.SITE_URL}{agreements}?next={meeting.get_absolute_url()}",
     }
     subject = emails.subject(
         f"your group meets {day}"
@@ -147,7 +160,7 @@ def send_reminders(meeting_id: int, kind: str, now: datetime | None = None) -> i
     now = now or timezone.now()
     if kind not in BEFORE:
         return 0
-    meeting = Meeting.objects.select_related("cohort").filter(pk=meeting_id).first()
+    meeting = Meeting.objects.select_related("cohort__program").filter(pk=meeting_id).first()
     if meeting is None or not is_on_time(meeting, kind, now):
         return 0
     sent = 0

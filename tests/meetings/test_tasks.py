@@ -388,3 +388,29 @@ def test_a_cancellation_notice_says_it_once_calmly_and_ends_cleanly() -> None:
         "If you are in crisis, call or text 988 (US), or your local emergency number.\n"
     )
     del cohort
+
+
+@pytest.mark.django_db
+def test_a_reminder_asks_for_an_agreements_new_version_before_the_meeting() -> None:
+    from circlecare.enrollment.models import ConsentKind
+    from tests.enrollment.factories import ConsentDocumentFactory, publish_consents, sign_all
+
+    publish_consents()
+    cohort, meeting, (behind, up_to_date) = _cohort_in(55)
+    sign_all(behind)
+    ConsentDocumentFactory(
+        kind=ConsentKind.GROUP_CONFIDENTIALITY,
+        version=2,
+        effective_at=timezone.now() - timedelta(days=1),
+    )
+    sign_all(up_to_date)
+    assert reminders.sweep() == 2
+    sent = {m.to[0]: m.body for m in mail.outbox}
+    link = (
+        f"{django_settings.SITE_URL}/my/join/{cohort.pk}/agreements/?next=/meetings/{meeting.pk}/"
+    )
+    assert (
+        "Before you can join, please read and sign the Group confidentiality agreement "
+        f"(version 2):\n{link}\n"
+    ) in sent[behind.email]
+    assert "please read and sign" not in sent[up_to_date.email]
