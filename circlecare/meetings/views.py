@@ -26,7 +26,7 @@ from circlecare.meetings.forms import LocationForm, MoveForm, PatternForm
 from circlecare.meetings.live.access import room_access, why_not_in_room
 from circlecare.meetings.live.models import RoomRemoval
 from circlecare.meetings.models import AttendanceStatus, Meeting, MeetingStatus
-from circlecare.meetings.schedule import describe_rule
+from circlecare.meetings.schedule import describe_rule, preview
 from circlecare.programs.models import Cohort, CohortStatus
 from circlecare.states import state_name, where
 
@@ -430,7 +430,17 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, "The meeting has moved and members are told.")
+                # Said at once: the time asked for may not exist, or happen twice, that day.
+                (moved,) = preview(
+                    first_date=form.cleaned_data["local_date"],
+                    start=form.cleaned_data["local_time"],
+                    zone=zone,
+                    count=1,
+                )
+                said = "The meeting has moved and members are told."
+                if moved.note:
+                    said += f" {moved.note[0].upper()}{moved.note[1:]}."
+                messages.success(request, said)
                 return redirect("meetings:schedule", pk=meeting.cohort_id)
     else:
         form = MoveForm(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template.loader import render_to_string
@@ -671,3 +672,33 @@ def test_a_draft_whose_first_meeting_has_passed_says_so_instead_of_opening() -> 
     cohort.refresh_from_db()
     assert cohort.status == CohortStatus.DRAFT
     assert not Meeting.objects.filter(cohort=cohort).exists()
+
+
+def test_moving_a_meeting_into_the_hour_clocks_skip_says_when_it_really_starts() -> None:
+    from circlecare.meetings import services
+
+    # Next year's second Sunday of March, when New York's clocks jump from 2:00 to 3:00 am.
+    march = date(timezone.localdate().year + 1, 3, 1)
+    spring_forward = march + timedelta(days=(6 - march.weekday()) % 7 + 7)
+    cohort = CohortFactory(
+        status=CohortStatus.DRAFT,
+        program=ProgramFactory(weeks=3),
+        first_meeting_date=spring_forward - timedelta(weeks=1),
+        weekday=6,
+        start_time=time(18, 0),
+        time_zone="America/New_York",
+    )
+    staff_member = coordinator()
+    week_2 = services.open_cohort(cohort=cohort, actor=staff_member)[1]
+    response = _client(staff_member).post(
+        reverse("meetings:move", kwargs={"pk": week_2.pk}),
+        {"local_date": spring_forward.isoformat(), "local_time": "02:30"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert (
+        "The meeting has moved and members are told. 2:30 am does not exist on this date "
+        "(clocks go forward); the meeting starts at 3:30 am."
+    ) in page
+    week_2.refresh_from_db()
+    assert week_2.starts_at.astimezone(ZoneInfo("America/New_York")).time() == time(3, 30)
