@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from circlecare import emails
 from circlecare.accounts.models import User
-from circlecare.emails import member_footer
+from circlecare.emails import group_named_for, member_footer
 from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.meetings import schedule
@@ -121,6 +121,7 @@ def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailM
     agreements = reverse("enrollment:consents", kwargs={"cohort_id": cohort.pk})
     context = {
         "member": member,
+        "group": group_named_for(member, cohort),
         "when": when,
         "group_time": group_time,
         "kind": kind,

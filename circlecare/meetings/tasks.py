@@ -12,7 +12,7 @@ from django_tasks import task
 
 from circlecare import emails
 from circlecare.accounts.models import User
-from circlecare.emails import member_footer
+from circlecare.emails import group_named_for, member_footer
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.meetings import reminders, schedule
 from circlecare.meetings.models import Meeting, MeetingStatus
@@ -75,7 +75,7 @@ def notify_meetings_changed(meeting_ids: list[int], change: str) -> int:
     """E-mail members and facilitators that meetings moved or were cancelled. Times only."""
     meetings = list(
         Meeting.objects.filter(pk__in=meeting_ids)
-        .select_related("cohort__lead", "cohort__co_facilitator")
+        .select_related("cohort__program", "cohort__lead", "cohort__co_facilitator")
         .defer("cohort__lead__password", "cohort__co_facilitator__password")
         .order_by("starts_at")
     )
@@ -110,7 +110,13 @@ def notify_meetings_changed(meeting_ids: list[int], change: str) -> int:
             body = (
                 render_to_string(
                     "meetings/email/changed.txt",
-                    {"person": person, "rows": rows, "change": change, "footer": footer},
+                    {
+                        "person": person,
+                        "group": group_named_for(person, cohort),
+                        "rows": rows,
+                        "change": change,
+                        "footer": footer,
+                    },
                 ).strip()
                 + "\n"
             )

@@ -414,3 +414,28 @@ def test_a_reminder_asks_for_an_agreements_new_version_before_the_meeting() -> N
         f"(version 2):\n{link}\n"
     ) in sent[behind.email]
     assert "please read and sign" not in sent[up_to_date.email]
+
+
+@pytest.mark.django_db
+def test_those_who_lead_a_group_are_told_which_group_and_members_are_not() -> None:
+    """A facilitator may lead several groups: their reminders and change notices name the group.
+    A member's never do: a title can say what its members are treated for."""
+    cohort, meeting, [member] = _cohort_in(55, members=1)
+    co = UserFactory(display_name="Co")
+    cohort.co_facilitator = co
+    cohort.save()
+    named = f"{cohort.program.title} — Tuesday evenings (a group you lead)"
+    assert reminders.send_reminders(meeting.pk, ReminderKind.HOUR) == 2  # the lead opted out
+    by_person = {message.to[0]: message.body for message in mail.outbox}
+    assert f"{named} meets in about an hour:" in by_person[co.email]
+    assert "Your circlecare group meets in about an hour:" in by_person[member.email]
+    assert cohort.program.title not in by_person[member.email]
+
+    mail.outbox.clear()
+    Meeting.objects.filter(pk=meeting.pk).update(status=MeetingStatus.CANCELLED)
+    assert tasks.notify_meetings_changed.call([meeting.pk], "cancelled") == 3
+    by_person = {message.to[0]: message.body for message in mail.outbox}
+    for leader in (cohort.lead, co):
+        assert f"A meeting of {named} is cancelled:" in by_person[leader.email]
+    assert "A meeting of your circlecare group is cancelled:" in by_person[member.email]
+    assert cohort.program.title not in by_person[member.email]
