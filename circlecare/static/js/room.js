@@ -307,7 +307,7 @@
     $("room-waiting-empty").hidden = count > 0;
     $("room-waiting-alert").hidden = count === 0;
     $("room-waiting-count").textContent = count === 1
-      ? list.firstElementChild.getAttribute("data-name") + " is waiting to be let in."
+      ? waitingWords(list.firstElementChild.getAttribute("data-name"))
       : count + " people are waiting to be let in.";
   }
 
@@ -330,13 +330,19 @@
     li.appendChild(admit);
     list.appendChild(li);
     waitingChanged();
-    announce(name + " is waiting to be let in.");
+    announce(waitingWords(name));
   }
+
+  function waitingWords(name) { return name + " is waiting to be let in."; }
 
   function removeWaiting(peer) {
     var list = $("room-waiting-list");
     var li = list && list.querySelector('[data-peer="' + peer + '"]');
-    if (li) li.remove();
+    if (li) {
+      // Once they are let in (or gone), the news no longer says they wait.
+      if ($("room-news").textContent === waitingWords(li.getAttribute("data-name"))) announce("");
+      li.remove();
+    }
     waitingChanged();
   }
 
