@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from circlecare.accounts.models import PersonalAccessToken, User
+from circlecare.accounts.services import end_other_sessions
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.errors import DomainError
@@ -284,6 +285,8 @@ def delete_account(*, member: User) -> None:
         locked.care_replies = False
         locked.save()
         record(actor=locked, action=AuditAction.ACCOUNT_DELETED, target=locked, subject=locked)
+        # Every sign-in ends, and its record (IP address, browser, when) goes with it.
+        end_other_sessions(user=locked, keep_session_key=None)
         for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
             if session.get_decoded().get("_auth_user_id") == str(locked.pk):
                 session.delete()

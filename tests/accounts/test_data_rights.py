@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from allauth.usersessions.models import UserSession
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
@@ -190,6 +191,20 @@ def test_delete_my_account_keeps_clinical_records_and_forgets_me(client: Client)
         s.get_decoded().get("_auth_user_id") == str(member.pk) for s in Session.objects.all()
     )
     UserFactory(email=email)
+
+
+def test_delete_forgets_where_and_on_what_they_signed_in() -> None:
+    """Each sign-in's record (IP address, browser, when) goes with the account, on every device."""
+    member = member_with_history()
+    laptop, phone = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="198.51.100.9")
+    for device in (laptop, phone):
+        device.post(reverse("account_login"), {"login": member.email, "password": PASSWORD})
+    assert UserSession.objects.filter(user=member).count() == 2
+
+    response = laptop.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 200
+    assert not UserSession.objects.filter(user=member).exists()
+    assert phone.get(reverse("profile")).status_code == 302
 
 
 def test_delete_forgets_the_words_and_name_left_with_other_people(client: Client) -> None:
