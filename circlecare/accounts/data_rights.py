@@ -35,10 +35,26 @@ def _iso(value: datetime | None) -> str | None:
 
 def export_member_data(member: User) -> dict[str, Any]:
     """Everything circlecare holds about ``member``, in plain JSON-ready structures."""
-    from circlecare.care.models import CareMatch, CarePost, MemberBlock, Reflection
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    from circlecare.care.models import (
+        CareMatch,
+        CarePost,
+        CareReport,
+        MemberBlock,
+        NudgeSent,
+        Reflection,
+    )
     from circlecare.enrollment.models import ConsentSignature, Enrollment, PartnerInvite
     from circlecare.inquiries.models import Inquiry
-    from circlecare.meetings.models import Attendance, LocationAttestation
+    from circlecare.meetings.live.models import RoomPresence, RoomRemoval
+    from circlecare.meetings.models import (
+        Attendance,
+        CalendarFeed,
+        LocationAttestation,
+        ReminderSent,
+    )
 
     data: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
@@ -161,10 +177,137 @@ def export_member_data(member: User) -> dict[str, Any]:
             }
             for t in PersonalAccessToken.objects.filter(user=member)
         ],
+        "care_reports_made": [
+            {
+                "post": r.post.title,
+                "reason": r.reason,
+                "sent": _iso(r.created_at),
+                "resolved": _iso(r.resolved_at),
+            }
+            for r in CareReport.objects.filter(reporter=member).select_related("post")
+        ],
+        "live_room_stays": [
+            {
+                "meeting": _iso(p.meeting.starts_at),
+                "group": p.meeting.cohort.name,
+                "joined": _iso(p.joined_at),
+                "left": _iso(p.left_at),
+            }
+            for p in RoomPresence.objects.filter(user=member).select_related("meeting__cohort")
+        ],
+        # That a facilitator removed them from a meeting; the reason they gave is theirs, given
+        # through the practice as the other things staff wrote are.
+        "removed_from_meetings": [
+            {
+                "meeting": _iso(r.meeting.starts_at),
+                "group": r.meeting.cohort.name,
+                "at": _iso(r.at),
+            }
+            for r in RoomRemoval.objects.filter(user=member).select_related("meeting__cohort")
+        ],
+        "emails_sent": [
+            *(
+                {
+                    "kind": f"meeting reminder ({r.get_kind_display()})",
+                    "meeting": _iso(r.meeting.starts_at),
+                    "sent": _iso(r.sent_at),
+                }
+                for r in ReminderSent.objects.filter(member=member).select_related("meeting")
+            ),
+            *(
+                {"kind": "care nudge", "week": n.week}
+                for n in NudgeSent.objects.filter(member=member).order_by("week")
+            ),
+        ],
+        "sign_ins": [
+            {
+                "ip_address": s.ip,
+                "browser": s.user_agent,
+                "started": _iso(s.created_at),
+                "last_seen": _iso(s.last_seen_at),
+            }
+            for s in UserSession.objects.filter(user=member).order_by("created_at")
+        ],
+        "second_factor": [
+            {
+                "kind": a.get_type_display(),
+                "added": _iso(a.created_at),
+                "last_used": _iso(a.last_used_at),
+            }
+            for a in Authenticator.objects.filter(user=member).order_by("created_at")
+        ],
+        "calendar_feeds": [
+            {
+                "created": _iso(f.created_at),
+                "last_used": _iso(f.last_used_at),
+                "revoked": _iso(f.revoked_at),
+            }
+            for f in CalendarFeed.objects.filter(member=member).order_by("created_at")
+        ],
     }
     for extra in _extra_exporters():
         data.update(extra(member))
     return data
+
+
+#: Every link from a record to an account, and the download's section that holds what it says
+#: about the member. A new link fails a test (tests/accounts/test_data_rights.py) until it is
+#: placed here or in ``NOT_IN_DOWNLOAD``.
+IN_DOWNLOAD: dict[str, str] = {
+    "accounts.PersonalAccessToken.user": "api_tokens",
+    "account.EmailAddress.user": "profile",
+    "mfa.Authenticator.user": "second_factor",
+    "usersessions.UserSession.user": "sign_ins",
+    "enrollment.Enrollment.member": "groups",
+    "enrollment.ConsentSignature.member": "agreements_signed",
+    "enrollment.PartnerInvite.inviter": "partner_invitations_sent",
+    "meetings.Attendance.member": "attendance",
+    "meetings.LocationAttestation.member": "locations_confirmed",
+    "meetings.ReminderSent.member": "emails_sent",
+    "meetings.CalendarFeed.member": "calendar_feeds",
+    "live.RoomPresence.user": "live_room_stays",
+    "live.RoomRemoval.user": "removed_from_meetings",
+    "measures.Assessment.member": "questionnaires",
+    "measures.RiskAlert.member": "follow_up_alerts",
+    "care.CarePost.author": "care_posts",
+    "care.CareMatch.responder": "care_matches",
+    "care.CareMatch.giver": "care_matches",
+    "care.CareMatch.receiver": "care_matches",
+    "care.CareReport.reporter": "care_reports_made",
+    "care.MemberBlock.blocker": "blocks_and_mutes",
+    "care.NudgeSent.member": "emails_sent",
+    "care.Reflection.member": "journal",
+}
+
+#: Links whose records are not in the download, and why (docs/privacy.md says the same).
+NOT_IN_DOWNLOAD: dict[str, str] = {
+    "measures.ScoreSummary.member": "worked out from the questionnaires, which are in it",
+    "clinic.IndividualNote.member": "the clinical record, given by the practice on request",
+    "care.MemberBlock.blocked": "another member's private choice",
+    "care.NudgeSent.suggested": "another member's e-mail",
+    "enrollment.PartnerInvite.accepted_by": "the inviter's record; the group joined is in it",
+    "audit.AuditEvent.subject": "the practice's audit trail",
+    # Records of work done as staff, or of what another person did.
+    "audit.AuditEvent.actor": "staff work",
+    "admin.LogEntry.user": "staff work",
+    "practice.Clinician.user": "staff work",
+    "programs.Cohort.lead": "staff work",
+    "programs.Cohort.co_facilitator": "staff work",
+    "meetings.Attendance.recorded_by": "staff work",
+    "live.RoomRemoval.removed_by": "staff work",
+    "measures.RiskAlert.assignee": "staff work",
+    "measures.RiskAlert.acknowledged_by": "staff work",
+    "care.CohortWeek.updated_by": "staff work",
+    "care.CareBoardSetting.changed_by": "staff work",
+    "care.CarePost.hidden_by": "staff work",
+    "care.CareReport.resolved_by": "staff work",
+    "care.CareMatch.cancelled_by": "who called a plan off; the plan's status is in it",
+    "clinic.GroupNote.author": "staff work",
+    "clinic.GroupNote.signed_by": "staff work",
+    "clinic.IndividualNote.author": "staff work",
+    "clinic.IndividualNote.signed_by": "staff work",
+    "inquiries.Inquiry.handled_by": "staff work",
+}
 
 
 def _extra_exporters() -> list[Any]:

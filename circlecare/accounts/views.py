@@ -197,7 +197,7 @@ def _readable_profile(data: dict[str, object]) -> list[tuple[str, object]]:
 
 def _section_words() -> dict[str, dict[str, dict[str, str]]]:
     """Each list's coded values (a status, a kind) in the words the rest of the site uses."""
-    from circlecare.care.models import MatchStatus, PostKind, PostStatus
+    from circlecare.care.models import BlockKind, MatchStatus, PostKind, PostStatus
     from circlecare.enrollment.models import EnrollmentStatus, PartnerInviteStatus
     from circlecare.meetings.models import AttendanceStatus
 
@@ -206,6 +206,7 @@ def _section_words() -> dict[str, dict[str, dict[str, str]]]:
         "attendance": {"status": dict(AttendanceStatus.choices)},
         "care_posts": {"kind": dict(PostKind.choices), "status": dict(PostStatus.choices)},
         "care_matches": {"status": dict(MatchStatus.choices)},
+        "blocks_and_mutes": {"kind": dict(BlockKind.choices)},
         "partner_invitations_sent": {"status": dict(PartnerInviteStatus.choices)},
     }
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from allauth.usersessions.models import UserSession
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
@@ -355,3 +357,103 @@ def test_my_data_page_says_statuses_in_words_and_the_download_keeps_codes(
     assert data["attendance"][0]["status"] == "excused"
     assert data["care_matches"][0]["status"] == "cancelled"
     assert data["partner_invitations_sent"][0]["status"] == "pending"
+
+
+def test_every_record_linked_to_an_account_is_in_the_download_or_explained() -> None:
+    """A new model pointing at the user fails here until its place in the download is decided."""
+    from django.apps import apps
+
+    from circlecare.accounts.data_rights import IN_DOWNLOAD, NOT_IN_DOWNLOAD
+
+    links = {
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if field.is_relation
+        and not field.auto_created
+        and field.related_model is apps.get_model(settings.AUTH_USER_MODEL)
+    }
+    assert not set(IN_DOWNLOAD) & set(NOT_IN_DOWNLOAD)
+    assert links - set(IN_DOWNLOAD) - set(NOT_IN_DOWNLOAD) == set(), "not placed in the download"
+    assert set(IN_DOWNLOAD) | set(NOT_IN_DOWNLOAD) == links, "placed, but no longer a link"
+
+
+def test_the_download_and_the_page_hold_every_kind_of_record_about_the_member(
+    client: Client,
+) -> None:
+    from circlecare.accounts.data_rights import IN_DOWNLOAD
+    from circlecare.accounts.tokens import create_token
+    from circlecare.care.models import CareReport, MemberBlock, NudgeSent
+    from circlecare.enrollment.models import PartnerInvite
+    from circlecare.measures.models import RiskAlert
+    from circlecare.meetings.live.models import RoomPresence, RoomRemoval
+    from circlecare.meetings.models import (
+        Attendance,
+        CalendarFeed,
+        LocationAttestation,
+        ReminderSent,
+    )
+    from tests.meetings.factories import meeting_at
+    from tests.mfa import enable_totp
+
+    member = member_with_history()
+    now = timezone.now()
+    enrollment = Enrollment.objects.get(member=member)
+    cohort, other = enrollment.cohort, UserFactory(display_name="Robin")
+    meeting = meeting_at(cohort, now)
+    ConsentSignature.objects.create(
+        member=member, document=ConsentDocumentFactory(), signed_at=now, signed_name="Sam"
+    )
+    PartnerInvite.objects.create(
+        cohort=cohort, inviter=member, email="partner@example.org", token_hash="x" * 64,
+        status="pending", expires_at=now,
+    )  # fmt: skip
+    Attendance.objects.create(meeting=meeting, member=member, status="attended", at=now)
+    LocationAttestation.objects.create(
+        meeting=meeting, member=member, state="NY", at=now, allowed=True
+    )
+    ReminderSent.objects.create(member=member, meeting=meeting, kind="day", sent_at=now)
+    NudgeSent.objects.create(member=member, week="2026-W47", suggested=other, cohort=cohort)
+    CalendarFeed.objects.create(member=member, token_hash="y" * 64)
+    RoomPresence.objects.create(meeting=meeting, user=member, joined_at=now, last_seen_at=now)
+    RoomRemoval.objects.create(
+        meeting=meeting, user=member, removed_by=cohort.lead, reason="Facilitator's reason"
+    )
+    RiskAlert.objects.create(
+        assessment=Assessment.objects.get(member=member), member=member, cohort=cohort,
+        assignee=cohort.lead, raised_at=now,
+    )  # fmt: skip
+    theirs = CarePost.objects.create(
+        cohort=cohort, author=other, kind="offer", support="walk", title="Walks"
+    )
+    CareMatch.objects.create(
+        post=theirs, cohort=cohort, responder=member, giver=other, receiver=member
+    )
+    CareReport.objects.create(post=theirs, reporter=member, reason="It felt like a sales pitch")
+    MemberBlock.objects.create(blocker=member, blocked=other, kind="mute")
+    create_token(
+        user=member, name="My scripts", scopes=["read"], lifetime=timedelta(days=30),
+        mfa_verified=False,
+    )  # fmt: skip
+    Client(REMOTE_ADDR="203.0.113.7").post(
+        reverse("account_login"), {"login": member.email, "password": PASSWORD}
+    )
+    enable_totp(member)
+
+    client.force_login(member)
+    data = client.get(reverse("my_data"), {"format": "json"}).json()
+    empty = sorted(section for section in set(IN_DOWNLOAD.values()) if not data.get(section))
+    assert empty == []
+    assert data["care_reports_made"][0]["reason"] == "It felt like a sales pitch"
+    assert data["sign_ins"][0]["ip_address"] == "203.0.113.7"
+    assert data["second_factor"][0]["kind"] == "TOTP Authenticator"
+    assert "Facilitator's reason" not in json.dumps(data)  # given through the practice
+    assert not any(secret in json.dumps(data) for secret in ("x" * 64, "y" * 64))
+
+    page = client.get(reverse("my_data")).content.decode()
+    # Care plans are listed with the care posts.
+    headings = {IN_DOWNLOAD[link] for link in IN_DOWNLOAD} - {"profile", "care_matches"}
+    missing = sorted(s for s in headings if f'id="{s}-h"' not in page)
+    assert missing == []
+    assert "It felt like a sales pitch" in page and "203.0.113.7" in page
+    assert "Robin: muted since" in page
