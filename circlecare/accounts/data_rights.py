@@ -367,6 +367,7 @@ def delete_account(*, member: User) -> None:
     from circlecare.care.models import (
         CareMatch,
         CarePost,
+        CareReport,
         MatchStatus,
         MemberBlock,
         PostStatus,
@@ -403,6 +404,9 @@ def delete_account(*, member: User) -> None:
         CareMatch.objects.filter(receiver=locked, thanked_at__isnull=False).update(
             thanks="", thanked_at=None
         )
+        # A goodbye left for a group, and why they reported a post, are their words too.
+        Enrollment.objects.filter(member=locked).exclude(goodbye="").update(goodbye="")
+        CareReport.objects.filter(reporter=locked).update(reason="(removed)")
         # The agreements signed stay on record, without the name typed to sign them.
         ConsentSignature.objects.filter(member=locked).update(signed_name="")
         PartnerInvite.objects.filter(inviter=locked, status=PartnerInviteStatus.PENDING).update(

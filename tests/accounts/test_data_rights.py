@@ -457,3 +457,37 @@ def test_the_download_and_the_page_hold_every_kind_of_record_about_the_member(
     assert missing == []
     assert "It felt like a sales pitch" in page and "203.0.113.7" in page
     assert "Robin: muted since" in page
+
+
+def test_delete_takes_back_goodbyes_left_for_a_group_and_the_words_of_reports(
+    client: Client,
+) -> None:
+    from circlecare.care.models import CareReport
+    from circlecare.enrollment.services import withdraw
+
+    member = member_with_history()
+    left = EnrollmentFactory(member=member, cohort=CohortFactory(name="Thursday mornings"))
+    stayer = EnrollmentFactory(cohort=left.cohort).member
+    withdraw(enrollment=left, actor=member, goodbye="Thank you all, I am moving away.")
+    theirs = CarePost.objects.create(
+        cohort=left.cohort, author=stayer, kind="offer", support="walk", title="Walks"
+    )
+    report = CareReport.objects.create(post=theirs, reporter=member, reason="It names my neighbour")
+    seen_by_stayer = Client()
+    seen_by_stayer.force_login(stayer)
+    assert (
+        "I am moving away" in seen_by_stayer.get(reverse("enrollment:my_groups")).content.decode()
+    )
+
+    client.force_login(member)
+    response = client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 200
+
+    assert (
+        "I am moving away"
+        not in seen_by_stayer.get(reverse("enrollment:my_groups")).content.decode()
+    )
+    left.refresh_from_db()
+    assert left.goodbye == "" and left.status == "withdrawn"
+    report.refresh_from_db()
+    assert report.reason == "(removed)" and report.post == theirs  # the report itself stays
