@@ -39,6 +39,20 @@ class AuditAction(models.TextChoices):
     DATABASE_RESTORED = "database.restored"
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Refuses changes in bulk as the model refuses them one by one (``update()`` and
+    ``delete()`` on a query skip ``save()`` and ``delete()``); PostgreSQL refuses them again."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Audit events cannot be changed.")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise PermissionError("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events cannot be deleted.")
+
+
 class AuditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -56,6 +70,8 @@ class AuditEvent(models.Model):
         help_text="The member whose data this is, when there is one.",
     )
     data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-pk"]
