@@ -25,7 +25,8 @@ from circlecare.errors import DomainError
 RETAINED_NOTICE = (
     "Your questionnaire answers, attendance, the agreements you signed and any notes your clinician "
     "wrote are clinical records. The practice must keep them for the period the law requires, so they "
-    "are kept — no longer linked to your name or e-mail — and then destroyed."
+    "are kept — no longer linked to your name or e-mail — and then destroyed. So are journal "
+    "entries you shared with a facilitator."
 )
 
 

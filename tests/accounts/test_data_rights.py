@@ -150,6 +150,15 @@ def test_delete_needs_the_password_and_the_word(client: Client) -> None:
     assert member.is_active and member.display_name != "Former member"
 
 
+def test_the_delete_page_says_shared_journal_entries_stay_with_the_practice(
+    client: Client,
+) -> None:
+    """They are kept, like clinical records: the member is told before deleting, not after."""
+    client.force_login(member_with_history())
+    page = client.get(reverse("delete_account")).content.decode()
+    assert "So are journal entries you shared with a facilitator." in page
+
+
 def test_the_delete_page_limits_password_tries_as_sign_in_does(client: Client) -> None:
     member = member_with_history()
     client.force_login(member)
