@@ -413,6 +413,10 @@ def delete_account(*, member: User) -> None:
         PartnerInvite.objects.filter(inviter=locked, status=PartnerInviteStatus.PENDING).update(
             status=PartnerInviteStatus.CANCELLED, end_reason=PartnerInviteEnd.WITHDRAWN
         )
+        # The address they typed is someone else's, given for an invitation that is over.
+        PartnerInvite.objects.filter(inviter=locked).update(
+            email=f"deleted-{locked.pk}@deleted.invalid"
+        )
         # What they wrote to the practice before they joined, under the same address.
         Inquiry.objects.filter(email__iexact=locked.email).update(
             name="(removed)", email=f"deleted-{locked.pk}@deleted.invalid", message=""

@@ -117,7 +117,9 @@ def test_my_data_holds_invitations_messages_and_follow_up_alerts(client: Client)
     assert "+00:00" not in page  # moments in the member's own zone, not raw ISO text
 
     client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
-    assert PartnerInvite.objects.get().status == "cancelled"
+    invite = PartnerInvite.objects.get()
+    # Cancelled, and the partner's address (someone else's, typed by the member) forgotten.
+    assert invite.status == "cancelled" and invite.email.endswith("@deleted.invalid")
     inquiry = Inquiry.objects.get()
     assert inquiry.message == "" and inquiry.name == "(removed)"
     assert inquiry.email.endswith("@deleted.invalid")
