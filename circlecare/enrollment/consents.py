@@ -62,6 +62,28 @@ def current_documents(
     return [newest[kind] for kind in kinds if kind in newest]
 
 
+def asked_for_at(cohort: Cohort, now: datetime | None = None) -> datetime:
+    """The moment whose agreements a member is asked to sign now: the start of a meeting of the
+    cohort whose join window is already open, as joining it asks for the versions in force when
+    it starts; otherwise now. Without this, a version taking effect inside that window would be
+    asked for by the Join button and not yet offered on the agreements page."""
+    from circlecare.meetings.models import JOIN_OPENS_BEFORE, Meeting, MeetingStatus
+
+    now = now or timezone.now()
+    soonest = (
+        Meeting.objects.filter(
+            cohort=cohort,
+            status=MeetingStatus.SCHEDULED,
+            starts_at__gt=now,
+            starts_at__lte=now + JOIN_OPENS_BEFORE,
+        )
+        .order_by("starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return soonest or now
+
+
 def consents_missing(
     member: Any, cohort: Cohort, *, at: datetime | None = None
 ) -> list[ConsentDocument]:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from circlecare.accounts.http import local_path
 from circlecare.care import queries as care_queries
 from circlecare.enrollment import queries, services
-from circlecare.enrollment.consents import consents_missing
+from circlecare.enrollment.consents import asked_for_at, consents_missing
 from circlecare.enrollment.errors import InviteInvalid, NotAllowed
 from circlecare.enrollment.forms import (
     CapacityForm,
@@ -127,7 +127,7 @@ def join(request: HttpRequest, cohort_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def consents(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = _visible_cohort(cohort_id)
-    missing = consents_missing(request.user, cohort)
+    missing = consents_missing(request.user, cohort, at=asked_for_at(cohort))
     done_url = _safe_next(request, _next_step_url(cohort))
     if not missing:
         messages.info(request, "You've signed every agreement this group needs.")

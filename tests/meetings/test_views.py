@@ -619,6 +619,28 @@ def test_a_new_agreement_version_must_be_signed_before_joining_the_next_meeting(
     assert response["Location"] == reverse("meetings:room", kwargs={"pk": s["meeting"].pk})
 
 
+def test_a_version_taking_effect_inside_the_join_window_is_offered_where_join_sends_them() -> None:
+    """The Join button asks for the versions in force when the meeting starts: the agreements
+    page it sends the member to offers the same ones, rather than saying all are signed."""
+    from circlecare.enrollment.models import ConsentDocument, ConsentKind
+
+    s = _setup(start=timezone.now() + timedelta(minutes=5))
+    document = ConsentDocument.objects.create(
+        kind=ConsentKind.TELEHEALTH, version=2, title="Meeting online (v2)", body="…",
+        effective_at=timezone.now() + timedelta(minutes=2),
+    )  # fmt: skip
+    client = _client(s["member"])
+    join = reverse("meetings:join", kwargs={"pk": s["meeting"].pk})
+    agreements = client.post(join, follow=True)
+    assert agreements.redirect_chain[0][0].startswith(
+        reverse("enrollment:consents", kwargs={"cohort_id": s["cohort"].pk})
+    )
+    assert "Meeting online (v2)" in agreements.content.decode()
+    signed = {f"agree_{document.pk}": "on", "adult": "on", "signed_name": "Member"}
+    assert client.post(agreements.redirect_chain[-1][0], signed).status_code == 302
+    assert client.post(join)["Location"] == reverse("meetings:room", kwargs={"pk": s["meeting"].pk})
+
+
 def test_a_member_asked_to_leave_is_told_why_and_offered_no_join_button() -> None:
     from circlecare.meetings.live.models import RoomRemoval
 
