@@ -117,6 +117,9 @@ class ErrorOut(Schema):
 #: Error statuses an authenticated operation may answer, each with ``ErrorOut``.
 ERRORS = frozenset({400, 401, 403, 404, 409, 413, 422, 429})
 
+#: Error statuses the public catalog may answer (no sign-in, reads only), each with ``ErrorOut``.
+PUBLIC_ERRORS = frozenset({404, 422, 429})
+
 #: The largest object id a path accepts (beyond it the database cannot hold the number).
 ID_MAX = 2_147_483_647
 

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from circlecare.api import Pagination
+from circlecare.api import PUBLIC_ERRORS, ErrorOut, Pagination
 from circlecare.meetings.weeks import first_start
 from circlecare.programs import queries
 from circlecare.programs.models import Cohort, Focus, Program, ProgramKind
@@ -90,7 +90,12 @@ def cohort_out(cohort: Cohort) -> dict[str, Any]:
     }
 
 
-@router.get("programs", response=list[ProgramOut], auth=None, summary="Published programs")
+@router.get(
+    "programs",
+    response={200: list[ProgramOut], PUBLIC_ERRORS: ErrorOut},
+    auth=None,
+    summary="Published programs",
+)
 @paginate(Pagination)
 def list_programs(
     request: HttpRequest, kind: ProgramKind | None = None, focus: Focus | None = None
@@ -98,7 +103,12 @@ def list_programs(
     return queries.program_list(kind=kind, focus=focus)
 
 
-@router.get("programs/{slug}", response=ProgramDetailOut, auth=None, summary="One program")
+@router.get(
+    "programs/{slug}",
+    response={200: ProgramDetailOut, PUBLIC_ERRORS: ErrorOut},
+    auth=None,
+    summary="One program",
+)
 def get_program(request: HttpRequest, slug: str) -> Any:
     try:
         program = queries.program_detail(slug)
@@ -113,7 +123,12 @@ def get_program(request: HttpRequest, slug: str) -> Any:
     }
 
 
-@router.get("cohorts", response=list[CohortOut], auth=None, summary="Groups open for joining")
+@router.get(
+    "cohorts",
+    response={200: list[CohortOut], PUBLIC_ERRORS: ErrorOut},
+    auth=None,
+    summary="Groups open for joining",
+)
 @paginate(Pagination)
 def list_cohorts(request: HttpRequest, program: str | None = None) -> Any:
     cohorts = queries.public_cohorts()
@@ -122,7 +137,12 @@ def list_cohorts(request: HttpRequest, program: str | None = None) -> Any:
     return [cohort_out(c) for c in cohorts]
 
 
-@router.get("cohorts/{cohort_id}", response=CohortOut, auth=None, summary="One group")
+@router.get(
+    "cohorts/{cohort_id}",
+    response={200: CohortOut, PUBLIC_ERRORS: ErrorOut},
+    auth=None,
+    summary="One group",
+)
 def get_cohort(request: HttpRequest, cohort_id: int) -> Any:
     try:
         return cohort_out(queries.cohort_detail(cohort_id))

@@ -117,6 +117,27 @@ def test_bad_query_values_are_422_with_the_error_shape(client: Client) -> None:
     assert body["code"] == "invalid" and body["detail"]
 
 
+def test_the_public_catalog_documents_the_errors_it_answers(client: Client) -> None:
+    """A client (or a fuzzer checking status codes) reads from the document what an answer from
+    the catalog can be: its 404s, 422s and 429s are there, in the one error shape."""
+    cohort = CohortFactory()
+    operations = client.get("/api/v1/openapi.json").json()["paths"]
+    answered = [
+        ("/api/v1/programs", "/api/v1/programs?offset=x", 422),
+        ("/api/v1/programs/{slug}", "/api/v1/programs/nope", 404),
+        ("/api/v1/cohorts", "/api/v1/cohorts?limit=0", 422),
+        ("/api/v1/cohorts/{cohort_id}", "/api/v1/cohorts/-3", 404),
+        ("/api/v1/cohorts/{cohort_id}", f"/api/v1/cohorts/{cohort.pk + 1}", 404),
+    ]
+    for path, url, status in answered:
+        assert client.get(url).status_code == status, url
+        documented = operations[path]["get"]["responses"]
+        for code in (str(status), "429"):
+            assert code in documented, f"GET {path} does not document {code}"
+            schema = documented[code]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (path, code)
+
+
 def test_an_address_the_api_does_not_have_answers_in_its_error_shape(client: Client) -> None:
     for url in ("/api/v1/nonexistent", "/api/v2/programs", "/api/"):
         response = client.get(url)
