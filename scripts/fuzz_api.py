@@ -14,8 +14,10 @@ What it does:
 4. starts the ASGI server (uvicorn) on a free port, with a cache that keeps no throttle history so
    the rate limits do not cut the run short (they are tested in tests/api/test_core.py);
 5. runs ``schemathesis run`` against ``/api/v1/openapi.json`` for each role with a bounded number of
-   examples per operation, checking for server errors (any 5xx) and responses that do not match
-   the documented schema.
+   examples per operation, checking for server errors (any 5xx), responses that do not match the
+   documented schema and statuses the document does not list. Each id in an address is drawn from
+   the ids the seeded practice really has (the role's own objects, other people's, and one that
+   does not exist), so operations answer from real objects rather than a 404 for a guessed id.
 
 It prints one summary line per role and exits non-zero if any role found a failure.
 
@@ -56,7 +58,7 @@ QUIET_LOG_LINES = (
     "Unprocessable Entity:",
     "Too Many Requests:",
 )
-CHECKS = "not_a_server_error,response_schema_conformance"
+CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 
 SETTINGS_MODULE = textwrap.dedent(
     '''
@@ -70,6 +72,30 @@ SETTINGS_MODULE = textwrap.dedent(
         # Roles are fuzzed side by side: take SQLite's write lock up front rather than failing
         # to upgrade a read lock ("database is locked"), which PostgreSQL never does.
         DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"  # noqa: F405
+    '''
+)
+
+
+#: Loaded by schemathesis (SCHEMATHESIS_HOOKS): path ids come from the seeded practice.
+HOOKS_MODULE = textwrap.dedent(
+    '''
+    """Draw every id in an address from the ids the seeded practice has (fuzz_ids.json)."""
+
+    import json
+    from pathlib import Path
+
+    import schemathesis
+
+    IDS = json.loads(Path(__file__).with_name("fuzz_ids.json").read_text())
+
+
+    @schemathesis.hook
+    def before_load_schema(ctx, raw_schema):
+        for operations in raw_schema.get("paths", {}).values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "path" and parameter.get("name") in IDS:
+                        parameter["schema"] = {**parameter["schema"], "enum": IDS[parameter["name"]]}
     '''
 )
 
@@ -222,6 +248,37 @@ SEED = textwrap.dedent(
         )
         tokens[role] = raw
     print("TOKENS " + json.dumps(tokens))
+
+    # The ids an address may hold: every role's own objects and other people's, and one more
+    # than any of them (a missing object, which must answer as another person's does).
+    from circlecare.clinic.models import IndividualNote
+    from circlecare.enrollment.models import Enrollment
+    from circlecare.measures.models import Assessment, RiskAlert
+    from circlecare.care.models import CarePost
+    from circlecare.programs.models import Cohort, Program
+
+    AssessmentFactory(member=others[0], cohort=therapy, instrument="GAD7", meeting_week=2)
+    IndividualNote.objects.create(
+        meeting=current, member=member, author=clinician, text="Spoke about the week."
+    )
+
+    def pks(model, missing=True):
+        found = sorted(model.objects.values_list("pk", flat=True))
+        return found + ([max(found, default=0) + 1000] if missing else [])
+
+    cohorts = pks(Cohort)
+    print("IDS " + json.dumps({
+        "slug": sorted(Program.objects.values_list("slug", flat=True)) + ["no-such-program"],
+        "cohort_id": cohorts,
+        "group_id": cohorts,
+        "enrollment_id": pks(Enrollment),
+        "meeting_id": pks(Meeting),
+        "assessment_id": pks(Assessment),
+        "alert_id": pks(RiskAlert),
+        "post_id": pks(CarePost),
+        "match_id": pks(CareMatch),
+        "note_id": sorted(set(pks(GroupNote) + pks(IndividualNote))),
+    }))
     """
 )
 
@@ -241,7 +298,8 @@ def _env(workdir: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-def seed(env: dict[str, str]) -> dict[str, str]:
+def seed(env: dict[str, str], workdir: Path) -> dict[str, str]:
+    """Seed the practice; write the ids it holds for the hooks, and return a token per role."""
     import json
 
     done = subprocess.run(
@@ -257,6 +315,8 @@ def seed(env: dict[str, str]) -> dict[str, str]:
         raise SystemExit(f"Seeding failed:\n{done.stdout}\n{done.stderr}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("TOKENS "))
     tokens: dict[str, str] = json.loads(line.removeprefix("TOKENS "))
+    ids = next(x for x in done.stdout.splitlines() if x.startswith("IDS "))
+    (workdir / "fuzz_ids.json").write_text(ids.removeprefix("IDS "))
     return tokens
 
 
@@ -365,7 +425,7 @@ def fuzz_role(
     done = subprocess.run(
         command,
         cwd=workdir,
-        env={**env, "NO_COLOR": "1", "COLUMNS": "120"},
+        env={**env, "NO_COLOR": "1", "COLUMNS": "120", "SCHEMATHESIS_HOOKS": "fuzz_hooks"},
         capture_output=True,
         text=True,
         timeout=600,
@@ -395,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=None, help="schemathesis random seed")
     parser.add_argument(
+        "--port", type=int, default=None, help="serve on this port (default: any free one)"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (database, logs)"
     )
     args = parser.parse_args(argv)
@@ -406,11 +469,12 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RoleResult] = []
     try:
         (workdir / "fuzz_settings.py").write_text(SETTINGS_MODULE)
+        (workdir / "fuzz_hooks.py").write_text(HOOKS_MODULE)
         database.create()
         env = _env(workdir, database.url)
         print(f"Seeding a throwaway database ({database.url.split(':', 1)[0]}) …", flush=True)
-        tokens = seed(env)
-        port = free_port()
+        tokens = seed(env, workdir)
+        port = args.port or free_port()
         server = start_server(env, port, workdir / "server.log")
         print(f"Server on 127.0.0.1:{port}; {args.max_examples} examples an operation.", flush=True)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
