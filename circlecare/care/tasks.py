@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -55,6 +56,19 @@ def weekly_care_nudges() -> int:
         schedule_next()
 
 
+def _care_email(person: Any, subject: str, text: str) -> int:
+    """One care-board e-mail to a member, unless their account is closed or they turned these
+    e-mails off (``care_replies``): a greeting, ``text``, and the ending that says how to."""
+    if not (person.is_active and person.care_replies):
+        return 0
+    return send_mail(
+        subject=emails.subject(subject),
+        message=f"Hello {person.display_name},\n\n{text}\n\n" + member_footer("these e-mails"),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[person.email],
+    )
+
+
 @task()
 def tell_author_of_response(match_id: int) -> int:
     """E-mail a post's author that someone responded, unless they turned these e-mails off.
@@ -69,20 +83,12 @@ def tell_author_of_response(match_id: int) -> int:
     )
     if match is None or match.status == MatchStatus.CANCELLED:
         return 0
-    author = match.post.author
-    if not (author.is_active and author.care_replies):
-        return 0
     link = site_link("care:post", post_id=match.post_id)
-    return send_mail(
-        subject=emails.subject("someone responded to your care-board post"),
-        message=(
-            f"Hello {author.display_name},\n\n"
-            "Someone in your group responded to a post you made on the care board. You can see "
-            f"who, and arrange the rest, here, after signing in:\n{link}\n\n"
-            + member_footer("these e-mails")
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[author.email],
+    return _care_email(
+        match.post.author,
+        "someone responded to your care-board post",
+        "Someone in your group responded to a post you made on the care board. You can see "
+        f"who, and arrange the rest, here, after signing in:\n{link}",
     )
 
 
@@ -101,20 +107,13 @@ def tell_giver_of_thanks(match_id: int) -> int:
     )
     if match is None:
         return 0
-    giver = match.giver
-    if not (giver.is_active and giver.care_replies):
-        return 0
     # Where every thank-you one has received is kept, whatever became of the post since.
     link = site_link("care:mutuality")
-    return send_mail(
-        subject=emails.subject("someone thanked you"),
-        message=(
-            f"Hello {giver.display_name},\n\n"
-            "Someone in your group thanked you for the help you gave them. You can read what "
-            f"they wrote here, after signing in:\n{link}\n\n" + member_footer("these e-mails")
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[giver.email],
+    return _care_email(
+        match.giver,
+        "someone thanked you",
+        "Someone in your group thanked you for the help you gave them. You can read what they "
+        f"wrote here, after signing in:\n{link}",
     )
 
 
@@ -227,17 +226,13 @@ def tell_of_call_off(match_ids: list[int]) -> int:
     sent = 0
     for (person_id, reason), count in sorted(counts.items()):
         person = people.get(person_id)
-        if person is None or not (person.is_active and person.care_replies):
+        if person is None:
             continue
         subject, sentence = _call_off_words(reason, count)
-        sent += send_mail(
-            subject=emails.subject(subject),
-            message=(
-                f"Hello {person.display_name},\n\n{sentence} That's all right; nothing more is "
-                "needed from you. You can see what's still in progress on your care page, after "
-                f"signing in:\n{link}\n\n" + member_footer("these e-mails")
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[person.email],
+        sent += _care_email(
+            person,
+            subject,
+            f"{sentence} That's all right; nothing more is needed from you. You can see what's "
+            f"still in progress on your care page, after signing in:\n{link}",
         )
     return sent
