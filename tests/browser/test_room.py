@@ -194,6 +194,36 @@ def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
     assert controls.locator("[aria-pressed]").count() == 0
 
 
+def test_the_facilitator_is_not_told_someone_is_waiting_once_they_are_in_or_gone(
+    asgi_server: Any, new_page: Any
+) -> None:
+    """The line under "In the room" kept saying "Alex is waiting to be let in." after Alex was let in
+    (or gave up waiting), beside Alex's name in the room."""
+    room_url, lead, alex = room_with_alex(asgi_server.url, "Monday lunchtimes")
+    facilitator = new_page()
+    login(facilitator, asgi_server.url, lead.email, PASSWORD)
+    facilitator.goto(room_url)
+    news = facilitator.locator("#room-news")
+
+    member = new_page()
+    login(member, asgi_server.url, alex.email, PASSWORD)
+    member.goto(room_url)
+    expect(news).to_have_text("Alex is waiting to be let in.")
+    member.close()  # gives up before being let in
+    expect(facilitator.locator("#room-waiting-list li")).to_have_count(0)
+    expect(news).to_have_text("")
+
+    member = new_page()
+    login(member, asgi_server.url, alex.email, PASSWORD)
+    member.goto(room_url)
+    expect(news).to_have_text("Alex is waiting to be let in.")
+    facilitator.get_by_role("button", name="Let in Alex").click()
+    expect(member.locator("#room-status")).to_contain_text("You're in the meeting")
+    expect(facilitator.locator("#room-people li", has_text="Alex")).to_have_count(1)
+    expect(facilitator.locator("#room-waiting-alert")).to_be_hidden()
+    expect(news).to_have_text("")
+
+
 # room.js: how long a connection may stay disconnected, and how long a peer has to answer (as the
 # test server gives them to the page).
 GRACE_SECONDS = ROOM_GRACE_SECONDS
