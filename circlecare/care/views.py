@@ -451,7 +451,9 @@ def facilitate(request: HttpRequest, cohort_id: int) -> HttpResponse:
             "is_lead": cohort.lead_id == user.pk,
             "setting_form": setting_form,
             "flow": queries.circle_flow(cohort) if enabled else None,
-            "reports": queries.open_reports(cohort) if enabled else [],
+            # Open even with the board off: reports made while it was on still wait (and are
+            # counted on the workspace and the care home).
+            "reports": queries.open_reports(cohort),
             "resolved": queries.resolved_reports(cohort) if enabled else [],
             "note_max": RESOLUTION_NOTE_MAX,
             "hidden": queries.hidden_posts(cohort) if enabled else [],

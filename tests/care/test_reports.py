@@ -14,6 +14,7 @@ from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.care import services
 from circlecare.care.models import CareReport
 from circlecare.errors import InvalidTransition
+from circlecare.programs.models import ProgramKind
 from tests.care.factories import CarePostFactory, make_circle
 from tests.factories import EnrollmentFactory, UserFactory
 
@@ -253,3 +254,32 @@ def test_the_report_page_says_at_once_when_a_report_could_only_be_refused() -> N
     third = UserFactory()
     EnrollmentFactory(cohort=circle.cohort, member=third)
     assert logged_in(third).get(url).status_code == 200
+
+
+def test_reports_made_before_the_board_was_turned_off_can_still_be_resolved() -> None:
+    """The workspace and the care home count an open report; with the group's board turned off
+    since, the care overview still shows it, with the way to mark it resolved."""
+    group = make_circle(2, kind=ProgramKind.SKILLS)
+    lead = logged_in(group.lead)
+    facilitate = reverse("care:facilitate", args=[group.cohort.pk])
+    lead.post(facilitate, {"enabled": "on"})
+    author, reporter = group.members
+    post = CarePostFactory(cohort=group.cohort, author=author, title="Selling things")
+    report = CareReport.objects.create(post=post, reporter=reporter, reason="Looks like adverts")
+    lead.post(facilitate, {})  # the board is turned off
+
+    for home in ("clinic:home", "care:home"):
+        assert "1 open report" in lead.get(reverse(home)).content.decode()
+    page = lead.get(facilitate).content.decode()
+    assert "Selling things" in page and "Looks like adverts" in page
+    assert resolve_url(report) in page
+    # Nobody can open the post while the board is off: the overview does not link to it.
+    assert reverse("care:post", args=[post.pk]) not in page
+    assert lead.get(reverse("care:post", args=[post.pk])).status_code == 404
+
+    response = lead.post(resolve_url(report), {"note": "Talked it through"}, follow=True)
+    assert "The report is marked resolved." in response.content.decode()
+    report.refresh_from_db()
+    assert report.resolved_by == group.lead
+    assert "No open reports" in lead.get(reverse("clinic:home")).content.decode()
+    assert "Looks like adverts" not in lead.get(facilitate).content.decode()
