@@ -168,3 +168,44 @@ def test_the_site_menu_folds_behind_one_button_on_a_phone(live_server: Any, new_
     page.set_viewport_size({"width": 1200, "height": 800})
     expect(menu).to_be_hidden()
     expect(nav.get_by_role("link", name="My account")).to_be_visible()
+
+
+def test_a_long_link_someone_wrote_does_not_push_the_care_pages_sideways(
+    live_server: Any, new_page: Any
+) -> None:
+    """A link pasted into a journal entry or a reason for hiding a post is one word wider than a
+    320-pixel phone: it wraps, on the facilitator's pages and on the member's."""
+    from django.utils import timezone
+
+    from circlecare.care import services
+    from tests.care.factories import CarePostFactory, ReflectionFactory
+
+    link = "https://example.org/shared?token=" + "Xk29fLq0Zt" * 8  # no hyphen to break at
+    circle = make_circle(1)
+    member = circle.members[0]
+    cohort_id = circle.cohort.pk
+    post = CarePostFactory(cohort=circle.cohort, author=member, title="A walk")
+    services.hide_post(post=post, reason=f"Please don't link to {link}", actor=circle.lead)
+    entry = ReflectionFactory(
+        member=member,
+        cohort=circle.cohort,
+        body=f"This helped me: {link}",
+        shared_with_facilitator=True,
+        shared_at=timezone.now(),
+    )
+    small = {"viewport": {"width": 320, "height": 640}, "is_mobile": True, "has_touch": True}
+
+    page: Page = new_page(**small)
+    login(page, live_server.url, circle.lead.email, PASSWORD)
+    paths = [
+        f"/care/groups/{cohort_id}/facilitate/",
+        f"/care/posts/{post.pk}/",
+        f"/care/groups/{cohort_id}/reflections/{entry.pk}/",
+    ]
+    assert problems_on(page, live_server.url, paths) == {}
+    expect(page.get_by_text("This helped me:")).to_be_visible()
+
+    page = new_page(**small)
+    login(page, live_server.url, member.email, PASSWORD)
+    paths = ["/care/journal/", f"/care/journal/{entry.pk}/", f"/care/posts/{post.pk}/"]
+    assert problems_on(page, live_server.url, paths) == {}
