@@ -281,3 +281,33 @@ def test_a_changed_or_reshared_entry_is_unread_again() -> None:
     client.post(url, {"body": "After", "share": "on"})  # and shares it again
     entry.refresh_from_db()
     assert entry.shared_with_facilitator and entry.read_at is None
+
+
+def test_pages_about_a_shared_entry_name_the_group_not_only_its_programme() -> None:
+    """A facilitator may lead several groups of one programme, and a member may be in two:
+    "Circle of Connection" alone does not say which group an entry was shared with."""
+    circle = make_circle(1, name="Midday circle")
+    member = circle.members[0]
+    other = CohortFactory(program=circle.cohort.program, lead=circle.lead, name="Monday evenings")
+    EnrollmentFactory(cohort=other, member=member)
+    client = logged_in(member)
+    client.post(
+        reverse("care:journal"),
+        {"cohort": circle.cohort.pk, "body": "A hard week", "share": "on"},
+    )
+    entry = Reflection.objects.get()
+    title = circle.cohort.program.title
+
+    journal = client.get(reverse("care:journal")).content.decode()
+    entries = journal[journal.index('id="entries-heading"') :]
+    assert f"{title} — Midday circle" in entries
+    for page in (
+        client.get(reverse("care:journal_entry", args=[entry.pk])),
+        client.get(reverse("care:journal_export")),
+        logged_in(circle.lead).get(
+            reverse("care:shared_reflection", args=[circle.cohort.pk, entry.pk])
+        ),
+    ):
+        body = page.content.decode()
+        assert f"{title} — Midday circle" in body
+        assert "Monday evenings" not in body
