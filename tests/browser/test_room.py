@@ -224,6 +224,36 @@ def test_the_facilitator_is_not_told_someone_is_waiting_once_they_are_in_or_gone
     expect(news).to_have_text("")
 
 
+def test_removing_someone_with_only_spaces_for_a_reason_says_a_reason_is_needed(
+    asgi_server: Any, new_page: Any
+) -> None:
+    room_url, lead, alex = room_with_alex(asgi_server.url, "Tuesday lunchtimes")
+    facilitator = new_page()
+    login(facilitator, asgi_server.url, lead.email, PASSWORD)
+    facilitator.goto(room_url)
+    member = new_page()
+    login(member, asgi_server.url, alex.email, PASSWORD)
+    member.goto(room_url)
+    facilitator.get_by_role("button", name="Let in Alex").click()
+    expect(member.locator("#room-status")).to_contain_text("You're in the meeting")
+
+    facilitator.get_by_label("Remove Alex…").click()
+    reason = facilitator.get_by_label("Reason for removing Alex (kept with the practice)")
+    reason.fill("   ")
+    facilitator.get_by_role("button", name="Remove Alex", exact=True).click()
+    assert (
+        reason.evaluate("el => el.validationMessage") == "Please give a reason for removing Alex."
+    )
+    expect(member.locator("#room-status")).to_contain_text("You're in the meeting")
+    assert not RoomRemoval.objects.exists()
+
+    # Typing a reason clears the message, and the removal goes ahead.
+    reason.fill("Asked to leave after a warning")
+    assert reason.evaluate("el => el.validationMessage") == ""
+    facilitator.get_by_role("button", name="Remove Alex", exact=True).click()
+    expect(member.locator("#room-status")).to_contain_text("removed from this meeting")
+
+
 # room.js: how long a connection may stay disconnected, and how long a peer has to answer (as the
 # test server gives them to the page).
 GRACE_SECONDS = ROOM_GRACE_SECONDS

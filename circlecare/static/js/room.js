@@ -126,9 +126,17 @@
       form.appendChild(label);
       form.appendChild(input);
       form.appendChild(remove);
+      // Spaces alone pass "required" and would send nothing: say so where the reason is typed.
+      input.addEventListener("input", function () { input.setCustomValidity(""); });
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        if (input.value.trim()) send({ type: "remove", peer: peer, reason: input.value.trim() });
+        var reason = input.value.trim();
+        if (!reason) {
+          input.setCustomValidity("Please give a reason for removing " + name + ".");
+          input.reportValidity();
+          return;
+        }
+        send({ type: "remove", peer: peer, reason: reason });
       });
       disclosure.appendChild(summary);
       disclosure.appendChild(form);
