@@ -439,7 +439,13 @@ def facilitate(request: HttpRequest, cohort_id: int) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, "Saved.")
+                messages.success(
+                    request,
+                    "The care board is on: members of this group can now use it."
+                    if setting_form.cleaned_data["enabled"]
+                    else "The care board is off: members of this group no longer see it. "
+                    "What was on it is kept, should you turn it on again.",
+                )
         return redirect("care:facilitate", cohort_id=cohort.pk)
     return render(
         request,

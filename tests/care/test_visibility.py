@@ -141,6 +141,17 @@ def test_other_kinds_of_group_have_no_board_until_the_lead_turns_it_on() -> None
     assert client_for(member).get(url).status_code == 404
 
 
+def test_turning_the_board_on_or_off_says_which_it_now_is() -> None:
+    group = make_circle(1, kind=ProgramKind.THERAPY)
+    facilitate = reverse("care:facilitate", args=[group.cohort.pk])
+    lead = client_for(group.lead)
+    page = lead.post(facilitate, {"enabled": "on"}, follow=True).content.decode()
+    assert "The care board is on: members of this group can now use it." in page
+    page = lead.post(facilitate, {}, follow=True).content.decode()
+    assert "The care board is off: members of this group no longer see it." in page
+    assert ">Saved.<" not in page
+
+
 def test_co_facilitator_cannot_switch_the_board(world: dict[str, Any]) -> None:
     co = UserFactory(is_facilitator=True)
     group = make_circle(1, kind=ProgramKind.SKILLS, co_facilitator=co)
