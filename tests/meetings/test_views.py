@@ -402,6 +402,19 @@ def test_staff_preview_before_opening_shows_clock_change_notes() -> None:
     assert Meeting.objects.filter(cohort=cohort).count() == 3
 
 
+def test_a_meeting_whose_time_has_passed_is_not_shown_as_scheduled() -> None:
+    """Nobody joined and no attendance was taken: the lead's schedule said "Scheduled" for a
+    meeting that had ended hours before (its own page says "This meeting has ended.")."""
+    s = _setup(start=timezone.now() - timedelta(days=1))
+    later = meeting_at(s["cohort"], timezone.now() + timedelta(days=6), number=2)
+    page = _client(s["lead"]).get(reverse("meetings:schedule", kwargs={"pk": s["cohort"].pk}))
+    rows = page.content.decode().split("<tr>")
+    past = next(r for r in rows if f'/meetings/{s["meeting"].pk}/"' in r)
+    coming = next(r for r in rows if f'/meetings/{later.pk}/"' in r)
+    assert "<td>Ended</td>" in past and "Scheduled" not in past
+    assert "<td>Scheduled</td>" in coming
+
+
 def test_staff_skip_and_bad_move_input() -> None:
     s = _setup()
     staff = _client(s["coordinator"])
