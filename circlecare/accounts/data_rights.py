@@ -34,6 +34,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _group_name(cohort: Any) -> str:
+    """A group as the download names it: its own name, or its programme's title if it has none."""
+    return str(cohort.name or cohort.program.title)
+
+
 def export_member_data(member: User) -> dict[str, Any]:
     """Everything circlecare holds about ``member``, in plain JSON-ready structures."""
     from allauth.mfa.models import Authenticator
@@ -72,7 +77,7 @@ def export_member_data(member: User) -> dict[str, Any]:
         },
         "groups": [
             {
-                "group": str(e.cohort.name or e.cohort.program.title),
+                "group": _group_name(e.cohort),
                 "program": e.cohort.program.title,
                 "status": e.status,
                 "joined": _iso(e.queued_at),
@@ -93,10 +98,12 @@ def export_member_data(member: User) -> dict[str, Any]:
         "attendance": [
             {
                 "meeting": _iso(a.meeting.starts_at),
-                "group": a.meeting.cohort.name,
+                "group": _group_name(a.meeting.cohort),
                 "status": a.status,
             }
-            for a in Attendance.objects.filter(member=member).select_related("meeting__cohort")
+            for a in Attendance.objects.filter(member=member).select_related(
+                "meeting__cohort__program"
+            )
         ],
         "locations_confirmed": [
             {
@@ -150,7 +157,7 @@ def export_member_data(member: User) -> dict[str, Any]:
         ],
         "partner_invitations_sent": [
             {
-                "group": str(i.cohort.name or i.cohort.program.title),
+                "group": _group_name(i.cohort),
                 "to": i.email,
                 "status": i.status,
                 "sent": _iso(i.created_at),
@@ -190,21 +197,25 @@ def export_member_data(member: User) -> dict[str, Any]:
         "live_room_stays": [
             {
                 "meeting": _iso(p.meeting.starts_at),
-                "group": p.meeting.cohort.name,
+                "group": _group_name(p.meeting.cohort),
                 "joined": _iso(p.joined_at),
                 "left": _iso(p.left_at),
             }
-            for p in RoomPresence.objects.filter(user=member).select_related("meeting__cohort")
+            for p in RoomPresence.objects.filter(user=member).select_related(
+                "meeting__cohort__program"
+            )
         ],
         # That a facilitator removed them from a meeting; the reason they gave is theirs, given
         # through the practice as the other things staff wrote are.
         "removed_from_meetings": [
             {
                 "meeting": _iso(r.meeting.starts_at),
-                "group": r.meeting.cohort.name,
+                "group": _group_name(r.meeting.cohort),
                 "at": _iso(r.at),
             }
-            for r in RoomRemoval.objects.filter(user=member).select_related("meeting__cohort")
+            for r in RoomRemoval.objects.filter(user=member).select_related(
+                "meeting__cohort__program"
+            )
         ],
         "emails_sent": [
             *(

@@ -502,3 +502,25 @@ def test_delete_takes_back_goodbyes_left_for_a_group_and_the_words_of_reports(
     assert left.goodbye == "" and left.status == "withdrawn"
     report.refresh_from_db()
     assert report.reason == "(removed)" and report.post == theirs  # the report itself stays
+
+
+def test_the_download_names_a_group_without_a_name_by_its_programme(client: Client) -> None:
+    from circlecare.meetings.live.models import RoomPresence
+    from circlecare.meetings.models import Attendance
+    from tests.meetings.factories import meeting_at
+
+    member = UserFactory()
+    cohort = CohortFactory(name="")
+    EnrollmentFactory(cohort=cohort, member=member)
+    meeting = meeting_at(cohort, timezone.now())
+    Attendance.objects.create(
+        meeting=meeting, member=member, status="attended", at=meeting.starts_at
+    )
+    RoomPresence.objects.create(
+        meeting=meeting, user=member, joined_at=meeting.starts_at, last_seen_at=meeting.starts_at
+    )
+    client.force_login(member)
+    data = client.get(reverse("my_data"), {"format": "json"}).json()
+    title = cohort.program.title
+    assert [g["group"] for g in data["groups"]] == [title]
+    assert data["attendance"][0]["group"] == title and data["live_room_stays"][0]["group"] == title
