@@ -625,7 +625,11 @@ def _export_rows(user: User) -> list[dict[str, Any]]:
         {
             "written": timezone.localtime(r.created_at).isoformat(),
             "updated": timezone.localtime(r.updated_at).isoformat(),
-            "group": str(r.cohort.program.title) if r.cohort_id and r.cohort else None,
+            "group": (
+                str(r.cohort.program.title) + (f" — {r.cohort.name}" if r.cohort.name else "")
+                if r.cohort_id and r.cohort
+                else None
+            ),
             "week": r.week_number,
             "prompt": r.prompt or None,
             "text": r.body,

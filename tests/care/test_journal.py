@@ -179,7 +179,7 @@ def test_a_member_who_left_the_group_can_still_edit_and_stop_sharing_an_entry() 
 
 
 def test_export_as_json_and_as_a_page() -> None:
-    circle = make_circle(1)
+    circle = make_circle(1, name="Tuesday")
     member = circle.members[0]
     ReflectionFactory(member=member, body="First")
     ReflectionFactory(member=member, cohort=circle.cohort, week_number=2, body="Second")
@@ -193,6 +193,10 @@ def test_export_as_json_and_as_a_page() -> None:
     data = json.loads(response.content)
     texts = [row["text"] for row in data["journal"]]
     assert "First" in texts and "Second" in texts and "Not mine" not in texts
+    # The group by the words its pages use: the programme and, when it has one, its name.
+    groups = {row["text"]: row["group"] for row in data["journal"]}
+    cohort = circle.cohort
+    assert groups == {"First": None, "Second": f"{cohort.program.title} — Tuesday"}
     page = client.get(reverse("care:journal_export")).content.decode()
     assert page.index("First") < page.index("Second") and "Not mine" not in page
 
