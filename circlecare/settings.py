@@ -355,6 +355,9 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+#: Error reports hide every submitted value and variable outside DEBUG (circlecare/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "circlecare.reporting.NoSubmittedTextFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
