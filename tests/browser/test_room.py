@@ -227,15 +227,7 @@ def test_the_facilitator_is_not_told_someone_is_waiting_once_they_are_in_or_gone
 def test_removing_someone_with_only_spaces_for_a_reason_says_a_reason_is_needed(
     asgi_server: Any, new_page: Any
 ) -> None:
-    room_url, lead, alex = room_with_alex(asgi_server.url, "Tuesday lunchtimes")
-    facilitator = new_page()
-    login(facilitator, asgi_server.url, lead.email, PASSWORD)
-    facilitator.goto(room_url)
-    member = new_page()
-    login(member, asgi_server.url, alex.email, PASSWORD)
-    member.goto(room_url)
-    facilitator.get_by_role("button", name="Let in Alex").click()
-    expect(member.locator("#room-status")).to_contain_text("You're in the meeting")
+    _room_url, _alex, facilitator, member = two_in_a_room(asgi_server, new_page)
 
     facilitator.get_by_label("Remove Alex…").click()
     reason = facilitator.get_by_label("Reason for removing Alex (kept with the practice)")
