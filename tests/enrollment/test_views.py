@@ -162,6 +162,29 @@ def test_a_refusal_to_join_is_said_once() -> None:
     assert not Enrollment.objects.exists()
 
 
+def test_a_refused_join_page_works_out_where_the_member_stands_once() -> None:
+    """The page's own message and its next step both need the member's standing: one check."""
+    from unittest.mock import patch
+
+    from circlecare.enrollment import services
+    from circlecare.errors import DomainError
+    from circlecare.practice import eligibility
+
+    lic = LicenseFactory(state="NY")
+    therapy = CohortFactory(lead=lic.clinician.user, program__kind=ProgramKind.THERAPY)
+    member = ready_member(home_state="TX")
+    with (
+        patch.object(eligibility, "check", wraps=eligibility.check) as checked,
+        pytest.raises(DomainError),
+    ):
+        services.enroll(member=member, cohort=therapy)
+    by_the_service = checked.call_count
+    with patch.object(eligibility, "check", wraps=eligibility.check) as checked:
+        response = client_for(member).post(reverse("enrollment:join", args=[therapy.pk]))
+    assert response.status_code == 403
+    assert checked.call_count == by_the_service + 1
+
+
 def test_other_groups_start_in_the_viewers_zone() -> None:
     """A group starting Monday 7 pm in New York starts on Tuesday morning in Tokyo: the list of
     groups they can join says Tuesday to a viewer there, with the group's own time beside it."""
