@@ -10,10 +10,10 @@ from playwright.sync_api import Page, expect
 
 from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.programs.models import ProgramKind
-from tests.browser.conftest import axe_serious, login
+from tests.browser.conftest import axe_serious, enter_totp, login
 from tests.clinic.factories import ago_today, started_meeting
 from tests.factories import PASSWORD, ProgramFactory
-from tests.mfa import code_for, enable_totp
+from tests.mfa import enable_totp
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mfa_enforced]
 
@@ -35,9 +35,7 @@ def test_clinician_writes_individualises_and_signs_notes(live_server: Any, new_p
     page = new_page(timezone_id="America/New_York")
     login(page, live_server.url, scene.lead.email, PASSWORD)
     expect(page).to_have_url(f"{live_server.url}/accounts/2fa/authenticate/")
-    page.locator("#id_code").fill(code_for(secret))
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    enter_totp(page, secret)
 
     page.goto(f"{live_server.url}/clinic/")
     expect(page.get_by_role("heading", level=1, name="Workspace")).to_be_visible()

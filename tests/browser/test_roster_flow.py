@@ -11,10 +11,10 @@ from playwright.sync_api import expect
 from circlecare.enrollment import services
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.programs.models import ProgramKind
-from tests.browser.conftest import axe_serious, login
+from tests.browser.conftest import axe_serious, enter_totp, login
 from tests.enrollment.factories import only_enrollment_steps, ready_member
 from tests.factories import PASSWORD, CohortFactory, ProgramFactory
-from tests.mfa import code_for, enable_totp
+from tests.mfa import enable_totp
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mfa_enforced]
 
@@ -29,9 +29,7 @@ def test_lead_removes_a_member_from_the_roster(live_server: Any, new_page: Any) 
 
     page = new_page()
     login(page, live_server.url, cohort.lead.email, PASSWORD)
-    page.locator("#id_code").fill(code_for(secret))
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    enter_totp(page, secret)
 
     page.goto(f"{live_server.url}/my/roster/{cohort.pk}/")
     expect(page.get_by_text("2 of 2 seats held · 1 waiting")).to_be_visible()
