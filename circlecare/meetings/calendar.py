@@ -1,7 +1,9 @@
 """Meetings as iCalendar events: a member's feed and a one-meeting download.
 
-Events say only "circlecare group meeting" and the group's name with a link, never the
-programme's topic: calendars are often shared with family or an employer.
+Events say only "circlecare group meeting" with a link, never the programme's topic: calendars
+are often shared with family or an employer. As in e-mails (docs/privacy.md), a member's events
+do not name their group either, since a group's own name can say what its members are treated
+for; the people who lead a group, and coordinators, see its name, as they may have several.
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ from circlecare.accounts.models import User
 from circlecare.meetings.ics import IcsEvent, build_calendar
 from circlecare.meetings.models import Meeting, MeetingStatus
 
-
-def summary(meeting: Meeting) -> str:
-    name = meeting.cohort.name
-    return f"circlecare group meeting — {name}" if name else "circlecare group meeting"
+GENERIC_SUMMARY = "circlecare group meeting"
 
 
-def as_event(meeting: Meeting) -> IcsEvent:
+def summary(meeting: Meeting, *, named: bool) -> str:
+    """The event's title; `named` adds the group's name, for those who lead or run it."""
+    name = meeting.cohort.name if named else ""
+    return f"{GENERIC_SUMMARY} — {name}" if name else GENERIC_SUMMARY
+
+
+def _leads(person: User, meeting: Meeting) -> bool:
+    cohort = meeting.cohort
+    return person.pk in (cohort.lead_id, cohort.co_facilitator_id)
+
+
+def as_event(meeting: Meeting, *, named: bool) -> IcsEvent:
     link = f"{settings.SITE_URL}{meeting.get_absolute_url()}"
     cancelled = meeting.status == MeetingStatus.CANCELLED
     description = (
@@ -33,7 +43,7 @@ def as_event(meeting: Meeting) -> IcsEvent:
         sequence=meeting.ics_sequence,
         start=meeting.starts_at,
         end=meeting.ends_at,
-        summary=summary(meeting),
+        summary=summary(meeting, named=named),
         description=description,
         url=link,
         status="CANCELLED" if cancelled else "CONFIRMED",
@@ -41,10 +51,13 @@ def as_event(meeting: Meeting) -> IcsEvent:
     )
 
 
-def meeting_calendar(meeting: Meeting) -> bytes:
-    return build_calendar([as_event(meeting)], name=summary(meeting))
+def meeting_calendar(meeting: Meeting, viewer: User) -> bytes:
+    """One meeting for `viewer` to download (someone the meeting page already let in)."""
+    named = viewer.is_staff or _leads(viewer, meeting)
+    return build_calendar([as_event(meeting, named=named)], name=summary(meeting, named=named))
 
 
 def member_calendar(member: User, meetings: Iterable[Meeting]) -> bytes:
-    del member  # the feed's name is generic on purpose: it may show on a shared screen
-    return build_calendar([as_event(m) for m in meetings], name="circlecare meetings")
+    # The feed's name is generic on purpose: it may show on a shared screen.
+    events = [as_event(m, named=_leads(member, m)) for m in meetings]
+    return build_calendar(events, name="circlecare meetings")

@@ -171,7 +171,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def download_ics(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, _role = _meeting(request, pk)
     response = HttpResponse(
-        calendar.meeting_calendar(meeting), content_type="text/calendar; charset=utf-8"
+        calendar.meeting_calendar(meeting, _user(request)),
+        content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="circlecare-meeting-{meeting.pk}.ics"'
     return response

@@ -570,6 +570,34 @@ def test_a_leaders_feed_carries_the_meetings_they_lead() -> None:
     assert s["meeting"].uid not in {str(e["UID"]) for e in Calendar.from_ical(body).walk("VEVENT")}
 
 
+def test_a_members_calendar_does_not_name_their_group_and_its_leaders_does() -> None:
+    """A group's own name can say what its members are treated for; members' e-mails never name
+    it, and neither do the events in their calendars, which family or an employer may see."""
+    s = _setup()
+    s["cohort"].name = "Grief and loss, Tuesdays"
+    s["cohort"].save()
+    ics = reverse("meetings:ics", kwargs={"pk": s["meeting"].pk})
+
+    def texts(body: bytes) -> str:
+        calendar = Calendar.from_ical(body)
+        events = calendar.walk("VEVENT")
+        assert [str(e["UID"]) for e in events] == [s["meeting"].uid]
+        return " ".join(
+            [str(calendar.get("X-WR-CALNAME")), str(calendar.get("NAME"))]
+            + [str(e[key]) for e in events for key in ("SUMMARY", "DESCRIPTION")]
+        )
+
+    member = _client(s["member"])
+    for body in (Client().get(_feed_url(member)).content, member.get(ics).content):
+        seen = texts(body)
+        assert "circlecare group meeting" in seen
+        assert "Grief" not in seen and "Closer" not in seen
+    for who in ("lead", "co", "coordinator"):
+        assert "Grief and loss, Tuesdays" in texts(_client(s[who]).get(ics).content), who
+    for who in ("lead", "co"):
+        assert "Grief and loss, Tuesdays" in texts(Client().get(_feed_url(_client(s[who]))).content)
+
+
 def test_a_cancelled_groups_meetings_stay_in_the_feed_marked_cancelled() -> None:
     """A calendar that copied the meetings must be told they are off, not lose sight of them."""
     from circlecare.enrollment.services import cancel_cohort
