@@ -437,9 +437,20 @@ def change_pattern(
             changed.append(item)
         if not changed:
             raise ScheduleError("The meetings already follow that pattern.")
+        for item in changed:
+            # Calendars' LAST-MODIFIED: bulk_update() does not fill auto_now fields.
+            item.updated_at = now
         Meeting.objects.bulk_update(
             changed,
-            ["starts_at", "ends_at", "local_date", "local_time", "moved_from", "ics_sequence"],
+            [
+                "starts_at",
+                "ends_at",
+                "local_date",
+                "local_time",
+                "moved_from",
+                "ics_sequence",
+                "updated_at",
+            ],
         )
         _meetings_changed(locked)
         record(

@@ -598,6 +598,32 @@ def test_a_members_calendar_does_not_name_their_group_and_its_leaders_does() -> 
         assert "Grief and loss, Tuesdays" in texts(Client().get(_feed_url(_client(s[who]))).content)
 
 
+def test_a_new_pattern_moves_the_feeds_last_modified_with_its_sequence() -> None:
+    """Calendars that go by LAST-MODIFIED kept the old times after a new weekly pattern: the
+    moved meetings' SEQUENCE grew, but their LAST-MODIFIED stayed where it was."""
+    s = _setup()
+    later = meeting_at(s["cohort"], s["meeting"].starts_at + timedelta(weeks=1), number=2)
+    yesterday = timezone.now() - timedelta(days=1)
+    Meeting.objects.filter(cohort=s["cohort"]).update(updated_at=yesterday)
+    url = _feed_url(_client(s["member"]))
+
+    def events() -> list[Any]:
+        body = Client().get(url).content
+        return list(Calendar.from_ical(body).walk("VEVENT"))
+
+    assert [e.decoded("LAST-MODIFIED") for e in events()] == [yesterday.replace(microsecond=0)] * 2
+    new_day = later.local_date + timedelta(days=1)
+    _client(s["coordinator"]).post(
+        reverse("meetings:pattern", kwargs={"pk": s["cohort"].pk}),
+        {"from_date": new_day.isoformat(), "start_time": "18:00"},
+    )
+    after = events()
+    assert [str(e["UID"]) for e in after] == [s["meeting"].uid, later.uid]
+    for event in after:
+        assert int(event["SEQUENCE"]) == 1
+        assert event.decoded("LAST-MODIFIED") > yesterday + timedelta(hours=23)
+
+
 def test_a_cancelled_groups_meetings_stay_in_the_feed_marked_cancelled() -> None:
     """A calendar that copied the meetings must be told they are off, not lose sight of them."""
     from circlecare.enrollment.services import cancel_cohort
