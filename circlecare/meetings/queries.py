@@ -152,12 +152,17 @@ def feed_by_token(token: str) -> CalendarFeed | None:
 
 def feed_meetings(member: User, now: datetime | None = None) -> list[Meeting]:
     """What someone's calendar feed carries: the meetings of the groups they have a seat in and
-    of the groups they lead, and those of a group the practice cancelled while they had a place
-    in it (marked cancelled, so a calendar that copied them takes them off)."""
+    of the groups they lead, and those of a group the practice cancelled while they had a seat
+    in it (marked cancelled, so a calendar that copied them takes them off). A cancelled group
+    adds nothing for someone who was only waiting or offered a seat: they never had its meetings."""
     now = now or timezone.now()
     theirs = Enrollment.objects.filter(
         Q(status__in=MEMBER_STATUSES)
-        | Q(status=EnrollmentStatus.REMOVED, end_reason=GROUP_CANCELLED),
+        | Q(
+            status=EnrollmentStatus.REMOVED,
+            end_reason=GROUP_CANCELLED,
+            confirmed_at__isnull=False,
+        ),
         member=member,
     ).values("cohort_id")
     return list(

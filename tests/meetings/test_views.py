@@ -640,6 +640,39 @@ def test_a_cancelled_groups_meetings_stay_in_the_feed_marked_cancelled() -> None
     assert s["meeting"].updated_at > before  # the calendar's LAST-MODIFIED moves
 
 
+def test_a_cancelled_group_adds_nothing_to_the_feeds_of_those_who_were_only_waiting() -> None:
+    """Someone on the waiting list or with an open offer never had the meetings in their
+    calendar; a cancellation must not put the group's meetings there, nor the ones it already
+    held as if they had been theirs."""
+    from circlecare.enrollment.services import cancel_cohort
+    from tests.factories import EnrollmentFactory
+
+    s = _setup()
+    held = meeting_at(
+        s["cohort"], timezone.now() - timedelta(days=4), number=2, status=MeetingStatus.HELD
+    )
+    waiting, offered = UserFactory(), UserFactory()
+    EnrollmentFactory(member=waiting, cohort=s["cohort"], status="waitlisted", confirmed_at=None)
+    EnrollmentFactory(
+        member=offered,
+        cohort=s["cohort"],
+        status="offered",
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(days=1),
+        confirmed_at=None,
+    )
+    urls = {who: _feed_url(_client(who)) for who in (s["member"], waiting, offered)}
+    cancel_cohort(cohort=s["cohort"], actor=s["coordinator"])
+    for who in (waiting, offered):
+        assert Calendar.from_ical(Client().get(urls[who]).content).walk("VEVENT") == []
+    # The member who had a seat is told the meeting ahead is off and keeps the one held.
+    events = Calendar.from_ical(Client().get(urls[s["member"]]).content).walk("VEVENT")
+    assert {(str(e["UID"]), str(e["STATUS"])) for e in events} == {
+        (held.uid, "CONFIRMED"),
+        (s["meeting"].uid, "CANCELLED"),
+    }
+
+
 def test_feed_query_count_does_not_grow_with_meetings(
     django_assert_max_num_queries: Any,
 ) -> None:
