@@ -11,6 +11,10 @@ server has accepted the message:
 * killed after the commit: the claim is there and nobody sends it again;
 * two workers at once: the second insert waits on the first one's unique-index entry and then
   fails, so the second worker skips that member;
+* a cancellation or a move at the same moment: the claim's transaction holds the meeting's row,
+  which those changes lock first, so either the reminder goes out before the change (and a move
+  then clears its claim, so the new time gets its own reminder) or the change comes first and
+  the claim sees the meeting's new status or time and sends nothing;
 * the mail server refuses: the exception rolls the claim back and a later sweep retries, as long
   as the reminder is still on time.
 
@@ -143,9 +147,21 @@ def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailM
 def send_one(
     meeting: Meeting, member: User, kind: str, now: datetime, connection: Any = None
 ) -> bool:
-    """Claim and send one reminder; False when it was already claimed by someone else."""
+    """Claim and send one reminder; False when it was already claimed by someone else, or when
+    the meeting has been cancelled or moved since `meeting` was read."""
     try:
         with transaction.atomic():
+            # The meeting row is held until this reminder is sent: a cancellation or move waits
+            # for it (and then clears the claims of the old time), and one that came first is
+            # seen here, so no reminder gives a time the meeting no longer has.
+            current = (
+                Meeting.objects.select_for_update(no_key=True)
+                .filter(pk=meeting.pk)
+                .values_list("status", "starts_at")
+                .first()
+            )
+            if current != (MeetingStatus.SCHEDULED, meeting.starts_at):
+                return False
             ReminderSent.objects.create(member=member, meeting=meeting, kind=kind, sent_at=now)
             # Sent while the claim is uncommitted: see the module docstring for why.
             message = _message(meeting, member, kind, now)

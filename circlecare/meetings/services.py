@@ -222,7 +222,9 @@ def _changeable(meeting: Meeting, now: datetime) -> None:
 def _locked_meeting(meeting: Meeting) -> tuple[Cohort, Meeting]:
     cohort = _locked_cohort(meeting.cohort)
     try:
-        locked = Meeting.objects.get(pk=meeting.pk, cohort=cohort)
+        # A reminder being sent holds the meeting's row (reminders.send_one); waiting for it
+        # here means a move sees, and clears, the claim it made for the old time.
+        locked = Meeting.objects.select_for_update().get(pk=meeting.pk, cohort=cohort)
     except Meeting.DoesNotExist:
         raise NotFound() from None
     return cohort, locked
@@ -274,9 +276,9 @@ def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
         cohort, locked = _locked_meeting(meeting)
         _changeable(locked, now)
         later = list(
-            Meeting.objects.filter(
-                cohort=cohort, status=MeetingStatus.SCHEDULED, starts_at__gte=locked.starts_at
-            ).order_by("-starts_at")
+            Meeting.objects.select_for_update()
+            .filter(cohort=cohort, status=MeetingStatus.SCHEDULED, starts_at__gte=locked.starts_at)
+            .order_by("-starts_at")
         )
         if later:
             _licences_still_cover(cohort, later[0].local_date + timedelta(weeks=1))
@@ -400,9 +402,9 @@ def change_pattern(
     with transaction.atomic(durable=True):
         locked = _locked_cohort(cohort)
         future = list(
-            Meeting.objects.filter(
-                cohort=locked, status=MeetingStatus.SCHEDULED, starts_at__gt=now
-            ).order_by("starts_at")
+            Meeting.objects.select_for_update()
+            .filter(cohort=locked, status=MeetingStatus.SCHEDULED, starts_at__gt=now)
+            .order_by("starts_at")
         )
         if not future:
             raise ScheduleError("This group has no future meetings to change.")

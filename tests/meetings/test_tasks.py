@@ -210,6 +210,43 @@ def test_a_meeting_moved_after_its_reminder_is_reminded_again_at_its_new_time() 
     assert reminders.send_reminders(meeting.pk, ReminderKind.DAY, now=new_due) == 0  # once
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["cancel", "move"])
+def test_a_meeting_changed_while_its_reminders_go_out_gets_none_at_the_old_time(
+    change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A facilitator who falls ill cancels or moves the meeting just as its hour reminders start
+    going out: the reminders not yet sent must not say it meets in an hour, and a moved meeting
+    is still reminded at its new time."""
+    _cohort, meeting, people = _cohort_in(55)
+    staff = coordinator()
+    found = reminders.recipients
+
+    def changed_meanwhile(item: Meeting, kind: str) -> list[Any]:
+        who = found(item, kind)
+        if change == "cancel":
+            services.cancel_meeting(meeting=item, actor=staff)
+        else:
+            services.move_meeting(
+                meeting=item,
+                local_date=item.local_date + timedelta(days=2),
+                local_time=item.local_time,
+                actor=staff,
+            )
+        return who
+
+    monkeypatch.setattr(reminders, "recipients", changed_meanwhile)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.HOUR) == 0
+    assert mail.outbox == []
+    assert not ReminderSent.objects.filter(meeting=meeting).exists()
+    monkeypatch.setattr(reminders, "recipients", found)
+    meeting.refresh_from_db()
+    if change == "move":
+        new_due = meeting.starts_at - timedelta(minutes=55)
+        assert reminders.send_reminders(meeting.pk, ReminderKind.HOUR, now=new_due) == 2
+        assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_due_reminder_tasks_once(run_worker: Any) -> None:
     _cohort, meeting, people = _cohort_in(55)
@@ -331,6 +368,79 @@ def test_worker_killed_mid_run_and_restarted_sends_every_reminder_exactly_once(
     assert all(count == 1 for count in sent.values()), sent
     assert ReminderSent.objects.count() == 6
     del soon_cohort, day_cohort
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite cannot show a race"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_move_while_a_reminder_is_being_sent_leaves_the_new_time_its_own_reminder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The move waits for the reminder being sent, then clears its claim; before, the claim was
+    committed after the move had cleared the old ones, and the new time got no reminder."""
+    import threading
+
+    from django.db import connections
+
+    _cohort, meeting, [member] = _cohort_in(55, members=1)
+    staff = coordinator()
+    sending, release = threading.Event(), threading.Event()
+    outcome: list[str] = []
+    build = reminders._message
+
+    def paused(*args: Any) -> Any:
+        sending.set()
+        assert release.wait(timeout=30)
+        return build(*args)
+
+    monkeypatch.setattr(reminders, "_message", paused)
+
+    def send() -> None:
+        try:
+            outcome.append(f"sent {reminders.send_reminders(meeting.pk, ReminderKind.HOUR)}")
+        finally:
+            connections.close_all()
+
+    def move() -> None:
+        try:
+            services.move_meeting(
+                meeting=Meeting.objects.get(pk=meeting.pk),
+                local_date=meeting.local_date + timedelta(days=2),
+                local_time=meeting.local_time,
+                actor=staff,
+            )
+            outcome.append("moved")
+        finally:
+            connections.close_all()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert sending.wait(timeout=30)
+    mover = threading.Thread(target=move)
+    mover.start()
+    # Until the move is seen waiting for a lock, or has finished (a condition polled, with a
+    # deadline): either way the reminder is then let go.
+    deadline = clock.monotonic() + 10
+    waiting = False
+    while not waiting and mover.is_alive() and clock.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            waiting = cursor.fetchone()[0] > 0
+    release.set()
+    sender.join(timeout=30)
+    mover.join(timeout=30)
+    assert sorted(outcome) == ["moved", "sent 1"]
+    assert [m.to for m in mail.outbox] == [[member.email]]
+    monkeypatch.setattr(reminders, "_message", build)
+    meeting.refresh_from_db()
+    new_due = meeting.starts_at - timedelta(minutes=55)
+    assert reminders.send_reminders(meeting.pk, ReminderKind.HOUR, now=new_due) == 1
+    assert [m.to for m in mail.outbox] == [[member.email]] * 2
 
 
 @pytest.mark.skipif(
