@@ -640,6 +640,28 @@ def test_a_cancelled_groups_meetings_stay_in_the_feed_marked_cancelled() -> None
     assert s["meeting"].updated_at > before  # the calendar's LAST-MODIFIED moves
 
 
+def test_someone_who_leaves_the_group_gets_no_more_of_its_reminders_or_events() -> None:
+    from django.core import mail
+
+    from circlecare.meetings import reminders
+    from circlecare.meetings.models import ReminderKind
+
+    s = _setup()
+    stays = member_of(s["cohort"])
+    url = _feed_url(_client(s["member"]))
+    assert [
+        str(e["UID"]) for e in Calendar.from_ical(Client().get(url).content).walk("VEVENT")
+    ] == [s["meeting"].uid]
+    enrollment_services.withdraw(
+        enrollment=Enrollment.objects.get(member=s["member"], cohort=s["cohort"])
+    )
+    assert Calendar.from_ical(Client().get(url).content).walk("VEVENT") == []
+    due = s["meeting"].starts_at - timedelta(minutes=55)
+    reminders.send_reminders(s["meeting"].pk, ReminderKind.HOUR, now=due)
+    reminded = {m.to[0] for m in mail.outbox}
+    assert stays.email in reminded and s["member"].email not in reminded
+
+
 def test_a_cancelled_group_adds_nothing_to_the_feeds_of_those_who_were_only_waiting() -> None:
     """Someone on the waiting list or with an open offer never had the meetings in their
     calendar; a cancellation must not put the group's meetings there, nor the ones it already
