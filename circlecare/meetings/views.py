@@ -15,7 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
@@ -142,7 +147,7 @@ def calendar_feed(request: HttpRequest) -> HttpResponse:
     return redirect("meetings:mine")
 
 
-@require_GET
+@require_safe  # some calendar apps check a subscription with HEAD before fetching it
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     found = queries.feed_by_token(token)
     if found is None:

@@ -350,6 +350,8 @@ def test_secret_feed_follows_moves_and_cancellations_and_can_be_rotated_and_revo
     url = _feed_url(client)
     anonymous = Client()
     first_feed = Calendar.from_ical(anonymous.get(url).content)
+    checked = anonymous.head(url)
+    assert checked.status_code == 200 and checked["Content-Type"].startswith("text/calendar")
     uids = {str(e["UID"]): int(e["SEQUENCE"]) for e in first_feed.walk("VEVENT")}
     assert uids == {s["meeting"].uid: 0, second.uid: 0}
 
