@@ -185,7 +185,7 @@ def format_local(dt_utc: datetime, zone: str) -> str:
     such as "+14". Names of days and months are English whatever the process locale is.
     """
     local = _require_aware(dt_utc).astimezone(_zone(zone))
-    return f"{_day(local)} {local.year}, {_clock(local.time())} {_abbreviation(local)}"
+    return f"{_day(local)} {local.year}, {clock_text(local.time())} {_abbreviation(local)}"
 
 
 def format_for_viewer(
@@ -214,7 +214,7 @@ def format_for_viewer(
     if viewer_zone == cohort_zone or same_clock:
         return primary, None
     place = (cohort_place_label or "").strip() or place_of(cohort_zone)
-    clock = _clock(cohort_local.time())
+    clock = clock_text(cohort_local.time())
     if cohort_local.date() != viewer_local.date():
         return primary, f"{clock} on {_day(cohort_local)} in {place}"
     return primary, f"{clock} in {place}"
@@ -289,13 +289,13 @@ def _to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
 def _note(issue: LocalTimeIssue | None, wall: time, local: datetime) -> str | None:
     if issue == "gap":
         return (
-            f"{_clock(wall)} does not exist on this date (clocks go forward); "
-            f"the meeting starts at {_clock(local.time())}"
+            f"{clock_text(wall)} does not exist on this date (clocks go forward); "
+            f"the meeting starts at {clock_text(local.time())}"
         )
     if issue == "ambiguous":
         return (
-            f"{_clock(wall)} happens twice on this date (clocks go back); "
-            f"the meeting is at the first {_clock(wall)} ({_abbreviation(local)})"
+            f"{clock_text(wall)} happens twice on this date (clocks go back); "
+            f"the meeting is at the first {clock_text(wall)} ({_abbreviation(local)})"
         )
     return None
 
@@ -310,7 +310,7 @@ def _day(local: datetime) -> str:
     return f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
 
 
-def _clock(t: time) -> str:
+def clock_text(t: time) -> str:
     hour = t.hour % 12 or 12
     suffix = "am" if t.hour < 12 else "pm"
     if t.second:

@@ -50,11 +50,11 @@ def test_a_post_from_earlier_this_year_where_the_viewer_is_has_no_year() -> None
         berlin_board = page_for(reader, "Europe/Berlin", board)
         berlin_post = page_for(reader, "Europe/Berlin", detail)
     # In Chicago it is still 2026: the post is from this year.
-    assert "30 Dec, 12:00 p.m. CST" in chicago_board and "2026" not in chicago_board
-    assert "30 December, 12:00 p.m. CST" in chicago_post
+    assert "30 Dec, 12:00 pm CST" in chicago_board and "2026" not in chicago_board
+    assert "30 December, 12:00 pm CST" in chicago_post
     # In Berlin it is 2027 already: the post is from last year and says so.
-    assert "30 Dec 2026, 7:00 p.m. CET" in berlin_board
-    assert "30 December 2026, 7:00 p.m. CET" in berlin_post
+    assert "30 Dec 2026, 7:00 pm CET" in berlin_board
+    assert "30 December 2026, 7:00 pm CET" in berlin_post
 
 
 def test_a_date_for_the_plan_says_its_year_when_it_is_another_year(at_new_year: None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -199,6 +200,8 @@ def test_export_as_json_and_as_a_page() -> None:
     assert groups == {"First": None, "Second": f"{cohort.program.title} — Tuesday"}
     page = client.get(reverse("care:journal_export")).content.decode()
     assert page.index("First") < page.index("Second") and "Not mine" not in page
+    # Each entry's time as times are written elsewhere: "7:05 pm", not "7:05 p.m.".
+    assert len(re.findall(r", \d{1,2}:\d{2} [ap]m [A-Z]", page)) >= 2 and ".m. " not in page
 
 
 def test_delete_only_your_own_entry() -> None:

@@ -538,7 +538,7 @@ def test_group_schedules_list_names_each_groups_clock_by_place_not_zone_code() -
         start_time=time(18, 30),
     )
     page = _client(s["lead"]).get(reverse("meetings:groups")).content.decode()
-    assert "6:30 p.m. Los Angeles time" in page
+    assert "6:30 pm Los Angeles time" in page
     assert "America/Los_Angeles" not in page and "America/New_York" not in page
 
 

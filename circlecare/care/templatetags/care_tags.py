@@ -35,6 +35,7 @@ BOARD_DATE_FORMATS = {
     "day": ("D j M", "D j M Y"),
     "day_long": ("l j F", "l j F Y"),
     "short": ("j M", "j M Y"),
+    "full": ("l j F Y, g:i a T", "l j F Y, g:i a T"),
 }
 
 
@@ -46,4 +47,5 @@ def board_date(value: date | None, style: str = "moment") -> str:
         return ""
     this_year, other_year = BOARD_DATE_FORMATS[style]
     fmt = this_year if value.year == timezone.localdate().year else other_year
-    return dateformat.format(value, fmt)
+    # "7:05 pm", as times are written everywhere else (schedule.clock_text), not Django's "p.m.".
+    return dateformat.format(value, fmt).replace("a.m.", "am").replace("p.m.", "pm")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from html import escape
 from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from circlecare.meetings.schedule import format_for_viewer, format_local, place_of
+from circlecare.meetings.schedule import clock_text, format_for_viewer, format_local, place_of
 
 register = template.Library()
 
@@ -60,6 +60,12 @@ def when_iso(context: dict[str, Any], value: str | None) -> SafeString | str:
 @register.simple_tag
 def in_zone(moment: datetime, zone: str) -> str:
     return format_local(moment, zone)
+
+
+@register.filter
+def clock(value: time) -> str:
+    """``{{ cohort.start_time|clock }}`` → "7:00 pm", as times are written on every page."""
+    return clock_text(value)
 
 
 @register.filter

@@ -382,7 +382,7 @@
     if (following || mine) log.scrollTop = log.scrollHeight;
   }
 
-  // "7:05 pm", as times are written everywhere else on the site (schedule._clock).
+  // "7:05 pm", as times are written everywhere else on the site (schedule.clock_text).
   function clock(when) {
     var hours = when.getHours();
     var minutes = when.getMinutes();
