@@ -89,6 +89,7 @@ def _render_notes(
             }
         )
     context = {
+        "problems": _problems(bound, members),
         "meeting": meeting,
         "cohort": meeting.cohort,
         "can_write": can_write,
@@ -100,6 +101,25 @@ def _render_notes(
         "members": members,
     }
     return render(request, "clinic/notes.html", context, status=status)
+
+
+def _problems(bound: dict[str, Any], members: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Each refused field on the notes page, named by its note, for the summary at the top.
+
+    The page is long on a phone and the refusal sits beside one note among many: the summary is
+    what the keyboard and the screen reader are taken to, with a link to the field."""
+    about = {"group": "Group note"}
+    for row in members:
+        about[f"individual-{row['note'].pk}"] = f"Note for {row['entry'].member.display_name}"
+    problems = []
+    for key, form in bound.items():
+        note_key = key.removeprefix("sign-")
+        for field in form:
+            for error in field.errors:
+                problems.append(
+                    {"id": field.auto_id, "about": about.get(note_key, "Note"), "error": error}
+                )
+    return problems
 
 
 @login_required

@@ -474,6 +474,43 @@ def test_an_unticked_box_keeps_the_unsaved_text_on_screen(scene: Scene) -> None:
     assert (first.text, first.status) == ("Saved draft", NoteStatus.DRAFT)
 
 
+def _summary_links(page: str) -> list[tuple[str, str]]:
+    """The error summary's links, (target, words), when it comes before the first note."""
+    summary = re.search(r'<div class="error-summary" role="alert".*?</div>', page, re.S)
+    assert summary is not None, "no error summary"
+    assert summary.start() < page.index('id="group-heading"')
+    return re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary.group(0))
+
+
+def test_an_unticked_box_is_summarised_at_the_top_with_a_link_to_it(scene: Scene) -> None:
+    # On a phone the box is screens below the top; keyboard focus and the screen reader go to
+    # the summary (circlecare.js), which names the note and leads to the box.
+    services.save_group_note(meeting=scene.meeting, text="Saved draft", actor=scene.lead)
+    services.create_individual_notes(meeting=scene.meeting, actor=scene.lead)
+    first = IndividualNote.objects.get(member=scene.attendees[0])
+    key = f"individual-{first.pk}"
+    response = _client(scene.lead).post(
+        reverse("clinic:sign", args=["individual", first.pk]), {f"{key}-text": "Typed"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    name = scene.attendees[0].display_name
+    assert _summary_links(page) == [
+        (f"id_sign-{key}-confirm", f"Note for {name}: Tick the box to confirm before signing.")
+    ]
+    assert f'id="id_sign-{key}-confirm"' in page
+
+
+def test_a_group_note_too_long_is_summarised_with_a_link_to_its_field(scene: Scene) -> None:
+    response = _client(scene.lead).post(
+        reverse("clinic:save_group", args=[scene.meeting.pk]), {"group-text": "x" * 20_001}
+    )
+    assert response.status_code == 400
+    [(target, words)] = _summary_links(response.content.decode())
+    assert target == "id_group-text"
+    assert words.startswith("Group note: A note can be up to 20,000 characters.")
+
+
 def test_too_long_a_note_gets_a_message_and_changes_nothing(scene: Scene) -> None:
     client = _client(scene.lead)
     services.save_group_note(meeting=scene.meeting, text="Before", actor=scene.lead)
