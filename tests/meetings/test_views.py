@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -527,6 +528,17 @@ def test_group_schedules_list_shows_coordinators_every_group_and_leads_their_own
     own = _client(s["lead"]).get(reverse("meetings:groups")).content.decode()
     assert "Tuesday evenings" in own and "Spring draft" not in own
     del draft
+
+
+def test_group_schedules_table_is_named_and_each_row_is_headed_by_its_group() -> None:
+    # Too wide for a phone, the table scrolls in a box named after its caption; each row's
+    # cells are read out with the group they belong to.
+    s = _setup()
+    page = _client(s["coordinator"]).get(reverse("meetings:groups")).content.decode()
+    assert re.search(
+        r'<table class="table">\s*<caption class="visually-hidden">Groups, when each starts', page
+    )
+    assert re.search(r'<th scope="row"><a href="[^"]+">[^<]*Tuesday evenings</a>', page)
 
 
 def test_group_schedules_list_names_each_groups_clock_by_place_not_zone_code() -> None:
