@@ -3,6 +3,7 @@ questionnaires, rosters with attendance and links to each member's chart."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -128,6 +129,22 @@ def test_coordinator_sees_every_active_group_without_chart_links() -> None:
     chart = reverse("measures:member", args=[first.cohort.pk, first.absent.pk])
     assert chart not in response.content.decode()
     assert len(ws.today) == 2
+
+
+def test_each_roster_table_is_named_after_its_own_group() -> None:
+    # Two groups of one programme: on a phone each roster scrolls in a box named after its
+    # caption, and a screen reader's list of tables tells them apart only by the group's name.
+    first = started_meeting(name="Tuesday evenings", ago=ago_today())
+    second = started_meeting(
+        name="Thursday lunchtimes", program=first.cohort.program, ago=ago_today()
+    )
+    page = _client(coordinator()).get(URL).content.decode()
+    captions = re.findall(r'<caption class="visually-hidden">(Members of [^<]*)</caption>', page)
+    title = first.cohort.program.title
+    assert sorted(captions) == [
+        f"Members of {title} — {name} and their attendance"
+        for name in sorted([first.cohort.name, second.cohort.name])
+    ]
 
 
 def test_members_and_anonymous_do_not_get_the_workspace() -> None:
