@@ -347,6 +347,22 @@ def test_the_roster_says_how_each_person_left() -> None:
     assert "(Left the waiting list," in rows["Dee"]
 
 
+def test_each_roster_row_is_headed_by_its_member() -> None:
+    # The rows scroll sideways on a phone; a screen reader moving along a row hears whose
+    # status, date and removal link each cell is.
+    cohort = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(display_name="Ana"), cohort=cohort)
+    services.enroll(member=ready_member(display_name="Ben"), cohort=cohort)
+    page = client_for(cohort.lead).get(reverse("enrollment:roster", args=[cohort.pk]))
+    html_text = page.content.decode()
+    members, waiting = (
+        html_text.split(f'id="{heading}"')[1].split("</tbody>")[0]
+        for heading in ("members-heading", "waiting-heading")
+    )
+    assert re.findall(r'<th scope="row">(\w+)', members) == ["Ana"]
+    assert re.findall(r'<th scope="row">(\w+)', waiting) == ["Ben"]
+
+
 def test_a_long_waiting_list_is_shown_a_page_at_a_time_in_its_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -364,7 +380,8 @@ def test_a_long_waiting_list_is_shown_a_page_at_a_time_in_its_order(
         page = client.get(url + query)
         assert page.status_code == 200
         body = page.content.decode().split('id="waiting-heading"')[1].split("</tbody>")[0]
-        cells = [c.split("</td>")[0].strip() for c in body.split("<td>")[1:]]
+        body = body.split("<tbody>")[1]
+        cells = [re.split(r"</t[dh]>", c)[0].strip() for c in re.split(r"<t[dh][^>]*>", body)[1:]]
         return [(cells[i], cells[i + 1].split("<")[0].strip()) for i in range(0, len(cells), 4)]
 
     assert waiting_rows("") == [("1", "Ana"), ("2", "Ben")]
