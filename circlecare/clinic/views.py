@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -129,6 +130,16 @@ def meeting_notes(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_notes(request, meeting, can_write)
 
 
+def _back_to(meeting_pk: int, place: str) -> HttpResponse:
+    """Back to the notes page at the note just changed: on a phone it is screens down the page,
+    and the site's script gives that place keyboard focus, with the message the change left."""
+    return redirect(f"{reverse('clinic:notes', args=[meeting_pk])}#{place}")
+
+
+def _place(note: GroupNote | IndividualNote) -> str:
+    return "group-heading" if isinstance(note, GroupNote) else f"member-{note.member_id}"
+
+
 def _saved(text: str, what: str) -> str:
     if not text.strip():
         return f"{what} is saved as an empty draft: there is nothing to sign yet."
@@ -156,7 +167,7 @@ def save_group(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _refused(request, exc, meeting.pk)
     messages.success(request, _saved(form.cleaned_data["text"], "The group note"))
-    return redirect("clinic:notes", pk=meeting.pk)
+    return _back_to(meeting.pk, "group-heading")
 
 
 @login_required
@@ -176,7 +187,7 @@ def start_individual(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, said)
     else:
         messages.info(request, "Every member who attended already has a note.")
-    return redirect("clinic:notes", pk=meeting.pk)
+    return _back_to(meeting.pk, "individual-heading")
 
 
 @login_required
@@ -197,7 +208,7 @@ def save_individual(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, _saved(form.cleaned_data["text"], f"The note for {note.member.display_name}")
     )
-    return redirect("clinic:notes", pk=note.meeting_id)
+    return _back_to(note.meeting_id, _place(note))
 
 
 @login_required
@@ -230,7 +241,7 @@ def sign(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return _render_notes(request, note.meeting, True, bound=bound, status=exc.status)
     messages.success(request, "Signed. The note is now read-only.")
-    return redirect("clinic:notes", pk=note.meeting_id)
+    return _back_to(note.meeting_id, _place(note))
 
 
 @login_required
@@ -244,7 +255,7 @@ def amend(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     messages.success(
         request, "An amendment is started as a new draft. The signed version stays as it was."
     )
-    return redirect("clinic:notes", pk=note.meeting_id)
+    return _back_to(note.meeting_id, _place(note))
 
 
 @login_required

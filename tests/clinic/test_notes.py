@@ -392,6 +392,43 @@ def test_write_individualise_and_sign_through_the_pages(scene: Scene) -> None:
     assert IndividualNote.objects.get(pk=first.pk).text == "Shared story, Ann"
 
 
+def test_each_change_leads_back_to_the_note_it_changed(scene: Scene) -> None:
+    # On a phone a member's note is screens down the page: after saving, signing or amending
+    # it, the page opens at that note (the script gives it focus), not at the top.
+    client = _client(scene.lead)
+    url = _notes_url(scene)
+
+    def place(response: Any) -> str:
+        assert response.status_code == 302
+        where, _, fragment = response["Location"].partition("#")
+        assert where == url
+        assert f'id="{fragment}"' in client.get(url).content.decode()
+        return fragment
+
+    group = place(
+        client.post(reverse("clinic:save_group", args=[scene.meeting.pk]), {"group-text": "Story"})
+    )
+    assert group == "group-heading"
+    started = client.post(reverse("clinic:start_individual", args=[scene.meeting.pk]))
+    assert place(started) == "individual-heading"
+    second = IndividualNote.objects.get(member=scene.attendees[1])
+    key = f"individual-{second.pk}"
+    here = f"member-{scene.attendees[1].pk}"
+    saved = client.post(reverse("clinic:save_individual", args=[second.pk]), {f"{key}-text": "B"})
+    assert place(saved) == here
+    signed = client.post(
+        reverse("clinic:sign", args=["individual", second.pk]), {f"sign-{key}-confirm": "on"}
+    )
+    assert place(signed) == here
+    assert place(client.post(reverse("clinic:amend", args=["individual", second.pk]))) == here
+    note = GroupNote.objects.get()
+    signed = client.post(
+        reverse("clinic:sign", args=["group", note.pk]), {"sign-group-confirm": "on"}
+    )
+    assert place(signed) == "group-heading"
+    assert place(client.post(reverse("clinic:amend", args=["group", note.pk]))) == "group-heading"
+
+
 def test_notes_started_without_a_group_note_are_not_said_to_come_from_one(
     scene: Scene,
 ) -> None:
