@@ -331,6 +331,14 @@ def test_notes_page_access_per_role(scene: Scene) -> None:
     assert b"<textarea" not in staff_page.content
 
 
+def test_the_notes_page_names_the_group_in_its_title() -> None:
+    # Week 1's notes of two groups, open in two tabs, are told apart by their titles.
+    scene = started_meeting(name="Tuesday evenings")
+    page = _client(scene.lead).get(_notes_url(scene)).content.decode()
+    number = scene.meeting.number
+    assert f"<title>Notes — week {number} — Tuesday evenings · circlecare</title>" in page
+
+
 def test_outsiders_cannot_write_through_the_pages(scene: Scene) -> None:
     services.save_group_note(meeting=scene.meeting, text="Kept", actor=scene.lead)
     note = GroupNote.objects.get()

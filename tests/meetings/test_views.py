@@ -113,6 +113,20 @@ def test_schedule_pages_are_for_coordinators_and_leads_to_view() -> None:
     assert s["meeting"].ics_sequence == 0
 
 
+def test_staff_meeting_pages_name_the_group_in_their_title() -> None:
+    # A facilitator of two groups with both week 1s open in tabs, or a screen reader reading
+    # the title, tells them apart by the group.
+    s = _setup()
+    client = _client(s["coordinator"])
+    number = s["meeting"].number
+    for route, words in (
+        ("meetings:attendance", "Attendance — week"),
+        ("meetings:move", "Move week"),
+    ):
+        page = client.get(reverse(route, kwargs={"pk": s["meeting"].pk})).content.decode()
+        assert f"<title>{words} {number} — Tuesday evenings · circlecare</title>" in page, route
+
+
 def test_member_in_london_sees_a_new_york_meeting_in_london_time() -> None:
     s = _setup(start=datetime(2027, 1, 13, 0, 0, tzinfo=UTC))  # 7 pm Tue 12 Jan in New York
     s["member"].time_zone = "Europe/London"
