@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from django.utils import timezone
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.measures.instruments import get
-from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
+from circlecare.measures.models import Assessment, AssessmentStatus, MeasurementPlan, RiskAlert
 from circlecare.measures.plans import intake_codes
 from circlecare.measures.services import submit_assessment, submit_intake
 from circlecare.programs.models import ProgramKind
@@ -604,6 +605,34 @@ def test_a_chart_mixing_demo_and_real_scores_does_not_call_them_all_made_up(
     body = client_for(world["lead"]).get(urls(world)["member"]).content.decode()
     assert "Demo data: some of these scores are made up." in body
     assert "these scores are made up." not in body.replace("some of these", "")
+
+
+def _charts(body: str, source: str) -> list[dict[str, Any]]:
+    data = re.search(rf'id="{source}"[^>]*>(.*?)</script>', body, re.S)
+    assert data is not None
+    charts: list[dict[str, Any]] = json.loads(data[1])
+    return charts
+
+
+def test_each_chart_on_a_member_chart_is_drawn_under_its_own_questionnaire() -> None:
+    """A questionnaire with no scores yet comes first: the ones after it still get their own
+    figures, not a neighbour's."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=6)
+    MeasurementPlan.objects.create(program=program, weekly_instruments="WHO5,PHQ9,GAD7")
+    cohort = CohortFactory(program=program)
+    member = EnrollmentFactory(cohort=cohort).member
+    completed(member=member, cohort=cohort, code="PHQ9", total=15, week=0)
+    completed(member=member, cohort=cohort, code="GAD7", total=3, week=0)
+    body = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/members/{member.pk}/")
+    page = body.content.decode()
+    charts = _charts(page, "clinician-charts")
+    drawn = re.findall(r'<h2 id="track-(\w+)".*?(?:data-index="(\d+)"|</section>)', page, re.S)
+    assert [code for code, _ in drawn] == ["WHO5", "PHQ9", "GAD7"]
+    for code, index in drawn:
+        if index:
+            assert charts[int(index)]["code"] == code
+            assert charts[int(index)]["values"]
+    assert [code for code, index in drawn if index] == ["PHQ9", "GAD7"]
 
 
 def test_member_fhir_download(world: dict[str, Any]) -> None:
