@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from circlecare.measures.instruments import Instrument, get
 from circlecare.measures.instruments.base import LOW_ITEM, RISK
 from circlecare.measures.models import Assessment, AssessmentStatus
@@ -242,7 +244,8 @@ class Trajectory:
             "min": low,
             "max": high,
             "higherIsWorse": instrument.higher_is_worse,
-            "labels": [f"{p.at:%d %b}" for p in self.points],
+            # In the viewer's zone, as the table beside the chart gives the dates.
+            "labels": [f"{timezone.localtime(p.at):%d %b}" for p in self.points],
             "values": [p.value for p in self.points],
             "unit": "%" if instrument.bands_on == "percentage" else "",
         }

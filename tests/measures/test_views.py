@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -633,6 +633,25 @@ def test_each_chart_on_a_member_chart_is_drawn_under_its_own_questionnaire() -> 
             assert charts[int(index)]["code"] == code
             assert charts[int(index)]["values"]
     assert [code for code, index in drawn if index] == ["PHQ9", "GAD7"]
+
+
+def test_chart_dates_are_the_viewers_dates_as_in_the_table() -> None:
+    """Answered at 10:30 UTC on 10 March: already 11 March on Kiritimati (UTC+14), still
+    9 March in Pago Pago (UTC−11)."""
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=6))
+    member = EnrollmentFactory(cohort=cohort, member__time_zone="Pacific/Kiritimati").member
+    when = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
+    completed(member=member, cohort=cohort, code="PHQ9", total=15, week=0, when=when)
+    page = client_for(member).get("/measures/progress/").content.decode()
+    assert "<td>11 Mar 2026</td>" in page
+    assert _charts(page, f"member-charts-{cohort.pk}")[0]["labels"] == ["11 Mar"]
+    lead = cohort.lead
+    lead.time_zone = "Pacific/Pago_Pago"
+    lead.save(update_fields=["time_zone"])
+    url = f"/measures/groups/{cohort.pk}/members/{member.pk}/"
+    chart = client_for(lead).get(url).content.decode()
+    assert "<td>9 Mar 2026</td>" in chart
+    assert _charts(chart, "clinician-charts")[0]["labels"] == ["09 Mar"]
 
 
 def test_member_fhir_download(world: dict[str, Any]) -> None:
