@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from circlecare.audit.models import AuditAction
@@ -44,8 +45,9 @@ from circlecare.measures.plans import (
     weekly_codes,
 )
 from circlecare.measures.steps import INTAKE_STEP
+from circlecare.meetings.models import Meeting
 from circlecare.meetings.weeks import MeetingWeek, meeting_weeks
-from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
+from circlecare.programs.models import ACTIVE, Cohort, CohortStatus, ProgramKind
 
 logger = logging.getLogger(__name__)
 
@@ -341,6 +343,9 @@ def escalate_overdue_alerts(*, now: datetime | None = None, limit: int = 500) ->
 
 # --- scheduling and reminders -----------------------------------------------------------------
 
+#: Groups that have ended; the sweep still closes what they left open.
+ENDED = (CohortStatus.FINISHED, CohortStatus.CANCELLED)
+
 #: Enrollment statuses whose members are asked the weekly questionnaires.
 _ASKED = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
 
@@ -472,12 +477,20 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
 
 
 def schedule_all_cohorts(*, now: datetime | None = None) -> int:
-    """Schedule every cohort that meets now or soon (open, full or running)."""
+    """Schedule every cohort that meets now or soon (open, full or running), and every group
+    that has ended (finished or cancelled) but may still have something to ask or to close: a
+    meeting that ended within the last ``CLOSES_AFTER`` (the last meeting's check-in), or a
+    questionnaire still open. A group finishes as its last meeting ends, and its final
+    questionnaire must still close a week after it opened, not stay open for good."""
     now = now or timezone.now()
     horizon = (now + WEEKLY_OPENS_BEFORE).date()
+    still_open = Assessment.objects.filter(
+        cohort=OuterRef("pk"), status=AssessmentStatus.DUE
+    ).exclude(occasion=Occasion.INTAKE)
+    met_lately = Meeting.objects.filter(cohort=OuterRef("pk"), ends_at__gt=now - CLOSES_AFTER)
     cohorts = Cohort.objects.select_related("program").filter(
-        status__in=ACTIVE,
-        first_meeting_date__lte=horizon,
+        Q(status__in=ACTIVE, first_meeting_date__lte=horizon)
+        | Q(status__in=ENDED) & (Exists(still_open) | Exists(met_lately))
     )
     return sum(schedule_due_assessments(cohort=c, now=now) for c in cohorts)
 

@@ -8,17 +8,19 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from circlecare.enrollment.services import advance_cohorts, cancel_cohort
 from circlecare.measures.models import Assessment, AssessmentStatus, MeasurementPlan, Occasion
 from circlecare.measures.queries import due_for_member
 from circlecare.measures.services import (
     planned_assessments,
+    schedule_all_cohorts,
     schedule_due_assessments,
     send_due_reminders,
 )
 from circlecare.meetings import services as meeting_services
 from circlecare.meetings.models import Meeting
 from circlecare.meetings.schedule import meeting_times
-from circlecare.programs.models import ProgramKind
+from circlecare.programs.models import CohortStatus, ProgramKind
 from tests.factories import CohortFactory, EnrollmentFactory, ProgramFactory
 from tests.meetings.factories import coordinator
 
@@ -251,3 +253,49 @@ def test_a_cancelled_meeting_asks_for_no_check_in(opened: Any) -> None:
     schedule_due_assessments(cohort=opened, now=meetings[2].ends_at + timedelta(hours=1))
     assert _row(opened, "CHECKIN", 2) is None
     assert _row(opened, "PHQ9", 2) is not None
+
+
+# --- after the group ends ---------------------------------------------------------------------
+
+
+def test_a_finished_group_asks_its_last_check_in_and_closes_its_final_questionnaire(
+    opened: Any,
+) -> None:
+    """The periodic sweep, as the worker runs it: groups move on, then questionnaires are
+    scheduled. The group finishes as its last meeting ends; what it asked must still close."""
+    member = opened.enrollments.get().member
+    last = _stored(opened)[8]
+    final_opens = last.starts_at - timedelta(hours=48)
+    schedule_all_cohorts(now=final_opens + timedelta(hours=1))
+    assert {r.status for r in due_for_member(member).filter(meeting_week=8)} == {"due"}
+    just_after = last.ends_at + timedelta(minutes=5)
+    advance_cohorts(now=just_after)
+    opened.refresh_from_db()
+    assert opened.status == CohortStatus.FINISHED
+    schedule_all_cohorts(now=just_after)
+    checkin = _row(opened, "CHECKIN", 8)
+    assert checkin is not None and checkin.status == AssessmentStatus.DUE
+    a_month_on = last.ends_at + timedelta(days=30)
+    advance_cohorts(now=a_month_on)
+    schedule_all_cohorts(now=a_month_on)
+    week_8 = Assessment.objects.filter(cohort=opened, meeting_week=8)
+    assert {(r.instrument, r.status) for r in week_8} == {
+        ("PHQ9", AssessmentStatus.MISSED),
+        ("GAD7", AssessmentStatus.MISSED),
+        ("CHECKIN", AssessmentStatus.MISSED),
+    }
+    assert not due_for_member(member).exists()
+
+
+def test_a_cancelled_groups_open_questionnaires_close_and_nothing_new_is_asked(
+    opened: Any,
+) -> None:
+    member = opened.enrollments.get().member
+    week_3 = _stored(opened)[3]
+    schedule_all_cohorts(now=week_3.starts_at - timedelta(hours=1))
+    assert due_for_member(member).filter(meeting_week=3).count() == 2
+    cancel_cohort(cohort=opened, actor=coordinator(), now=week_3.starts_at - timedelta(minutes=30))
+    later = week_3.starts_at + timedelta(days=30)
+    schedule_all_cohorts(now=later)
+    assert not due_for_member(member).exists()
+    assert not Assessment.objects.filter(cohort=opened, meeting_week__gt=3).exists()
