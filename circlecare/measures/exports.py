@@ -12,17 +12,22 @@ from circlecare.measures.models import Assessment, RiskAlert
 def export(member: Any) -> dict[str, Any]:
     rows = []
     for a in (
-        Assessment.objects.filter(member=member).select_related("cohort").order_by("due_at", "pk")
+        Assessment.objects.filter(member=member)
+        .select_related("cohort__program")
+        .order_by("due_at", "pk")
     ):
         rows.append(
             {
                 "instrument": get(a.instrument).name,
                 "occasion": a.occasion,
-                "group": a.cohort.name if a.cohort else "",
+                # Named as the follow-up alerts below name it: never empty.
+                "group": a.cohort.name or a.cohort.program.title,
                 "due": a.due_at.isoformat(),
                 "completed": a.completed_at.isoformat() if a.completed_at else None,
                 "answers": json.loads(a.answers) if a.answers else None,
                 "total": a.total,
+                # The WHO-5 is read, and shown on the progress page, as a percentage (total × 4).
+                "percentage": a.percentage,
                 "band": a.band,
             }
         )
