@@ -20,7 +20,8 @@ Definitions
   as not improved (and not recovered, and not deteriorated).
 * **Reliable improvement / deterioration**: PHQ-9 by ≥ 6, GAD-7 by ≥ 4 (NHS Talking Therapies
   thresholds), WHO-5 by ≥ 10 percentage points (the developers' rule of thumb). UCLA-3 has no
-  published threshold, so only counts are reported for it.
+  published threshold, so for it the report shows the change only: among members with a
+  follow-up score, how many scored lower, the same and higher at the last score, with no verdict.
 * **Recovery** (PHQ-9, GAD-7): among members in caseness at baseline (PHQ-9 ≥ 10, GAD-7 ≥ 8),
   below the threshold at the last score. **Reliable recovery**: recovery and reliable
   improvement.
@@ -100,6 +101,19 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class ChangeCounts:
+    """Which way the score went between baseline and last score, among members with a
+    follow-up: for an instrument with no published reliable-change threshold, the change is
+    shown this way, without a verdict."""
+
+    lower: int
+    same: int
+    higher: int
+    #: "lower" or "higher": which way is better on this instrument.
+    better: str
+
+
+@dataclass(frozen=True)
 class InstrumentOutcome:
     code: str
     name: str
@@ -112,6 +126,7 @@ class InstrumentOutcome:
     recovery: Figure | None
     reliable_recovery: Figure | None
     threshold_basis: str
+    change: ChangeCounts | None = None
 
     @property
     def figures(self) -> list[Figure]:
@@ -281,6 +296,11 @@ def _conditions(instrument: Instrument) -> tuple[dict[str, Q], Any]:
         conditions["improved"] = follow_up & Q(**{f"{code}_better__gte": threshold})
         conditions["deteriorated"] = follow_up & Q(**{f"{code}_better__lte": -threshold})
         better_by = ExpressionWrapper(better * (factor or 1), output_field=IntegerField())
+    else:
+        # No published threshold (UCLA-3): only which way the score went, with no verdict.
+        conditions["lower"] = follow_up & Q(**{f"{code}_last__lt": base})
+        conditions["same"] = follow_up & Q(**{f"{code}_last": base})
+        conditions["higher"] = follow_up & Q(**{f"{code}_last__gt": base})
     if instrument.caseness_threshold is not None:
         c = instrument.caseness_threshold
         case = Q(**{f"{code}_base__gte": c})
@@ -484,6 +504,7 @@ def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> Instr
 
     started, follow, completers = c("started"), c("follow_up"), c("completer")
     improvement = deterioration = recovery = reliable_recovery = None
+    change: ChangeCounts | None = None
     if instrument.reliable_change is not None:
         improvement = Figure(
             "Reliable improvement",
@@ -498,6 +519,13 @@ def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> Instr
             _rate(c("c_deteriorated"), completers),
             "everyone who started",
             follow,
+        )
+    else:
+        change = ChangeCounts(
+            lower=c("lower"),
+            same=c("same"),
+            higher=c("higher"),
+            better="lower" if instrument.higher_is_worse else "higher",
         )
     in_case: int | None = None
     if instrument.caseness_threshold is not None:
@@ -530,6 +558,7 @@ def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> Instr
         recovery=recovery,
         reliable_recovery=reliable_recovery,
         threshold_basis=instrument.reliable_change_basis,
+        change=change,
     )
 
 
@@ -617,6 +646,17 @@ def report_csv(report: OutcomeReport) -> str:
             ("left early", o.left_early),
         ):
             writer.writerow([*head, o.name, label, "", "count", value, "", "", "", "", ""])
+        if o.change is not None:
+            population = f"with a follow-up score ({o.change.better} is better)"
+            for label, value in (
+                ("score lower at the last score", o.change.lower),
+                ("score the same at the last score", o.change.same),
+                ("score higher at the last score", o.change.higher),
+            ):
+                n = o.with_follow_up
+                writer.writerow(
+                    [*head, o.name, label, population, "count", value, n, "", "", "", ""]
+                )
         for f in o.figures:
             figure_rows(o.name, f)
     if report.combined is not None:
@@ -633,6 +673,7 @@ def report_csv(report: OutcomeReport) -> str:
 __all__ = [
     "COMPLETERS_DEFINITION",
     "NO_CONTROL_CAVEAT",
+    "ChangeCounts",
     "Figure",
     "InstrumentOutcome",
     "OutcomeReport",

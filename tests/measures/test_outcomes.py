@@ -16,6 +16,7 @@ from django.utils import timezone
 from circlecare.accounts.models import User
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures import summaries
+from circlecare.measures.models import MeasurementPlan
 from circlecare.measures.outcomes import cohort_report, program_report, report_csv
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
 from circlecare.programs.models import ProgramKind
@@ -326,3 +327,49 @@ def test_completers_attended_at_least_two_meetings() -> None:
     assert (improvement.itt.k, improvement.itt.n) == (4, 4)
     assert (improvement.completers.k, improvement.completers.n) == (2, 2)
     assert phq.with_follow_up == 4
+
+
+def test_ucla3_shows_which_way_scores_went_as_its_note_promises() -> None:
+    """No published threshold: the report shows the change, as counts, with no verdict."""
+    program = ProgramFactory(kind=ProgramKind.CARE_CIRCLE, weeks=4)
+    cohort = CohortFactory(program=program)
+    people = members(5, "u")
+    for member, (base, last) in zip(
+        people, [(7, 4), (6, 5), (5, 5), (4, 8), (7, None)], strict=True
+    ):
+        enrol(cohort, member)
+        completed(member=member, cohort=cohort, code="UCLA3", total=base, week=0)
+        if last is not None:
+            completed(member=member, cohort=cohort, code="UCLA3", total=last, week=4)
+    report = cohort_report(cohort)
+    ucla3 = next(o for o in report.instruments if o.code == "UCLA3")
+    assert ucla3.change is not None
+    assert (ucla3.started, ucla3.with_follow_up) == (5, 4)
+    assert (ucla3.change.lower, ucla3.change.same, ucla3.change.higher) == (2, 1, 1)
+    html = render_to_string("measures/_report_tables.html", {"report": report})
+    assert (
+        "Of the 4 with a follow-up score, 2 scored lower at the last score, 1 the same and 1 "
+        "higher (lower is better on the UCLA-3)." in html
+    )
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
+    lower = next(r for r in rows if r["measure"] == "score lower at the last score")
+    assert (lower["instrument"], lower["k"], lower["n"]) == ("UCLA-3", "2", "4")
+
+
+def test_ucla3_change_counts_hold_beside_the_phq9_gad7_figure() -> None:
+    """A therapy plan with the UCLA-3 counts it on the one-row-per-member pass too."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4)
+    MeasurementPlan.objects.create(program=program, weekly_instruments="PHQ9,GAD7,UCLA3")
+    cohort = CohortFactory(program=program)
+    a, b = members(2, "t")
+    for member, (base, last) in ((a, (8, 5)), (b, (4, 4))):
+        enrol(cohort, member)
+        for code, total in (("PHQ9", 12), ("GAD7", 9)):
+            completed(member=member, cohort=cohort, code=code, total=total, week=0)
+        completed(member=member, cohort=cohort, code="UCLA3", total=base, week=0)
+        completed(member=member, cohort=cohort, code="UCLA3", total=last, week=4)
+    report = cohort_report(cohort)
+    assert report.combined is not None
+    ucla3 = next(o for o in report.instruments if o.code == "UCLA3")
+    assert ucla3.change is not None
+    assert (ucla3.change.lower, ucla3.change.same, ucla3.change.higher) == (1, 1, 0)
