@@ -162,6 +162,23 @@ def test_member_chart_shows_bands_caseness_and_flag(world: dict[str, Any]) -> No
     assert "Not on track:" in body
 
 
+def test_a_change_of_exactly_the_threshold_is_not_described_as_inside_the_stripe() -> None:
+    """15 → 9 is a reliable improvement (a fall of 6); the chart's key must not place it in
+    the stripe of changes that are not yet reliable."""
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=6))
+    member = EnrollmentFactory(cohort=cohort).member
+    completed(member=member, cohort=cohort, code="PHQ9", total=15, week=0)
+    completed(member=member, cohort=cohort, code="PHQ9", total=9, week=3)
+    body = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/members/{member.pk}/")
+    page = body.content.decode()
+    assert "Reliable improvement" in page
+    assert (
+        "Blue-grey stripe: less than 6 from the baseline, where a change is not yet reliable; "
+        "a change of 6 or more is reliable." in page
+    )
+    assert "within 6 of the baseline" not in page
+
+
 def test_a_who5_answer_of_0_or_1_is_flagged_on_the_chart_whatever_the_total() -> None:
     """MEASURES.md: any single WHO-5 item at 0 or 1 warrants a look, even at a good total."""
     cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE, weeks=6))

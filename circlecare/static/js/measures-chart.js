@@ -46,8 +46,11 @@
         ctx.fillRect(area.left, top, area.right - area.left, bottom - top);
       });
       if (typeof spec.baseline === "number" && typeof spec.reliableChange === "number") {
-        var hi = y.getPixelForValue(Math.min(spec.baseline + spec.reliableChange, spec.max));
-        var lo = y.getPixelForValue(Math.max(spec.baseline - spec.reliableChange, spec.min));
+        // A change of exactly the threshold is reliable, so a score there lies outside the
+        // stripe, not on its edge (scores are whole numbers, as the bands' half-steps assume).
+        var reach = spec.reliableChange - 0.5;
+        var hi = y.getPixelForValue(Math.min(spec.baseline + reach, spec.max));
+        var lo = y.getPixelForValue(Math.max(spec.baseline - reach, spec.min));
         ctx.fillStyle = "rgba(90,90,160,0.14)";
         ctx.fillRect(area.left, hi, area.right - area.left, lo - hi);
       }
