@@ -39,6 +39,25 @@ def local_system(what: str) -> str:
     return f"{settings.SITE_URL}/fhir/CodeSystem/{what}"
 
 
+#: HL7's mark for test data, carried by every resource made from the demo's made-up scores so
+#: that they are never read as a person's real results once they leave the site.
+SYNTHETIC_META = {
+    "security": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+            "code": "HTEST",
+            "display": "test health data",
+        }
+    ]
+}
+
+
+def _marked(resource: dict[str, Any], row: Assessment) -> dict[str, Any]:
+    if row.synthetic:
+        return {**resource, "meta": SYNTHETIC_META}
+    return resource
+
+
 def _uuid() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
@@ -86,30 +105,41 @@ def questionnaire_response(row: Assessment, subject: dict[str, Any]) -> dict[str
             }
         )
     assert row.completed_at is not None
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "questionnaire": _questionnaire_ref(row.instrument),
-        "status": "completed",
-        "subject": subject,
-        "authored": row.completed_at.isoformat(),
-        "item": items,
-    }
+    return _marked(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": _questionnaire_ref(row.instrument),
+            "status": "completed",
+            "subject": subject,
+            "authored": row.completed_at.isoformat(),
+            "item": items,
+        },
+        row,
+    )
 
 
 def _observation(
     *, code: dict[str, Any], subject: dict[str, Any], row: Assessment, value: int, derived: str
 ) -> dict[str, Any]:
     assert row.completed_at is not None
-    return {
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [{"coding": [_coding(CATEGORY, "survey", "Survey")]}],
-        "code": code,
-        "subject": subject,
-        "effectiveDateTime": row.completed_at.isoformat(),
-        "valueQuantity": {"value": value, "unit": "{score}", "system": UCUM, "code": "{score}"},
-        "derivedFrom": [{"reference": derived}],
-    }
+    return _marked(
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [{"coding": [_coding(CATEGORY, "survey", "Survey")]}],
+            "code": code,
+            "subject": subject,
+            "effectiveDateTime": row.completed_at.isoformat(),
+            "valueQuantity": {
+                "value": value,
+                "unit": "{score}",
+                "system": UCUM,
+                "code": "{score}",
+            },
+            "derivedFrom": [{"reference": derived}],
+        },
+        row,
+    )
 
 
 def total_code(code: str) -> dict[str, Any]:

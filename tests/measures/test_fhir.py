@@ -49,3 +49,21 @@ def test_bundle_validates_and_carries_the_loinc_codes() -> None:
         assert o.derivedFrom[0].reference.startswith("urn:uuid:")
     urls = {e.fullUrl for e in bundle.entry}
     assert all(o.derivedFrom[0].reference in urls for o in observations)
+
+
+def test_demo_scores_leave_marked_as_test_data_and_real_ones_do_not() -> None:
+    """A made-up score is labelled on every page; once exported it must still say so."""
+    member = UserFactory()
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY))
+    completed(member=member, cohort=cohort, code="PHQ9", total=11, week=0, synthetic=True)
+    completed(member=member, cohort=cohort, code="PHQ9", total=7, week=3)
+    data = member_bundle(member, Assessment.objects.filter(member=member).order_by("pk"))
+    bundle = Bundle.model_validate(json.loads(json.dumps(data)))
+    marked = {
+        e.fullUrl: any(s.code == "HTEST" for s in (e.resource.meta.security or []))
+        if e.resource.meta
+        else False
+        for e in bundle.entry
+    }
+    # The made-up PHQ-9: its response, its total and its item 9; then the real one's three.
+    assert list(marked.values()) == [True, True, True, False, False, False]
