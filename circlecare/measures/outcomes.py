@@ -70,6 +70,11 @@ from circlecare.measures.timepoints import follow_up_q
 from circlecare.meetings.models import Attendance, AttendanceStatus
 from circlecare.programs.models import Cohort, Program, ProgramKind
 
+STARTED_DEFINITION = (
+    "Started: took a seat in one of the groups and has a baseline score on the questionnaire; "
+    "a member with no baseline score in the group (for example, one who left before answering "
+    "it) cannot show a change and is not counted."
+)
 COMPLETERS_DEFINITION = (
     "Completers are members with a baseline and a follow-up score who attended at least two "
     "meetings."
@@ -492,7 +497,7 @@ def _report(
         instruments=outcomes,
         combined=combined,
         synthetic=synthetic,
-        notes=[COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT],
+        notes=[STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT],
     )
 
 
@@ -661,8 +666,8 @@ def report_csv(report: OutcomeReport) -> str:
             figure_rows(o.name, f)
     if report.combined is not None:
         figure_rows("PHQ-9 + GAD-7", report.combined)
-    writer.writerow([*head, "", "note", COMPLETERS_DEFINITION, "", "", "", "", "", "", ""])
-    writer.writerow([*head, "", "note", NO_CONTROL_CAVEAT, "", "", "", "", "", "", ""])
+    for note in (STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT):
+        writer.writerow([*head, "", "note", note, "", "", "", "", "", "", ""])
     if report.synthetic:
         writer.writerow(
             [*head, "", "note", "Includes made-up demo data.", "", "", "", "", "", "", ""]
@@ -673,6 +678,7 @@ def report_csv(report: OutcomeReport) -> str:
 __all__ = [
     "COMPLETERS_DEFINITION",
     "NO_CONTROL_CAVEAT",
+    "STARTED_DEFINITION",
     "ChangeCounts",
     "Figure",
     "InstrumentOutcome",

@@ -373,3 +373,21 @@ def test_ucla3_change_counts_hold_beside_the_phq9_gad7_figure() -> None:
     ucla3 = next(o for o in report.instruments if o.code == "UCLA3")
     assert ucla3.change is not None
     assert (ucla3.change.lower, ucla3.change.same, ucla3.change.higher) == (1, 1, 0)
+
+
+def test_the_report_says_that_members_without_a_baseline_are_not_counted() -> None:
+    """Two took a seat, one answered: "1 started" must say who that one is."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4)
+    cohort = CohortFactory(program=program)
+    answered, silent = members(2, "b")
+    enrol(cohort, answered)
+    enrol(cohort, silent, EnrollmentStatus.WITHDRAWN)
+    completed(member=answered, cohort=cohort, code="PHQ9", total=12, week=0)
+    report = cohort_report(cohort)
+    assert report.instruments[0].started == 1
+    html = render_to_string("measures/_report_tables.html", {"report": report})
+    assert "PHQ-9 by week 4: 1 started with a baseline score, 0 with a follow-up score" in html
+    assert "a member with no baseline score in the group" in html
+    rows = csv.DictReader(io.StringIO(report_csv(report)))
+    notes = [r["population"] for r in rows if r["measure"] == "note"]
+    assert any(n.startswith("Started: took a seat") for n in notes)
