@@ -64,7 +64,7 @@ from circlecare import csvsafe
 from circlecare.measures import summaries
 from circlecare.measures.instruments import Instrument, get
 from circlecare.measures.models import Assessment, ScoreSummary
-from circlecare.measures.plans import weekly_codes
+from circlecare.measures.plans import primary_code, weekly_codes
 from circlecare.measures.stats import Rate, rate
 from circlecare.measures.timepoints import follow_up_q
 from circlecare.meetings.models import Attendance, AttendanceStatus
@@ -157,9 +157,16 @@ class OutcomeReport:
     combined: Figure | None = None
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The instrument the sentence leads with (``plans.primary_code``) when the report has it.
+    primary_code: str = ""
 
     @property
     def primary(self) -> InstrumentOutcome | None:
+        """The program kind's primary instrument (PHQ-9 for therapy, WHO-5 otherwise), whatever
+        order a measurement plan lists its instruments in; else the first."""
+        for outcome in self.instruments:
+            if outcome.code == self.primary_code:
+                return outcome
         return self.instruments[0] if self.instruments else None
 
     def sentence(self) -> str:
@@ -498,6 +505,7 @@ def _report(
         combined=combined,
         synthetic=synthetic,
         notes=[STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT],
+        primary_code=primary_code(kind),
     )
 
 

@@ -391,3 +391,18 @@ def test_the_report_says_that_members_without_a_baseline_are_not_counted() -> No
     rows = csv.DictReader(io.StringIO(report_csv(report)))
     notes = [r["population"] for r in rows if r["measure"] == "note"]
     assert any(n.startswith("Started: took a seat") for n in notes)
+
+
+def test_the_sentence_leads_with_the_phq9_whatever_order_a_therapy_plan_lists() -> None:
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4, title="Steady")
+    MeasurementPlan.objects.create(program=program, weekly_instruments="UCLA3,PHQ9,GAD7")
+    cohort = CohortFactory(program=program)
+    (m,) = members(1, "p")
+    enrol(cohort, m)
+    for code, first, last in (("UCLA3", 7, 6), ("PHQ9", 16, 8), ("GAD7", 12, 6)):
+        completed(member=m, cohort=cohort, code=code, total=first, week=0)
+        completed(member=m, cohort=cohort, code=code, total=last, week=4)
+    report = cohort_report(cohort)
+    assert [o.code for o in report.instruments] == ["UCLA3", "PHQ9", "GAD7"]
+    assert report.primary is not None and report.primary.code == "PHQ9"
+    assert "1 improved reliably on the PHQ-9 by week 4" in report.sentence()
