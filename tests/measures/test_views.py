@@ -249,6 +249,19 @@ def test_member_progress_is_plain_and_has_a_table(world: dict[str, Any]) -> None
     assert "chart.umd.min.js" in body and "measures-chart.js" in body
 
 
+def test_a_group_with_only_check_ins_says_why_it_shows_no_scores() -> None:
+    """The check-in is not shown as a score; the group's heading is not left standing alone."""
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE, weeks=6))
+    member = EnrollmentFactory(cohort=cohort).member
+    completed(member=member, cohort=cohort, code="CHECKIN", total=30, week=1, occasion="checkin")
+    page = client_for(member).get("/measures/progress/").content.decode()
+    section = page[page.index(f'id="group-{cohort.pk}"') :]
+    assert "<table" not in section
+    assert (
+        "Your after-meeting check-ins help your group's team and aren't shown as scores" in section
+    )
+
+
 def test_questionnaire_page_has_exact_wording_and_attribution(world: dict[str, Any]) -> None:
     body = client_for(world["member"]).get(urls(world)["take"]).content.decode()
     assert "Thoughts that you would be better off dead, or of hurting yourself in some way" in body
