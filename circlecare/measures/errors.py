@@ -19,6 +19,19 @@ class AssessmentClosed(DomainError):
     default_message = "This questionnaire has closed. There will be another one next week."
     status = 409
 
+    @classmethod
+    def for_occasion(cls, occasion: str) -> AssessmentClosed:
+        """The refusal in words that hold for this occasion: after the final questionnaire
+        there is no next one to promise."""
+        if occasion == "final":
+            return cls(
+                "This questionnaire has closed. It was the last one for this group; thank you "
+                "for all the answers you gave."
+            )
+        if occasion == "checkin":
+            return cls("This check-in has closed. There will be another after the next meeting.")
+        return cls()
+
 
 class AlreadyAcknowledged(DomainError):
     code = "already_acknowledged"

@@ -77,7 +77,7 @@ def _complete(row: Assessment, score: Score, *, now: datetime) -> RiskAlert | No
     if row.status == AssessmentStatus.COMPLETED:
         raise AlreadySubmitted()
     if row.status == AssessmentStatus.MISSED:
-        raise AssessmentClosed()
+        raise AssessmentClosed.for_occasion(row.occasion)
     row.answers = json.dumps(list(score.answers) + list(score.unscored))
     row.total = score.total
     row.percentage = score.percentage

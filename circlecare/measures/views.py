@@ -23,7 +23,7 @@ from circlecare.enrollment import steps as join_steps
 from circlecare.enrollment.queries import live_enrollment
 from circlecare.errors import DomainError, NotFound
 from circlecare.measures import queries
-from circlecare.measures.errors import AlreadyAcknowledged, AlreadySubmitted
+from circlecare.measures.errors import AlreadyAcknowledged, AlreadySubmitted, AssessmentClosed
 from circlecare.measures.fhir import member_bundle_json
 from circlecare.measures.forms import AcknowledgeForm, QuestionnaireForm, ReportForm
 from circlecare.measures.instruments import InvalidAnswers, get
@@ -215,7 +215,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
         if assessment.status == AssessmentStatus.COMPLETED:
             messages.info(request, "You've already sent these answers. Thank you.")
         else:
-            messages.info(request, "This questionnaire has closed. There will be another soon.")
+            messages.info(request, AssessmentClosed.for_occasion(assessment.occasion).message)
         return redirect("measures:due")
 
     def submit(answers: list[int]) -> None:

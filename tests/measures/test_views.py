@@ -317,6 +317,25 @@ def test_checkin_page_is_labelled_unvalidated(world: dict[str, Any]) -> None:
     assert body.count('class="scale"') >= 4 and "10 — completely" in body
 
 
+def test_a_closed_final_questionnaire_promises_no_next_one(world: dict[str, Any]) -> None:
+    member, cohort = world["member"], world["cohort"]
+    final = AssessmentFactory(
+        member=member,
+        cohort=cohort,
+        occasion="final",
+        meeting_week=6,
+        status=AssessmentStatus.MISSED,
+    )
+    client = client_for(member)
+    url = f"/measures/questionnaire/{final.pk}/"
+    shown = client.get(url, follow=True).content.decode()
+    sent = client.post(url, {f"item_{n}": "0" for n in range(1, 10)}, follow=True)
+    for page in (shown, sent.content.decode()):
+        assert "It was the last one for this group" in page
+        assert "There will be another" not in page
+    assert Assessment.objects.get(pk=final.pk).status == AssessmentStatus.MISSED
+
+
 def test_bad_answers_get_a_message_and_change_nothing(world: dict[str, Any]) -> None:
     client = client_for(world["member"])
     response = client.post(urls(world)["take"], {"item_1": "7"})
