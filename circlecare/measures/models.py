@@ -153,6 +153,16 @@ class Assessment(models.Model):
         return self.status == AssessmentStatus.COMPLETED
 
     @property
+    def closes_at(self) -> Any:
+        """When an open questionnaire stops taking answers (``plans.CLOSES_AFTER`` after it
+        opened); None for the intake, which stays open until it is answered."""
+        from circlecare.measures.plans import CLOSES_AFTER
+
+        if self.occasion == Occasion.INTAKE:
+            return None
+        return self.due_at + CLOSES_AFTER
+
+    @property
     def topic(self) -> str:
         """What this questionnaire asks about, in a member's words."""
         from circlecare.measures.instruments import get

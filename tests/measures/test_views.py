@@ -297,6 +297,17 @@ def test_what_is_waiting_is_told_apart_by_what_it_asks_about(world: dict[str, An
     assert ">After-meeting check-in</a>" in body
 
 
+def test_what_is_waiting_says_until_when_it_can_be_answered(world: dict[str, Any]) -> None:
+    """A week after it opened it closes; the list says so, in the member's own time."""
+    world["due"].due_at = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
+    world["due"].save(update_fields=["due_at"])
+    body = client_for(world["member"]).get("/measures/").content.decode()
+    card = body[body.index(f"/measures/questionnaire/{world['due'].pk}/") :]
+    card = card[: card.index("</li>")]
+    assert 'open since <time datetime="2026-03-10T14:00:00Z"' in card
+    assert ', until <time datetime="2026-03-17T14:00:00Z"' in card
+
+
 def test_the_who5_shows_the_numbers_its_instructions_speak_of(world: dict[str, Any]) -> None:
     who5 = AssessmentFactory(member=world["member"], cohort=world["cohort"], instrument="WHO5")
     body = client_for(world["member"]).get(f"/measures/questionnaire/{who5.pk}/").content.decode()
