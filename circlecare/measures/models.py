@@ -310,6 +310,20 @@ class RiskAlert(models.Model):
     def is_open(self) -> bool:
         return self.acknowledged_at is None
 
+    @property
+    def risk_answer_label(self) -> str:
+        """How often the member said they had these thoughts ("Nearly every day"), in the
+        form's own words, when the answer was stored; "" when it was not."""
+        from circlecare.measures.instruments.phq9 import FREQUENCY_OPTIONS, RISK_ITEM
+
+        row = self.assessment
+        if not self.answer_saved or not row.is_completed or row.instrument != "PHQ9":
+            return ""
+        answers = row.answer_list
+        if len(answers) < RISK_ITEM:
+            return ""
+        return dict(FREQUENCY_OPTIONS).get(answers[RISK_ITEM - 1], "")
+
 
 class MeasurementPlan(models.Model):
     """Which validated instruments a program asks weekly; without a row the defaults apply."""

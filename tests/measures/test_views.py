@@ -18,7 +18,7 @@ from circlecare.enrollment.models import EnrollmentStatus
 from circlecare.measures.instruments import get
 from circlecare.measures.models import Assessment, AssessmentStatus, MeasurementPlan, RiskAlert
 from circlecare.measures.plans import intake_codes
-from circlecare.measures.services import submit_assessment, submit_intake
+from circlecare.measures.services import risk_answer_not_saved, submit_assessment, submit_intake
 from circlecare.programs.models import ProgramKind
 from tests.factories import (
     ClinicianFactory,
@@ -812,6 +812,21 @@ def test_the_alert_page_says_where_the_member_stands_and_how_to_reach_them(
     page = client_for(_cohort.lead).get(f"/measures/alerts/{intake_alert.pk}/").content.decode()
     assert "Not yet: they answered while joining" in page
     assert f'href="mailto:{joining.email}"' in page
+
+
+def test_the_alert_page_says_how_often_the_member_had_those_thoughts(
+    world: dict[str, Any],
+) -> None:
+    """Several days or nearly every day: the answer itself guides how soon to reach out."""
+    lead = client_for(world["lead"])
+    page = lead.get(f"/measures/alerts/{world['alert'].pk}/").content.decode()
+    assert "answered “Several days”, on" in page
+    # A risk answer that could not be stored: its level is not known, and not guessed.
+    unsaved = AssessmentFactory(member=world["member"], cohort=world["cohort"], meeting_week=5)
+    alert = risk_answer_not_saved(assessment=unsaved, actor=world["member"])
+    assert alert is not None
+    page = lead.get(f"/measures/alerts/{alert.pk}/").content.decode()
+    assert "answered above “not at all”, on" in page
 
 
 def test_group_overview_tables_say_when_nobody_has_a_follow_up_yet() -> None:
