@@ -42,8 +42,8 @@ the report sentence says so.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connections, transaction
@@ -59,6 +59,7 @@ from django.db.models import (
     QuerySet,
     When,
 )
+from django.utils import timezone
 
 from circlecare import csvsafe
 from circlecare.measures import summaries
@@ -67,8 +68,8 @@ from circlecare.measures.models import Assessment, ScoreSummary
 from circlecare.measures.plans import primary_code, weekly_codes
 from circlecare.measures.stats import Rate, rate
 from circlecare.measures.timepoints import follow_up_q
-from circlecare.meetings.models import Attendance, AttendanceStatus
-from circlecare.programs.models import Cohort, Program, ProgramKind
+from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
+from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramKind
 
 STARTED_DEFINITION = (
     "Started: took a seat in one of the groups and has a baseline score on the questionnaire; "
@@ -159,6 +160,27 @@ class OutcomeReport:
     notes: list[str] = field(default_factory=list)
     #: The instrument the sentence leads with (``plans.primary_code``) when the report has it.
     primary_code: str = ""
+    #: For one group still running: the programme week it has reached (0 before its first
+    #: meeting). The figures are then results so far, not results by the last week.
+    reached_week: int | None = None
+
+    @property
+    def window(self) -> str:
+        """ "by week 8", or, for a group still running, "so far, in week 3 of 8"."""
+        if self.reached_week is None:
+            return f"by week {self.by_week}"
+        if self.reached_week == 0:
+            return f"so far, before the first of {self.by_week} weeks"
+        return f"so far, in week {self.reached_week} of {self.by_week}"
+
+    @property
+    def not_yet(self) -> str:
+        """ "by week 8 yet", or, for a group still running, "yet (the group is in week 3 of 8)"."""
+        if self.reached_week is None:
+            return f"by week {self.by_week} yet"
+        if self.reached_week == 0:
+            return "yet (the group has not met yet)"
+        return f"yet (the group is in week {self.reached_week} of {self.by_week})"
 
     @property
     def primary(self) -> InstrumentOutcome | None:
@@ -193,7 +215,7 @@ def summary_sentence(report: OutcomeReport) -> str:
         return (
             f"{primary.started:,} member{'s' if primary.started != 1 else ''} started "
             f"{report.title} with a baseline {primary.name} score, and none has a follow-up "
-            f"score by week {report.by_week} yet, so there is no result to report"
+            f"score {report.not_yet}, so there is no result to report"
             + (f"; {primary.left_early:,} left early." if primary.left_early else ".")
         )
     if improvement is None or improvement.itt is None:
@@ -206,7 +228,7 @@ def summary_sentence(report: OutcomeReport) -> str:
     itt = improvement.itt
     parts = [
         f"Of {primary.started:,} members who started {report.title}, {itt.k:,} improved reliably on "
-        f"the {primary.name} by week {report.by_week}: {_pct(itt)} counting everyone who "
+        f"the {primary.name} {report.window}: {_pct(itt)} counting everyone who "
         "started (intent-to-treat)"
     ]
     if improvement.completers is not None:
@@ -589,11 +611,12 @@ def program_report(program: Program, start: date, end: date) -> OutcomeReport:
     )
 
 
-def cohort_report(cohort: Cohort) -> OutcomeReport:
-    """Outcomes of one cohort, by its program's last week."""
+def cohort_report(cohort: Cohort, *, now: datetime | None = None) -> OutcomeReport:
+    """Outcomes of one cohort, by its program's last week; for a group still running, the
+    results so far, saying which week it has reached."""
     program = cohort.program
     label = f"{program.title} ({cohort.name})" if cohort.name else program.title
-    return _report(
+    report = _report(
         Cohort.objects.filter(pk=cohort.pk),
         title=label,
         kind=program.kind,
@@ -602,6 +625,18 @@ def cohort_report(cohort: Cohort) -> OutcomeReport:
         start=None,
         end=None,
     )
+    if cohort.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):
+        return report
+    # A meeting's number is its programme week, cancelled or not: its date still passes.
+    reached = (
+        Meeting.objects.filter(cohort=cohort, starts_at__lte=now or timezone.now()).aggregate(
+            week=Max("number")
+        )["week"]
+        or 0
+    )
+    if reached >= program.weeks:
+        return report
+    return replace(report, reached_week=reached)
 
 
 def _fmt(value: float) -> str:
@@ -674,7 +709,13 @@ def report_csv(report: OutcomeReport) -> str:
             figure_rows(o.name, f)
     if report.combined is not None:
         figure_rows("PHQ-9 + GAD-7", report.combined)
-    for note in (STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT):
+    notes = [STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT]
+    if report.reached_week is not None:
+        notes.append(
+            f"The group is still running: these are results {report.window}, not by week "
+            f"{report.by_week}."
+        )
+    for note in notes:
         writer.writerow([*head, "", "note", note, "", "", "", "", "", "", ""])
     if report.synthetic:
         writer.writerow(

@@ -19,7 +19,7 @@ from circlecare.measures import summaries
 from circlecare.measures.models import MeasurementPlan
 from circlecare.measures.outcomes import cohort_report, program_report, report_csv
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
-from circlecare.programs.models import ProgramKind
+from circlecare.programs.models import CohortStatus, ProgramKind
 from tests.factories import CohortFactory, ProgramFactory
 from tests.measures.factories import completed
 
@@ -187,7 +187,11 @@ def test_with_baselines_and_no_follow_up_yet_the_sentence_reports_no_result() ->
         completed(member=m, cohort=cohort, code="PHQ9", total=14, week=0)
     sentence = cohort_report(cohort).sentence()
     assert sentence.startswith("5 members started")
-    assert "none has a follow-up score by week 8 yet, so there is no result to report" in sentence
+    # Its meetings of weeks 1 and 2 have been held: the group is still running.
+    assert (
+        "none has a follow-up score yet (the group is in week 2 of 8), so there is no result to "
+        "report" in sentence
+    )
     assert "%" not in sentence
 
 
@@ -386,7 +390,7 @@ def test_the_report_says_that_members_without_a_baseline_are_not_counted() -> No
     report = cohort_report(cohort)
     assert report.instruments[0].started == 1
     html = render_to_string("measures/_report_tables.html", {"report": report})
-    assert "PHQ-9 by week 4: 1 started with a baseline score, 0 with a follow-up score" in html
+    assert ": 1 started with a baseline score, 0 with a follow-up score" in html
     assert "a member with no baseline score in the group" in html
     rows = csv.DictReader(io.StringIO(report_csv(report)))
     notes = [r["population"] for r in rows if r["measure"] == "note"]
@@ -405,4 +409,31 @@ def test_the_sentence_leads_with_the_phq9_whatever_order_a_therapy_plan_lists() 
     report = cohort_report(cohort)
     assert [o.code for o in report.instruments] == ["UCLA3", "PHQ9", "GAD7"]
     assert report.primary is not None and report.primary.code == "PHQ9"
-    assert "1 improved reliably on the PHQ-9 by week 4" in report.sentence()
+    assert "1 improved reliably on the PHQ-9" in report.sentence()
+
+
+def test_a_running_groups_figures_are_results_so_far_not_by_its_last_week() -> None:
+    """In week 2 of 8, "by week 8" would claim a result the group has not reached."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8)
+    cohort = CohortFactory(program=program, status=CohortStatus.RUNNING)
+    (m,) = members(1, "g")
+    enrol(cohort, m)  # meetings of weeks 1 and 2, both held
+    completed(member=m, cohort=cohort, code="PHQ9", total=16, week=0)
+    completed(member=m, cohort=cohort, code="PHQ9", total=8, week=2)
+    running = cohort_report(cohort)
+    assert running.reached_week == 2
+    assert "1 improved reliably on the PHQ-9 so far, in week 2 of 8:" in running.sentence()
+    html = render_to_string("measures/_report_tables.html", {"report": running})
+    assert "<caption>PHQ-9 so far, in week 2 of 8: 1 started" in html
+    rows = list(csv.DictReader(io.StringIO(report_csv(running))))
+    assert any(
+        r["population"] == "The group is still running: these are results so far, in week 2 "
+        "of 8, not by week 8."
+        for r in rows
+        if r["measure"] == "note"
+    )
+    cohort.status = CohortStatus.FINISHED
+    cohort.save(update_fields=["status"])
+    finished = cohort_report(cohort)
+    assert finished.reached_week is None
+    assert "1 improved reliably on the PHQ-9 by week 8:" in finished.sentence()
