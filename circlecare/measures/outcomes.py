@@ -201,6 +201,10 @@ def _pct(r: Rate) -> str:
     return f"{value:.1f}% (95% CI {low:.1f}–{high:.1f})"
 
 
+def _members(n: int) -> str:
+    return f"{n:,} member{'' if n == 1 else 's'}"
+
+
 def summary_sentence(report: OutcomeReport) -> str:
     primary = report.primary
     if primary is None or primary.started == 0:
@@ -213,21 +217,22 @@ def summary_sentence(report: OutcomeReport) -> str:
     if primary.with_follow_up == 0:
         # "0 improved (0.0%)" would read as a result; with no follow-up there is none yet.
         return (
-            f"{primary.started:,} member{'s' if primary.started != 1 else ''} started "
+            f"{_members(primary.started)} started "
             f"{report.title} with a baseline {primary.name} score, and none has a follow-up "
             f"score {report.not_yet}, so there is no result to report"
             + (f"; {primary.left_early:,} left early." if primary.left_early else ".")
         )
     if improvement is None or improvement.itt is None:
         return (
-            f"Of {primary.started:,} members who started {report.title}, {primary.with_follow_up:,} "
-            f"have a follow-up {primary.name} score and {primary.left_early:,} left early; "
+            f"Of {_members(primary.started)} who started {report.title}, "
+            f"{primary.with_follow_up:,} {'has' if primary.with_follow_up == 1 else 'have'} a "
+            f"follow-up {primary.name} score and {primary.left_early:,} left early; "
             f"{primary.name} has no published reliable-change threshold, so only the change is "
             f"shown. {NO_CONTROL_CAVEAT}"
         )
     itt = improvement.itt
     parts = [
-        f"Of {primary.started:,} members who started {report.title}, {itt.k:,} improved reliably on "
+        f"Of {_members(primary.started)} who started {report.title}, {itt.k:,} improved reliably on "
         f"the {primary.name} {report.window}: {_pct(itt)} counting everyone who "
         "started (intent-to-treat)"
     ]

@@ -423,6 +423,7 @@ def test_a_running_groups_figures_are_results_so_far_not_by_its_last_week() -> N
     running = cohort_report(cohort)
     assert running.reached_week == 2
     assert "1 improved reliably on the PHQ-9 so far, in week 2 of 8:" in running.sentence()
+    assert running.sentence().startswith("Of 1 member who started ")
     html = render_to_string("measures/_report_tables.html", {"report": running})
     assert "<caption>PHQ-9 so far, in week 2 of 8: 1 started" in html
     rows = list(csv.DictReader(io.StringIO(report_csv(running))))
