@@ -12,7 +12,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.instruments.checkin import LOW_ITEM_AT_OR_BELOW, fell_sharply
 from circlecare.measures.models import Assessment, AssessmentStatus, Occasion, RiskAlert
-from circlecare.measures.plans import CHECKIN_CODE, weekly_codes
+from circlecare.measures.plans import CHECKIN_CODE, intake_codes, weekly_codes
 from circlecare.measures.tracking import (
     FLAG_LABELS,
     FLAG_ORDER,
@@ -119,7 +119,11 @@ def cohort_overview(cohort: Cohort) -> list[MemberRow]:
     by_member: dict[int, list[Assessment]] = defaultdict(list)
     for row in rows:
         by_member[row.member_id].append(row)
-    codes = weekly_codes(cohort.program)
+    # The plan's questionnaires and the intake's (asked whatever the plan asks weekly), so that
+    # a risk answer at intake puts its member first.
+    codes = tuple(
+        dict.fromkeys([*weekly_codes(cohort.program), *intake_codes(cohort.program.kind)])
+    )
     weeks = cohort.program.weeks
     result = []
     seen: set[int] = set()

@@ -393,7 +393,17 @@ def member_chart(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpRe
             cohort=cohort, member=member, status=AssessmentStatus.COMPLETED
         ).order_by("completed_at", "pk")
     )
-    tracks = trajectories(rows, weeks=cohort.program.weeks, codes=weekly_codes(cohort.program))
+    # The plan's questionnaires, then any other validated one answered here: the intake asks
+    # its own pair whatever a plan asks weekly, and a risk answer's PHQ-9 must be on the chart
+    # its alert links to.
+    codes = dict.fromkeys(
+        [
+            *weekly_codes(cohort.program),
+            *intake_codes(cohort.program.kind),
+            *(r.instrument for r in rows if get(r.instrument).validated),
+        ]
+    )
+    tracks = trajectories(rows, weeks=cohort.program.weeks, codes=codes)
     checkins = [r for r in rows if r.instrument == "CHECKIN"]
     made_up = any(r.synthetic for r in rows)
     record(

@@ -695,6 +695,28 @@ def test_each_chart_on_a_member_chart_is_drawn_under_its_own_questionnaire() -> 
     assert [code for code, index in drawn if index] == ["PHQ9", "GAD7"]
 
 
+def test_a_member_chart_shows_the_intake_whatever_the_plan_asks_weekly() -> None:
+    """A therapy plan asking only the WHO-5 weekly: the PHQ-9 intake with its risk answer,
+    which raised the alert that links here, is still on the chart."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=6)
+    MeasurementPlan.objects.create(program=program, weekly_instruments="WHO5")
+    cohort = CohortFactory(program=program)
+    member = EnrollmentFactory(cohort=cohort).member
+    completed(member=member, cohort=cohort, code="PHQ9", total=12, week=0, risk=2)
+    completed(member=member, cohort=cohort, code="GAD7", total=9, week=0)
+    page = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/members/{member.pk}/")
+    body = page.content.decode()
+    assert re.findall(r'<h2 id="track-(\w+)"', body) == ["WHO5", "PHQ9", "GAD7"]
+    assert "Risk answer on the latest PHQ-9" in body
+    # And the group overview puts them first, with the risk.
+    calm = EnrollmentFactory(cohort=cohort, member__display_name="Aaron").member
+    completed(member=calm, cohort=cohort, code="PHQ9", total=3, week=0)
+    overview = client_for(cohort.lead).get(f"/measures/groups/{cohort.pk}/").content.decode()
+    row = re.search(rf"{member.display_name}</a>.*?</tr>", overview, re.S)
+    assert row is not None and "Risk answer on the latest PHQ-9" in row[0]
+    assert overview.index(member.display_name) < overview.index("Aaron")
+
+
 def test_chart_dates_are_the_viewers_dates_as_in_the_table() -> None:
     """Answered at 10:30 UTC on 10 March: already 11 March on Kiritimati (UTC+14), still
     9 March in Pago Pago (UTC−11)."""
