@@ -51,10 +51,12 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
     When,
@@ -81,6 +83,8 @@ COMPLETERS_DEFINITION = (
     "meetings."
 )
 COMPLETER_MEETINGS = 2
+#: Groups that have ended: finished, or cancelled.
+ENDED = (CohortStatus.FINISHED, CohortStatus.CANCELLED)
 NO_CONTROL_CAVEAT = (
     "There is no control group, so these changes are not proof that the group caused them."
 )
@@ -163,6 +167,9 @@ class OutcomeReport:
     #: For one group still running: the programme week it has reached (0 before its first
     #: meeting). The figures are then results so far, not results by the last week.
     reached_week: int | None = None
+    #: How many groups the report covers, and how many of them have not finished.
+    groups: int = 0
+    unfinished_groups: int = 0
 
     @property
     def window(self) -> str:
@@ -509,8 +516,15 @@ def _report(
             )
             summaries.rebuild(cohorts=Cohort.objects.filter(pk__in=stale), using=qs.db)
             counts = _aggregate(qs, counted, grouped=not has_combined)
-    # A partial index on synthetic rows keeps this a quick look-up.
-    synthetic = Assessment.objects.filter(synthetic=True, cohort__in=cohorts).exists()
+    # One pass over the groups: how many have not finished, and whether any holds made-up demo
+    # scores (a partial index on synthetic rows keeps that a quick look-up per group).
+    made_up = Assessment.objects.filter(synthetic=True, cohort=OuterRef("pk"))
+    groups = cohorts.order_by().aggregate(
+        unfinished=Count("pk", filter=~Q(status__in=ENDED)),
+        all=Count("pk"),
+        synthetic=Count("pk", filter=Exists(made_up)),
+    )
+    synthetic = bool(groups["synthetic"])
 
     outcomes = [_instrument_outcome(i, counts) for i in instruments]
     combined = None
@@ -533,6 +547,8 @@ def _report(
         synthetic=synthetic,
         notes=[STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT],
         primary_code=primary_code(kind),
+        groups=groups["all"],
+        unfinished_groups=groups["unfinished"],
     )
 
 
@@ -605,7 +621,7 @@ def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> Instr
 def program_report(program: Program, start: date, end: date) -> OutcomeReport:
     """Outcomes of every cohort of ``program`` whose first meeting falls in [start, end]."""
     cohorts = Cohort.objects.filter(program=program, first_meeting_date__range=(start, end))
-    return _report(
+    report = _report(
         cohorts,
         title=program.title,
         kind=program.kind,
@@ -614,6 +630,19 @@ def program_report(program: Program, start: date, end: date) -> OutcomeReport:
         start=start,
         end=end,
     )
+    unfinished = report.unfinished_groups
+    if not unfinished:
+        return report
+    # A period can take in groups still running or yet to meet: their members count as started,
+    # and those without a follow-up score yet as not improved. Say so, rather than let that
+    # read as a result.
+    verb = "has" if unfinished == 1 else "have"
+    note = (
+        f"{unfinished:,} of the {report.groups:,} groups in this period {verb} not finished: "
+        "their members count as started, and those without a follow-up score yet count as not "
+        "improved, so these figures will change."
+    )
+    return replace(report, notes=[*report.notes, note])
 
 
 def cohort_report(cohort: Cohort, *, now: datetime | None = None) -> OutcomeReport:
@@ -630,7 +659,7 @@ def cohort_report(cohort: Cohort, *, now: datetime | None = None) -> OutcomeRepo
         start=None,
         end=None,
     )
-    if cohort.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):
+    if cohort.status in ENDED:
         return report
     # A meeting's number is its programme week, cancelled or not: its date still passes.
     reached = (
@@ -641,7 +670,12 @@ def cohort_report(cohort: Cohort, *, now: datetime | None = None) -> OutcomeRepo
     )
     if reached >= program.weeks:
         return report
-    return replace(report, reached_week=reached)
+    report = replace(report, reached_week=reached)
+    note = (
+        f"The group is still running: these are results {report.window}, not by week "
+        f"{report.by_week}."
+    )
+    return replace(report, notes=[*report.notes, note])
 
 
 def _fmt(value: float) -> str:
@@ -714,13 +748,7 @@ def report_csv(report: OutcomeReport) -> str:
             figure_rows(o.name, f)
     if report.combined is not None:
         figure_rows("PHQ-9 + GAD-7", report.combined)
-    notes = [STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT]
-    if report.reached_week is not None:
-        notes.append(
-            f"The group is still running: these are results {report.window}, not by week "
-            f"{report.by_week}."
-        )
-    for note in notes:
+    for note in report.notes:
         writer.writerow([*head, "", "note", note, "", "", "", "", "", "", ""])
     if report.synthetic:
         writer.writerow(

@@ -438,3 +438,31 @@ def test_a_running_groups_figures_are_results_so_far_not_by_its_last_week() -> N
     finished = cohort_report(cohort)
     assert finished.reached_week is None
     assert "1 improved reliably on the PHQ-9 by week 8:" in finished.sentence()
+
+
+def test_a_program_report_says_when_some_of_its_groups_have_not_finished() -> None:
+    """The default period runs 90 days ahead: members of a group yet to finish count as
+    started and, without a follow-up, as not improved. The report says so."""
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4)
+    done = CohortFactory(program=program, status=CohortStatus.FINISHED)
+    ahead = CohortFactory(program=program, status=CohortStatus.OPEN)
+    a, b = members(2, "f")
+    for member, cohort in ((a, done), (b, ahead)):
+        enrol(cohort, member)
+        completed(member=member, cohort=cohort, code="PHQ9", total=14, week=0)
+    completed(member=a, cohort=done, code="PHQ9", total=6, week=4)
+    report = program_report(program, date(2000, 1, 1), date(2100, 1, 1))
+    note = (
+        "1 of the 2 groups in this period has not finished: their members count as started, "
+        "and those without a follow-up score yet count as not improved, so these figures will "
+        "change."
+    )
+    assert note in report.notes
+    html = render_to_string("measures/_report_tables.html", {"report": report})
+    assert note in html
+    rows = csv.DictReader(io.StringIO(report_csv(report)))
+    assert note in [r["population"] for r in rows if r["measure"] == "note"]
+    ahead.status = CohortStatus.FINISHED
+    ahead.save(update_fields=["status"])
+    later = program_report(program, date(2000, 1, 1), date(2100, 1, 1))
+    assert not any("not finished" in n for n in later.notes)
