@@ -177,7 +177,7 @@ class OutcomeReport:
         if self.reached_week is None:
             return f"by week {self.by_week}"
         if self.reached_week == 0:
-            return f"so far, before the first of {self.by_week} weeks"
+            return "so far, before the group's first meeting"
         return f"so far, in week {self.reached_week} of {self.by_week}"
 
     @property

@@ -466,3 +466,14 @@ def test_a_program_report_says_when_some_of_its_groups_have_not_finished() -> No
     ahead.save(update_fields=["status"])
     later = program_report(program, date(2000, 1, 1), date(2100, 1, 1))
     assert not any("not finished" in n for n in later.notes)
+
+
+def test_a_group_yet_to_meet_says_so() -> None:
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8)
+    cohort = CohortFactory(program=program, status=CohortStatus.OPEN)
+    (m,) = members(1, "y")
+    enrol(cohort, m, attended=0)
+    completed(member=m, cohort=cohort, code="PHQ9", total=12, week=0)
+    report = cohort_report(cohort)
+    assert (report.reached_week, report.window) == (0, "so far, before the group's first meeting")
+    assert "none has a follow-up score yet (the group has not met yet)" in report.sentence()
