@@ -110,6 +110,14 @@ def test_a_clinician_queue_holds_only_their_cohorts_alerts(world: dict[str, Any]
     assert name in client_for(world["lead"]).get("/measures/alerts/").content.decode()
 
 
+def test_the_alert_queue_names_the_question_that_raises_alerts(world: dict[str, Any]) -> None:
+    """The PHQ-9's last question on the form is the unscored one about difficulty; alerts
+    come from question 9."""
+    body = client_for(world["lead"]).get("/measures/alerts/").content.decode()
+    assert "answered PHQ-9 question 9 (thoughts of being better off dead or of self-harm)" in body
+    assert "last question" not in body
+
+
 def test_anonymous_visitors_are_sent_to_log_in(world: dict[str, Any]) -> None:
     client = Client()
     for name, url in urls(world).items():
