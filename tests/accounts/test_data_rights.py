@@ -71,6 +71,21 @@ def test_download_all_my_data_as_json_and_as_a_page(client: Client) -> None:
     assert AuditEvent.objects.filter(action="account.exported", subject=member).count() == 2
 
 
+def test_my_data_page_gives_a_who5_score_as_the_percentage_the_progress_page_shows(
+    client: Client,
+) -> None:
+    enrollment = EnrollmentFactory()
+    Assessment.objects.create(
+        member=enrollment.member, cohort=enrollment.cohort, program_kind="skills",
+        instrument="WHO5", occasion="weekly", status="completed", due_at=timezone.now(),
+        completed_at=timezone.now(), answers=json.dumps([3, 3, 4, 3, 4]), total=17,
+        percentage=68, band="adequate",
+    )  # fmt: skip
+    client.force_login(enrollment.member)
+    page = client.get(reverse("my_data")).content.decode()
+    assert "score 17 (68%, as your progress page shows it)" in page
+
+
 def test_my_data_page_says_where_you_live_in_words_and_the_download_keeps_codes(
     client: Client,
 ) -> None:
