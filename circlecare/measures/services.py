@@ -45,7 +45,7 @@ from circlecare.measures.plans import (
     weekly_codes,
 )
 from circlecare.measures.steps import INTAKE_STEP
-from circlecare.meetings.models import Meeting
+from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
 from circlecare.meetings.weeks import MeetingWeek, meeting_weeks
 from circlecare.programs.models import ACTIVE, Cohort, CohortStatus, ProgramKind
 
@@ -425,6 +425,29 @@ def _follow_meetings(
         Assessment.objects.bulk_update(changed, ["due_at", "status"], batch_size=500)
 
 
+#: Attendance marks that say the member was not at the meeting.
+AWAY = (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED)
+
+
+def withdraw_checkin(*, meeting: Meeting, member_id: int) -> int:
+    """A member recorded as absent or excused is not asked how that meeting went: take back the
+    meeting's check-in if it is unanswered. Runs inside the attendance change's transaction; a
+    mark changed back to attended lets the next sweep ask it again, while it is still open."""
+    assert connection.in_atomic_block
+    deleted, _ = (
+        Assessment.objects.filter(
+            member_id=member_id,
+            cohort_id=meeting.cohort_id,
+            occasion=Occasion.CHECKIN,
+            meeting_week=meeting.number,
+            status__in=[AssessmentStatus.DUE, AssessmentStatus.MISSED],
+        )
+        .filter(risk_alert__isnull=True)
+        .delete()
+    )
+    return deleted
+
+
 def follow_meetings(*, cohort: Cohort, now: datetime | None = None) -> None:
     """Re-time the cohort's unanswered assessments after its meetings changed (a skip, a move,
     a new pattern or a cancellation). Runs inside the change's transaction."""
@@ -448,6 +471,11 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
             "member_id", flat=True
         )
     )
+    away = set(
+        Attendance.objects.filter(meeting__cohort=cohort, status__in=AWAY).values_list(
+            "member_id", "meeting__number"
+        )
+    )
     rows = [
         Assessment(
             member_id=member_id,
@@ -462,6 +490,8 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
         for code, occasion, week, due_at in due
         # Nothing is made already closed: an occasion a week past due is not asked any more.
         if due_at > now - CLOSES_AFTER
+        # Nobody is asked how a meeting went that they were recorded as missing.
+        and not (occasion == Occasion.CHECKIN and (member_id, week) in away)
     ]
     with transaction.atomic():
         # Rows made before a change to the meetings take the new times first, so none is

@@ -494,12 +494,16 @@ def _locked_for_attendance(meeting: Meeting, actor: User, now: datetime) -> Meet
 
 
 def _mark(locked: Meeting, member: User, status: str, actor: User, now: datetime) -> Attendance:
+    from circlecare.measures.services import AWAY, withdraw_checkin
+
     _in_transaction()
     attendance, _ = Attendance.objects.update_or_create(
         meeting=locked,
         member=member,
         defaults={"status": status, "recorded_by": actor, "at": now},
     )
+    if status in AWAY:
+        withdraw_checkin(meeting=locked, member_id=member.pk)
     record(
         actor=actor,
         action=AuditAction.MEETING_CHANGED,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import advance_cohorts, cancel_cohort
 from circlecare.measures.models import Assessment, AssessmentStatus, MeasurementPlan, Occasion
 from circlecare.measures.queries import due_for_member
@@ -253,6 +254,55 @@ def test_a_cancelled_meeting_asks_for_no_check_in(opened: Any) -> None:
     schedule_due_assessments(cohort=opened, now=meetings[2].ends_at + timedelta(hours=1))
     assert _row(opened, "CHECKIN", 2) is None
     assert _row(opened, "PHQ9", 2) is not None
+
+
+def test_a_member_recorded_as_absent_is_not_asked_how_the_meeting_went(opened: Any) -> None:
+    meetings = _stored(opened)
+    away = Enrollment.objects.get(cohort=opened).member
+    there = EnrollmentFactory(cohort=opened).member
+    staff = coordinator()
+
+    def checkin(member: Any, week: int) -> Assessment | None:
+        return Assessment.objects.filter(
+            cohort=opened, member=member, instrument="CHECKIN", meeting_week=week
+        ).first()
+
+    # Week 1: the check-in is asked as the meeting ends, and attendance is taken after.
+    after_first = meetings[1].ends_at + timedelta(hours=1)
+    schedule_due_assessments(cohort=opened, now=after_first)
+    assert checkin(away, 1) is not None and checkin(there, 1) is not None
+    answered = checkin(there, 1)
+    assert answered is not None
+    Assessment.objects.filter(pk=answered.pk).update(
+        status=AssessmentStatus.COMPLETED, completed_at=after_first, total=36
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, after_first)
+        for member in (away, there):
+            meeting_services.record_attendance(
+                meeting=meetings[1], member=member, status="excused", actor=staff
+            )
+    assert checkin(away, 1) is None
+    assert checkin(there, 1) is not None  # an answer given is kept
+
+    # Week 2: marked absent during the meeting, so the check-in is never asked of them.
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, meetings[2].starts_at + timedelta(minutes=30))
+        meeting_services.record_attendance(
+            meeting=meetings[2], member=away, status="absent", actor=staff
+        )
+    after_second = meetings[2].ends_at + timedelta(hours=1)
+    schedule_due_assessments(cohort=opened, now=after_second)
+    assert checkin(away, 2) is None and checkin(there, 2) is not None
+
+    # A mark put right (they were there after all) asks it again, while it is still open.
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, after_second)
+        meeting_services.record_attendance(
+            meeting=meetings[2], member=away, status="attended", actor=staff
+        )
+    schedule_due_assessments(cohort=opened, now=after_second + timedelta(hours=1))
+    assert checkin(away, 2) is not None
 
 
 # --- after the group ends ---------------------------------------------------------------------
