@@ -530,6 +530,8 @@ def accept_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
         now = timezone.now()
         if current.offer_expires_at is not None and current.offer_expires_at <= now:
             _expire_locked(locked, [current], now=now)
+            # Where the lapse left them: still waiting, off the list, or offered the seat again.
+            current.refresh_from_db(fields=["status", "end_reason"])
             expired = True
         else:
             for e in _mates(current, [EnrollmentStatus.OFFERED]):
@@ -543,11 +545,36 @@ def accept_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
                 if e.pk == current.pk:
                     current = e
     if expired:
-        raise OfferExpired(
-            "This seat offer has expired. You're still on the waiting list, "
-            "after the people who haven't had an offer yet."
-        )
+        raise OfferExpired(_lapsed_offer_message(current, locked))
     return current
+
+
+def _lapsed_offer_message(enrollment: Enrollment, cohort: Cohort) -> str:
+    """What someone who answers an offer after its deadline is told, by where the lapse left
+    them (``_expire_locked``)."""
+    if enrollment.status == EnrollmentStatus.OFFERED:
+        return (
+            "This seat offer had expired, but the seat is still free and nobody else is waiting "
+            "for it, so it's offered to you again: you can accept it now."
+        )
+    if enrollment.status == EnrollmentStatus.WITHDRAWN:
+        again = (
+            ""
+            if cohort.closed_for_joining
+            else " If the group still suits you, you're welcome to join it again."
+        )
+        return (
+            f"This seat offer has expired. It was the {_ordinal(LAPSED_OFFERS_LIMIT)} offer that "
+            f"wasn't taken up in time, so you're no longer on the waiting list.{again}"
+        )
+    return (
+        "This seat offer has expired. You're still on the waiting list, "
+        "after the people who haven't had an offer yet."
+    )
+
+
+def _ordinal(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
 
 
 def decline_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:

@@ -226,6 +226,38 @@ def test_accept_after_the_deadline_expires_and_passes_on() -> None:
     assert held(cohort) == 1
 
 
+def test_answering_a_second_offer_late_says_the_place_left_the_list() -> None:
+    """Accepting just after the deadline of a second offer takes the place off the list (as the
+    worker would): the member is told that, not that they are still waiting."""
+    cohort, seats = full_cohort(capacity=1)
+    late = services.enroll(member=ready_member(), cohort=cohort)
+    next_one = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    Enrollment.objects.filter(pk=late.pk).update(passes=1, offer_expires_at=timezone.now())
+    with pytest.raises(OfferExpired) as caught:
+        services.accept_offer(enrollment=late)
+    late.refresh_from_db()
+    assert (late.status, late.end_reason) == (Status.WITHDRAWN, "offers lapsed")
+    assert "still on the waiting list" not in caught.value.message
+    assert "no longer on the waiting list" in caught.value.message
+    assert "welcome to join it again" in caught.value.message
+    assert status_of(next_one) == Status.OFFERED
+
+
+def test_answering_late_with_nobody_else_waiting_says_the_seat_is_offered_again() -> None:
+    cohort, seats = full_cohort(capacity=1)
+    late = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    Enrollment.objects.filter(pk=late.pk).update(offer_expires_at=timezone.now())
+    with pytest.raises(OfferExpired) as caught:
+        services.accept_offer(enrollment=late)
+    late.refresh_from_db()
+    assert (late.status, late.passes) == (Status.OFFERED, 1)
+    assert "offered to you again" in caught.value.message
+    assert "still on the waiting list" not in caught.value.message
+    assert services.accept_offer(enrollment=late).status == Status.CONFIRMED
+
+
 def test_decline_leaves_the_list_and_passes_on() -> None:
     cohort, seats = full_cohort(capacity=1)
     first = services.enroll(member=ready_member(), cohort=cohort)
