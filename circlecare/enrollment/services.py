@@ -567,6 +567,11 @@ def _lapsed_offer_message(enrollment: Enrollment, cohort: Cohort) -> str:
             f"This seat offer has expired. It was the {_ordinal(LAPSED_OFFERS_LIMIT)} offer that "
             f"wasn't taken up in time, so you're no longer on the waiting list.{again}"
         )
+    if cohort.status not in JOINABLE:
+        return (
+            "This seat offer has expired. The group has started meeting, so no more seats will "
+            "be offered from its waiting list."
+        )
     return (
         "This seat offer has expired. You're still on the waiting list, "
         "after the people who haven't had an offer yet."

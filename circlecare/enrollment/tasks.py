@@ -98,6 +98,15 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             f"passes to the next person.\n\nAccept or decline here, after signing in:\n{link}{bye}",
         )
     if kind == "offer_expired" and enrollment.status == EnrollmentStatus.WAITLISTED:
+        if cohort.status not in JOINABLE:
+            # Started meeting: the seat is not offered on, and no other seat will be offered.
+            return (
+                "Your seat offer has expired",
+                f"{hello}The seat we offered you in the group {that_starts} wasn't taken up "
+                "in time. The group has started meeting now, so no more seats will be offered "
+                "from its waiting list. If you'd like to talk about other groups, please "
+                f"contact the practice:\n{contact}\n\nYour groups, after signing in:\n{link}{bye}",
+            )
         return (
             "Your seat offer has expired",
             f"{hello}The seat we offered you in the group {that_starts} wasn't taken up "
@@ -109,12 +118,19 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
         and enrollment.status == EnrollmentStatus.WITHDRAWN
         and enrollment.end_reason == OFFERS_LAPSED
     ):
+        # The seat goes on only while the group takes members from its list, and joining
+        # again is suggested only while the group takes new members.
+        passed_on = " and the seat can go to someone else" if cohort.status in JOINABLE else ""
+        join_again = (
+            ""
+            if cohort.closed_for_joining
+            else "if the group still suits you, you're welcome to join it again, and "
+        )
         return (
             "You're no longer on a waiting list",
             f"{hello}We offered you a seat in the group {that_starts} "
             f"{_times(LAPSED_OFFERS_LIMIT)} and didn't hear back in time, so we've taken you off "
-            "its waiting list and the seat can go to someone else. That's all right: if the "
-            "group still suits you, you're welcome to join it again, and the practice is glad to "
+            f"its waiting list{passed_on}. That's all right: {join_again}the practice is glad to "
             f"talk about other groups:\n{contact}\n\nYour groups, after signing in:\n{link}{bye}",
         )
     if kind == "partner_left" and enrollment.status == EnrollmentStatus.WITHDRAWN:

@@ -187,7 +187,13 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.info(request, "You've declined the seat; it will be offered to the next person.")
+        # Once the group has started meeting, seats are no longer offered from its waiting list.
+        messages.info(
+            request,
+            "You've declined the seat; it will be offered to the next person."
+            if enrollment.cohort.is_joinable
+            else "You've declined the seat.",
+        )
     return redirect("enrollment:my_groups")
 
 

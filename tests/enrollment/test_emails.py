@@ -65,6 +65,52 @@ def test_a_place_taken_off_the_list_says_twice_not_2_times() -> None:
     assert "Tue 9 Mar 2027, 9:00 pm EST twice and didn't hear back" in body
 
 
+def test_an_offer_lapsing_once_the_group_has_started_does_not_say_it_passes_on() -> None:
+    """A group that has started meeting offers no more seats from its waiting list: the e-mails
+    about a lapsed offer say so, and do not suggest joining it again."""
+    from circlecare.programs.models import CohortStatus
+
+    began = timezone.localdate() - timedelta(days=14)
+    running = CohortFactory(
+        first_meeting_date=began, weekday=began.weekday(), status=CohortStatus.RUNNING
+    )
+    waiting = EnrollmentFactory(
+        cohort=running, status=EnrollmentStatus.WAITLISTED, confirmed_at=None, passes=1
+    )
+    _, body = tasks.compose(waiting, "offer_expired")  # type: ignore[misc]
+    assert "passed to the next person" not in body and "still on the waiting list" not in body
+    assert "no more seats will be offered from its waiting list" in body
+    ended = EnrollmentFactory(
+        cohort=running,
+        status=EnrollmentStatus.WITHDRAWN,
+        end_reason=OFFERS_LAPSED,
+        ended_at=timezone.now(),
+        confirmed_at=None,
+    )
+    _, body = tasks.compose(ended, "offers_lapsed")  # type: ignore[misc]
+    assert "join it again" not in body and "can go to someone else" not in body
+    assert "the practice is glad to talk about other groups" in body
+
+
+def test_an_offer_lapsing_before_the_start_passes_on_and_invites_joining_again() -> None:
+    waiting = EnrollmentFactory(
+        cohort=_evening_group(), status=EnrollmentStatus.WAITLISTED, confirmed_at=None, passes=1
+    )
+    _, body = tasks.compose(waiting, "offer_expired")  # type: ignore[misc]
+    assert "passed to the next person. You're still on the waiting list." in body
+    ended = EnrollmentFactory(
+        cohort=_evening_group(),
+        status=EnrollmentStatus.WITHDRAWN,
+        end_reason=OFFERS_LAPSED,
+        ended_at=timezone.now(),
+    )
+    _, body = tasks.compose(ended, "offers_lapsed")  # type: ignore[misc]
+    assert "its waiting list and the seat can go to someone else. That's all right: if the " in (
+        " ".join(body.split())
+    )
+    assert "you're welcome to join it again" in body
+
+
 @pytest.mark.parametrize(
     ("kind", "status"),
     [

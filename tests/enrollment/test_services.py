@@ -258,6 +258,24 @@ def test_answering_late_with_nobody_else_waiting_says_the_seat_is_offered_again(
     assert services.accept_offer(enrollment=late).status == Status.CONFIRMED
 
 
+def test_answering_late_once_the_group_has_started_says_no_seat_will_follow() -> None:
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    cohort, seats = full_cohort(capacity=1)
+    late = services.enroll(member=ready_member(), cohort=cohort)
+    services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seats[0])
+    meeting_at(cohort, now - timedelta(hours=1), number=1)
+    services.advance_cohorts(now=now)
+    Enrollment.objects.filter(pk=late.pk).update(offer_expires_at=now)
+    with pytest.raises(OfferExpired) as caught:
+        services.accept_offer(enrollment=late)
+    assert status_of(late) == Status.WAITLISTED
+    assert "no more seats will be offered from its waiting list" in caught.value.message
+    assert not Enrollment.objects.filter(cohort=cohort, status=Status.OFFERED).exists()
+
+
 def test_decline_leaves_the_list_and_passes_on() -> None:
     cohort, seats = full_cohort(capacity=1)
     first = services.enroll(member=ready_member(), cohort=cohort)

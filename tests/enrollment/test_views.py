@@ -456,6 +456,83 @@ def test_leaving_with_a_seat_offered_but_not_taken_leaves_the_waiting_list() -> 
     assert "Thank you for being part of it" not in page
 
 
+def running_full_group() -> tuple[Any, Enrollment, Enrollment]:
+    """A one-seat group in its third week (running), its seat taken and one person waiting."""
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    cohort = CohortFactory(capacity=1)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    meeting_at(cohort, now - timedelta(days=14, hours=1), number=1)
+    meeting_at(cohort, now + timedelta(days=35), number=8)
+    assert services.advance_cohorts(now=now) == 1
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.RUNNING
+    return cohort, seated, waiting
+
+
+def test_leaving_in_week_three_does_not_promise_the_seat_to_the_waiting_list() -> None:
+    """Once a group has started meeting no seat is offered from its waiting list: the pages
+    of the one leaving, the one removing and the one waiting say so, not the opposite."""
+    cohort, seated, waiting = running_full_group()
+    staff = UserFactory(is_staff=True)
+    remove_page = html.unescape(
+        client_for(staff).get(reverse("enrollment:remove", args=[seated.pk])).content.decode()
+    )
+    assert "offered to the next person" not in remove_page
+    assert "their seat will not be offered to anyone else" in remove_page
+    url = reverse("enrollment:withdraw", args=[seated.pk])
+    leave_page = html.unescape(client_for(seated.member).get(url).content.decode())
+    assert "offered to the next person" not in leave_page
+    client_for(seated.member).post(url)
+    waiting.refresh_from_db()
+    assert waiting.status == "waitlisted"  # no seat is offered mid-programme
+
+    client = client_for(waiting.member)
+    mine = html.unescape(client.get(reverse("enrollment:my_groups")).content.decode())
+    assert "Number 1 on the waiting list" not in mine
+    assert "no more seats will be offered from its waiting list" in mine
+    group = html.unescape(cohort_page(client, cohort))
+    assert "number 1" not in group
+    assert "it has started meeting, so no more seats will be offered" in group
+
+
+def test_the_waiting_list_of_a_group_still_taking_members_shows_the_place() -> None:
+    cohort = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(), cohort=cohort)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    client = client_for(waiting.member)
+    mine = html.unescape(client.get(reverse("enrollment:my_groups")).content.decode())
+    assert "Number 1 on the waiting list." in mine
+    assert "no more seats will be offered" not in mine
+    assert "waiting list for this group: number 1." in html.unescape(cohort_page(client, cohort))
+
+
+def test_declining_an_offer_once_the_group_has_started_does_not_say_it_passes_on() -> None:
+    """An offer made before the first meeting can still be answered after it; the seat is not
+    offered on then."""
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    cohort = CohortFactory(capacity=1)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    offered = services.enroll(member=ready_member(), cohort=cohort)
+    services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seated)
+    offered.refresh_from_db()
+    assert offered.status == "offered"
+    meeting_at(cohort, now - timedelta(hours=1), number=1)
+    services.advance_cohorts(now=now)
+    page = html.unescape(
+        client_for(offered.member)
+        .post(reverse("enrollment:decline", args=[offered.pk]), follow=True)
+        .content.decode()
+    )
+    assert "You've declined the seat." in page
+    assert "offered to the next person" not in page
+
+
 def test_past_groups_say_how_each_ended_in_the_members_own_words() -> None:
     """A group the practice cancelled is not a removal, and leaving a waiting list is not
     withdrawing from a group."""
