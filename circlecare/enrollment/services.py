@@ -67,6 +67,8 @@ from circlecare.errors import (
     OfferExpired,
 )
 from circlecare.measures import summaries
+from circlecare.practice import eligibility
+from circlecare.practice.queries import licensed_states
 from circlecare.programs.models import (
     COUPLES_EVEN_CAPACITY,
     JOINABLE,
@@ -244,8 +246,22 @@ def _schedule_expiry(enrollments: Iterable[Enrollment]) -> None:
     transaction.on_commit(enqueue)
 
 
+def _homes_served(cohort: Cohort) -> set[str] | None:
+    """For a therapy group, the home states from which someone may take a seat today (as
+    ``eligibility.check`` decides when they accept); ``None`` for a group open to every state."""
+    if not cohort.program.is_therapy:
+        return None
+    start, end = eligibility.coverage_window(cohort, timezone.localdate())
+    return licensed_states(eligibility.clinician_of(cohort.lead_id), start, end)
+
+
 def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[Enrollment]:
-    """Offer every free seat to the first fitting entries on the waiting list (lock already held)."""
+    """Offer every free seat to the first fitting entries on the waiting list (lock already held).
+
+    In a therapy group, someone who now lives where its clinician may not see them (they moved,
+    or a licence ends before the group does) keeps their place but is passed over: a seat they
+    could not accept would be held from the next person for the whole hold, and its lapse
+    counted against them."""
     assert connection.in_atomic_block
     if cohort.status not in JOINABLE:
         return []
@@ -261,10 +277,11 @@ def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[En
         second=0, microsecond=0
     )
     waiting = list(
-        Enrollment.objects.filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED).order_by(
-            *Enrollment.WAITING_ORDER
-        )
+        Enrollment.objects.filter(cohort=cohort, status=EnrollmentStatus.WAITLISTED)
+        .annotate(home=F("member__home_state"))
+        .order_by(*Enrollment.WAITING_ORDER)
     )
+    served = _homes_served(cohort) if waiting else None
     offered: list[Enrollment] = []
     seen_pairs: set[int] = set()
     for entry in waiting:
@@ -278,6 +295,8 @@ def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[En
         else:
             unit = [entry]
         if len(unit) > free:
+            continue
+        if served is not None and any(e.home not in served for e in unit):  # type: ignore[attr-defined]
             continue
         for e in unit:
             e.status = EnrollmentStatus.OFFERED

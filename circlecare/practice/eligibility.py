@@ -164,10 +164,11 @@ def alternatives_for(member: Any, cohort: Cohort, *, on: date) -> list[Cohort]:
     return (therapy + others)[:MAX_ALTERNATIVES]
 
 
-def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str]]]:
+def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str], str]]:
     """The therapy groups ``member`` has a seat, an offer or a waiting-list place in whose lead
-    is not licensed where they now live, each with the states the group serves. For telling
-    someone who has moved what that means; their place itself is not changed."""
+    is not licensed where they now live, each with the states the group serves and the place's
+    status. For telling someone who has moved what that means; their place itself is not
+    changed (though no seat is offered to them from a waiting list while they live there)."""
     from circlecare.enrollment.models import LIVE, Enrollment
 
     home = getattr(member, "home_state", "") or ""
@@ -177,7 +178,7 @@ def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str]]]:
     ).select_related("cohort__program", "cohort__lead"):
         states = served_states(enrollment.cohort)
         if home not in states:
-            found.append((enrollment.cohort, states))
+            found.append((enrollment.cohort, states, enrollment.status))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import timedelta
 
@@ -341,6 +342,35 @@ def test_moving_away_from_a_therapy_groups_states_is_explained_and_keeps_the_pla
     assert "you now live in Ohio" in page
     enrollment.refresh_from_db()
     assert enrollment.status == "confirmed"
+
+
+def test_moving_away_while_on_a_therapy_waiting_list_says_no_seat_is_offered_meanwhile(
+    client: Client,
+) -> None:
+    from circlecare.programs.models import ProgramKind
+
+    lead = LicenseFactory(state="NY").clinician.user
+    cohort = CohortFactory(lead=lead, program__kind=ProgramKind.THERAPY)
+    enrollment = EnrollmentFactory(
+        cohort=cohort,
+        member=UserFactory(home_state="NY"),
+        status="waitlisted",
+        confirmed_at=None,
+    )
+    member = enrollment.member
+    client.force_login(member)
+    form = {
+        "display_name": member.display_name,
+        "time_zone": "America/New_York",
+        "language": "en",
+        "email_reminders": "on",
+        "home_state": "OH",
+    }
+    page = html.unescape(client.post(reverse("profile"), form, follow=True).content.decode())
+    assert "a seat can't be offered to you while you live there" in page
+    assert "before each meeting you confirm where you are" not in page
+    enrollment.refresh_from_db()
+    assert enrollment.status == "waitlisted"
 
 
 def test_my_data_page_says_statuses_in_words_and_the_download_keeps_codes(

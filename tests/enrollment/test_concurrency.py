@@ -233,6 +233,39 @@ def test_r2_one_freed_seat_fifty_promotions_one_offer() -> None:
     )
 
 
+def test_r2_in_a_therapy_group_one_offer_to_the_first_who_may_take_it() -> None:
+    """R2 where the head of the waiting list now lives outside the group's states: the racing
+    promotions still make exactly one offer, to the first person in line who may take it."""
+    from circlecare.programs.models import ProgramKind
+    from tests.factories import LicenseFactory
+
+    publish_consents()
+    lic = LicenseFactory(state="NY")
+    cohort = CohortFactory(
+        capacity=SEATS, lead=lic.clinician.user, program__kind=ProgramKind.THERAPY
+    )
+    people = members(SEATS + 50, "r2t")
+    for person in people:
+        services.enroll(member=person, cohort=cohort)
+    waiting = list(
+        Enrollment.objects.filter(cohort=cohort, status="waitlisted").order_by("queued_at", "pk")
+    )
+    moved = [e.member_id for e in waiting[:3]]
+    User.objects.filter(pk__in=moved).update(home_state="TX")
+    freed = Enrollment.objects.filter(cohort=cohort, status="confirmed").first()
+    assert freed is not None
+    Enrollment.objects.filter(pk=freed.pk).update(status="withdrawn")
+    results = race([lambda: services.offer_next_seat(cohort=cohort) for _ in range(50)])
+    assert [r for r in results if isinstance(r, Exception)] == []
+    offers = [o for r in results for o in r]
+    assert [o.pk for o in offers] == [waiting[3].pk]
+    assert not Enrollment.objects.filter(member_id__in=moved, status="offered").exists()
+    assert (
+        Enrollment.objects.filter(cohort=cohort, status__in=["confirmed", "offered"]).count()
+        == SEATS
+    )
+
+
 def test_an_unrelated_error_is_not_swallowed() -> None:
     """The race helper reports real failures (a guard against a test that cannot fail)."""
     results = race([lambda: (_ for _ in ()).throw(DomainError("boom")) for _ in range(3)])

@@ -276,6 +276,57 @@ def test_answering_late_once_the_group_has_started_says_no_seat_will_follow() ->
     assert not Enrollment.objects.filter(cohort=cohort, status=Status.OFFERED).exists()
 
 
+def therapy_full_cohort(capacity: int = 1) -> tuple[Any, Any, list[Enrollment]]:
+    """A full therapy group whose lead is licensed in New York, seated by New Yorkers."""
+    lic = LicenseFactory(state="NY")
+    cohort = CohortFactory(
+        lead=lic.clinician.user, program__kind=ProgramKind.THERAPY, capacity=capacity
+    )
+    seats = [
+        services.enroll(member=ready_member(home_state="NY"), cohort=cohort)
+        for _ in range(capacity)
+    ]
+    return cohort, lic, seats
+
+
+def test_a_seat_is_not_offered_to_someone_who_has_moved_out_of_the_groups_states() -> None:
+    """Someone on a therapy group's waiting list who now lives where its clinician may not see
+    them keeps their place, but a freed seat goes to the next person who could take it, rather
+    than being held for two days for someone the law would stop at "Accept"."""
+    cohort, _lic, seats = therapy_full_cohort()
+    moved = services.enroll(member=ready_member(home_state="NY"), cohort=cohort)
+    next_one = services.enroll(member=ready_member(home_state="NY"), cohort=cohort)
+    moved.member.home_state = "TX"
+    moved.member.save(update_fields=["home_state"])
+    services.withdraw(enrollment=seats[0])
+    assert status_of(next_one) == Status.OFFERED
+    moved.refresh_from_db()
+    assert (moved.status, moved.passes) == (Status.WAITLISTED, 0)
+    assert waiting_position(moved) == 1
+    # Back in New York, they are first in line again for the next seat.
+    moved.member.home_state = "NY"
+    moved.member.save(update_fields=["home_state"])
+    services.accept_offer(enrollment=next_one)
+    services.withdraw(enrollment=next_one)
+    assert status_of(moved) == Status.OFFERED
+
+
+def test_a_seat_is_not_offered_where_the_clinicians_licence_ends_before_the_group() -> None:
+    cohort, lic, seats = therapy_full_cohort()
+    waiting = services.enroll(member=ready_member(home_state="NY"), cohort=cohort)
+    lic.valid_to = cohort.planned_last_date - timedelta(days=1)
+    lic.save(update_fields=["valid_to"])
+    services.withdraw(enrollment=seats[0])
+    assert status_of(waiting) == Status.WAITLISTED
+    assert held(cohort) == 0
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.OPEN
+    # Renewed, the next seat change offers it.
+    lic.valid_to = cohort.planned_last_date
+    lic.save(update_fields=["valid_to"])
+    assert [e.pk for e in services.offer_next_seat(cohort=cohort)] == [waiting.pk]
+
+
 def test_decline_leaves_the_list_and_passes_on() -> None:
     cohort, seats = full_cohort(capacity=1)
     first = services.enroll(member=ready_member(), cohort=cohort)
