@@ -686,6 +686,29 @@ def expire_offers(*, now: datetime | None = None, cohort_id: int | None = None) 
     return total
 
 
+def offer_waiting_seats() -> int:
+    """Offer the free seats of every group taking members while people wait for them: the
+    safety net behind each seat change's own offers. Someone passed over because they could not
+    take a seat then (a therapy group's licence since renewed, a move back) is offered one here
+    at the latest. One transaction per group; idempotent. Returns how many offers were made."""
+    from circlecare.programs.queries import with_seats
+
+    due = (
+        with_seats(Cohort.objects.filter(status__in=JOINABLE))
+        .filter(waitlist_count__gt=0, held_count__lt=F("capacity"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    total = 0
+    for cid in list(due):
+        try:
+            with transaction.atomic(durable=True):
+                total += len(_offer_free_seats(_lock_cohort(cid)))
+        except Busy:
+            continue  # someone else is changing its seats right now, and offers on with them
+    return total
+
+
 # --------------------------------------------------------------------------------------------------
 # A group's life: open → running at its first meeting → finished after its last
 

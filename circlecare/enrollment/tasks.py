@@ -205,11 +205,11 @@ def expire_offer(enrollment_id: int) -> int:
 
 @task()
 def sweep() -> int:
-    """The periodic safety net: lapsed offers, under-minimum alerts, and groups moving on to
-    running and finished. Idempotent."""
-    from circlecare.enrollment.services import advance_cohorts, expire_offers
+    """The periodic safety net: lapsed offers, free seats with people waiting, under-minimum
+    alerts, and groups moving on to running and finished. Idempotent."""
+    from circlecare.enrollment.services import advance_cohorts, expire_offers, offer_waiting_seats
 
-    return expire_offers() + alert_under_minimum() + advance_cohorts()
+    return expire_offers() + offer_waiting_seats() + alert_under_minimum() + advance_cohorts()
 
 
 def _alert_if_under_minimum(cohort: Cohort) -> bool:

@@ -266,6 +266,29 @@ def test_r2_in_a_therapy_group_one_offer_to_the_first_who_may_take_it() -> None:
     )
 
 
+def test_r2_sweeps_racing_seat_changes_make_one_offer() -> None:
+    """The sweep's offers take the same lock: sweeps and promotions racing over one freed seat
+    make exactly one offer."""
+    publish_consents()
+    cohort = CohortFactory(capacity=SEATS)
+    people = members(SEATS + 20, "r2s")
+    for person in people:
+        services.enroll(member=person, cohort=cohort)
+    freed = Enrollment.objects.filter(cohort=cohort, status="confirmed").first()
+    assert freed is not None
+    Enrollment.objects.filter(pk=freed.pk).update(status="withdrawn")
+    calls: list[Callable[[], Any]] = [services.offer_waiting_seats for _ in range(25)]
+    calls += [lambda: len(services.offer_next_seat(cohort=cohort)) for _ in range(25)]
+    results = race(calls)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert sum(results) == 1
+    assert Enrollment.objects.filter(cohort=cohort, status="offered").count() == 1
+    assert (
+        Enrollment.objects.filter(cohort=cohort, status__in=["confirmed", "offered"]).count()
+        == SEATS
+    )
+
+
 def test_an_unrelated_error_is_not_swallowed() -> None:
     """The race helper reports real failures (a guard against a test that cannot fail)."""
     results = race([lambda: (_ for _ in ()).throw(DomainError("boom")) for _ in range(3)])

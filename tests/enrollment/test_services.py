@@ -321,10 +321,27 @@ def test_a_seat_is_not_offered_where_the_clinicians_licence_ends_before_the_grou
     assert held(cohort) == 0
     cohort.refresh_from_db()
     assert cohort.status == CohortStatus.OPEN
-    # Renewed, the next seat change offers it.
+    # Renewed, the periodic sweep offers the free seat to the person waiting, once.
     lic.valid_to = cohort.planned_last_date
     lic.save(update_fields=["valid_to"])
-    assert [e.pk for e in services.offer_next_seat(cohort=cohort)] == [waiting.pk]
+    assert tasks.sweep.call() >= 1
+    assert status_of(waiting) == Status.OFFERED
+    assert services.offer_waiting_seats() == 0
+
+
+def test_the_sweep_offers_only_free_seats_of_groups_taking_members() -> None:
+    from tests.meetings.factories import meeting_at
+
+    full, _seats = full_cohort(capacity=1)
+    services.enroll(member=ready_member(), cohort=full)
+    running, seats = full_cohort(capacity=1)
+    still_waiting = services.enroll(member=ready_member(), cohort=running)
+    meeting_at(running, timezone.now() - timedelta(hours=1), number=1)
+    services.advance_cohorts()
+    services.withdraw(enrollment=seats[0])
+    assert services.offer_waiting_seats() == 0
+    assert status_of(still_waiting) == Status.WAITLISTED
+    assert held(full) == 1
 
 
 def test_decline_leaves_the_list_and_passes_on() -> None:

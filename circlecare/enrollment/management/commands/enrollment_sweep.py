@@ -1,4 +1,5 @@
-"""The periodic safety net for seats: expire lapsed offers, alert about under-minimum groups,
+"""The periodic safety net for seats: expire lapsed offers, offer free seats to people waiting
+for them, alert about under-minimum groups,
 and move groups on to running (at their first meeting) and finished (after their last).
 
 Offers also expire through their own delayed task; this catches anything a stopped worker missed.
@@ -13,12 +14,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from circlecare.enrollment import tasks
-from circlecare.enrollment.services import advance_cohorts, expire_offers
+from circlecare.enrollment.services import advance_cohorts, expire_offers, offer_waiting_seats
 
 
 class Command(BaseCommand):
     help = (
-        "Expire lapsed seat offers, alert coordinators about groups under their minimum, and "
+        "Expire lapsed seat offers, offer free seats to people waiting, alert coordinators about groups under their minimum, and "
         "move groups on to running and finished."
     )
 
@@ -31,9 +32,10 @@ class Command(BaseCommand):
             self.stdout.write("Sweep queued.")
             return
         expired = expire_offers()
+        offered = offer_waiting_seats()
         alerted = tasks.alert_under_minimum()
         moved = advance_cohorts()
         self.stdout.write(
-            f"{expired} offer(s) expired, {alerted} under-minimum alert(s) sent, "
-            f"{moved} group(s) moved on."
+            f"{expired} offer(s) expired, {offered} seat(s) offered, {alerted} under-minimum "
+            f"alert(s) sent, {moved} group(s) moved on."
         )
