@@ -25,6 +25,15 @@ class InviteInvalid(DomainError):
     status = 404
 
 
+class RemovedFromGroup(DomainError):
+    code = "removed_from_group"
+    default_message = (
+        "The practice ended your place in this group, so you can't join it again yourself. "
+        "If you'd like to talk about it, or about other groups, please contact the practice."
+    )
+    status = 403
+
+
 class NotAllowed(DomainError):
     """Used where the caller may not act on an object; views answer 404 so nothing is confirmed."""
 

@@ -16,7 +16,8 @@ four statements, which PostgreSQL runs as one implicit transaction and commits b
 It commits only the two plain outcomes, with the rules of ``services.enroll``: a free seat and
 nobody waiting (confirmed), or no free seat (a waiting-list place, behind everyone who has not let
 an offer lapse). Anything else commits nothing and returns ``None`` so that ``services.enroll``
-decides it the usual way under the lock: a member who already has a place, a cohort that is no
+decides it the usual way under the lock: a member who already has a place, or whose place in
+this group the practice ended, a cohort that is no
 longer open, whose dates or time zone changed since the caller read it, or whose programme is
 now for couples, and a free seat while people wait (that seat is being offered to the list).
 
@@ -34,7 +35,13 @@ from django.conf import settings
 from django.db import connection
 
 from circlecare.audit.models import AuditAction, AuditEvent
-from circlecare.enrollment.models import LIVE, SEAT_HOLDING, Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import (
+    LIVE,
+    NOT_OWN_REMOVAL,
+    SEAT_HOLDING,
+    Enrollment,
+    EnrollmentStatus,
+)
 from circlecare.measures import summaries
 from circlecare.programs.models import JOINABLE, Cohort, CohortStatus, Program
 
@@ -78,6 +85,7 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
         member=_column(Enrollment, "member"),
         cohort=_column(Enrollment, "cohort"),
         passes=_column(Enrollment, "passes"),
+        end_reason=_column(Enrollment, "end_reason"),
     )
     cc = {
         name: _column(Cohort, name)
@@ -96,6 +104,9 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
     held = ", ".join(f"'{s.value}'" for s in SEAT_HOLDING)
     live = ", ".join(f"'{s.value}'" for s in LIVE)
     confirmed, waiting = EnrollmentStatus.CONFIRMED.value, EnrollmentStatus.WAITLISTED.value
+    removed = EnrollmentStatus.REMOVED.value
+    # The end reasons are the product's own constants; a quote in one would be doubled.
+    not_own = ", ".join("'" + reason.replace("'", "''") + "'" for reason in NOT_OWN_REMOVAL)
     joinable = ", ".join(f"'{s.value}'" for s in JOINABLE)
     full, open_ = CohortStatus.FULL.value, CohortStatus.OPEN.value
     enrollment_values = ", ".join([f"%(e{i})s" for i in range(len(enrollment_columns))])
@@ -117,7 +128,9 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
                 COUNT(*) FILTER (WHERE {ec["status"]} = '{waiting}') AS waiting,
                 COUNT(*) FILTER (WHERE {ec["status"]} = '{waiting}' AND {ec["passes"]} = 0) AS ahead,
                 COUNT(*) FILTER (WHERE {ec["member"]} = %(member)s AND {ec["status"]} IN ({live}))
-                    AS mine
+                    AS mine,
+                COUNT(*) FILTER (WHERE {ec["member"]} = %(member)s AND {ec["status"]} = '{removed}'
+                    AND {ec["end_reason"]} NOT IN ({not_own})) AS barred
             FROM {e}
             WHERE {ec["cohort"]} = %(cohort)s
         ), d AS (
@@ -125,7 +138,7 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
                 CASE WHEN n.held < c.capacity THEN '{confirmed}' ELSE '{waiting}' END AS status,
                 clock_timestamp() AS now
             FROM c, n
-            WHERE n.mine = 0 AND (n.held >= c.capacity OR n.waiting = 0)
+            WHERE n.mine = 0 AND n.barred = 0 AND (n.held >= c.capacity OR n.waiting = 0)
         ), ins AS (
             INSERT INTO {e} ({", ".join(enrollment_columns)},
                 {ec["status"]}, {ec["queued_at"]}, {ec["confirmed_at"]},

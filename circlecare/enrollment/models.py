@@ -33,10 +33,20 @@ PARTNER_REMOVED = "partner removed"
 OFFERS_LAPSED = "offers lapsed"
 LAPSED_OFFERS_LIMIT = 2
 
+#: ``end_reason`` values of a removed place that the practice did not end for the member themself.
+NOT_OWN_REMOVAL = (GROUP_CANCELLED, PARTNER_REMOVED)
+
 #: Statuses that hold a seat: confirmed + offered ≤ capacity, always.
 SEAT_HOLDING = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
 #: Statuses that are still "in" the cohort in some way; a member has at most one of these per cohort.
 LIVE = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED, EnrollmentStatus.WAITLISTED)
+
+
+def removed_by_practice() -> Q:
+    """Places the practice ended for the member themself: after one, the member cannot take a
+    place in that group again by themselves (a cancelled group, or a partner's removal, is not
+    one)."""
+    return Q(status=EnrollmentStatus.REMOVED) & ~Q(end_reason__in=NOT_OWN_REMOVAL)
 
 
 class Enrollment(models.Model):

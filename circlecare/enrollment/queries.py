@@ -24,6 +24,7 @@ from circlecare.enrollment.models import (
     EnrollmentStatus,
     PartnerInvite,
     PartnerInviteStatus,
+    removed_by_practice,
 )
 from circlecare.meetings.weeks import first_start
 from circlecare.prebuilt import PreparedRead, prebuilt
@@ -92,6 +93,19 @@ def live_enrollment(member: Any, cohort: Cohort) -> Enrollment | None:
     if not getattr(member, "pk", None):
         return None
     return Enrollment.objects.filter(member=member, cohort=cohort, status__in=LIVE).first()
+
+
+def standing_enrollment(member: Any, cohort: Cohort) -> Enrollment | None:
+    """The member's live place in the cohort, else a place in it the practice ended for them
+    (which keeps them from joining it again by themselves); one query."""
+    if not getattr(member, "pk", None):
+        return None
+    return (
+        Enrollment.objects.filter(Q(status__in=LIVE) | removed_by_practice())
+        .filter(member=member, cohort=cohort)
+        .order_by(Case(When(status__in=LIVE, then=0), default=1), "-pk")
+        .first()
+    )
 
 
 @dataclass

@@ -36,7 +36,13 @@ from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.care import services as care
 from circlecare.enrollment import join_sql, steps
-from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
+from circlecare.enrollment.errors import (
+    InvalidCapacity,
+    InviteInvalid,
+    NotAllowed,
+    RemovedFromGroup,
+    StepRequired,
+)
 from circlecare.enrollment.models import (
     DECLINED_OFFER,
     GROUP_CANCELLED,
@@ -55,6 +61,7 @@ from circlecare.enrollment.models import (
     PartnerInvite,
     PartnerInviteEnd,
     PartnerInviteStatus,
+    removed_by_practice,
 )
 from circlecare.errors import (
     AlreadyEnrolled,
@@ -371,9 +378,12 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
                 # A newcomer waits behind everyone who has not let an offer lapse (WAITING_ORDER).
                 ahead=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED, passes=0)),
                 mine=Count("pk", filter=Q(member=member, status__in=LIVE)),
+                barred=Count("pk", filter=Q(member=member) & removed_by_practice()),
             )
             if counts["mine"]:
                 raise AlreadyEnrolled()
+            if counts["barred"]:
+                raise RemovedFromGroup()
             now = _now_under_lock()  # queued_at follows lock order
             held = counts["held"]
             free = locked.capacity - held
@@ -1035,6 +1045,8 @@ def invite_partner(
             raise InvalidTransition(NOT_FOR_COUPLES)
         if Enrollment.objects.filter(member=member, cohort=locked, status__in=LIVE).exists():
             raise AlreadyEnrolled()
+        if Enrollment.objects.filter(removed_by_practice(), member=member, cohort=locked).exists():
+            raise RemovedFromGroup()
         # Sent again to the same address, the old link says a newer one replaced it; to
         # another address, that it was called off.
         PartnerInvite.objects.filter(
@@ -1154,6 +1166,16 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
         people = [invite.inviter, member]
         if Enrollment.objects.filter(member__in=people, cohort=locked, status__in=LIVE).exists():
             raise AlreadyEnrolled("One of you already has a place in this group.")
+        barred = set(
+            Enrollment.objects.filter(removed_by_practice(), member__in=people, cohort=locked)
+            .order_by()
+            .values_list("member_id", flat=True)
+        )
+        if member.pk in barred:
+            raise RemovedFromGroup()
+        if barred:
+            # Nothing about the inviter's place is told to their partner.
+            raise InviteInvalid("This invitation can't be accepted. Please contact the practice.")
         now = _now_under_lock()
         held = _held(locked)
         seats = not locked.is_full_with(held) and not _waiting_exists(locked)

@@ -120,6 +120,20 @@ def test_a_closed_group_refuses_with_its_reason() -> None:
     assert response.json()["code"] == "enrollment_closed"
 
 
+def test_a_member_the_practice_removed_is_refused_with_its_own_code() -> None:
+    from circlecare.enrollment import services
+
+    cohort = skills_group()
+    member = UserFactory()
+    sign_all(member)
+    place = services.enroll(member=member, cohort=cohort)
+    services.remove(enrollment=place, actor=UserFactory(is_staff=True), reason="Asked to")
+    response = Api(member).post(URL, {"cohort_id": cohort.pk})
+    assert response.status_code == 403
+    assert response.json()["code"] == "removed_from_group"
+    assert Enrollment.objects.filter(member=member).count() == 1
+
+
 def test_bad_join_bodies_are_422() -> None:
     api = Api(UserFactory())
     for body in ({}, {"cohort_id": "x"}, {"cohort_id": 0}, {"cohort_id": 10**30}):

@@ -232,6 +232,30 @@ def test_a_second_place_is_refused_and_nothing_is_written(spy: list[Any]) -> Non
     assert AuditEvent.objects.count() == events
 
 
+@pytest.mark.parametrize("full", [False, True])
+def test_a_member_the_practice_removed_is_refused_in_one_trip_too(
+    spy: list[Any], full: bool
+) -> None:
+    """The one-trip statement commits nothing for someone whose place the practice ended, with a
+    seat free or not, and the usual way refuses them."""
+    from circlecare.enrollment.errors import RemovedFromGroup
+    from tests.factories import UserFactory
+
+    cohort = CohortFactory(capacity=2)
+    member = ready_member()
+    removed = services.enroll(member=member, cohort=cohort)
+    services.remove(enrollment=removed, actor=UserFactory(is_staff=True), reason="Asked to")
+    if full:
+        fill(cohort, confirmed=2)
+    events = AuditEvent.objects.count()
+    spy.clear()
+    with pytest.raises(RemovedFromGroup):
+        services.enroll(member=member, cohort=cohort)
+    assert spy == [None]
+    assert Enrollment.objects.filter(member=member).count() == 1
+    assert AuditEvent.objects.count() == events
+
+
 def test_a_seat_sets_the_flags_and_a_waiting_place_leaves_the_summary_unwritten() -> None:
     program = ProgramFactory(kind=ProgramKind.SKILLS, weeks=4)
     cohort = CohortFactory(program=program, capacity=1)

@@ -162,6 +162,49 @@ def test_couples_groups_need_a_partner() -> None:
         services.enroll(member=ready_member(), cohort=cohort)
 
 
+def test_a_member_the_practice_removed_cannot_join_that_group_again_themselves() -> None:
+    """A removal is not undone by pressing Join: the member is told to talk to the practice.
+    Leaving of one's own accord, a cancelled group or a partner's removal bars nothing."""
+    from circlecare.enrollment.errors import RemovedFromGroup
+
+    cohort = CohortFactory(capacity=3)
+    coordinator = UserFactory(is_staff=True)
+    removed = ready_member()
+    place = services.enroll(member=removed, cohort=cohort)
+    services.remove(enrollment=place, actor=coordinator, reason="Repeated harm to others")
+    with pytest.raises(RemovedFromGroup) as caught:
+        services.enroll(member=removed, cohort=cohort)
+    assert "contact the practice" in caught.value.message
+    assert Enrollment.objects.filter(member=removed, cohort=cohort).count() == 1
+    # Another group is open to them, and someone who left may come back.
+    assert services.enroll(member=removed, cohort=CohortFactory()).status == Status.CONFIRMED
+    left = ready_member()
+    services.withdraw(enrollment=services.enroll(member=left, cohort=cohort))
+    assert services.enroll(member=left, cohort=cohort).status == Status.CONFIRMED
+
+
+def test_a_member_the_practice_removed_cannot_come_back_as_half_of_a_couple() -> None:
+    from circlecare.enrollment.errors import RemovedFromGroup
+
+    cohort = CohortFactory(capacity=4, program__for_couples=True)
+    coordinator = UserFactory(is_staff=True)
+    inviter, partner = ready_member(), ready_member()
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    pair = services.accept_partner_invite(token=token, member=partner)
+    services.remove(enrollment=pair[0], actor=coordinator, reason="Asked to")
+    with pytest.raises(RemovedFromGroup):
+        services.invite_partner(member=inviter, cohort=cohort, email="someone@example.org")
+    # The partner's place ended with theirs, not for anything they did: they may come back.
+    newcomer = ready_member()
+    _invite, token = services.invite_partner(member=partner, cohort=cohort, email=newcomer.email)
+    # But an invitation the removed member accepts does not seat them.
+    other = ready_member()
+    _invite, token = services.invite_partner(member=other, cohort=cohort, email=inviter.email)
+    with pytest.raises(RemovedFromGroup):
+        services.accept_partner_invite(token=token, member=inviter)
+    assert not Enrollment.objects.filter(member=other).exists()
+
+
 # ---------------------------------------------------------------------------------------- offers
 
 

@@ -533,6 +533,21 @@ def test_declining_an_offer_once_the_group_has_started_does_not_say_it_passes_on
     assert "offered to the next person" not in page
 
 
+def test_the_group_page_tells_a_removed_member_to_talk_to_the_practice_not_to_join() -> None:
+    cohort = CohortFactory(capacity=3)
+    place = services.enroll(member=ready_member(), cohort=cohort)
+    services.remove(enrollment=place, actor=UserFactory(is_staff=True), reason="Asked to")
+    client = client_for(place.member)
+    page = html.unescape(cohort_page(client, cohort))
+    assert "The practice ended your place in this group" in page
+    assert "Take a seat" not in page
+    response = client.post(reverse("enrollment:join", args=[cohort.pk]))
+    assert response.status_code == 403
+    refused = html.unescape(response.content.decode())
+    assert refused.count("The practice ended your place in this group") == 1
+    assert Enrollment.objects.filter(member=place.member).count() == 1
+
+
 def test_past_groups_say_how_each_ended_in_the_members_own_words() -> None:
     """A group the practice cancelled is not a removal, and leaving a waiting list is not
     withdrawing from a group."""

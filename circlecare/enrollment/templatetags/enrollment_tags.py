@@ -40,6 +40,8 @@ class JoinState:
     position: int | None = None
     decision: eligibility.Decision | None = None
     requirement: steps.Requirement | None = None
+    #: The practice ended the viewer's place in this group: they cannot join it again themselves.
+    removed: bool = False
 
     @property
     def eligible(self) -> bool:
@@ -52,7 +54,9 @@ def join_state(context: template.Context, cohort: Cohort) -> JoinState:
     user: Any = context.get("user")
     if user is None or not user.is_authenticated:
         return JoinState()
-    enrollment = queries.live_enrollment(user, cohort)
+    enrollment = queries.standing_enrollment(user, cohort)
+    if enrollment is not None and not enrollment.is_live:
+        return JoinState(removed=True)
     if enrollment is not None:
         return JoinState(enrollment=enrollment, position=queries.waiting_position(enrollment))
     decision = eligibility.check(user, cohort)
