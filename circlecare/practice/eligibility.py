@@ -145,10 +145,15 @@ def alternatives_for(member: Any, cohort: Cohort, *, on: date) -> list[Cohort]:
     found = public_cohorts().filter(wanted).exclude(pk=cohort.pk)
     found = found.exclude(program__for_couples=True)
     if getattr(member, "pk", None) is not None:
-        # Not the groups they are already in, waiting for, or running themselves.
-        from circlecare.enrollment.models import LIVE, Enrollment
+        # Not the groups they are already in, waiting for, or running themselves, nor one
+        # the practice ended their place in (they cannot join it again by themselves).
+        from circlecare.enrollment.models import LIVE, Enrollment, removed_by_practice
 
-        theirs = Enrollment.objects.filter(member=member, status__in=LIVE).values("cohort_id")
+        theirs = (
+            Enrollment.objects.filter(member=member)
+            .filter(Q(status__in=LIVE) | removed_by_practice())
+            .values("cohort_id")
+        )
         found = found.exclude(pk__in=theirs).exclude(lead=member).exclude(co_facilitator=member)
     candidates = list(found)
     therapy: list[Cohort] = []

@@ -10,7 +10,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from circlecare.enrollment.models import EnrollmentStatus
+from circlecare.enrollment.models import GROUP_CANCELLED, EnrollmentStatus
 from circlecare.practice.eligibility import Reason, check
 from circlecare.programs.models import CohortStatus, ProgramKind
 from tests.factories import (
@@ -253,11 +253,23 @@ def test_alternatives_leave_out_the_groups_the_member_is_already_in() -> None:
     EnrollmentFactory(cohort=seated, member=member, status=EnrollmentStatus.CONFIRMED)
     EnrollmentFactory(cohort=waiting, member=member, status=EnrollmentStatus.WAITLISTED)
     EnrollmentFactory(cohort=left, member=member, status=EnrollmentStatus.WITHDRAWN)
+    # A place the practice ended bars joining that group again; a cancelled group's does not.
+    removed_from = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
+    EnrollmentFactory(
+        cohort=removed_from, member=member, status=EnrollmentStatus.REMOVED, end_reason="Asked to"
+    )
+    reopened = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
+    EnrollmentFactory(
+        cohort=reopened,
+        member=member,
+        status=EnrollmentStatus.REMOVED,
+        end_reason=GROUP_CANCELLED,
+    )
     open_one = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE))
 
     decision = check(member, asked, on=today)
 
-    assert {c.pk for c in decision.alternatives} == {left.pk, open_one.pk}
+    assert {c.pk for c in decision.alternatives} == {left.pk, reopened.pk, open_one.pk}
 
 
 def test_alternatives_cost_a_fixed_number_of_queries(django_assert_max_num_queries: Any) -> None:
