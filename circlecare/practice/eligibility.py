@@ -61,9 +61,32 @@ def _lead_clinician(cohort: Cohort) -> Clinician | None:
     )
 
 
+def last_meeting_day(cohort: Cohort) -> date:
+    """The day of the group's last meeting: its plain weekly pattern's, or later when its stored
+    meetings (not cancelled) run on past it, as skipping a week moves them. Uses the meetings a
+    page loaded (``scheduled_meetings``) when it has them; otherwise one query."""
+    planned = cohort.planned_last_date
+    if cohort.pk is None:
+        return planned
+    stored = getattr(cohort, "scheduled_meetings", None)
+    if stored is not None:
+        last = max((m.local_date for m in stored), default=None)
+    else:
+        from circlecare.meetings.models import Meeting, MeetingStatus
+
+        last = (
+            Meeting.objects.filter(cohort_id=cohort.pk)
+            .exclude(status=MeetingStatus.CANCELLED)
+            .order_by("-local_date")
+            .values_list("local_date", flat=True)
+            .first()
+        )
+    return max(planned, last) if last is not None else planned
+
+
 def coverage_window(cohort: Cohort, on: date) -> tuple[date, date]:
     """The days a member joining on ``on`` would meet: their first meeting to the cohort's last."""
-    return max(cohort.first_meeting_date, on), cohort.planned_last_date
+    return max(cohort.first_meeting_date, on), last_meeting_day(cohort)
 
 
 def served_states(cohort: Cohort, *, on: date | None = None) -> set[str]:

@@ -140,6 +140,24 @@ def test_licence_expiring_the_day_before_the_last_meeting_is_not() -> None:
     assert not check(UserFactory(home_state="NJ"), cohort, on=ON).allowed
 
 
+def test_a_skipped_week_moves_the_last_meeting_the_licence_must_cover() -> None:
+    """Skipping a week moves the group's last meeting a week on: a licence that ends before
+    that meeting no longer covers someone joining from its state."""
+    from circlecare.meetings import services as meetings
+    from circlecare.programs.models import Cohort
+
+    lic = LicenseFactory(state="NJ", valid_from=date(2020, 1, 1), valid_to=LAST + timedelta(days=3))
+    cohort = therapy_cohort(lic.clinician.user)
+    meetings.create_meetings(cohort=cohort, actor=None)
+    assert check(UserFactory(home_state="NJ"), cohort, on=ON).allowed
+    third = cohort.meetings.order_by("starts_at")[2]
+    meetings.skip_week(meeting=third, actor=UserFactory(is_staff=True))
+    cohort = Cohort.objects.select_related("program", "lead").get(pk=cohort.pk)
+    decision = check(UserFactory(home_state="NJ"), cohort, on=ON)
+    assert not decision.allowed
+    assert decision.reason == Reason.NOT_SERVING
+
+
 def test_licence_starting_after_the_first_meeting_is_refused() -> None:
     lic = LicenseFactory(
         state="NJ", valid_from=FIRST + timedelta(days=1), valid_to=date(2040, 1, 1)
