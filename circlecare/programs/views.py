@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from circlecare.meetings.schedule import meeting_times
+from circlecare.practice.eligibility import last_meeting_day
 from circlecare.practice.queries import licensed_states
 from circlecare.programs import queries
 from circlecare.programs.models import Cohort, Focus, Program, ProgramKind
@@ -43,7 +44,7 @@ def served_states_label(cohort: Cohort) -> str:
     if not cohort.program.is_therapy:
         return "Open to members in every state and abroad."
     clinician = getattr(cohort.lead, "clinician", None)
-    states = licensed_states(clinician, cohort.first_meeting_date, cohort.planned_last_date)
+    states = licensed_states(clinician, cohort.first_meeting_date, last_meeting_day(cohort))
     if not states:
         return "This group is not taking members from any state right now."
     return f"Serves residents of {join_names(states)}."

@@ -156,6 +156,12 @@ def test_a_skipped_week_moves_the_last_meeting_the_licence_must_cover() -> None:
     decision = check(UserFactory(home_state="NJ"), cohort, on=ON)
     assert not decision.allowed
     assert decision.reason == Reason.NOT_SERVING
+    # The group's page says the same about who it serves.
+    from circlecare.programs.views import served_states_label
+
+    assert (
+        served_states_label(cohort) == "This group is not taking members from any state right now."
+    )
 
 
 def test_licence_starting_after_the_first_meeting_is_refused() -> None:
@@ -166,6 +172,12 @@ def test_licence_starting_after_the_first_meeting_is_refused() -> None:
     decision = check(UserFactory(home_state="NJ"), cohort, on=ON)
     assert not decision.allowed
     assert decision.reason == Reason.NOT_SERVING
+    # The group's page says the same about who it serves.
+    from circlecare.programs.views import served_states_label
+
+    assert (
+        served_states_label(cohort) == "This group is not taking members from any state right now."
+    )
 
 
 def test_compact_privilege_needs_a_valid_home_licence() -> None:
