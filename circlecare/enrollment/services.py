@@ -303,7 +303,7 @@ def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[En
             unit = [entry]
         if len(unit) > free:
             continue
-        if served is not None and any(e.home not in served for e in unit):  # type: ignore[attr-defined]
+        if served is not None and any(e.home not in served for e in unit):
             continue
         for e in unit:
             e.status = EnrollmentStatus.OFFERED
@@ -701,11 +701,13 @@ def offer_waiting_seats() -> int:
     safety net behind each seat change's own offers. Someone passed over because they could not
     take a seat then (a therapy group's licence since renewed, a move back) is offered one here
     at the latest. One transaction per group; idempotent. Returns how many offers were made."""
-    from circlecare.programs.queries import with_seats
-
     due = (
-        with_seats(Cohort.objects.filter(status__in=JOINABLE))
-        .filter(waitlist_count__gt=0, held_count__lt=F("capacity"))
+        Cohort.objects.filter(status__in=JOINABLE)
+        .annotate(
+            held=Count("enrollments", filter=Q(enrollments__status__in=SEAT_HOLDING)),
+            waiting=Count("enrollments", filter=Q(enrollments__status=EnrollmentStatus.WAITLISTED)),
+        )
+        .filter(waiting__gt=0, held__lt=F("capacity"))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
