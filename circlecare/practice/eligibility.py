@@ -63,13 +63,16 @@ def _lead_clinician(cohort: Cohort) -> Clinician | None:
 
 def last_meeting_day(cohort: Cohort) -> date:
     """The day of the group's last meeting: its plain weekly pattern's, or later when its stored
-    meetings (not cancelled) run on past it, as skipping a week moves them. Uses the meetings a
-    page loaded (``scheduled_meetings``) when it has them; otherwise one query."""
+    meetings (not cancelled) run on past it, as skipping a week moves them. Uses what a page
+    loaded with the cohort (``last_meeting_date``, or its ``scheduled_meetings``) when it has
+    it; otherwise one query."""
     planned = cohort.planned_last_date
     if cohort.pk is None:
         return planned
     stored = getattr(cohort, "scheduled_meetings", None)
-    if stored is not None:
+    if hasattr(cohort, "last_meeting_date"):
+        last = cohort.last_meeting_date
+    elif stored is not None:
         last = max((m.local_date for m in stored), default=None)
     else:
         from circlecare.meetings.models import Meeting, MeetingStatus

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import models
@@ -131,7 +132,7 @@ _listed_by_pk = PreparedRead(lambda pk: _listed().filter(pk=pk), "pk")
 _schedule_of = PreparedRead(lambda cohort: _scheduled().filter(cohort_id=cohort), "cohort")
 
 
-def _one_with_lead_licences(found: list[Cohort]) -> Cohort:
+def _one_with_lead_licences(found: Sequence[Cohort]) -> Cohort:
     if not found:
         raise Cohort.DoesNotExist("No such group")
     cohort = found[0]
@@ -162,6 +163,16 @@ _joining_by_pk = PreparedRead(
         # leads it. The long texts and the leaders' rows stay in the database (they load if a page
         # asks for them); on a new database connection each column read is paid for.
         .only(*_short_fields(Cohort), *_short_fields(Program, "program__"), "lead__clinician__user")
+        # A therapy group's licence cover runs to its real last meeting (a skipped week moves
+        # it later): read with the cohort, not by a query of its own.
+        .annotate(
+            last_meeting_date=Subquery(
+                Meeting.objects.filter(cohort=OuterRef("pk"))
+                .exclude(status=MeetingStatus.CANCELLED)
+                .order_by("-local_date")
+                .values("local_date")[:1]
+            )
+        )
         .order_by()
     ),
     "pk",

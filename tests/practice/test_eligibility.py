@@ -156,6 +156,17 @@ def test_a_skipped_week_moves_the_last_meeting_the_licence_must_cover() -> None:
     decision = check(UserFactory(home_state="NJ"), cohort, on=ON)
     assert not decision.allowed
     assert decision.reason == Reason.NOT_SERVING
+    # A join reads the last meeting with the group, in the query it already makes.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from circlecare.programs.queries import joining_cohort
+
+    joining = joining_cohort(cohort.pk)
+    member = UserFactory(home_state="NJ")
+    with CaptureQueriesContext(connection) as read:
+        assert check(member, joining, on=ON).reason == Reason.NOT_SERVING
+    assert not [q for q in read.captured_queries if "meetings_meeting" in q["sql"]]
     # The group's page says the same about who it serves.
     from circlecare.programs.views import served_states_label
 
