@@ -490,6 +490,10 @@ def _end(
         care.member_left(
             member_id=e.member_id, cohort_id=e.cohort_id, now=now, group_ended=group_ended
         )
+    if had_seat and not group_ended:
+        from circlecare.measures.services import member_left as questionnaires_end
+
+        questionnaires_end(member_id=e.member_id, cohort_id=e.cohort_id)
 
 
 def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") -> Enrollment:

@@ -448,6 +448,24 @@ def withdraw_checkin(*, meeting: Meeting, member_id: int) -> int:
     return deleted
 
 
+def member_left(*, member_id: int, cohort_id: int) -> int:
+    """A member's seat ended before the group did (they left, or were removed): the group's
+    questionnaires and check-ins still open to them are taken back, so they are not reminded of,
+    or asked about, a group they are no longer in. Answers given, the intake and anything that
+    raised a risk alert stay. Runs inside the transaction that ends the seat; returns how many
+    were taken back."""
+    assert connection.in_atomic_block
+    deleted, _ = (
+        Assessment.objects.filter(
+            member_id=member_id, cohort_id=cohort_id, status=AssessmentStatus.DUE
+        )
+        .exclude(occasion=Occasion.INTAKE)
+        .filter(risk_alert__isnull=True)
+        .delete()
+    )
+    return deleted
+
+
 def follow_meetings(*, cohort: Cohort, now: datetime | None = None) -> None:
     """Re-time the cohort's unanswered assessments after its meetings changed (a skip, a move,
     a new pattern or a cancellation). Runs inside the change's transaction."""

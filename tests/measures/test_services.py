@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -264,3 +265,49 @@ def test_no_alert_email_once_the_alert_is_acknowledged_before_the_worker_runs(
     done = DBTaskResult.objects.filter(task_path__regex=r"notify_(new_alert|escalation)$")
     assert {row.task_path.rsplit(".", 1)[1] for row in done} == queued
     assert {row.status for row in done} == {"SUCCESSFUL"}
+
+
+@pytest.mark.parametrize("how", ["left", "removed"])
+def test_a_member_whose_seat_ends_is_no_longer_asked_or_reminded_about_that_group(
+    how: str,
+) -> None:
+    from circlecare.enrollment import services as seats
+    from circlecare.measures.models import Occasion
+    from circlecare.measures.services import send_due_reminders
+
+    seat = EnrollmentFactory(cohort=CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS)))
+    member, cohort = seat.member, seat.cohort
+    elsewhere = EnrollmentFactory(member=member).cohort
+    earlier = timezone.now() - timedelta(hours=2)
+
+    def row(**kw: Any) -> Assessment:
+        return AssessmentFactory(member=member, cohort=cohort, due_at=earlier, **kw)
+
+    open_weekly = row(instrument="WHO5", meeting_week=3)
+    open_checkin = row(instrument="CHECKIN", occasion=Occasion.CHECKIN, meeting_week=2)
+    answered = row(
+        instrument="WHO5", meeting_week=2, status=AssessmentStatus.COMPLETED,
+        completed_at=earlier, total=15,
+    )  # fmt: skip
+    missed = row(instrument="WHO5", meeting_week=1, status=AssessmentStatus.MISSED)
+    other_group = AssessmentFactory(member=member, cohort=elsewhere, due_at=earlier)
+
+    if how == "left":
+        client = Client()
+        client.force_login(member)
+        page = client.get(reverse("enrollment:withdraw", args=[seat.pk])).content.decode()
+        assert "You won't be asked this group's questionnaires or check-ins" in page
+        seats.withdraw(enrollment=seat)
+    else:
+        seats.remove(enrollment=seat, actor=cohort.lead, reason="Asked to leave.")
+
+    kept = set(Assessment.objects.filter(member=member).values_list("pk", flat=True))
+    assert open_weekly.pk not in kept and open_checkin.pk not in kept
+    assert {answered.pk, missed.pk, other_group.pk} <= kept
+    # The reminder that follows is about the group they are still in, and that one only.
+    assert send_due_reminders() == 1
+    assert list(
+        Assessment.objects.filter(member=member, reminded_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    ) == [other_group.pk]
