@@ -76,3 +76,24 @@ def requires_postgres() -> pytest.MarkDecorator:
         connection.vendor != "postgresql",
         reason="needs PostgreSQL: SQLite has no row locks, so it cannot show a race",
     )
+
+
+def someone_waits_for_a_lock(still_going: Callable[[], bool], *, timeout: float = 10) -> bool:
+    """PostgreSQL only: True once another session on this test database is seen waiting for a
+    lock; False if ``still_going()`` turns false (the other side finished without waiting) or
+    the deadline passes. A condition polled, for race tests to let a held lock go at the right
+    moment rather than after a guessed pause."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while still_going() and time.monotonic() < deadline:
+            # Activity is read once per transaction unless the snapshot is cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0] > 0:
+                return True
+    return False

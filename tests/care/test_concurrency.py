@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Callable
 from unittest import mock
 
@@ -19,7 +18,7 @@ from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import withdraw
 from circlecare.errors import RateLimited
 from tests.care.factories import CarePostFactory, make_circle
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, someone_waits_for_a_lock
 
 pytestmark = [
     requires_postgres(),
@@ -130,17 +129,7 @@ def respond_while(other_change: Callable[[], object], post: CarePost, responder:
         for t in threads:
             t.start()
         assert checked.wait(timeout=30)
-        with connections["default"].cursor() as cursor:
-            for _ in range(3000):
-                if changed.is_set():
-                    break
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-                if cursor.fetchone()[0]:
-                    break
-                time.sleep(0.01)
+        someone_waits_for_a_lock(lambda: not changed.is_set(), timeout=30)
         proceed.set()
         for t in threads:
             t.join()

@@ -26,7 +26,7 @@ from circlecare.enrollment.models import ConsentDocument, ConsentSignature, Enro
 from circlecare.enrollment.queries import waiting_positions
 from circlecare.errors import AlreadyEnrolled, Busy, DomainError
 from circlecare.programs.models import Cohort
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, someone_waits_for_a_lock
 from tests.enrollment.factories import publish_consents
 from tests.factories import PASSWORD, CohortFactory
 
@@ -359,18 +359,7 @@ def test_a_join_waiting_for_the_lock_sees_the_group_made_for_couples(
     joiner = threading.Thread(target=join)
     joiner.start()
     try:
-        waiting = False
-        for _ in range(100):  # until the join is waiting for the cohort's lock
-            with connections["default"].cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database()"
-                )
-                waiting = cursor.fetchone()[0] > 0
-            if waiting:
-                break
-            time.sleep(0.05)
-        assert waiting
+        assert someone_waits_for_a_lock(joiner.is_alive)  # the join waits for the cohort's lock
     finally:
         release.set()
         switcher.join()

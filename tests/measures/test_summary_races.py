@@ -8,7 +8,7 @@ import pytest
 from circlecare.measures.models import Occasion, ScoreSummary
 from circlecare.measures.services import submit_assessment
 from circlecare.programs.models import ProgramKind
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, someone_waits_for_a_lock
 from tests.factories import CohortFactory, ProgramFactory, UserFactory
 from tests.measures.factories import AssessmentFactory, answers_for
 from tests.measures.test_concurrency import race
@@ -49,9 +49,8 @@ def test_a_first_score_submitted_while_a_seat_ends_is_marked_with_the_seat_endin
     submission waits for the seat change (both hold the cohort row), so the new summary is
     written knowing they left, whichever commits first."""
     import threading
-    import time
 
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from circlecare.enrollment.models import Enrollment, EnrollmentStatus
@@ -90,18 +89,7 @@ def test_a_first_score_submitted_while_a_seat_ends_is_marked_with_the_seat_endin
         summaries.seats_changed(member.pk, cohort.pk)
         submitter = threading.Thread(target=submit)
         submitter.start()
-        # Until the submission is seen waiting for a lock (a condition polled, with a deadline).
-        deadline = time.monotonic() + 10
-        waiting = False
-        while not waiting and submitter.is_alive() and time.monotonic() < deadline:
-            with connection.cursor() as cursor:
-                # Activity is read once per transaction unless the snapshot is cleared.
-                cursor.execute("SELECT pg_stat_clear_snapshot()")
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-                waiting = cursor.fetchone()[0] > 0
+        waiting = someone_waits_for_a_lock(submitter.is_alive)
         assert waiting, f"the submission did not wait for the seat change: {outcome}"
     submitter.join(timeout=30)
     assert outcome == ["stored"]

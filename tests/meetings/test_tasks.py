@@ -23,6 +23,7 @@ from django_tasks_db.models import DBTaskResult
 from circlecare.meetings import reminders, services, tasks
 from circlecare.meetings.models import Meeting, MeetingStatus, ReminderKind, ReminderSent
 from circlecare.programs.models import CohortStatus
+from tests.conftest import someone_waits_for_a_lock
 from tests.factories import ClinicianFactory, CohortFactory, EnrollmentFactory, UserFactory
 from tests.meetings.factories import coordinator, meeting_at, member_of
 
@@ -419,18 +420,9 @@ def test_a_move_while_a_reminder_is_being_sent_leaves_the_new_time_its_own_remin
     assert sending.wait(timeout=30)
     mover = threading.Thread(target=move)
     mover.start()
-    # Until the move is seen waiting for a lock, or has finished (a condition polled, with a
-    # deadline): either way the reminder is then let go.
-    deadline = clock.monotonic() + 10
-    waiting = False
-    while not waiting and mover.is_alive() and clock.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            waiting = cursor.fetchone()[0] > 0
+    # Until the move is seen waiting for a lock, or has finished: either way the reminder is
+    # then let go.
+    someone_waits_for_a_lock(mover.is_alive)
     release.set()
     sender.join(timeout=30)
     mover.join(timeout=30)
