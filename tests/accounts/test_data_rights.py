@@ -50,6 +50,17 @@ def member_with_history() -> User:
     return member
 
 
+def profile_form(member: User, home_state: str) -> dict[str, str]:
+    """The profile form as sent, unchanged but for where the member lives."""
+    return {
+        "display_name": member.display_name,
+        "time_zone": "America/New_York",
+        "language": "en",
+        "email_reminders": "on",
+        "home_state": home_state,
+    }
+
+
 def test_download_all_my_data_as_json_and_as_a_page(client: Client) -> None:
     member = member_with_history()
     client.force_login(member)
@@ -328,15 +339,9 @@ def test_moving_away_from_a_therapy_groups_states_is_explained_and_keeps_the_pla
     enrollment = EnrollmentFactory(cohort=cohort, member=UserFactory(home_state="NY"))
     member = enrollment.member
     client.force_login(member)
-    form = {
-        "display_name": member.display_name,
-        "time_zone": "America/New_York",
-        "language": "en",
-        "email_reminders": "on",
-    }
-    stay = client.post(reverse("profile"), {**form, "home_state": "NY"}, follow=True)
+    stay = client.post(reverse("profile"), profile_form(member, "NY"), follow=True)
     assert "can include only people living in" not in stay.content.decode()
-    moved = client.post(reverse("profile"), {**form, "home_state": "OH"}, follow=True)
+    moved = client.post(reverse("profile"), profile_form(member, "OH"), follow=True)
     page = moved.content.decode()
     assert "Closer — Tuesday can include only people living in New York" in page
     assert "you now live in Ohio" in page
@@ -359,14 +364,8 @@ def test_moving_away_while_on_a_therapy_waiting_list_says_no_seat_is_offered_mea
     )
     member = enrollment.member
     client.force_login(member)
-    form = {
-        "display_name": member.display_name,
-        "time_zone": "America/New_York",
-        "language": "en",
-        "email_reminders": "on",
-        "home_state": "OH",
-    }
-    page = html.unescape(client.post(reverse("profile"), form, follow=True).content.decode())
+    moved = client.post(reverse("profile"), profile_form(member, "OH"), follow=True)
+    page = html.unescape(moved.content.decode())
     assert "a seat can't be offered to you while you live there" in page
     assert "before each meeting you confirm where you are" not in page
     enrollment.refresh_from_db()

@@ -204,16 +204,21 @@ def test_r1d_a_held_lock_is_busy_not_a_server_error(settings: Any) -> None:
     assert services.enroll(member=member, cohort=cohort).status == "confirmed"
 
 
-def test_r2_one_freed_seat_fifty_promotions_one_offer() -> None:
-    publish_consents()
-    cohort = CohortFactory(capacity=SEATS)
-    people = members(SEATS + 50, "r2")
-    for person in people:
+def full_with_a_seat_freed(cohort: Any, waiting: int, tag: str) -> Enrollment:
+    """Fill ``cohort`` with ``waiting`` more on its list; then one seat frees up without its own
+    offer being made (as if the process died just after). Returns the seat that freed."""
+    for person in members(SEATS + waiting, tag):
         services.enroll(member=person, cohort=cohort)
-    # A seat frees up without its own offer being made (as if the process died just after).
     freed = Enrollment.objects.filter(cohort=cohort, status="confirmed").first()
     assert freed is not None
     Enrollment.objects.filter(pk=freed.pk).update(status="withdrawn")
+    return freed
+
+
+def test_r2_one_freed_seat_fifty_promotions_one_offer() -> None:
+    publish_consents()
+    cohort = CohortFactory(capacity=SEATS)
+    freed = full_with_a_seat_freed(cohort, 50, "r2")
     results = race([lambda: services.offer_next_seat(cohort=cohort) for _ in range(50)])
     assert [r for r in results if isinstance(r, Exception)] == []
     offers = [o for r in results for o in r]
@@ -244,17 +249,12 @@ def test_r2_in_a_therapy_group_one_offer_to_the_first_who_may_take_it() -> None:
     cohort = CohortFactory(
         capacity=SEATS, lead=lic.clinician.user, program__kind=ProgramKind.THERAPY
     )
-    people = members(SEATS + 50, "r2t")
-    for person in people:
-        services.enroll(member=person, cohort=cohort)
+    full_with_a_seat_freed(cohort, 50, "r2t")
     waiting = list(
         Enrollment.objects.filter(cohort=cohort, status="waitlisted").order_by("queued_at", "pk")
     )
     moved = [e.member_id for e in waiting[:3]]
     User.objects.filter(pk__in=moved).update(home_state="TX")
-    freed = Enrollment.objects.filter(cohort=cohort, status="confirmed").first()
-    assert freed is not None
-    Enrollment.objects.filter(pk=freed.pk).update(status="withdrawn")
     results = race([lambda: services.offer_next_seat(cohort=cohort) for _ in range(50)])
     assert [r for r in results if isinstance(r, Exception)] == []
     offers = [o for r in results for o in r]
@@ -271,12 +271,7 @@ def test_r2_sweeps_racing_seat_changes_make_one_offer() -> None:
     make exactly one offer."""
     publish_consents()
     cohort = CohortFactory(capacity=SEATS)
-    people = members(SEATS + 20, "r2s")
-    for person in people:
-        services.enroll(member=person, cohort=cohort)
-    freed = Enrollment.objects.filter(cohort=cohort, status="confirmed").first()
-    assert freed is not None
-    Enrollment.objects.filter(pk=freed.pk).update(status="withdrawn")
+    full_with_a_seat_freed(cohort, 20, "r2s")
     calls: list[Callable[[], Any]] = [services.offer_waiting_seats for _ in range(25)]
     calls += [lambda: len(services.offer_next_seat(cohort=cohort)) for _ in range(25)]
     results = race(calls)
