@@ -127,7 +127,21 @@ def program_detail(slug: str) -> Program:
     ).get(slug=slug, is_published=True)
 
 
-_visible_by_pk = PreparedRead(lambda pk: visible_cohorts().filter(pk=pk), "pk")
+def _with_last_meeting(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]:
+    """``last_meeting_date``: the day of the group's last meeting not cancelled, read with the
+    cohort. A therapy group's licence cover runs to it (a skipped week moves it later), so
+    eligibility needs no query of its own for it (``eligibility.last_meeting_day``)."""
+    return cohorts.annotate(
+        last_meeting_date=Subquery(
+            Meeting.objects.filter(cohort=OuterRef("pk"))
+            .exclude(status=MeetingStatus.CANCELLED)
+            .order_by("-local_date")
+            .values("local_date")[:1]
+        )
+    )
+
+
+_visible_by_pk = PreparedRead(lambda pk: _with_last_meeting(visible_cohorts().filter(pk=pk)), "pk")
 _listed_by_pk = PreparedRead(lambda pk: _listed().filter(pk=pk), "pk")
 _schedule_of = PreparedRead(lambda cohort: _scheduled().filter(cohort_id=cohort), "cohort")
 
@@ -155,7 +169,7 @@ def _short_fields(model: type[models.Model], prefix: str = "") -> list[str]:
 
 
 _joining_by_pk = PreparedRead(
-    lambda pk: (
+    lambda pk: _with_last_meeting(
         Cohort.objects.exclude(status=CohortStatus.DRAFT)
         .filter(program__is_published=True, pk=pk)
         .select_related("program", "lead__clinician")
@@ -163,16 +177,6 @@ _joining_by_pk = PreparedRead(
         # leads it. The long texts and the leaders' rows stay in the database (they load if a page
         # asks for them); on a new database connection each column read is paid for.
         .only(*_short_fields(Cohort), *_short_fields(Program, "program__"), "lead__clinician__user")
-        # A therapy group's licence cover runs to its real last meeting (a skipped week moves
-        # it later): read with the cohort, not by a query of its own.
-        .annotate(
-            last_meeting_date=Subquery(
-                Meeting.objects.filter(cohort=OuterRef("pk"))
-                .exclude(status=MeetingStatus.CANCELLED)
-                .order_by("-local_date")
-                .values("local_date")[:1]
-            )
-        )
         .order_by()
     ),
     "pk",
