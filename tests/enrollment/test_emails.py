@@ -52,6 +52,18 @@ def test_a_group_already_meeting_started_it_does_not_start_or_was_to_start() -> 
     assert "the group that was to start Tue 9 Mar 2027" in body
 
 
+def test_an_offer_does_not_promise_the_seat_to_someone_else_who_may_not_exist() -> None:
+    enrollment = EnrollmentFactory(
+        cohort=_evening_group(),
+        status=EnrollmentStatus.OFFERED,
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(hours=48),
+    )
+    _, body = tasks.compose(enrollment, "offered")  # type: ignore[misc]
+    assert "after that it goes to the next person waiting, if there is one." in body
+    assert "passes to the next person" not in body
+
+
 def test_a_place_taken_off_the_list_says_twice_not_2_times() -> None:
     enrollment = EnrollmentFactory(
         cohort=_evening_group(),
