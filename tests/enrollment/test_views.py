@@ -650,6 +650,7 @@ def test_remove_asks_for_the_reason_on_a_page_of_its_own() -> None:
     page = client.get(url)
     assert page.status_code == 200
     assert "Remove Robin from the group?" in page.content.decode()
+    assert "They will not be able to join this group again by themselves" in page.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.status == "confirmed"  # looking at the page changes nothing
     client.post(url, {"reason": "Asked to leave"})
