@@ -31,8 +31,7 @@ def group_named_for(person: Any, cohort: Any) -> str:
     a group's title can say what its members are treated for, and e-mails are read on shared
     screens. The people who lead it read which group it is, as they may lead several."""
     if person.pk in (cohort.lead_id, cohort.co_facilitator_id):
-        name = cohort.program.title + (f" — {cohort.name}" if cohort.name else "")
-        return f"{name} (a group you lead)"
+        return f"{cohort.title} (a group you lead)"
     return "your circlecare group"
 
 

@@ -625,11 +625,7 @@ def _export_rows(user: User) -> list[dict[str, Any]]:
         {
             "written": timezone.localtime(r.created_at).isoformat(),
             "updated": timezone.localtime(r.updated_at).isoformat(),
-            "group": (
-                str(r.cohort.program.title) + (f" — {r.cohort.name}" if r.cohort.name else "")
-                if r.cohort_id and r.cohort
-                else None
-            ),
+            "group": r.cohort.title if r.cohort_id and r.cohort else None,
             "week": r.week_number,
             "prompt": r.prompt or None,
             "text": r.body,
