@@ -16,11 +16,10 @@ from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
 from circlecare.measures.queries import open_alerts
-from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
+from circlecare.meetings.models import PRESENT, Attendance, AttendanceStatus, Meeting, MeetingStatus
 from circlecare.programs.models import Cohort, CohortStatus
 
 ROSTER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
-PRESENT = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE)
 #: How many open alerts and overdue questionnaires the workspace lists (the full queues link on).
 ALERTS_SHOWN = 25
 OVERDUE_SHOWN = 50

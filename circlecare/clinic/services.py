@@ -22,10 +22,9 @@ from circlecare.clinic.errors import (
 from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.errors import NotFound
 from circlecare.measures.models import RiskAlert
-from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
+from circlecare.meetings.models import PRESENT, Attendance, Meeting
 
 #: Attendance marks that mean the member was there, and so gets an individual note.
-PRESENT = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE)
 
 AnyNote = GroupNote | IndividualNote
 

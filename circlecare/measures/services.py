@@ -45,7 +45,7 @@ from circlecare.measures.plans import (
     weekly_codes,
 )
 from circlecare.measures.steps import INTAKE_STEP
-from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
+from circlecare.meetings.models import AWAY, Attendance, Meeting
 from circlecare.meetings.weeks import MeetingWeek, meeting_weeks
 from circlecare.programs.models import ACTIVE, Cohort, CohortStatus, ProgramKind
 
@@ -423,10 +423,6 @@ def _follow_meetings(
         Assessment.objects.filter(pk__in=withdrawn).delete()
     if changed:
         Assessment.objects.bulk_update(changed, ["due_at", "status"], batch_size=500)
-
-
-#: Attendance marks that say the member was not at the meeting.
-AWAY = (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED)
 
 
 def withdraw_checkin(*, meeting: Meeting, member_id: int) -> int:

@@ -114,6 +114,11 @@ class AttendanceStatus(models.TextChoices):
     EXCUSED = "excused", "Excused"
 
 
+#: Marks that say the member was at the meeting, and that they were not.
+PRESENT = (AttendanceStatus.ATTENDED, AttendanceStatus.LATE)
+AWAY = (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED)
+
+
 class Attendance(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
     member = models.ForeignKey(

@@ -29,6 +29,7 @@ from circlecare.meetings.errors import (
     ScheduleError,
 )
 from circlecare.meetings.models import (
+    AWAY,
     LATE_AFTER,
     Attendance,
     AttendanceStatus,
@@ -494,7 +495,7 @@ def _locked_for_attendance(meeting: Meeting, actor: User, now: datetime) -> Meet
 
 
 def _mark(locked: Meeting, member: User, status: str, actor: User, now: datetime) -> Attendance:
-    from circlecare.measures.services import AWAY, withdraw_checkin
+    from circlecare.measures.services import withdraw_checkin
 
     _in_transaction()
     attendance, _ = Attendance.objects.update_or_create(
@@ -661,7 +662,7 @@ def join_meeting(
                 attendance = Attendance.objects.create(
                     meeting=locked, member=member, status=status, recorded_by=member, at=now
                 )
-            elif attendance.status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED):
+            elif attendance.status in AWAY:
                 # Marked absent or excused ahead of time, and here after all.
                 attendance.status = status
                 attendance.recorded_by = member
