@@ -75,7 +75,6 @@ from circlecare.errors import (
 )
 from circlecare.measures import summaries
 from circlecare.practice import eligibility
-from circlecare.practice.queries import licensed_states
 from circlecare.programs.models import (
     COUPLES_EVEN_CAPACITY,
     JOINABLE,
@@ -253,15 +252,6 @@ def _schedule_expiry(enrollments: Iterable[Enrollment]) -> None:
     transaction.on_commit(enqueue)
 
 
-def _homes_served(cohort: Cohort) -> set[str] | None:
-    """For a therapy group, the home states from which someone may take a seat today (as
-    ``eligibility.check`` decides when they accept); ``None`` for a group open to every state."""
-    if not cohort.program.is_therapy:
-        return None
-    start, end = eligibility.coverage_window(cohort, timezone.localdate())
-    return licensed_states(eligibility.clinician_of(cohort.lead_id), start, end)
-
-
 def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[Enrollment]:
     """Offer every free seat to the first fitting entries on the waiting list (lock already held).
 
@@ -288,7 +278,9 @@ def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[En
         .annotate(home=F("member__home_state"))
         .order_by(*Enrollment.WAITING_ORDER)
     )
-    served = _homes_served(cohort) if waiting else None
+    # The home states someone may take a seat from today, as eligibility decides at acceptance;
+    # a group of another kind takes people wherever they live.
+    served = eligibility.served_states(cohort) if waiting and cohort.program.is_therapy else None
     offered: list[Enrollment] = []
     seen_pairs: set[int] = set()
     for entry in waiting:

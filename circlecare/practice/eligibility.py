@@ -47,7 +47,10 @@ class Decision:
 
 
 def _lead_clinician(cohort: Cohort) -> Clinician | None:
-    """The lead's clinician row with licences and privileges loaded (reuses a prefetch when present)."""
+    """The lead's clinician row with licences and privileges loaded (reuses a prefetch when present;
+    with the lead not loaded either, reads the clinician by the lead's id, not the lead's row)."""
+    if not Cohort.lead.is_cached(cohort):
+        return clinician_of(cohort.lead_id)
     lead = cohort.lead
     try:
         clinician: Clinician = lead.clinician
