@@ -95,7 +95,8 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             "A seat is free for you",
             f"{hello}A seat has come free in the group {that_starts}, and it's yours "
             f"if you want it. {again}Please accept or decline by {deadline}; after that it "
-            f"goes to the next person waiting, if there is one.\n\nAccept or decline here, after signing in:\n{link}{bye}",
+            "goes to the next person waiting, if there is one.\n\n"
+            f"Accept or decline here, after signing in:\n{link}{bye}",
         )
     if kind == "offer_expired" and enrollment.status == EnrollmentStatus.WAITLISTED:
         if cohort.status not in JOINABLE:

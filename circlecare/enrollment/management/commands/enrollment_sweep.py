@@ -1,6 +1,6 @@
 """The periodic safety net for seats: expire lapsed offers, offer free seats to people waiting
-for them, alert about under-minimum groups,
-and move groups on to running (at their first meeting) and finished (after their last).
+for them, alert about under-minimum groups, and move groups on to running (at their first
+meeting) and finished (after their last).
 
 Offers also expire through their own delayed task; this catches anything a stopped worker missed.
 Idempotent and safe to run concurrently: ``manage.py enrollment_sweep`` (e.g. hourly), or
@@ -19,8 +19,8 @@ from circlecare.enrollment.services import advance_cohorts, expire_offers, offer
 
 class Command(BaseCommand):
     help = (
-        "Expire lapsed seat offers, offer free seats to people waiting, alert coordinators about groups under their minimum, and "
-        "move groups on to running and finished."
+        "Expire lapsed seat offers, offer free seats to people waiting, alert coordinators about "
+        "groups under their minimum, and move groups on to running and finished."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
