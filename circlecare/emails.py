@@ -30,7 +30,7 @@ def group_named_for(person: Any, cohort: Any) -> str:
     """How an e-mail's text names a group to ``person``. A member reads "your circlecare group":
     a group's title can say what its members are treated for, and e-mails are read on shared
     screens. The people who lead it read which group it is, as they may lead several."""
-    if person.pk in (cohort.lead_id, cohort.co_facilitator_id):
+    if cohort.is_led_by(person):
         return f"{cohort.title} (a group you lead)"
     return "your circlecare group"
 

@@ -28,7 +28,7 @@ from circlecare.enrollment.models import (
 )
 from circlecare.meetings.weeks import first_start
 from circlecare.prebuilt import PreparedRead, prebuilt
-from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.programs.models import ENDED, Cohort
 from circlecare.programs.queries import with_seats
 
 
@@ -467,9 +467,7 @@ class RosterRows(Sequence[tuple[int | None, Enrollment]]):
 
 def cohorts_run_by(user: Any) -> list[Cohort]:
     """Cohorts whose roster this person may open: the ones they lead, or every current one for staff."""
-    current = Cohort.objects.exclude(
-        status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED]
-    ).select_related("program")
+    current = Cohort.objects.exclude(status__in=ENDED).select_related("program")
     if not getattr(user, "is_staff", False):
         current = current.filter(Q(lead=user) | Q(co_facilitator=user))
     return list(current.order_by("first_meeting_date", "pk"))

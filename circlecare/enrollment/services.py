@@ -77,6 +77,7 @@ from circlecare.measures import summaries
 from circlecare.practice import eligibility
 from circlecare.programs.models import (
     COUPLES_EVEN_CAPACITY,
+    ENDED,
     JOINABLE,
     MAX_CAPACITY,
     Cohort,
@@ -825,7 +826,7 @@ def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) ->
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         locked = _lock_cohort(cohort.pk)
-        if locked.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):
+        if locked.status in ENDED:
             raise InvalidTransition("This group has already finished or been cancelled.")
         locked.status = CohortStatus.CANCELLED
         locked.save(update_fields=["status"])
@@ -927,7 +928,7 @@ def change_for_couples(*, program: Program, for_couples: bool, actor: Any) -> Co
     with transaction.atomic(durable=True):
         ids = (
             Cohort.objects.filter(program_id=program.pk)
-            .exclude(status__in=(CohortStatus.FINISHED, CohortStatus.CANCELLED))
+            .exclude(status__in=ENDED)
             .order_by("pk")
             .values_list("pk", flat=True)
         )

@@ -70,8 +70,8 @@ from circlecare.measures.models import Assessment, ScoreSummary
 from circlecare.measures.plans import primary_code, weekly_codes
 from circlecare.measures.stats import Rate, rate
 from circlecare.measures.timepoints import follow_up_q
-from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
-from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramKind
+from circlecare.meetings.models import PRESENT, Attendance, Meeting
+from circlecare.programs.models import ENDED, Cohort, Program, ProgramKind
 
 STARTED_DEFINITION = (
     "Started: took a seat in one of the groups and has a baseline score on the questionnaire; "
@@ -83,8 +83,6 @@ COMPLETERS_DEFINITION = (
     "meetings."
 )
 COMPLETER_MEETINGS = 2
-#: Groups that have ended: finished, or cancelled.
-ENDED = (CohortStatus.FINISHED, CohortStatus.CANCELLED)
 NO_CONTROL_CAVEAT = (
     "There is no control group, so these changes are not proof that the group caused them."
 )
@@ -292,7 +290,7 @@ def _per_member(
     attended_enough = (
         Attendance.objects.filter(
             meeting__cohort__in=cohorts,
-            status__in=[AttendanceStatus.ATTENDED, AttendanceStatus.LATE],
+            status__in=PRESENT,
         )
         .order_by()
         .values("member_id", "meeting__cohort_id")

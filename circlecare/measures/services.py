@@ -47,7 +47,7 @@ from circlecare.measures.plans import (
 from circlecare.measures.steps import INTAKE_STEP
 from circlecare.meetings.models import AWAY, Attendance, Meeting
 from circlecare.meetings.weeks import MeetingWeek, meeting_weeks
-from circlecare.programs.models import ACTIVE, Cohort, CohortStatus, ProgramKind
+from circlecare.programs.models import ACTIVE, ENDED, Cohort, ProgramKind
 
 logger = logging.getLogger(__name__)
 
@@ -342,9 +342,6 @@ def escalate_overdue_alerts(*, now: datetime | None = None, limit: int = 500) ->
 
 
 # --- scheduling and reminders -----------------------------------------------------------------
-
-#: Groups that have ended; the sweep still closes what they left open.
-ENDED = (CohortStatus.FINISHED, CohortStatus.CANCELLED)
 
 #: Enrollment statuses whose members are asked the weekly questionnaires.
 _ASKED = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)

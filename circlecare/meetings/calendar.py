@@ -25,11 +25,6 @@ def summary(meeting: Meeting, *, named: bool) -> str:
     return f"{GENERIC_SUMMARY} — {name}" if name else GENERIC_SUMMARY
 
 
-def _leads(person: User, meeting: Meeting) -> bool:
-    cohort = meeting.cohort
-    return person.pk in (cohort.lead_id, cohort.co_facilitator_id)
-
-
 def as_event(meeting: Meeting, *, named: bool) -> IcsEvent:
     link = f"{settings.SITE_URL}{meeting.get_absolute_url()}"
     cancelled = meeting.status == MeetingStatus.CANCELLED
@@ -53,11 +48,11 @@ def as_event(meeting: Meeting, *, named: bool) -> IcsEvent:
 
 def meeting_calendar(meeting: Meeting, viewer: User) -> bytes:
     """One meeting for `viewer` to download (someone the meeting page already let in)."""
-    named = viewer.is_staff or _leads(viewer, meeting)
+    named = viewer.is_staff or meeting.cohort.is_led_by(viewer)
     return build_calendar([as_event(meeting, named=named)], name=summary(meeting, named=named))
 
 
 def member_calendar(member: User, meetings: Iterable[Meeting]) -> bytes:
     # The feed's name is generic on purpose: it may show on a shared screen.
-    events = [as_event(m, named=_leads(member, m)) for m in meetings]
+    events = [as_event(m, named=m.cohort.is_led_by(member)) for m in meetings]
     return build_calendar(events, name="circlecare meetings")

@@ -17,7 +17,7 @@ from circlecare.meetings.models import (
     MeetingStatus,
     hash_token,
 )
-from circlecare.programs.models import Cohort, CohortStatus
+from circlecare.programs.models import ENDED, Cohort
 
 #: Enrollment statuses whose members see the cohort's meetings.
 MEMBER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
@@ -188,6 +188,4 @@ def schedulable_cohorts(user: User) -> QuerySet[Cohort]:
     )
     if not user.is_staff:
         qs = qs.filter(Q(lead=user) | Q(co_facilitator=user))
-    return qs.exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED]).order_by(
-        "first_meeting_date", "pk"
-    )
+    return qs.exclude(status__in=ENDED).order_by("first_meeting_date", "pk")

@@ -149,6 +149,8 @@ class CohortStatus(models.TextChoices):
 JOINABLE = (CohortStatus.OPEN, CohortStatus.FULL)
 #: A cohort that has not ended: taking members, or meeting.
 ACTIVE = (*JOINABLE, CohortStatus.RUNNING)
+#: A cohort that has ended: finished, or cancelled.
+ENDED = (CohortStatus.FINISHED, CohortStatus.CANCELLED)
 
 
 class Weekday(models.IntegerChoices):
