@@ -503,14 +503,21 @@ def test_signing_unchanged_text_sent_with_browser_line_breaks_saves_nothing(
     assert changes == ["created", "created", "signed"]  # two attendees; no save
 
 
-def test_an_unticked_box_keeps_the_unsaved_text_on_screen(scene: Scene) -> None:
+def _sign_unticked(scene: Scene, typed: str) -> tuple[Any, IndividualNote, str]:
+    """The first attendee's note, drafted from a saved group note, sent to be signed with
+    ``typed`` in it and the confirming box left unticked: (response, note, form prefix)."""
     services.save_group_note(meeting=scene.meeting, text="Saved draft", actor=scene.lead)
     services.create_individual_notes(meeting=scene.meeting, actor=scene.lead)
     first = IndividualNote.objects.get(member=scene.attendees[0])
     key = f"individual-{first.pk}"
     response = _client(scene.lead).post(
-        reverse("clinic:sign", args=["individual", first.pk]), {f"{key}-text": "Typed, unsaved"}
+        reverse("clinic:sign", args=["individual", first.pk]), {f"{key}-text": typed}
     )
+    return response, first, key
+
+
+def test_an_unticked_box_keeps_the_unsaved_text_on_screen(scene: Scene) -> None:
+    response, first, _key = _sign_unticked(scene, "Typed, unsaved")
     assert response.status_code == 400
     page = response.content.decode()
     assert "Tick the box to confirm before signing." in page
@@ -530,13 +537,7 @@ def _summary_links(page: str) -> list[tuple[str, str]]:
 def test_an_unticked_box_is_summarised_at_the_top_with_a_link_to_it(scene: Scene) -> None:
     # On a phone the box is screens below the top; keyboard focus and the screen reader go to
     # the summary (circlecare.js), which names the note and leads to the box.
-    services.save_group_note(meeting=scene.meeting, text="Saved draft", actor=scene.lead)
-    services.create_individual_notes(meeting=scene.meeting, actor=scene.lead)
-    first = IndividualNote.objects.get(member=scene.attendees[0])
-    key = f"individual-{first.pk}"
-    response = _client(scene.lead).post(
-        reverse("clinic:sign", args=["individual", first.pk]), {f"{key}-text": "Typed"}
-    )
+    response, _first, key = _sign_unticked(scene, "Typed")
     assert response.status_code == 400
     page = response.content.decode()
     name = scene.attendees[0].display_name
