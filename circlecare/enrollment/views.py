@@ -168,8 +168,9 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         step = error.detail.get("url") if isinstance(error.detail, dict) else None
         if step:
-            # A step to take first (new agreements, or an intake grown older than 30 days while
-            # waiting): take the member there, and back here to accept while the offer stands.
+            # A step to take first (new agreements, or an intake a place taken long ago never
+            # had for this group): take the member there, and back here to accept while the
+            # offer stands.
             messages.info(request, error.message)
             return redirect(f"{step}?{urlencode({'next': reverse('enrollment:my_groups')})}")
         messages.error(request, error.message)

@@ -5,8 +5,8 @@ Where each rule lives
 * ``instruments/`` — PHQ-9, GAD-7, WHO-5, UCLA-3 (exact wording, attribution, scoring, bands)
   and our own after-meeting check-in, which is labelled unvalidated and never used in outcomes.
 * ``plans.py`` — when instruments are asked. Intake before a seat: PHQ-9 + GAD-7 for therapy,
-  WHO-5 + UCLA-3 for skills groups and care circles; an intake completed for the same program
-  kind in the last 30 days counts. Weekly from week 2, due from 48 hours before each meeting;
+  WHO-5 + UCLA-3 for skills groups and care circles; the member may share answers to the same
+  questionnaires given for another group in the last 30 days instead of answering again. Weekly from week 2, due from 48 hours before each meeting;
   the final questionnaire at the last meeting; a check-in after every meeting. A program's
   ``MeasurementPlan`` overrides the weekly instruments.
 * ``steps.py`` — the "intake" step of the join flow (order 30).

@@ -65,6 +65,11 @@ class Assessment(models.Model):
     has_risk = models.BooleanField(default=False)
     #: Made-up history seeded by the demo; never mixed with real answers.
     synthetic = models.BooleanField(default=False)
+    #: An intake the member shared from another group's (the same answers, given then): see
+    #: ``services.share_intake``.
+    shared_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,9 +6,9 @@ Definitions
   the program whose first meeting falls in the period, and who has a baseline score on the
   instrument. Scores are ordered by programme week (intake is week 0), then by when they were
   completed (``timepoints``, the rule the member's chart and the group overview follow too). The
-  baseline is the member's first score in that cohort: normally the intake; when the intake was
-  reused from another group of the same kind within 30 days, it is the first weekly score in
-  this cohort.
+  baseline is the member's first score in that cohort: normally the intake (an intake shared
+  from another group is a copy in this cohort, so it counts); for a member with no intake in
+  this cohort, the first weekly score in it.
 * **Last score**: the member's last score in that order up to the program's last week (the
   final questionnaire, or the latest weekly one before it; of two answers in one week, the one
   completed later).

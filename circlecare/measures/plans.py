@@ -1,8 +1,9 @@
 """When instruments are asked: intake per program kind, the weekly plan and the check-in.
 
 Intake is PHQ-9 + GAD-7 for therapy groups and WHO-5 + UCLA-3 for skills groups and care
-circles. An intake completed for the same program kind in the last ``INTAKE_VALID_DAYS`` days
-counts, so someone moving from one therapy group to another is not asked again within a month.
+circles. Answers to the same questionnaires given while joining another group in the last
+``INTAKE_VALID_DAYS`` days may be shared into the new group instead (``services.share_intake``),
+so someone moving from one therapy group to another is not asked again within a month.
 The weekly instruments default to the intake pair; a ``MeasurementPlan`` row overrides them.
 """
 

@@ -44,7 +44,7 @@ from circlecare.measures.plans import (
     intake_codes,
     weekly_codes,
 )
-from circlecare.measures.steps import INTAKE_STEP
+from circlecare.measures.steps import INTAKE_STEP, reusable_intake
 from circlecare.meetings.models import AWAY, Attendance, Meeting
 from circlecare.meetings.weeks import MeetingWeek, meeting_weeks
 from circlecare.programs.models import ACTIVE, ENDED, Cohort, ProgramKind
@@ -70,9 +70,12 @@ def may_handle_alert(user: Any, alert: RiskAlert) -> bool:
 # --- submitting -------------------------------------------------------------------------------
 
 
-def _complete(row: Assessment, score: Score, *, now: datetime) -> RiskAlert | None:
+def _complete(
+    row: Assessment, score: Score, *, now: datetime, answered_at: datetime | None = None
+) -> RiskAlert | None:
     """Store a score on a locked, open assessment; fold it into the member's ``ScoreSummary``
-    and raise the alert, all in the same transaction."""
+    and raise the alert, all in the same transaction. ``answered_at``: when the answers were
+    given, if not ``now`` (an intake shared from another group)."""
     assert connection.in_atomic_block
     if row.status == AssessmentStatus.COMPLETED:
         raise AlreadySubmitted()
@@ -85,7 +88,7 @@ def _complete(row: Assessment, score: Score, *, now: datetime) -> RiskAlert | No
     row.flags = list(score.flags)
     row.has_risk = score.has_risk
     row.status = AssessmentStatus.COMPLETED
-    row.completed_at = now
+    row.completed_at = answered_at or now
     row.save(
         update_fields=[
             "answers",
@@ -223,31 +226,62 @@ def submit_intake(
         raise StepRequired(earlier.message, detail={"url": earlier.url})
     score = _score(instrument, answers)
     with transaction.atomic(durable=True):
-        try:
-            with transaction.atomic():
-                Assessment.objects.get_or_create(
-                    member=member,
-                    cohort=cohort,
-                    instrument=instrument,
-                    occasion=Occasion.INTAKE,
-                    meeting_week=0,
-                    defaults={"program_kind": cohort.program.kind, "due_at": now},
-                )
-        except IntegrityError:
-            pass  # made at the same moment by a parallel request; the lock below settles it
-        row = (
-            Assessment.objects.select_for_update(of=("self",))
-            .select_related("cohort__program")
-            .get(
+        row = _locked_intake(member, cohort, instrument, now=now)
+        _complete(row, score, now=now)
+    return row
+
+
+def _locked_intake(member: Any, cohort: Cohort, instrument: str, *, now: datetime) -> Assessment:
+    """This member's intake row for ``instrument`` in ``cohort``, made if needed, locked."""
+    assert connection.in_atomic_block
+    try:
+        with transaction.atomic():
+            Assessment.objects.get_or_create(
                 member=member,
                 cohort=cohort,
                 instrument=instrument,
                 occasion=Occasion.INTAKE,
                 meeting_week=0,
+                defaults={"program_kind": cohort.program.kind, "due_at": now},
             )
+    except IntegrityError:
+        pass  # made at the same moment by a parallel request; the lock below settles it
+    return (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("cohort__program")
+        .get(
+            member=member,
+            cohort=cohort,
+            instrument=instrument,
+            occasion=Occasion.INTAKE,
+            meeting_week=0,
         )
-        _complete(row, score, now=now)
-    return row
+    )
+
+
+def share_intake(*, member: Any, cohort: Cohort, now: datetime | None = None) -> list[Assessment]:
+    """Use the member's answers to this group's intake questionnaires given for another group in
+    the last 30 days (``steps.reusable_intake``): each is copied into this group, as answered
+    then, so that its clinician or facilitator can read it and its outcome figures have a
+    baseline. A risk answer among them raises this group's alert: whoever leads it must know.
+    The member chooses this on the intake page; refused, like ``submit_intake``, while a step
+    before it is unmet. Returns the copies (none when there is nothing to share)."""
+    now = now or timezone.now()
+    earlier = join_steps.first_unmet(member, cohort, before=INTAKE_STEP)
+    if earlier is not None:
+        raise StepRequired(earlier.message, detail={"url": earlier.url})
+    shared = []
+    with transaction.atomic(durable=True):
+        for source in reusable_intake(member, cohort, now=now):
+            row = _locked_intake(member, cohort, source.instrument, now=now)
+            if row.status == AssessmentStatus.COMPLETED:
+                continue  # answered here at the same moment
+            row.shared_from = source
+            row.save(update_fields=["shared_from"])
+            score = _score(source.instrument, source.answer_list)
+            _complete(row, score, now=now, answered_at=source.completed_at)
+            shared.append(row)
+    return shared
 
 
 # --- alerts -----------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ For one member, one instrument and one group (cohort):
 
 * scores are put in **programme order**: by programme week (the intake is week 0), then by when
   they were completed, then by the row's id (history loaded in bulk can share one time);
-* the **baseline** is the first score in that order: the intake, or, when the intake was
-  reused from another group, the first weekly score in this one;
+* the **baseline** is the first score in that order: the intake (answered for this group, or
+  shared from another group's), or, for a member with no intake in this group (seats taken
+  when another group's intake counted without being shared), the first weekly score;
 * the **latest** is the last score in that order up to the program's last week; a score from
   after that week is kept and shown, but not counted as the result "by week N";
 * there is a **follow-up** when the latest is from a later week than the baseline: a second

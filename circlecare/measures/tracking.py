@@ -95,6 +95,8 @@ class Point:
     #: says warrants a look whatever the total.
     low_item: bool
     synthetic: bool
+    #: An intake the member shared from another group (answered while joining that one).
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,7 @@ def _point(row: Assessment, instrument: Instrument) -> Point:
         risk=RISK in (row.flags or []),
         low_item=LOW_ITEM in (row.flags or []),
         synthetic=row.synthetic,
+        shared=row.shared_from_id is not None,
     )
 
 

@@ -20,6 +20,7 @@ from circlecare.accounts.http import local_path
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment import steps as join_steps
+from circlecare.enrollment.errors import StepRequired
 from circlecare.enrollment.queries import live_enrollment
 from circlecare.errors import DomainError, NotFound
 from circlecare.measures import queries
@@ -29,15 +30,16 @@ from circlecare.measures.forms import AcknowledgeForm, QuestionnaireForm, Report
 from circlecare.measures.instruments import InvalidAnswers, get
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
 from circlecare.measures.outcomes import cohort_report, program_report, report_csv
-from circlecare.measures.plans import intake_codes, weekly_codes
+from circlecare.measures.plans import INTAKE_VALID_DAYS, intake_codes, weekly_codes
 from circlecare.measures.services import (
     acknowledge_alert,
     may_handle_alert,
     report_unsaved_risk_answer,
+    share_intake,
     submit_assessment,
     submit_intake,
 )
-from circlecare.measures.steps import INTAKE_STEP, missing_intake
+from circlecare.measures.steps import INTAKE_STEP, missing_intake, reusable_intake
 from circlecare.measures.tracking import NOT_ON_TRACK_RULE, trajectories
 from circlecare.programs.models import ACTIVE, Cohort
 from circlecare.programs.queries import joining_cohort
@@ -274,6 +276,25 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
             "measures/intake_done.html",
             {"cohort": cohort, "next_url": next_url},
         )
+    kept = {"next": next_url} if request.GET.get("next") else {}
+    if request.method == "POST" and "share" in request.POST:
+        return _share_intake(request, cohort, here=here, kept=kept)
+    # Answers given for another group lately are the member's to share or not: they are asked
+    # first, unless they chose to answer again ("fresh").
+    fresh = request.GET.get("fresh") == "1"
+    if request.method == "GET" and not fresh:
+        recent = reusable_intake(request.user, cohort)
+        if recent:
+            return render(
+                request,
+                "measures/intake_share.html",
+                {
+                    "cohort": cohort,
+                    "recent": [(row, get(row.instrument)) for row in recent],
+                    "fresh_url": f"{here}?{urlencode({**kept, 'fresh': '1'})}",
+                    "still_missing": len(missing) - len(recent),
+                },
+            )
     code = missing[0]
     codes = intake_codes(cohort.program.kind)
     step = codes.index(code) + 1
@@ -281,7 +302,7 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     def submit(answers: list[int]) -> None:
         submit_intake(member=request.user, cohort=cohort, instrument=code, answers=answers)
 
-    query = f"?{urlencode({'next': next_url})}" if request.GET.get("next") else ""
+    query = urlencode({**kept, **({"fresh": "1"} if fresh else {})})
     return _submit_view(
         request,
         instrument_code=code,
@@ -292,11 +313,36 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
             "step": step,
             "steps": len(codes),
         },
-        success_url=here + query,
+        success_url=here + (f"?{query}" if query else ""),
         # After the last part, the page it leads to thanks the member and says the answers are
         # saved: once is enough.
         thanks=None if step == len(codes) else "Thank you. Your answers are saved.",
     )
+
+
+def _share_intake(
+    request: HttpRequest, cohort: Cohort, *, here: str, kept: dict[str, str]
+) -> HttpResponse:
+    """The member chose to use the answers they gave another group lately."""
+    then = f"{here}?{urlencode(kept)}" if kept else here
+    try:
+        shared = share_intake(member=request.user, cohort=cohort)
+    except StepRequired as exc:
+        messages.info(request, exc.message)
+        return redirect((exc.detail or {}).get("url") or cohort.get_absolute_url())
+    if not shared:
+        messages.info(
+            request,
+            "Those answers can't be used any more (they are more than "
+            f"{INTAKE_VALID_DAYS} days old now), so please answer the questions again.",
+        )
+        return redirect(f"{here}?{urlencode({**kept, 'fresh': '1'})}")
+    if any(row.has_risk for row in shared):
+        # As after any risk answer saved: the group's lead has been told; support comes first.
+        request.session[RISK_ANSWER_SAVED] = True
+        return redirect(f"{reverse('measures:support')}?{urlencode({'next': then})}")
+    messages.success(request, "Thank you. Your answers are shared with this group.")
+    return redirect(then)
 
 
 @login_required

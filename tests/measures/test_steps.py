@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from circlecare.enrollment import steps
 from circlecare.measures.models import Assessment
-from circlecare.measures.services import submit_intake
-from circlecare.measures.steps import intake_step
+from circlecare.measures.services import share_intake, submit_intake
+from circlecare.measures.steps import intake_step, reusable_intake
 from circlecare.programs.models import ProgramKind
 from tests.factories import CohortFactory, LicenseFactory, ProgramFactory, UserFactory
 from tests.measures.factories import answers_for
@@ -70,30 +70,103 @@ def test_skills_and_circles_need_who5_and_ucla3() -> None:
         assert intake_step(member, cohort) is None
 
 
-def test_a_recent_intake_of_the_same_questions_counts_across_skills_groups_and_circles() -> None:
+def test_a_recent_intake_of_the_same_questions_is_offered_across_skills_groups_and_circles() -> (
+    None
+):
     """A care circle and a skills group ask the same WHO-5 and UCLA-3: someone joining both in
-    one week answers them once."""
+    one week may use their answers again, but only by sharing them with the second group."""
     circle = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE))
     skills = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
     member = UserFactory()
     submit_intake(member=member, cohort=circle, instrument="WHO5", answers=[3, 3, 3, 3, 3])
     submit_intake(member=member, cohort=circle, instrument="UCLA3", answers=[1, 2, 1])
+    assert intake_step(member, skills) is not None
+    assert [row.instrument for row in reusable_intake(member, skills)] == ["WHO5", "UCLA3"]
+    assert reusable_intake(member, therapy()) == []  # therapy asks other questions
+    assert reusable_intake(member, circle) == []  # nothing is missing there
+    shared = share_intake(member=member, cohort=skills)
+    assert [row.cohort_id for row in shared] == [skills.pk, skills.pk]
     assert intake_step(member, skills) is None
-    assert intake_step(member, therapy()) is not None  # therapy asks other questions
+    assert reusable_intake(member, skills) == []
+    assert share_intake(member=member, cohort=skills) == []  # once
 
 
-def test_a_recent_intake_for_the_same_kind_counts_for_another_group() -> None:
+def test_a_recent_intake_for_the_same_kind_is_offered_for_another_group() -> None:
     first, second, member = therapy(), therapy(), UserFactory()
     for code in ("PHQ9", "GAD7"):
         submit_intake(member=member, cohort=first, instrument=code, answers=answers_for(code, 6))
-    assert intake_step(member, second) is None
+    assert intake_step(member, second) is not None
+    assert [row.instrument for row in reusable_intake(member, second)] == ["PHQ9", "GAD7"]
     # A skills group is a different kind: its own intake is needed.
     skills = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
-    assert intake_step(member, skills) is not None
-    # After 30 days the intake no longer counts.
+    assert reusable_intake(member, skills) == []
+    # After 30 days the answers are not offered again.
     Assessment.objects.filter(member=member).update(
         completed_at=timezone.now() - timedelta(days=31)
     )
-    assert intake_step(member, second) is not None
+    assert reusable_intake(member, second) == []
+    assert share_intake(member=member, cohort=second) == []
     # For the group it was taken for, an intake counts however old: it is taken once per group.
     assert intake_step(member, first) is None
+
+
+def test_a_shared_intake_is_the_same_answers_given_then_in_the_new_group() -> None:
+    """The copy keeps the answers, the score and when they were given, and says where it came
+    from; the new group's summary has its baseline; of two recent answers the later is used;
+    demo answers are never shared."""
+    from circlecare.measures.models import ScoreSummary
+
+    older, newer, joining, member = therapy(), therapy(), therapy(), UserFactory()
+    given = timezone.now() - timedelta(days=3)
+    for cohort, points, when in ((older, 4, given - timedelta(days=5)), (newer, 11, given)):
+        for code in ("PHQ9", "GAD7"):
+            submit_intake(
+                member=member,
+                cohort=cohort,
+                instrument=code,
+                answers=answers_for(code, points),
+                now=when,
+            )
+    demo = therapy()
+    Assessment.objects.filter(member=member, cohort=older).update(
+        cohort=demo, synthetic=True, completed_at=timezone.now()
+    )
+    shared = share_intake(member=member, cohort=joining)
+    source = Assessment.objects.get(member=member, cohort=newer, instrument="PHQ9")
+    copy = Assessment.objects.get(member=member, cohort=joining, instrument="PHQ9")
+    assert [row.pk for row in shared] == [
+        copy.pk,
+        Assessment.objects.get(member=member, cohort=joining, instrument="GAD7").pk,
+    ]
+    assert copy.shared_from_id == source.pk and copy.status == "completed"
+    assert copy.answer_list == source.answer_list and copy.total == source.total == 11
+    assert copy.band == source.band and copy.completed_at == given
+    assert copy.occasion == "intake" and copy.meeting_week == 0 and not copy.synthetic
+    summary = ScoreSummary.objects.get(member=member, cohort=joining, instrument="PHQ9")
+    assert summary.baseline_assessment_id == copy.pk and summary.baseline_total == 11
+
+
+def test_a_shared_risk_answer_alerts_the_new_groups_clinician() -> None:
+    from circlecare.measures.models import RiskAlert
+
+    first, second, member = therapy(), therapy(), UserFactory()
+    risky = [1, 1, 1, 1, 1, 1, 1, 1, 2]
+    submit_intake(member=member, cohort=first, instrument="PHQ9", answers=risky)
+    shared = share_intake(member=member, cohort=second)
+    alert = RiskAlert.objects.get(cohort=second)
+    assert alert.assessment_id == shared[0].pk and alert.assignee_id == second.lead_id
+    assert alert.answer_saved and alert.member_id == member.pk
+    assert RiskAlert.objects.filter(member=member).count() == 2  # the first group's stays
+
+
+def test_sharing_waits_for_the_steps_before_it() -> None:
+    from circlecare.enrollment.errors import StepRequired
+
+    first, second = therapy(), therapy()
+    member = UserFactory()
+    submit_intake(member=member, cohort=first, instrument="PHQ9", answers=[0] * 9)
+    member.home_state = "WA"  # moved, to a state the second group's lead does not serve
+    member.save(update_fields=["home_state"])
+    with pytest.raises(StepRequired, match="New York"):
+        share_intake(member=member, cohort=second)
+    assert not Assessment.objects.filter(cohort=second).exists()

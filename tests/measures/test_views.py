@@ -594,9 +594,117 @@ def test_no_intake_for_a_group_the_member_may_not_join(world: dict[str, Any]) ->
     assert "Washington" in followed and "New York" in followed
 
 
+def _answered_for_another_group(member: Any, kind: str, *, risk: int = 0) -> Any:
+    """A group of ``kind`` (open to the factories' members) whose intake ``member`` answered."""
+    lead = LicenseFactory(state="NY").clinician.user
+    earlier = CohortFactory(program=ProgramFactory(kind=kind), lead=lead)
+    for code in intake_codes(kind):
+        answers = answers_for(code, 5, risk=risk) if code == "PHQ9" else answers_for(code, 5)
+        submit_intake(member=member, cohort=earlier, instrument=code, answers=answers)
+    return CohortFactory(program=ProgramFactory(kind=kind), lead=lead)
+
+
+def test_answers_given_lately_for_another_group_are_offered_not_taken() -> None:
+    """The intake page first asks whether to use them; only "Use my answers" copies them into
+    this group, and the member goes on to the page that says everything is done."""
+    member = UserFactory()
+    cohort = _answered_for_another_group(member, ProgramKind.CARE_CIRCLE)
+    client = client_for(member)
+    url = f"/measures/intake/{cohort.pk}/?next=%2Fmy%2F"
+    page = client.get(url).content.decode()
+    assert "Use your recent answers?" in page and cohort.title in page
+    assert "WHO-5, about your well-being" in page and "UCLA-3" in page
+    assert f'href="/measures/intake/{cohort.pk}/?next=%2Fmy%2F&amp;fresh=1"' in page
+    assert not Assessment.objects.filter(cohort=cohort).exists()  # asking copies nothing
+    shared = client.post(url, {"share": "1"})
+    assert shared.status_code == 302 and shared["Location"] == url
+    done = client.get(url).content.decode()
+    assert "that's everything we need" in done and 'href="/my/"' in done
+    assert "Your answers are shared with this group." in done
+    copies = Assessment.objects.filter(cohort=cohort, member=member, status="completed")
+    assert sorted(copies.values_list("instrument", flat=True)) == ["UCLA3", "WHO5"]
+    assert all(row.shared_from_id for row in copies)
+
+
+def test_answering_again_asks_every_questionnaire_afresh() -> None:
+    member = UserFactory()
+    cohort = _answered_for_another_group(member, ProgramKind.SKILLS)
+    client = client_for(member)
+    url = f"/measures/intake/{cohort.pk}/?fresh=1"
+    first = client.get(url).content.decode()
+    assert "WHO-5" in first and "part 1 of 2" in first
+    sent = client.post(url, {f"item_{i + 1}": "2" for i in range(5)})
+    assert sent.status_code == 302 and sent["Location"] == url
+    second = client.get(url).content.decode()
+    assert "UCLA-3" in second and "Use your recent answers?" not in second
+    client.post(url, {f"item_{i + 1}": "1" for i in range(3)})
+    who5 = Assessment.objects.get(cohort=cohort, member=member, instrument="WHO5")
+    assert who5.shared_from_id is None and who5.total == 10
+
+
+def test_a_shared_risk_answer_brings_support_first() -> None:
+    member = UserFactory()
+    cohort = _answered_for_another_group(member, ProgramKind.THERAPY, risk=1)
+    client = client_for(member)
+    url = f"/measures/intake/{cohort.pk}/"
+    shared = client.post(url, {"share": "1"})
+    assert shared.status_code == 302
+    assert shared["Location"] == f"/measures/support/?next=%2Fmeasures%2Fintake%2F{cohort.pk}%2F"
+    support = client.get(shared["Location"]).content.decode()
+    assert "your group's clinician or facilitator has been told" in support
+    assert RiskAlert.objects.filter(cohort=cohort, member=member).count() == 1
+
+
+def test_answers_too_old_to_share_by_the_time_they_are_sent_are_asked_again() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    member = UserFactory()
+    cohort = _answered_for_another_group(member, ProgramKind.SKILLS)
+    client = client_for(member)
+    url = f"/measures/intake/{cohort.pk}/"
+    assert "Use your recent answers?" in client.get(url).content.decode()
+    Assessment.objects.filter(member=member).update(
+        completed_at=timezone.now() - timedelta(days=31)
+    )
+    late = client.post(url, {"share": "1"})
+    assert late.status_code == 302 and late["Location"] == f"{url}?fresh=1"
+    page = client.get(late["Location"]).content.decode()
+    assert "more than 30 days old now" in page and "WHO-5" in page
+    assert not Assessment.objects.filter(cohort=cohort).exists()
+
+
+def test_the_clinician_reads_a_shared_intake_as_answered_elsewhere_and_shared() -> None:
+    """The chart and the alert say the answers were given while joining another group (not
+    which one) and when they were shared with this one."""
+    from circlecare.measures.services import share_intake
+
+    member = UserFactory()
+    cohort = _answered_for_another_group(member, ProgramKind.THERAPY, risk=1)
+    share_intake(member=member, cohort=cohort)
+    lead = client_for(cohort.lead)
+    chart = lead.get(f"/measures/groups/{cohort.pk}/members/{member.pk}/").content.decode()
+    assert chart.count("answered while joining another group, and shared with this one") == 2
+    alert = RiskAlert.objects.get(cohort=cohort)
+    page = lead.get(f"/measures/alerts/{alert.pk}/").content.decode()
+    assert "while joining another group; they shared those answers with this group on" in page
+
+
+def test_sharing_needs_the_form_token() -> None:
+    member = UserFactory()
+    cohort = _answered_for_another_group(member, ProgramKind.SKILLS)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    refused = client.post(f"/measures/intake/{cohort.pk}/", {"share": "1"})
+    assert refused.status_code == 403
+    assert not Assessment.objects.filter(cohort=cohort).exists()
+
+
 def test_an_offer_waits_while_an_old_intake_is_answered_again() -> None:
-    """An intake done for another group counts for 30 days. Someone offered a seat after a longer
-    wait is taken to the questions, then back to My groups, and the seat is still theirs."""
+    """A waiting-list place taken when an intake for another group counted for this one too
+    (before such answers were shared into the group): offered a seat after a long wait, the
+    member is taken to the questions, then back to My groups, and the seat is still theirs."""
     from datetime import timedelta
 
     from django.urls import reverse
@@ -607,15 +715,15 @@ def test_an_offer_waits_while_an_old_intake_is_answered_again() -> None:
     cohort = CohortFactory(capacity=1)  # a skills group: open to everyone
     earlier = CohortFactory(program=cohort.program)
     seated, waiting = UserFactory(), UserFactory()
-    for person, group in ((seated, cohort), (waiting, earlier)):
+    for person in (seated, waiting):
         for code in intake_codes(cohort.program.kind):
             submit_intake(
-                member=person, cohort=group, instrument=code, answers=answers_for(code, 5)
+                member=person, cohort=cohort, instrument=code, answers=answers_for(code, 5)
             )
     first = seats.enroll(member=seated, cohort=cohort)
     place = seats.enroll(member=waiting, cohort=cohort)
     Assessment.objects.filter(member=waiting).update(
-        completed_at=timezone.now() - timedelta(days=31)
+        cohort=earlier, completed_at=timezone.now() - timedelta(days=31)
     )
     seats.withdraw(enrollment=first)
     place.refresh_from_db()
