@@ -279,6 +279,12 @@ def _offer_free_seats(cohort: Cohort, *, now: datetime | None = None) -> list[En
         .annotate(home=F("member__home_state"))
         .order_by(*Enrollment.WAITING_ORDER)
     )
+    if waiting and _has_begun(cohort, now):
+        # Its first meeting began before the hourly sweep moved it on: it is running now, and a
+        # running group offers no seats.
+        cohort.status = CohortStatus.RUNNING
+        cohort.save(update_fields=["status"])
+        return []
     # The home states someone may take a seat from today, as eligibility decides at acceptance;
     # a group of another kind takes people wherever they live.
     served = eligibility.served_states(cohort) if waiting and cohort.program.is_therapy else None
@@ -722,15 +728,25 @@ def offer_waiting_seats() -> int:
 # A group's life: open → running at its first meeting → finished after its last
 
 
+def _held_meetings() -> Any:
+    from circlecare.meetings.models import Meeting, MeetingStatus
+
+    return Meeting.objects.exclude(status=MeetingStatus.CANCELLED)
+
+
+def _has_begun(cohort: Cohort, now: datetime) -> bool:
+    """Whether a meeting of the group (not cancelled) has begun by ``now``: ``advance_cohorts``'
+    rule for a running group."""
+    return _held_meetings().filter(cohort=cohort, starts_at__lte=now).exists()
+
+
 def advance_cohorts(*, now: datetime | None = None) -> int:
     """Move groups on by their meetings: an open or full group is running once its first meeting
     has begun (no new offers then), and a group is finished once its last meeting is over. At
     the finish, seats become completed, and waiting-list places and open offers end. One
     transaction per group; idempotent, safe to run twice. Returns how many groups moved."""
-    from circlecare.meetings.models import Meeting, MeetingStatus
-
     now = now or timezone.now()
-    held = Meeting.objects.exclude(status=MeetingStatus.CANCELLED)
+    held = _held_meetings()
     started = Cohort.objects.filter(
         status__in=JOINABLE, meetings__in=held.filter(starts_at__lte=now)
     )

@@ -319,6 +319,22 @@ def test_answering_late_once_the_group_has_started_says_no_seat_will_follow() ->
     assert not Enrollment.objects.filter(cohort=cohort, status=Status.OFFERED).exists()
 
 
+def test_a_seat_freed_after_the_first_meeting_began_is_not_offered() -> None:
+    """Before the hourly sweep has moved the group on, a seat freed once its first meeting has
+    begun is not offered: the group is running from then, and says so."""
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    cohort, seats = full_cohort(capacity=1)
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    meeting_at(cohort, now - timedelta(minutes=5), number=1)
+    services.withdraw(enrollment=seats[0])
+    cohort.refresh_from_db()
+    assert status_of(waiting) == Status.WAITLISTED
+    assert cohort.status == CohortStatus.RUNNING
+    assert services.offer_waiting_seats() == 0
+
+
 def therapy_full_cohort(capacity: int = 1) -> tuple[Any, Any, list[Enrollment]]:
     """A full therapy group whose lead is licensed in New York, seated by New Yorkers."""
     lic = LicenseFactory(state="NY")
