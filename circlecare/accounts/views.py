@@ -65,24 +65,10 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 def _tell_about_therapy_places(request: HttpRequest, user: User) -> None:
     """After a move: what it means for a therapy group whose clinician can't see people there."""
-    from circlecare.practice.eligibility import therapy_places_now_outside
-    from circlecare.states import join_names, where
+    from circlecare.practice.eligibility import outside_notice, therapy_places_now_outside
 
     for cohort, states, status in therapy_places_now_outside(user):
-        served = join_names(states) or "the states where its clinician is licensed"
-        kept = (
-            # A seat is not offered from the waiting list to someone who could not accept it.
-            "Your place on its waiting list is kept, but a seat can't be offered to you while "
-            "you live there."
-            if status == "waitlisted"
-            else "Your place is kept for now, and before each meeting you confirm where you are."
-        )
-        messages.warning(
-            request,
-            f"{cohort.title} can include only people living in {served}, and you now live "
-            f"{where(user.home_state)}. {kept} Please contact the practice so they can help you "
-            "find the right group.",
-        )
+        messages.warning(request, outside_notice(cohort, states, status, user.home_state))
 
 
 def health(request: HttpRequest) -> HttpResponse:

@@ -27,6 +27,7 @@ from circlecare.enrollment.models import (
     removed_by_practice,
 )
 from circlecare.meetings.weeks import first_start
+from circlecare.practice import eligibility
 from circlecare.prebuilt import PreparedRead, prebuilt
 from circlecare.programs.models import ENDED, Cohort
 from circlecare.programs.queries import with_seats
@@ -114,6 +115,9 @@ class GroupCard:
     position: int | None = None
     missing_consents: list[ConsentDocument] = field(default_factory=list)
     goodbyes: list[tuple[str, str]] = field(default_factory=list)
+    #: For a therapy group whose lead may not see people where the member now lives: what that
+    #: means for their place (``eligibility.outside_notice``).
+    outside: str = ""
 
     @property
     def cohort(self) -> Cohort:
@@ -211,9 +215,20 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     if seated:
         for cohort_id, name, text in _goodbyes(cohorts=seated, member=member.pk):
             goodbyes[cohort_id].append((name, text))
+    # A therapy place says what it means when its lead may not see people where the member
+    # lives now (they moved, or a licence ends before the group does).
+    home = getattr(member, "home_state", "") or ""
+    therapy = {e.pk: e.cohort for e in live if e.cohort.program.is_therapy}
+    if therapy:
+        eligibility.attach_lead_licences(list(therapy.values()))
     cards = []
     for e in live:
         kinds = required_kinds(e.cohort)
+        outside = ""
+        if e.pk in therapy:
+            states = eligibility.served_states(e.cohort)
+            if home not in states:
+                outside = eligibility.outside_notice(e.cohort, states, e.status, home)
         missing = [d for d in documents if d.kind in kinds and not getattr(d, "signed", False)]
         cards.append(
             GroupCard(
@@ -221,6 +236,7 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
                 position=getattr(e, "place", None),
                 missing_consents=missing,
                 goodbyes=goodbyes.get(e.cohort_id, []),
+                outside=outside,
             )
         )
     return cards, past

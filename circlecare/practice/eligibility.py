@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
 from circlecare.practice.models import Clinician
 from circlecare.practice.queries import clinician_prefetch, licensed_states
 from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
-from circlecare.states import OUTSIDE_US, US_STATES, join_names, state_name
+from circlecare.states import OUTSIDE_US, US_STATES, join_names, state_name, where
 
 #: How many alternatives a refusal lists at most.
 MAX_ALTERNATIVES = 6
@@ -214,6 +214,37 @@ def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str], str]
         if home not in states:
             found.append((enrollment.cohort, states, enrollment.status))
     return found
+
+
+def outside_notice(cohort: Cohort, states: set[str], status: str, home: str) -> str:
+    """What a place in a therapy group means for someone now living where its lead may not see
+    them (``therapy_places_now_outside``): said after a move, and on their groups page."""
+    served = join_names(states) or "the states where its clinician is licensed"
+    kept = (
+        # A seat is not offered from the waiting list to someone who could not accept it.
+        "Your place on its waiting list is kept, but a seat can't be offered to you while "
+        "you live there."
+        if status == "waitlisted"
+        else "Your place is kept for now, and before each meeting you confirm where you are."
+    )
+    return (
+        f"{cohort.title} can include only people living in {served}, and you now live "
+        f"{where(home)}. {kept} Please contact the practice so they can help you find the right "
+        "group."
+    )
+
+
+def attach_lead_licences(cohorts: list[Cohort]) -> None:
+    """Load the leads' licences and privileges of these therapy groups (leads loaded with them)
+    at once, three queries however many groups, for ``served_states`` on each."""
+    leads = [c.lead for c in cohorts if Cohort.lead.is_cached(c) and c.lead is not None]
+    prefetch_related_objects(
+        leads,
+        Prefetch(
+            "clinician",
+            queryset=Clinician.objects.prefetch_related(*clinician_prefetch("")),
+        ),
+    )
 
 
 def homes_in(cohort: Cohort) -> set[str]:

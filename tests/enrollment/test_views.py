@@ -894,6 +894,47 @@ def test_my_groups_reads_a_fixed_number_of_queries(django_assert_num_queries: An
         assert not any(column in query["sql"] for query in read.captured_queries), column
 
 
+def test_a_waiting_place_someone_cannot_be_offered_from_where_they_live_says_so() -> None:
+    """On My groups, a therapy waiting place of someone who moved where its lead may not see
+    them says a seat can't be offered there (not only a number on the list), and a seat says
+    it is kept for now; a place in a group open to everyone says nothing of it. Three more
+    queries in all, however many therapy groups."""
+    from circlecare.enrollment import queries
+
+    member = ready_member(home_state="NY")
+    groups = []
+    for _ in range(3):
+        lead = LicenseFactory(state="NY").clinician.user
+        cohort = CohortFactory(lead=lead, program__kind=ProgramKind.THERAPY, capacity=1)
+        services.enroll(member=ready_member(home_state="NY"), cohort=cohort)
+        services.enroll(member=member, cohort=cohort)
+        groups.append(cohort)
+    lead = LicenseFactory(state="NY").clinician.user
+    seated = CohortFactory(lead=lead, program__kind=ProgramKind.THERAPY)
+    services.enroll(member=member, cohort=seated)
+    open_to_all = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(), cohort=open_to_all)
+    services.enroll(member=member, cohort=open_to_all)
+    client = client_for(member)
+    assert (
+        'data-testid="outside"' not in client.get(reverse("enrollment:my_groups")).content.decode()
+    )
+    member.home_state = "TX"
+    member.save(update_fields=["home_state"])
+    with CaptureQueriesContext(connection) as read:
+        cards, _past = queries.my_groups(member)
+    assert len(read) == 7 + 3
+    page = html.unescape(client.get(reverse("enrollment:my_groups")).content.decode())
+    assert page.count('data-testid="outside"') == 4
+    assert "Your place is kept for now, and before each meeting you confirm where you are." in page
+    assert (
+        f"{groups[0].title} can include only people living in New York, and you now live in "
+        "Texas. Your place on its waiting list is kept, but a seat can't be offered to you while "
+        "you live there." in page
+    )
+    assert {card.cohort.pk for card in cards if card.outside} == {g.pk for g in [*groups, seated]}
+
+
 def test_a_join_reads_only_what_it_decides_on() -> None:
     """Pressing "Take a seat" reads the group, its lead's licences and the member's steps, and no
     more of the group than the decision needs; the page after a refusal needs nothing else."""
