@@ -27,7 +27,13 @@ from circlecare.measures.fhir import member_bundle
 from circlecare.measures.forms import ReportForm
 from circlecare.measures.instruments import Instrument, InvalidAnswers, get
 from circlecare.measures.models import Assessment, RiskAlert
-from circlecare.measures.outcomes import Figure, InstrumentOutcome, OutcomeReport, program_report
+from circlecare.measures.outcomes import (
+    ChangeCounts,
+    Figure,
+    InstrumentOutcome,
+    OutcomeReport,
+    program_report,
+)
 from circlecare.measures.services import (
     NOTE_MAX_LENGTH,
     acknowledge_alert,
@@ -212,6 +218,19 @@ class FigureOut(Schema):
     )
 
 
+class ChangeCountsOut(Schema):
+    lower: int = Field(
+        ..., description="Members with a follow-up score whose last score is below their baseline."
+    )
+    same: int = Field(
+        ..., description="Members with a follow-up score whose last score equals their baseline."
+    )
+    higher: int = Field(
+        ..., description="Members with a follow-up score whose last score is above their baseline."
+    )
+    better: str = Field(..., description="lower or higher: which way is better on this instrument.")
+
+
 class InstrumentOutcomeOut(Schema):
     code: str
     name: str
@@ -221,6 +240,12 @@ class InstrumentOutcomeOut(Schema):
     in_caseness: int | None
     threshold_basis: str
     figures: list[FigureOut]
+    change: ChangeCountsOut | None = Field(
+        None,
+        description="For an instrument with no published reliable-change threshold (the UCLA-3): "
+        "which way the score went between baseline and last score, among the with_follow_up "
+        "members, as counts without a verdict. Null when the instrument has figures instead.",
+    )
 
 
 class OutcomeReportOut(Schema):
@@ -337,6 +362,17 @@ def _figure(figure: Figure | None) -> dict[str, Any] | None:
     }
 
 
+def _change(change: ChangeCounts | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "lower": change.lower,
+        "same": change.same,
+        "higher": change.higher,
+        "better": change.better,
+    }
+
+
 def _instrument_outcome(outcome: InstrumentOutcome) -> dict[str, Any]:
     return {
         "code": outcome.code,
@@ -347,6 +383,7 @@ def _instrument_outcome(outcome: InstrumentOutcome) -> dict[str, Any]:
         "in_caseness": outcome.in_caseness,
         "threshold_basis": outcome.threshold_basis,
         "figures": [_figure(f) for f in outcome.figures],
+        "change": _change(outcome.change),
     }
 
 

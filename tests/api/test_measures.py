@@ -370,6 +370,29 @@ def test_each_outcome_figure_says_how_many_have_a_follow_up_score() -> None:
     assert body["combined"]["n_with_follow_up"] == 0
 
 
+def test_ucla3_change_counts_are_in_the_outcome_report_as_on_the_page_and_csv() -> None:
+    """The UCLA-3 has no published reliable-change threshold, so the report page and the CSV give
+    which way its scores went; the API gives the same counts."""
+    program: Program = ProgramFactory(kind=ProgramKind.CARE_CIRCLE, weeks=4)
+    cohort = CohortFactory(program=program)
+    for member, (base, last) in zip(
+        members(5, "c"), [(7, 4), (6, 5), (5, 5), (4, 8), (7, None)], strict=True
+    ):
+        enrol(cohort, member)
+        completed(member=member, cohort=cohort, code="UCLA3", total=base, week=0)
+        if last is not None:
+            completed(member=member, cohort=cohort, code="UCLA3", total=last, week=4)
+    api = Api(make_practice().coordinator)
+    params = {"program_id": program.pk, "start": "2000-01-01", "end": "2100-01-01"}
+    body = api.get(f"{URL}/reports/outcomes", params).json()
+    by_code = {o["code"]: o for o in body["instruments"]}
+    ucla3 = by_code["UCLA3"]
+    assert (ucla3["started"], ucla3["with_follow_up"]) == (5, 4)
+    assert ucla3["change"] == {"lower": 2, "same": 1, "higher": 1, "better": "lower"}
+    # An instrument with reliable-change figures has no counts.
+    assert by_code["WHO5"]["figures"] and by_code["WHO5"]["change"] is None
+
+
 def test_outcome_report_is_for_coordinators_and_checks_its_period() -> None:
     practice = make_practice()
     program_id = practice.cohort.program_id
