@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from circlecare.accounts.http import local_path
+from circlecare.accounts.security import needs_mfa
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment import steps as join_steps
@@ -503,7 +504,10 @@ OPEN_ALERTS_SHOWN = 200
 
 
 def _may_see_alerts(user: Any) -> bool:
-    return bool(user.is_staff) or queries.led_cohorts(user).exists()
+    """Everyone the menu's "Alerts" link is shown to (the workspace's people): coordinators,
+    clinicians and facilitators. The queue holds only the groups someone leads (every group for
+    a coordinator), so for one who leads none yet it is empty, not missing."""
+    return needs_mfa(user)
 
 
 @login_required

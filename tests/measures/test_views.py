@@ -102,6 +102,47 @@ def test_access_matrix(world: dict[str, Any], role: str) -> None:
         assert status == expected, f"{role} → {name}: {status}"
 
 
+ALERTS_LINK = '<a href="/measures/alerts/"'
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [
+        ("lead", True),
+        ("co", True),
+        ("other_clinician", True),
+        ("coordinator", True),
+        ("member", False),
+        ("other_member", False),
+        ("stranger", False),
+    ],
+)
+def test_the_menu_links_the_alert_queue_for_staff_and_never_for_members(
+    world: dict[str, Any], role: str, shown: bool
+) -> None:
+    page = client_for(world[role]).get("/").content.decode()
+    assert 'class="site-nav"' in page
+    assert (ALERTS_LINK in page) is shown
+    if shown:
+        queue = client_for(world[role]).get("/measures/alerts/").content.decode()
+        assert f'{ALERTS_LINK} aria-current="page">Alerts</a>' in queue
+
+
+def test_a_facilitator_who_leads_no_group_yet_finds_an_empty_queue_behind_the_link(
+    world: dict[str, Any],
+) -> None:
+    """The menu and the workspace link them to the queue; it holds nobody's alert for them."""
+    facilitator = UserFactory(is_facilitator=True)
+    client = client_for(facilitator)
+    assert ALERTS_LINK in client.get("/").content.decode()
+    queue = client.get("/measures/alerts/")
+    assert queue.status_code == 200
+    body = queue.content.decode()
+    assert "Needs follow-up (0)" in body and "No open alerts." in body
+    assert world["other_member"].display_name not in body
+    assert client.get(f"/measures/alerts/{world['alert'].pk}/").status_code == 404
+
+
 def test_a_clinician_queue_holds_only_their_cohorts_alerts(world: dict[str, Any]) -> None:
     name = world["other_member"].display_name
     assert (
