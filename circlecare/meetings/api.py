@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Path, Router, Schema, Status
 from ninja.pagination import paginate
@@ -18,7 +17,7 @@ from pydantic import StrictInt
 from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
 from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
-from circlecare.meetings import queries, services
+from circlecare.meetings import calendar, queries, services
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
 
 router = Router(auth=AUTH)
@@ -168,8 +167,7 @@ def get_calendar_feed(request: HttpRequest) -> Any:
 def create_calendar_feed(request: HttpRequest) -> Any:
     require_scope(request, "write")
     token = services.create_calendar_feed(member=_user(request))
-    path = reverse("meetings:feed", kwargs={"token": token})
-    return Status(201, {"url": f"{settings.SITE_URL}{path}"})
+    return Status(201, {"url": calendar.feed_url(token)})
 
 
 @router.delete(

@@ -13,10 +13,18 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from circlecare.accounts.models import User
+from circlecare.emails import site_link
 from circlecare.meetings.ics import IcsEvent, build_calendar
 from circlecare.meetings.models import Meeting, MeetingStatus
 
 GENERIC_SUMMARY = "circlecare group meeting"
+
+
+def feed_url(token: str) -> str:
+    """The address a member copies into their calendar app, on the site's public address
+    (``SITE_URL``) as every link that leaves the site is, whichever Host header the request that
+    made it carried: the page and the API give the same address."""
+    return site_link("meetings:feed", token=token)
 
 
 def summary(meeting: Meeting, *, named: bool) -> str:

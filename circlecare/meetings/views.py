@@ -141,9 +141,7 @@ def calendar_feed(request: HttpRequest) -> HttpResponse:
         return redirect("meetings:mine")
     token = services.create_calendar_feed(member=user)
     # Shown on the next page and only there: a reload of that page does not make another one.
-    request.session[NEW_FEED_URL] = request.build_absolute_uri(
-        reverse("meetings:feed", kwargs={"token": token})
-    )
+    request.session[NEW_FEED_URL] = calendar.feed_url(token)
     return redirect("meetings:mine")
 
 

@@ -16,7 +16,7 @@ from icalendar import Calendar
 
 from circlecare.enrollment import services as enrollment_services
 from circlecare.enrollment.models import Enrollment
-from circlecare.meetings import queries
+from circlecare.meetings import calendar, queries
 from circlecare.meetings.models import (
     Attendance,
     AttendanceStatus,
@@ -356,6 +356,24 @@ def _feed_url(client: Client) -> str:
     again = client.get(made["Location"])
     assert again.context["new_feed_url"] is None and url not in again.content.decode()
     return str(url)
+
+
+def test_the_calendar_link_is_on_the_sites_address_not_the_requests_host(settings: Any) -> None:
+    """A forged Host header must not put someone else's host name in the link a member copies
+    into their calendar app: the page gives the same address as the API, on SITE_URL."""
+    settings.SITE_URL = "https://care.example.org"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "attacker.example"]
+    client = _client(_setup()["member"])
+    made = client.post(
+        reverse("meetings:calendar"), {"action": "create"}, HTTP_HOST="attacker.example"
+    )
+    assert made.status_code == 302
+    url = client.get(made["Location"]).context["new_feed_url"]
+    assert url.startswith("https://care.example.org/meetings/") and url.endswith(".ics")
+    assert "attacker.example" not in url
+    token = url.rsplit("/", 1)[-1].removesuffix(".ics")
+    assert url == calendar.feed_url(token)  # the API's address for the same link
+    assert Client().get(url[len(settings.SITE_URL) :]).status_code == 200
 
 
 def test_secret_feed_follows_moves_and_cancellations_and_can_be_rotated_and_revoked() -> None:
