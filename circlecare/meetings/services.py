@@ -83,13 +83,20 @@ def _retime(meeting: Meeting, local_date: date, local_time: time, zone: str) -> 
     ReminderSent.objects.filter(meeting_id=meeting.pk).delete()
 
 
-def _after_commit(meeting_ids: list[int], change: str | None) -> None:
+def _after_commit(
+    meeting_ids: list[int], change: str | None, changed: list[Meeting] | None = None
+) -> None:
+    """Reminders for these meetings' times and, for a change, its notice. The notice carries
+    the calendar sequence the change left each ``changed`` meeting at, so that a meeting changed
+    again before the worker sends it is told only by that later change's notice."""
     from circlecare.meetings import tasks
+
+    sequences = {str(m.pk): m.ics_sequence for m in changed or []}
 
     def run() -> None:
         tasks.schedule_reminders(meeting_ids)
         if change:
-            tasks.notify_meetings_changed.enqueue(meeting_ids, change)
+            tasks.notify_meetings_changed.enqueue(meeting_ids, change, sequences)
 
     transaction.on_commit(run)
 
@@ -299,7 +306,7 @@ def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
             data={"change": "skipped", "shifted": len(later)},
         )
         ids = sorted(item.pk for item in later)
-        _after_commit(ids, "skipped")
+        _after_commit(ids, "skipped", later)
     return later
 
 
@@ -364,7 +371,7 @@ def move_meeting(*, meeting: Meeting, local_date: date, local_time: time, actor:
             target=locked,
             data={"change": "moved", "sequence": locked.ics_sequence},
         )
-        _after_commit([locked.pk], "moved")
+        _after_commit([locked.pk], "moved", [locked])
     return locked
 
 
@@ -387,7 +394,7 @@ def cancel_meeting(*, meeting: Meeting, actor: User) -> Meeting:
             target=locked,
             data={"change": "cancelled", "sequence": locked.ics_sequence},
         )
-        _after_commit([locked.pk], "cancelled")
+        _after_commit([locked.pk], "cancelled", [locked])
     return locked
 
 
@@ -462,7 +469,7 @@ def change_pattern(
             target=locked,
             data={"change": "pattern", "meetings": len(changed)},
         )
-        _after_commit([m.pk for m in changed], "pattern")
+        _after_commit([m.pk for m in changed], "pattern", changed)
     return changed
 
 

@@ -71,14 +71,24 @@ def _recipients(meeting: Meeting) -> list[User]:
 
 
 @task()
-def notify_meetings_changed(meeting_ids: list[int], change: str) -> int:
-    """E-mail members and facilitators that meetings moved or were cancelled. Times only."""
-    meetings = list(
-        Meeting.objects.filter(pk__in=meeting_ids)
+def notify_meetings_changed(
+    meeting_ids: list[int], change: str, sequences: dict[str, int] | None = None
+) -> int:
+    """E-mail members and facilitators that meetings moved or were cancelled. Times only.
+
+    Each meeting is told as it is when the notice goes, and only while this change is the
+    latest made to it: ``sequences`` maps each meeting's id to the calendar sequence the change
+    left it at. A meeting changed again since (moved twice before this notice went) is left to
+    the later change's own notice, which says the same time once rather than twice. A notice
+    queued without ``sequences`` tells every meeting as it now is."""
+    meetings = [
+        meeting
+        for meeting in Meeting.objects.filter(pk__in=meeting_ids)
         .select_related("cohort__program", "cohort__lead", "cohort__co_facilitator")
         .defer("cohort__lead__password", "cohort__co_facilitator__password")
         .order_by("starts_at")
-    )
+        if sequences is None or sequences.get(str(meeting.pk)) == meeting.ics_sequence
+    ]
     if not meetings:
         return 0
     cohort = meetings[0].cohort

@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from circlecare.meetings import reminders, services, tasks
+from circlecare.meetings import reminders, schedule, services, tasks
 from circlecare.meetings.models import Meeting, MeetingStatus, ReminderKind, ReminderSent
 from circlecare.programs.models import CohortStatus
 from tests.conftest import someone_waits_for_a_lock
@@ -490,6 +490,79 @@ def test_a_cancellation_notice_says_it_once_calmly_and_ends_cleanly() -> None:
         "If you are in crisis, call or text 988 (US), or your local emergency number.\n"
     )
     del cohort
+
+
+def _queued_notices() -> list[DBTaskResult]:
+    return list(
+        DBTaskResult.objects.filter(task_path__endswith="notify_meetings_changed").order_by(
+            "enqueued_at", "pk"
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_a_meeting_moved_twice_before_its_first_notice_went_is_told_once_of_its_new_time(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    cohort, meeting, [member] = _cohort_in(3 * 24 * 60, members=1)
+    staff = coordinator()
+    first_date = meeting.local_date + timedelta(days=1)
+    second_date = meeting.local_date + timedelta(days=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.move_meeting(
+            meeting=meeting, local_date=first_date, local_time=meeting.local_time, actor=staff
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.move_meeting(
+            meeting=meeting, local_date=second_date, local_time=meeting.local_time, actor=staff
+        )
+    first, second = _queued_notices()
+    # The worker reaches the first move's notice only now: the meeting has moved on since.
+    assert tasks.notify_meetings_changed.call(*first.args_kwargs["args"]) == 0
+    assert mail.outbox == []
+    assert tasks.notify_meetings_changed.call(*second.args_kwargs["args"]) == 2
+    [body] = [message.body for message in mail.outbox if message.to == [member.email]]
+    meeting.refresh_from_db()
+    when, _group_time = schedule.format_for_viewer(
+        meeting.starts_at, member.time_zone, cohort.time_zone
+    )
+    assert meeting.local_date == second_date and f"- {when}" in body
+    del cohort
+
+
+@pytest.mark.django_db
+def test_a_new_pattern_is_told_for_the_meetings_no_later_change_has_told(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """One meeting of a new pattern is moved again before the pattern's notice went: the notice
+    tells the others, and that meeting's own move notice tells it."""
+    cohort, meeting, [member] = _cohort_in(3 * 24 * 60, members=1)
+    later = meeting_at(cohort, meeting.starts_at + timedelta(weeks=1), number=2)
+    staff = coordinator()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_pattern(
+            cohort=cohort,
+            from_date=meeting.local_date + timedelta(days=1),
+            start_time=meeting.local_time,
+            actor=staff,
+        )
+    later.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.move_meeting(
+            meeting=later,
+            local_date=later.local_date + timedelta(days=2),
+            local_time=later.local_time,
+            actor=staff,
+        )
+    pattern, move = _queued_notices()
+    assert tasks.notify_meetings_changed.call(*pattern.args_kwargs["args"]) == 2
+    [body] = [message.body for message in mail.outbox if message.to == [member.email]]
+    assert body.count("\n- ") == 1 and f"/meetings/{meeting.pk}/" in body
+    assert f"/meetings/{later.pk}/" not in body
+    mail.outbox.clear()
+    assert tasks.notify_meetings_changed.call(*move.args_kwargs["args"]) == 2
+    [body] = [message.body for message in mail.outbox if message.to == [member.email]]
+    assert f"/meetings/{later.pk}/" in body and f"/meetings/{meeting.pk}/" not in body
 
 
 @pytest.mark.django_db
