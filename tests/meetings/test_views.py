@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,8 @@ from tests.factories import (
 from tests.meetings.factories import coordinator, meeting_at, member_of
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _client(user: Any) -> Client:
@@ -111,6 +114,21 @@ def test_schedule_pages_are_for_coordinators_and_leads_to_view() -> None:
         assert response.status_code == 404, name
     s["meeting"].refresh_from_db()
     assert s["meeting"].ics_sequence == 0
+
+
+def test_schedule_times_are_kept_whole_on_a_narrow_screen() -> None:
+    """At phone width the time column was squeezed to a word a line; every time in both of the
+    schedule's tables sits in a cell whose times the stylesheet keeps on one line."""
+    stylesheet = (ROOT / "circlecare/static/css/circlecare.css").read_text(encoding="utf-8")
+    assert re.search(r"\.times-whole time \{\s*white-space: nowrap;", stylesheet)
+    s = _setup()
+    meeting_at(s["cohort"], s["meeting"].starts_at + timedelta(weeks=1), number=2)
+    draft = CohortFactory(status=CohortStatus.DRAFT, lead=s["lead"])
+    for cohort, count in ((s["cohort"], 2), (draft, draft.program.weeks)):
+        url = reverse("meetings:schedule", kwargs={"pk": cohort.pk})
+        html = _client(s["coordinator"]).get(url).content.decode()
+        cells = re.findall(r"<td([^>]*)>(?:<a [^>]*>)?<time ", html)
+        assert cells == [' class="times-whole"'] * count
 
 
 def test_staff_meeting_pages_name_the_group_in_their_title() -> None:
