@@ -307,6 +307,7 @@ NOT_IN_DOWNLOAD: dict[str, str] = {
     "programs.Cohort.co_facilitator": "staff work",
     "meetings.Attendance.recorded_by": "staff work",
     "live.RoomRemoval.removed_by": "staff work",
+    "enrollment.Enrollment.readmitted_by": "staff work",
     "measures.RiskAlert.assignee": "staff work",
     "measures.RiskAlert.acknowledged_by": "staff work",
     "care.CohortWeek.updated_by": "staff work",

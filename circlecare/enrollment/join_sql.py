@@ -17,7 +17,7 @@ It commits only the two plain outcomes, with the rules of ``services.enroll``: a
 nobody waiting (confirmed), or no free seat (a waiting-list place, behind everyone who has not let
 an offer lapse). Anything else commits nothing and returns ``None`` so that ``services.enroll``
 decides it the usual way under the lock: a member who already has a place, or whose place in
-this group the practice ended, a cohort that is no
+this group the practice ended (and nobody has let them back in since), a cohort that is no
 longer open, whose dates or time zone changed since the caller read it, or whose programme is
 now for couples, and a free seat while people wait (that seat is being offered to the list).
 
@@ -86,6 +86,7 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
         cohort=_column(Enrollment, "cohort"),
         passes=_column(Enrollment, "passes"),
         end_reason=_column(Enrollment, "end_reason"),
+        readmitted_at=_column(Enrollment, "readmitted_at"),
     )
     cc = {
         name: _column(Cohort, name)
@@ -104,6 +105,8 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
     held = ", ".join(f"'{s.value}'" for s in SEAT_HOLDING)
     live = ", ".join(f"'{s.value}'" for s in LIVE)
     confirmed, waiting = EnrollmentStatus.CONFIRMED.value, EnrollmentStatus.WAITLISTED.value
+    # ``barred`` counts what ``models.removed_by_practice`` selects: removed, not for a reason
+    # that was not the member's own, and not since let back in.
     removed = EnrollmentStatus.REMOVED.value
     # The end reasons are the product's own constants; a quote in one would be doubled.
     not_own = ", ".join("'" + reason.replace("'", "''") + "'" for reason in NOT_OWN_REMOVAL)
@@ -130,7 +133,8 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
                 COUNT(*) FILTER (WHERE {ec["member"]} = %(member)s AND {ec["status"]} IN ({live}))
                     AS mine,
                 COUNT(*) FILTER (WHERE {ec["member"]} = %(member)s AND {ec["status"]} = '{removed}'
-                    AND {ec["end_reason"]} NOT IN ({not_own})) AS barred
+                    AND {ec["end_reason"]} NOT IN ({not_own}) AND {ec["readmitted_at"]} IS NULL)
+                    AS barred
             FROM {e}
             WHERE {ec["cohort"]} = %(cohort)s
         ), d AS (

@@ -45,8 +45,12 @@ LIVE = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED, EnrollmentStatus.W
 def removed_by_practice() -> Q:
     """Places the practice ended for the member themself: after one, the member cannot take a
     place in that group again by themselves (a cancelled group, or a partner's removal, is not
-    one)."""
-    return Q(status=EnrollmentStatus.REMOVED) & ~Q(end_reason__in=NOT_OWN_REMOVAL)
+    one), until staff let them join it again (``readmitted_at``)."""
+    return (
+        Q(status=EnrollmentStatus.REMOVED)
+        & ~Q(end_reason__in=NOT_OWN_REMOVAL)
+        & Q(readmitted_at__isnull=True)
+    )
 
 
 class Enrollment(models.Model):
@@ -70,6 +74,16 @@ class Enrollment(models.Model):
     #: Set for a couple: both enrollments share it and move together.
     pairing = models.ForeignKey(
         "Pairing", on_delete=models.PROTECT, null=True, blank=True, related_name="enrollments"
+    )
+    #: When, and by whom, a member the practice removed was let join the group again: the place
+    #: stays ended, and no longer keeps them from taking a new one (``removed_by_practice``).
+    readmitted_at = models.DateTimeField(null=True, blank=True)
+    readmitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     #: An optional goodbye to the group when leaving (shown to the group, never e-mailed).
     goodbye = EncryptedTextField(blank=True, default="")
@@ -108,6 +122,16 @@ class Enrollment(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE
+
+    @property
+    def bars_joining(self) -> bool:
+        """The practice ended this place for the member themself and nobody has let them join
+        the group again since (``removed_by_practice``, for one row)."""
+        return (
+            self.status == EnrollmentStatus.REMOVED
+            and self.end_reason not in NOT_OWN_REMOVAL
+            and self.readmitted_at is None
+        )
 
     @property
     def ended_label(self) -> str:
