@@ -831,6 +831,42 @@ def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
     return current
 
 
+def readmit(*, enrollment: Enrollment, actor: Any, now: datetime | None = None) -> Enrollment:
+    """A coordinator or the cohort's facilitator lets a member the practice removed join the
+    group again. It gives them no seat: they join again in the usual way (every step before a
+    seat, then a free seat or the end of the waiting list), and are told by e-mail that they may.
+    Only while the group takes new members, and only once for each removal."""
+    with transaction.atomic(durable=True):
+        cohort = _lock_cohort(enrollment.cohort_id)
+        if not _is_cohort_staff(actor, cohort):
+            raise NotAllowed()
+        # Locked with the cohort, so a join deciding under the same lock reads it once settled.
+        current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if current.readmitted_at is not None:
+            raise InvalidTransition(
+                "This member has already been let back in: they can join the group again "
+                "in the usual way."
+            )
+        if current.is_live:
+            raise InvalidTransition("This member still has a place in this group.")
+        if not current.bars_joining:
+            raise InvalidTransition(
+                "The practice didn't end this place for anything the member did, so nothing "
+                "keeps them from joining the group again themselves."
+            )
+        closed = cohort.closed_for_joining
+        if closed:
+            raise InvalidTransition(
+                f"{closed} A member can be let back in only while the group takes new members."
+            )
+        current.readmitted_at = now or timezone.now()
+        current.readmitted_by = actor
+        current.save(update_fields=["readmitted_at", "readmitted_by", "updated_at"])
+        _audit(current, actor, AuditAction.ENROLLMENT_CHANGED, change="readmitted")
+        _notify("readmitted", [current])
+    return current
+
+
 def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) -> int:
     """A coordinator cancels a group that has not finished: it takes nobody new, its meetings
     still ahead are cancelled (calendars pick that up), and every seat, offer and waiting-list

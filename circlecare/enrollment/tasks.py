@@ -166,6 +166,22 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             "talk about it, or about other groups, please contact the practice:\n"
             f"{contact}\n\nYour groups, after signing in:\n{link}{bye}",
         )
+    if (
+        kind == "readmitted"
+        and enrollment.status == EnrollmentStatus.REMOVED
+        and enrollment.readmitted_at is not None
+    ):
+        # The group's page is where they join; its address carries no name or focus.
+        page = site_link("programs:cohort", cohort.pk)
+        return (
+            "You can join a group again",
+            f"{hello}The practice has said you're welcome to join the group {that_starts} "
+            "again. You don't have a place in it yet: if it still suits you, you can join from "
+            "its page as anyone does, and take a free seat, or a place on the waiting list if "
+            f"the group is full.\n\nThe group's page, after signing in:\n{page}\n\nIf you'd "
+            "like to talk about it first, or about other groups, please contact the practice:\n"
+            f"{contact}\n\nYour groups, after signing in:\n{link}{bye}",
+        )
     return None
 
 

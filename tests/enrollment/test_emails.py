@@ -130,12 +130,13 @@ def test_an_offer_lapsing_before_the_start_passes_on_and_invites_joining_again()
         ("waitlisted", EnrollmentStatus.WAITLISTED),
         ("removed", EnrollmentStatus.REMOVED),
         ("group_cancelled", EnrollmentStatus.REMOVED),
+        ("readmitted", EnrollmentStatus.REMOVED),
     ],
 )
 def test_every_enrollment_email_ends_with_the_crisis_line_and_says_to_sign_in(
     kind: str, status: str
 ) -> None:
-    enrollment = EnrollmentFactory(status=status)
+    enrollment = EnrollmentFactory(status=status, readmitted_at=timezone.now())
     _, body = tasks.compose(enrollment, kind)  # type: ignore[misc]
     assert body.endswith(f"\n\n{CRISIS}\n")
     assert f"after signing in:\n{settings.SITE_URL}/my/" in body
@@ -160,6 +161,24 @@ def test_an_ended_place_says_how_to_reach_the_practice(
     assert f"the practice:\n{settings.SITE_URL}/contact/\n\n" in body or (
         f"other groups:\n{settings.SITE_URL}/contact/\n\n" in body
     )
+    assert "  " not in body and "\n\n\n" not in body
+
+
+def test_a_member_let_back_in_is_told_they_may_join_and_where_not_that_they_have_a_seat() -> None:
+    enrollment = EnrollmentFactory(
+        status=EnrollmentStatus.REMOVED, end_reason="Private reason", ended_at=timezone.now()
+    )
+    # Not let back in (or no longer so): nothing to say.
+    assert tasks.compose(enrollment, "readmitted") is None
+    enrollment.readmitted_at = timezone.now()
+    subject, body = tasks.compose(enrollment, "readmitted")  # type: ignore[misc]
+    assert subject == "You can join a group again"
+    assert "welcome to join the group that starts" in body
+    assert "You don't have a place in it yet" in body
+    assert f"The group's page, after signing in:\n{settings.SITE_URL}/groups/group/" in body
+    assert f"the practice:\n{settings.SITE_URL}/contact/\n\n" in body
+    assert "Private reason" not in body
+    assert enrollment.cohort.program.title not in body
     assert "  " not in body and "\n\n\n" not in body
 
 

@@ -256,6 +256,27 @@ def test_a_member_the_practice_removed_is_refused_in_one_trip_too(
     assert AuditEvent.objects.count() == events
 
 
+@pytest.mark.parametrize("full", [False, True])
+def test_a_member_let_back_in_joins_in_one_trip(spy: list[Any], full: bool) -> None:
+    """Once staff let them join again, the one-trip statement no longer counts the removed
+    place against them: it seats them, or puts them on the waiting list, itself."""
+    from tests.factories import UserFactory
+
+    cohort = CohortFactory(capacity=2)
+    member = ready_member()
+    removed = services.enroll(member=member, cohort=cohort)
+    coordinator = UserFactory(is_staff=True)
+    services.remove(enrollment=removed, actor=coordinator, reason="Asked to")
+    services.readmit(enrollment=removed, actor=coordinator)
+    if full:
+        fill(cohort, confirmed=2)
+    spy.clear()
+    again = services.enroll(member=member, cohort=cohort)
+    assert spy == [again]
+    assert again.status == (EnrollmentStatus.WAITLISTED if full else EnrollmentStatus.CONFIRMED)
+    assert Enrollment.objects.filter(member=member, cohort=cohort).count() == 2
+
+
 def test_a_seat_sets_the_flags_and_a_waiting_place_leaves_the_summary_unwritten() -> None:
     program = ProgramFactory(kind=ProgramKind.SKILLS, weeks=4)
     cohort = CohortFactory(program=program, capacity=1)

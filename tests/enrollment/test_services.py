@@ -26,7 +26,7 @@ from circlecare.errors import (
     NotEligible,
     OfferExpired,
 )
-from circlecare.programs.models import CohortStatus, Program, ProgramKind
+from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramKind
 from circlecare.programs.services import set_for_couples
 from tests.enrollment.factories import (
     ConsentDocumentFactory,
@@ -203,6 +203,23 @@ def test_a_member_the_practice_removed_cannot_come_back_as_half_of_a_couple() ->
     with pytest.raises(RemovedFromGroup):
         services.accept_partner_invite(token=token, member=inviter)
     assert not Enrollment.objects.filter(member=other).exists()
+
+
+def test_a_member_let_back_in_may_come_back_as_half_of_a_couple() -> None:
+    cohort = CohortFactory(capacity=4, program__for_couples=True)
+    coordinator = UserFactory(is_staff=True)
+    inviter, partner = ready_member(), ready_member()
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    pair = services.accept_partner_invite(token=token, member=partner)
+    services.remove(enrollment=pair[0], actor=coordinator, reason="Asked to")
+    services.readmit(enrollment=pair[0], actor=coordinator)
+    # Invited by someone else, they accept; and they may invite a partner themselves.
+    other = ready_member()
+    _invite, token = services.invite_partner(member=other, cohort=cohort, email=inviter.email)
+    together = services.accept_partner_invite(token=token, member=inviter)
+    assert [e.status for e in together] == [Status.CONFIRMED, Status.CONFIRMED]
+    services.withdraw(enrollment=together[1])
+    services.invite_partner(member=inviter, cohort=cohort, email="someone@example.org")
 
 
 # ---------------------------------------------------------------------------------------- offers
@@ -464,6 +481,142 @@ def test_the_lead_may_remove() -> None:
     cohort, seats = full_cohort(capacity=1)
     services.remove(enrollment=seats[0], actor=cohort.lead, reason="Safety plan.")
     assert status_of(seats[0]) == Status.REMOVED
+
+
+# ------------------------------------------------------------------------------- letting back in
+
+
+def removed_from(cohort: Any, **member_fields: Any) -> Enrollment:
+    """A member's place in ``cohort`` that the practice ended for them."""
+    place = services.enroll(member=ready_member(**member_fields), cohort=cohort)
+    return services.remove(
+        enrollment=place, actor=UserFactory(is_staff=True), reason="Repeated harm to others"
+    )
+
+
+def test_a_member_the_practice_let_back_in_joins_again_in_the_usual_way() -> None:
+    """Letting them back in gives no seat: they join again themselves, and take a free seat or
+    a place on the waiting list behind those already waiting, as anyone joining does."""
+    cohort = CohortFactory(capacity=2)
+    place = removed_from(cohort)
+    member = place.member
+    coordinator = UserFactory(is_staff=True)
+    before = timezone.now()
+    let_in = services.readmit(enrollment=place, actor=coordinator)
+    assert let_in.status == Status.REMOVED  # the removed place itself stays ended
+    assert let_in.readmitted_by == coordinator
+    assert let_in.readmitted_at is not None and let_in.readmitted_at >= before
+    assert Enrollment.objects.filter(member=member, cohort=cohort).count() == 1
+    assert held(cohort) == 0
+    # The group fills up and someone waits; the member comes back behind them.
+    services.enroll(member=ready_member(), cohort=cohort)
+    services.enroll(member=ready_member(), cohort=cohort)
+    ahead = services.enroll(member=ready_member(), cohort=cohort)
+    again = services.enroll(member=member, cohort=cohort)
+    assert again.status == Status.WAITLISTED
+    assert (waiting_position(ahead), waiting_position(again)) == (1, 2)
+
+
+def test_a_member_let_back_in_takes_a_free_seat() -> None:
+    cohort = CohortFactory(capacity=2)
+    place = removed_from(cohort)
+    services.readmit(enrollment=place, actor=cohort.lead)
+    again = services.enroll(member=place.member, cohort=cohort)
+    assert again.status == Status.CONFIRMED
+    assert again.pk != place.pk
+
+
+def test_letting_back_in_is_recorded_for_the_audit() -> None:
+    cohort = CohortFactory()
+    place = removed_from(cohort)
+    coordinator = UserFactory(is_staff=True)
+    services.readmit(enrollment=place, actor=coordinator)
+    event = AuditEvent.objects.filter(
+        target_type="enrollment.enrollment", target_id=str(place.pk)
+    ).first()
+    assert event is not None
+    assert (event.actor, event.subject, event.action) == (
+        coordinator,
+        place.member,
+        "enrollment.changed",
+    )
+    assert event.data == {"status": "removed", "cohort": cohort.pk, "change": "readmitted"}
+
+
+def test_letting_the_same_removal_back_in_twice_is_refused() -> None:
+    cohort = CohortFactory()
+    place = removed_from(cohort)
+    first = UserFactory(is_staff=True)
+    services.readmit(enrollment=place, actor=first)
+    events = AuditEvent.objects.count()
+    with pytest.raises(InvalidTransition) as caught:
+        services.readmit(enrollment=place, actor=cohort.lead)
+    assert "already been let back in" in caught.value.message
+    place.refresh_from_db()
+    assert place.readmitted_by == first
+    assert AuditEvent.objects.count() == events
+    # Removed again after coming back, they are kept out again until let back in once more.
+    from circlecare.enrollment.errors import RemovedFromGroup
+
+    again = services.enroll(member=place.member, cohort=cohort)
+    services.remove(enrollment=again, actor=first, reason="Asked to leave again")
+    with pytest.raises(RemovedFromGroup):
+        services.enroll(member=place.member, cohort=cohort)
+    services.readmit(enrollment=again, actor=first)
+    assert services.enroll(member=place.member, cohort=cohort).status == Status.CONFIRMED
+
+
+def test_only_a_place_the_practice_ended_for_the_member_can_be_let_back_in() -> None:
+    """A member who left, whose group was cancelled or whose partner was removed, or who is
+    still in the group, is kept out of nothing: there is nothing to let them back into."""
+    coordinator = UserFactory(is_staff=True)
+    cohort = CohortFactory(capacity=4)
+    left = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=left)
+    still_in = services.enroll(member=ready_member(), cohort=cohort)
+    cancelled = CohortFactory()
+    in_cancelled = services.enroll(member=ready_member(), cohort=cancelled)
+    services.cancel_cohort(cohort=cancelled, actor=coordinator)
+    couples = CohortFactory(capacity=4, program__for_couples=True)
+    inviter, partner = ready_member(), ready_member()
+    _invite, token = services.invite_partner(member=inviter, cohort=couples, email=partner.email)
+    pair = services.accept_partner_invite(token=token, member=partner)
+    services.remove(enrollment=pair[0], actor=coordinator, reason="Asked to")
+    events = AuditEvent.objects.count()
+    for place in (left, still_in, in_cancelled, pair[1]):
+        with pytest.raises(InvalidTransition):
+            services.readmit(enrollment=place, actor=coordinator)
+        place.refresh_from_db()
+        assert place.readmitted_at is None
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_member_or_another_groups_clinician_cannot_let_anyone_back_in() -> None:
+    cohort = CohortFactory(capacity=3)
+    place = removed_from(cohort)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    for outsider in (seated.member, place.member, CohortFactory().lead):
+        with pytest.raises(NotAllowed):
+            services.readmit(enrollment=place, actor=outsider)
+    place.refresh_from_db()
+    assert place.readmitted_at is None
+    co = UserFactory(is_facilitator=True)
+    cohort.co_facilitator = co
+    cohort.save()
+    services.readmit(enrollment=place, actor=co)  # whoever may remove may let back in
+    place.refresh_from_db()
+    assert place.readmitted_by == co
+
+
+def test_nobody_is_let_back_in_to_a_group_no_longer_taking_members() -> None:
+    cohort = CohortFactory()
+    place = removed_from(cohort)
+    Cohort.objects.filter(pk=cohort.pk).update(status=CohortStatus.RUNNING)
+    with pytest.raises(InvalidTransition) as caught:
+        services.readmit(enrollment=place, actor=UserFactory(is_staff=True))
+    assert "only while the group takes new members" in caught.value.message
+    place.refresh_from_db()
+    assert place.readmitted_at is None
 
 
 def test_raising_capacity_sends_offers_lowering_below_seats_is_refused() -> None:
@@ -954,6 +1107,46 @@ def test_emails_go_out_after_commit_without_clinical_content(run_worker: Any) ->
         assert "grief" not in message.body.lower()
         assert "Closer" not in message.body
         assert "Private reason" not in message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_let_back_in_is_told_by_email_after_commit(run_worker: Any, settings: Any) -> None:
+    program = ProgramFactory(kind=ProgramKind.SKILLS, title="Closer: grief skills group")
+    cohort = CohortFactory(program=program)
+    place = services.enroll(member=ready_member(), cohort=cohort)
+    coordinator = UserFactory(is_staff=True)
+    services.remove(enrollment=place, actor=coordinator, reason="Private reason")
+    run_worker()
+    mail.outbox.clear()
+    services.readmit(enrollment=place, actor=coordinator)
+    assert mail.outbox == []  # queued, not sent inline
+    run_worker()
+    (message,) = mail.outbox
+    assert message.to == [place.member.email]
+    assert message.subject == "circlecare: you can join a group again"
+    assert f"{settings.SITE_URL}{cohort.get_absolute_url()}\n" in message.body  # where they join
+    assert "grief" not in message.body.lower()
+    assert "Closer" not in message.body
+    assert "Private reason" not in message.body
+
+
+def test_the_email_saying_they_may_join_again_is_queued_only_on_commit(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    place = services.remove(
+        enrollment=services.enroll(member=ready_member(), cohort=CohortFactory()),
+        actor=UserFactory(is_staff=True),
+        reason="Asked to",
+    )
+    queued = DBTaskResult.objects.filter(task_path__endswith="send_enrollment_email")
+    before = queued.count()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.readmit(enrollment=place, actor=UserFactory(is_staff=True))
+    assert queued.count() == before
+    for callback in callbacks:
+        callback()
+    assert queued.count() == before + 1
+    assert queued.order_by("-enqueued_at").first().args_kwargs["args"] == [place.pk, "readmitted"]
 
 
 @pytest.mark.django_db(transaction=True)
