@@ -143,6 +143,7 @@ ROUTES: dict[str, tuple[str, Callable[[W], str]]] = {
     "enrollment:roster": ("get", url("enrollment:roster", cohort)),
     "enrollment:capacity": ("post", url("enrollment:capacity", cohort)),
     "enrollment:remove": ("post", url("enrollment:remove", pk("enrollment"))),
+    "enrollment:readmit": ("get", url("enrollment:readmit", pk("enrollment"))),
     "clinic:home": ("get", url("clinic:home")),
     "clinic:notes": ("get", url("clinic:notes", pk("meeting"))),
     "clinic:save_group": ("post", url("clinic:save_group", pk("meeting"))),
@@ -224,6 +225,8 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "enrollment:roster": only(**STAFF),
     "enrollment:capacity": only(facilitator=400, clinician=400, coordinator=400),  # empty form
     "enrollment:remove": only(facilitator=400, clinician=400, coordinator=400),  # no reason given
+    # Still in the group, so nothing to let them back into: staff are sent back to the roster.
+    "enrollment:readmit": only(facilitator=302, clinician=302, coordinator=302),
     "clinic:home": only(other_clinician=200, **STAFF),
     "clinic:notes": only(**STAFF),
     "clinic:save_group": only(facilitator=302, clinician=302),
@@ -296,6 +299,8 @@ OBJECT_ROUTES = {
     "enrollment:withdraw": ("get", url("enrollment:withdraw", pk("enrollment")),
                             url("enrollment:withdraw", 10**9)),
     "enrollment:roster": ("get", url("enrollment:roster", cohort), url("enrollment:roster", 10**9)),
+    "enrollment:readmit": ("post", url("enrollment:readmit", pk("enrollment")),
+                           url("enrollment:readmit", 10**9)),
     "clinic:notes": ("get", url("clinic:notes", pk("meeting")), url("clinic:notes", 10**9)),
     "clinic:note": ("get", url("clinic:note", "individual", pk("individual")),
                     url("clinic:note", "individual", 10**9)),

@@ -348,13 +348,15 @@ _ROSTER_FIELDS = (
     "passes",
     "pairing_id",
     "goodbye",
+    "readmitted_at",
     "member__display_name",
+    "readmitted_by__display_name",
 )
 
 
 @prebuilt
 def _roster_rows() -> QuerySet[Enrollment]:
-    return Enrollment.objects.select_related("member").only(*_ROSTER_FIELDS)
+    return Enrollment.objects.select_related("member", "readmitted_by").only(*_ROSTER_FIELDS)
 
 
 _staff_cohort_by_pk = PreparedRead(

@@ -21,4 +21,5 @@ urlpatterns = [
     path("roster/<int:cohort_id>/", views.roster, name="roster"),
     path("roster/<int:cohort_id>/capacity/", views.capacity, name="capacity"),
     path("roster/enrollment/<int:pk>/remove/", views.remove, name="remove"),
+    path("roster/enrollment/<int:pk>/readmit/", views.readmit, name="readmit"),
 ]

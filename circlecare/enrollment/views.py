@@ -439,3 +439,40 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
         {"enrollment": enrollment, "cohort": cohort, "form": form, "partner": partner},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def readmit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff let someone the practice removed join the group again: a page of its own that says
+    what it does (and does not do) before they confirm."""
+    enrollment = get_object_or_404(
+        Enrollment.objects.select_related("member").defer("member__password"), pk=pk
+    )
+    cohort = _staff_cohort(request, enrollment.cohort_id)
+    roster_url = reverse("enrollment:roster", kwargs={"cohort_id": cohort.pk})
+    name = enrollment.member.display_name
+    if not enrollment.bars_joining:
+        if enrollment.readmitted_at:
+            messages.info(request, f"{name} has already been let back in to this group.")
+        elif enrollment.is_live:
+            messages.info(request, f"{name} still has a place in this group.")
+        else:
+            messages.info(request, f"Nothing keeps {name} from joining this group themselves.")
+        return redirect(roster_url)
+    closed = cohort.closed_for_joining
+    if closed:
+        messages.info(request, f"{closed} {name} can't be let back in to join it now.")
+        return redirect(roster_url)
+    if request.method == "POST":
+        try:
+            services.readmit(enrollment=enrollment, actor=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"{name} can join this group again. We've e-mailed them to say so.",
+            )
+        return redirect(roster_url)
+    return render(request, "enrollment/readmit.html", {"enrollment": enrollment, "cohort": cohort})

@@ -23,7 +23,7 @@ from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.errors import InviteInvalid
 from circlecare.enrollment.models import ConsentSignature, Enrollment, PartnerInvite
 from circlecare.meetings import services as meetings
-from circlecare.programs.models import CohortStatus, ProgramKind
+from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
 from tests.enrollment.factories import publish_consents, ready_member
 from tests.factories import (
     CohortFactory,
@@ -651,6 +651,7 @@ def test_remove_asks_for_the_reason_on_a_page_of_its_own() -> None:
     assert page.status_code == 200
     assert "Remove Robin from the group?" in page.content.decode()
     assert "They will not be able to join this group again by themselves" in page.content.decode()
+    assert "staff can let them join again from the roster" in page.content.decode()
     enrollment.refresh_from_db()
     assert enrollment.status == "confirmed"  # looking at the page changes nothing
     client.post(url, {"reason": "Asked to leave"})
@@ -672,6 +673,139 @@ def test_the_remove_page_says_a_couples_partner_leaves_too() -> None:
     done = client.post(url, {"reason": "Asked to leave"}, follow=True).content.decode()
     assert "Ana and their partner Bo have been removed." in done
     assert set(Enrollment.objects.values_list("status", flat=True)) == {"removed"}
+
+
+# ------------------------------------------------------------------------------- letting back in
+
+
+def _removed(cohort: Any, name: str = "Robin") -> Enrollment:
+    place = services.enroll(member=ready_member(display_name=name), cohort=cohort)
+    return services.remove(
+        enrollment=place, actor=UserFactory(is_staff=True), reason="Repeated harm to others"
+    )
+
+
+def _ended_section(page: str) -> str:
+    return page.split('id="ended-heading"')[1].split("</section>")[0]
+
+
+def test_staff_let_a_removed_member_join_again_from_the_roster() -> None:
+    cohort = CohortFactory(capacity=3)
+    place = _removed(cohort)
+    coordinator = UserFactory(is_staff=True, display_name="Casey")
+    client = client_for(coordinator)
+    roster_url = reverse("enrollment:roster", args=[cohort.pk])
+    url = reverse("enrollment:readmit", args=[place.pk])
+    assert f'href="{url}"' in _ended_section(client.get(roster_url).content.decode())
+    page = html.unescape(client.get(url).content.decode())
+    assert "Let Robin join this group again?" in page
+    assert "does not give them a seat" in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    place.refresh_from_db()
+    assert place.readmitted_at is None  # looking at the page changes nothing
+    done = client.post(url, follow=True)
+    assert done.redirect_chain == [(roster_url, 302)]
+    shown = html.unescape(done.content.decode())
+    assert "Robin can join this group again. We've e-mailed them to say so." in shown
+    ended = _ended_section(shown)
+    assert "Let back in to join again on" in ended and "by Casey" in ended
+    assert f'href="{url}"' not in ended
+    place.refresh_from_db()
+    assert place.readmitted_by == coordinator
+    # Sent again (a second tab, the back button): said, and nothing changes.
+    again = html.unescape(client.post(url, follow=True).content.decode())
+    assert "Robin has already been let back in to this group." in again
+    # The member's group page offers joining again as anyone's does, and joining works.
+    member = client_for(place.member)
+    group_page = html.unescape(cohort_page(member, cohort))
+    assert "The practice ended your place in this group" not in group_page
+    assert "Take a seat" in group_page
+    assert member.post(reverse("enrollment:join", args=[cohort.pk])).status_code == 302
+    assert Enrollment.objects.filter(member=place.member, status="confirmed").exists()
+
+
+def test_letting_back_in_without_a_csrf_token_is_refused() -> None:
+    cohort = CohortFactory()
+    place = _removed(cohort)
+    client = client_for(cohort.lead, enforce_csrf_checks=True)
+    url = reverse("enrollment:readmit", args=[place.pk])
+    assert client.post(url).status_code == 403
+    place.refresh_from_db()
+    assert place.readmitted_at is None
+    client.get(url)  # the confirmation page sets the token
+    token = client.cookies["csrftoken"].value
+    assert client.post(url, HTTP_X_CSRFTOKEN=token).status_code == 302
+    place.refresh_from_db()
+    assert place.readmitted_by == cohort.lead
+
+
+def test_only_the_groups_staff_can_let_anyone_back_in() -> None:
+    cohort = CohortFactory()
+    place = _removed(cohort)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    url = reverse("enrollment:readmit", args=[place.pk])
+    missing = reverse("enrollment:readmit", args=[999_999])
+    for outsider in (place.member, seated.member, CohortFactory().lead):
+        client = client_for(outsider)
+        assert client.get(url).status_code == 404
+        assert client.post(url).status_code == 404
+        assert client.post(missing).content == client.post(url).content
+    assert Client().post(url).status_code == 302  # to the login page
+    place.refresh_from_db()
+    assert place.readmitted_at is None
+    staff = client_for(UserFactory(is_staff=True))
+    assert staff.get(missing).status_code == 404
+    assert staff.put(url).status_code == 405
+    assert staff.delete(url).status_code == 405
+    assert staff.get(url + "?next=//elsewhere.example").status_code == 200
+    place.refresh_from_db()
+    assert place.readmitted_at is None
+
+
+def test_only_a_place_the_practice_ended_for_the_member_offers_letting_back_in() -> None:
+    """Leaving, a cancelled group or a partner's removal keeps nobody out, and a group that has
+    started meeting takes nobody new: the roster offers nothing, and the address says why."""
+    staff = client_for(UserFactory(is_staff=True))
+    cohort = CohortFactory(capacity=3)
+    left = services.enroll(member=ready_member(display_name="Ana"), cohort=cohort)
+    services.withdraw(enrollment=left)
+    roster = staff.get(reverse("enrollment:roster", args=[cohort.pk])).content.decode()
+    assert "Let them join again" not in roster
+    page = html.unescape(
+        staff.get(reverse("enrollment:readmit", args=[left.pk]), follow=True).content.decode()
+    )
+    assert "Nothing keeps Ana from joining this group themselves." in page
+    still_in = services.enroll(member=ready_member(display_name="Bo"), cohort=cohort)
+    page = html.unescape(
+        staff.post(reverse("enrollment:readmit", args=[still_in.pk]), follow=True).content.decode()
+    )
+    assert "Bo still has a place in this group." in page
+    running = CohortFactory()
+    removed = _removed(running, name="Cai")
+    Cohort.objects.filter(pk=running.pk).update(status=CohortStatus.RUNNING)
+    roster = staff.get(reverse("enrollment:roster", args=[running.pk])).content.decode()
+    assert "Cai" in _ended_section(roster) and "Let them join again" not in roster
+    page = html.unescape(
+        staff.post(reverse("enrollment:readmit", args=[removed.pk]), follow=True).content.decode()
+    )
+    assert "This group isn't taking new members. Cai can't be let back in to join it now." in page
+    assert not Enrollment.objects.filter(readmitted_at__isnull=False).exists()
+
+
+def test_the_roster_with_someone_let_back_in_reads_the_same_number_of_queries(
+    django_assert_num_queries: Any,
+) -> None:
+    cohort = CohortFactory(capacity=3)
+    for name in ("Ana", "Ben"):
+        services.readmit(enrollment=_removed(cohort, name), actor=UserFactory(is_staff=True))
+    _removed(cohort, "Cai")
+    client = client_for(cohort.lead)
+    url = reverse("enrollment:roster", args=[cohort.pk])
+    client.get(url)
+    with django_assert_num_queries(5):
+        page = client.get(url).content.decode()
+    assert page.count("Let back in to join again on") == 2
+    assert page.count("Let them join again<") == 1
 
 
 def test_the_inviter_sees_a_waiting_invitation_and_can_send_it_again_or_cancel_it() -> None:
