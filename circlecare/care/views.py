@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from circlecare import distress
 from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
 from circlecare.care import queries, services
@@ -161,6 +162,8 @@ def board(request: HttpRequest, cohort_id: int) -> HttpResponse:
                 status = exc.status
             else:
                 messages.success(request, "Your post is on the board.")
+                if distress.sounds_in_crisis(post.title, post.details, post.when_text, post.where):
+                    distress.offer_support(request, distress.BOARD)
                 return redirect("care:post", post_id=post.pk)
         return render(
             request, "care/board.html", _board_context(request, cohort, form), status=status
@@ -535,7 +538,7 @@ def journal(request: HttpRequest) -> HttpResponse:
             week = next((w for c, w in prompts if cohort and c.pk == cohort.pk), None)
             plan = week.plan if week else None
             try:
-                services.write_reflection(
+                entry = services.write_reflection(
                     body=data["body"],
                     actor=user,
                     cohort=cohort,
@@ -547,6 +550,7 @@ def journal(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, "Saved to your journal.")
+                _support_after_writing(request, entry)
                 return redirect("care:journal")
         status = 400
     else:
@@ -561,6 +565,14 @@ def journal(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _support_after_writing(request: HttpRequest, entry: Any) -> None:
+    if distress.sounds_in_crisis(entry.body):
+        shared = entry.shared_with_facilitator and entry.cohort_id is not None
+        distress.offer_support(
+            request, distress.SHARED_JOURNAL if shared else distress.PRIVATE_JOURNAL
+        )
 
 
 def _prompt_cards(prompts: list[tuple[Any, Any]]) -> list[tuple[list[str], str]]:
@@ -588,7 +600,7 @@ def journal_entry(request: HttpRequest, reflection_id: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.update_reflection(
+                entry = services.update_reflection(
                     reflection=reflection,
                     body=form.cleaned_data["body"],
                     share=bool(form.cleaned_data.get("share")),
@@ -598,6 +610,7 @@ def journal_entry(request: HttpRequest, reflection_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, "Saved.")
+                _support_after_writing(request, entry)
                 return redirect("care:journal_entry", reflection_id=reflection.pk)
         return render(
             request,

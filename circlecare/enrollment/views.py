@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from circlecare import distress
 from circlecare.accounts.http import local_path
 from circlecare.care import queries as care_queries
 from circlecare.enrollment import queries, services
@@ -238,6 +239,8 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
                     messages.success(
                         request, "You've left the group. Thank you for being part of it."
                     )
+                    if distress.sounds_in_crisis(form.cleaned_data["goodbye"]):
+                        distress.offer_support(request, distress.GOODBYE)
                 return redirect("enrollment:my_groups")
         return page(status=400)
     return page()
