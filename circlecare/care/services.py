@@ -14,7 +14,7 @@ from circlecare.accounts.models import User
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.care import tasks
-from circlecare.care.errors import CannotRespond, NotOnBoard
+from circlecare.care.errors import CannotRespond, LeadersDoNotPost, NotOnBoard
 from circlecare.care.models import (
     REASON_MAX,
     RESOLUTION_NOTE_MAX,
@@ -118,6 +118,8 @@ def create_post(
 ) -> CarePost:
     """A member posts an offer or a request, at most ``POSTS_PER_DAY`` in any 24 hours."""
     if not is_member(actor, cohort) or not can_see_board(actor, cohort):
+        if cohort.is_led_by(actor) and can_see_board(actor, cohort):
+            raise LeadersDoNotPost()
         raise NotOnBoard()
     now = now or timezone.now()
     with transaction.atomic(durable=True):

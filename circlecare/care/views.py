@@ -158,7 +158,10 @@ def board(request: HttpRequest, cohort_id: int) -> HttpResponse:
                     cohort=cohort, draft=services.PostDraft(**data), actor=user
                 )
             except DomainError as exc:
-                form.add_error(None, exc.message)
+                if queries.is_member(user, cohort):
+                    form.add_error(None, exc.message)
+                else:
+                    messages.error(request, exc.message)  # the page shows them no form
                 status = exc.status
             else:
                 messages.success(request, "Your post is on the board.")

@@ -202,8 +202,9 @@ def test_access(role: str, case: str) -> None:
     elif role in allowed:
         assert response.status_code in {200, 201}, response.content
     elif case == "new post" and role in {"lead", "co_facilitator"}:
-        assert response.status_code == 404
-        assert response.json()["code"] == "not_on_board"
+        # They can read the board, so they are told why they may not post on it.
+        assert response.status_code == 403
+        assert response.json()["code"] == "leaders_do_not_post"
     else:
         assert response.status_code == SIGNED_IN_NOT_ALLOWED, response.content
         assert response.json() == NOT_FOUND

@@ -104,12 +104,18 @@ def test_bad_input_is_explained_and_changes_nothing(field: str, value: str, mess
 
 
 def test_facilitators_cannot_post_but_see_the_board() -> None:
+    """They are told why (they can see the board, so a 404 would not be true)."""
     circle = make_circle(1)
     response = logged_in(circle.lead).post(
         reverse("care:board", args=[circle.cohort.pk]), post_data()
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "its facilitators can read it but not post on it" in response.content.decode()
     assert not CarePost.objects.exists()
+    stranger = logged_in(make_circle(1).lead).post(
+        reverse("care:board", args=[circle.cohort.pk]), post_data()
+    )
+    assert stranger.status_code == 404
 
 
 def test_an_empty_board_invites_members_to_post_but_not_the_facilitator() -> None:
