@@ -76,7 +76,11 @@ def test_a_shared_entry_says_when_the_facilitators_may_read_it() -> None:
     url = reverse("care:journal_entry", args=[entry.pk])
     edited = client.post(url, {"body": "I keep thinking of suicide.", "share": "on"}, follow=True)
     page = html.unescape(edited.content.decode())
-    assert SUPPORT in page and LINES in page and "when they next look, which may not be for some days" in page
+    assert (
+        SUPPORT in page
+        and LINES in page
+        and "when they next look, which may not be for some days" in page
+    )
 
 
 def test_a_board_post_brings_support_and_says_the_board_is_not_crisis_support() -> None:
