@@ -676,10 +676,6 @@ def cohort_report(cohort: Cohort, *, now: datetime | None = None) -> OutcomeRepo
     return replace(report, notes=[*report.notes, note])
 
 
-def _fmt(value: float) -> str:
-    return f"{value * 100:.1f}"
-
-
 def report_csv(report: OutcomeReport) -> str:
     """The report as CSV: one row per figure and population, with k, n and the interval.
 
@@ -719,7 +715,7 @@ def report_csv(report: OutcomeReport) -> str:
             if r is None:
                 cells: list[Any] = [0, 0, "", "", ""]
             else:
-                cells = [r.k, r.n, _fmt(r.proportion), _fmt(r.low), _fmt(r.high)]
+                cells = [r.k, r.n, *(f"{v:.1f}" for v in r.as_percentages(1))]
             writer.writerow(
                 [*head, instrument, f.name, f.population, analysis, *cells, f.followed_up]
             )

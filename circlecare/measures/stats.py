@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Final, Literal
 
 from circlecare.measures.instruments import get
@@ -66,9 +67,12 @@ class Rate:
     high: float
 
     def as_percentages(self, digits: int = 1) -> tuple[float, float, float]:
-        """``(rate, low, high)`` in percent, rounded for display."""
+        """``(rate, low, high)`` in percent, rounded for display. The rate is rounded from the
+        exact ``k / n``, a half upwards as people round (1 of 16 is 6.3 %, not Python's 6.2 %)."""
+        scale = 10**digits
+        exact = Fraction(100 * self.k * scale, self.n)
         return (
-            round(self.proportion * 100, digits),
+            math.floor(exact + Fraction(1, 2)) / scale,
             round(self.low * 100, digits),
             round(self.high * 100, digits),
         )

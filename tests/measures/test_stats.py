@@ -260,3 +260,34 @@ def test_combined_rule_from_scores() -> None:
     gad = classify_change("GAD7", 10, 9)
     assert combined_phq_gad(phq, gad) is True
     assert combined_phq_gad(phq, classify_change("GAD7", 6, 10)) is False
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "shown"),
+    [
+        (1, 16, 6.3),
+        (3, 16, 18.8),
+        (1, 8, 12.5),
+        (1, 3, 33.3),
+        (2, 3, 66.7),
+        (0, 5, 0.0),
+        (5, 5, 100.0),
+    ],
+)
+def test_a_rate_is_shown_rounded_half_up_from_its_exact_value(k: int, n: int, shown: float) -> None:
+    """As people round (and as a calculator shows k ÷ n), not to the even digit."""
+    assert rate(k, n).as_percentages(1)[0] == shown
+
+
+@given(
+    st.integers(min_value=1, max_value=2000).flatmap(
+        lambda n: st.tuples(st.integers(0, n), st.just(n))
+    )
+)
+def test_a_shown_rate_is_within_half_a_tenth_of_its_exact_value(pair: tuple[int, int]) -> None:
+    from fractions import Fraction
+
+    k, n = pair
+    shown = rate(k, n).as_percentages(1)[0]
+    gap = Fraction(str(shown)) - Fraction(100 * k, n)
+    assert -Fraction(1, 20) < gap <= Fraction(1, 20)
