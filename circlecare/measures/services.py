@@ -277,7 +277,8 @@ def share_intake(*, member: Any, cohort: Cohort, now: datetime | None = None) ->
             if row.status == AssessmentStatus.COMPLETED:
                 continue  # answered here at the same moment
             row.shared_from = source
-            row.save(update_fields=["shared_from"])
+            row.synthetic = source.synthetic  # the demo's made-up answers stay marked so
+            row.save(update_fields=["shared_from", "synthetic"])
             score = _score(source.instrument, source.answer_list)
             _complete(row, score, now=now, answered_at=source.completed_at)
             shared.append(row)

@@ -77,7 +77,7 @@ def reusable_intake(member: Any, cohort: Any, *, now: datetime | None = None) ->
             status=AssessmentStatus.COMPLETED,
             instrument__in=missing,
             completed_at__gte=since,
-            synthetic=False,
+            shared_from=None,  # the answers as first given, not a copy shared on before
         )
         .exclude(cohort_id=cohort.pk)
         .order_by("-completed_at", "-pk")

@@ -113,7 +113,7 @@ def test_a_recent_intake_for_the_same_kind_is_offered_for_another_group() -> Non
 def test_a_shared_intake_is_the_same_answers_given_then_in_the_new_group() -> None:
     """The copy keeps the answers, the score and when they were given, and says where it came
     from; the new group's summary has its baseline; of two recent answers the later is used;
-    demo answers are never shared."""
+    the demo's made-up answers stay marked as such in the copy."""
     from circlecare.measures.models import ScoreSummary
 
     older, newer, joining, member = therapy(), therapy(), therapy(), UserFactory()
@@ -127,10 +127,6 @@ def test_a_shared_intake_is_the_same_answers_given_then_in_the_new_group() -> No
                 answers=answers_for(code, points),
                 now=when,
             )
-    demo = therapy()
-    Assessment.objects.filter(member=member, cohort=older).update(
-        cohort=demo, synthetic=True, completed_at=timezone.now()
-    )
     shared = share_intake(member=member, cohort=joining)
     source = Assessment.objects.get(member=member, cohort=newer, instrument="PHQ9")
     copy = Assessment.objects.get(member=member, cohort=joining, instrument="PHQ9")
@@ -144,6 +140,9 @@ def test_a_shared_intake_is_the_same_answers_given_then_in_the_new_group() -> No
     assert copy.occasion == "intake" and copy.meeting_week == 0 and not copy.synthetic
     summary = ScoreSummary.objects.get(member=member, cohort=joining, instrument="PHQ9")
     assert summary.baseline_assessment_id == copy.pk and summary.baseline_total == 11
+    demo = therapy()
+    Assessment.objects.filter(member=member, cohort=newer).update(synthetic=True)
+    assert all(row.synthetic for row in share_intake(member=member, cohort=demo))
 
 
 def test_a_shared_risk_answer_alerts_the_new_groups_clinician() -> None:
