@@ -183,15 +183,21 @@ def test_a_member_the_practice_removed_cannot_join_that_group_again_themselves()
     assert services.enroll(member=left, cohort=cohort).status == Status.CONFIRMED
 
 
-def test_a_member_the_practice_removed_cannot_come_back_as_half_of_a_couple() -> None:
-    from circlecare.enrollment.errors import RemovedFromGroup
-
+def _a_couple_one_of_whom_was_removed() -> tuple[Any, Any, Any, Any, list[Enrollment]]:
+    """A couples' group in which a coordinator removed the inviter (and so the pair)."""
     cohort = CohortFactory(capacity=4, program__for_couples=True)
     coordinator = UserFactory(is_staff=True)
     inviter, partner = ready_member(), ready_member()
     _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
     pair = services.accept_partner_invite(token=token, member=partner)
     services.remove(enrollment=pair[0], actor=coordinator, reason="Asked to")
+    return cohort, coordinator, inviter, partner, pair
+
+
+def test_a_member_the_practice_removed_cannot_come_back_as_half_of_a_couple() -> None:
+    from circlecare.enrollment.errors import RemovedFromGroup
+
+    cohort, _coordinator, inviter, partner, _pair = _a_couple_one_of_whom_was_removed()
     with pytest.raises(RemovedFromGroup):
         services.invite_partner(member=inviter, cohort=cohort, email="someone@example.org")
     # The partner's place ended with theirs, not for anything they did: they may come back.
@@ -206,12 +212,7 @@ def test_a_member_the_practice_removed_cannot_come_back_as_half_of_a_couple() ->
 
 
 def test_a_member_let_back_in_may_come_back_as_half_of_a_couple() -> None:
-    cohort = CohortFactory(capacity=4, program__for_couples=True)
-    coordinator = UserFactory(is_staff=True)
-    inviter, partner = ready_member(), ready_member()
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
-    pair = services.accept_partner_invite(token=token, member=partner)
-    services.remove(enrollment=pair[0], actor=coordinator, reason="Asked to")
+    cohort, coordinator, inviter, _partner, pair = _a_couple_one_of_whom_was_removed()
     services.readmit(enrollment=pair[0], actor=coordinator)
     # Invited by someone else, they accept; and they may invite a partner themselves.
     other = ready_member()
