@@ -291,7 +291,11 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
                 "measures/intake_share.html",
                 {
                     "cohort": cohort,
-                    "recent": [(row, get(row.instrument)) for row in recent],
+                    # To the minute, as times are written everywhere else.
+                    "recent": [
+                        (row.completed_at.replace(second=0, microsecond=0), get(row.instrument))
+                        for row in recent
+                    ],
                     "fresh_url": f"{here}?{urlencode({**kept, 'fresh': '1'})}",
                     "still_missing": len(missing) - len(recent),
                 },
@@ -342,7 +346,7 @@ def _share_intake(
         # As after any risk answer saved: the group's lead has been told; support comes first.
         request.session[RISK_ANSWER_SAVED] = True
         return redirect(f"{reverse('measures:support')}?{urlencode({'next': then})}")
-    messages.success(request, "Thank you. Your answers are shared with this group.")
+    messages.success(request, "Your answers are shared with this group.")
     return redirect(then)
 
 
