@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,6 +17,9 @@ from circlecare.crypto import decrypt, encrypt
 from circlecare.emails import on_site
 from circlecare.meetings.schedule import format_local
 
+#: The longest address an account holds (``User.email`` and allauth's ``EmailAddress.email``).
+EMAIL_MAX_LENGTH = 254
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
@@ -24,6 +28,17 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_safe_url(self, url: str | None) -> bool:
         # Every ``next`` allauth follows (sign-in, sign-up, e-mail confirmation) stays on the site.
         return is_site_path(url) and super().is_safe_url(url)
+
+    def clean_email(self, email: str) -> str:
+        """An address longer than an account can hold (254 characters, as the standard allows) is
+        refused here, on sign-up and when adding one: allauth would otherwise cut it short to fit
+        and send the confirmation to an address that isn't one."""
+        if len(email) > EMAIL_MAX_LENGTH:
+            raise forms.ValidationError(
+                f"That address is too long: an e-mail address has at most {EMAIL_MAX_LENGTH} "
+                "characters."
+            )
+        return super().clean_email(email)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         return super().get_login_redirect_url(request)

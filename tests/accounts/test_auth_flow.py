@@ -227,3 +227,24 @@ def test_the_header_links_between_sign_in_and_sign_up_keep_where_someone_was_goi
     assert "<b>x" not in hostile
     plain = client.get("/accounts/login/").content.decode()
     assert 'href="/accounts/signup/"' in plain
+
+
+def test_an_address_too_long_to_hold_is_refused_not_cut_short(client: Client) -> None:
+    too_long = "a" * 250 + "@example.org"
+    response = signup(client, email=too_long)
+    assert response.status_code == 200
+    assert "at most 254 characters" in response.content.decode()
+    assert not User.objects.exists()
+    assert not mail.outbox
+
+
+def test_an_added_address_too_long_to_hold_is_refused(client: Client) -> None:
+    from allauth.account.models import EmailAddress
+
+    user = UserFactory()
+    client.force_login(user)
+    too_long = "b" * 250 + "@example.org"
+    response = client.post("/accounts/email/", {"email": too_long, "action_add": ""})
+    assert response.status_code == 200
+    assert "at most 254 characters" in response.content.decode()
+    assert not EmailAddress.objects.filter(email=too_long).exists()
