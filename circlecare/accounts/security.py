@@ -12,7 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from allauth.account.internal.flows.login import get_authentication_records, record_authentication
+from allauth.account.internal.flows.login import (
+    AUTHENTICATION_METHODS_SESSION_KEY,
+    get_authentication_records,
+    record_authentication,
+)
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
@@ -105,6 +109,15 @@ def second_factor_satisfied(user: Any, session: Any) -> bool:
 def mark_mfa_used(request: HttpRequest, user: Any) -> None:
     """Setting up TOTP proves possession of it: count it as used in this session."""
     record_authentication(request, user, method="mfa", type="totp")
+
+
+def forget_mfa_used(request: HttpRequest) -> None:
+    """The authenticator app is gone: this session no longer counts as having used it, so a
+    staff role is asked to set one up again before the next clinical page, as at sign-in."""
+    records = get_authentication_records(request, request.user)
+    kept = [record for record in records if record.get("method") != "mfa"]
+    if len(kept) != len(records):
+        request.session[AUTHENTICATION_METHODS_SESSION_KEY] = kept
 
 
 def idle_limit(request: HttpRequest) -> int:

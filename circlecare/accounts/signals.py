@@ -11,7 +11,7 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from circlecare.accounts.security import mark_mfa_used
+from circlecare.accounts.security import forget_mfa_used, mark_mfa_used
 from circlecare.accounts.services import (
     PasswordChange,
     SignedOutElsewhere,
@@ -40,6 +40,7 @@ def _authenticator_removed(
     outcome = secure_after_mfa_removed(user=user, keep_session_key=keep)
     if request is None:
         return
+    forget_mfa_used(request)
     said = (
         "You're still signed in here, and any other device that was signed in to your account "
         "has been signed out."

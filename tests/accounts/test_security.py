@@ -62,6 +62,27 @@ def test_clinician_signs_in_with_password_and_totp_then_reaches_clinical_pages(
 
 
 @pytest.mark.mfa_enforced
+def test_staff_who_remove_their_authenticator_set_one_up_again_before_clinical_pages(
+    client: Client,
+) -> None:
+    clinician = ClinicianFactory(user__is_staff=True).user
+    secret = enable_totp(clinician)
+    password_login(client, clinician.email)
+    client.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
+    assert client.get("/admin/").status_code == 200
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+
+    response = client.post(reverse("mfa_deactivate_totp"))
+
+    assert response.status_code == 302
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+    # Still signed in, on the account pages, to set up the new one.
+    assert client.session["_auth_user_id"] == str(clinician.pk)
+
+
+@pytest.mark.mfa_enforced
 def test_a_session_without_the_second_factor_is_ended_for_staff_with_totp(client: Client) -> None:
     coordinator = UserFactory(is_staff=True)
     enable_totp(coordinator)
