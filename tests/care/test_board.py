@@ -249,6 +249,8 @@ def test_a_post_whose_author_left_the_group_is_no_longer_open() -> None:
     page = client.get(reverse("care:post", args=[post.pk])).content.decode()
     assert "has left the group, so this post is no longer open" in page
     assert reverse("care:respond", args=[post.pk]) not in page
+    # Nobody can block or mute someone who is no longer in the group: no buttons that can't work.
+    assert reverse("care:block", args=[circle.cohort.pk, leaver.pk]) not in page
 
     response = client.post(reverse("care:respond", args=[post.pk]), follow=True)
     assert "has left the group, so this post is no longer open" in response.content.decode()
