@@ -8,6 +8,7 @@ notes, alerts, attendance, agreements signed, the audit trail), attached to a de
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -339,6 +340,11 @@ def _extra_exporters() -> list[Any]:
     return found
 
 
+def _closed_address(member: User) -> str:
+    """The address a deleted account is left with: unique, and never one that can receive mail."""
+    return f"deleted-{member.pk}@deleted.invalid"
+
+
 class StillLeading(DomainError):
     code = "still_leading"
     default_message = "You lead groups that are still running."
@@ -395,15 +401,23 @@ def delete_account(*, member: User) -> None:
         PartnerInviteStatus,
     )
     from circlecare.enrollment.services import withdraw
+    from circlecare.errors import InvalidTransition
     from circlecare.inquiries.models import Inquiry
     from circlecare.meetings.models import CalendarFeed
 
     for enrollment in Enrollment.objects.filter(member=member, status__in=[s.value for s in LIVE]):
         enrollment.refresh_from_db()
         if enrollment.status in LIVE:
-            withdraw(enrollment=enrollment, actor=member)
+            # Left a moment ago when the button was pressed twice and the other press got
+            # there first: the place is given up either way.
+            with suppress(InvalidTransition):
+                withdraw(enrollment=enrollment, actor=member)
     with transaction.atomic(durable=True):
         locked = User.objects.select_for_update().get(pk=member.pk)
+        if locked.email == _closed_address(locked):
+            # Closed by that other press while this one waited for the lock: nothing is left to
+            # forget, and the deletion is on record once.
+            return
         CarePost.objects.filter(author=locked, matches__isnull=True).delete()
         # A post someone took up stays as the other person's record of it, without its words,
         # and closed: nobody should answer a post whose author has gone.
@@ -426,12 +440,10 @@ def delete_account(*, member: User) -> None:
             status=PartnerInviteStatus.CANCELLED, end_reason=PartnerInviteEnd.WITHDRAWN
         )
         # The address they typed is someone else's, given for an invitation that is over.
-        PartnerInvite.objects.filter(inviter=locked).update(
-            email=f"deleted-{locked.pk}@deleted.invalid"
-        )
+        PartnerInvite.objects.filter(inviter=locked).update(email=_closed_address(locked))
         # What they wrote to the practice before they joined, under the same address.
         Inquiry.objects.filter(email__iexact=locked.email).update(
-            name="(removed)", email=f"deleted-{locked.pk}@deleted.invalid", message=""
+            name="(removed)", email=_closed_address(locked), message=""
         )
         MemberBlock.objects.filter(Q(blocker=locked) | Q(blocked=locked)).delete()
         Reflection.objects.filter(member=locked, shared_with_facilitator=False).delete()
@@ -439,7 +451,7 @@ def delete_account(*, member: User) -> None:
         Authenticator.objects.filter(user=locked).delete()
         PersonalAccessToken.objects.filter(user=locked).delete()
         CalendarFeed.objects.filter(member=locked).delete()
-        locked.email = f"deleted-{locked.pk}@deleted.invalid"
+        locked.email = _closed_address(locked)
         locked.display_name = "Former member"
         locked.home_state = ""
         locked.password = make_password(None)

@@ -233,6 +233,37 @@ def test_delete_my_account_keeps_clinical_records_and_forgets_me(client: Client)
     UserFactory(email=email)
 
 
+def test_deleting_twice_at_once_closes_the_account_once_without_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "Delete my account" pressed twice: the second press finds the place already given up
+    and the account already closed, and says the account is closed, as the first did."""
+    from circlecare.enrollment import services as enrollment_services
+
+    member = member_with_history()
+    first, second = Client(), Client()
+    for browser in (first, second):
+        browser.force_login(member)
+    real_withdraw = enrollment_services.withdraw
+
+    def the_other_press_first(**kwargs: object) -> Enrollment:
+        # The first press runs to the end after the second has listed the places to give up.
+        monkeypatch.setattr(enrollment_services, "withdraw", real_withdraw)
+        form = {"password": PASSWORD, "confirm": "DELETE"}
+        assert first.post(reverse("delete_account"), form).status_code == 200
+        return real_withdraw(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(enrollment_services, "withdraw", the_other_press_first)
+    response = second.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+
+    assert response.status_code == 200
+    assert "Your account is closed" in response.content.decode()
+    member.refresh_from_db()
+    assert not member.is_active and member.display_name == "Former member"
+    assert Enrollment.objects.get(member=member).status == "withdrawn"
+    assert AuditEvent.objects.filter(action="account.deleted", subject=member).count() == 1
+
+
 def test_delete_forgets_where_and_on_what_they_signed_in() -> None:
     """Each sign-in's record (IP address, browser, when) goes with the account, on every device."""
     member = member_with_history()
