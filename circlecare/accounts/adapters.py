@@ -7,6 +7,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import get_next_redirect_url
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django import forms
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
@@ -95,17 +96,28 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Links in account e-mails (confirm, reset, sign up) point at the site's public address,
-        ``SITE_URL``, as every other e-mail's do, not at whichever host name the request used."""
+        ``SITE_URL``, as every other e-mail's do, not at whichever host name the request used.
+        The password-reset e-mail says how long its link works (``PASSWORD_RESET_TIMEOUT``)."""
         links = {
             key: on_site(value)
             for key, value in context.items()
             if key.endswith("_url") and isinstance(value, str) and value
         }
-        super().send_mail(template_prefix, email, {**context, **links})
+        extra = {"reset_link_lifetime": reset_link_lifetime()}
+        super().send_mail(template_prefix, email, {**context, **links, **extra})
 
     def populate_username(self, request: HttpRequest, user: Any) -> None:
         # e-mail is the username; nothing to fill in.
         return None
+
+
+def reset_link_lifetime() -> str:
+    """How long a password-reset link works, in words: "one hour", "3 hours", "30 minutes"."""
+    minutes = max(1, int(settings.PASSWORD_RESET_TIMEOUT) // 60)
+    if minutes % 60:
+        return "one minute" if minutes == 1 else f"{minutes} minutes"
+    hours = minutes // 60
+    return "one hour" if hours == 1 else f"{hours} hours"
 
 
 class MFAAdapter(DefaultMFAAdapter):

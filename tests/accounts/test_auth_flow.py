@@ -116,8 +116,27 @@ def test_password_reset_link_works_once(client: Client) -> None:
     assert user.check_password(NEW_PASSWORD)
     # The same link no longer works.
     again = client.get(link, follow=True)
-    assert "bad" in again.content.decode().lower() or "invalid" in again.content.decode().lower()
+    assert "This link no longer works" in again.content.decode()
     assert not user.check_password(PASSWORD)
+
+
+def test_the_reset_e_mail_says_how_long_its_link_works_and_an_expired_link_says_so(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timedelta
+
+    from allauth.account.forms import default_token_generator
+
+    UserFactory(email="reset@example.org")
+    client.post(reverse("account_reset_password"), {"email": "reset@example.org"})
+    assert "The link works once, for one hour." in mail.outbox[-1].body
+    later = datetime.now() + timedelta(hours=1, minutes=1)
+    monkeypatch.setattr(default_token_generator, "_now", lambda: later)
+
+    page = client.get(link_in(mail.outbox[-1]), follow=True).content.decode()
+
+    assert "already been used" in page and "expired" in page
+    assert 'href="/accounts/password/reset/"' in page
 
 
 def test_password_reset_for_unknown_address_looks_the_same(client: Client) -> None:
