@@ -220,13 +220,18 @@ def outside_notice(cohort: Cohort, states: set[str], status: str, home: str) -> 
     """What a place in a therapy group means for someone now living where its lead may not see
     them (``therapy_places_now_outside``): said after a move, and on their groups page."""
     served = join_names(states) or "the states where its clinician is licensed"
-    kept = (
+    if status == "waitlisted":
         # A seat is not offered from the waiting list to someone who could not accept it.
-        "Your place on its waiting list is kept, but a seat can't be offered to you while "
-        "you live there."
-        if status == "waitlisted"
-        else "Your place is kept for now, and before each meeting you confirm where you are."
-    )
+        kept = (
+            "Your place on its waiting list is kept, but a seat can't be offered to you while "
+            "you live there."
+        )
+    elif status == "offered":
+        # Accepting checks where they live now, so the seat offered before the move can't be
+        # taken; unanswered, it passes on when the offer ends, as any other.
+        kept = "The seat offered to you in it can't be accepted while you live there."
+    else:
+        kept = "Your place is kept for now, and before each meeting you confirm where you are."
     return (
         f"{cohort.title} can include only people living in {served}, and you now live "
         f"{where(home)}. {kept} Please contact the practice so they can help you find the right "

@@ -403,6 +403,30 @@ def test_moving_away_while_on_a_therapy_waiting_list_says_no_seat_is_offered_mea
     assert enrollment.status == "waitlisted"
 
 
+def test_moving_away_with_a_therapy_seat_offered_says_it_cannot_be_accepted_there(
+    client: Client,
+) -> None:
+    from circlecare.programs.models import ProgramKind
+
+    lead = LicenseFactory(state="NY").clinician.user
+    cohort = CohortFactory(lead=lead, program__kind=ProgramKind.THERAPY)
+    enrollment = EnrollmentFactory(
+        cohort=cohort,
+        member=UserFactory(home_state="NY"),
+        status="offered",
+        confirmed_at=None,
+        offer_expires_at=timezone.now() + timedelta(days=1),
+    )
+    member = enrollment.member
+    client.force_login(member)
+    moved = client.post(reverse("profile"), profile_form(member, "OH"), follow=True)
+    page = html.unescape(moved.content.decode())
+    assert "The seat offered to you in it can't be accepted while you live there." in page
+    assert "Your place is kept for now" not in page
+    enrollment.refresh_from_db()
+    assert enrollment.status == "offered"
+
+
 def test_my_data_page_says_statuses_in_words_and_the_download_keeps_codes(
     client: Client,
 ) -> None:
