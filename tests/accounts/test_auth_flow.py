@@ -103,6 +103,28 @@ def test_login_failure_message_does_not_say_which_part_was_wrong(client: Client)
     assert "not correct" in unknown.content.decode()
 
 
+def test_a_confirmation_link_used_twice_says_how_to_carry_on(client: Client) -> None:
+    signup(client)
+    link = link_in(mail.outbox[-1])
+    client.post(link)
+    mail.outbox.clear()
+
+    page = client.get(link).content.decode()
+
+    assert "This link no longer works" in page
+    assert "issue a new email confirmation request" not in page
+    assert f'you can <a href="{reverse("account_login")}">log in</a>' in page
+    # Signing in, as it says, with the address not yet confirmed would send a new link; here it
+    # is confirmed, so signing in simply works.
+    response = client.post(
+        reverse("account_login"), {"login": "new@example.org", "password": NEW_PASSWORD}
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+    client.force_login(User.objects.get(email="new@example.org"))
+    signed_in = client.get(link).content.decode()
+    assert f'your <a href="{reverse("account_email")}">e-mail addresses</a> page' in signed_in
+
+
 def test_password_reset_link_works_once(client: Client) -> None:
     user = UserFactory(email="reset@example.org")
     response = client.post(reverse("account_reset_password"), {"email": "reset@example.org"})
