@@ -40,6 +40,21 @@ def _group_name(cohort: Any) -> str:
     return str(cohort.name or cohort.program.title)
 
 
+def _own_addresses(member: User) -> Q:
+    """Records sent from an address of the member's: the account's own, or another they added
+    and confirmed (one added but never confirmed may be anyone's)."""
+    from allauth.account.models import EmailAddress
+
+    addresses = {
+        member.email,
+        *EmailAddress.objects.filter(user=member, verified=True).values_list("email", flat=True),
+    }
+    which = Q(pk__in=[])
+    for address in sorted(addresses):
+        which |= Q(email__iexact=address)
+    return which
+
+
 def export_member_data(member: User) -> dict[str, Any]:
     """Everything circlecare holds about ``member``, in plain JSON-ready structures."""
     from allauth.mfa.models import Authenticator
@@ -174,7 +189,7 @@ def export_member_data(member: User) -> dict[str, Any]:
                 "status": q.status,
                 "sent": _iso(q.created_at),
             }
-            for q in Inquiry.objects.filter(email__iexact=member.email).order_by("created_at")
+            for q in Inquiry.objects.filter(_own_addresses(member)).order_by("created_at")
         ],
         "api_tokens": [
             {
@@ -442,7 +457,7 @@ def delete_account(*, member: User) -> None:
         # The address they typed is someone else's, given for an invitation that is over.
         PartnerInvite.objects.filter(inviter=locked).update(email=_closed_address(locked))
         # What they wrote to the practice before they joined, under the same address.
-        Inquiry.objects.filter(email__iexact=locked.email).update(
+        Inquiry.objects.filter(_own_addresses(locked)).update(
             name="(removed)", email=_closed_address(locked), message=""
         )
         MemberBlock.objects.filter(Q(blocker=locked) | Q(blocked=locked)).delete()

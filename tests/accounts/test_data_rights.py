@@ -152,6 +152,42 @@ def test_my_data_holds_invitations_messages_and_follow_up_alerts(client: Client)
     assert inquiry.email.endswith("@deleted.invalid")
 
 
+def test_messages_sent_from_another_confirmed_address_are_in_the_download_and_go_with_it(
+    client: Client,
+) -> None:
+    """A member who wrote to the practice from their work address, and later added it to their
+    account, finds the message in their download, and deleting the account forgets it. An
+    address added but not confirmed proves nothing: what was sent from it stays out."""
+    from allauth.account.models import EmailAddress
+
+    from circlecare.inquiries.models import Inquiry
+
+    member = member_with_history()
+    EmailAddress.objects.create(user=member, email="me@work.example", verified=True)
+    EmailAddress.objects.create(user=member, email="someone@else.example", verified=False)
+    mine = Inquiry.objects.create(
+        name="Sam", email="Me@Work.example", state="NY", interest="therapy",
+        message="Is there a lunchtime group?", source="test",
+    )  # fmt: skip
+    theirs = Inquiry.objects.create(
+        name="Alex", email="someone@else.example", state="NY", interest="therapy",
+        message="Someone else's question", source="test",
+    )  # fmt: skip
+    client.force_login(member)
+
+    data = client.get(reverse("my_data"), {"format": "json"}).json()
+    assert [m["message"] for m in data["messages_to_the_practice"]] == [
+        "Is there a lunchtime group?"
+    ]
+
+    client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    mine.refresh_from_db()
+    assert mine.message == "" and mine.name == "(removed)"
+    assert mine.email.endswith("@deleted.invalid")
+    theirs.refresh_from_db()
+    assert theirs.message == "Someone else's question"
+
+
 def test_my_data_never_includes_other_peoples_private_data(client: Client) -> None:
     member = member_with_history()
     other = member_with_history()
