@@ -5,7 +5,12 @@ from typing import Any
 from django import forms
 
 from circlecare.accounts.models import User
-from circlecare.accounts.validators import clean_display_name, selectable_zones
+from circlecare.accounts.validators import (
+    DISPLAY_NAME_MAX,
+    NAME_TOO_LONG,
+    clean_display_name,
+    selectable_zones,
+)
 from circlecare.states import HOME_STATE_CHOICES
 from circlecare.widgets import QuickSelect
 
@@ -33,8 +38,9 @@ def zone_choices() -> list[ZoneChoice]:
 class ProfileFieldsMixin(forms.Form):
     display_name = forms.CharField(
         label="Name shown to your group",
-        max_length=80,
+        max_length=DISPLAY_NAME_MAX,
         help_text="Other members see only this. A first name or a nickname is fine.",
+        error_messages={"max_length": NAME_TOO_LONG},
     )
     home_state = forms.ChoiceField(
         label="Where you live",

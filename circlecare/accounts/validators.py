@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 DISPLAY_NAME_MAX = 40
+NAME_TOO_LONG = f"Please keep your name to {DISPLAY_NAME_MAX} characters or fewer."
 
 
 class MaximumLengthValidator:
@@ -61,9 +62,7 @@ def clean_display_name(value: str) -> str:
     if len(name) < 2:
         raise ValidationError("Please enter a name of at least 2 characters.", code="too_short")
     if len(name) > DISPLAY_NAME_MAX:
-        raise ValidationError(
-            f"Please keep your name to {DISPLAY_NAME_MAX} characters or fewer.", code="too_long"
-        )
+        raise ValidationError(NAME_TOO_LONG, code="too_long")
     for ch in name:
         if unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}:
             raise ValidationError(

@@ -380,6 +380,25 @@ def test_someone_still_leading_a_group_cannot_delete_their_account(client: Clien
     assert not lead.is_active
 
 
+def test_a_name_too_long_is_told_the_one_limit_that_applies(client: Client) -> None:
+    """The field takes as many characters as a name may have (40): it once took 80 and said
+    "at most 80" to a name of 81, then refused any name of 41 to 80 as over 40."""
+    member = UserFactory(display_name="Sam")
+    client.force_login(member)
+    page = client.get(reverse("profile")).content.decode()
+    assert 'maxlength="40"' in page
+    for name in ("x" * 60, "y" * 81):
+        response = client.post(
+            reverse("profile"), {**profile_form(member, "NY"), "display_name": name}
+        )
+        said = html.unescape(response.content.decode())
+        assert response.status_code == 400
+        assert "Please keep your name to 40 characters or fewer." in said
+        assert "at most 80" not in said
+    member.refresh_from_db()
+    assert member.display_name == "Sam"
+
+
 def test_display_name_can_be_changed(client: Client) -> None:
     member = UserFactory(display_name="Sam")
     client.force_login(member)
