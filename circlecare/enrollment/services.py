@@ -922,6 +922,11 @@ def change_capacity(*, cohort: Cohort, capacity: Any, actor: Any) -> Cohort:
         locked = _lock_cohort(cohort.pk)
         if not _is_cohort_staff(actor, locked):
             raise NotAllowed()
+        if locked.has_ended:
+            # Nobody can take a seat in it any more: a new number would only say otherwise.
+            raise InvalidTransition(
+                "This group has finished or been cancelled, so its capacity no longer changes."
+            )
         held = _held(locked)
         if value < held:
             confirmed = Enrollment.objects.filter(

@@ -336,6 +336,11 @@ class Cohort(models.Model):
     def is_joinable(self) -> bool:
         return self.status in JOINABLE
 
+    @property
+    def has_ended(self) -> bool:
+        """Finished or cancelled: nothing about its seats changes any more."""
+        return self.status in ENDED
+
     def local_today(self) -> date:
         """Today by the group's own calendar."""
         return timezone.localtime(timezone.now(), ZoneInfo(self.time_zone)).date()

@@ -642,6 +642,17 @@ def test_capacity_rejects_nonsense(bad: Any) -> None:
     assert cohort.capacity == 5
 
 
+@pytest.mark.parametrize("ended", [CohortStatus.FINISHED, CohortStatus.CANCELLED])
+def test_an_ended_group_keeps_its_capacity(ended: CohortStatus) -> None:
+    cohort = CohortFactory(capacity=5)
+    Cohort.objects.filter(pk=cohort.pk).update(status=ended)
+    with pytest.raises(InvalidTransition) as caught:
+        services.change_capacity(cohort=cohort, capacity=8, actor=UserFactory(is_staff=True))
+    assert "finished or been cancelled" in caught.value.message
+    cohort.refresh_from_db()
+    assert cohort.capacity == 5 and cohort.status == ended
+
+
 def test_capacity_change_needs_staff() -> None:
     cohort = CohortFactory(capacity=5)
     with pytest.raises(NotAllowed):

@@ -627,6 +627,20 @@ def test_capacity_below_the_seats_held_is_refused_with_a_reason() -> None:
     assert "2 people hold a seat" in response.content.decode()
 
 
+def test_the_roster_of_a_cancelled_group_offers_no_capacity_change() -> None:
+    cohort = CohortFactory(capacity=5)
+    Cohort.objects.filter(pk=cohort.pk).update(status=CohortStatus.CANCELLED)
+    client = client_for(UserFactory(is_staff=True))
+    page = client.get(reverse("enrollment:roster", args=[cohort.pk])).content.decode()
+    assert reverse("enrollment:capacity", args=[cohort.pk]) not in page
+    assert "The group is cancelled, so its capacity no longer changes." in page
+    response = client.post(reverse("enrollment:capacity", args=[cohort.pk]), {"capacity": "9"})
+    assert response.status_code == 400
+    assert "so its capacity no longer changes" in response.content.decode()
+    cohort.refresh_from_db()
+    assert cohort.capacity == 5
+
+
 def test_remove_needs_a_reason() -> None:
     enrollment = services.enroll(member=ready_member(), cohort=CohortFactory())
     client = client_for(UserFactory(is_staff=True))
