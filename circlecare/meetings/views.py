@@ -370,8 +370,8 @@ def open_cohort(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(request, action, success, reverse("meetings:schedule", kwargs={"pk": cohort.pk}))
 
 
-def _confirm(request: HttpRequest, meeting: Meeting, action: str) -> HttpResponse:
-    """The page that asks before a change, unless the meeting can no longer be changed."""
+def _unchangeable(request: HttpRequest, meeting: Meeting) -> HttpResponse | None:
+    """Back to the schedule, saying why, for a meeting that can no longer be changed."""
     schedule = reverse("meetings:schedule", kwargs={"pk": meeting.cohort_id})
     if meeting.status == MeetingStatus.CANCELLED:
         messages.info(request, "This meeting is already cancelled.")
@@ -379,6 +379,14 @@ def _confirm(request: HttpRequest, meeting: Meeting, action: str) -> HttpRespons
     if meeting.starts_at <= timezone.now():
         messages.info(request, "This meeting has already started, so it can't be changed now.")
         return redirect(schedule)
+    return None
+
+
+def _confirm(request: HttpRequest, meeting: Meeting, action: str) -> HttpResponse:
+    """The page that asks before a change, unless the meeting can no longer be changed."""
+    refused = _unchangeable(request, meeting)
+    if refused is not None:
+        return refused
     return render(
         request,
         "meetings/confirm_change.html",
@@ -447,6 +455,10 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, said)
                 return redirect("meetings:schedule", pk=meeting.cohort_id)
     else:
+        # Not a form to fill in for a meeting that can't move: say so before, not after.
+        refused = _unchangeable(request, meeting)
+        if refused is not None:
+            return refused
         form = MoveForm(
             initial={"local_date": meeting.local_date, "local_time": meeting.local_time}
         )

@@ -864,6 +864,22 @@ def test_asking_to_change_a_meeting_that_can_no_longer_change_says_so() -> None:
     assert "Cancel the meeting on" not in again.content.decode()
 
 
+def test_the_move_page_of_a_meeting_that_can_no_longer_move_says_so() -> None:
+    """Not a form to fill in, only to be told afterwards that the meeting can't be moved."""
+    started = _setup(start=timezone.now() - timedelta(minutes=5))
+    staff = _client(started["coordinator"])
+    page = staff.get(reverse("meetings:move", kwargs={"pk": started["meeting"].pk}), follow=True)
+    assert "This meeting has already started, so it can&#x27;t be changed now." in (
+        page.content.decode()
+    )
+    assert "New start time" not in page.content.decode()
+    s = _setup()
+    staff.post(reverse("meetings:cancel", kwargs={"pk": s["meeting"].pk}))
+    page = staff.get(reverse("meetings:move", kwargs={"pk": s["meeting"].pk}), follow=True)
+    assert page.redirect_chain[-1][0] == reverse("meetings:schedule", kwargs={"pk": s["cohort"].pk})
+    assert "This meeting is already cancelled." in page.content.decode()
+
+
 def test_a_draft_whose_first_meeting_has_passed_says_so_instead_of_opening() -> None:
     cohort = CohortFactory(
         status=CohortStatus.DRAFT, first_meeting_date=date(2025, 1, 6), weekday=0
