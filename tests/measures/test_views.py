@@ -534,8 +534,13 @@ def test_acknowledge_through_the_page(world: dict[str, Any]) -> None:
     url = urls(world)["alert"]
     empty = client.post(url, {"note": ""})
     assert empty.status_code == 400 and "Please write what was done" in empty.content.decode()
+    name = world["alert"].member.display_name
+    assert f"<h1>{name} needs follow-up</h1>" in client.get(url).content.decode()
     response = client.post(url, {"note": "Phoned; agreed a plan."}, follow=True)
     assert "acknowledged" in response.content.decode().lower()
+    # The page no longer says the member is waiting for someone to follow up.
+    assert f"<h1>{name}: alert acknowledged</h1>" in response.content.decode()
+    assert "needs follow-up" not in response.content.decode()
     world["alert"].refresh_from_db()
     assert world["alert"].acknowledged_by == world["co"]
     # A second acknowledgement (another tab, the back button) says what happened and changes
