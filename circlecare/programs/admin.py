@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from circlecare.practice.eligibility import members_a_new_lead_could_not_serve
+from circlecare.practice.eligibility import clinician_of, members_a_new_lead_could_not_serve
 from circlecare.programs.models import MAX_CAPACITY, Cohort, CohortStatus, Program, ProgramWeek
 from circlecare.states import join_names
 
@@ -175,6 +175,21 @@ class CohortForm(LimitedNumbersForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         lead = cleaned.get("lead")
+        program = cleaned.get("program", self.instance.program if self.instance.pk else None)
+        if (
+            program is not None
+            and program.is_therapy
+            and lead is not None
+            and clinician_of(lead.pk) is None
+        ):
+            # Nobody could ever join: eligibility asks for the lead's licences.
+            self.add_error(
+                "lead",
+                f"A therapy group is led by a licensed clinician, and {lead.display_name} isn't "
+                "recorded as one. Record them as a clinician with their licences first, or "
+                "choose another lead.",
+            )
+            return cleaned
         if self.instance.pk and lead is not None and lead.pk != self.instance.lead_id:
             # Handing a therapy group to another clinician: they must be able to see everyone
             # in it, where they live, through its last meeting.

@@ -183,3 +183,40 @@ def test_a_therapy_group_is_handed_only_to_a_clinician_licensed_where_its_member
     assert Cohort.objects.get(pk=cohort.pk).lead_id != elsewhere.pk
     assert hand_to(here).status_code == 302
     assert Cohort.objects.get(pk=cohort.pk).lead_id == here.pk
+
+
+def test_a_therapy_group_is_led_only_by_someone_recorded_as_a_clinician() -> None:
+    """Eligibility goes by the lead's licences: led by anyone else, nobody could ever join."""
+    from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
+    from tests.factories import CohortFactory, LicenseFactory, ProgramFactory
+
+    therapy = ProgramFactory(kind=ProgramKind.THERAPY)
+    peer = UserFactory(is_facilitator=True, display_name="Pat Peer")
+    client = coordinator_client()
+    group = {
+        "program": therapy.pk, "name": "Monday", "lead": peer.pk,
+        "first_meeting_date": "2027-01-04", "weekday": "0", "start_time": "18:00",
+        "time_zone": "America/New_York", "capacity": "8", "min_size": "3",
+    }  # fmt: skip
+    refused = client.post(reverse("admin:programs_cohort_add"), group)
+    assert refused.status_code == 200
+    assert "Pat Peer isn&#x27;t recorded as one" in refused.content.decode()
+    assert not Cohort.objects.filter(name="Monday").exists()
+    # A skills group may be led by a trained peer.
+    skills = ProgramFactory(kind=ProgramKind.SKILLS)
+    made = client.post(reverse("admin:programs_cohort_add"), {**group, "program": skills.pk})
+    assert made.status_code == 302
+    assert Cohort.objects.get(name="Monday").lead == peer
+
+    # An empty therapy group is not handed to someone who is not a clinician either.
+    cohort = CohortFactory(
+        program=therapy, lead=LicenseFactory(state="NJ").clinician.user, status=CohortStatus.OPEN
+    )
+    handed = client.post(
+        reverse("admin:programs_cohort_change", args=[cohort.pk]),
+        {"name": cohort.name, "lead": peer.pk, "co_facilitator": "", "min_size": "1",
+         "enrollment_deadline": ""},
+    )  # fmt: skip
+    assert handed.status_code == 200
+    assert "isn&#x27;t recorded as one" in handed.content.decode()
+    assert Cohort.objects.get(pk=cohort.pk).lead_id != peer.pk
