@@ -15,6 +15,7 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from circlecare.accounts.models import User
+from circlecare.admin_autocomplete import KeyedAutocompleteAdmin
 from circlecare.practice import services
 from circlecare.practice.models import Clinician, CompactPrivilege, License
 
@@ -28,14 +29,14 @@ class LicenseInline(admin.TabularInline):
     extra = 0
 
 
-class PrivilegeInline(admin.TabularInline):
+class PrivilegeInline(KeyedAutocompleteAdmin, admin.TabularInline):
     model = CompactPrivilege
     extra = 0
     autocomplete_fields = ["home_license"]
 
 
 @admin.register(Clinician)
-class ClinicianAdmin(admin.ModelAdmin):
+class ClinicianAdmin(KeyedAutocompleteAdmin, admin.ModelAdmin):
     list_display = ("user", "credentials")
     search_fields = ("user__display_name", "user__email", "credentials", "licenses__number")
     list_filter = ("licenses__state", "licenses__kind", "privileges__compact")
@@ -89,7 +90,7 @@ class LicenseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CompactPrivilege)
-class CompactPrivilegeAdmin(admin.ModelAdmin):
+class CompactPrivilegeAdmin(KeyedAutocompleteAdmin, admin.ModelAdmin):
     list_display = ("clinician", "compact", "state", "valid_from", "valid_to")
     list_filter = ("compact", "state")
     search_fields = ("clinician__user__display_name", "identifier")

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from circlecare.admin_autocomplete import KeyedAutocompleteAdmin
 from circlecare.practice.eligibility import clinician_of, members_a_new_lead_could_not_serve
 from circlecare.programs.models import MAX_CAPACITY, Cohort, CohortStatus, Program, ProgramWeek
 from circlecare.states import join_names
@@ -205,7 +206,7 @@ class CohortForm(LimitedNumbersForm):
 
 
 @admin.register(Cohort)
-class CohortAdmin(admin.ModelAdmin):
+class CohortAdmin(KeyedAutocompleteAdmin, admin.ModelAdmin):
     form = CohortForm
     fields = COHORT_FIELDS
     list_display = ("__str__", "lead", "first_meeting_date", "status", "capacity")

@@ -220,3 +220,35 @@ def test_a_therapy_group_is_led_only_by_someone_recorded_as_a_clinician() -> Non
     assert handed.status_code == 200
     assert "isn&#x27;t recorded as one" in handed.content.decode()
     assert Cohort.objects.get(pk=cohort.pk).lead_id != peer.pk
+
+
+@pytest.mark.parametrize("field", ["lead", "co_facilitator", "program"])
+def test_a_group_form_choosing_something_that_is_no_key_is_refused_not_a_500(
+    field: str,
+) -> None:
+    from circlecare.programs.models import Cohort
+    from tests.factories import LicenseFactory, ProgramFactory
+
+    lead = LicenseFactory().clinician.user
+    group = {
+        "program": ProgramFactory().pk, "name": "Monday", "lead": lead.pk,
+        "co_facilitator": "", "first_meeting_date": "2027-01-04", "weekday": "0",
+        "start_time": "18:00", "time_zone": "America/New_York", "capacity": "8",
+        "min_size": "3", field: "abc",
+    }  # fmt: skip
+    response = coordinator_client().post(reverse("admin:programs_cohort_add"), group)
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
+    assert not Cohort.objects.filter(name="Monday").exists()
+
+
+def test_a_privilege_whose_home_licence_is_no_key_is_refused_not_a_500() -> None:
+    from tests.factories import ClinicianFactory
+
+    response = coordinator_client().post(
+        reverse("admin:practice_compactprivilege_add"),
+        {"clinician": ClinicianFactory().pk, "compact": "PSYPACT", "state": "NY",
+         "home_license": "abc", "valid_from": "2026-01-01", "valid_to": "2027-01-01"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.content.decode()
