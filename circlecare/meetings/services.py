@@ -192,13 +192,19 @@ def open_cohort(*, cohort: Cohort, actor: User) -> list[Meeting]:
     return list(Meeting.objects.filter(cohort=cohort))
 
 
+#: A cancelled group that never had its meetings made: there are none to make now.
+CANCELLED_UNSCHEDULED = "This group is cancelled, so it has no meetings to schedule."
+
+
 def create_meetings(*, cohort: Cohort, actor: User | None) -> list[Meeting]:
     """Create the meetings of an already open cohort that has none yet (safe to call twice)."""
     if actor is not None:
         _require_staff(actor)
     with transaction.atomic(durable=True):
         locked = _locked_cohort(cohort)
-        if locked.status in {CohortStatus.DRAFT, CohortStatus.CANCELLED}:
+        if locked.status == CohortStatus.CANCELLED:
+            raise InvalidTransition(CANCELLED_UNSCHEDULED)
+        if locked.status == CohortStatus.DRAFT:
             raise InvalidTransition("Open the group first.")
         if locked.meetings.exists():
             return list(locked.meetings.all())

@@ -321,7 +321,10 @@ def cohort_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     meetings = list(cohort.meetings.all())
     preview = None
     preview_error = None
-    if not meetings:
+    if not meetings and cohort.status == CohortStatus.CANCELLED:
+        # Nothing to make: not a button that could only be refused.
+        preview_error = services.CANCELLED_UNSCHEDULED
+    elif not meetings:
         try:
             preview = services.planned_preview(cohort)
         except ValueError as exc:

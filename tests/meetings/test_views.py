@@ -880,6 +880,21 @@ def test_the_move_page_of_a_meeting_that_can_no_longer_move_says_so() -> None:
     assert "This meeting is already cancelled." in page.content.decode()
 
 
+def test_a_group_cancelled_before_its_meetings_were_made_offers_none_to_make() -> None:
+    cohort = CohortFactory(status=CohortStatus.CANCELLED)
+    staff = _client(coordinator())
+    url = reverse("meetings:schedule", kwargs={"pk": cohort.pk})
+    page = staff.get(url).content.decode()
+    assert "This group is cancelled, so it has no meetings to schedule." in page
+    assert reverse("meetings:open", kwargs={"pk": cohort.pk}) not in page
+    refused = staff.post(reverse("meetings:open", kwargs={"pk": cohort.pk}), follow=True)
+    assert "This group is cancelled, so it has no meetings to schedule." in (
+        refused.content.decode()
+    )
+    assert "Open the group first." not in refused.content.decode()
+    assert not cohort.meetings.exists()
+
+
 def test_a_draft_whose_first_meeting_has_passed_says_so_instead_of_opening() -> None:
     cohort = CohortFactory(
         status=CohortStatus.DRAFT, first_meeting_date=date(2025, 1, 6), weekday=0
