@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
@@ -22,6 +22,33 @@ from circlecare.practice.models import Clinician, CompactPrivilege, License
 
 def _actor(request: HttpRequest) -> User:
     return cast(User, request.user)
+
+
+def _warn_of_uncovered_groups(request: HttpRequest, clinician_id: int) -> None:
+    """After a licence or privilege of a clinician changes or goes: each therapy group they lead
+    where people live in a state they are no longer licensed in through its last meeting. The
+    change is a fact to record, so it is not refused; but those people could not be seen there,
+    and nothing else would tell the coordinator until a meeting refused them."""
+    from circlecare.practice.eligibility import members_a_new_lead_could_not_serve
+    from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
+    from circlecare.states import join_names
+
+    groups = (
+        Cohort.objects.filter(
+            lead__clinician__pk=clinician_id, program__kind=ProgramKind.THERAPY, status__in=ACTIVE
+        )
+        .select_related("program", "lead")
+        .order_by("first_meeting_date", "pk")
+    )
+    for cohort in groups:
+        missing = members_a_new_lead_could_not_serve(cohort, cohort.lead)
+        if missing:
+            messages.warning(
+                request,
+                f"{cohort}: {cohort.lead.display_name} is not licensed in {join_names(missing)} "
+                "through this group's last meeting, and people in it live there. Record the "
+                "renewed licence, or hand the group to a clinician licensed there.",
+            )
 
 
 class LicenseInline(admin.TabularInline):
@@ -63,6 +90,12 @@ class ClinicianAdmin(KeyedAutocompleteAdmin, admin.ModelAdmin):
                 services.save_privilege(privilege=row, actor=actor)
         formset.save_m2m()
 
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        _warn_of_uncovered_groups(request, form.instance.pk)
+
     def delete_model(self, request: HttpRequest, obj: Clinician) -> None:
         services.delete_clinician(clinician=obj, actor=_actor(request))
 
@@ -80,13 +113,19 @@ class LicenseAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: License, form: Any, change: bool) -> None:
         services.save_license(license=obj, actor=_actor(request))
+        _warn_of_uncovered_groups(request, obj.clinician_id)
 
     def delete_model(self, request: HttpRequest, obj: License) -> None:
         services.delete_license(license=obj, actor=_actor(request))
+        _warn_of_uncovered_groups(request, obj.clinician_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[License]) -> None:
+        clinicians = set()
         for license in queryset.order_by("pk"):
             services.delete_license(license=license, actor=_actor(request))
+            clinicians.add(license.clinician_id)
+        for clinician_id in sorted(clinicians):
+            _warn_of_uncovered_groups(request, clinician_id)
 
 
 @admin.register(CompactPrivilege)
@@ -100,10 +139,16 @@ class CompactPrivilegeAdmin(KeyedAutocompleteAdmin, admin.ModelAdmin):
         self, request: HttpRequest, obj: CompactPrivilege, form: Any, change: bool
     ) -> None:
         services.save_privilege(privilege=obj, actor=_actor(request))
+        _warn_of_uncovered_groups(request, obj.clinician_id)
 
     def delete_model(self, request: HttpRequest, obj: CompactPrivilege) -> None:
         services.delete_privilege(privilege=obj, actor=_actor(request))
+        _warn_of_uncovered_groups(request, obj.clinician_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CompactPrivilege]) -> None:
+        clinicians = set()
         for privilege in queryset.order_by("pk"):
             services.delete_privilege(privilege=privilege, actor=_actor(request))
+            clinicians.add(privilege.clinician_id)
+        for clinician_id in sorted(clinicians):
+            _warn_of_uncovered_groups(request, clinician_id)
