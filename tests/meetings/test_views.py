@@ -266,6 +266,15 @@ def test_location_choice_for_abroad_answers_where_are_you_now() -> None:
     assert "I live outside the US" not in text
 
 
+def test_the_attendance_page_of_a_cancelled_meeting_does_not_say_it_will_open() -> None:
+    s = _setup()
+    _client(s["coordinator"]).post(reverse("meetings:cancel", kwargs={"pk": s["meeting"].pk}))
+    page = _client(s["lead"]).get(reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk}))
+    body = page.content.decode()
+    assert "This meeting was cancelled, so there is no attendance to record." in body
+    assert "once the meeting opens" not in body
+
+
 def test_facilitator_edits_attendance_and_the_member_sees_it() -> None:
     s = _setup(start=timezone.now() - timedelta(days=1))
     Meeting.objects.filter(pk=s["meeting"].pk).update(
