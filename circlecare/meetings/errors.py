@@ -30,3 +30,15 @@ class ScheduleError(DomainError):
     code = "schedule_error"
     default_message = "That schedule change isn't possible."
     status = 409
+
+
+class MeetingChanged(DomainError):
+    """A change asked for from a page that showed the meeting as it was before another change
+    (the same form sent twice, or a second tab): not made again on top of it."""
+
+    code = "meeting_changed"
+    default_message = (
+        "This meeting has changed since the page was shown, so nothing more was changed. "
+        "Look at the schedule as it is now, and skip the week again if you still mean to."
+    )
+    status = 409

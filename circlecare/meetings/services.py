@@ -26,6 +26,7 @@ from circlecare.meetings.errors import (
     JoinWindowClosed,
     LocationNotServed,
     LocationRequired,
+    MeetingChanged,
     ScheduleError,
 )
 from circlecare.meetings.models import (
@@ -282,13 +283,19 @@ def _licences_still_cover(cohort: Cohort, new_last: date) -> None:
         )
 
 
-def skip_week(*, meeting: Meeting, actor: User) -> list[Meeting]:
-    """No meeting that week: it and every later scheduled meeting move a week on."""
+def skip_week(*, meeting: Meeting, actor: User, seen_sequence: int | None = None) -> list[Meeting]:
+    """No meeting that week: it and every later scheduled meeting move a week on.
+
+    ``seen_sequence``: the meeting's ``ics_sequence`` on the page that asked. Skipping is not
+    idempotent (each one moves the meetings another week), so a form sent twice, or a week
+    already moved by another change, is refused rather than skipped again."""
     _require_staff(actor)
     now = timezone.now()
     with transaction.atomic(durable=True):
         cohort, locked = _locked_meeting(meeting)
         _changeable(locked, now)
+        if seen_sequence is not None and seen_sequence != locked.ics_sequence:
+            raise MeetingChanged()
         later = list(
             Meeting.objects.select_for_update()
             .filter(cohort=cohort, status=MeetingStatus.SCHEDULED, starts_at__gte=locked.starts_at)

@@ -404,9 +404,12 @@ def skip(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return _confirm(request, meeting, "skip")
     user = _user(request)
+    seen = request.POST.get("sequence", "")
     return _run(
         request,
-        lambda: services.skip_week(meeting=meeting, actor=user),
+        lambda: services.skip_week(
+            meeting=meeting, actor=user, seen_sequence=int(seen) if seen.isdecimal() else None
+        ),
         "That week is skipped; the later meetings are each a week later and members are told.",
         reverse("meetings:schedule", kwargs={"pk": meeting.cohort_id}),
     )

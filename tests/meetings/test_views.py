@@ -873,6 +873,23 @@ def test_asking_to_change_a_meeting_that_can_no_longer_change_says_so() -> None:
     assert "Cancel the meeting on" not in again.content.decode()
 
 
+def test_a_skip_sent_twice_skips_one_week_only() -> None:
+    """The confirmation sent again (a double press, or back and send): one week, not two."""
+    s = _setup()
+    staff = _client(s["coordinator"])
+    url = reverse("meetings:skip", kwargs={"pk": s["meeting"].pk})
+    page = staff.get(url).content.decode()
+    sequence = re.search(r'name="sequence" value="(\d+)"', page)
+    assert sequence is not None
+    was = s["meeting"].starts_at
+    first = staff.post(url, {"sequence": sequence.group(1)}, follow=True)
+    assert "That week is skipped" in first.content.decode()
+    again = staff.post(url, {"sequence": sequence.group(1)}, follow=True)
+    assert "This meeting has changed since the page was shown" in again.content.decode()
+    s["meeting"].refresh_from_db()
+    assert s["meeting"].starts_at - was == timedelta(weeks=1)
+
+
 def test_the_move_page_of_a_meeting_that_can_no_longer_move_says_so() -> None:
     """Not a form to fill in, only to be told afterwards that the meeting can't be moved."""
     started = _setup(start=timezone.now() - timedelta(minutes=5))
