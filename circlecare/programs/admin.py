@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from circlecare.admin_autocomplete import KeyedAutocompleteAdmin
+from circlecare.enrollment.models import LIVE
 from circlecare.practice.eligibility import clinician_of, members_a_new_lead_could_not_serve
 from circlecare.programs.models import MAX_CAPACITY, Cohort, CohortStatus, Program, ProgramWeek
 from circlecare.states import join_names
@@ -175,6 +176,12 @@ class CohortForm(LimitedNumbersForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        for name in ("lead", "co_facilitator"):
+            refusal = self._why_not_leading(cleaned.get(name))
+            if refusal:
+                self.add_error(name, refusal)
+        if self.errors:
+            return cleaned
         lead = cleaned.get("lead")
         program = cleaned.get("program", self.instance.program if self.instance.pk else None)
         if (
@@ -203,6 +210,28 @@ class CohortForm(LimitedNumbersForm):
                     "licensed there, or record their licence first.",
                 )
         return cleaned
+
+    def _why_not_leading(self, person: Any) -> str:
+        """Why ``person`` may not lead this group or help lead it; empty when they may. Those who
+        lead a group see its members' answers and notes: a member of it, or anyone who is not
+        a facilitator, clinician or coordinator, would see other people's clinical data."""
+        if person is None:
+            return ""
+        if not (person.is_facilitator or person.is_staff or clinician_of(person.pk)):
+            return (
+                f"{person.display_name} isn't recorded as a facilitator or a clinician, and "
+                "whoever leads a group sees its members' answers and notes. Tick 'Is "
+                "facilitator' on their account, or record them as a clinician, first."
+            )
+        if (
+            self.instance.pk
+            and self.instance.enrollments.filter(member=person, status__in=LIVE).exists()
+        ):
+            return (
+                f"{person.display_name} has a place in this group as a member, so they can't "
+                "also lead it: they would see the other members' answers and notes."
+            )
+        return ""
 
 
 @admin.register(Cohort)

@@ -252,3 +252,34 @@ def test_a_privilege_whose_home_licence_is_no_key_is_refused_not_a_500() -> None
     )  # fmt: skip
     assert response.status_code == 200
     assert "Select a valid choice." in response.content.decode()
+
+
+def test_a_member_of_a_group_is_not_made_one_of_its_leaders() -> None:
+    """Whoever leads a group sees its members' answers and notes."""
+    from circlecare.programs.models import Cohort
+    from tests.factories import CohortFactory, EnrollmentFactory
+
+    cohort = CohortFactory()
+    member = UserFactory(display_name="Mo Member", is_facilitator=True)
+    EnrollmentFactory(cohort=cohort, member=member)
+    stranger = UserFactory(display_name="Sam Stranger")
+    client = coordinator_client()
+    url = reverse("admin:programs_cohort_change", args=[cohort.pk])
+    form = {"name": cohort.name, "lead": cohort.lead_id, "co_facilitator": "", "min_size": "1",
+            "enrollment_deadline": ""}  # fmt: skip
+
+    in_it = client.post(url, {**form, "co_facilitator": member.pk})
+    assert in_it.status_code == 200
+    assert "Mo Member has a place in this group as a member" in in_it.content.decode()
+    no_role = client.post(url, {**form, "co_facilitator": stranger.pk})
+    assert no_role.status_code == 200
+    assert "Sam Stranger isn&#x27;t recorded as a facilitator or a clinician" in (
+        no_role.content.decode()
+    )
+    assert client.post(url, {**form, "lead": stranger.pk}).status_code == 200
+    assert Cohort.objects.get(pk=cohort.pk).co_facilitator is None
+    assert Cohort.objects.get(pk=cohort.pk).lead_id != stranger.pk
+
+    peer = UserFactory(is_facilitator=True)
+    assert client.post(url, {**form, "co_facilitator": peer.pk}).status_code == 302
+    assert Cohort.objects.get(pk=cohort.pk).co_facilitator == peer
