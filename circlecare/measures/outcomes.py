@@ -213,8 +213,10 @@ def _members(n: int) -> str:
 def summary_sentence(report: OutcomeReport) -> str:
     primary = report.primary
     if primary is None or primary.started == 0:
+        # One group's report has no period: "in this period" belongs to a programme's.
+        period = " in this period" if report.start is not None else ""
         return (
-            f"No member who started {report.title} in this period has a baseline score yet, "
+            f"No member who started {report.title}{period} has a baseline score yet, "
             "so there is no result to report."
         )
     improvement = primary.reliable_improvement

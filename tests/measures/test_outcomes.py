@@ -195,6 +195,17 @@ def test_with_baselines_and_no_follow_up_yet_the_sentence_reports_no_result() ->
     assert "%" not in sentence
 
 
+def test_with_no_baselines_a_groups_report_speaks_of_the_group_not_a_period() -> None:
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8, title="Closer")
+    cohort = CohortFactory(program=program, name="Tuesdays")
+    assert cohort_report(cohort).sentence() == (
+        "No member who started Closer (Tuesdays) has a baseline score yet, so there is no "
+        "result to report."
+    )
+    period = program_report(program, date(2020, 1, 1), date(2040, 1, 1)).sentence()
+    assert period.startswith("No member who started Closer in this period has a baseline")
+
+
 def _table_cells(report: Any) -> list[list[str]]:
     html = render_to_string("measures/_report_tables.html", {"report": report})
     return [
