@@ -72,6 +72,20 @@ class LimitedNumbersForm(forms.ModelForm):
             field.widget.attrs.update({"min": low, "max": high})
 
 
+class ProgramForm(LimitedNumbersForm):
+    def clean_kind(self) -> Any:
+        kind = self.cleaned_data.get("kind")
+        if self.instance.pk and kind != self.instance.kind and self.instance.cohorts.exists():
+            # Who may join its groups (a clinician's licences, or everyone), who may lead them
+            # and which questionnaires their members answer all follow from it.
+            raise forms.ValidationError(
+                "This programme already has groups, and its kind decides who may join them, who "
+                "may lead them and which questionnaires their members answer, so it can't "
+                "change now. Make a new programme of the other kind instead."
+            )
+        return kind
+
+
 class ProgramWeekInline(admin.TabularInline):
     model = ProgramWeek
     extra = 0
@@ -79,7 +93,7 @@ class ProgramWeekInline(admin.TabularInline):
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
-    form = LimitedNumbersForm
+    form = ProgramForm
     list_display = ("title", "kind", "focus", "weeks", "for_couples", "is_published")
     list_filter = ("kind", "focus", "is_published", "for_couples")
     search_fields = ("title", "slug")

@@ -141,3 +141,21 @@ def test_a_group_with_a_capacity_out_of_range_is_refused_in_plain_words(
     assert "Constraint" not in response.content.decode()
     assert field_errors(response, "capacity") == [words]
     assert not Cohort.objects.filter(name="Monday").exists()
+
+
+def test_a_programme_with_groups_keeps_its_kind() -> None:
+    """Who may join its groups and what they are asked follow from it."""
+    cohort = CohortFactory(program=ProgramFactory(kind="skills", slug="steady"))
+    url = reverse("admin:programs_program_change", args=[cohort.program_id])
+    response = coordinator_client().post(url, {**PROGRAM, "kind": "therapy"})
+    assert response.status_code == 200
+    assert any("its kind decides who may join them" in e for e in field_errors(response, "kind"))
+    assert Program.objects.get(pk=cohort.program_id).kind == "skills"
+    # Without groups yet, it may still change.
+    empty = ProgramFactory(kind="skills", slug="calm")
+    changed = coordinator_client().post(
+        reverse("admin:programs_program_change", args=[empty.pk]),
+        {**PROGRAM, "slug": "calm", "kind": "therapy"},
+    )
+    assert changed.status_code == 302
+    assert Program.objects.get(pk=empty.pk).kind == "therapy"
