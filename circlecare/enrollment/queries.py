@@ -350,6 +350,8 @@ _ROSTER_FIELDS = (
     "goodbye",
     "readmitted_at",
     "member__display_name",
+    # A closed account is not offered "Let them join again".
+    "member__is_active",
     "readmitted_by__display_name",
 )
 

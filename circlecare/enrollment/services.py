@@ -831,6 +831,10 @@ def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
     return current
 
 
+#: Why a member whose account is closed is not let back in to a group.
+ACCOUNT_CLOSED_NO_READMIT = "Their account is closed, so they can't join the group again."
+
+
 def readmit(*, enrollment: Enrollment, actor: Any, now: datetime | None = None) -> Enrollment:
     """A coordinator or the cohort's facilitator lets a member the practice removed join the
     group again. It gives them no seat: they join again in the usual way (every step before a
@@ -841,7 +845,14 @@ def readmit(*, enrollment: Enrollment, actor: Any, now: datetime | None = None) 
         if not _is_cohort_staff(actor, cohort):
             raise NotAllowed()
         # Locked with the cohort, so a join deciding under the same lock reads it once settled.
-        current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        current = (
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("member")
+            .get(pk=enrollment.pk)
+        )
+        if not current.member.is_active:
+            # A closed account can't sign in to join, and its address reaches nobody.
+            raise InvalidTransition(ACCOUNT_CLOSED_NO_READMIT)
         if current.readmitted_at is not None:
             raise InvalidTransition(
                 "This member has already been let back in: they can join the group again "

@@ -455,6 +455,9 @@ def readmit(request: HttpRequest, pk: int) -> HttpResponse:
     cohort = _staff_cohort(request, enrollment.cohort_id)
     roster_url = reverse("enrollment:roster", kwargs={"cohort_id": cohort.pk})
     name = enrollment.member.display_name
+    if not enrollment.member.is_active:
+        messages.info(request, services.ACCOUNT_CLOSED_NO_READMIT)
+        return redirect(roster_url)
     if not enrollment.bars_joining:
         if enrollment.readmitted_at:
             messages.info(request, f"{name} has already been let back in to this group.")

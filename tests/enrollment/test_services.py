@@ -609,6 +609,16 @@ def test_a_member_or_another_groups_clinician_cannot_let_anyone_back_in() -> Non
     assert place.readmitted_by == co
 
 
+def test_a_member_whose_account_is_closed_is_not_let_back_in() -> None:
+    place = removed_from(CohortFactory())
+    type(place.member).objects.filter(pk=place.member_id).update(is_active=False)
+    with pytest.raises(InvalidTransition) as caught:
+        services.readmit(enrollment=place, actor=UserFactory(is_staff=True))
+    assert "account is closed" in caught.value.message
+    place.refresh_from_db()
+    assert place.readmitted_at is None
+
+
 def test_nobody_is_let_back_in_to_a_group_no_longer_taking_members() -> None:
     cohort = CohortFactory()
     place = removed_from(cohort)

@@ -703,6 +703,26 @@ def _ended_section(page: str) -> str:
     return page.split('id="ended-heading"')[1].split("</section>")[0]
 
 
+def test_a_removed_member_whose_account_is_closed_is_not_let_back_in() -> None:
+    """They can't sign in to join, and the address of a deleted account reaches nobody: the
+    coordinator must not be told "We've e-mailed them"."""
+    from circlecare.accounts.data_rights import delete_account
+
+    cohort = CohortFactory(capacity=3)
+    place = _removed(cohort)
+    delete_account(member=place.member)
+    client = client_for(UserFactory(is_staff=True))
+    roster_url = reverse("enrollment:roster", args=[cohort.pk])
+    url = reverse("enrollment:readmit", args=[place.pk])
+    assert f'href="{url}"' not in _ended_section(client.get(roster_url).content.decode())
+    for asked in (client.get(url, follow=True), client.post(url, follow=True)):
+        shown = html.unescape(asked.content.decode())
+        assert "Their account is closed, so they can't join the group again." in shown
+        assert "We've e-mailed them" not in shown
+    place.refresh_from_db()
+    assert place.readmitted_at is None
+
+
 def test_staff_let_a_removed_member_join_again_from_the_roster() -> None:
     cohort = CohortFactory(capacity=3)
     place = _removed(cohort)
