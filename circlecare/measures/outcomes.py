@@ -13,7 +13,9 @@ Definitions
   final questionnaire, or the latest weekly one before it; of two answers in one week, the one
   completed later).
 * **With a follow-up score**: the last score is from a later week than the baseline.
-* **Left early**: the member's seat ended as withdrawn or removed.
+* **Left early**: the member's seat ended as withdrawn or removed, and not because the practice
+  cancelled the group (its members count as started; a note says how many groups were
+  cancelled).
 * **Completers**: members with a baseline and a follow-up score who attended at least two
   meetings of the cohort (attendance as recorded by the meetings app: attended or late).
 * **Intent-to-treat** (ITT): the denominator is everyone who started; no follow-up score counts
@@ -71,7 +73,7 @@ from circlecare.measures.plans import primary_code, weekly_codes
 from circlecare.measures.stats import Rate, rate
 from circlecare.measures.timepoints import follow_up_q
 from circlecare.meetings.models import PRESENT, Attendance, Meeting
-from circlecare.programs.models import ENDED, Cohort, Program, ProgramKind
+from circlecare.programs.models import ENDED, Cohort, CohortStatus, Program, ProgramKind
 
 STARTED_DEFINITION = (
     "Started: took a seat in one of the groups and has a baseline score on the questionnaire; "
@@ -521,6 +523,7 @@ def _report(
     made_up = Assessment.objects.filter(synthetic=True, cohort=OuterRef("pk"))
     groups = cohorts.order_by().aggregate(
         unfinished=Count("pk", filter=~Q(status__in=ENDED)),
+        cancelled=Count("pk", filter=Q(status=CohortStatus.CANCELLED)),
         all=Count("pk"),
         synthetic=Count("pk", filter=Exists(made_up)),
     )
@@ -545,11 +548,32 @@ def _report(
         instruments=outcomes,
         combined=combined,
         synthetic=synthetic,
-        notes=[STARTED_DEFINITION, COMPLETERS_DEFINITION, NO_CONTROL_CAVEAT],
+        notes=[
+            STARTED_DEFINITION,
+            COMPLETERS_DEFINITION,
+            *_cancelled_note(groups["cancelled"], groups["all"]),
+            NO_CONTROL_CAVEAT,
+        ],
         primary_code=primary_code(kind),
         groups=groups["all"],
         unfinished_groups=groups["unfinished"],
     )
+
+
+def _cancelled_note(cancelled: int, groups: int) -> list[str]:
+    """Groups the practice cancelled ended every seat in them: their members are counted as
+    started, but their ending is not anyone's leaving early. Say so when there are any."""
+    if not cancelled:
+        return []
+    which = (
+        "The practice cancelled this group"
+        if groups == 1
+        else f"{cancelled:,} of the {groups:,} groups were cancelled by the practice"
+    )
+    return [
+        f"{which}: {'its' if cancelled == 1 else 'their'} members count as started, and those "
+        "without a follow-up score as not improved, but not as having left early."
+    ]
 
 
 def _instrument_outcome(instrument: Instrument, counts: dict[str, int]) -> InstrumentOutcome:

@@ -24,7 +24,7 @@ was used.
 A summary also carries where its member stands in the cohort, so the report needs no pass over
 the enrollments: ``seated`` (they took a seat: an enrollment with ``confirmed_at``) and
 ``left_early`` (a seat of theirs ended as withdrawn or removed and they are not back in the
-group). ``seats_changed`` recomputes both from the member's enrollments in the cohort; the seat
+group; a group the practice cancelled ended everyone's seat, which is not leaving it early). ``seats_changed`` recomputes both from the member's enrollments in the cohort; the seat
 services (``enrollment.services``) call it in the transaction of every change to a seat that was
 once confirmed, and ``add`` and ``rebuild`` set them for the rows they write.
 """
@@ -37,7 +37,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
-from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import GROUP_CANCELLED, Enrollment, EnrollmentStatus
 from circlecare.measures.plans import CHECKIN_CODE
 from circlecare.measures.timepoints import ORDER, before_sql, in_programme_sql, order_by_sql
 
@@ -86,7 +86,7 @@ def _refresh_seats_sql(
                 SELECT e.member_id, e.cohort_id,
                        MAX(CASE WHEN e.confirmed_at IS NOT NULL THEN 1 ELSE 0 END) AS seated,
                        MAX(CASE WHEN e.confirmed_at IS NOT NULL AND e.status IN ({marks[0]})
-                                THEN 1 ELSE 0 END) AS left_any,
+                                AND e.end_reason <> %s THEN 1 ELSE 0 END) AS left_any,
                        MAX(CASE WHEN e.status IN ({marks[1]}) THEN 1 ELSE 0 END) AS back
                 FROM {enrollment} e
                 WHERE {enrollment_where}
@@ -97,7 +97,7 @@ def _refresh_seats_sql(
             AND ({summary}.seated <> x.seated OR {summary}.left_early <> x.left_early)
             AND {summary_where}
     """  # noqa: S608 - table names come from the models, values are parameters
-    return sql, [*LEFT, *STAYED, *params, *summary_params]
+    return sql, [*LEFT, GROUP_CANCELLED, *STAYED, *params, *summary_params]
 
 
 def _refresh_seats(

@@ -488,3 +488,60 @@ def test_a_group_yet_to_meet_says_so() -> None:
     report = cohort_report(cohort)
     assert (report.reached_week, report.window) == (0, "so far, before the group's first meeting")
     assert "none has a follow-up score yet (the group has not met yet)" in report.sentence()
+
+
+def test_members_of_a_cancelled_group_started_but_did_not_leave_early() -> None:
+    """Cancelling a group ends every seat in it: its members still count as started (those
+    without a follow-up score as not improved), but not as having left early, and the report
+    says how many groups were cancelled."""
+    from circlecare.enrollment import services as seats
+
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4)
+    ran, cancelled = CohortFactory(program=program), CohortFactory(program=program)
+    stayed, left, *in_cancelled = members(4, "c")
+    for cohort, member in ((ran, stayed), (ran, left), (cancelled, in_cancelled[0])):
+        enrol(cohort, member)
+    enrol(cancelled, in_cancelled[1])
+    for member, cohort in ((stayed, ran), (left, ran), *((m, cancelled) for m in in_cancelled)):
+        completed(member=member, cohort=cohort, code="PHQ9", total=14, week=0)
+    Enrollment.objects.filter(member=left).update(status=EnrollmentStatus.WITHDRAWN)
+    summaries.seats_changed(left.pk, ran.pk)
+    seats.cancel_cohort(
+        cohort=cancelled, actor=User.objects.create(email="coord@example.org", is_staff=True)
+    )
+    today = timezone.localdate()
+    report = program_report(program, today - timedelta(days=365), today + timedelta(days=365))
+    phq = report.instruments[0]
+    assert (phq.started, phq.left_early) == (4, 1)
+    assert any(
+        note.startswith("1 of the 2 groups were cancelled by the practice: its members count")
+        for note in report.notes
+    )
+    one = cohort_report(cancelled)
+    assert (one.instruments[0].started, one.instruments[0].left_early) == (2, 0)
+    assert any(
+        note.startswith("The practice cancelled this group: its members") for note in one.notes
+    )
+    assert not any("cancelled" in note for note in cohort_report(ran).notes)
+
+
+def test_summaries_written_before_say_a_cancelled_groups_members_did_not_leave_early() -> None:
+    from circlecare.measures.models import ScoreSummary
+    from tests.migrations import run_python
+
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4)
+    cohort = CohortFactory(program=program)
+    ended_by_cancelling, withdrew = members(2, "m")
+    for member in (ended_by_cancelling, withdrew):
+        enrol(cohort, member)
+        completed(member=member, cohort=cohort, code="PHQ9", total=14, week=0)
+    Enrollment.objects.filter(member=ended_by_cancelling).update(
+        status=EnrollmentStatus.REMOVED, end_reason="group cancelled"
+    )
+    Enrollment.objects.filter(member=withdrew).update(
+        status=EnrollmentStatus.WITHDRAWN, end_reason="withdrew"
+    )
+    ScoreSummary.objects.update(left_early=True)  # as the earlier rule wrote them
+    run_python("measures", "0007_cancelled_groups_not_left_early", "forward")
+    flags = dict(ScoreSummary.objects.values_list("member_id", "left_early"))
+    assert flags == {ended_by_cancelling.pk: False, withdrew.pk: True}
