@@ -108,6 +108,18 @@ def hidden_author_ids(user: object) -> set[int]:
     return {blocked if blocker == user_id else blocker for blocker, blocked in rows}
 
 
+def blocked_author_ids(user: object) -> set[int]:
+    """People ``user`` blocked or who blocked them: unlike a mute, a block hides posts both ways
+    whatever the two had agreed."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return set()
+    rows = MemberBlock.objects.filter(
+        Q(blocker_id=user_id) | Q(blocked_id=user_id), kind=BlockKind.BLOCK
+    ).values_list("blocker_id", "blocked_id")
+    return {blocked if blocker == user_id else blocker for blocker, blocked in rows}
+
+
 def blocked_between(a_id: int, b_id: int) -> bool:
     return MemberBlock.objects.filter(
         Q(blocker_id=a_id, blocked_id=b_id) | Q(blocker_id=b_id, blocked_id=a_id),
@@ -166,9 +178,19 @@ def visible_post(user: User, post_id: int) -> CarePost:
     if not post.cohort.is_led_by(user):
         if post.is_hidden and post.author_id != user.pk:
             raise Http404
-        if post.author_id in hidden_author_ids(user):
+        if post.author_id in hidden_author_ids(user) and not _muted_but_agreed(user, post):
             raise Http404
     return post
+
+
+def _muted_but_agreed(user: User, post: CarePost) -> bool:
+    """``user`` only muted the post's author and took the post up before: a mute leaves what was
+    agreed in place, so they can still open the post to see it through (or call it off)."""
+    return not blocked_between(user.pk, post.author_id) and (
+        CareMatch.objects.filter(post=post, responder=user)
+        .exclude(status=MatchStatus.CANCELLED)
+        .exists()
+    )
 
 
 def board_of_gone_post(user: User, post_id: int) -> int | None:
@@ -513,7 +535,8 @@ def my_open_matches(user: User) -> list[CareMatch]:
     """Care the member has agreed and not yet seen through, newest first.
 
     Only matches whose post they can still open: not in a group they have left or whose board
-    was turned off, nor on a post hidden from them or by someone they no longer see.
+    was turned off, nor on a post hidden from them or by someone blocked either way (a mute
+    leaves what was agreed in place, and its post open to the two of them).
     """
     return list(
         CareMatch.objects.filter(Q(giver=user) | Q(receiver=user), status=MatchStatus.AGREED)
@@ -527,7 +550,7 @@ def my_open_matches(user: User) -> list[CareMatch]:
             | Q(cohort__care_board_setting__enabled=True)
         )
         .filter(Q(post__hidden_at__isnull=True) | Q(post__author=user))
-        .exclude(post__author_id__in=hidden_author_ids(user))
+        .exclude(post__author_id__in=blocked_author_ids(user))
         .select_related("post", "giver", "receiver")
         .defer("giver__password", "receiver__password")
         .order_by("-created_at")[:20]

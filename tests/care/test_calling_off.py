@@ -258,3 +258,29 @@ def test_calling_off_asks_first_and_says_the_other_person_will_be_told() -> None
     assert page.count(reverse("care:match_cancel", args=[match.pk])) == disclosure.count(
         reverse("care:match_cancel", args=[match.pk])
     )
+
+
+def test_what_a_muter_agreed_stays_within_reach() -> None:
+    """Muting the author of a post one took up leaves the match in place: it stays on the care
+    page and its post still opens for the two of them to see it through, though the board no
+    longer shows it."""
+    circle = make_circle(2)
+    muter, muted = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=muted, title="A walk by the river")
+    client = logged_in(muter)
+    client.post(reverse("care:respond", args=[post.pk]))
+    match = CareMatch.objects.get()
+    client.post(reverse("care:block", args=[circle.cohort.pk, muted.pk]), {"kind": "mute"})
+    board = client.get(reverse("care:board", args=[circle.cohort.pk])).content.decode()
+    assert "A walk by the river" not in board
+    home = client.get(reverse("care:home")).content.decode()
+    assert "In progress" in home and "A walk by the river" in home
+    page = client.get(reverse("care:post", args=[post.pk]))
+    assert page.status_code == 200 and "Mark as done" in page.content.decode()
+    done = client.post(reverse("care:match_done", args=[match.pk]), follow=True)
+    assert done.status_code == 200
+    match.refresh_from_db()
+    assert match.done_by(muter)
+    # Once called off, the muted person's post is gone for the muter like the rest.
+    services.cancel_match(match=match, actor=muted)
+    assert client.get(reverse("care:post", args=[post.pk])).status_code == 404
