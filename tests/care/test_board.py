@@ -316,3 +316,20 @@ def test_the_board_is_newest_first() -> None:
         post = CarePostFactory(cohort=circle.cohort, author=author, title=title)
         CarePost.objects.filter(pk=post.pk).update(created_at=now - timedelta(days=days))
     assert [p.title for p in board_posts(author, circle.cohort)] == ["newest", "middle", "oldest"]
+
+
+def test_blocking_from_a_post_asks_first_and_says_what_it_calls_off() -> None:
+    """A block calls off what the two agreed, which undoing it does not bring back: the button
+    that blocks waits behind a disclosure saying so, like calling off."""
+    circle = make_circle(2)
+    author, reader = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    page = logged_in(reader).get(reverse("care:post", args=[post.pk])).content.decode()
+    block_url = reverse("care:block", args=[circle.cohort.pk, author.pk])
+    disclosure = page[page.index(f'data-testid="block-{author.pk}"') :]
+    disclosure = disclosure[: disclosure.index("</details>")]
+    assert f'action="{block_url}"' in disclosure
+    assert "anything you'd agreed together and not yet done is called off" in disclosure
+    assert f"Yes, block {author.display_name}" in disclosure
+    # Only the mute sits outside it: it calls nothing off.
+    assert page.count(f'action="{block_url}"') == 2
