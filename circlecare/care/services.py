@@ -538,15 +538,26 @@ def write_reflection(
     if not body:
         raise InvalidTransition("Please write something before saving.")
     _share_target(actor, cohort, share)
+    fields = {
+        "member": actor,
+        "cohort": cohort,
+        "week_number": week_number if cohort is not None else None,
+        "prompt": prompt if cohort is not None else "",
+        "shared_with_facilitator": share,
+    }
     with transaction.atomic(durable=True):
+        # Serialise one member's saving, so that the same entry sent twice (a second press on a
+        # slow connection, a resubmitted form) is the entry already saved, not a second copy.
+        # The text is encrypted, so it is compared here rather than in the query.
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        recent = Reflection.objects.filter(
+            **fields, created_at__gte=timezone.now() - RESUBMIT_WINDOW
+        ).order_by("-created_at", "-pk")
+        same = next((r for r in recent if r.body == body), None)
+        if same is not None:
+            return same
         return Reflection.objects.create(
-            member=actor,
-            cohort=cohort,
-            week_number=week_number if cohort is not None else None,
-            prompt=prompt if cohort is not None else "",
-            body=body,
-            shared_with_facilitator=share,
-            shared_at=timezone.now() if share else None,
+            **fields, body=body, shared_at=timezone.now() if share else None
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -202,6 +202,26 @@ def test_export_as_json_and_as_a_page() -> None:
     assert page.index("First") < page.index("Second") and "Not mine" not in page
     # Each entry's time as times are written elsewhere: "7:05 pm", not "7:05 p.m.".
     assert len(re.findall(r", \d{1,2}:\d{2} [ap]m [A-Z]", page)) >= 2 and ".m. " not in page
+
+
+def test_the_same_entry_sent_twice_is_saved_once() -> None:
+    """A second press on a slow connection, or a resubmitted form, does not keep (and share) a
+    second copy; the same words written again later, or for another group, are a new entry."""
+    circle = make_circle(1)
+    member = circle.members[0]
+    client = logged_in(member)
+    data = {"body": "Tired today, but I went out.", "cohort": circle.cohort.pk, "share": "on"}
+    for _ in range(2):
+        response = client.post(reverse("care:journal"), data, follow=True)
+        assert response.status_code == 200 and "Saved to your journal." in response.content.decode()
+    entry = Reflection.objects.get()
+    assert entry.shared_with_facilitator and entry.body == "Tired today, but I went out."
+    client.post(reverse("care:journal"), {**data, "share": ""})
+    client.post(reverse("care:journal"), {**data, "body": "Something else."})
+    assert Reflection.objects.count() == 3
+    Reflection.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    client.post(reverse("care:journal"), data)
+    assert Reflection.objects.count() == 4
 
 
 def test_delete_only_your_own_entry() -> None:
