@@ -664,6 +664,13 @@ def shared_reflections(cohort: Cohort) -> list[Reflection]:
     )
 
 
+def is_shared_with(cohort: Cohort, reflection_id: int) -> bool:
+    """Whether the entry is one a member shares with this cohort's facilitators (not reading it)."""
+    return Reflection.objects.filter(
+        pk=reflection_id, cohort=cohort, shared_with_facilitator=True
+    ).exists()
+
+
 def latest_nudge(user: User) -> NudgeSent | None:
     return (
         NudgeSent.objects.filter(member=user)

@@ -500,6 +500,12 @@ def shared_reflection(request: HttpRequest, cohort_id: int, reflection_id: int) 
     user = _user(request)
     cohort = queries.cohort_led_by(user, cohort_id)
     _clinical(request)
+    if request.method == "HEAD":
+        # Nobody reads a HEAD response (a link checker, a preview): it must not tell the member
+        # their entry was read, nor write a read to the audit log.
+        if not queries.is_shared_with(cohort, reflection_id):
+            raise Http404
+        return HttpResponse()
     try:
         reflection = services.read_shared_reflection(
             cohort=cohort, reflection_id=reflection_id, actor=user

@@ -117,6 +117,20 @@ def test_shared_entry_only_for_the_groups_facilitators_and_audited(
         assert not events.exists()
 
 
+def test_a_head_request_for_a_shared_entry_is_not_a_read(world: dict[str, Any]) -> None:
+    """Nobody reads a HEAD response (a link checker, a preview): the member is not told their
+    entry was read, and no read is audited. It answers as a GET would, without the text."""
+    cohort = world["circle"].cohort
+    client = client_for(world["users"]["facilitator"])
+    shared = client.head(reverse("care:shared_reflection", args=[cohort.pk, world["shared"].pk]))
+    assert shared.status_code == 200 and shared["Cache-Control"] == "no-store"
+    private = client.head(reverse("care:shared_reflection", args=[cohort.pk, world["private"].pk]))
+    assert private.status_code == 404
+    world["shared"].refresh_from_db()
+    assert world["shared"].read_at is None
+    assert not AuditEvent.objects.filter(action=AuditAction.REFLECTION_VIEWED).exists()
+
+
 def test_another_persons_entry_is_byte_identical_to_a_missing_one(world: dict[str, Any]) -> None:
     client = client_for(world["users"]["member"])
     theirs = client.get(reverse("care:journal_entry", args=[world["private"].pk]))
