@@ -138,7 +138,11 @@ def create_post(
             "when_date": draft.when_date,
             "where": draft.where,
         }
-        same = CarePost.objects.filter(**fields, created_at__gte=now - RESUBMIT_WINDOW).first()
+        # A post its author has since closed is not on the board any more: posting it again
+        # (after closing it by mistake, say) is a new post.
+        same = CarePost.objects.filter(
+            **fields, status=PostStatus.OPEN, created_at__gte=now - RESUBMIT_WINDOW
+        ).first()
         if same is not None:
             return same
         recent = CarePost.objects.filter(author=actor, created_at__gte=now - timedelta(days=1))

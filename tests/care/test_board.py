@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from circlecare.care import services
 from circlecare.care.errors import CannotRespond
-from circlecare.care.models import CareMatch, CarePost, CareReport, MemberBlock
+from circlecare.care.models import CareMatch, CarePost, CareReport, MemberBlock, PostStatus
 from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import withdraw
 from tests.care.factories import CarePostFactory, make_circle
@@ -141,6 +141,22 @@ def test_the_same_post_sent_twice_is_posted_once() -> None:
     # A different post straight after is a new post.
     client.post(url, post_data(title="A second, different walk"))
     assert CarePost.objects.count() == 2
+
+
+def test_the_same_post_made_again_after_closing_it_is_a_new_open_post() -> None:
+    """Closing a post and posting the same again (say, after closing it by mistake) puts it back
+    on the board, rather than answering "Your post is on the board" with the closed one."""
+    circle = make_circle(1)
+    client = logged_in(circle.members[0])
+    url = reverse("care:board", args=[circle.cohort.pk])
+    client.post(url, post_data())
+    closed = CarePost.objects.get()
+    client.post(reverse("care:close_post", args=[closed.pk]))
+    again = client.post(url, post_data(), follow=True)
+    assert "Your post is on the board." in again.content.decode()
+    reopened = CarePost.objects.exclude(pk=closed.pk).get()
+    assert reopened.status == PostStatus.OPEN
+    assert again.redirect_chain[-1][0] == reverse("care:post", args=[reopened.pk])
 
 
 def test_posting_is_rate_limited_with_a_clear_message() -> None:
