@@ -80,6 +80,8 @@ class ThanksForm(forms.Form):
         label="A short thank-you",
         max_length=THANKS_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
+        # Shown above the match rather than by the box: say what is missing.
+        error_messages={"required": "Please write a few words of thanks."},
     )
 
 

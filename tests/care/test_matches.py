@@ -63,6 +63,25 @@ def test_full_lifecycle_through_the_pages() -> None:
     assert "Thank you for the walk!" in helper_view
 
 
+def test_blank_thanks_asks_for_a_few_words() -> None:
+    """The refusal shows above the match, away from the text box: it says what is missing."""
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker, kind=PostKind.REQUEST)
+    match = make_match(post, helper)
+    services.mark_done(match=match, actor=helper)
+    services.mark_done(match=match, actor=asker)
+    url = reverse("care:match_thanks", args=[match.pk])
+    for text in ("", "   \n  "):
+        page = logged_in(asker).post(url, {"text": text}, follow=True).content.decode()
+        assert "Please write a few words of thanks." in page
+        assert "This field is required." not in page
+        card = logged_in(asker).post(url, {"text": text}, HTTP_HX_REQUEST="true").content.decode()
+        assert "Please write a few words of thanks." in card
+    match.refresh_from_db()
+    assert match.thanked_at is None
+
+
 def test_htmx_actions_swap_the_match_card() -> None:
     circle = make_circle(2)
     asker, helper = circle.members
