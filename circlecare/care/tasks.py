@@ -168,8 +168,9 @@ def tell_facilitators_of_report(report_id: int) -> int:
     )
 
 
-def _call_off_words(reason: str, count: int) -> tuple[str, str]:
-    """The subject and the sentence that says what was called off, for one person.
+def _call_off_words(reason: str, count: int, people: int = 1) -> tuple[str, str]:
+    """The subject and the sentence that says what was called off, for one person, with how many
+    ``people`` they had agreed it with (a couple leaves together).
 
     A block is stored as an ordinary call-off and reads exactly like one: the other person is
     never told they were blocked. Leaving never says why someone left."""
@@ -183,9 +184,10 @@ def _call_off_words(reason: str, count: int) -> tuple[str, str]:
         else "plans on the care board were called off"
     )
     if reason == CallOff.LEFT_GROUP:
+        who = "the other person" if people == 1 else "the people you'd agreed them with"
         sentence = (
-            f"{what} on the care board {'is' if one else 'are'} called off, because the other "
-            "person left the group."
+            f"{what} on the care board {'is' if one else 'are'} called off, because {who} left "
+            "the group."
         )
     elif reason == CallOff.GROUP_ENDED:
         sentence = (
@@ -216,11 +218,14 @@ def tell_of_call_off(match_ids: list[int]) -> int:
     )
     callers = {m.cancelled_by_id for m in matches if m.cancelled_by_id is not None}
     counts: dict[tuple[int, str], int] = {}
+    others: dict[tuple[int, str], set[int]] = {}
     for match in matches:
         for person_id in (match.giver_id, match.receiver_id):
             if person_id not in callers:
                 key = (person_id, match.cancel_reason)
                 counts[key] = counts.get(key, 0) + 1
+                other = match.receiver_id if person_id == match.giver_id else match.giver_id
+                others.setdefault(key, set()).add(other)
     people = User.objects.defer("password").in_bulk({person_id for person_id, _ in counts})
     link = site_link("care:home")
     sent = 0
@@ -228,7 +233,7 @@ def tell_of_call_off(match_ids: list[int]) -> int:
         person = people.get(person_id)
         if person is None:
             continue
-        subject, sentence = _call_off_words(reason, count)
+        subject, sentence = _call_off_words(reason, count, len(others[(person_id, reason)]))
         sent += _care_email(
             person,
             subject,

@@ -123,6 +123,37 @@ def test_leaving_tells_each_other_person_once_without_saying_why(how: str, run_w
             assert secret not in message.subject + message.body
 
 
+def test_a_couple_leaving_is_not_told_as_one_person_leaving(run_worker: Any) -> None:
+    """A couple's places end together: whoever had agreed something with each of them reads that
+    the people they'd agreed it with left, not "the other person"."""
+    from circlecare.enrollment.models import Pairing
+
+    circle = make_circle(4)
+    one, partner, both, just_one = circle.members
+    pairing = Pairing.objects.create(cohort=circle.cohort)
+    Enrollment.objects.filter(member__in=[one, partner]).update(pairing=pairing)
+    make_match(CarePostFactory(cohort=circle.cohort, author=both), one)
+    make_match(CarePostFactory(cohort=circle.cohort, author=partner, kind=PostKind.OFFER), both)
+    make_match(CarePostFactory(cohort=circle.cohort, author=just_one), one)
+    make_match(CarePostFactory(cohort=circle.cohort, author=just_one, title="Tea"), one)
+
+    withdraw(enrollment=seat(one, circle.cohort))
+    run_worker()
+
+    sent = {message.to[0]: message.body for message in call_off_emails()}
+    assert sorted(sent) == sorted([both.email, just_one.email])
+    assert (
+        "2 things you'd agreed on the care board are called off, because the people you'd "
+        "agreed them with left the group." in sent[both.email]
+    )
+    assert (
+        "2 things you'd agreed on the care board are called off, because the other person left "
+        "the group." in sent[just_one.email]
+    )
+    for body in sent.values():
+        assert one.display_name not in body and partner.display_name not in body
+
+
 def test_a_group_ending_tells_everyone_once_that_it_ended(run_worker: Any) -> None:
     circle = make_circle(3)
     a, b, c = circle.members
