@@ -239,6 +239,19 @@ def test_a_too_long_reason_is_refused_by_the_services_themselves() -> None:
     assert not CareReport.objects.exists() and not post.is_hidden
 
 
+def test_the_report_page_does_not_suggest_the_author_hears_of_reports() -> None:
+    """Nothing tells a post's author that it was reported; the page must not suggest it is only
+    the reporter's name that is kept from them."""
+    circle = make_circle(2)
+    author, reader = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    page = html.unescape(
+        logged_in(reader).get(reverse("care:report_post", args=[post.pk])).content.decode()
+    )
+    assert f"{author.display_name} isn't told of your report." in page
+    assert "told who reported" not in page
+
+
 def test_the_report_page_says_at_once_when_a_report_could_only_be_refused() -> None:
     """The post's author, and someone who has already reported it, are told before they write
     a reason, not after."""
