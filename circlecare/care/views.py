@@ -324,6 +324,12 @@ def _match_response(
         messages.success(request, ok)
     if error:
         messages.error(request, error)
+    try:
+        queries.visible_post(_user(request), match.post_id)
+    except Http404:
+        # The post left their view while the page was open (hidden, its board turned off, the
+        # member gone from the group): their care page, not a missing page.
+        return redirect("care:home")
     return redirect("care:post", post_id=match.post_id)
 
 

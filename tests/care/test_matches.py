@@ -314,3 +314,24 @@ def test_acting_on_a_post_hidden_while_the_page_was_open_says_so(action: str) ->
     # Someone who cannot see the board still learns nothing about the post.
     outsider = logged_in(make_circle(1).members[0])
     assert outsider.post(reverse(f"care:{action}", args=[post.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("action", ["match_done", "match_cancel"])
+def test_acting_on_a_match_whose_post_was_hidden_meanwhile_lands_on_the_care_page(
+    action: str,
+) -> None:
+    """The action is between the two people and still happens; what follows is their care page,
+    not the post they can no longer open."""
+    circle = make_circle(2)
+    author, helper = circle.members
+    match = make_match(CarePostFactory(cohort=circle.cohort, author=author), helper)
+    services.hide_post(post=match.post, reason="Not for the board", actor=circle.lead)
+    client = logged_in(helper)
+    response = client.post(reverse(f"care:{action}", args=[match.pk]), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("care:home"), 302)]
+    page = response.content.decode()
+    assert "Marked as done." in page or "Called off." in page
+    # The author still sees their own (hidden) post.
+    after_author = logged_in(author).post(reverse("care:match_done", args=[match.pk]))
+    assert after_author["Location"] == reverse("care:post", args=[match.post_id])
