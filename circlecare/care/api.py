@@ -88,11 +88,12 @@ class MatchOut(Schema):
     id: int
     post_id: int
     status: str
-    cancel_reason: Literal["", "by_one", "left_group", "group_ended"] = Field(
+    cancel_reason: Literal["", "by_one", "left_group", "group_ended", "post_hidden"] = Field(
         ...,
         description=(
             "Why it was called off: by_one (one of the two called it off), left_group (one of "
-            "the two left the group) or group_ended. Empty unless status is cancelled."
+            "the two left the group), group_ended or post_hidden (the facilitators took the post "
+            "off the board). Empty unless status is cancelled."
         ),
     )
     i_give: bool = Field(..., description="True when I give the care, False when I receive it.")

@@ -169,6 +169,7 @@ class CallOff(models.TextChoices):
     BY_ONE_OF_THEM = "by_one", "One of the two called it off"
     LEFT_GROUP = "left_group", "One of the two left the group"
     GROUP_ENDED = "group_ended", "The group ended"
+    POST_HIDDEN = "post_hidden", "The facilitators took the post off the board"
 
 
 class CareMatch(models.Model):

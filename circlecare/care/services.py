@@ -344,6 +344,11 @@ def hide_post(*, post: CarePost, reason: str, actor: User) -> CarePost:
         post.hidden_by = actor
         post.hidden_reason = reason
         post.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        # Neither of the two could open the post any more: what they agreed on it is called
+        # off (showing the post again does not bring it back), and both are told why.
+        _call_off_agreed(
+            Q(post=post), now=post.hidden_at, reason=CallOff.POST_HIDDEN, by_id=actor.pk
+        )
         record(
             actor=actor,
             action=AuditAction.CARE_POST_HIDDEN,

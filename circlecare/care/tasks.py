@@ -189,6 +189,11 @@ def _call_off_words(reason: str, count: int, people: int = 1) -> tuple[str, str]
             f"{what} on the care board {'is' if one else 'are'} called off, because {who} left "
             "the group."
         )
+    elif reason == CallOff.POST_HIDDEN:
+        sentence = (
+            f"The group's facilitators took a post off the care board, so {what[0].lower()}"
+            f"{what[1:]} on it {'is' if one else 'are'} called off."
+        )
     elif reason == CallOff.GROUP_ENDED:
         sentence = (
             f"Your group has ended, so {what[0].lower() + what[1:]} on its care board and not "

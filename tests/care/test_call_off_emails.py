@@ -182,3 +182,32 @@ def test_nobody_is_emailed_who_turned_care_board_emails_off(run_worker: Any) -> 
     services.cancel_match(match=match, actor=helper)
     run_worker()
     assert call_off_emails() == []
+
+
+def test_hiding_a_post_calls_off_what_was_agreed_on_it_and_tells_both(run_worker: Any) -> None:
+    """Neither could open the post any more; showing it again brings nothing back."""
+    from circlecare.care.models import CareMatch
+
+    circle = make_circle(2)
+    circle.cohort.program.title = GROUP
+    circle.cohort.program.save()
+    author, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, title="A phone call tonight")
+    match = make_match(post, helper)
+    services.hide_post(post=post, reason="Shares a phone number", actor=circle.lead)
+    match.refresh_from_db()
+    assert (match.status, match.cancel_reason) == ("cancelled", "post_hidden")
+    run_worker()
+    sent = call_off_emails()
+    assert sorted(m.to[0] for m in sent) == sorted([author.email, helper.email])
+    for email in sent:
+        person = author if email.to[0] == author.email else helper
+        assert email.body.startswith(
+            f"Hello {person.display_name},\n\nThe group's facilitators took a post off the care board, so something you'd "
+            "agreed on it is called off."
+        )
+        text = email.subject + email.body
+        for secret in ("phone call", GROUP, "Shares a phone number", f"/posts/{post.pk}/"):
+            assert secret not in text
+    services.unhide_post(post=post, actor=circle.lead)
+    assert CareMatch.objects.get(pk=match.pk).status == "cancelled"
