@@ -531,14 +531,15 @@ def member_flow(user: User) -> MemberFlow:
     return flow
 
 
-def my_open_matches(user: User) -> list[CareMatch]:
-    """Care the member has agreed and not yet seen through, newest first.
+def my_open_matches(user: User, *, limit: int | None = 20) -> list[CareMatch]:
+    """Care the member has agreed and not yet seen through, newest first (the newest ``limit``,
+    or all for None).
 
     Only matches whose post they can still open: not in a group they have left or whose board
     was turned off, nor on a post hidden from them or by someone blocked either way (a mute
     leaves what was agreed in place, and its post open to the two of them).
     """
-    return list(
+    matches = (
         CareMatch.objects.filter(Q(giver=user) | Q(receiver=user), status=MatchStatus.AGREED)
         .filter(
             cohort_id__in=Enrollment.objects.filter(
@@ -553,8 +554,9 @@ def my_open_matches(user: User) -> list[CareMatch]:
         .exclude(post__author_id__in=blocked_author_ids(user))
         .select_related("post", "giver", "receiver")
         .defer("giver__password", "receiver__password")
-        .order_by("-created_at")[:20]
+        .order_by("-created_at", "-pk")
     )
+    return list(matches if limit is None else matches[:limit])
 
 
 @dataclass(frozen=True)

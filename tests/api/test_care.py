@@ -535,3 +535,17 @@ def test_calling_off_closing_and_reporting_share_the_per_user_rate_limit() -> No
         assert response.status_code == 429 and response.json()["code"] == "rate_limited"
         assert int(response["Retry-After"]) > 0
     assert unchanged()
+
+
+def test_open_matches_are_all_counted_and_paged() -> None:
+    """The care page shows the newest 20; the API pages through every one, and counts them."""
+    from circlecare.care import queries
+    from tests.care.factories import make_match
+
+    practice = make_practice()
+    robin = neighbour(practice)
+    for _ in range(23):
+        make_match(CarePostFactory(cohort=practice.cohort, author=practice.member), robin)
+    page = Api(robin).get(f"{URL}/matches").json()
+    assert page["count"] == 23
+    assert len(queries.my_open_matches(robin)) == 20
