@@ -82,6 +82,16 @@ def _retime(meeting: Meeting, local_date: date, local_time: time, zone: str) -> 
     meeting.ics_sequence += 1
     # Reminders already sent were for the old time: the new time gets its own.
     ReminderSent.objects.filter(meeting_id=meeting.pk).delete()
+    _forget_early_arrivals(meeting)
+
+
+def _forget_early_arrivals(meeting: Meeting) -> None:
+    """A meeting changed before it started was not held at the time anyone joined it early (or
+    was marked then): those marks go, so that nobody is counted as at a meeting that did not
+    happen, and the room is entered again through the join step, which asks a therapy member
+    afresh where they are."""
+    _in_transaction()
+    Attendance.objects.filter(meeting_id=meeting.pk).delete()
 
 
 def _after_commit(
@@ -400,6 +410,7 @@ def cancel_meeting(*, meeting: Meeting, actor: User) -> Meeting:
         locked.status = MeetingStatus.CANCELLED
         locked.ics_sequence += 1
         locked.save()
+        _forget_early_arrivals(locked)
         _meetings_changed(cohort)
         record(
             actor=actor,

@@ -23,6 +23,7 @@ from circlecare.meetings.errors import (
     LocationRequired,
     ScheduleError,
 )
+from circlecare.meetings.live.access import room_access
 from circlecare.meetings.models import (
     Attendance,
     AttendanceStatus,
@@ -507,6 +508,34 @@ def test_joining_early_leaves_the_meeting_open_to_staff_changes_until_it_starts(
     services.join_meeting(meeting=started, member=member_of(other))
     started.refresh_from_db()
     assert started.status == MeetingStatus.HELD
+
+
+def test_joining_early_does_not_carry_over_to_a_meeting_moved_or_cancelled_before_it_starts() -> (
+    None
+):
+    """Someone who joined in the ten minutes before the start, from a state they named then,
+    joins the moved meeting afresh: the room asks again where they are, and the earlier join is
+    not kept as attendance at a meeting that did not happen then (nor at a cancelled one)."""
+    cohort, meeting = _live_meeting(kind=ProgramKind.THERAPY, minutes_from_start=-5)
+    member = member_of(cohort)
+    services.join_meeting(meeting=meeting, member=member, state="NY")
+    new_start = timezone.localtime(meeting.starts_at, ZoneInfo(cohort.time_zone)) + timedelta(
+        days=1
+    )
+    services.move_meeting(
+        meeting=meeting,
+        local_date=new_start.date(),
+        local_time=new_start.time().replace(tzinfo=None),
+        actor=coordinator(),
+    )
+    meeting.refresh_from_db()
+    assert not Attendance.objects.filter(meeting=meeting).exists()
+    assert room_access(member, meeting.pk, meeting.starts_at) is None
+
+    other, cancelled = _live_meeting(minutes_from_start=-5)
+    services.join_meeting(meeting=cancelled, member=member_of(other))
+    services.cancel_meeting(meeting=cancelled, actor=coordinator())
+    assert not Attendance.objects.filter(meeting=cancelled).exists()
 
 
 def test_someone_marked_excused_who_comes_after_all_is_let_in() -> None:
