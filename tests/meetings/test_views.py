@@ -531,6 +531,19 @@ def test_my_meetings_query_count_does_not_grow_with_meetings(
         client.get(reverse("meetings:mine"))
 
 
+def test_meetings_a_facilitator_leads_say_which_are_cancelled() -> None:
+    """The lead's list of coming meetings showed a cancelled one just like the others."""
+    s = _setup()
+    cancelled = meeting_at(s["cohort"], timezone.now() + timedelta(days=10), number=2)
+    Meeting.objects.filter(pk=cancelled.pk).update(status=MeetingStatus.CANCELLED)
+    page = _client(s["lead"]).get(reverse("meetings:mine")).content.decode()
+    led = page.split('id="led-heading"')[1].split("</section>")[0]
+    rows = led.split("<li>")
+    held = next(r for r in rows if f'/meetings/{s["meeting"].pk}/"' in r)
+    off = next(r for r in rows if f'/meetings/{cancelled.pk}/"' in r)
+    assert "Cancelled" in off and "Cancelled" not in held
+
+
 def test_member_group_panel_shows_the_next_meeting() -> None:
     s = _setup()
     meeting_at(s["cohort"], timezone.now() - timedelta(days=7), number=2)  # already over
