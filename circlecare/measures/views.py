@@ -108,6 +108,11 @@ def crisis_on_failure(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         try:
             return view(request, *args, **kwargs)
         except Http404:
+            # A questionnaire taken back while its form was open (its meeting moved later, or a
+            # check-in after an absence was recorded) is not found, but the risk answer was still
+            # given. The same page answers for any address, so it says nothing of what exists.
+            if _posted_risk_answer(request):
+                return crisis_response(request, saved=False)
             raise
         except Exception:
             if _posted_risk_answer(request):

@@ -492,6 +492,25 @@ def test_crisis_page_shows_even_when_the_assessment_cannot_be_loaded(
         client_for(world["member"]).post(urls(world)["take"], post)
 
 
+def test_a_risk_answer_to_a_questionnaire_taken_back_meanwhile_still_brings_crisis_resources(
+    world: dict[str, Any],
+) -> None:
+    """The form was open when the questionnaire was taken back (its meeting moved later, or the
+    member was marked absent for a check-in): the answers have nowhere to go, but a risk answer
+    given is a risk answer, and the very next page offers support rather than "not found"."""
+    client = client_for(world["member"])
+    assert client.get(urls(world)["take"]).status_code == 200
+    Assessment.objects.filter(pk=world["due"].pk).delete()
+    post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 4, risk=2))}
+    response = client.post(urls(world)["take"], post)
+    body = response.content.decode()
+    assert response.status_code == 200 and "tel:988" in body and "tel:911" in body
+    assert "couldn't save your answers" in body
+    # Without a risk answer it stays a plain "not found", as for anyone else's questionnaire.
+    post["item_9"] = "0"
+    assert client.post(urls(world)["take"], post).status_code == 404
+
+
 def test_the_support_page_speaks_of_saved_answers_only_right_after_they_were_saved(
     world: dict[str, Any],
 ) -> None:
