@@ -294,6 +294,16 @@ def test_facilitator_edits_attendance_and_the_member_sees_it() -> None:
     assert b"Excused" in detail.content
 
 
+def test_the_attendance_page_of_a_cancelled_meeting_says_it_was_cancelled() -> None:
+    """It said attendance could be recorded once the meeting opened, which it never will."""
+    s = _setup(start=timezone.now() - timedelta(days=1))
+    Meeting.objects.filter(pk=s["meeting"].pk).update(status=MeetingStatus.CANCELLED)
+    url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
+    page = _client(s["lead"]).get(url).content.decode()
+    assert "This meeting was cancelled" in page
+    assert "once the meeting opens" not in page
+
+
 def test_a_recorded_mark_is_not_offered_back_as_not_recorded() -> None:
     """A mark can be changed but not cleared: the sheet does not offer "Not recorded" for it,
     so saving never reports a change that did not happen."""
