@@ -502,6 +502,10 @@ def follow_meetings(*, cohort: Cohort, now: datetime | None = None) -> None:
     _follow_meetings(cohort, _plan(cohort, weeks), weeks, now)
 
 
+def _seated_after(confirmed_at: datetime | None, meeting_ended: datetime) -> bool:
+    return confirmed_at is not None and confirmed_at >= meeting_ended
+
+
 def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> int:
     """Create the assessments that have become due for the cohort's members; close old ones.
 
@@ -512,11 +516,13 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
     weeks = meeting_weeks(cohort)
     plan = _plan(cohort, weeks)
     due = [p for p in plan if p[3] <= now]
-    member_ids = list(
+    seated = dict(
         Enrollment.objects.filter(cohort=cohort, status__in=_ASKED).values_list(
-            "member_id", flat=True
+            "member_id", "confirmed_at"
         )
     )
+    member_ids = list(seated)
+    ended = {w.number: w.ends_at for w in weeks}
     away = set(
         Attendance.objects.filter(meeting__cohort=cohort, status__in=AWAY).values_list(
             "member_id", "meeting__number"
@@ -536,8 +542,12 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
         for code, occasion, week, due_at in due
         # Nothing is made already closed: an occasion a week past due is not asked any more.
         if due_at > now - CLOSES_AFTER
-        # Nobody is asked how a meeting went that they were recorded as missing.
-        and not (occasion == Occasion.CHECKIN and (member_id, week) in away)
+        # Nobody is asked how a meeting went that they were recorded as missing, or that was
+        # over before they had a seat (an offer made before the group started, accepted after).
+        and not (
+            occasion == Occasion.CHECKIN
+            and ((member_id, week) in away or _seated_after(seated[member_id], ended[week]))
+        )
     ]
     with transaction.atomic():
         # Rows made before a change to the meetings take the new times first, so none is

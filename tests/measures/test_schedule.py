@@ -28,6 +28,13 @@ from tests.meetings.factories import coordinator
 pytestmark = pytest.mark.django_db
 
 
+def _seated(**fields: Any) -> Enrollment:
+    """A seat taken before the groups here first meet (the factory's is taken now)."""
+    fields.setdefault("confirmed_at", datetime(2026, 1, 1, tzinfo=UTC))
+    enrollment: Enrollment = EnrollmentFactory(**fields)
+    return enrollment
+
+
 @pytest.fixture
 def cohort() -> Any:
     program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=4, minutes_per_meeting=90)
@@ -66,7 +73,7 @@ def test_measurement_plan_overrides_the_weekly_instruments(cohort: Any) -> None:
 
 
 def test_scheduling_is_idempotent_and_closes_old_ones(cohort: Any) -> None:
-    e = EnrollmentFactory(cohort=cohort)
+    e = _seated(cohort=cohort)
     times = meeting_times(cohort)
     now = times[1] - timedelta(hours=47)  # week 2's questionnaire has opened
     created = schedule_due_assessments(cohort=cohort, now=now)
@@ -90,8 +97,8 @@ def test_reminders_are_sent_once_per_member_and_say_nothing_clinical(
     cohort: Any, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    e = EnrollmentFactory(cohort=cohort)
-    EnrollmentFactory(cohort=cohort, member__email_reminders=False)
+    e = _seated(cohort=cohort)
+    _seated(cohort=cohort, member__email_reminders=False)
     times = meeting_times(cohort)
     now = times[1] - timedelta(hours=1)
     schedule_due_assessments(cohort=cohort, now=now)
@@ -118,7 +125,7 @@ def test_sweep_command_schedules_running_cohorts_and_is_idempotent() -> None:
         weekday=start.weekday(),
         status=CohortStatus.RUNNING,
     )
-    member = EnrollmentFactory(cohort=cohort).member
+    member = _seated(cohort=cohort).member
     out = io.StringIO()
     call_command("measures_sweep", stdout=out)
     assert "questionnaires now due" in out.getvalue()
@@ -152,7 +159,7 @@ def opened() -> Any:
         start_time=time(10, 0),
         time_zone="America/New_York",
     )
-    EnrollmentFactory(cohort=cohort)
+    _seated(cohort=cohort)
     with pytest.MonkeyPatch.context() as mp:
         _frozen(mp, datetime(2026, 3, 1, tzinfo=UTC))
         meeting_services.create_meetings(cohort=cohort, actor=None)
@@ -259,7 +266,7 @@ def test_a_cancelled_meeting_asks_for_no_check_in(opened: Any) -> None:
 def test_a_member_recorded_as_absent_is_not_asked_how_the_meeting_went(opened: Any) -> None:
     meetings = _stored(opened)
     away = Enrollment.objects.get(cohort=opened).member
-    there = EnrollmentFactory(cohort=opened).member
+    there = _seated(cohort=opened).member
     staff = coordinator()
 
     def checkin(member: Any, week: int) -> Assessment | None:
@@ -303,6 +310,29 @@ def test_a_member_recorded_as_absent_is_not_asked_how_the_meeting_went(opened: A
         )
     schedule_due_assessments(cohort=opened, now=after_second + timedelta(hours=1))
     assert checkin(away, 2) is not None
+
+
+def test_someone_who_took_their_seat_after_a_meeting_is_not_asked_how_it_went(
+    opened: Any,
+) -> None:
+    """An offer made before the group started can still be accepted after its first meeting:
+    the new member was asked how that meeting went, one they were not part of."""
+    meetings = _stored(opened)
+    there = Enrollment.objects.get(cohort=opened).member
+    accepted_at = meetings[1].ends_at + timedelta(hours=12)
+    late = EnrollmentFactory(cohort=opened, confirmed_at=accepted_at).member
+    schedule_due_assessments(cohort=opened, now=accepted_at + timedelta(minutes=5))
+    asked = set(
+        Assessment.objects.filter(cohort=opened, instrument="CHECKIN").values_list(
+            "member_id", "meeting_week"
+        )
+    )
+    assert (there.pk, 1) in asked and (late.pk, 1) not in asked
+    # The next meeting's check-in is theirs as everyone's.
+    schedule_due_assessments(cohort=opened, now=meetings[2].ends_at + timedelta(minutes=5))
+    assert Assessment.objects.filter(
+        cohort=opened, member=late, instrument="CHECKIN", meeting_week=2
+    ).exists()
 
 
 # --- after the group ends ---------------------------------------------------------------------
