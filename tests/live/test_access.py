@@ -1,5 +1,6 @@
 """The room's records are written in transactions of their own: a room change made inside someone
-else's transaction is refused rather than left to that transaction's fate."""
+else's transaction is refused rather than left to that transaction's fate. And who may stay in
+the room, and why not."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from circlecare.meetings import services
 from circlecare.meetings.live import access as room
 from circlecare.meetings.live.models import RoomPresence
-from circlecare.meetings.models import Meeting
+from circlecare.meetings.models import AttendanceStatus, Meeting
 from tests.factories import CohortFactory
-from tests.meetings.factories import meeting_at
+from tests.meetings.factories import meeting_at, member_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,3 +44,21 @@ def test_ending_a_meeting_inside_someone_elses_transaction_is_refused() -> None:
         room.end_meeting(entry)
     assert Meeting.objects.get(pk=meeting.pk).ended_at is None
     assert room.end_meeting(entry) is True
+
+
+def test_someone_recorded_as_away_while_in_the_room_is_told_so_not_that_they_were_removed() -> None:
+    """A facilitator marked a member absent or excused on the sheet while they were in the room:
+    the room closes for them (its ticket is their attendance), but nobody removed them, and
+    joining again from the meeting page lets them back in."""
+    meeting = a_meeting_about_to_start()
+    member = member_of(meeting.cohort)
+    services.join_meeting(meeting=meeting, member=member)
+    entry = room.room_access(member, meeting.pk)
+    assert entry is not None
+    services.record_attendance(
+        meeting=meeting, member=member, status=AttendanceStatus.EXCUSED, actor=meeting.cohort.lead
+    )
+    assert not room.still_allowed(entry, member)
+    assert room.why_out(entry, member) == "away"
+    services.join_meeting(meeting=meeting, member=member)
+    assert room.still_allowed(entry, member)

@@ -131,7 +131,8 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
 def why_out(access: Access, user: Any) -> str:
     """Once ``still_allowed`` says no: why, for the words the room shows. "ended" (the window
     closed, or a facilitator ended it), "left" (no longer in the group), "location" (a state the
-    clinician cannot serve), or "removed"."""
+    clinician cannot serve), "removed", or "away" (recorded as absent or excused meanwhile:
+    joining again from the meeting page lets them back in)."""
     meeting = Meeting.objects.select_related("cohort__program").get(pk=access.meeting_id)
     if not meeting.is_joinable_at(timezone.now()):
         return "ended"
@@ -143,7 +144,14 @@ def why_out(access: Access, user: Any) -> str:
         return "left"
     if meeting.cohort.program.is_therapy and not _latest_location_allowed(meeting, user):
         return "location"
-    return "removed"
+    if RoomRemoval.objects.filter(meeting=meeting, user_id=access.user_id).exists():
+        return "removed"
+    present = Attendance.objects.filter(
+        meeting=meeting,
+        member_id=access.user_id,
+        status__in=[AttendanceStatus.ATTENDED, AttendanceStatus.LATE],
+    )
+    return "removed" if present.exists() else "away"
 
 
 def still_allowed(access: Access, user: Any, session_key: str | None = None) -> bool:
