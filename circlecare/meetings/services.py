@@ -32,6 +32,7 @@ from circlecare.meetings.errors import (
 from circlecare.meetings.models import (
     AWAY,
     LATE_AFTER,
+    PRESENT,
     Attendance,
     AttendanceStatus,
     CalendarFeed,
@@ -407,6 +408,14 @@ def cancel_meeting(*, meeting: Meeting, actor: User) -> Meeting:
             raise InvalidTransition("Only a scheduled meeting can be cancelled.")
         if locked.ends_at <= now:
             raise InvalidTransition("This meeting is over; it can't be cancelled.")
+        if (
+            locked.starts_at <= now
+            and Attendance.objects.filter(meeting=locked, status__in=PRESENT).exists()
+        ):
+            # Those who joined early are in it: it is under way, held in all but its status.
+            raise InvalidTransition(
+                "This meeting has started and people are in it, so it can't be cancelled."
+            )
         locked.status = MeetingStatus.CANCELLED
         locked.ics_sequence += 1
         locked.save()

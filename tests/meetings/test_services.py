@@ -538,6 +538,22 @@ def test_joining_early_does_not_carry_over_to_a_meeting_moved_or_cancelled_befor
     assert not Attendance.objects.filter(meeting=cancelled).exists()
 
 
+def test_a_meeting_under_way_with_people_in_it_is_not_cancelled() -> None:
+    """They joined early, so nothing marked the meeting held at its start; a cancellation asked
+    for a few minutes in (from a confirmation page opened before the start) would tell everyone
+    it did not happen, and drop the attendance of those in it."""
+    cohort, meeting = _live_meeting(minutes_from_start=3)
+    member = member_of(cohort)
+    services.join_meeting(
+        meeting=meeting, member=member, now=meeting.starts_at - timedelta(minutes=5)
+    )
+    with pytest.raises(InvalidTransition):
+        services.cancel_meeting(meeting=meeting, actor=coordinator())
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.SCHEDULED
+    assert Attendance.objects.filter(meeting=meeting, member=member).exists()
+
+
 def test_someone_marked_excused_who_comes_after_all_is_let_in() -> None:
     cohort, meeting = _live_meeting(minutes_from_start=1)
     member = member_of(cohort)
