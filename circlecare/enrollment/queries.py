@@ -303,7 +303,7 @@ def attach_panel_data(cohorts: list[Cohort], member: Any) -> None:
     attach_meetings([c for c in cohorts if not hasattr(c, "scheduled_meetings")])
     now = timezone.now()
     upcoming = {
-        c.pk: next((m for m in c.scheduled_meetings if m.ends_at > now), None)  # type: ignore[attr-defined]
+        c.pk: next((m for m in c.scheduled_meetings if not m.is_over_at(now)), None)  # type: ignore[attr-defined]
         for c in cohorts
     }
     base: dict[int, dict[int, Any]] = defaultdict(dict)

@@ -95,6 +95,10 @@ class Meeting(models.Model):
             return "open"
         return "ended"
 
+    def is_over_at(self, now: datetime) -> bool:
+        """Its time has passed, or a facilitator ended it for everyone before then."""
+        return now >= self.ends_at or (self.ended_at is not None and now >= self.ended_at)
+
     def is_joinable_at(self, now: datetime) -> bool:
         return self.window_state(now) == "open"
 

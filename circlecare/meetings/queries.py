@@ -48,7 +48,8 @@ def meetings_led_by(user: User) -> QuerySet[Meeting]:
 
 
 def next_meeting(cohort: Cohort, now: datetime | None = None) -> Meeting | None:
-    """The cohort's next scheduled meeting that has not ended yet (one query)."""
+    """The cohort's next scheduled meeting that has not ended yet, at its time or by a
+    facilitator ending it early (one query)."""
     now = now or timezone.now()
     return (
         Meeting.objects.filter(
@@ -56,6 +57,7 @@ def next_meeting(cohort: Cohort, now: datetime | None = None) -> Meeting | None:
             status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD],
             ends_at__gt=now,
         )
+        .exclude(ended_at__lte=now)
         .order_by("starts_at", "pk")
         .first()
     )

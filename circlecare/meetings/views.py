@@ -100,8 +100,8 @@ def my_meetings(request: HttpRequest) -> HttpResponse:
     mine = list(queries.meetings_for_member(user))
     led = list(queries.meetings_led_by(user)) if user.is_facilitator or user.is_staff else []
     marks = queries.member_attendance(user)
-    upcoming = [m for m in mine if m.ends_at > now]
-    past = [m for m in mine if m.ends_at <= now]
+    upcoming = [m for m in mine if not m.is_over_at(now)]
+    past = [m for m in mine if m.is_over_at(now)]
     past.reverse()
     for item in past:
         item.my_attendance = marks.get(item.pk)  # type: ignore[attr-defined]
@@ -112,7 +112,7 @@ def my_meetings(request: HttpRequest) -> HttpResponse:
             "upcoming": upcoming,
             "next_up": _next_per_group(upcoming),
             "past": past,
-            "led": [m for m in led if m.ends_at > now],
+            "led": [m for m in led if not m.is_over_at(now)],
             "feed": queries.active_feed(user),
             # Shown once, on the page the creation redirected to (then forgotten).
             "new_feed_url": request.session.pop(NEW_FEED_URL, None),

@@ -554,6 +554,28 @@ def test_meetings_a_facilitator_leads_say_which_are_cancelled() -> None:
     assert "Cancelled" in off and "Cancelled" not in held
 
 
+def test_a_meeting_ended_early_is_no_longer_shown_as_the_next_one() -> None:
+    """The facilitator ended it for everyone before its time: My groups and My meetings still
+    offered it as the next meeting, whose page then said it had ended."""
+    s = _setup(start=timezone.now() - timedelta(minutes=30))
+    Meeting.objects.filter(pk=s["meeting"].pk).update(
+        ended_at=timezone.now() - timedelta(minutes=5)
+    )
+    later = meeting_at(s["cohort"], timezone.now() + timedelta(days=7), number=2)
+    client = _client(s["member"])
+    groups = client.get(reverse("enrollment:my_groups")).content.decode()
+    assert f'/meetings/{later.pk}/"' in groups and f'/meetings/{s["meeting"].pk}/"' not in groups
+    page = client.get(reverse("meetings:mine")).content.decode()
+    coming, earlier = page.split('id="past-heading"')
+    assert f'/meetings/{s["meeting"].pk}/"' not in coming
+    assert f'/meetings/{s["meeting"].pk}/"' in earlier
+    rendered = render_to_string(
+        "meetings/_member_group_panel.html",
+        {"cohort": s["cohort"], "enrollment": None, "user": s["member"]},
+    )
+    assert f"/meetings/{s['meeting'].pk}/" not in rendered
+
+
 def test_member_group_panel_shows_the_next_meeting() -> None:
     s = _setup()
     meeting_at(s["cohort"], timezone.now() - timedelta(days=7), number=2)  # already over
