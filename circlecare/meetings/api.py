@@ -140,7 +140,7 @@ def list_meetings(request: HttpRequest, upcoming: bool | None = None) -> Any:
         rows += [(m, "facilitator") for m in queries.meetings_led_by(user) if m.pk not in seen]
     rows.sort(key=lambda row: (row[0].starts_at, row[0].pk))
     if upcoming is not None:
-        rows = [(m, r) for m, r in rows if (m.ends_at > now) == upcoming]
+        rows = [(m, r) for m, r in rows if (not m.is_over_at(now)) == upcoming]
     return [meeting_out(m, r, marks.get(m.pk), now) for m, r in rows]
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from circlecare.meetings.models import Attendance, AttendanceStatus, MeetingStatus
+from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from tests.api.helpers import NOT_FOUND, Api, make_practice
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.meetings.factories import meeting_at
@@ -42,6 +42,19 @@ def test_my_meetings_with_my_attendance_paginated_and_filtered() -> None:
     assert api.get(URL, {"upcoming": "true"}).json()["count"] == 2
     led = Api(practice.lead).get(URL).json()["items"]
     assert {m["role"] for m in led} == {"facilitator"} and len(led) == 2
+
+
+def test_a_meeting_ended_early_is_listed_with_the_past_ones() -> None:
+    """As on the pages: once a facilitator has ended it for everyone, it is not one to come."""
+    practice = make_practice()
+    Meeting.objects.filter(pk=practice.meeting.pk).update(ended_at=timezone.now())
+    api = Api(practice.member)
+    assert [m["id"] for m in api.get(URL, {"upcoming": "false"}).json()["items"]] == [
+        practice.meeting.pk
+    ]
+    assert practice.meeting.pk not in [
+        m["id"] for m in api.get(URL, {"upcoming": "true"}).json()["items"]
+    ]
 
 
 def test_one_meeting_says_whether_it_is_open_to_join() -> None:
