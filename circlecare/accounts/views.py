@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from circlecare.accounts.data_rights import (
     RETAINED_NOTICE,
@@ -80,7 +80,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def session_status(request: HttpRequest) -> HttpResponse:
     """Whether this browser is still signed in, and for how long without another request.
 

@@ -93,7 +93,7 @@ def _next_per_group(upcoming: list[Meeting]) -> list[Meeting]:
 
 
 @login_required
-@require_GET
+@require_safe
 def my_meetings(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     now = timezone.now()
@@ -159,7 +159,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, role = _meeting(request, pk)
     context = _meeting_context(request, meeting, role)
@@ -170,7 +170,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def download_ics(request: HttpRequest, pk: int) -> HttpResponse:
     meeting, _role = _meeting(request, pk)
     response = HttpResponse(
@@ -304,7 +304,7 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def groups(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not (user.is_staff or user.is_facilitator or user.led_cohorts.exists()):
@@ -315,7 +315,7 @@ def groups(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def cohort_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     cohort = _staff_cohort(request, pk, leads_too=True)
     meetings = list(cohort.meetings.all())

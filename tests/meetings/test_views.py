@@ -87,6 +87,24 @@ def test_meeting_pages_answer_only_people_of_the_cohort(route: str) -> None:
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
 
 
+def test_read_only_meeting_pages_answer_head_as_they_answer_get() -> None:
+    """A link checker or a calendar app asking with HEAD gets the page's status, not a 405; the
+    room and the notes pages, whose every opening is recorded, still take GET only."""
+    s = _setup()
+    pk, cohort = s["meeting"].pk, s["cohort"].pk
+    member, lead = _client(s["member"]), _client(s["lead"])
+    for client, url in (
+        (member, reverse("meetings:detail", kwargs={"pk": pk})),
+        (member, reverse("meetings:ics", kwargs={"pk": pk})),
+        (member, reverse("meetings:mine")),
+        (member, reverse("session_status")),
+        (lead, reverse("meetings:groups")),
+        (lead, reverse("meetings:schedule", kwargs={"pk": cohort})),
+    ):
+        assert client.head(url).status_code == client.get(url).status_code == 200, url
+    assert member.head(reverse("meetings:room", kwargs={"pk": pk})).status_code == 405
+
+
 def test_attendance_page_is_for_facilitators_and_coordinators_only() -> None:
     s = _setup(start=timezone.now())
     url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
