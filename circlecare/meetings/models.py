@@ -99,6 +99,13 @@ class Meeting(models.Model):
         """Its time has passed, or a facilitator ended it for everyone before then."""
         return now >= self.ends_at or (self.ended_at is not None and now >= self.ended_at)
 
+    @property
+    def over_at(self) -> datetime:
+        """When it was (or will be) over: its end, or earlier if a facilitator ended it early."""
+        if self.ended_at is not None and self.ended_at < self.ends_at:
+            return self.ended_at
+        return self.ends_at
+
     def is_joinable_at(self, now: datetime) -> bool:
         return self.window_state(now) == "open"
 

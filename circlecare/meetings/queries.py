@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from circlecare.accounts.models import User
@@ -100,17 +100,24 @@ def latest_attestation(meeting: Meeting, member: User) -> LocationAttestation | 
     )
 
 
+def roster_members(meeting: Meeting) -> QuerySet[User]:
+    """Who belongs on ``meeting``'s attendance sheet: everyone who held a seat in the group at
+    the meeting's time (confirmed before it was over, not ended before it started), and anyone
+    already marked for it. So someone who later left keeps their place on the sheets of the
+    meetings they had a seat for, and someone who joined afterwards is on none of them."""
+    held_seat = Enrollment.objects.filter(
+        member=OuterRef("pk"),
+        cohort_id=meeting.cohort_id,
+        confirmed_at__isnull=False,
+        confirmed_at__lt=meeting.over_at,
+    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=meeting.starts_at))
+    marked = Attendance.objects.filter(member=OuterRef("pk"), meeting_id=meeting.pk)
+    return User.objects.filter(Exists(held_seat) | Exists(marked))
+
+
 def roster(meeting: Meeting) -> list[tuple[User, Attendance | None]]:
-    """The cohort's members (confirmed or completed) with their attendance at `meeting`."""
-    members = list(
-        User.objects.filter(
-            enrollments__cohort_id=meeting.cohort_id,
-            enrollments__status__in=MEMBER_STATUSES,
-        )
-        .defer("password")
-        .distinct()
-        .order_by("display_name", "pk")
-    )
+    """The meeting's attendance sheet (``roster_members``), each with their mark (two queries)."""
+    members = list(roster_members(meeting).defer("password").order_by("display_name", "pk"))
     marks = {a.member_id: a for a in Attendance.objects.filter(meeting=meeting)}
     return [(member, marks.get(member.pk)) for member in members]
 

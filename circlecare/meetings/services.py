@@ -21,7 +21,7 @@ from circlecare.audit.services import record
 from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.models import Enrollment
 from circlecare.errors import ConsentRequired, InvalidTransition, NotFound
-from circlecare.meetings import schedule
+from circlecare.meetings import queries, schedule
 from circlecare.meetings.errors import (
     JoinWindowClosed,
     LocationNotServed,
@@ -568,7 +568,7 @@ def record_attendance(*, meeting: Meeting, member: User, status: str, actor: Use
     now = timezone.now()
     with transaction.atomic(durable=True):
         locked = _locked_for_attendance(meeting, actor, now)
-        if not is_member(member, locked.cohort):
+        if not queries.roster_members(locked).filter(pk=member.pk).exists():
             raise NotFound()
         attendance = _mark(locked, member, status, actor, now)
         _held_once_started(locked, now)
@@ -591,12 +591,12 @@ def record_attendances(
     now = timezone.now()
     with transaction.atomic(durable=True):
         locked = _locked_for_attendance(meeting, actor, now)
-        current = set(
-            _memberships(locked.cohort)
-            .filter(member_id__in=[member.pk for member, _ in marks])
-            .values_list("member_id", flat=True)
+        on_sheet = set(
+            queries.roster_members(locked)
+            .filter(pk__in=[member.pk for member, _ in marks])
+            .values_list("pk", flat=True)
         )
-        gone = [member.display_name for member, _ in marks if member.pk not in current]
+        gone = [member.display_name for member, _ in marks if member.pk not in on_sheet]
         if gone:
             raise InvalidTransition(
                 f"{', '.join(gone)} no longer {'belongs' if len(gone) == 1 else 'belong'} "

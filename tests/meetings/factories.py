@@ -33,9 +33,11 @@ def meeting_at(cohort: Cohort, starts_at: datetime, number: int = 1, **fields: A
     )
 
 
-def member_of(cohort: Cohort, **user_fields: Any) -> Any:
+def member_of(cohort: Cohort, seated_since: datetime | None = None, **user_fields: Any) -> Any:
+    """A member with a confirmed seat in `cohort`, taken at `seated_since` (default: now)."""
     member = UserFactory(**user_fields)
-    EnrollmentFactory(member=member, cohort=cohort)
+    when = seated_since or timezone.now()
+    EnrollmentFactory(member=member, cohort=cohort, queued_at=when, confirmed_at=when)
     return member
 
 

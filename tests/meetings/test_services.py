@@ -604,8 +604,10 @@ def test_attendance_refuses_other_people_and_bad_values() -> None:
 def test_the_attendance_sheet_is_saved_whole_or_not_at_all() -> None:
     cohort, meeting = _live_meeting()
     stays = member_of(cohort, display_name="Ana")
-    left = member_of(cohort, display_name="Bo")
+    left = member_of(cohort, display_name="Bo", seated_since=meeting.starts_at - timedelta(days=7))
     enrollment_services.withdraw(enrollment=Enrollment.objects.get(member=left, cohort=cohort))
+    # Bo left the day before this meeting, so was not in the group for it.
+    Enrollment.objects.filter(member=left).update(ended_at=meeting.starts_at - timedelta(days=1))
     before = AuditEvent.objects.count()
     with pytest.raises(InvalidTransition) as refused:
         services.record_attendances(
@@ -625,6 +627,110 @@ def test_the_attendance_sheet_is_saved_whole_or_not_at_all() -> None:
     assert [mark.status for mark in saved] == [AttendanceStatus.LATE]
     meeting.refresh_from_db()
     assert meeting.status == MeetingStatus.HELD
+
+
+def _past_meeting_with_comers_and_goers() -> dict[str, Any]:
+    """A meeting held last week; around it, people who joined and left the group."""
+    cohort, _ = _live_meeting()
+    Meeting.objects.all().delete()
+    start = timezone.now() - timedelta(days=7)
+    meeting = meeting_at(cohort, start)
+    month_before = start - timedelta(days=30)
+    people = {
+        "stayed": member_of(cohort, display_name="Ana", seated_since=month_before),
+        "left_after": member_of(cohort, display_name="Bo", seated_since=month_before),
+        "removed_after": member_of(cohort, display_name="Cy", seated_since=month_before),
+        "left_before": member_of(cohort, display_name="Di", seated_since=month_before),
+        "joined_after": member_of(
+            cohort, display_name="Ed", seated_since=start + timedelta(days=1)
+        ),
+        # Seated while the meeting was on: the seat was theirs for the rest of it.
+        "joined_during": member_of(
+            cohort, display_name="Flo", seated_since=start + timedelta(minutes=20)
+        ),
+    }
+    Attendance.objects.create(
+        meeting=meeting,
+        member=people["left_after"],
+        status=AttendanceStatus.ATTENDED,
+        recorded_by=people["left_after"],
+        at=start,
+    )
+    for key in ("left_after", "left_before"):
+        enrollment_services.withdraw(
+            enrollment=Enrollment.objects.get(member=people[key], cohort=cohort)
+        )
+    enrollment_services.remove(
+        enrollment=Enrollment.objects.get(member=people["removed_after"], cohort=cohort),
+        actor=coordinator(),
+        reason="Asked to stop coming",
+    )
+    Enrollment.objects.filter(member=people["left_before"]).update(
+        ended_at=start - timedelta(days=2)
+    )
+    return {"cohort": cohort, "meeting": meeting, **people}
+
+
+def test_a_past_meetings_sheet_is_who_had_a_seat_then_whoever_has_left_since() -> None:
+    from circlecare.meetings import queries
+
+    s = _past_meeting_with_comers_and_goers()
+    rows = queries.roster(s["meeting"])
+    assert [member.display_name for member, _ in rows] == ["Ana", "Bo", "Cy", "Flo"]
+    marks = {member.display_name: mark for member, mark in rows}
+    assert marks["Bo"] is not None and marks["Bo"].status == AttendanceStatus.ATTENDED
+    assert marks["Ana"] is None
+    # Someone marked for it stays on its sheet whatever became of their seat.
+    Attendance.objects.create(
+        meeting=s["meeting"],
+        member=s["left_before"],
+        status=AttendanceStatus.ABSENT,
+        recorded_by=s["cohort"].lead,
+        at=timezone.now(),
+    )
+    assert "Di" in [member.display_name for member, _ in queries.roster(s["meeting"])]
+
+
+def test_marks_of_people_who_left_since_can_be_corrected_and_later_joiners_are_refused() -> None:
+    s = _past_meeting_with_comers_and_goers()
+    meeting, lead = s["meeting"], s["cohort"].lead
+    services.record_attendance(
+        meeting=meeting, member=s["left_after"], status=AttendanceStatus.LATE, actor=lead
+    )
+    saved = services.record_attendances(
+        meeting=meeting,
+        marks=[(s["removed_after"], AttendanceStatus.EXCUSED), (s["stayed"], "attended")],
+        actor=lead,
+    )
+    assert len(saved) == 2
+    assert dict(
+        Attendance.objects.filter(meeting=meeting).values_list("member__display_name", "status")
+    ) == {"Ana": "attended", "Bo": "late", "Cy": "excused"}
+    for outsider in (s["joined_after"], s["left_before"]):
+        with pytest.raises(NotFound):
+            services.record_attendance(
+                meeting=meeting, member=outsider, status=AttendanceStatus.ABSENT, actor=lead
+            )
+        with pytest.raises(InvalidTransition) as refused:
+            services.record_attendances(
+                meeting=meeting,
+                marks=[(s["stayed"], AttendanceStatus.LATE), (outsider, AttendanceStatus.ABSENT)],
+                actor=lead,
+            )
+        assert outsider.display_name in refused.value.message
+    assert Attendance.objects.get(meeting=meeting, member=s["stayed"]).status == "attended"
+    assert not Attendance.objects.filter(member__in=[s["joined_after"], s["left_before"]]).exists()
+
+
+def test_a_seat_taken_after_a_meeting_ended_early_is_not_on_its_sheet() -> None:
+    from circlecare.meetings import queries
+
+    cohort, _ = _live_meeting()
+    Meeting.objects.all().delete()
+    start = timezone.now() - timedelta(days=1)
+    meeting = meeting_at(cohort, start, ended_at=start + timedelta(minutes=30))
+    member_of(cohort, display_name="Gus", seated_since=start + timedelta(minutes=45))
+    assert queries.roster(meeting) == []
 
 
 def test_attendance_cannot_be_recorded_before_the_meeting_opens() -> None:

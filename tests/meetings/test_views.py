@@ -37,6 +37,7 @@ from tests.meetings.factories import coordinator, meeting_at, member_of
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
+WEEK = timedelta(days=7)
 
 
 def _client(user: Any) -> Client:
@@ -58,7 +59,8 @@ def _setup(kind: str = ProgramKind.SKILLS, start: datetime | None = None) -> dic
     return {
         "cohort": cohort,
         "meeting": meeting,
-        "member": member_of(cohort),
+        # Seated a week before the meeting (or now, for one ahead), so on its attendance sheet.
+        "member": member_of(cohort, seated_since=min(meeting.starts_at, timezone.now()) - WEEK),
         "other_member": member_of(CohortFactory()),
         "lead": cohort.lead,
         "co": cohort.co_facilitator,
@@ -344,9 +346,10 @@ def test_a_recorded_mark_is_not_offered_back_as_not_recorded() -> None:
 def test_attendance_sheet_keeps_nothing_when_a_member_left_meanwhile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The facilitator's roster was read, then one member left before the marks were saved:
-    no mark is kept, the page names who left and shows the marks that were chosen."""
-    s = _setup(start=timezone.now() - timedelta(minutes=5))
+    """The facilitator's roster was read (the sheet opens ten minutes before the start), then
+    one member left the group before the meeting began and before the marks were saved: no mark
+    is kept, the page names who left and shows the marks that were chosen."""
+    s = _setup(start=timezone.now() + timedelta(minutes=5))
     s["member"].display_name = "Ana"
     s["member"].save()
     leaving = member_of(s["cohort"], display_name="Zed")
@@ -382,6 +385,45 @@ def test_attendance_sheet_keeps_nothing_when_a_member_left_meanwhile(
         (s["member"], AttendanceStatus.LATE)
     ]
     assert f'<option value="{AttendanceStatus.LATE}" selected>' in text
+
+
+def test_a_past_meetings_sheet_keeps_who_left_since_and_leaves_out_later_joiners(
+    django_assert_max_num_queries: Any,
+) -> None:
+    s = _setup(start=timezone.now() - WEEK)
+    meeting, cohort = s["meeting"], s["cohort"]
+    s["member"].display_name = "Ana"
+    s["member"].save()
+    left = member_of(cohort, display_name="Bo", seated_since=meeting.starts_at - WEEK)
+    Attendance.objects.create(
+        meeting=meeting,
+        member=left,
+        status=AttendanceStatus.LATE,
+        recorded_by=left,
+        at=timezone.now(),
+    )
+    enrollment_services.withdraw(enrollment=Enrollment.objects.get(member=left, cohort=cohort))
+    later = member_of(cohort, display_name="Cy")
+    url = reverse("meetings:attendance", kwargs={"pk": meeting.pk})
+    lead = _client(s["lead"])
+    with django_assert_max_num_queries(20) as small:
+        page = lead.get(url)
+    cost = len(small.captured_queries)
+    assert [(m.display_name, chosen) for m, _, chosen in page.context["rows"]] == [
+        ("Ana", ""),
+        ("Bo", AttendanceStatus.LATE),
+    ]
+    assert f'name="status-{later.pk}"' not in page.content.decode()
+    # Bo's mark can be corrected there, though Bo has left the group.
+    saved = lead.post(url, {f"status-{left.pk}": AttendanceStatus.ATTENDED})
+    assert saved.status_code == 302
+    assert Attendance.objects.get(member=left).status == AttendanceStatus.ATTENDED
+    # The sheet costs the same however many are on it.
+    for n in range(5):
+        member_of(cohort, display_name=f"Dee {n}", seated_since=meeting.starts_at - WEEK)
+    with django_assert_max_num_queries(cost):
+        page = lead.get(url)
+    assert len(page.context["rows"]) == 7
 
 
 def test_one_event_ics_download_parses_back() -> None:
