@@ -273,14 +273,19 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
                 wanted.append((member, value))
         if not errors:
             try:
-                services.record_attendances(meeting=meeting, marks=wanted, actor=_user(request))
+                saved = services.record_attendances(
+                    meeting=meeting, marks=wanted, actor=_user(request)
+                )
             except DomainError as exc:
                 errors.append(exc.message)
                 # Someone may have left meanwhile: show the roster as it is now, with the marks
                 # the facilitator chose for those still in it.
                 rows = queries.roster(meeting)
             else:
-                messages.success(request, "Attendance saved.")
+                if saved:
+                    messages.success(request, "Attendance saved.")
+                else:
+                    messages.info(request, "Nothing changed, so there was nothing to save.")
                 return redirect("meetings:attendance", pk=meeting.pk)
     shown = [
         (member, mark, entered.get(member.pk) or (mark.status if mark else ""))

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from circlecare.audit.models import AuditEvent
 from circlecare.enrollment import services as enrollment_services
 from circlecare.enrollment.models import Enrollment
 from circlecare.meetings import calendar, queries
@@ -341,6 +342,22 @@ def test_a_recorded_mark_is_not_offered_back_as_not_recorded() -> None:
     assert 'value=""' not in options(marked)
     assert f'value="{AttendanceStatus.ATTENDED}" selected' in options(marked)
     assert 'value="" selected' in options(unmarked)
+
+
+def test_saving_the_sheet_unchanged_says_nothing_changed() -> None:
+    s = _setup(start=timezone.now() - timedelta(minutes=5))
+    url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
+    lead = _client(s["lead"])
+    field = f"status-{s['member'].pk}"
+    first = lead.post(url, {field: AttendanceStatus.ATTENDED}, follow=True).content.decode()
+    assert "Attendance saved." in first
+    before = AuditEvent.objects.count()
+    for unchanged in ({field: AttendanceStatus.ATTENDED}, {}):
+        again = lead.post(url, unchanged, follow=True).content.decode()
+        assert "Nothing changed, so there was nothing to save." in again
+        assert "Attendance saved." not in again
+    assert AuditEvent.objects.count() == before
+    assert Attendance.objects.get().status == AttendanceStatus.ATTENDED
 
 
 def test_attendance_sheet_keeps_nothing_when_a_member_left_meanwhile(
