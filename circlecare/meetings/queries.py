@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from circlecare import states
 from circlecare.accounts.models import User
 from circlecare.enrollment.models import GROUP_CANCELLED, Enrollment, EnrollmentStatus
 from circlecare.meetings.models import (
@@ -122,12 +124,53 @@ def roster(meeting: Meeting) -> list[tuple[User, Attendance | None]]:
     return [(member, marks.get(member.pk)) for member in members]
 
 
-def refused_attestations(meeting: Meeting) -> list[LocationAttestation]:
-    return list(
+@dataclass(frozen=True)
+class Refusal:
+    """A refused join: who, where they said they were and when; ``later_where`` ("in New York")
+    once the same member later said they were somewhere the lead may serve them, for that
+    meeting, which settles it."""
+
+    member: User
+    where: str
+    at: datetime
+    later_where: str | None
+
+
+@dataclass(frozen=True)
+class RefusedJoins:
+    #: Refusals nobody has seen settled yet: the facilitator follows these up.
+    follow_up: list[Refusal]
+    #: Refusals the member settled by joining (or saying they were) somewhere allowed afterwards.
+    resolved: list[Refusal]
+
+    def __bool__(self) -> bool:
+        return bool(self.follow_up or self.resolved)
+
+
+def refused_attestations(meeting: Meeting) -> RefusedJoins:
+    """The meeting's refused joins, newest first, each settled or not (one query)."""
+    later_allowed = LocationAttestation.objects.filter(
+        meeting_id=meeting.pk, member_id=OuterRef("member_id"), allowed=True
+    ).filter(Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
+    rows = (
         LocationAttestation.objects.filter(meeting=meeting, allowed=False)
+        .annotate(later_state=Subquery(later_allowed.order_by("at", "pk").values("state")[:1]))
         .select_related("member")
         .defer("member__password")
-        .order_by("-at")
+        .order_by("-at", "-pk")
+    )
+    refusals = [
+        Refusal(
+            member=row.member,
+            where=row.where,
+            at=row.at,
+            later_where=states.where(row.later_state) if row.later_state else None,
+        )
+        for row in rows
+    ]
+    return RefusedJoins(
+        follow_up=[r for r in refusals if r.later_where is None],
+        resolved=[r for r in refusals if r.later_where is not None],
     )
 
 

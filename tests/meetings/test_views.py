@@ -754,6 +754,41 @@ def test_facilitator_sees_refused_joins_on_the_meeting_page_and_feed_use_is_show
     assert b"a calendar last fetched it" in client.get(reverse("meetings:mine")).content
 
 
+def test_a_refusal_settled_by_joining_from_an_allowed_state_is_not_followed_up() -> None:
+    s = _setup(kind=ProgramKind.THERAPY, start=timezone.now())
+    s["member"].display_name = "Ana"
+    s["member"].save()
+    still_out = member_of(s["cohort"], display_name="Bo")
+    join = reverse("meetings:join", kwargs={"pk": s["meeting"].pk})
+    ana, bo = _client(s["member"]), _client(still_out)
+    assert ana.post(join, {"state": "TX"}).status_code == 403
+    assert bo.post(join, {"state": "CA"}).status_code == 403
+    assert ana.post(join, {"state": "NY"}).status_code == 302
+    # Bo joined from New York first and later tried again from California: that one is open.
+    LocationAttestation.objects.filter(member=still_out).update(at=timezone.now())
+    LocationAttestation.objects.create(
+        member=still_out,
+        meeting=s["meeting"],
+        state="NY",
+        allowed=True,
+        at=timezone.now() - timedelta(minutes=1),
+    )
+
+    detail = _client(s["lead"]).get(reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}))
+    warning = detail.content.decode().split('class="notice notice-warning"')[1].split("</div>")[0]
+    assert "Bo (said they were in California" in warning
+    assert "Ana" not in warning
+    assert "Ana could not join in Texas" in detail.content.decode()
+    assert "then joined in New York" in detail.content.decode()
+
+    sheet = _client(s["lead"]).get(reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk}))
+    text = sheet.content.decode()
+    follow_ups = [line for line in text.splitlines() if "Please follow up" in line]
+    assert len(follow_ups) == 1 and "Bo said they were in California" in follow_ups[0]
+    assert "Ana said they were in Texas" in text
+    assert "they then joined in New York" in text
+
+
 def test_a_leaders_feed_carries_the_meetings_they_lead() -> None:
     s = _setup()
     for who in ("lead", "co"):
