@@ -20,6 +20,7 @@ from circlecare.measures.tracking import (
     trajectories,
     worst_flag,
 )
+from circlecare.meetings.models import Meeting
 from circlecare.programs.models import Cohort
 
 #: Enrollment statuses shown on a clinician's overview (everyone who held a seat).
@@ -44,6 +45,18 @@ def due_for_member(member: Any, cohort: Cohort | None = None) -> QuerySet[Assess
     if cohort is not None:
         qs = qs.filter(cohort=cohort)
     return qs.order_by("due_at", "pk")
+
+
+def checkin_meeting(assessment: Assessment) -> Meeting | None:
+    """The meeting an after-meeting check-in asks about (its group's meeting of that week), or
+    None for any other questionnaire (one query for a check-in, none otherwise)."""
+    if assessment.occasion != Occasion.CHECKIN:
+        return None
+    return (
+        Meeting.objects.filter(cohort_id=assessment.cohort_id, number=assessment.meeting_week)
+        .only("starts_at", "number")
+        .first()
+    )
 
 
 def member_history(member: Any) -> QuerySet[Assessment]:

@@ -236,7 +236,11 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         instrument_code=assessment.instrument,
         submit=submit,
-        template_context={"assessment": assessment, "cohort": assessment.cohort},
+        template_context={
+            "assessment": assessment,
+            "cohort": assessment.cohort,
+            "meeting": queries.checkin_meeting(assessment),
+        },
         success_url=reverse("measures:due"),
         assessment=assessment,
     )

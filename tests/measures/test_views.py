@@ -377,6 +377,47 @@ def test_checkin_page_is_labelled_unvalidated(world: dict[str, Any]) -> None:
     assert body.count('class="scale"') >= 4 and "10 — completely" in body
 
 
+def test_the_checkin_page_says_which_meeting_it_is_about(world: dict[str, Any]) -> None:
+    from tests.meetings.factories import meeting_at
+
+    start = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
+    meeting_at(world["cohort"], start, number=2)
+    member = client_for(world["member"])
+
+    def header(assessment: Assessment) -> str:
+        response = member.get(f"/measures/questionnaire/{assessment.pk}/")
+        assert response.status_code == 200, response
+        body = response.content.decode()
+        start = body.index('<header class="page-header">')
+        return body[start : body.index("</header>", start)]
+
+    checkin = AssessmentFactory(
+        member=world["member"],
+        cohort=world["cohort"],
+        instrument="CHECKIN",
+        occasion="checkin",
+        meeting_week=2,
+    )
+    about = header(checkin)
+    assert "About your meeting on <time" in about
+    assert 'datetime="2026-03-10T23:00:00Z"' in about
+    assert "(week 2)" in about
+    # A week whose meeting is not stored (yet) is still named.
+    unstored = AssessmentFactory(
+        member=world["member"],
+        cohort=world["cohort"],
+        instrument="CHECKIN",
+        occasion="checkin",
+        meeting_week=5,
+    )
+    assert "About your meeting of week 5" in header(unstored)
+    assert "About your meeting" not in header(world["due"])
+    assert (
+        "today's meeting"
+        not in member.get(f"/measures/questionnaire/{checkin.pk}/").content.decode()
+    )
+
+
 def test_a_closed_final_questionnaire_promises_no_next_one(world: dict[str, Any]) -> None:
     member, cohort = world["member"], world["cohort"]
     final = AssessmentFactory(

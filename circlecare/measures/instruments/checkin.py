@@ -74,7 +74,7 @@ CHECKIN = CheckInInstrument(
     title="After-meeting check-in",
     topic="how the meeting went for you",
     instructions=(
-        "Thinking about today's meeting, choose the number that fits for you on each line: "
+        "Thinking about that meeting, choose the number that fits for you on each line: "
         "0 means not at all, 10 means completely."
     ),
     items=ITEMS,
