@@ -29,7 +29,7 @@ from circlecare.measures.errors import AlreadyAcknowledged, AlreadySubmitted, As
 from circlecare.measures.fhir import member_bundle_json
 from circlecare.measures.forms import AcknowledgeForm, QuestionnaireForm, ReportForm
 from circlecare.measures.instruments import InvalidAnswers, get
-from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
+from circlecare.measures.models import Assessment, AssessmentStatus, Occasion, RiskAlert
 from circlecare.measures.outcomes import cohort_report, program_report, report_csv
 from circlecare.measures.plans import INTAKE_VALID_DAYS, intake_codes, weekly_codes
 from circlecare.measures.services import (
@@ -280,18 +280,26 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     missing = missing_intake(request.user, cohort)
     here = reverse("measures:intake", args=[cohort.pk])
     next_url = local_path(request.GET.get("next")) or cohort.get_absolute_url()
+    fresh = request.GET.get("fresh") == "1"
+    kept = {"next": next_url} if request.GET.get("next") else {}
+    query = urlencode({**kept, **({"fresh": "1"} if fresh else {})})
+    success_url = here + (f"?{query}" if query else "")
+    # The questionnaire a form answers is named in it: sent a second time (a double press of
+    # "Send", another tab, shared answers meanwhile), one questionnaire's answers must not be
+    # stored as the next one's.
+    posted = request.POST.get("instrument") if request.method == "POST" else None
+    if posted in intake_codes(cohort.program.kind) and posted not in missing:
+        return _intake_already_answered(request, cohort, posted, success_url=success_url)
     if not missing:
         return render(
             request,
             "measures/intake_done.html",
             {"cohort": cohort, "next_url": next_url},
         )
-    kept = {"next": next_url} if request.GET.get("next") else {}
     if request.method == "POST" and "share" in request.POST:
         return _share_intake(request, cohort, here=here, kept=kept)
     # Answers given for another group lately are the member's to share or not: they are asked
     # first, unless they chose to answer again ("fresh").
-    fresh = request.GET.get("fresh") == "1"
     if request.method == "GET" and not fresh:
         recent = reusable_intake(request.user, cohort)
         if recent:
@@ -309,14 +317,13 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
                     "still_missing": len(missing) - len(recent),
                 },
             )
-    code = missing[0]
+    code = posted if posted in missing else missing[0]
     codes = intake_codes(cohort.program.kind)
     step = codes.index(code) + 1
 
     def submit(answers: list[int]) -> None:
         submit_intake(member=request.user, cohort=cohort, instrument=code, answers=answers)
 
-    query = urlencode({**kept, **({"fresh": "1"} if fresh else {})})
     return _submit_view(
         request,
         instrument_code=code,
@@ -327,11 +334,33 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
             "step": step,
             "steps": len(codes),
         },
-        success_url=here + (f"?{query}" if query else ""),
+        success_url=success_url,
         # After the last part, the page it leads to thanks the member and says the answers are
         # saved: once is enough.
         thanks=None if step == len(codes) else "Thank you. Your answers are saved.",
     )
+
+
+def _intake_already_answered(
+    request: HttpRequest, cohort: Cohort, code: str, *, success_url: str
+) -> HttpResponse:
+    """Answers posted for an intake questionnaire already completed for this group: not stored,
+    as for any questionnaire sent twice; a risk answer among them is still met with crisis
+    resources, and the group's clinician is told."""
+    exc = AlreadySubmitted()
+    if _posted_risk_answer(request):
+        row = Assessment.objects.filter(
+            member_id=request.user.pk,
+            cohort=cohort,
+            instrument=code,
+            occasion=Occasion.INTAKE,
+            meeting_week=0,
+        ).first()
+        if row is not None:
+            report_unsaved_risk_answer(assessment=row, actor=request.user)
+        return crisis_response(request, note=exc.message)
+    messages.info(request, exc.message)
+    return redirect(success_url)
 
 
 def _share_intake(

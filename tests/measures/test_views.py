@@ -1154,3 +1154,42 @@ def test_waiting_list_section_runs_a_fixed_number_of_queries(world: dict[str, An
         response = client.get(url)
     assert len(response.context["waiting"]) == 4
     assert len(four) == len(one)
+
+
+def test_intake_answers_sent_twice_are_not_stored_as_the_next_questionnaire(
+    world: dict[str, Any],
+) -> None:
+    """Pressing "Send" twice (or sending from a second tab) posts the PHQ-9 again after it was
+    saved: those answers are not the GAD-7's, so they are not stored as its answers. A risk
+    answer among them still brings crisis resources, and the clinician is told."""
+    cohort = CohortFactory(program=world["program"], lead=LicenseFactory(state="NY").clinician.user)
+    member = UserFactory()
+    client = client_for(member)
+    url = f"/measures/intake/{cohort.pk}/"
+    form = client.get(url).content.decode()
+    assert 'name="instrument" value="PHQ9"' in form
+    phq9 = {"instrument": "PHQ9"} | {
+        f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 5))
+    }
+    assert client.post(url, phq9).status_code == 302
+    again = client.post(url, phq9)
+    assert again.status_code == 302 and again["Location"] == url
+    assert not Assessment.objects.filter(
+        member=member, cohort=cohort, instrument="GAD7", status=AssessmentStatus.COMPLETED
+    ).exists()
+    assert "already been sent" in client.get(url).content.decode()
+    risky = {"instrument": "PHQ9"} | {
+        f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 20, risk=2))
+    }
+    crisis = client.post(url, risky)
+    assert crisis.status_code == 200 and "988" in crisis.content.decode()
+    assert RiskAlert.objects.get(member=member, cohort=cohort).answer_saved is False
+    assert not Assessment.objects.filter(
+        member=member, cohort=cohort, instrument="GAD7", status=AssessmentStatus.COMPLETED
+    ).exists()
+    # Once everything is answered, a late copy of a questionnaire is not quietly dropped either.
+    gad7 = {"instrument": "GAD7"} | {f"item_{i + 1}": "1" for i in range(7)}
+    assert client.post(url, gad7).status_code == 302
+    late = client.post(url, gad7)
+    assert late.status_code == 302 and late["Location"] == url
+    assert "already been sent" in client.get(url).content.decode()
