@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from circlecare import distress
 from circlecare.accounts.http import local_path
 from circlecare.care import queries as care_queries
-from circlecare.enrollment import queries, services
+from circlecare.enrollment import queries, services, steps
 from circlecare.enrollment.consents import asked_for_at, consents_missing
 from circlecare.enrollment.errors import InviteInvalid, NotAllowed
 from circlecare.enrollment.forms import (
@@ -256,6 +256,12 @@ def partner_invite(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = _visible_cohort(cohort_id)
     if not cohort.program.for_couples:
         raise Http404("No such group")
+    # A step still to take (the agreements, the intake) comes first, and leads back here: the
+    # form would only refuse the invitation with it, and with no way on.
+    requirement = steps.first_unmet(request.user, cohort)
+    if requirement is not None and requirement.url:
+        messages.info(request, requirement.message)
+        return redirect(f"{requirement.url}?{urlencode({'next': request.path})}")
     form = PartnerInviteForm(request.POST or None)
     # An invitation already waiting: sending again replaces its link, and the page says so.
     waiting = next(

@@ -918,6 +918,23 @@ def test_a_couple_joins_together_through_the_invitation() -> None:
     assert "your partner's place ends too" in leaving
 
 
+def test_inviting_a_partner_before_a_step_leads_to_that_step_and_back() -> None:
+    """Someone who has not signed the agreements yet is not stopped at the invitation form with
+    the step's words as an error on the e-mail address and no way on: they are taken to the step,
+    and back to the invitation after it."""
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    client = client_for(UserFactory())
+    url = reverse("enrollment:partner_invite", args=[cohort.pk])
+    consents = reverse("enrollment:consents", args=[cohort.pk])
+    for response in (client.get(url), client.post(url, {"email": "bo@example.org"})):
+        assert response.status_code == 302
+        assert response["Location"] == f"{consents}?{urlencode({'next': url})}"
+    assert not PartnerInvite.objects.exists()
+    page = client.get(url, follow=True).content.decode()
+    assert "Please read and sign:" in page
+    assert f'value="{url}"' in page  # the agreements form goes back to the invitation
+
+
 def _link(body: str, path: str) -> str:
     """The path (and query) of the link to ``path`` in an e-mail or page."""
     match = re.search(rf"(?:https?://[^/\s\"]+)?({re.escape(path)}[^\s\"<]*)", body)
