@@ -351,6 +351,10 @@ class Cohort(models.Model):
         then by its own calendar: from ``joinable_until`` on (worked out from the fields as they
         are now, which is what ``save()`` stores for the catalog), the joining deadline has
         passed, or, without one, the group has started meeting."""
+        if self.status == CohortStatus.CANCELLED:
+            return "This group has been cancelled."
+        if self.status == CohortStatus.FINISHED:
+            return "This group has finished."
         if not self.is_joinable:
             return "This group isn't taking new members."
         deadline, first = self.enrollment_deadline, self.first_meeting_date

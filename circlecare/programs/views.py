@@ -82,6 +82,10 @@ def cohort_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Cohort.DoesNotExist:
         raise Http404("No such group") from None
     schedule = decorate(cohort)
+    if cohort.has_ended:
+        # Its weeks are no meetings to come: cancelled, they will not be held (with none stored
+        # they would be worked out afresh from its calendar); finished, they are all past.
+        schedule = []
     return render(
         request,
         "programs/cohort_detail.html",

@@ -1346,8 +1346,7 @@ def _call_off(state: str, cohort: Any, inviter: Any, partner: Any, invite: Any) 
         ),
         (
             "group_closed",
-            "This group isn&#x27;t taking new members. So the invitation to join it together has "
-            "closed too.",
+            "This group has been cancelled. So the invitation to join it together has closed too.",
             "See upcoming groups",
         ),
         (

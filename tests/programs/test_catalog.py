@@ -386,3 +386,27 @@ def test_a_group_is_listed_until_its_deadline_ends_by_its_own_clock(client: Clie
             assert (cohort in public_cohorts()) is listed
             program = next(p for p in catalog() if p.pk == cohort.program_id)
             assert program.upcoming_count == (1 if listed else 0)
+
+
+def test_a_cancelled_or_finished_groups_page_says_so_and_lists_no_meetings_or_seats(
+    client: Client,
+) -> None:
+    """Someone following an old link to a group is not shown its weeks as meetings to come and
+    free seats when it has been cancelled (or has finished): the page says what became of it."""
+    from circlecare.enrollment.services import cancel_cohort
+    from circlecare.meetings.services import create_meetings
+
+    cancelled = CohortFactory(capacity=10)
+    create_meetings(cohort=cancelled, actor=None)
+    EnrollmentFactory(cohort=cancelled)
+    cancel_cohort(cohort=cancelled, actor=UserFactory(is_staff=True))
+    finished = CohortFactory(capacity=10, status=CohortStatus.FINISHED)
+    for cohort, said in ((cancelled, "has been cancelled"), (finished, "has finished")):
+        for viewer in (None, UserFactory()):
+            if viewer is not None:
+                client.force_login(viewer)
+            body = client.get(cohort.get_absolute_url()).content.decode()
+            assert f"This group {said}." in body
+            assert "of 10 left" not in body and "waiting list" not in body
+            assert 'id="schedule-heading"' not in body and "Week 1:" not in body
+            client.logout()
