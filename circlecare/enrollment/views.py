@@ -190,12 +190,19 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         # Once the group has started meeting, seats are no longer offered from its waiting list.
-        messages.info(
-            request,
-            "You've declined the seat; it will be offered to the next person."
-            if enrollment.cohort.is_joinable
-            else "You've declined the seat.",
-        )
+        if enrollment.pairing_id is not None:
+            # A couple's offer is answered for both: both places on the list have ended.
+            said = (
+                "You've declined the seats for you and your partner, so you have both left the "
+                "waiting list"
+            )
+            offered_on = "; they will be offered to the next people waiting."
+        else:
+            said, offered_on = (
+                "You've declined the seat",
+                "; it will be offered to the next person.",
+            )
+        messages.info(request, said + (offered_on if enrollment.cohort.is_joinable else "."))
     return redirect("enrollment:my_groups")
 
 

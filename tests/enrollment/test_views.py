@@ -1049,6 +1049,31 @@ def test_the_couples_next_step_says_what_accepting_will_do(
     assert statuses == {outcome}
 
 
+def test_a_couples_offer_says_it_is_for_both_and_declining_ends_both_places() -> None:
+    """Either partner answers a couple's offer for both: My groups says so before one of them
+    declines with a single press, and the decline says both have left the waiting list."""
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=3)
+    first, first_partner = ready_member(), ready_member(email="one@example.org")
+    _invite, token = services.invite_partner(member=first, cohort=cohort, email="one@example.org")
+    services.accept_partner_invite(token=token, member=first_partner)
+    inviter, partner = ready_member(), ready_member(email="two@example.org")
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email="two@example.org")
+    services.accept_partner_invite(token=token, member=partner)
+    services.withdraw(enrollment=Enrollment.objects.get(member=first))
+    offer = Enrollment.objects.get(member=inviter)
+    assert offer.status == "offered"
+    client = client_for(inviter)
+    page = html.unescape(client.get(reverse("enrollment:my_groups")).content.decode())
+    assert "Two seats have come free, for you and your partner" in page
+    assert "declining takes you both off the waiting list" in page
+    done = client.post(reverse("enrollment:decline", args=[offer.pk]), follow=True)
+    said = html.unescape(done.content.decode())
+    assert "You've declined the seats for you and your partner" in said
+    assert set(
+        Enrollment.objects.filter(member__in=[inviter, partner]).values_list("status", flat=True)
+    ) == {"withdrawn"}
+
+
 def test_the_groups_staff_get_the_roster_not_a_join_button() -> None:
     cohort = CohortFactory()
     html = cohort_page(client_for(cohort.lead), cohort)
