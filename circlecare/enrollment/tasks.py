@@ -91,6 +91,17 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             if enrollment.passes
             else ""
         )
+        if enrollment.pairing_id is not None:
+            # A couple's offer is answered by either partner for both.
+            return (
+                "Two seats are free for you and your partner",
+                f"{hello}Two seats have come free in the group {that_starts}, for you and your "
+                f"partner, and they're yours if you want them. {again}Please accept or decline "
+                f"by {deadline}; after that they go to the next people waiting, if there are "
+                "any. Either of you can answer for you both: accepting takes both seats, and "
+                "declining takes you both off the waiting list.\n\n"
+                f"Accept or decline here, after signing in:\n{link}{bye}",
+            )
         return (
             "A seat is free for you",
             f"{hello}A seat has come free in the group {that_starts}, and it's yours "

@@ -64,6 +64,26 @@ def test_an_offer_does_not_promise_the_seat_to_someone_else_who_may_not_exist() 
     assert "passes to the next person" not in body
 
 
+def test_a_couples_offer_says_the_seats_are_for_both_and_either_answers_for_both() -> None:
+    from circlecare.enrollment.models import Pairing
+
+    cohort = _evening_group()
+    enrollment = EnrollmentFactory(
+        cohort=cohort,
+        status=EnrollmentStatus.OFFERED,
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(hours=48),
+        pairing=Pairing.objects.create(cohort=cohort),
+    )
+    subject, body = tasks.compose(enrollment, "offered")  # type: ignore[misc]
+    assert subject == "Two seats are free for you and your partner"
+    assert "two seats have come free in the group" in body.lower()
+    assert "Either of you can answer for you both" in body
+    assert "declining takes you both off the waiting list" in body
+    assert "after that they go to the next people waiting, if there are any." in body
+    assert "it's yours" not in body
+
+
 def test_a_place_taken_off_the_list_says_twice_not_2_times() -> None:
     enrollment = EnrollmentFactory(
         cohort=_evening_group(),
