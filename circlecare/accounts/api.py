@@ -3,11 +3,11 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Schema
 from pydantic import StrictBool
 
 from circlecare.accounts.forms import ProfileForm
-from circlecare.api import AUTH, ERRORS, ErrorOut, Input, form_errors, require_scope
+from circlecare.api import AUTH, ERRORS, ErrorOut, Input, Router, form_errors, require_scope
 from circlecare.errors import DomainError
 
 router = Router(auth=AUTH)

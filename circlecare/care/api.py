@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Field, Path, Schema, Status
 from ninja.pagination import paginate
 
 from circlecare.accounts.http import signed_in as _user
@@ -21,6 +21,7 @@ from circlecare.api import (
     ErrorOut,
     Input,
     Pagination,
+    Router,
     form_errors,
     require_scope,
 )

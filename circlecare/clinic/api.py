@@ -11,11 +11,11 @@ from enum import StrEnum
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Schema
 from ninja.pagination import paginate
 
 from circlecare.accounts.http import signed_in
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
+from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, Router, require_scope
 from circlecare.clinic import queries, services
 from circlecare.clinic.forms import NOTE_MAX_LENGTH
 from circlecare.clinic.models import GroupNote, IndividualNote
@@ -146,6 +146,7 @@ def _note(request: HttpRequest, kind: NoteKind, pk: int, *, write: bool = False)
 
 @router.get(
     "/meetings/{meeting_id}/notes",
+    head=False,
     response={200: list[NoteOut], ERRORS: ErrorOut},
     summary="A meeting's notes",
     description=(
@@ -172,6 +173,7 @@ def list_notes(request: HttpRequest, meeting_id: int = Path(..., ge=1, le=ID_MAX
 
 @router.get(
     "/notes/{kind}/{note_id}",
+    head=False,
     response={200: NoteOut, ERRORS: ErrorOut},
     summary="One version of a note",
 )

@@ -10,11 +10,11 @@ from typing import Any
 
 from django.db.models import Count
 from django.http import Http404, HttpRequest
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Field, Path, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StrictInt
 
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
+from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, Router, require_scope
 from circlecare.enrollment import queries, services, steps
 from circlecare.enrollment.errors import StepRequired
 from circlecare.enrollment.models import Enrollment

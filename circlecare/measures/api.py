@@ -12,13 +12,23 @@ from typing import Any, overload
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Schema
 from ninja.pagination import paginate
 from pydantic import StrictInt
 
 from circlecare.accounts.http import signed_in
 from circlecare.accounts.models import PersonalAccessToken, User
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, error, require_scope
+from circlecare.api import (
+    AUTH,
+    ERRORS,
+    ID_MAX,
+    ErrorOut,
+    Input,
+    Pagination,
+    Router,
+    error,
+    require_scope,
+)
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.errors import DomainError, NotFound
@@ -545,6 +555,7 @@ def _alert_viewed(actor: User, view: str) -> Callable[[list[RiskAlert]], None]:
 
 @router.get(
     "/alerts",
+    head=False,
     response={200: list[AlertOut], ERRORS: ErrorOut},
     summary="Risk alerts for me",
     description=(
@@ -581,6 +592,7 @@ def _alert(request: HttpRequest, pk: int) -> RiskAlert:
 
 @router.get(
     "/alerts/{alert_id}",
+    head=False,
     response={200: AlertOut, ERRORS: ErrorOut},
     summary="One risk alert",
 )
@@ -613,6 +625,7 @@ def acknowledge(
 
 @router.get(
     "/reports/outcomes",
+    head=False,
     response={200: OutcomeReportOut, ERRORS: ErrorOut},
     summary="Outcome report for a program",
     description=(

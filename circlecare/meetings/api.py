@@ -10,13 +10,13 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.utils import timezone
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Field, Path, Schema, Status
 from ninja.pagination import paginate
 from pydantic import StrictInt
 
 from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
-from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, require_scope
+from circlecare.api import AUTH, ERRORS, ID_MAX, ErrorOut, Input, Pagination, Router, require_scope
 from circlecare.meetings import calendar, queries, services
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting
 

@@ -4,10 +4,10 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Schema
 from ninja.pagination import paginate
 
-from circlecare.api import PUBLIC_ERRORS, ErrorOut, Pagination
+from circlecare.api import PUBLIC_ERRORS, ErrorOut, Pagination, Router
 from circlecare.meetings.weeks import first_start
 from circlecare.programs import queries
 from circlecare.programs.models import Cohort, Focus, Program, ProgramKind
