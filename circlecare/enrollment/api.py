@@ -269,11 +269,15 @@ def get_enrollment(request: HttpRequest, enrollment_id: int = Path(..., ge=1, le
     summary="Leave a group or its waiting list",
 )
 def withdraw(
-    request: HttpRequest, payload: WithdrawIn, enrollment_id: int = Path(..., ge=1, le=ID_MAX)
+    request: HttpRequest,
+    enrollment_id: int = Path(..., ge=1, le=ID_MAX),
+    payload: WithdrawIn | None = None,
 ) -> Any:
     require_scope(request, "write")
+    # The goodbye is optional, and so is the body: leaving is asked like accepting or declining.
+    goodbye = payload.goodbye if payload is not None else ""
     enrollment = services.withdraw(
-        enrollment=_own(request, enrollment_id), actor=request.user, goodbye=payload.goodbye
+        enrollment=_own(request, enrollment_id), actor=request.user, goodbye=goodbye
     )
     return enrollment_out(enrollment)
 

@@ -162,6 +162,19 @@ def test_withdraw_frees_the_seat_for_the_next_person() -> None:
     assert too_long.status_code == 422
 
 
+def test_withdraw_needs_no_body() -> None:
+    """The goodbye is optional: a POST with no body at all leaves the group, as accept and
+    decline do."""
+    member = UserFactory()
+    mine = EnrollmentFactory(member=member, cohort=skills_group())
+    api = Api(member)
+    response = api.client.generic("POST", f"{URL}/{mine.pk}/withdraw", b"", **api.headers)
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "withdrawn"
+    mine.refresh_from_db()
+    assert (mine.status, mine.goodbye) == (EnrollmentStatus.WITHDRAWN, "")
+
+
 def _offer(member: object) -> Enrollment:
     return EnrollmentFactory(
         member=member,
