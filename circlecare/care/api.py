@@ -204,7 +204,8 @@ def list_posts(request: HttpRequest, group_id: int = Path(..., ge=1, le=ID_MAX))
     require_scope(request, "read")
     user = _user(request)
     cohort = queries.cohort_for_board(user, group_id)
-    posts = queries.board_posts(user, cohort)
+    # Every one: the pagination pages them, and its count is then true.
+    posts = queries.board_posts(user, cohort, limit=None)
     # Newest first (the query's GROUP BY drops the model's default ordering).
     posts.sort(key=lambda p: (p.created_at, p.pk), reverse=True)
     return [post_out(p, user) for p in posts]

@@ -127,8 +127,9 @@ def blocked_between(a_id: int, b_id: int) -> bool:
     ).exists()
 
 
-def board_posts(user: User, cohort: Cohort) -> list[CarePost]:
-    """The board as ``user`` sees it, newest first, in a fixed number of queries."""
+def board_posts(user: User, cohort: Cohort, *, limit: int | None = 200) -> list[CarePost]:
+    """The board as ``user`` sees it, newest first, in a fixed number of queries (the newest
+    ``limit`` posts, or all for None)."""
     posts = (
         CarePost.objects.filter(cohort=cohort)
         .select_related("author")
@@ -150,7 +151,8 @@ def board_posts(user: User, cohort: Cohort) -> list[CarePost]:
             author_id__in=hidden_author_ids(user)
         )
     # The aggregate drops the model's default ordering: say "newest first" before cutting.
-    return list(posts.order_by("-created_at", "-pk")[:200])
+    posts = posts.order_by("-created_at", "-pk")
+    return list(posts if limit is None else posts[:limit])
 
 
 def visible_post(user: User, post_id: int) -> CarePost:

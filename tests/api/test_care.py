@@ -549,3 +549,16 @@ def test_open_matches_are_all_counted_and_paged() -> None:
     page = Api(robin).get(f"{URL}/matches").json()
     assert page["count"] == 23
     assert len(queries.my_open_matches(robin)) == 20
+
+
+def test_every_post_on_a_board_is_counted_and_paged() -> None:
+    """The board page shows the newest 200; the API pages through every post, and counts them."""
+    from circlecare.care import queries
+
+    practice = make_practice()
+    posts = CarePostFactory.create_batch(201, cohort=practice.cohort, author=neighbour(practice))
+    api = Api(practice.member)
+    page = api.get(f"{URL}/groups/{practice.cohort.pk}/posts", {"limit": 1, "offset": 200}).json()
+    assert page["count"] == 201
+    assert [p["id"] for p in page["items"]] == [posts[0].pk]
+    assert len(queries.board_posts(practice.member, practice.cohort)) == 200
