@@ -188,7 +188,10 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error(request, 401, "unauthenticated", "Sign in or send a valid token.")
+    response = error(request, 401, "unauthenticated", "Sign in or send a valid token.")
+    # HTTP requires a 401 to name the scheme it wants (RFC 9110 §15.5.2): a bearer token.
+    response["WWW-Authenticate"] = 'Bearer realm="circlecare API"'
+    return response
 
 
 @api.exception_handler(Throttled)

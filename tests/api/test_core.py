@@ -234,6 +234,14 @@ def test_me_needs_authentication(client: Client) -> None:
     assert client.get("/api/v1/me", **bearer("cc_not-a-real-token")).status_code == 401
 
 
+def test_a_401_names_the_bearer_scheme(client: Client) -> None:
+    """HTTP clients look for the challenge to know how to authenticate."""
+    for headers in ({}, bearer("cc_not-a-real-token")):
+        response = client.get("/api/v1/me", **headers)
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == 'Bearer realm="circlecare API"'
+
+
 def test_token_reads_and_writes_my_profile(client: Client) -> None:
     user = UserFactory(display_name="Robin")
     raw = token_for(user)
