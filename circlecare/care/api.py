@@ -215,6 +215,10 @@ def list_posts(request: HttpRequest, group_id: int = Path(..., ge=1, le=ID_MAX))
     "/groups/{group_id}/posts",
     response={201: PostOut, ERRORS: ErrorOut},
     summary="Post an offer or a request",
+    description=(
+        "Members of the group post. The group's facilitators, who can read the board, are "
+        "answered 403 `leaders_do_not_post`; anyone else 404."
+    ),
 )
 def create_post(
     request: HttpRequest, payload: PostIn, group_id: int = Path(..., ge=1, le=ID_MAX)
