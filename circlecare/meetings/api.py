@@ -135,9 +135,10 @@ def list_meetings(request: HttpRequest, upcoming: bool | None = None) -> Any:
     now = timezone.now()
     marks = queries.member_attendance(user)
     rows = [(m, "member") for m in queries.meetings_for_member(user)]
-    if user.is_facilitator or user.is_staff or user.led_cohorts.exists():
-        seen = {m.pk for m, _ in rows}
-        rows += [(m, "facilitator") for m in queries.meetings_led_by(user) if m.pk not in seen]
+    # Asked of everyone: a clinician may help lead a group without being marked a facilitator
+    # or leading one of their own (and the query costs no more than asking whether they do).
+    seen = {m.pk for m, _ in rows}
+    rows += [(m, "facilitator") for m in queries.meetings_led_by(user) if m.pk not in seen]
     rows.sort(key=lambda row: (row[0].starts_at, row[0].pk))
     if upcoming is not None:
         rows = [(m, r) for m, r in rows if (not m.is_over_at(now)) == upcoming]

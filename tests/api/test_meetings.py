@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from tests.api.helpers import NOT_FOUND, Api, make_practice
-from tests.factories import EnrollmentFactory, UserFactory
+from tests.factories import ClinicianFactory, EnrollmentFactory, UserFactory
 from tests.meetings.factories import meeting_at
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +42,16 @@ def test_my_meetings_with_my_attendance_paginated_and_filtered() -> None:
     assert api.get(URL, {"upcoming": "true"}).json()["count"] == 2
     led = Api(practice.lead).get(URL).json()["items"]
     assert {m["role"] for m in led} == {"facilitator"} and len(led) == 2
+
+
+def test_a_clinician_helping_lead_a_group_sees_its_meetings() -> None:
+    """A clinician may co-facilitate without being marked a facilitator or leading a group."""
+    practice = make_practice()
+    clinician = ClinicianFactory(user__is_facilitator=False).user
+    practice.cohort.co_facilitator = clinician
+    practice.cohort.save(update_fields=["co_facilitator"])
+    items = Api(clinician).get(URL).json()["items"]
+    assert [(m["id"], m["role"]) for m in items] == [(practice.meeting.pk, "facilitator")]
 
 
 def test_a_meeting_ended_early_is_listed_with_the_past_ones() -> None:
