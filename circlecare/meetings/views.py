@@ -98,7 +98,9 @@ def my_meetings(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     now = timezone.now()
     mine = list(queries.meetings_for_member(user))
-    led = list(queries.meetings_led_by(user)) if user.is_facilitator or user.is_staff else []
+    # Anyone in a staff role (a coordinator, a facilitator, or a group's lead or co-lead, a
+    # clinician helping lead included: see accounts.security.staff_role) may lead meetings.
+    led = list(queries.meetings_led_by(user)) if getattr(request, "staff_role", True) else []
     marks = queries.member_attendance(user)
     upcoming = [m for m in mine if not m.is_over_at(now)]
     past = [m for m in mine if m.is_over_at(now)]
@@ -312,7 +314,7 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def groups(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if not (user.is_staff or user.is_facilitator or user.led_cohorts.exists()):
+    if not getattr(request, "staff_role", False):
         raise Http404(NOT_FOUND)
     return render(
         request, "meetings/groups.html", {"cohorts": list(queries.schedulable_cohorts(user))}

@@ -108,6 +108,28 @@ def test_read_only_meeting_pages_answer_head_as_they_answer_get() -> None:
     assert member.head(reverse("meetings:room", kwargs={"pk": pk})).status_code == 405
 
 
+def test_a_clinician_helping_lead_a_group_sees_its_meetings_and_schedule() -> None:
+    """Someone recorded as a clinician but not as a facilitator, co-leading a group: its
+    meetings are among those they lead, and its schedule is on their groups page, as the API
+    has it. A member who leads nothing sees neither."""
+    s = _setup()
+    helper = LicenseFactory(state="NY").clinician.user
+    helper.is_facilitator = False
+    helper.save(update_fields=["is_facilitator"])
+    s["cohort"].co_facilitator = helper
+    s["cohort"].save(update_fields=["co_facilitator"])
+    client = _client(helper)
+    mine = client.get(reverse("meetings:mine")).content.decode()
+    assert "Meetings you lead" in mine
+    assert reverse("meetings:detail", kwargs={"pk": s["meeting"].pk}) in mine
+    groups = client.get(reverse("meetings:groups"))
+    assert groups.status_code == 200
+    assert reverse("meetings:schedule", kwargs={"pk": s["cohort"].pk}) in groups.content.decode()
+    member = _client(s["member"])
+    assert "Meetings you lead" not in member.get(reverse("meetings:mine")).content.decode()
+    assert member.get(reverse("meetings:groups")).status_code == 404
+
+
 def test_attendance_page_is_for_facilitators_and_coordinators_only() -> None:
     s = _setup(start=timezone.now())
     url = reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
