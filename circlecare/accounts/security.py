@@ -157,7 +157,13 @@ class SessionPolicyMiddleware:
             limit = idle_limit(request)
             quiet = request.path in QUIET_PATHS
             if now - last_seen > limit or now - login_at > settings.SESSION_ABSOLUTE_LIMIT:
+                from circlecare.measures.views import crisis_response, risk_answer_from_signed_out
+
+                note = risk_answer_from_signed_out(request, user)
                 logout(request)
+                if note:
+                    # A questionnaire answered slowly, with a risk answer: support first.
+                    return crisis_response(request, note=note)
                 if quiet:
                     # The page that asked says so itself; the view answers "signed out".
                     return self.get_response(request)

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.views.decorators.http import require_http_methods
 
 from circlecare.accounts.http import local_path
@@ -98,6 +98,34 @@ def _posted_risk_answer(request: HttpRequest) -> bool:
         return int(request.POST.get("item_9", "0")) > 0
     except (TypeError, ValueError):
         return False
+
+
+def risk_answer_from_signed_out(request: HttpRequest, user: Any) -> str | None:
+    """A questionnaire with a risk answer, sent by someone whose session has just ended (idle
+    too long): nothing can be saved, but whoever leads the group is told where the questionnaire
+    is known (one of theirs, by its address), and the caller shows the crisis page, not the
+    sign-in page, with what this returns as its first words. None for any other request."""
+    if not request.path.startswith("/measures/") or not _posted_risk_answer(request):
+        return None
+    told = False
+    try:
+        match = resolve(request.path)
+        if match.url_name == "take":
+            assessment = Assessment.objects.filter(pk=match.kwargs["pk"], member=user).first()
+            if assessment is not None:
+                report_unsaved_risk_answer(assessment=assessment, actor=user)
+                told = True
+    except Exception:  # the crisis page comes first, whatever fails here
+        logger.exception("a risk answer sent after signing out could not raise an alert")
+    return (
+        "You were signed out after a while without activity, so your answers couldn't be saved."
+        + (
+            " Your group's clinician or facilitator has been told how you answered the question "
+            "about hurting yourself, so they can get in touch."
+            if told
+            else " Please sign in and answer again when you can."
+        )
+    )
 
 
 def crisis_on_failure(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

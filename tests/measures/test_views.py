@@ -1193,3 +1193,46 @@ def test_intake_answers_sent_twice_are_not_stored_as_the_next_questionnaire(
     late = client.post(url, gad7)
     assert late.status_code == 302 and late["Location"] == url
     assert "already been sent" in client.get(url).content.decode()
+
+
+def test_a_risk_answer_sent_after_an_idle_sign_out_brings_support_and_tells_the_clinician(
+    world: dict[str, Any],
+) -> None:
+    """Nothing can be saved once the session has ended, but the crisis page comes first, not
+    the sign-in page, and the questionnaire's group is told."""
+    import html
+    import time
+
+    from circlecare.accounts.security import LAST_SEEN
+
+    client = client_for(world["member"])
+    session = client.session
+    session[LAST_SEEN] = time.time() - 2 * 60 * 60
+    session.save()
+    url = f"/measures/questionnaire/{world['due'].pk}/"
+    risky = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 12, risk=2))}
+    page = client.post(url, risky)
+    text = html.unescape(page.content.decode())
+    assert page.status_code == 200 and 'href="tel:988"' in text
+    assert "You were signed out after a while without activity" in text
+    assert "has been told how you answered the question about hurting yourself" in text
+    alert = RiskAlert.objects.get(assessment=world["due"])
+    assert not alert.answer_saved
+    world["due"].refresh_from_db()
+    assert world["due"].status == AssessmentStatus.DUE
+    assert client.get("/my/")["Location"].startswith("/accounts/login/")
+
+
+def test_other_answers_after_an_idle_sign_out_go_to_the_sign_in_page(world: dict[str, Any]) -> None:
+    import time
+
+    from circlecare.accounts.security import LAST_SEEN
+
+    client = client_for(world["member"])
+    session = client.session
+    session[LAST_SEEN] = time.time() - 2 * 60 * 60
+    session.save()
+    calm = {f"item_{i + 1}": "0" for i in range(9)}
+    sent = client.post(f"/measures/questionnaire/{world['due'].pk}/", calm)
+    assert sent.status_code == 302 and sent["Location"].startswith("/accounts/login/")
+    assert RiskAlert.objects.filter(assessment=world["due"]).count() == 0
