@@ -435,9 +435,25 @@ def test_moving_away_from_a_therapy_groups_states_is_explained_and_keeps_the_pla
     assert enrollment.status == "confirmed"
 
 
-def test_moving_away_while_on_a_therapy_waiting_list_says_no_seat_is_offered_meanwhile(
-    client: Client,
+@pytest.mark.parametrize(
+    ("status", "said", "not_said"),
+    [
+        (
+            "waitlisted",
+            "a seat can't be offered to you while you live there",
+            "before each meeting you confirm where you are",
+        ),
+        (
+            "offered",
+            "The seat offered to you in it can't be accepted while you live there.",
+            "Your place is kept for now",
+        ),
+    ],
+)
+def test_moving_away_from_a_therapy_place_without_a_seat_says_what_it_means(
+    client: Client, status: str, said: str, not_said: str
 ) -> None:
+    """On the waiting list, no seat is offered meanwhile; a seat offered can't be accepted."""
     from circlecare.programs.models import ProgramKind
 
     lead = LicenseFactory(state="NY").clinician.user
@@ -445,41 +461,17 @@ def test_moving_away_while_on_a_therapy_waiting_list_says_no_seat_is_offered_mea
     enrollment = EnrollmentFactory(
         cohort=cohort,
         member=UserFactory(home_state="NY"),
-        status="waitlisted",
+        status=status,
         confirmed_at=None,
+        offer_expires_at=timezone.now() + timedelta(days=1) if status == "offered" else None,
     )
     member = enrollment.member
     client.force_login(member)
     moved = client.post(reverse("profile"), profile_form(member, "OH"), follow=True)
     page = html.unescape(moved.content.decode())
-    assert "a seat can't be offered to you while you live there" in page
-    assert "before each meeting you confirm where you are" not in page
+    assert said in page and not_said not in page
     enrollment.refresh_from_db()
-    assert enrollment.status == "waitlisted"
-
-
-def test_moving_away_with_a_therapy_seat_offered_says_it_cannot_be_accepted_there(
-    client: Client,
-) -> None:
-    from circlecare.programs.models import ProgramKind
-
-    lead = LicenseFactory(state="NY").clinician.user
-    cohort = CohortFactory(lead=lead, program__kind=ProgramKind.THERAPY)
-    enrollment = EnrollmentFactory(
-        cohort=cohort,
-        member=UserFactory(home_state="NY"),
-        status="offered",
-        confirmed_at=None,
-        offer_expires_at=timezone.now() + timedelta(days=1),
-    )
-    member = enrollment.member
-    client.force_login(member)
-    moved = client.post(reverse("profile"), profile_form(member, "OH"), follow=True)
-    page = html.unescape(moved.content.decode())
-    assert "The seat offered to you in it can't be accepted while you live there." in page
-    assert "Your place is kept for now" not in page
-    enrollment.refresh_from_db()
-    assert enrollment.status == "offered"
+    assert enrollment.status == status
 
 
 def test_my_data_page_says_statuses_in_words_and_the_download_keeps_codes(
