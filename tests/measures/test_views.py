@@ -1195,20 +1195,26 @@ def test_intake_answers_sent_twice_are_not_stored_as_the_next_questionnaire(
     assert "already been sent" in client.get(url).content.decode()
 
 
+def _idle_for_two_hours(client: Client) -> Client:
+    """A signed-in client whose last request was two hours ago (past the idle limit)."""
+    import time
+
+    from circlecare.accounts.security import LAST_SEEN
+
+    session = client.session
+    session[LAST_SEEN] = time.time() - 2 * 60 * 60
+    session.save()
+    return client
+
+
 def test_a_risk_answer_sent_after_an_idle_sign_out_brings_support_and_tells_the_clinician(
     world: dict[str, Any],
 ) -> None:
     """Nothing can be saved once the session has ended, but the crisis page comes first, not
     the sign-in page, and the questionnaire's group is told."""
     import html
-    import time
 
-    from circlecare.accounts.security import LAST_SEEN
-
-    client = client_for(world["member"])
-    session = client.session
-    session[LAST_SEEN] = time.time() - 2 * 60 * 60
-    session.save()
+    client = _idle_for_two_hours(client_for(world["member"]))
     url = f"/measures/questionnaire/{world['due'].pk}/"
     risky = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 12, risk=2))}
     page = client.post(url, risky)
@@ -1224,14 +1230,7 @@ def test_a_risk_answer_sent_after_an_idle_sign_out_brings_support_and_tells_the_
 
 
 def test_other_answers_after_an_idle_sign_out_go_to_the_sign_in_page(world: dict[str, Any]) -> None:
-    import time
-
-    from circlecare.accounts.security import LAST_SEEN
-
-    client = client_for(world["member"])
-    session = client.session
-    session[LAST_SEEN] = time.time() - 2 * 60 * 60
-    session.save()
+    client = _idle_for_two_hours(client_for(world["member"]))
     calm = {f"item_{i + 1}": "0" for i in range(9)}
     sent = client.post(f"/measures/questionnaire/{world['due'].pk}/", calm)
     assert sent.status_code == 302 and sent["Location"].startswith("/accounts/login/")
