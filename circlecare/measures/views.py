@@ -336,11 +336,7 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
                 "measures/intake_share.html",
                 {
                     "cohort": cohort,
-                    # To the minute, as times are written everywhere else.
-                    "recent": [
-                        (row.completed_at.replace(second=0, microsecond=0), get(row.instrument))
-                        for row in recent
-                    ],
+                    "recent": [(row.completed_at, get(row.instrument)) for row in recent],
                     "fresh_url": f"{here}?{urlencode({**kept, 'fresh': '1'})}",
                     "still_missing": len(missing) - len(recent),
                 },

@@ -311,10 +311,10 @@ def _day(local: datetime) -> str:
 
 
 def clock_text(t: time) -> str:
+    """ "7:05 pm": to the minute, as every time on the site is written (an instant such as
+    when something was sent drops its seconds)."""
     hour = t.hour % 12 or 12
     suffix = "am" if t.hour < 12 else "pm"
-    if t.second:
-        return f"{hour}:{t.minute:02d}:{t.second:02d} {suffix}"
     return f"{hour}:{t.minute:02d} {suffix}"
 
 

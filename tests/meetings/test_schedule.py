@@ -401,3 +401,12 @@ def test_format_for_viewer_compares_clocks_at_that_instant() -> None:
         "Tue 14 Jul 2026, 6:00 pm MST",
         "7:00 pm in Denver",
     )
+
+
+def test_an_instant_is_written_to_the_minute_like_every_time_on_the_site() -> None:
+    """When something was sent or answered falls mid-minute; it reads "11:05 pm", not
+    "11:05:40 pm"."""
+    from datetime import UTC
+
+    moment = datetime(2026, 12, 1, 4, 5, 40, 123456, tzinfo=UTC)
+    assert format_local(moment, "America/New_York") == "Mon 30 Nov 2026, 11:05 pm EST"
