@@ -68,6 +68,7 @@ from circlecare.errors import (
     Busy,
     CapacityTooLow,
     ConsentRequired,
+    DomainError,
     EnrollmentClosed,
     InvalidTransition,
     NotEligible,
@@ -359,7 +360,14 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
         raise InvalidTransition(COUPLES_JOIN_TOGETHER)
     # Closed to new members: said first, before any step asks for agreements or answers.
     _require_open(cohort)
-    _require_steps(member, cohort)
+    try:
+        _require_steps(member, cohort)
+    except DomainError:
+        # Someone who already has a place here (pressing Join again, a second tab) is told so,
+        # not asked for a step; looked up only on this refusal, so a join costs nothing more.
+        if Enrollment.objects.filter(member=member, cohort=cohort, status__in=LIVE).exists():
+            raise AlreadyEnrolled() from None
+        raise
     if SEAT_LOCK_ENABLED and join_sql.available():
         quick = _enroll_in_one_trip(member, cohort, actor)
         if quick is not None:

@@ -15,7 +15,7 @@ from circlecare.audit.models import AuditEvent
 from circlecare.enrollment import services, tasks
 from circlecare.enrollment.consents import consents_missing
 from circlecare.enrollment.errors import InvalidCapacity, InviteInvalid, NotAllowed, StepRequired
-from circlecare.enrollment.models import ConsentKind, Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import ConsentDocument, ConsentKind, Enrollment, EnrollmentStatus
 from circlecare.enrollment.queries import waiting_position
 from circlecare.errors import (
     AlreadyEnrolled,
@@ -100,6 +100,25 @@ def test_enroll_twice_is_refused() -> None:
     with pytest.raises(AlreadyEnrolled):
         services.enroll(member=member, cohort=cohort)
     assert Enrollment.objects.filter(member=member).count() == 1
+
+
+def test_joining_again_with_a_step_now_unmet_says_the_place_is_already_theirs() -> None:
+    """A new agreement to sign since they joined: pressing Join again (a second tab) is told
+    they already have a place, not asked for the agreement as if it led to one."""
+    cohort = CohortFactory(capacity=1)
+    services.enroll(member=ready_member(), cohort=cohort)
+    member = ready_member()
+    services.enroll(member=member, cohort=cohort)  # waiting
+    from django.db.models import Max
+
+    from tests.enrollment.factories import ConsentDocumentFactory
+
+    newest = ConsentDocument.objects.aggregate(v=Max("version"))["v"] or 0
+    ConsentDocumentFactory(kind=ConsentKind.TELEHEALTH, version=newest + 1)
+    with pytest.raises(AlreadyEnrolled):
+        services.enroll(member=member, cohort=cohort)
+    with pytest.raises(ConsentRequired):
+        services.enroll(member=UserFactory(), cohort=cohort)  # someone new is still asked
 
 
 def test_enroll_needs_signed_agreements() -> None:
