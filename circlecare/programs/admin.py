@@ -85,6 +85,22 @@ class ProgramForm(LimitedNumbersForm):
             )
         return kind
 
+    def clean_weeks(self) -> Any:
+        weeks = self.cleaned_data.get("weeks")
+        if (
+            self.instance.pk
+            and weeks != self.instance.weeks
+            and self.instance.cohorts.filter(meetings__isnull=False).exists()
+        ):
+            # Their meetings were made for its length, and their questionnaires (the final one
+            # at the last week) and outcome figures ("by week N") follow it.
+            raise forms.ValidationError(
+                f"Groups of this programme already have their {self.instance.weeks} weeks of "
+                "meetings, and their questionnaires and outcome figures follow its length, so it "
+                "can't change now. Make a new programme of the new length instead."
+            )
+        return weeks
+
 
 class ProgramWeekInline(admin.TabularInline):
     model = ProgramWeek

@@ -159,3 +159,27 @@ def test_a_programme_with_groups_keeps_its_kind() -> None:
     )
     assert changed.status_code == 302
     assert Program.objects.get(pk=empty.pk).kind == "therapy"
+
+
+def test_a_programme_whose_groups_have_meetings_keeps_its_length() -> None:
+    """Their meetings were made for it, and the final questionnaire and "by week N" follow it;
+    a programme whose groups have no meetings yet may still change."""
+    from django.utils import timezone
+
+    from tests.meetings.factories import meeting_at
+
+    program = ProgramFactory(kind="skills", slug="steady", weeks=6)
+    cohort = CohortFactory(program=program)
+    url = reverse("admin:programs_program_change", args=[program.pk])
+    before = coordinator_client().post(url, {**PROGRAM, "weeks": "8"})
+    assert before.status_code == 302
+    assert Program.objects.get(pk=program.pk).weeks == 8
+    meeting_at(cohort, timezone.now(), number=1)
+    refused = coordinator_client().post(url, {**PROGRAM, "weeks": "6"})
+    assert refused.status_code == 200
+    assert any(
+        "already have their 8 weeks of meetings" in e for e in field_errors(refused, "weeks")
+    )
+    assert Program.objects.get(pk=program.pk).weeks == 8
+    kept = coordinator_client().post(url, {**PROGRAM, "weeks": "8", "title": "Steadier"})
+    assert kept.status_code == 302
