@@ -621,10 +621,17 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404 from exc
         except AlreadyAcknowledged as exc:
             # Someone else got there first: show the alert as it now stands, who did what, and
-            # this person's own account of what they did, which was not saved, to copy.
-            messages.info(request, exc.message)
+            # this person's own account of what they did, which was not saved, to copy. Their
+            # own second press (a double click, a resent form) is said as such, and a note that
+            # is the one saved is not offered for copying.
             row = get_object_or_404(alerts, pk=pk)
-            unsaved_note = form.cleaned_data["note"]
+            note = form.cleaned_data["note"].strip()
+            if row.acknowledged_by_id == request.user.pk:
+                messages.info(request, "You've already acknowledged this alert.")
+                unsaved_note = "" if note == row.action_note else note
+            else:
+                messages.info(request, exc.message)
+                unsaved_note = note
             status = exc.status
         except DomainError as exc:
             form.add_error(None, exc.message)

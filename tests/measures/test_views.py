@@ -626,6 +626,24 @@ def test_a_late_acknowledgement_keeps_what_was_written_on_screen(world: dict[str
     assert world["alert"].action_note == "Phoned; agreed a plan."
 
 
+def test_acknowledging_twice_oneself_says_so_and_loses_nothing(world: dict[str, Any]) -> None:
+    """A double press, or the form sent again: not "someone" else, and nothing to copy."""
+    import html
+
+    lead = client_for(world["lead"])
+    lead.post(urls(world)["alert"], {"note": "Phoned; agreed a plan."})
+    again = lead.post(urls(world)["alert"], {"note": "Phoned; agreed a plan."})
+    body = html.unescape(again.content.decode())
+    assert again.status_code == 409
+    assert "You've already acknowledged this alert." in body
+    assert "Someone has already" not in body and "What you wrote was not saved" not in body
+    # Something else written the second time is still offered for copying.
+    other = html.unescape(
+        lead.post(urls(world)["alert"], {"note": "And e-mailed."}).content.decode()
+    )
+    assert "What you wrote was not saved" in other and "And e-mailed." in other
+
+
 def test_too_long_an_acknowledgement_says_so_plainly(world: dict[str, Any]) -> None:
     response = client_for(world["lead"]).post(urls(world)["alert"], {"note": "x" * 2001})
     assert response.status_code == 400
