@@ -48,6 +48,9 @@ CHAT_BURST = 30  # messages
 CHAT_WINDOW = 10.0  # seconds
 FLOOD_PER_SECOND = 60
 PEER_ID_LENGTH = 12
+#: How deeply a message may nest. The browser's messages go three deep; the Redis layer's
+#: serializer gives up a little past 500, and Python's parser near 1,000, each with an exception.
+MAX_DEPTH = 16
 
 CLOSE_REFUSED = 4403
 CLOSE_FLOOD = 4429
@@ -65,6 +68,16 @@ def clean_text(value: Any, limit: int | None = None) -> str:
         return ""
     text = "".join(ch for ch in value if unicodedata.category(ch) not in {"Cc", "Cf"} or ch == "\n")
     return text.strip()[:limit]
+
+
+def too_deep(value: Any, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return True
+    if isinstance(value, dict):
+        return any(too_deep(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(too_deep(v, depth + 1) for v in value)
+    return False
 
 
 def valid_peer(value: Any) -> bool:
@@ -198,10 +211,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self._error("malformed", "That message wasn't understood.")
             return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+        if (
+            not isinstance(content, dict)
+            or not isinstance(content.get("type"), str)
+            or too_deep(content)
+        ):
             await self._error("malformed", "That message wasn't understood.")
             return
         await self.receive_json(content)
