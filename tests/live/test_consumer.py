@@ -346,6 +346,10 @@ async def test_a_therapy_member_who_says_they_are_somewhere_unserved_is_let_out(
     '{"type": "chat", "text": 12}', "x" * (64 * 1024 + 1),
     # Nested past what the parser, or the Redis layer's serializer, can take.
     "[" * 5000 + "]" * 5000,
+    # JSON that Python reads but a browser, or the Redis layer, can't.
+    '{"type": "signal", "to": "abcdefabcdef", "data": {"x": NaN}}',
+    '{"type": "signal", "to": "abcdefabcdef", "data": {"x": 1e999}}',
+    '{"type": "signal", "to": "abcdefabcdef", "data": {"x": 100000000000000000000}}',
     '{"type": "signal", "to": "abcdefabcdef", "data": ' + '{"a": ' * 600 + "1" + "}" * 601,
 ])  # fmt: skip
 async def test_malformed_and_oversized_messages_get_an_error_not_a_crash(frame: str) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
 import time
 import unicodedata
@@ -68,6 +69,34 @@ def clean_text(value: Any, limit: int | None = None) -> str:
         return ""
     text = "".join(ch for ch in value if unicodedata.category(ch) not in {"Cc", "Cf"} or ch == "\n")
     return text.strip()[:limit]
+
+
+def _no_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON a browser can read")
+
+
+def _whole_number(text: str) -> int:
+    # Past 2**53 a browser cannot hold the number exactly, and past 2**63 the Redis layer's
+    # serializer cannot hold it at all.
+    number = int(text)
+    if abs(number) > 2**53:
+        raise ValueError("number out of range")
+    return number
+
+
+def _real_number(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("number out of range")
+    return number
+
+
+def parse(text: str) -> Any:
+    """JSON as browsers write and read it: NaN, Infinity and numbers no browser can hold are
+    refused, since relayed to the others they would reach them as text their browser cannot read."""
+    return json.loads(
+        text, parse_constant=_no_constant, parse_int=_whole_number, parse_float=_real_number
+    )
 
 
 def too_deep(value: Any, depth: int = 0) -> bool:
@@ -210,7 +239,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._error("too_large", "That message is too large.")
             return
         try:
-            content = json.loads(text_data)
+            content = parse(text_data)
         except (ValueError, RecursionError):
             await self._error("malformed", "That message wasn't understood.")
             return
