@@ -295,6 +295,25 @@ async def test_ending_the_meeting_closes_everyone() -> None:
         assert (await again.connect(timeout=WAIT))[0] is False
 
 
+async def test_a_facilitator_no_longer_leading_the_group_cannot_end_the_meeting(
+    settings: Any,
+) -> None:
+    """Between re-checks the socket still holds the facilitator's place it opened with; ending
+    the meeting asks the group as it is now."""
+    settings.ROOM_RECHECK_SECONDS = 60
+    room = await make_room()
+    fac, a, _aw = await let_in(room["lead"], room["members"][0], room["meeting"])
+    await receive_until(fac, "joined")
+    room["cohort"].lead = await sync_to_async(UserFactory)()
+    await room["cohort"].asave(update_fields=["lead"])
+
+    await fac.send_json_to({"type": "end"})
+    assert await a.receive_nothing(timeout=0.5)
+    meeting = await Meeting.objects.aget(pk=room["meeting"].pk)
+    assert meeting.ended_at is None
+    await asyncio.gather(a.disconnect(), fac.disconnect())
+
+
 async def test_someone_who_leaves_the_group_is_told_so_not_that_they_were_removed() -> None:
     room = await make_room()
     alex = room["members"][0]

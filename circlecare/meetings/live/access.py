@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from circlecare.enrollment.models import EnrollmentStatus
@@ -115,9 +115,12 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
         return False
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        ended = Meeting.objects.filter(
-            pk=access.meeting_id, ended_at__isnull=True, ends_at__gt=now
-        ).update(ended_at=now)
+        # Asked of the group as it is now: the socket's Access dates from when it opened.
+        ended = (
+            Meeting.objects.filter(pk=access.meeting_id, ended_at__isnull=True, ends_at__gt=now)
+            .filter(Q(cohort__lead_id=access.user_id) | Q(cohort__co_facilitator_id=access.user_id))
+            .update(ended_at=now)
+        )
         if ended:
             record(
                 actor=get_user_model().objects.get(pk=access.user_id),

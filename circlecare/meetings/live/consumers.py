@@ -361,7 +361,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def on_end(self, content: dict[str, Any]) -> None:
         # The meeting's window closes for good before anyone is told: a reload finds it ended.
         assert self.access is not None
-        await database_sync_to_async(room.end_meeting)(self.access)
+        if not await database_sync_to_async(room.end_meeting)(self.access):
+            return  # ended already (everyone was told then), or no longer theirs to end
         await self.channel_layer.group_send(self.room_group, {"type": "room.end"})
         await self.channel_layer.group_send(self.wait_group, {"type": "room.end"})
 
