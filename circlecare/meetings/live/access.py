@@ -131,14 +131,17 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
     return bool(ended)
 
 
-def why_out(access: Access, user: Any) -> str:
+def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
     """Once ``still_allowed`` says no: why, for the words the room shows. "ended" (the window
-    closed, or a facilitator ended it), "left" (no longer in the group), "location" (a state the
+    closed, or a facilitator ended it), "signed_out" (the session this socket opened with is
+    over), "left" (no longer in the group), "location" (a state the
     clinician cannot serve), "removed", or "away" (recorded as absent or excused meanwhile:
     joining again from the meeting page lets them back in)."""
     meeting = Meeting.objects.select_related("cohort__program").get(pk=access.meeting_id)
     if not meeting.is_joinable_at(timezone.now()):
         return "ended"
+    if not _signed_in(session_key):
+        return "signed_out"
     if access.facilitator:
         return "removed"
     if not meeting.cohort.enrollments.filter(
@@ -157,16 +160,17 @@ def why_out(access: Access, user: Any) -> str:
     return "removed" if present.exists() else "away"
 
 
-def still_allowed(access: Access, user: Any, session_key: str | None = None) -> bool:
-    """Re-check the right to be in the room: signing out or deactivation ends it, as does removal."""
+def _signed_in(session_key: str | None) -> bool:
     from django.contrib.sessions.models import Session
 
-    if (
-        session_key is not None
-        and not Session.objects.filter(
-            session_key=session_key, expire_date__gt=timezone.now()
-        ).exists()
-    ):
+    return session_key is None or (
+        Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).exists()
+    )
+
+
+def still_allowed(access: Access, user: Any, session_key: str | None = None) -> bool:
+    """Re-check the right to be in the room: signing out or deactivation ends it, as does removal."""
+    if not _signed_in(session_key):
         return False
     user.refresh_from_db(fields=["is_active"])
     return room_access(user, access.meeting_id) is not None

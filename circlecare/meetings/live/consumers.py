@@ -212,7 +212,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 self.access, user, session_key
             )
             if not allowed:
-                why = await database_sync_to_async(room.why_out)(self.access, user)
+                why = await database_sync_to_async(room.why_out)(self.access, user, session_key)
                 ended = why == "ended"
                 try:
                     await self.send_json(
