@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
+from django.db.models import F
 from django.utils import timezone
 
 from circlecare.asgi import application
@@ -312,6 +313,25 @@ async def test_a_facilitator_no_longer_leading_the_group_cannot_end_the_meeting(
     meeting = await Meeting.objects.aget(pk=room["meeting"].pk)
     assert meeting.ended_at is None
     await asyncio.gather(a.disconnect(), fac.disconnect())
+
+
+@pytest.mark.parametrize("change", ["cancelled", "moved"])
+async def test_a_meeting_cancelled_or_moved_in_its_early_window_says_so_not_that_it_ended(
+    change: str,
+) -> None:
+    room = await make_room(starts_in=timedelta(minutes=5))
+    fac, a, _aw = await let_in(room["lead"], room["members"][0], room["meeting"])
+    meetings = Meeting.objects.filter(pk=room["meeting"].pk)
+    if change == "cancelled":
+        await meetings.aupdate(status="cancelled")
+    else:
+        later = timedelta(days=1)
+        await meetings.aupdate(starts_at=F("starts_at") + later, ends_at=F("ends_at") + later)
+    for comm in (fac, a):
+        assert await receive_until(comm, "removed") == {"type": "removed", "reason": change}
+        while (output := await comm.receive_output(timeout=WAIT))["type"] != "websocket.close":
+            pass
+        assert output["code"] == 4000
 
 
 async def test_someone_who_leaves_the_group_is_told_so_not_that_they_were_removed() -> None:

@@ -133,12 +133,18 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
 
 def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
     """Once ``still_allowed`` says no: why, for the words the room shows. "ended" (the window
-    closed, or a facilitator ended it), "signed_out" (the session this socket opened with is
+    closed, or a facilitator ended it), "cancelled", "moved" (to a later time, before it began),
+    "signed_out" (the session this socket opened with is
     over), "left" (no longer in the group), "location" (a state the
     clinician cannot serve), "removed", or "away" (recorded as absent or excused meanwhile:
     joining again from the meeting page lets them back in)."""
     meeting = Meeting.objects.select_related("cohort__program").get(pk=access.meeting_id)
-    if not meeting.is_joinable_at(timezone.now()):
+    window = meeting.window_state(timezone.now())
+    if window == "cancelled":
+        return "cancelled"
+    if window == "before":
+        return "moved"  # to a later time, while its window was open
+    if window != "open":
         return "ended"
     if not _signed_in(session_key):
         return "signed_out"

@@ -213,12 +213,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             )
             if not allowed:
                 why = await database_sync_to_async(room.why_out)(self.access, user, session_key)
-                ended = why == "ended"
+                over = why in {"ended", "cancelled", "moved"}  # for everyone, not only them
                 try:
                     await self.send_json(
-                        {"type": "ended"} if ended else {"type": "removed", "reason": why}
+                        {"type": "ended"} if why == "ended" else {"type": "removed", "reason": why}
                     )
-                    await self.close(code=CLOSE_ENDED if ended else CLOSE_REFUSED)
+                    await self.close(code=CLOSE_ENDED if over else CLOSE_REFUSED)
                 except Exception:  # the browser went away first: nothing left to tell it
                     logger.debug("room socket closed before it could be told why", exc_info=True)
                 return

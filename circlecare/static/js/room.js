@@ -457,6 +457,8 @@
           left: "You've left this group, so this meeting has closed for you. Thank you for being part of it.",
           location: "You said you're somewhere this group's clinician can't see you, so the meeting has closed for you. If you're somewhere else now, go back to the meeting page and join again.",
           away: "The facilitator has recorded you as not at this meeting, so it has closed for you. If you are here, go back to the meeting page and join again.",
+          cancelled: "This meeting has been cancelled, so it has closed. The meeting page shows the group's other meetings.",
+          moved: "This meeting has been moved to another time, so it has closed for now. The meeting page shows the new time.",
           signed_out: "You've signed out, so the meeting has closed here. Sign in again to come back to it."
         }[message.reason] || "You've been removed from this meeting. If you think this is a mistake, please contact the practice.");
         break;
