@@ -238,6 +238,32 @@ async def test_a_member_removed_from_the_cohort_is_cut_off_within_seconds() -> N
     await fac.disconnect()
 
 
+async def test_a_re_check_that_fails_once_does_not_stop_the_re_checking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import OperationalError
+
+    from circlecare.meetings.live import access
+
+    real = access.still_allowed
+    failed: list[bool] = []
+
+    def once_unreachable(entry: Any, user: Any, *args: Any) -> bool:
+        if not failed and user.pk == alex.pk:
+            failed.append(True)
+            raise OperationalError("the database restarted")
+        return real(entry, user, *args)
+
+    room = await make_room()
+    alex = room["members"][0]
+    monkeypatch.setattr(access, "still_allowed", once_unreachable)
+    fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
+    await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="removed")
+    assert (await receive_until(member, "removed"))["reason"] == "left"
+    assert failed
+    await fac.disconnect()
+
+
 async def test_facilitator_removes_someone_with_a_reason_and_they_cannot_rejoin() -> None:
     room = await make_room()
     alex = room["members"][0]

@@ -208,11 +208,21 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         session_key = getattr(session, "session_key", None)
         while True:
             await asyncio.sleep(settings.ROOM_RECHECK_SECONDS)
-            allowed = await database_sync_to_async(room.still_allowed)(
-                self.access, user, session_key
-            )
+            try:
+                allowed = await database_sync_to_async(room.still_allowed)(
+                    self.access, user, session_key
+                )
+                why = (
+                    ""
+                    if allowed
+                    else await database_sync_to_async(room.why_out)(self.access, user, session_key)
+                )
+            except Exception:
+                # A database that did not answer this once (a restart, a dropped connection)
+                # must not end the re-checking for good: this socket would then stay for ever.
+                logger.warning("room re-check failed; trying again", exc_info=True)
+                continue
             if not allowed:
-                why = await database_sync_to_async(room.why_out)(self.access, user, session_key)
                 over = why in {"ended", "cancelled", "moved"}  # for everyone, not only them
                 try:
                     await self.send_json(
