@@ -432,16 +432,6 @@ async def test_malformed_and_oversized_messages_get_an_error_not_a_crash(frame: 
     await fac.disconnect()
 
 
-async def test_a_signal_addressed_to_oneself_is_refused_not_echoed() -> None:
-    room = await make_room()
-    fac, welcome = await enter(room["lead"], room["meeting"])
-    await receive_until(fac, "admitted")
-    await fac.send_json_to({"type": "signal", "to": welcome["peer"], "data": {"sdp": "x"}})
-    assert (await fac.receive_json_from(timeout=WAIT))["code"] == "malformed"
-    assert await fac.receive_nothing(timeout=0.3)
-    await fac.disconnect()
-
-
 async def test_a_chat_message_over_the_limit_is_refused_whole_not_cut_short() -> None:
     room = await make_room()
     fac, member, _mw = await let_in(room["lead"], room["members"][0], room["meeting"])

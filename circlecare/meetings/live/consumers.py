@@ -279,7 +279,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_signal(self, content: dict[str, Any]) -> None:
         target, data = content.get("to"), content.get("data")
-        if not valid_peer(target) or target == self.peer or not isinstance(data, dict):
+        if not valid_peer(target) or not isinstance(data, dict):
             await self._error("malformed", "That message wasn't understood.")
             return
         await self.channel_layer.group_send(
