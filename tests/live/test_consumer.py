@@ -432,6 +432,18 @@ async def test_malformed_and_oversized_messages_get_an_error_not_a_crash(frame: 
     await fac.disconnect()
 
 
+async def test_a_page_can_ping_itself_through_the_room() -> None:
+    """The page's check of a peer gone quiet pings itself too: its echo shows its own socket
+    still works, so silence from the peer means the peer is gone."""
+    room = await make_room()
+    fac, welcome = await enter(room["lead"], room["meeting"])
+    await receive_until(fac, "admitted")
+    await fac.send_json_to({"type": "signal", "to": welcome["peer"], "data": {"ping": True}})
+    echo = await receive_until(fac, "signal")
+    assert echo["from"] == welcome["peer"] and echo["data"] == {"ping": True}
+    await fac.disconnect()
+
+
 async def test_a_chat_message_over_the_limit_is_refused_whole_not_cut_short() -> None:
     room = await make_room()
     fac, member, _mw = await let_in(room["lead"], room["members"][0], room["meeting"])
