@@ -218,17 +218,13 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
     # A therapy place says what it means when its lead may not see people where the member
     # lives now (they moved, or a licence ends before the group does).
     home = getattr(member, "home_state", "") or ""
-    therapy = {e.pk: e.cohort for e in live if e.cohort.program.is_therapy}
-    if therapy:
-        eligibility.attach_lead_licences(list(therapy.values()))
+    outside = {
+        e.pk: eligibility.outside_notice(e.cohort, states, e.status, home)
+        for e, states in eligibility.places_outside(live, home)
+    }
     cards = []
     for e in live:
         kinds = required_kinds(e.cohort)
-        outside = ""
-        if e.pk in therapy:
-            states = eligibility.served_states(e.cohort)
-            if home not in states:
-                outside = eligibility.outside_notice(e.cohort, states, e.status, home)
         missing = [d for d in documents if d.kind in kinds and not getattr(d, "signed", False)]
         cards.append(
             GroupCard(
@@ -236,7 +232,7 @@ def my_groups(member: Any) -> tuple[list[GroupCard], list[Enrollment]]:
                 position=getattr(e, "place", None),
                 missing_consents=missing,
                 goodbyes=goodbyes.get(e.cohort_id, []),
-                outside=outside,
+                outside=outside.get(e.pk, ""),
             )
         )
     return cards, past

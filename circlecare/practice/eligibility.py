@@ -206,13 +206,24 @@ def therapy_places_now_outside(member: Any) -> list[tuple[Cohort, set[str], str]
     from circlecare.enrollment.models import LIVE, Enrollment
 
     home = getattr(member, "home_state", "") or ""
-    found = []
-    for enrollment in Enrollment.objects.filter(
+    places = Enrollment.objects.filter(
         member=member, status__in=LIVE, cohort__program__kind=ProgramKind.THERAPY
-    ).select_related("cohort__program", "cohort__lead"):
+    ).select_related("cohort__program", "cohort__lead")
+    return [(e.cohort, states, e.status) for e, states in places_outside(list(places), home)]
+
+
+def places_outside(enrollments: list[Any], home: str) -> list[tuple[Any, set[str]]]:
+    """Of these places (with their cohorts, programmes and leads loaded), those in a therapy
+    group whose lead may not see people living in ``home``, each with the states the group
+    serves. The leads' licences are read at once (``attach_lead_licences``)."""
+    therapy = [e for e in enrollments if e.cohort.program.is_therapy]
+    if therapy:
+        attach_lead_licences([e.cohort for e in therapy])
+    found = []
+    for enrollment in therapy:
         states = served_states(enrollment.cohort)
         if home not in states:
-            found.append((enrollment.cohort, states, enrollment.status))
+            found.append((enrollment, states))
     return found
 
 
