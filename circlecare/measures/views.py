@@ -310,8 +310,13 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
     next_url = local_path(request.GET.get("next")) or cohort.get_absolute_url()
     fresh = request.GET.get("fresh") == "1"
     kept = {"next": next_url} if request.GET.get("next") else {}
-    query = urlencode({**kept, **({"fresh": "1"} if fresh else {})})
-    success_url = here + (f"?{query}" if query else "")
+
+    def address(*, fresh: bool) -> str:
+        """This page again, keeping where it leads on; ``fresh``: asking every question."""
+        query = urlencode({**kept, **({"fresh": "1"} if fresh else {})})
+        return f"{here}?{query}" if query else here
+
+    success_url = address(fresh=fresh)
     # The questionnaire a form answers is named in it: sent a second time (a double press of
     # "Send", another tab, shared answers meanwhile), one questionnaire's answers must not be
     # stored as the next one's.
@@ -325,7 +330,9 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
             {"cohort": cohort, "next_url": next_url},
         )
     if request.method == "POST" and "share" in request.POST:
-        return _share_intake(request, cohort, here=here, kept=kept)
+        return _share_intake(
+            request, cohort, then=address(fresh=False), fresh_url=address(fresh=True)
+        )
     # Answers given for another group lately are the member's to share or not: they are asked
     # first, unless they chose to answer again ("fresh").
     if request.method == "GET" and not fresh:
@@ -337,7 +344,7 @@ def intake(request: HttpRequest, cohort_pk: int) -> HttpResponse:
                 {
                     "cohort": cohort,
                     "recent": [(row.completed_at, get(row.instrument)) for row in recent],
-                    "fresh_url": f"{here}?{urlencode({**kept, 'fresh': '1'})}",
+                    "fresh_url": address(fresh=True),
                     "still_missing": len(missing) - len(recent),
                 },
             )
@@ -388,10 +395,10 @@ def _intake_already_answered(
 
 
 def _share_intake(
-    request: HttpRequest, cohort: Cohort, *, here: str, kept: dict[str, str]
+    request: HttpRequest, cohort: Cohort, *, then: str, fresh_url: str
 ) -> HttpResponse:
-    """The member chose to use the answers they gave another group lately."""
-    then = f"{here}?{urlencode(kept)}" if kept else here
+    """The member chose to use the answers they gave another group lately: ``then`` is where
+    they go on to, ``fresh_url`` the questions asked afresh."""
     try:
         shared = share_intake(member=request.user, cohort=cohort)
     except StepRequired as exc:
@@ -403,7 +410,7 @@ def _share_intake(
             "Those answers can't be used any more (they are more than "
             f"{INTAKE_VALID_DAYS} days old now), so please answer the questions again.",
         )
-        return redirect(f"{here}?{urlencode({**kept, 'fresh': '1'})}")
+        return redirect(fresh_url)
     if any(row.has_risk for row in shared):
         # As after any risk answer saved: the group's lead has been told; support comes first.
         request.session[RISK_ANSWER_SAVED] = True
