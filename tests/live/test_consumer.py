@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from circlecare.asgi import application
+from circlecare.enrollment import services as enrollment_services
 from circlecare.enrollment.models import Enrollment
 from circlecare.meetings.live.consumers import RoomConsumer
 from circlecare.meetings.live.models import RoomPresence, RoomRemoval
@@ -259,7 +260,7 @@ async def test_a_re_check_that_fails_once_does_not_stop_the_re_checking(
     monkeypatch.setattr(access, "still_allowed", once_unreachable)
     fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
     await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="removed")
-    assert (await receive_until(member, "removed"))["reason"] == "left"
+    assert (await receive_until(member, "removed"))["reason"] == "place_ended"
     assert failed
     await fac.disconnect()
 
@@ -366,6 +367,20 @@ async def test_someone_who_leaves_the_group_is_told_so_not_that_they_were_remove
     fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
     await sync_to_async(Enrollment.objects.filter(member=alex).update)(status="withdrawn")
     assert (await receive_until(member, "removed"))["reason"] == "left"
+    await fac.disconnect()
+
+
+async def test_someone_whose_place_the_practice_ended_is_not_thanked_for_leaving() -> None:
+    """A member removed from the group by its staff during a meeting did not leave: the room
+    says their place has ended, as the e-mail they receive does, not "You've left"."""
+    room = await make_room()
+    alex = room["members"][0]
+    fac, member, _mw = await let_in(room["lead"], alex, room["meeting"])
+    enrollment = await Enrollment.objects.aget(member=alex, cohort=room["meeting"].cohort_id)
+    await sync_to_async(enrollment_services.remove)(
+        enrollment=enrollment, actor=room["lead"], reason="Asked to pause"
+    )
+    assert (await receive_until(member, "removed"))["reason"] == "place_ended"
     await fac.disconnect()
 
 

@@ -135,8 +135,8 @@ def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
     """Once ``still_allowed`` says no: why, for the words the room shows. "ended" (the window
     closed, or a facilitator ended it), "cancelled", "moved" (to a later time, before it began),
     "signed_out" (the session this socket opened with is
-    over), "left" (no longer in the group), "location" (a state the
-    clinician cannot serve), "removed", or "away" (recorded as absent or excused meanwhile:
+    over), "left" (they left the group), "place_ended" (the practice ended their place in it),
+    "location" (a state the clinician cannot serve), "removed", or "away" (recorded as absent or excused meanwhile:
     joining again from the meeting page lets them back in)."""
     meeting = Meeting.objects.select_related("cohort__program").get(pk=access.meeting_id)
     window = meeting.window_state(timezone.now())
@@ -150,10 +150,13 @@ def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
         return "signed_out"
     if access.facilitator:
         return "removed"
-    if not meeting.cohort.enrollments.filter(
-        member_id=access.user_id, status=EnrollmentStatus.CONFIRMED
-    ).exists():
-        return "left"
+    statuses = list(
+        meeting.cohort.enrollments.filter(member_id=access.user_id)
+        .order_by("-pk")
+        .values_list("status", flat=True)
+    )
+    if EnrollmentStatus.CONFIRMED not in statuses:
+        return "place_ended" if statuses[:1] == [EnrollmentStatus.REMOVED] else "left"
     if meeting.cohort.program.is_therapy and not _latest_location_allowed(meeting, user):
         return "location"
     if RoomRemoval.objects.filter(meeting=meeting, user_id=access.user_id).exists():

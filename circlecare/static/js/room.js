@@ -455,6 +455,7 @@
       case "removed":
         finish({
           left: "You've left this group, so this meeting has closed for you. Thank you for being part of it.",
+          place_ended: "Your place in this group has ended, so this meeting has closed for you. If you'd like to talk about it, or about other groups, please contact the practice.",
           location: "You said you're somewhere this group's clinician can't see you, so the meeting has closed for you. If you're somewhere else now, go back to the meeting page and join again.",
           away: "The facilitator has recorded you as not at this meeting, so it has closed for you. If you are here, go back to the meeting page and join again.",
           cancelled: "This meeting has been cancelled, so it has closed. The meeting page shows the group's other meetings.",
