@@ -3,7 +3,7 @@
 Handlers call the same services and queries as the notes pages and write the same audit events
 (one "note viewed" per note shown). The group's lead and co-facilitator may write; coordinators
 may read. Anyone else gets the same 404 as for a meeting or note that does not exist. Every
-operation needs a token's "clinical" scope.
+operation needs a token's "clinical" scope, besides "read" to look or "write" to change anything.
 """
 
 from datetime import datetime
