@@ -337,7 +337,9 @@ def alert_out(alert: RiskAlert) -> dict[str, Any]:
         "id": alert.pk,
         "member": _person(alert.member),
         "group": _group(alert),
-        "instrument": alert.assessment.instrument,
+        # Only the PHQ-9 asks the risk question, so an alert whose questionnaire was taken back
+        # (and is gone) came from one too.
+        "instrument": alert.assessment.instrument if alert.assessment else "PHQ9",
         "raised_at": alert.raised_at,
         "escalated_at": alert.escalated_at,
         "is_open": alert.is_open,

@@ -265,8 +265,10 @@ class RiskAlert(models.Model):
     coordinators.
     """
 
+    #: None when the questionnaire had been taken back (its meeting moved later, the member was
+    #: recorded as away, or left the group) while its form was open: the answer was still given.
     assessment = models.OneToOneField(
-        Assessment, on_delete=models.PROTECT, related_name="risk_alert"
+        Assessment, on_delete=models.PROTECT, related_name="risk_alert", null=True, blank=True
     )
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="risk_alerts"
@@ -280,8 +282,9 @@ class RiskAlert(models.Model):
     )
     #: Skills groups and care circles alert the coordinators at once as well as the facilitator.
     coordinators_alerted = models.BooleanField(default=False)
-    #: False when the risk answer came in a form that could not be stored (sent twice, or with
-    #: other answers missing): the member's scores do not show it, but it was given.
+    #: False when the risk answer came in a form that could not be stored (sent twice, with
+    #: other answers missing, or after the questionnaire was taken back): the member's scores do
+    #: not show it, but it was given.
     answer_saved = models.BooleanField(default=True)
     raised_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -322,7 +325,7 @@ class RiskAlert(models.Model):
         from circlecare.measures.instruments.phq9 import FREQUENCY_OPTIONS, RISK_ITEM
 
         row = self.assessment
-        if not self.answer_saved or not row.is_completed or row.instrument != "PHQ9":
+        if not self.answer_saved or row is None or not row.is_completed or row.instrument != "PHQ9":
             return ""
         answers = row.answer_list
         if len(answers) < RISK_ITEM:

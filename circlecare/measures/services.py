@@ -117,7 +117,25 @@ def _raise_alert(row: Assessment, *, now: datetime, answer_saved: bool) -> RiskA
         if answer_saved and not existing.answer_saved:
             RiskAlert.objects.filter(pk=existing.pk).update(answer_saved=True)
         return None
-    cohort = row.cohort
+    return _new_alert(
+        member_id=row.member_id,
+        cohort=row.cohort,
+        assessment=row,
+        answer_saved=answer_saved,
+        now=now,
+    )
+
+
+def _new_alert(
+    *,
+    member_id: int,
+    cohort: Cohort,
+    assessment: Assessment | None,
+    answer_saved: bool,
+    now: datetime,
+) -> RiskAlert:
+    """Create the alert and, after the commit, its e-mail and its escalation timer."""
+    assert connection.in_atomic_block
     # Coordinators hear at once for groups without a clinician, and for a therapy group whose
     # clinicians' accounts are closed: an alert must reach someone who can act on it today.
     led_by_someone_active = (
@@ -126,8 +144,8 @@ def _raise_alert(row: Assessment, *, now: datetime, answer_saved: bool) -> RiskA
         .exists()
     )
     alert = RiskAlert.objects.create(
-        assessment=row,
-        member_id=row.member_id,
+        assessment=assessment,
+        member_id=member_id,
         cohort=cohort,
         assignee_id=cohort.lead_id,
         coordinators_alerted=(
@@ -196,6 +214,39 @@ def risk_answer_not_saved(
         if row.cohort is None:
             raise NotFound()
         return _raise_alert(row, now=now, answer_saved=False)
+
+
+def risk_answer_taken_back(
+    *, member: Any, cohort_id: int, assessment_id: int, now: datetime | None = None
+) -> RiskAlert | None:
+    """A member gave a risk answer on a questionnaire that was taken back while its form was
+    open (its meeting moved later, they were recorded as away, or they left the group): nothing
+    is stored as answers, but the group's clinician is told, as for any risk answer, unless an
+    alert about this member in this group is still waiting for them. Only for a group the member
+    has or had a place in, and a questionnaire that is really gone (one that still exists raises
+    its alert through ``risk_answer_not_saved``). Returns the new alert, or None."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        # The group's row lock makes two sends of one form raise one alert.
+        cohort = (
+            Cohort.objects.select_for_update(of=("self",))
+            .select_related("program")
+            .filter(
+                Exists(Enrollment.objects.filter(cohort=OuterRef("pk"), member_id=member.pk)),
+                pk=cohort_id,
+            )
+            .first()
+        )
+        if cohort is None or Assessment.objects.filter(pk=assessment_id).exists():
+            return None
+        waiting = RiskAlert.objects.filter(
+            member_id=member.pk, cohort=cohort, acknowledged_at__isnull=True
+        )
+        if waiting.exists():
+            return None
+        return _new_alert(
+            member_id=member.pk, cohort=cohort, assessment=None, answer_saved=False, now=now
+        )
 
 
 def report_unsaved_risk_answer(*, assessment: Assessment, actor: Any) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -36,6 +37,7 @@ from circlecare.measures.services import (
     acknowledge_alert,
     may_handle_alert,
     report_unsaved_risk_answer,
+    risk_answer_taken_back,
     share_intake,
     submit_assessment,
     submit_intake,
@@ -100,6 +102,43 @@ def _posted_risk_answer(request: HttpRequest) -> bool:
         return False
 
 
+#: The questionnaire form carries which one it asks (signed), so a risk answer sent after it
+#: was taken back still reaches the group's clinician; a form left open longer is not trusted.
+ASKED_SALT = "circlecare.measures.asked"
+ASKED_MAX_AGE = 2 * 24 * 3600
+TOLD_AFTER_TAKEN_BACK = (
+    "Your group's clinician or facilitator has been told how you answered the question about "
+    "hurting yourself, so they can get in touch."
+)
+
+
+def asked_token(assessment: Assessment) -> str:
+    return signing.dumps(
+        [assessment.pk, assessment.member_id, assessment.cohort_id], salt=ASKED_SALT
+    )
+
+
+def _alert_for_taken_back(request: HttpRequest, user: Any, pk: Any) -> bool:
+    """A risk answer posted for questionnaire ``pk`` that no longer exists: when the form's
+    signed field says it was this member's, in a group of theirs, its clinician is told (see
+    ``risk_answer_taken_back``). Whether they were, or already had been. Never raises."""
+    try:
+        assessment_id, member_id, cohort_id = signing.loads(
+            request.POST.get("asked", ""), salt=ASKED_SALT, max_age=ASKED_MAX_AGE
+        )
+        if (assessment_id, member_id) != (int(pk), user.pk) or cohort_id is None:
+            return False
+        risk_answer_taken_back(member=user, cohort_id=cohort_id, assessment_id=assessment_id)
+    except (signing.BadSignature, TypeError, ValueError):
+        return False
+    except Exception:  # the crisis page comes first, whatever fails here
+        logger.exception("a risk answer on a questionnaire taken back could not raise an alert")
+        return False
+    return RiskAlert.objects.filter(
+        member_id=user.pk, cohort_id=cohort_id, acknowledged_at__isnull=True
+    ).exists()
+
+
 def risk_answer_from_signed_out(request: HttpRequest, user: Any) -> str | None:
     """A questionnaire with a risk answer, sent by someone whose session has just ended (idle
     too long): nothing can be saved, but whoever leads the group is told where the questionnaire
@@ -115,13 +154,14 @@ def risk_answer_from_signed_out(request: HttpRequest, user: Any) -> str | None:
             if assessment is not None:
                 report_unsaved_risk_answer(assessment=assessment, actor=user)
                 told = True
+            else:
+                told = _alert_for_taken_back(request, user, match.kwargs["pk"])
     except Exception:  # the crisis page comes first, whatever fails here
         logger.exception("a risk answer sent after signing out could not raise an alert")
     return (
         "You were signed out after a while without activity, so your answers couldn't be saved."
         + (
-            " Your group's clinician or facilitator has been told how you answered the question "
-            "about hurting yourself, so they can get in touch."
+            " " + TOLD_AFTER_TAKEN_BACK
             if told
             else " Please sign in and answer again when you can."
         )
@@ -136,10 +176,19 @@ def crisis_on_failure(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         try:
             return view(request, *args, **kwargs)
         except Http404:
-            # A questionnaire taken back while its form was open (its meeting moved later, or a
-            # check-in after an absence was recorded) is not found, but the risk answer was still
-            # given. The same page answers for any address, so it says nothing of what exists.
+            # A questionnaire taken back while its form was open (its meeting moved later, a
+            # check-in after an absence was recorded, or the member left the group) is not found,
+            # but the risk answer was still given: the form says which questionnaire it was, and
+            # the group's clinician is told. Any other address gets the page that says nothing of
+            # what exists.
             if _posted_risk_answer(request):
+                pk = kwargs.get("pk")
+                if pk is not None and _alert_for_taken_back(request, request.user, pk):
+                    return crisis_response(
+                        request,
+                        note="This questionnaire is no longer open, so your answers couldn't "
+                        "be saved. " + TOLD_AFTER_TAKEN_BACK,
+                    )
                 return crisis_response(request, saved=False)
             raise
         except Exception:
@@ -268,6 +317,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
             "assessment": assessment,
             "cohort": assessment.cohort,
             "meeting": queries.checkin_meeting(assessment),
+            "asked": asked_token(assessment),
         },
         success_url=reverse("measures:due"),
         assessment=assessment,

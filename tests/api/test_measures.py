@@ -226,6 +226,23 @@ def test_alerts_for_the_groups_i_run_and_every_group_for_coordinators() -> None:
     assert Api().get(f"{URL}/alerts").status_code == 401
 
 
+def test_an_alert_whose_questionnaire_was_taken_back_is_listed_and_opens() -> None:
+    from circlecare.measures.services import risk_answer_taken_back
+
+    practice = make_practice()
+    gone = _due(practice, meeting_week=3)
+    gone_pk = gone.pk
+    gone.delete()
+    alert = risk_answer_taken_back(
+        member=practice.member, cohort_id=practice.cohort.pk, assessment_id=gone_pk
+    )
+    assert alert is not None and alert.assessment is None
+    items = Api(practice.lead).get(f"{URL}/alerts").json()["items"]
+    assert [(a["id"], a["instrument"]) for a in items] == [(alert.pk, "PHQ9")]
+    one = Api(practice.lead).get(f"{URL}/alerts/{alert.pk}")
+    assert one.status_code == 200 and one.json()["instrument"] == "PHQ9"
+
+
 def test_alert_list_filters_paginates_and_audits_only_the_page_shown() -> None:
     practice = make_practice()
     first = _alert(practice)

@@ -552,6 +552,78 @@ def test_a_risk_answer_to_a_questionnaire_taken_back_meanwhile_still_brings_cris
     assert client.post(urls(world)["take"], post).status_code == 404
 
 
+def _asked(page: Any) -> str:
+    found = re.search(r'name="asked" value="([^"]+)"', page.content.decode())
+    assert found, "the questionnaire form says which questionnaire it asks"
+    return found.group(1)
+
+
+def test_a_risk_answer_to_a_questionnaire_taken_back_meanwhile_reaches_the_clinician(
+    world: dict[str, Any],
+) -> None:
+    """The form says (signed) which questionnaire it asked: when that one was taken back while
+    the form was open, the risk answer still raises an alert for the group's clinician, once,
+    marked as not stored, and the member is told the clinician knows."""
+    client = client_for(world["member"])
+    asked = _asked(client.get(urls(world)["take"]))
+    due_pk = world["due"].pk
+    Assessment.objects.filter(pk=due_pk).delete()
+    post = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 4, risk=2))}
+    before = RiskAlert.objects.count()
+
+    # A form that says nothing, a forged one, or another member's: crisis resources, no alert.
+    forged = asked[:-2] + ("AA" if not asked.endswith("AA") else "BB")
+    for token in ("", forged):
+        page = client.post(urls(world)["take"], {**post, "asked": token})
+        assert page.status_code == 200 and b"tel:988" in page.content
+        assert "couldn't save your answers" in page.content.decode()
+    other = client_for(world["other_member"]).post(urls(world)["take"], {**post, "asked": asked})
+    assert other.status_code == 200 and b"tel:988" in other.content
+    assert RiskAlert.objects.count() == before
+
+    page = client.post(urls(world)["take"], {**post, "asked": asked})
+    body = page.content.decode()
+    assert page.status_code == 200 and "tel:988" in body and "tel:911" in body
+    assert "no longer open" in body and "clinician or facilitator has been told" in body
+    alert = RiskAlert.objects.get(member=world["member"], assessment__isnull=True)
+    assert alert.cohort == world["cohort"] and alert.assignee == world["lead"]
+    assert not alert.answer_saved and alert.is_open
+    assert not Assessment.objects.filter(pk=due_pk).exists()  # nothing is stored as answers
+    client.post(urls(world)["take"], {**post, "asked": asked})
+    assert RiskAlert.objects.count() == before + 1  # sent twice: one alert
+
+    view = client_for(world["lead"]).get(f"/measures/alerts/{alert.pk}/")
+    assert (
+        view.status_code == 200
+        and "taken back while the member had it open" in view.content.decode()
+    )
+    assert (
+        "/measures/alerts/" in client_for(world["lead"]).get("/measures/alerts/").content.decode()
+    )
+
+
+def test_a_taken_back_questionnaire_of_a_group_never_joined_raises_nothing(
+    world: dict[str, Any],
+) -> None:
+    """The signed form names a group; a member with no place there ever (the token was made for
+    them, but the group is someone else's) raises no alert in it."""
+    from circlecare.measures.services import risk_answer_taken_back
+
+    elsewhere = CohortFactory()
+    assert (
+        risk_answer_taken_back(member=world["member"], cohort_id=elsewhere.pk, assessment_id=10**9)
+        is None
+    )
+    # A questionnaire that still exists is not "taken back": its own path raises its alert.
+    assert (
+        risk_answer_taken_back(
+            member=world["member"], cohort_id=world["cohort"].pk, assessment_id=world["due"].pk
+        )
+        is None
+    )
+    assert not RiskAlert.objects.filter(assessment__isnull=True).exists()
+
+
 def test_the_support_page_speaks_of_saved_answers_only_right_after_they_were_saved(
     world: dict[str, Any],
 ) -> None:
@@ -1245,6 +1317,24 @@ def test_a_risk_answer_sent_after_an_idle_sign_out_brings_support_and_tells_the_
     world["due"].refresh_from_db()
     assert world["due"].status == AssessmentStatus.DUE
     assert client.get("/my/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_risk_answer_after_an_idle_sign_out_on_a_questionnaire_taken_back_is_still_told(
+    world: dict[str, Any],
+) -> None:
+    import html
+
+    client = client_for(world["member"])
+    url = f"/measures/questionnaire/{world['due'].pk}/"
+    asked = _asked(client.get(url))
+    Assessment.objects.filter(pk=world["due"].pk).delete()
+    _idle_for_two_hours(client)
+    risky = {f"item_{i + 1}": str(v) for i, v in enumerate(answers_for("PHQ9", 12, risk=1))}
+    text = html.unescape(client.post(url, {**risky, "asked": asked}).content.decode())
+    assert "You were signed out after a while without activity" in text
+    assert "has been told how you answered the question about hurting yourself" in text
+    alert = RiskAlert.objects.get(member=world["member"], assessment__isnull=True)
+    assert alert.cohort == world["cohort"] and not alert.answer_saved
 
 
 def test_other_answers_after_an_idle_sign_out_go_to_the_sign_in_page(world: dict[str, Any]) -> None:
