@@ -48,6 +48,7 @@ from circlecare.measures.services import (
     NOTE_MAX_LENGTH,
     acknowledge_alert,
     may_handle_alert,
+    may_see_alerts,
     report_unsaved_risk_answer,
 )
 from circlecare.measures.services import submit_assessment as submit_service
@@ -570,7 +571,7 @@ def list_alerts(request: HttpRequest, only_open: bool | None = Query(None, alias
     require_scope(request, "read")
     require_scope(request, "clinical")
     user = signed_in(request)
-    if not (user.is_staff or queries.led_cohorts(user).exists()):
+    if not may_see_alerts(user):
         raise Http404
     queue = queries.alert_queue(user).select_related("assessment")
     if only_open is not None:

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from circlecare.accounts.security import needs_mfa
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment import steps as join_steps
@@ -58,6 +59,14 @@ def escalate_after() -> timedelta:
     """How long an alert may stay unacknowledged before coordinators are told (default 1 h)."""
     value = getattr(settings, "RISK_ALERT_ESCALATE_AFTER", timedelta(hours=1))
     return value if isinstance(value, timedelta) else timedelta(hours=1)
+
+
+def may_see_alerts(user: Any) -> bool:
+    """Everyone the menu's "Alerts" link is shown to (the workspace's people): coordinators,
+    clinicians and facilitators, on the page and through the API alike. The queue holds only the
+    groups someone leads (every group for a coordinator), so for one who leads none yet it is
+    empty, not missing."""
+    return needs_mfa(user)
 
 
 def may_handle_alert(user: Any, alert: RiskAlert) -> bool:

@@ -18,7 +18,6 @@ from django.urls import resolve, reverse
 from django.views.decorators.http import require_http_methods
 
 from circlecare.accounts.http import local_path
-from circlecare.accounts.security import needs_mfa
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.enrollment import steps as join_steps
@@ -36,6 +35,7 @@ from circlecare.measures.plans import INTAKE_VALID_DAYS, intake_codes, weekly_co
 from circlecare.measures.services import (
     acknowledge_alert,
     may_handle_alert,
+    may_see_alerts,
     report_unsaved_risk_answer,
     risk_answer_taken_back,
     share_intake,
@@ -626,17 +626,10 @@ def member_fhir(request: HttpRequest, cohort_pk: int, member_pk: int) -> HttpRes
 OPEN_ALERTS_SHOWN = 200
 
 
-def _may_see_alerts(user: Any) -> bool:
-    """Everyone the menu's "Alerts" link is shown to (the workspace's people): coordinators,
-    clinicians and facilitators. The queue holds only the groups someone leads (every group for
-    a coordinator), so for one who leads none yet it is empty, not missing."""
-    return needs_mfa(user)
-
-
 @login_required
 def alerts(request: HttpRequest) -> HttpResponse:
     _clinical(request)
-    if not _may_see_alerts(request.user):
+    if not may_see_alerts(request.user):
         raise Http404
     queue = queries.alert_queue(request.user)
     waiting = queries.open_alerts(request.user)

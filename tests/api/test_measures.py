@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from circlecare.measures.services import submit_assessment
 from circlecare.measures.stats import rate
 from circlecare.programs.models import Program, ProgramKind
 from tests.api.helpers import NOT_FOUND, Api, Practice, make_practice
-from tests.factories import CohortFactory, ProgramFactory
+from tests.factories import ClinicianFactory, CohortFactory, ProgramFactory
 from tests.measures.factories import AssessmentFactory, answers_for, completed
 from tests.measures.test_outcomes import enrol, members
 
@@ -224,6 +225,18 @@ def test_alerts_for_the_groups_i_run_and_every_group_for_coordinators() -> None:
     assert Api(practice.member).get(f"{URL}/alerts").json() == NOT_FOUND
     assert Api(practice.lead, ["read"]).get(f"{URL}/alerts").status_code == 403
     assert Api().get(f"{URL}/alerts").status_code == 401
+
+
+def test_a_clinician_who_leads_no_group_yet_finds_an_empty_alert_queue_as_on_the_page() -> None:
+    practice = make_practice()
+    _alert(practice)
+    newcomer = ClinicianFactory().user
+    listed = Api(newcomer).get(f"{URL}/alerts")
+    assert listed.status_code == 200 and listed.json() == {"items": [], "count": 0}
+    page = Client()
+    page.force_login(newcomer)
+    assert page.get("/measures/alerts/").status_code == 200
+    assert Api(practice.member).get(f"{URL}/alerts").json() == NOT_FOUND
 
 
 def test_an_alert_whose_questionnaire_was_taken_back_is_listed_and_opens() -> None:
