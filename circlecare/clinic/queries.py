@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from circlecare.accounts.models import User
@@ -16,7 +16,7 @@ from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
 from circlecare.measures.queries import open_alerts
-from circlecare.meetings.models import PRESENT, Attendance, AttendanceStatus, Meeting, MeetingStatus
+from circlecare.meetings.models import PRESENT, Attendance, AttendanceStatus, Meeting
 from circlecare.programs.models import Cohort, CohortStatus
 
 ROSTER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
@@ -42,6 +42,9 @@ def may_use_workspace(user: User) -> bool:
 class RosterRow:
     enrollment: Enrollment
     counts: dict[str, int]
+    #: The meetings held so far that the member could have been at: those held while they had a
+    #: seat (the meetings whose attendance sheets list them), and any they are marked at.
+    could_attend: int = 0
 
     @property
     def member(self) -> User:
@@ -113,13 +116,6 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         Cohort.objects.select_related("program", "lead", "co_facilitator")
         .defer("lead__password", "co_facilitator__password")
         .exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED])
-        .annotate(
-            held=Count(
-                "meetings",
-                filter=Q(meetings__starts_at__lte=now)
-                & ~Q(meetings__status=MeetingStatus.CANCELLED),
-            )
-        )
         .order_by("first_meeting_date", "pk")
     )
     if not user.is_staff:
@@ -129,13 +125,17 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
 
     today_start = datetime.combine(timezone.localdate(now, zone), time.min, tzinfo=zone)
     tomorrow = today_start + timedelta(days=1)
+    # Every meeting up to a week ahead: this week's are listed, the ones held so far count
+    # towards each member's attendance.
     meetings = list(
-        Meeting.objects.filter(
-            cohort_id__in=ids, starts_at__gte=today_start, starts_at__lt=today_start + timedelta(7)
-        )
+        Meeting.objects.filter(cohort_id__in=ids, starts_at__lt=today_start + timedelta(7))
         .select_related("cohort__program")
         .order_by("starts_at", "pk")
     )
+    held: dict[int, list[Meeting]] = defaultdict(list)
+    for meeting in meetings:
+        if meeting.starts_at <= now and not meeting.is_cancelled:
+            held[meeting.cohort_id].append(meeting)
     # One more than is shown says whether the whole queue holds more.
     alerts = list(open_alerts(user)[: ALERTS_SHOWN + 1])
     more_alerts = len(alerts) > ALERTS_SHOWN
@@ -149,32 +149,61 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         .order_by("due_at", "pk")[:OVERDUE_SHOWN]
     )
     drafts, more_drafts = draft_notes(user, now)
-    enrollments = (
-        Enrollment.objects.filter(cohort_id__in=ids, status__in=ROSTER_STATUSES)
+    # The roster's seats, and every seat ever taken in these groups: a member who left and came
+    # back had a seat for the meetings of both stays.
+    enrollments = list(
+        Enrollment.objects.filter(cohort_id__in=ids)
+        .filter(Q(status__in=ROSTER_STATUSES) | Q(confirmed_at__isnull=False))
         .select_related("member")
         .defer("member__password")
         .order_by("member__display_name", "member_id", "pk")
     )
+    seats: dict[tuple[int, int], list[Enrollment]] = defaultdict(list)
+    for enrollment in enrollments:
+        if enrollment.confirmed_at is not None:
+            seats[(enrollment.cohort_id, enrollment.member_id)].append(enrollment)
     counts: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    marked: dict[tuple[int, int], set[int]] = defaultdict(set)
     for row in (
         Attendance.objects.filter(meeting__cohort_id__in=ids)
-        .values("meeting__cohort_id", "member_id", "status")
-        .annotate(n=Count("pk"))
+        .values_list("meeting__cohort_id", "member_id", "meeting_id", "status")
         .order_by()
     ):
-        counts[(row["meeting__cohort_id"], row["member_id"])][row["status"]] = row["n"]
+        key = (row[0], row[1])
+        counts[key][row[3]] = counts[key].get(row[3], 0) + 1
+        marked[key].add(row[2])
+
+    def could_attend(key: tuple[int, int]) -> int:
+        """Held meetings the member had a seat for (``meetings.queries.roster_members``'s rule:
+        seated before it was over, not gone before it began), and any they are marked at."""
+        mine = marked.get(key, set())
+        return len(mine) + sum(
+            1
+            for meeting in held[key[0]]
+            if meeting.pk not in mine
+            and any(
+                seat.confirmed_at is not None
+                and seat.confirmed_at < meeting.over_at
+                and (seat.ended_at is None or seat.ended_at >= meeting.starts_at)
+                for seat in seats.get(key, [])
+            )
+        )
+
     panels = {
-        c.pk: CohortPanel(cohort=c, leads=c.is_led_by(user), held=getattr(c, "held", 0))
-        for c in cohorts
+        c.pk: CohortPanel(cohort=c, leads=c.is_led_by(user), held=len(held[c.pk])) for c in cohorts
     }
     for enrollment in enrollments:
+        if enrollment.status not in ROSTER_STATUSES:
+            continue
         key = (enrollment.cohort_id, enrollment.member_id)
         panels[enrollment.cohort_id].roster.append(
-            RosterRow(enrollment=enrollment, counts=counts.get(key, {}))
+            RosterRow(
+                enrollment=enrollment, counts=counts.get(key, {}), could_attend=could_attend(key)
+            )
         )
     return Workspace(
         cohorts=list(panels.values()),
-        today=[m for m in meetings if m.starts_at < tomorrow],
+        today=[m for m in meetings if today_start <= m.starts_at < tomorrow],
         week=[m for m in meetings if m.starts_at >= tomorrow],
         alerts=alerts,
         overdue=overdue,

@@ -306,3 +306,54 @@ def test_draft_list_query_count_does_not_grow_with_drafts(
     with django_assert_num_queries(len(first)):
         response = client.get(URL)
     assert len(response.context["ws"].drafts) == 9
+
+
+def test_attendance_is_counted_out_of_the_meetings_each_member_held_a_seat_for() -> None:
+    """A member who took a seat after the group's first meetings could not have been at them:
+    "1 of 3" would read as two missed. Each member's count is out of the meetings held while
+    they had a seat (the meetings whose attendance sheets list them), as the sheets do."""
+    from circlecare.meetings.models import Attendance, AttendanceStatus
+
+    now = timezone.now()
+    cohort = CohortFactory(status=CohortStatus.RUNNING)
+    meetings = [
+        meeting_at(cohort, now - timedelta(weeks=3 - n, hours=2), number=n) for n in (1, 2, 3)
+    ]
+    early = member_of(cohort, seated_since=now - timedelta(weeks=4), display_name="Early")
+    late = member_of(cohort, seated_since=now - timedelta(days=6), display_name="Late")
+    for meeting in meetings:
+        Attendance.objects.create(
+            meeting=meeting, member=early, status=AttendanceStatus.ATTENDED, at=meeting.starts_at
+        )
+    Attendance.objects.create(
+        meeting=meetings[2], member=late, status=AttendanceStatus.ATTENDED, at=now
+    )
+    # A meeting whose join window is open: someone marked at it early was at it.
+    upcoming = meeting_at(cohort, now + timedelta(minutes=5), number=4)
+    Attendance.objects.create(
+        meeting=upcoming, member=late, status=AttendanceStatus.ATTENDED, at=now
+    )
+
+    response = _client(cohort.lead).get(URL)
+    # Early had a seat for all three held meetings; Late for the third only, and was marked at
+    # the fourth as it opened.
+    cells = _table_cells(response.content.decode())
+    assert cells["Early"][:4] == ["Early", "3 of 3", "0", "0"]
+    assert cells["Late"][:4] == ["Late", "2 of 2", "0", "0"]
+    panel = response.context["ws"].cohorts[0]
+    assert panel.held == 3
+    rows = {row.member: row for row in panel.roster}
+    assert (rows[early].present, rows[early].could_attend) == (3, 3)
+    assert (rows[late].present, rows[late].could_attend) == (2, 2)
+
+
+def _table_cells(page: str) -> dict[str, list[str]]:
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+        cells = [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        if cells:
+            rows[cells[0]] = cells
+    return rows
