@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -188,6 +190,12 @@ class CheckinWeek:
     low: int
 
 
+def _half_up(total: int, n: int) -> float:
+    """``total / n`` to one decimal, a half upwards as people round (27.25 is 27.3), from the
+    exact value: Python's ``round`` sends a tie to the even digit (27.2), as ``Rate`` says."""
+    return math.floor(Fraction(10 * total, n) + Fraction(1, 2)) / 10
+
+
 def checkin_trends(cohort: Cohort) -> list[CheckinWeek]:
     """Average check-in total per meeting week, and how many were low (one query)."""
     rows = Assessment.objects.filter(
@@ -203,7 +211,7 @@ def checkin_trends(cohort: Cohort) -> list[CheckinWeek]:
         CheckinWeek(
             week=week,
             n=len(items),
-            average=round(sum(t for t, _ in items) / len(items), 1),
+            average=_half_up(sum(t for t, _ in items), len(items)),
             low=sum(1 for _, low in items if low),
         )
         for week, items in sorted(weeks.items())
