@@ -383,6 +383,34 @@ def acknowledge_alert(
     return row
 
 
+def lead_changed(*, cohort: Cohort, actor: Any) -> int:
+    """The group has a new lead: its open alerts are assigned to them, as a new alert would be;
+    the one they replace no longer sees the group's alerts, and could not act on them. An
+    acknowledged alert keeps whom it was assigned to. Runs inside the change's transaction;
+    returns how many alerts moved."""
+    assert connection.in_atomic_block
+    rows = list(
+        RiskAlert.objects.select_for_update(of=("self",))
+        .select_related("member")
+        .defer("member__password")
+        .filter(cohort_id=cohort.pk, acknowledged_at__isnull=True)
+        .exclude(assignee_id=cohort.lead_id)
+        .order_by("pk")
+    )
+    for row in rows:
+        was = row.assignee_id
+        row.assignee_id = cohort.lead_id
+        row.save(update_fields=["assignee"])
+        record(
+            actor=actor,
+            action=AuditAction.ALERT_CHANGED,
+            target=row,
+            subject=row.member,
+            data={"status": "reassigned", "assignee": cohort.lead_id, "was": was},
+        )
+    return len(rows)
+
+
 def _escalate(row: RiskAlert, now: datetime) -> None:
     assert connection.in_atomic_block
     row.escalated_at = now

@@ -280,6 +280,21 @@ class CohortAdmin(KeyedAutocompleteAdmin, admin.ModelAdmin):
             return ("status",)
         return ("status", *SCHEDULE_FIELDS)
 
+    def save_model(self, request: HttpRequest, obj: Cohort, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "lead" in form.changed_data:
+            # The group's open alerts go with it to its new lead (in the admin's transaction).
+            from circlecare.measures.services import lead_changed
+
+            moved = lead_changed(cohort=obj, actor=request.user)
+            if moved:
+                self.message_user(
+                    request,
+                    f"{moved} open alert{'' if moved == 1 else 's'} about members of this group "
+                    f"{'is' if moved == 1 else 'are'} now assigned to {obj.lead.display_name}.",
+                    messages.INFO,
+                )
+
     @admin.action(description="Cancel the selected groups (members are told)")
     def cancel_groups(
         self, request: HttpRequest, queryset: QuerySet[Cohort]

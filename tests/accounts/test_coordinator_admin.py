@@ -283,3 +283,58 @@ def test_a_member_of_a_group_is_not_made_one_of_its_leaders() -> None:
     peer = UserFactory(is_facilitator=True)
     assert client.post(url, {**form, "co_facilitator": peer.pk}).status_code == 302
     assert Cohort.objects.get(pk=cohort.pk).co_facilitator == peer
+
+
+def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts() -> None:
+    """The lead a group is handed from no longer sees its alerts: an open one still assigned to
+    them would name someone who cannot act on it. An acknowledged one keeps who had it."""
+    from django.utils import timezone
+
+    from circlecare.audit.models import AuditAction, AuditEvent
+    from circlecare.measures.models import RiskAlert
+    from circlecare.programs.models import CohortStatus, ProgramKind
+    from tests.factories import CohortFactory, LicenseFactory, ProgramFactory
+    from tests.measures.factories import AssessmentFactory
+
+    before = LicenseFactory(state="NJ").clinician.user
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.THERAPY), lead=before, status=CohortStatus.OPEN
+    )
+    after = LicenseFactory(state="NJ").clinician.user
+
+    def alert(week: int, *, acknowledged: bool) -> RiskAlert:
+        assessment = AssessmentFactory(cohort=cohort, meeting_week=week)
+        return RiskAlert.objects.create(
+            assessment=assessment,
+            member=assessment.member,
+            cohort=cohort,
+            assignee=before,
+            raised_at=timezone.now(),
+            acknowledged_at=timezone.now() if acknowledged else None,
+            acknowledged_by=before if acknowledged else None,
+        )
+
+    still_open, done = alert(2, acknowledged=False), alert(3, acknowledged=False)
+    RiskAlert.objects.filter(pk=done.pk).update(
+        acknowledged_at=timezone.now(), acknowledged_by=before
+    )
+    client = Client()
+    client.force_login(UserFactory(is_staff=True))
+    response = client.post(
+        reverse("admin:programs_cohort_change", args=[cohort.pk]),
+        {"name": cohort.name, "lead": after.pk, "co_facilitator": "", "min_size": "1",
+         "enrollment_deadline": ""},
+        follow=True,
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert f"1 open alert about members of this group is now assigned to {after.display_name}" in (
+        response.content.decode()
+    )
+    assert RiskAlert.objects.get(pk=still_open.pk).assignee == after
+    assert RiskAlert.objects.get(pk=done.pk).assignee == before
+    page = Client()
+    page.force_login(after)
+    shown = page.get(reverse("measures:alert", args=[still_open.pk])).content.decode()
+    assert f"<dt>Assigned to</dt><dd>{after.display_name}</dd>" in shown
+    [event] = AuditEvent.objects.filter(action=AuditAction.ALERT_CHANGED)
+    assert event.data == {"status": "reassigned", "assignee": after.pk, "was": before.pk}
