@@ -121,11 +121,13 @@ class MemberRow:
 def cohort_overview(cohort: Cohort) -> list[MemberRow]:
     """Every member who held a seat, with their trajectories, sorted by flag (two queries).
 
-    Someone who left and joined again is shown by their latest place, not the one that ended."""
+    Someone who left and joined again is shown by their latest seat, not the one that ended. A
+    place on the waiting list that ended (left, an offer declined or lapsed) was never a seat:
+    whoever only had those is not listed."""
     enrollments = list(
         Enrollment.objects.select_related("member")
         .defer("member__password")
-        .filter(cohort=cohort, status__in=_ROSTER)
+        .filter(cohort=cohort, status__in=_ROSTER, confirmed_at__isnull=False)
         .order_by("member__display_name", "member_id", "-pk")
     )
     rows = Assessment.objects.filter(cohort=cohort, status=AssessmentStatus.COMPLETED).order_by(

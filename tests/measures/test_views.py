@@ -1343,3 +1343,28 @@ def test_other_answers_after_an_idle_sign_out_go_to_the_sign_in_page(world: dict
     sent = client.post(f"/measures/questionnaire/{world['due'].pk}/", calm)
     assert sent.status_code == 302 and sent["Location"].startswith("/accounts/login/")
     assert RiskAlert.objects.filter(assessment=world["due"]).count() == 0
+
+
+def test_someone_who_only_waited_for_a_seat_is_not_listed_as_a_member(
+    world: dict[str, Any],
+) -> None:
+    """The overview lists everyone who held a seat. Leaving the waiting list, or declining an
+    offered seat, is not leaving the group: that person was never in it."""
+    cohort = world["cohort"]
+    waited = UserFactory(display_name="Only waited")
+    EnrollmentFactory(
+        cohort=cohort, member=waited, status=EnrollmentStatus.WITHDRAWN, confirmed_at=None
+    )
+    seated = UserFactory(display_name="Seated then waited")
+    EnrollmentFactory(cohort=cohort, member=seated, status=EnrollmentStatus.WITHDRAWN)
+    # Back on the waiting list later, and then declined the seat offered.
+    EnrollmentFactory(
+        cohort=cohort, member=seated, status=EnrollmentStatus.WITHDRAWN, confirmed_at=None
+    )
+    response = client_for(world["lead"]).get(urls(world)["cohort"])
+    names = [row.member.display_name for row in response.context["rows"]]
+    assert "Only waited" not in names
+    assert "Only waited" not in response.content.decode()
+    # Whoever held a seat stays, shown by the seat they held.
+    [row] = [r for r in response.context["rows"] if r.member == seated]
+    assert row.enrollment.confirmed_at is not None
