@@ -130,6 +130,8 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
     meetings = list(
         Meeting.objects.filter(cohort_id__in=ids, starts_at__lt=today_start + timedelta(7))
         .select_related("cohort__program")
+        # A row names its group; the programme's long texts stay in the database.
+        .defer("cohort__program__description", "cohort__program__audience")
         .order_by("starts_at", "pk")
     )
     held: dict[int, list[Meeting]] = defaultdict(list)
