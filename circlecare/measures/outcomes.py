@@ -72,7 +72,7 @@ from circlecare.measures.models import Assessment, ScoreSummary
 from circlecare.measures.plans import primary_code, weekly_codes
 from circlecare.measures.stats import Rate, rate
 from circlecare.measures.timepoints import follow_up_q
-from circlecare.meetings.models import PRESENT, Attendance, Meeting
+from circlecare.meetings.models import PRESENT, Attendance, Meeting, MeetingStatus
 from circlecare.programs.models import ENDED, Cohort, CohortStatus, Program, ProgramKind
 
 STARTED_DEFINITION = (
@@ -167,15 +167,22 @@ class OutcomeReport:
     #: For one group still running: the programme week it has reached (0 before its first
     #: meeting). The figures are then results so far, not results by the last week.
     reached_week: int | None = None
+    #: For one group cancelled before its last week: ``reached_week`` is the week it ended in.
+    cancelled: bool = False
     #: How many groups the report covers, and how many of them have not finished.
     groups: int = 0
     unfinished_groups: int = 0
 
     @property
     def window(self) -> str:
-        """ "by week 8", or, for a group still running, "so far, in week 3 of 8"."""
+        """ "by week 8", or, for a group still running, "so far, in week 3 of 8"; for one
+        cancelled in its third week, "by week 3 of 8, when the group was cancelled"."""
         if self.reached_week is None:
             return f"by week {self.by_week}"
+        if self.cancelled:
+            if self.reached_week == 0:
+                return "before the group's first meeting (it was cancelled before it met)"
+            return f"by week {self.reached_week} of {self.by_week}, when the group was cancelled"
         if self.reached_week == 0:
             return "so far, before the group's first meeting"
         return f"so far, in week {self.reached_week} of {self.by_week}"
@@ -185,6 +192,10 @@ class OutcomeReport:
         """ "by week 8 yet", or, for a group still running, "yet (the group is in week 3 of 8)"."""
         if self.reached_week is None:
             return f"by week {self.by_week} yet"
+        if self.cancelled:
+            if self.reached_week == 0:
+                return "(the group was cancelled before it met)"
+            return f"by week {self.reached_week} of {self.by_week}, when the group was cancelled"
         if self.reached_week == 0:
             return "yet (the group has not met yet)"
         return f"yet (the group is in week {self.reached_week} of {self.by_week})"
@@ -683,6 +694,18 @@ def cohort_report(cohort: Cohort, *, now: datetime | None = None) -> OutcomeRepo
         start=None,
         end=None,
     )
+    if cohort.status == CohortStatus.CANCELLED:
+        # Its meetings from the cancellation on were called off: the week it ended in is its
+        # last meeting held, however many of their dates have passed since.
+        held = (
+            Meeting.objects.filter(cohort=cohort, starts_at__lte=now or timezone.now())
+            .exclude(status=MeetingStatus.CANCELLED)
+            .aggregate(week=Max("number"))["week"]
+            or 0
+        )
+        if held >= program.weeks:
+            return report
+        return replace(report, reached_week=held, cancelled=True)
     if cohort.status in ENDED:
         return report
     # A meeting's number is its programme week, cancelled or not: its date still passes.

@@ -545,3 +545,52 @@ def test_summaries_written_before_say_a_cancelled_groups_members_did_not_leave_e
     run_python("measures", "0007_cancelled_groups_not_left_early", "forward")
     flags = dict(ScoreSummary.objects.values_list("member_id", "left_early"))
     assert flags == {ended_by_cancelling.pk: False, withdrew.pk: True}
+
+
+def test_a_group_cancelled_in_week_3_reports_by_week_3_not_by_its_last_week() -> None:
+    """A group the practice cancelled after three of its eight meetings has no score from later
+    than week 3: "by week 8" would claim a window its members never reached."""
+    from circlecare.enrollment import services as seats
+
+    program = ProgramFactory(kind=ProgramKind.THERAPY, weeks=8)
+    cohort = CohortFactory(program=program, status=CohortStatus.RUNNING)
+    (m,) = members(1, "k")
+    enrol(cohort, m, attended=3)  # meetings of weeks 1 to 3, all held
+    later = timezone.now() + timedelta(days=2)
+    Meeting.objects.create(
+        cohort=cohort, number=4, starts_at=later, ends_at=later + timedelta(hours=1),
+        local_date=later.date(), local_time=later.time(),
+    )  # fmt: skip
+    completed(member=m, cohort=cohort, code="PHQ9", total=16, week=0)
+    completed(member=m, cohort=cohort, code="PHQ9", total=8, week=3)
+    seats.cancel_cohort(
+        cohort=cohort, actor=User.objects.create(email="coord@example.org", is_staff=True)
+    )
+    cohort.refresh_from_db()
+    report = cohort_report(cohort)
+    sentence = report.sentence()
+    assert "by week 8" not in sentence
+    assert (
+        "1 improved reliably on the PHQ-9 by week 3 of 8, when the group was cancelled:" in sentence
+    )
+    html = render_to_string("measures/_report_tables.html", {"report": report})
+    assert "<caption>PHQ-9 by week 3 of 8, when the group was cancelled: 1 started" in html
+    # Its fourth meeting's date passing later does not move the week it ended in.
+    in_a_week = cohort_report(cohort, now=timezone.now() + timedelta(weeks=1))
+    assert in_a_week.window == "by week 3 of 8, when the group was cancelled"
+
+
+def test_a_group_cancelled_before_it_met_says_so() -> None:
+    from circlecare.enrollment import services as seats
+
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=8))
+    (m,) = members(1, "b")
+    enrol(cohort, m, attended=0)
+    completed(member=m, cohort=cohort, code="PHQ9", total=12, week=0)
+    seats.cancel_cohort(
+        cohort=cohort, actor=User.objects.create(email="coord@example.org", is_staff=True)
+    )
+    cohort.refresh_from_db()
+    sentence = cohort_report(cohort).sentence()
+    assert "by week 8" not in sentence
+    assert "none has a follow-up score (the group was cancelled before it met)" in sentence
