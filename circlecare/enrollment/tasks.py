@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -241,9 +242,18 @@ def sweep() -> int:
 
 
 def _alert_if_under_minimum(cohort: Cohort) -> bool:
-    confirmed = Enrollment.objects.filter(cohort=cohort, status__in=SEAT_HOLDING).count()
-    if confirmed >= cohort.min_size:
+    held = Enrollment.objects.filter(cohort=cohort, status__in=SEAT_HOLDING).aggregate(
+        all=Count("pk"), offered=Count("pk", filter=Q(status=EnrollmentStatus.OFFERED))
+    )
+    if held["all"] >= cohort.min_size:
         return False
+    # An offer not yet taken is not someone in the group: it is named apart.
+    confirmed, offered = held["all"] - held["offered"], held["offered"]
+    offers = (
+        f", and {offered} seat{'' if offered == 1 else 's'} offered not yet taken"
+        if offered
+        else ""
+    )
     by_zone = coordinators_by_zone(cohort.time_zone)
     if not by_zone:
         return False
@@ -259,7 +269,7 @@ def _alert_if_under_minimum(cohort: Cohort) -> bool:
             subject=emails.subject("a group is under its minimum size"),
             message=(
                 f"The group starting {_starts(cohort, zone)} has {confirmed} of the "
-                f"{cohort.min_size} people it needs to run.\n\nOpen its roster:\n{link}\n"
+                f"{cohort.min_size} people it needs to run{offers}.\n\nOpen its roster:\n{link}\n"
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=recipients,

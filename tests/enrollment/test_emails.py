@@ -255,3 +255,26 @@ def test_an_invitation_cancelled_before_its_email_went_out_is_not_sent() -> None
     )
     assert tasks.send_partner_invite.call(invite.pk, "secret-token") == 0
     assert mail.outbox == []
+
+
+def test_the_under_minimum_alert_does_not_count_an_open_offer_as_someone_in_the_group() -> None:
+    """Two confirmed and one offered seat not yet taken: the group has 2 of the 4 people it
+    needs, and the offer is named apart, not added to them."""
+    UserFactory(is_staff=True, email="coord@example.org", time_zone="America/New_York")
+    cohort = CohortFactory(
+        first_meeting_date=timezone.localdate() + timedelta(days=3), capacity=8, min_size=4
+    )
+    for _ in range(2):
+        EnrollmentFactory(cohort=cohort)
+    EnrollmentFactory(
+        cohort=cohort,
+        status=EnrollmentStatus.OFFERED,
+        confirmed_at=None,
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(days=1),
+    )
+    assert tasks.check_minimum_size.call(cohort.pk) is True
+    [message] = mail.outbox
+    assert "has 2 of the 4 people it needs to run, and 1 seat offered not yet taken." in (
+        message.body
+    )
