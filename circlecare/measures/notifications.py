@@ -59,6 +59,20 @@ def send_new_alert(alert: RiskAlert) -> int:
     )
 
 
+def send_handed_alert(alert: RiskAlert) -> int:
+    """To a group's new lead, for an open alert handed to them with the group."""
+    lead = alert.assignee
+    if not (lead.is_active and lead.email):
+        return 0
+    return _send(
+        emails.subject("a member needs follow-up"),
+        "You now lead a group in which a member still needs follow-up: the alert was raised "
+        "before the group was handed to you, and nobody has acknowledged it yet.\n\n"
+        f"Open the alert to see what is needed and to record what you did:\n{alert_link(alert)}\n",
+        [lead.email],
+    )
+
+
 def send_escalation(alert: RiskAlert) -> int:
     return _send(
         emails.subject("a follow-up alert is still open"),

@@ -384,10 +384,10 @@ def acknowledge_alert(
 
 
 def lead_changed(*, cohort: Cohort, actor: Any) -> int:
-    """The group has a new lead: its open alerts are assigned to them, as a new alert would be;
-    the one they replace no longer sees the group's alerts, and could not act on them. An
-    acknowledged alert keeps whom it was assigned to. Runs inside the change's transaction;
-    returns how many alerts moved."""
+    """The group has a new lead: its open alerts are assigned to them, as a new alert would be,
+    and they are e-mailed about each after the commit; the one they replace no longer sees the
+    group's alerts, and could not act on them. An acknowledged alert keeps whom it was assigned
+    to. Runs inside the change's transaction; returns how many alerts moved."""
     assert connection.in_atomic_block
     rows = list(
         RiskAlert.objects.select_for_update(of=("self",))
@@ -408,6 +408,15 @@ def lead_changed(*, cohort: Cohort, actor: Any) -> int:
             subject=row.member,
             data={"status": "reassigned", "assignee": cohort.lead_id, "was": was},
         )
+    handed = [row.pk for row in rows]
+
+    def _after_commit() -> None:
+        for alert_id in handed:
+            tasks.notify_handed_alert.enqueue(alert_id)
+
+    if handed:
+        # The new lead hears of them, as a lead hears of a new alert.
+        transaction.on_commit(_after_commit)
     return len(rows)
 
 

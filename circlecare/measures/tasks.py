@@ -25,6 +25,24 @@ def notify_new_alert(alert_id: int) -> int:
 
 
 @task()
+def notify_handed_alert(alert_id: int) -> int:
+    """E-mail a group's new lead about an open alert handed to them, unless it was acknowledged
+    or handed on again since."""
+    from circlecare.measures.models import RiskAlert
+    from circlecare.measures.notifications import send_handed_alert
+
+    alert = (
+        RiskAlert.objects.select_related("assignee", "cohort")
+        .defer("assignee__password")
+        .filter(pk=alert_id, acknowledged_at__isnull=True)
+        .first()
+    )
+    if alert is None or alert.assignee_id != alert.cohort.lead_id:
+        return 0
+    return send_handed_alert(alert)
+
+
+@task()
 def notify_escalation(alert_id: int) -> int:
     """E-mail the coordinators, unless the alert was acknowledged since it escalated."""
     from circlecare.measures.models import RiskAlert

@@ -3,6 +3,7 @@ practice's records open; making people staff or superusers does not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -285,9 +286,15 @@ def test_a_member_of_a_group_is_not_made_one_of_its_leaders() -> None:
     assert Cohort.objects.get(pk=cohort.pk).co_facilitator == peer
 
 
-def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts() -> None:
+def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts(
+    django_capture_on_commit_callbacks: Any, run_worker: Callable[[], None], settings: Any
+) -> None:
     """The lead a group is handed from no longer sees its alerts: an open one still assigned to
-    them would name someone who cannot act on it. An acknowledged one keeps who had it."""
+    them would name someone who cannot act on it, and the new lead is e-mailed about it. An
+    acknowledged one keeps who had it."""
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from django.utils import timezone
 
     from circlecare.audit.models import AuditAction, AuditEvent
@@ -320,13 +327,20 @@ def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts() -> None:
     )
     client = Client()
     client.force_login(UserFactory(is_staff=True))
-    response = client.post(
-        reverse("admin:programs_cohort_change", args=[cohort.pk]),
-        {"name": cohort.name, "lead": after.pk, "co_facilitator": "", "min_size": "1",
-         "enrollment_deadline": ""},
-        follow=True,
-    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:programs_cohort_change", args=[cohort.pk]),
+            {"name": cohort.name, "lead": after.pk, "co_facilitator": "", "min_size": "1",
+             "enrollment_deadline": ""},
+            follow=True,
+        )  # fmt: skip
     assert response.status_code == 200
+    run_worker()
+    [handed] = mail.outbox
+    assert handed.to == [after.email]
+    assert f"/measures/alerts/{still_open.pk}/" in handed.body
+    assert "before the group was handed to you" in handed.body
+    assert still_open.member.display_name not in handed.body + handed.subject
     assert f"1 open alert about members of this group is now assigned to {after.display_name}" in (
         response.content.decode()
     )
