@@ -15,6 +15,7 @@ from circlecare.care.queries import with_waiting_for_facilitators
 from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
+from circlecare.measures.plans import WEEKLY_OPENS_BEFORE
 from circlecare.measures.queries import open_alerts
 from circlecare.meetings.models import PRESENT, Attendance, AttendanceStatus, Meeting
 from circlecare.programs.models import Cohort, CohortStatus
@@ -23,6 +24,10 @@ ROSTER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
 #: How many open alerts and overdue questionnaires the workspace lists (the full queues link on).
 ALERTS_SHOWN = 25
 OVERDUE_SHOWN = 50
+#: A questionnaire is overdue once it has been open this long unanswered: a weekly one opens
+#: this long before its meeting (so it is overdue as the meeting begins), a check-in as its
+#: meeting ends. One just opened is not late.
+OVERDUE_AFTER = WEEKLY_OPENS_BEFORE
 #: How many of the clinician's unsigned draft notes the workspace lists, oldest meeting first.
 DRAFTS_SHOWN = 50
 
@@ -144,7 +149,10 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
     alerts = alerts[:ALERTS_SHOWN]
     overdue = list(
         Assessment.objects.filter(
-            cohort_id__in=ids, status=AssessmentStatus.DUE, due_at__lt=now, synthetic=False
+            cohort_id__in=ids,
+            status=AssessmentStatus.DUE,
+            due_at__lt=now - OVERDUE_AFTER,
+            synthetic=False,
         )
         .select_related("member", "cohort__program")
         .defer("member__password")

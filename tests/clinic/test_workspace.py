@@ -56,7 +56,7 @@ def _busy_scene() -> Scene:
         cohort=scene.cohort,
         member=scene.absent,
         status=AssessmentStatus.DUE,
-        due_at=timezone.now() - timedelta(days=2),
+        due_at=timezone.now() - timedelta(days=2, minutes=1),
         instrument="GAD7",
     )
     return scene
@@ -104,6 +104,16 @@ def test_acknowledged_alerts_and_answered_questionnaires_are_not_listed() -> Non
         status=AssessmentStatus.DUE,
         due_at=timezone.now() + timedelta(days=1),
     )
+    # Opened an hour ago, or most of two days ago: open, not late (a weekly one opens two days
+    # before its meeting).
+    for week, opened in ((5, timedelta(hours=1)), (6, timedelta(days=2) - timedelta(minutes=5))):
+        AssessmentFactory(
+            cohort=scene.cohort,
+            member=scene.attendees[0],
+            status=AssessmentStatus.DUE,
+            due_at=timezone.now() - opened,
+            meeting_week=week,
+        )
     ws = _client(scene.lead).get(URL).context["ws"]
     assert [a.member for a in ws.overdue] == [scene.absent]
 
