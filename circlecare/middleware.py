@@ -47,7 +47,8 @@ def resolve_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
         return None
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    # OSError: a key naming a folder of the zone database ("America") is opened as a file.
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from circlecare.enrollment.models import Enrollment
-from circlecare.middleware import MethodNotAllowedPageMiddleware
+from circlecare.middleware import MethodNotAllowedPageMiddleware, ViewerTimezoneMiddleware
 from tests.factories import EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +93,25 @@ def test_a_server_error_page_needs_nothing_but_itself() -> None:
     assert (
         b"Something went wrong on our side" in response.content and b"tel:988" in response.content
     )
+
+
+@pytest.mark.parametrize("cookie", ["America", "Etc", "US", "zone.tab", "a%00b", "..%2Fetc"])
+def test_a_time_zone_cookie_that_names_no_zone_leaves_pages_in_utc(cookie: str) -> None:
+    # The cookie is the browser's to write and anyone's to change: "America" is a folder of the
+    # zone database, not a zone, and must not take every page down.
+    client = Client(raise_request_exception=False)
+    client.cookies["tz"] = cookie
+    assert client.get(reverse("programs:list")).status_code == 200
+    assert client.get(reverse("account_signup")).status_code == 200
+
+    request = RequestFactory().get("/", HTTP_COOKIE=f"tz={cookie}")
+    request.user = AnonymousUser()
+    seen: dict[str, object] = {}
+
+    def view(req: HttpRequest) -> HttpResponse:
+        seen["zone"] = str(req.viewer_zone)  # type: ignore[attr-defined]
+        seen["known"] = req.viewer_zone_known  # type: ignore[attr-defined]
+        return HttpResponse()
+
+    ViewerTimezoneMiddleware(view)(request)
+    assert seen == {"zone": "UTC", "known": False}
