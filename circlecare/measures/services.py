@@ -666,7 +666,9 @@ def schedule_all_cohorts(*, now: datetime | None = None) -> int:
     questionnaire still open. A group finishes as its last meeting ends, and its final
     questionnaire must still close a week after it opened, not stay open for good."""
     now = now or timezone.now()
-    horizon = (now + WEEKLY_OPENS_BEFORE).date()
+    # First meeting dates are local to each group's zone, up to a day ahead of UTC's (UTC+14):
+    # a day's margin keeps a group far east from being picked up only after its first occasion.
+    horizon = (now + WEEKLY_OPENS_BEFORE).date() + timedelta(days=1)
     still_open = Assessment.objects.filter(
         cohort=OuterRef("pk"), status=AssessmentStatus.DUE
     ).exclude(occasion=Occasion.INTAKE)

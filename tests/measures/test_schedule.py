@@ -379,3 +379,23 @@ def test_a_cancelled_groups_open_questionnaires_close_and_nothing_new_is_asked(
     schedule_all_cohorts(now=later)
     assert not due_for_member(member).exists()
     assert not Assessment.objects.filter(cohort=opened, meeting_week__gt=3).exists()
+
+
+def test_a_one_meeting_group_far_east_of_utc_asks_its_final_questionnaire_on_time() -> None:
+    """The sweep picks groups by the local date of their first meeting. In Kiritimati (UTC+14)
+    that date is a day ahead of UTC's, so a group meeting there once, at 9:00 am on Tuesday
+    10 March (19:00 UTC on Monday 9 March), opens its final questionnaire at 19:00 UTC on
+    Saturday 7 March, when 48 hours on is still 9 March in UTC."""
+    program = ProgramFactory(kind=ProgramKind.SKILLS, weeks=1, minutes_per_meeting=60)
+    cohort = CohortFactory(
+        program=program,
+        first_meeting_date=date(2026, 3, 10),
+        weekday=1,
+        start_time=time(9, 0),
+        time_zone="Pacific/Kiritimati",
+    )
+    member = _seated(cohort=cohort).member
+    (starts,) = meeting_times(cohort)
+    assert starts == datetime(2026, 3, 9, 19, 0, tzinfo=UTC)
+    schedule_all_cohorts(now=starts - timedelta(hours=47))
+    assert {r.occasion for r in due_for_member(member)} == {Occasion.FINAL}
