@@ -6,7 +6,7 @@ say what changed, when the group starts (in the member's own zone) and link to "
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -280,13 +280,24 @@ def _alert_if_under_minimum(cohort: Cohort) -> bool:
 def alert_under_minimum() -> int:
     """Alert coordinators about cohorts starting within the window that are under their minimum."""
     days = int(getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7))
-    today = timezone.localdate()
+    # A group's first meeting date is on its own calendar, up to a day either side of UTC's:
+    # the query takes that margin, and each group's own today decides, as in check_minimum_size.
+    today = timezone.now().astimezone(UTC).date()
     cohorts = Cohort.objects.filter(
         status__in=JOINABLE,
-        first_meeting_date__gte=today,
-        first_meeting_date__lte=today + timedelta(days=days),
+        first_meeting_date__gte=today - timedelta(days=1),
+        first_meeting_date__lte=today + timedelta(days=days + 1),
     ).exclude(pk__in=CohortNotice.objects.filter(kind=UNDER_MINIMUM).values("cohort_id"))
-    return sum(1 for cohort in cohorts if _alert_if_under_minimum(cohort))
+    return sum(
+        1
+        for cohort in cohorts
+        if _in_alert_window(cohort, days) and _alert_if_under_minimum(cohort)
+    )
+
+
+def _in_alert_window(cohort: Cohort, days: int) -> bool:
+    today = cohort.local_today()
+    return today <= cohort.first_meeting_date <= today + timedelta(days=days)
 
 
 @task()
@@ -295,8 +306,7 @@ def check_minimum_size(cohort_id: int) -> bool:
     if cohort is None or cohort.status not in JOINABLE:
         return False
     days = int(getattr(settings, "COHORT_MIN_SIZE_ALERT_DAYS", 7))
-    today = cohort.local_today()
-    if not today <= cohort.first_meeting_date <= today + timedelta(days=days):
+    if not _in_alert_window(cohort, days):
         return False
     return _alert_if_under_minimum(cohort)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -1222,6 +1222,34 @@ def test_under_minimum_alert_reaches_coordinators_once(settings: Any) -> None:
     assert tasks.alert_under_minimum() == 0
     assert [m.to for m in mail.outbox] == [["coord@example.org"]]
     assert "1 of the 4" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "now"),
+    [
+        # Pago Pago (UTC-11), 4 pm on Tuesday 1 December: UTC is already on the 2nd, but the
+        # group meets that evening.
+        ("Pacific/Pago_Pago", date(2026, 12, 1), datetime(2026, 12, 2, 3, 0, tzinfo=UTC)),
+        # Kiritimati (UTC+14), 10 am on Tuesday 1 December: UTC is still on the 30th, and the
+        # group's first meeting is seven of its own days away.
+        ("Pacific/Kiritimati", date(2026, 12, 8), datetime(2026, 11, 30, 20, 0, tzinfo=UTC)),
+    ],
+)
+def test_under_minimum_sweep_counts_days_by_the_groups_calendar(
+    settings: Any, zone: str, first: date, now: datetime
+) -> None:
+    """The sweep sees the same window as the check queued for each group: from the group's own
+    today to seven of its days ahead, not UTC's."""
+    settings.COHORT_MIN_SIZE_ALERT_DAYS = 7
+    UserFactory(is_staff=True, email="coord@example.org", time_zone=zone)
+    cohort = CohortFactory(
+        first_meeting_date=first, start_time=time(19, 0), time_zone=zone, capacity=8, min_size=4
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: now)
+        assert cohort.local_today() <= first <= cohort.local_today() + timedelta(days=7)
+        assert tasks.alert_under_minimum() == 1
+    assert [m.to for m in mail.outbox] == [["coord@example.org"]]
 
 
 def test_signing_records_who_which_version_and_when() -> None:
