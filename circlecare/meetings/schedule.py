@@ -59,6 +59,9 @@ SCHEDULE_RULE = (
 )
 
 _OUT_OF_RANGE = "The meeting series runs past the dates the calendar can hold."
+# A meeting's start leaves room for what is worked out from it (its end, up to four hours on;
+# its local time in any zone, up to 14 hours on) inside the dates Python can hold.
+_LATEST_START = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 LocalTimeIssue = Literal["gap", "ambiguous"]
 
@@ -281,9 +284,12 @@ def _to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
     # because fold=1 would quietly select the second of two repeated times.
     local = datetime.combine(day, wall, tzinfo=tz).replace(fold=0)
     try:
-        return local.astimezone(UTC)
+        utc = local.astimezone(UTC)
     except OverflowError:
         raise ValueError(_OUT_OF_RANGE) from None
+    if utc > _LATEST_START:
+        raise ValueError(_OUT_OF_RANGE)
+    return utc
 
 
 def _note(issue: LocalTimeIssue | None, wall: time, local: datetime) -> str | None:

@@ -294,6 +294,18 @@ def test_series_past_the_last_representable_date_is_a_clear_error() -> None:
         weekly_times(first_date=date(9999, 12, 1), start=time(19), zone=NEW_YORK, count=8)
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London", "Africa/Abidjan"])
+def test_a_meeting_with_no_room_to_end_before_the_last_representable_date_is_refused(
+    zone: str,
+) -> None:
+    # 11 pm on the calendar's last day starts in range, but a meeting (up to four hours) and
+    # everything worked out from its start must still fit after it.
+    with pytest.raises(ValueError, match="runs past"):
+        weekly_times(first_date=date(9999, 12, 31), start=time(23), zone=zone, count=1)
+    with pytest.raises(ValueError, match="runs past"):
+        preview(first_date=date(9999, 12, 31), start=time(1), zone=zone, count=1)
+
+
 def test_preview_marks_adjusted_dates_with_a_note() -> None:
     rows = preview(first_date=date(2026, 3, 1), start=time(2, 30), zone=NEW_YORK, count=3)
 

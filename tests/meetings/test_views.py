@@ -26,7 +26,7 @@ from circlecare.meetings.models import (
     Meeting,
     MeetingStatus,
 )
-from circlecare.programs.models import CohortStatus, ProgramKind
+from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
 from tests.factories import (
     CohortFactory,
     LicenseFactory,
@@ -614,6 +614,32 @@ def test_staff_skip_and_bad_move_input() -> None:
     )
     assert pattern.status_code == 400
     assert b"must start in the future" in pattern.content
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London"])
+def test_a_move_or_pattern_on_the_calendars_last_day_is_refused_not_a_server_error(
+    zone: str,
+) -> None:
+    s = _setup()
+    Cohort.objects.filter(pk=s["cohort"].pk).update(time_zone=zone)
+    staff = _client(s["coordinator"])
+    moved = staff.post(
+        reverse("meetings:move", kwargs={"pk": s["meeting"].pk}),
+        {"local_date": "9999-12-31", "local_time": "23:00"},
+    )
+    assert moved.status_code == 400
+    assert b"runs past the dates the calendar can hold" in moved.content
+    pattern = staff.post(
+        reverse("meetings:pattern", kwargs={"pk": s["cohort"].pk}),
+        {"from_date": "9999-12-31", "start_time": "22:00"},
+    )
+    assert pattern.status_code == 400
+    assert b"runs past the dates the calendar can hold" in pattern.content
+    s["meeting"].refresh_from_db()
+    assert (s["meeting"].ics_sequence, s["meeting"].starts_at.year) == (
+        0,
+        s["meeting"].local_date.year,
+    )
 
 
 def test_my_meetings_query_count_does_not_grow_with_meetings(
