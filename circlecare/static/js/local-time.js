@@ -16,10 +16,11 @@
   }
   // The server's own format, "Tue 10 Mar 2026, 7:00 pm EDT": day and month in British order,
   // and the zone's abbreviation where either British or US English has one ("BST", "PST")
-  // rather than an offset ("GMT-8").
+  // rather than an offset ("GMT-8"). The clock is named as "h12" (1 to 12): British English
+  // with hour12 alone counts 0 to 11, which writes noon as "0:00 pm".
   var parts = new Intl.DateTimeFormat("en-GB", {
     weekday: "short", day: "numeric", month: "short", year: "numeric",
-    hour: "numeric", minute: "2-digit", hour12: true, timeZone: zone
+    hour: "numeric", minute: "2-digit", hourCycle: "h12", timeZone: zone
   });
   var nameFormats = {};
   function part(list, type) {
@@ -42,7 +43,7 @@
   function clockAndDate(when, inZone) {
     var p = new Intl.DateTimeFormat("en-GB", {
       weekday: "short", day: "numeric", month: "short", year: "numeric",
-      hour: "numeric", minute: "2-digit", hour12: true, timeZone: inZone
+      hour: "numeric", minute: "2-digit", hourCycle: "h12", timeZone: inZone
     }).formatToParts(when);
     return {
       clock: part(p, "hour") + ":" + part(p, "minute") + " " + part(p, "dayPeriod").toLowerCase(),
