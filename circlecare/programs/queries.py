@@ -90,9 +90,23 @@ def public_cohorts(*, at: datetime | None = None) -> QuerySet[Cohort]:
 
 def _programs(at: datetime, kind: str | None, focus: str | None) -> QuerySet[Program]:
     upcoming = Q(cohorts__status__in=JOINABLE, cohorts__joinable_until__gt=at)
+    # The earliest first meeting as a moment, so that pages give its day on the visitor's own
+    # calendar (a group's first_meeting_date is on the group's); each group's first meeting is
+    # its earliest one not cancelled. ``next_start`` stays for groups without meetings yet.
+    first_meeting = (
+        Meeting.objects.filter(
+            cohort__program=OuterRef("pk"),
+            cohort__status__in=JOINABLE,
+            cohort__joinable_until__gt=at,
+        )
+        .exclude(status=MeetingStatus.CANCELLED)
+        .order_by("starts_at")
+        .values("starts_at")[:1]
+    )
     queryset = Program.objects.filter(is_published=True).annotate(
         upcoming_count=Count("cohorts", filter=upcoming),
         next_start=Min("cohorts__first_meeting_date", filter=upcoming),
+        next_meeting=Subquery(first_meeting),
     )
     if kind:
         queryset = queryset.filter(kind=kind)

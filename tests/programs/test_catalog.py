@@ -410,3 +410,33 @@ def test_a_cancelled_or_finished_groups_page_says_so_and_lists_no_meetings_or_se
             assert "of 10 left" not in body and "waiting list" not in body
             assert 'id="schedule-heading"' not in body and "Week 1:" not in body
             client.logout()
+
+
+@pytest.mark.parametrize(
+    ("zone", "day_after"), [("Asia/Kathmandu", True), ("America/Los_Angeles", False)]
+)
+def test_the_catalog_gives_a_programmes_first_start_on_the_visitors_calendar(
+    client: Client, zone: str, day_after: bool
+) -> None:
+    """A New York group meeting on Tuesdays at 7 pm first meets on Wednesday morning in
+    Kathmandu: the catalog, which says its times are the visitor's, names that Wednesday, as
+    the group's own page does."""
+    from circlecare.meetings.services import create_meetings
+
+    tuesday = next_weekday(timezone.localdate() + timedelta(days=10), 1)
+    program = ProgramFactory(title="Evenings together")
+    cohort = CohortFactory(
+        program=program,
+        first_meeting_date=tuesday,
+        start_time=time(19, 0),
+        time_zone="America/New_York",
+    )
+    create_meetings(cohort=cohort, actor=UserFactory(is_staff=True))
+    client.cookies["tz"] = zone
+    body = client.get(reverse("programs:list")).content.decode()
+    shown = tuesday + timedelta(days=1) if day_after else tuesday
+    assert f"first from {shown.day} {shown:%B}" in body
+    # Before the browser has said where the visitor is, the day is the group's own.
+    del client.cookies["tz"]
+    body = client.get(reverse("programs:list")).content.decode()
+    assert f"first from {tuesday.day} {tuesday:%B}" in body
