@@ -63,7 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def programme(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = queries.cohort_for_programme(request.user, cohort_id)
-    state, current, _next = queries.week_number(cohort)
+    state, current, upcoming = queries.week_number(cohort)
     return render(
         request,
         "care/programme.html",
@@ -72,6 +72,8 @@ def programme(request: HttpRequest, cohort_id: int) -> HttpResponse:
             "weeks": queries.programme(cohort),
             "current": current if state == "running" else None,
             "state": state,
+            # Before the group starts, its next meeting is its first.
+            "starts_at": upcoming if state == "upcoming" else None,
             "can_adapt": cohort.is_led_by(request.user),
         },
     )

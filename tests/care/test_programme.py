@@ -223,3 +223,29 @@ def test_the_start_of_an_upcoming_group_is_shown_in_the_members_own_zone() -> No
     after = page[page.index("Starts ") :][:400]
     assert f"Tue {(start + timedelta(days=1)).day} " in after  # the London day, not Monday
     assert "(10:00 pm on Mon" in after  # and the group's own time beside it
+
+
+def test_an_upcoming_groups_start_is_given_on_the_members_own_calendar() -> None:
+    """A New York group meeting on Tuesdays at 7 pm first meets on a Wednesday morning for a
+    member in Kathmandu; the programme page said the Tuesday, the group's own date."""
+    from datetime import time
+
+    from tests.factories import next_weekday
+
+    tuesday = next_weekday(timezone.localdate() + timedelta(days=10), 1)
+    circle = make_circle(
+        1,
+        first_meeting_date=tuesday,
+        weekday=1,
+        start_time=time(19, 0),
+        time_zone="America/New_York",
+    )
+    member = circle.members[0]
+    member.time_zone = "Asia/Kathmandu"
+    member.save(update_fields=["time_zone"])
+    page = logged_in(member).get(reverse("care:programme", args=[circle.cohort.pk]))
+    lead = page.content.decode().split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+    wednesday = tuesday + timedelta(days=1)
+    assert "The group starts on" in lead
+    assert f"Wed {wednesday.day} {wednesday:%b} {wednesday.year}, 5:45 am" in lead
+    assert f"7:00 pm on Tue {tuesday.day} {tuesday:%b} in New York" in lead
