@@ -496,7 +496,7 @@ def change_pattern(request: HttpRequest, pk: int) -> HttpResponse:
     form = PatternForm(request.POST)
     if form.is_valid():
         try:
-            services.change_pattern(
+            changed = services.change_pattern(
                 cohort=cohort,
                 from_date=form.cleaned_data["from_date"],
                 start_time=form.cleaned_data["start_time"],
@@ -505,9 +505,19 @@ def change_pattern(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(
-                request, "The future meetings follow the new pattern; members are told."
-            )
+            said = "The future meetings follow the new pattern; members are told."
+            # As a move says it: the dates on which the time asked for does not exist, or
+            # happens twice, and what the schedule's rule made of it.
+            for meeting in changed:
+                (row,) = preview(
+                    first_date=meeting.local_date,
+                    start=meeting.local_time,
+                    zone=cohort.time_zone,
+                    count=1,
+                )
+                if row.note:
+                    said += f" {row.local:%a %-d %b}: {row.note}."
+            messages.success(request, said)
             return redirect("meetings:schedule", pk=cohort.pk)
     return render(
         request,

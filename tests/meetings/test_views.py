@@ -1172,3 +1172,41 @@ def test_moving_a_meeting_into_the_hour_clocks_skip_says_when_it_really_starts()
     ) in page
     week_2.refresh_from_db()
     assert week_2.starts_at.astimezone(ZoneInfo("America/New_York")).time() == time(3, 30)
+
+
+def test_a_new_pattern_says_which_meetings_a_clock_change_adjusts() -> None:
+    """As a move does: staff setting 2:30 am on Sundays hear, when they save, that on the
+    spring-forward Sunday the meeting is at 3:30 am, and on the fall-back one at the first
+    1:30 am for a 1:30 pattern."""
+    from circlecare.meetings.services import create_meetings
+
+    cohort = CohortFactory(
+        program=ProgramFactory(weeks=3),
+        first_meeting_date=date(2026, 2, 24),
+        weekday=1,
+        start_time=time(19, 0),
+        time_zone="America/New_York",
+    )
+    staff = coordinator()
+    client = _client(staff)
+    url = reverse("meetings:pattern", kwargs={"pk": cohort.pk})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 2, 20, tzinfo=UTC))
+        create_meetings(cohort=cohort, actor=staff)
+        done = client.post(url, {"from_date": "2026-03-01", "start_time": "02:30"}, follow=True)
+        said = [str(m) for m in done.context["messages"]]
+        assert said == [
+            "The future meetings follow the new pattern; members are told. Sun 8 Mar: 2:30 am "
+            "does not exist on this date (clocks go forward); the meeting starts at 3:30 am."
+        ]
+        done = client.post(url, {"from_date": "2026-10-25", "start_time": "01:30"}, follow=True)
+        said = [str(m) for m in done.context["messages"]]
+        assert said == [
+            "The future meetings follow the new pattern; members are told. Sun 1 Nov: 1:30 am "
+            "happens twice on this date (clocks go back); the meeting is at the first 1:30 am "
+            "(EDT)."
+        ]
+        # A pattern clear of clock changes says nothing more.
+        done = client.post(url, {"from_date": "2026-04-05", "start_time": "19:00"}, follow=True)
+        said = [str(m) for m in done.context["messages"]]
+        assert said == ["The future meetings follow the new pattern; members are told."]
