@@ -164,6 +164,11 @@ class Weekday(models.IntegerChoices):
 
 
 #: A group for couples seats two at a time: an odd capacity leaves a seat nobody can take.
+SERIES_PAST_CALENDAR = "The meeting series runs past the dates the calendar can hold."
+PAST_CALENDAR_FIX = (
+    "The group's meetings would run past the last date the calendar can hold; check the year."
+)
+
 COUPLES_EVEN_CAPACITY = (
     "This group is for couples, who take their seats two at a time: please choose an even number "
     "of seats."
@@ -251,7 +256,12 @@ class Cohort(models.Model):
         day, else the first meeting's. The one statement of that rule: ``closed_for_joining``
         and the catalog (through the stored ``joinable_until``) both go by it."""
         last_day = min(deadline, first_meeting_date) if deadline else first_meeting_date
-        return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
+        try:
+            day_after = last_day + timedelta(days=1)
+        except OverflowError:
+            # The last day the calendar holds (a first meeting moved to 31 December 9999).
+            raise ValueError(SERIES_PAST_CALENDAR) from None
+        return datetime.combine(day_after, time(0), tzinfo=ZoneInfo(zone))
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -261,6 +271,13 @@ class Cohort(models.Model):
             and self.first_meeting_date.weekday() != self.weekday
         ):
             errors["weekday"] = "The weekday must match the date of the first meeting."
+        if self.first_meeting_date and self.program_id:
+            try:
+                # A week's margin past the last meeting: its moment, in any zone, and the end
+                # of the joining day must all be dates the calendar holds.
+                self.first_meeting_date + timedelta(weeks=self.program.weeks)
+            except OverflowError:
+                errors["first_meeting_date"] = PAST_CALENDAR_FIX
         if self.capacity and self.min_size and self.min_size > self.capacity:
             errors["min_size"] = "The minimum group size can't be larger than the capacity."
         if self.capacity and self.program_id and self.program.for_couples and self.capacity % 2:

@@ -926,3 +926,16 @@ def test_a_new_pattern_may_not_start_the_group_before_its_joining_deadline() -> 
     cohort.refresh_from_db()
     assert cohort.first_meeting_date == date(2026, 12, 26)
     assert list(Meeting.objects.filter(cohort=cohort).values_list("starts_at", flat=True)) == before
+
+
+def test_a_first_meeting_moved_to_the_calendars_last_day_is_refused_not_an_overflow() -> None:
+    """In Kiritimati (UTC+14) 9 am on 31 December 9999 is still a moment the schedule can hold,
+    but the group's joining day ends at the midnight after it, which no date can hold."""
+    cohort = CohortFactory(program=ProgramFactory(weeks=1), time_zone="Pacific/Kiritimati")
+    staff = coordinator()
+    (meeting,) = services.create_meetings(cohort=cohort, actor=staff)
+    with pytest.raises(ScheduleError, match="runs past the dates the calendar can hold"):
+        services.move_meeting(
+            meeting=meeting, local_date=date(9999, 12, 31), local_time=time(9, 0), actor=staff
+        )
+    assert Meeting.objects.get(pk=meeting.pk).starts_at == meeting.starts_at

@@ -183,3 +183,23 @@ def test_a_programme_whose_groups_have_meetings_keeps_its_length() -> None:
     assert Program.objects.get(pk=program.pk).weeks == 8
     kept = coordinator_client().post(url, {**PROGRAM, "weeks": "8", "title": "Steadier"})
     assert kept.status_code == 302
+
+
+def test_a_group_whose_meetings_would_run_past_the_calendar_is_refused_in_plain_words() -> None:
+    from circlecare.programs.models import Cohort
+    from tests.factories import LicenseFactory
+
+    program = ProgramFactory(weeks=8)
+    response = coordinator_client().post(
+        reverse("admin:programs_cohort_add"),
+        {
+            "program": program.pk, "name": "Far off", "lead": LicenseFactory().clinician.user.pk,
+            "first_meeting_date": "9999-12-31", "weekday": "4", "start_time": "18:00",
+            "time_zone": "Pacific/Kiritimati", "capacity": "8", "min_size": "1",
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert field_errors(response, "first_meeting_date") == [
+        "The group's meetings would run past the last date the calendar can hold; check the year."
+    ]
+    assert not Cohort.objects.filter(name="Far off").exists()
