@@ -281,7 +281,7 @@ def _licences_still_cover(cohort: Cohort, new_last: date) -> None:
     if not homes:
         return
     clinician = clinician_of(cohort.lead_id)
-    start = max(cohort.first_meeting_date, timezone.localdate())
+    start = max(cohort.first_meeting_date, cohort.local_today())
     lost = (homes & licensed_states(clinician, start, old_last)) - licensed_states(
         clinician, start, new_last
     )

@@ -17,7 +17,6 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Prefetch, Q, prefetch_related_objects
-from django.utils import timezone
 
 from circlecare.practice.models import Clinician
 from circlecare.practice.queries import clinician_prefetch, licensed_states
@@ -99,15 +98,16 @@ def served_states(cohort: Cohort, *, on: date | None = None) -> set[str]:
     """US states whose residents may join this therapy cohort (every state for other kinds)."""
     if not cohort.program.is_therapy:
         return set(US_STATES)
-    start, end = coverage_window(cohort, on or timezone.localdate())
+    start, end = coverage_window(cohort, on or cohort.local_today())
     return licensed_states(_lead_clinician(cohort), start, end)
 
 
 def check(
     member: Any, cohort: Cohort, on: date | None = None, *, with_alternatives: bool = True
 ) -> Decision:
-    """May ``member`` join ``cohort``? ``on`` is the day they would join (today by default)."""
-    on = on or timezone.localdate()
+    """May ``member`` join ``cohort``? ``on`` is the day they would join (by default today on
+    the group's own calendar, by which joining and its meetings go)."""
+    on = on or cohort.local_today()
     if not cohort.program.is_therapy:
         return Decision(
             allowed=True,
@@ -291,5 +291,5 @@ def members_a_new_lead_could_not_serve(cohort: Cohort, lead: Any) -> set[str]:
     homes = homes_in(cohort)
     if not homes:
         return set()
-    start, end = coverage_window(cohort, timezone.localdate())
+    start, end = coverage_window(cohort, cohort.local_today())
     return homes - licensed_states(clinician_of(lead.pk), start, end)

@@ -330,3 +330,33 @@ def test_alternatives_cost_a_fixed_number_of_queries(django_assert_max_num_queri
     with django_assert_max_num_queries(len(small.captured_queries)):
         decision = check(member, asked, on=today)
     assert len(decision.alternatives) == 6
+
+
+def test_a_new_lead_must_cover_the_groups_own_today_whatever_the_coordinators_date() -> None:
+    """At 1 am on 2 December in London it is still 5 pm on 1 December in Los Angeles, and a Los
+    Angeles group meeting on Tuesdays (1 December 2026 is one) meets that evening: a clinician
+    licensed in California only from 2 December cannot take it over yet."""
+    from datetime import UTC, datetime, time
+
+    from django.utils import timezone
+
+    from circlecare.meetings import services as meeting_services
+    from circlecare.practice.eligibility import members_a_new_lead_could_not_serve
+
+    lead = LicenseFactory(state="CA", valid_from=date(2020, 1, 1)).clinician.user
+    cohort = CohortFactory(
+        program=ProgramFactory(kind=ProgramKind.THERAPY, weeks=8),
+        lead=lead,
+        first_meeting_date=date(2026, 11, 10),
+        weekday=1,
+        start_time=time(19, 0),
+        time_zone="America/Los_Angeles",
+    )
+    EnrollmentFactory(cohort=cohort, member=UserFactory(home_state="CA"))
+    newcomer = LicenseFactory(state="CA", valid_from=date(2026, 12, 2)).clinician.user
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 12, 2, 1, 0, tzinfo=UTC))
+        meeting_services.create_meetings(cohort=cohort, actor=None)
+        with timezone.override("Europe/London"):
+            assert cohort.local_today() == date(2026, 12, 1)
+            assert members_a_new_lead_could_not_serve(cohort, newcomer) == {"CA"}
