@@ -356,14 +356,29 @@ def cohort_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _run(request: HttpRequest, action: Any, success: str, target: str) -> HttpResponse:
+def _run(request: HttpRequest, action: Any, success: Any, target: str) -> HttpResponse:
+    """Run ``action`` and say how it went; ``success`` is the words, or makes them from what
+    ``action`` returned."""
     try:
-        action()
+        done = action()
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, success)
+        messages.success(request, success(done) if callable(success) else success)
     return redirect(target)
+
+
+def _clock_notes(meetings: list[Meeting], zone: str) -> str:
+    """The dates among changed ``meetings`` on which the time asked for does not exist, or
+    happens twice, and what the schedule's rule made of it, as a move says it."""
+    said = ""
+    for meeting in sorted(meetings, key=lambda m: m.starts_at):
+        (row,) = preview(
+            first_date=meeting.local_date, start=meeting.local_time, zone=zone, count=1
+        )
+        if row.note:
+            said += f" {row.local:%a %-d %b}: {row.note}."
+    return said
 
 
 @login_required
@@ -417,7 +432,10 @@ def skip(request: HttpRequest, pk: int) -> HttpResponse:
         lambda: services.skip_week(
             meeting=meeting, actor=user, seen_sequence=int(seen) if seen.isdecimal() else None
         ),
-        "That week is skipped; the later meetings are each a week later and members are told.",
+        lambda moved: (
+            "That week is skipped; the later meetings are each a week later and members are "
+            "told." + _clock_notes(moved, meeting.cohort.time_zone)
+        ),
         reverse("meetings:schedule", kwargs={"pk": meeting.cohort_id}),
     )
 
@@ -505,19 +523,11 @@ def change_pattern(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            said = "The future meetings follow the new pattern; members are told."
-            # As a move says it: the dates on which the time asked for does not exist, or
-            # happens twice, and what the schedule's rule made of it.
-            for meeting in changed:
-                (row,) = preview(
-                    first_date=meeting.local_date,
-                    start=meeting.local_time,
-                    zone=cohort.time_zone,
-                    count=1,
-                )
-                if row.note:
-                    said += f" {row.local:%a %-d %b}: {row.note}."
-            messages.success(request, said)
+            messages.success(
+                request,
+                "The future meetings follow the new pattern; members are told."
+                + _clock_notes(changed, cohort.time_zone),
+            )
             return redirect("meetings:schedule", pk=cohort.pk)
     return render(
         request,

@@ -1210,3 +1210,29 @@ def test_a_new_pattern_says_which_meetings_a_clock_change_adjusts() -> None:
         done = client.post(url, {"from_date": "2026-04-05", "start_time": "19:00"}, follow=True)
         said = [str(m) for m in done.context["messages"]]
         assert said == ["The future meetings follow the new pattern; members are told."]
+
+
+def test_skipping_a_week_says_when_a_moved_meeting_lands_on_a_clock_change() -> None:
+    from circlecare.meetings.services import create_meetings
+
+    # Sundays at 2:30 am New York, 22 February and 1 March 2026: skipping the first moves the
+    # second onto 8 March, when clocks jump from 2 am to 3 am.
+    cohort = CohortFactory(
+        program=ProgramFactory(weeks=2),
+        first_meeting_date=date(2026, 2, 22),
+        weekday=6,
+        start_time=time(2, 30),
+        time_zone="America/New_York",
+    )
+    staff = coordinator()
+    client = _client(staff)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timezone, "now", lambda: datetime(2026, 2, 20, tzinfo=UTC))
+        first, _second = create_meetings(cohort=cohort, actor=staff)
+        done = client.post(reverse("meetings:skip", kwargs={"pk": first.pk}), follow=True)
+    said = [str(m) for m in done.context["messages"]]
+    assert said == [
+        "That week is skipped; the later meetings are each a week later and members are told. "
+        "Sun 8 Mar: 2:30 am does not exist on this date (clocks go forward); the meeting starts "
+        "at 3:30 am."
+    ]
