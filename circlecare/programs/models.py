@@ -163,12 +163,13 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
-#: A group for couples seats two at a time: an odd capacity leaves a seat nobody can take.
+#: A group whose meetings, or the end of its joining day, fall past the last date Python holds.
 SERIES_PAST_CALENDAR = "The meeting series runs past the dates the calendar can hold."
 PAST_CALENDAR_FIX = (
     "The group's meetings would run past the last date the calendar can hold; check the year."
 )
 
+#: A group for couples seats two at a time: an odd capacity leaves a seat nobody can take.
 COUPLES_EVEN_CAPACITY = (
     "This group is for couples, who take their seats two at a time: please choose an even number "
     "of seats."
