@@ -57,6 +57,7 @@ def _own_addresses(member: User) -> Q:
 
 def export_member_data(member: User) -> dict[str, Any]:
     """Everything circlecare holds about ``member``, in plain JSON-ready structures."""
+    from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
     from allauth.usersessions.models import UserSession
 
@@ -91,6 +92,11 @@ def export_member_data(member: User) -> dict[str, Any]:
             "care_replies": member.care_replies,
             "joined": _iso(member.date_joined),
         },
+        # Every address added to the account, confirmed or not, not only the one signed in with.
+        "email_addresses": [
+            {"email": a.email, "verified": a.verified, "primary": a.primary}
+            for a in EmailAddress.objects.filter(user=member).order_by("-primary", "email")
+        ],
         "groups": [
             {
                 "group": _group_name(e.cohort),
@@ -278,12 +284,13 @@ def export_member_data(member: User) -> dict[str, Any]:
     return data
 
 
-#: Every link from a record to an account, and the download's section that holds what it says
-#: about the member. A new link fails a test (tests/accounts/test_data_rights.py) until it is
-#: placed here or in ``NOT_IN_DOWNLOAD``.
+#: Every link from a record to an account, or to a record listed here (which reaches the member
+#: without naming them), and the download's section that holds what it says about the member. A
+#: new link fails a test (tests/accounts/test_data_rights.py) until it is placed here or in
+#: ``NOT_IN_DOWNLOAD``.
 IN_DOWNLOAD: dict[str, str] = {
     "accounts.PersonalAccessToken.user": "api_tokens",
-    "account.EmailAddress.user": "profile",
+    "account.EmailAddress.user": "email_addresses",
     "mfa.Authenticator.user": "second_factor",
     "usersessions.UserSession.user": "sign_ins",
     "enrollment.Enrollment.member": "groups",
@@ -297,10 +304,12 @@ IN_DOWNLOAD: dict[str, str] = {
     "live.RoomRemoval.user": "removed_from_meetings",
     "measures.Assessment.member": "questionnaires",
     "measures.RiskAlert.member": "follow_up_alerts",
+    "measures.RiskAlert.assessment": "follow_up_alerts",
     "care.CarePost.author": "care_posts",
     "care.CareMatch.responder": "care_matches",
     "care.CareMatch.giver": "care_matches",
     "care.CareMatch.receiver": "care_matches",
+    "care.CareMatch.post": "care_matches",
     "care.CareReport.reporter": "care_reports_made",
     "care.MemberBlock.blocker": "blocks_and_mutes",
     "care.NudgeSent.member": "emails_sent",
@@ -310,6 +319,11 @@ IN_DOWNLOAD: dict[str, str] = {
 #: Links whose records are not in the download, and why (docs/privacy.md says the same).
 NOT_IN_DOWNLOAD: dict[str, str] = {
     "measures.ScoreSummary.member": "worked out from the questionnaires, which are in it",
+    "measures.ScoreSummary.baseline_assessment": "worked out from the questionnaires",
+    "measures.ScoreSummary.last_assessment": "worked out from the questionnaires",
+    "measures.Assessment.shared_from": "a copy of the member's own answers, each of them in it",
+    "account.EmailConfirmation.email_address": "a confirmation link's secret; the address is in it",
+    "care.CareReport.post": "another member's report of the member's post, and why: theirs",
     "clinic.IndividualNote.member": "the clinical record, given by the practice on request",
     "care.MemberBlock.blocked": "another member's private choice",
     "care.NudgeSent.suggested": "another member's e-mail",

@@ -188,6 +188,26 @@ def test_messages_sent_from_another_confirmed_address_are_in_the_download_and_go
     assert theirs.message == "Someone else's question"
 
 
+def test_my_data_holds_every_address_added_to_the_account(client: Client) -> None:
+    """Not only the address the practice writes to: one added later, and one added but not
+    yet confirmed, are held about the member too."""
+    from allauth.account.models import EmailAddress
+
+    member = member_with_history()
+    EmailAddress.objects.create(user=member, email="me@work.example", verified=True)
+    EmailAddress.objects.create(user=member, email="old@home.example", verified=False)
+    client.force_login(member)
+
+    data = client.get(reverse("my_data"), {"format": "json"}).json()
+    assert data["email_addresses"] == [
+        {"email": member.email, "verified": True, "primary": True},
+        {"email": "me@work.example", "verified": True, "primary": False},
+        {"email": "old@home.example", "verified": False, "primary": False},
+    ]
+    page = client.get(reverse("my_data")).content.decode()
+    assert "me@work.example" in page and "old@home.example — not confirmed" in page
+
+
 def test_my_data_never_includes_other_peoples_private_data(client: Client) -> None:
     member = member_with_history()
     other = member_with_history()
@@ -517,19 +537,23 @@ def test_my_data_page_says_statuses_in_words_and_the_download_keeps_codes(
 
 
 def test_every_record_linked_to_an_account_is_in_the_download_or_explained() -> None:
-    """A new model pointing at the user fails here until its place in the download is decided."""
+    """A new model pointing at the user fails here until its place in the download is decided;
+    so does one reaching the member through a record the download holds (a reply to a care
+    post, a note on an answer), which names no user itself."""
     from django.apps import apps
 
     from circlecare.accounts.data_rights import IN_DOWNLOAD, NOT_IN_DOWNLOAD
 
+    held = {apps.get_model(settings.AUTH_USER_MODEL)} | {
+        apps.get_model(link.rsplit(".", 1)[0]) for link in IN_DOWNLOAD
+    }
     links = {
         f"{model._meta.label}.{field.name}"
         for model in apps.get_models()
         for field in model._meta.get_fields()
-        if field.is_relation
-        and not field.auto_created
-        and field.related_model is apps.get_model(settings.AUTH_USER_MODEL)
+        if field.is_relation and not field.auto_created and field.related_model in held
     }
+    assert "care.CareMatch.post" in links and "account.EmailConfirmation.email_address" in links
     assert not set(IN_DOWNLOAD) & set(NOT_IN_DOWNLOAD)
     assert links - set(IN_DOWNLOAD) - set(NOT_IN_DOWNLOAD) == set(), "not placed in the download"
     assert set(IN_DOWNLOAD) | set(NOT_IN_DOWNLOAD) == links, "placed, but no longer a link"
