@@ -470,6 +470,8 @@ def delete_account(*, member: User) -> None:
         )
         # The address they typed is someone else's, given for an invitation that is over.
         PartnerInvite.objects.filter(inviter=locked).update(email=_closed_address(locked))
+        # One they accepted was sent to their own address, which goes with the account.
+        PartnerInvite.objects.filter(accepted_by=locked).update(email=_closed_address(locked))
         # What they wrote to the practice before they joined, under the same address.
         Inquiry.objects.filter(_own_addresses(locked)).update(
             name="(removed)", email=_closed_address(locked), message=""

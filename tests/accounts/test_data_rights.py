@@ -289,6 +289,46 @@ def test_delete_my_account_keeps_clinical_records_and_forgets_me(client: Client)
     UserFactory(email=email)
 
 
+def test_a_closed_account_leaves_its_address_name_and_sign_ins_in_no_table() -> None:
+    """Read straight from every table after the account is closed: the address, the name and
+    where they signed in from are gone, the invitation their partner sent to that address
+    included. Clinical records stay, without them."""
+    from django.apps import apps
+    from django.db import connection
+
+    from circlecare.enrollment.models import PartnerInvite
+
+    member = member_with_history()
+    member.display_name = "Zebedee Quist"
+    member.save(update_fields=["display_name"])
+    address = member.email
+    partner = UserFactory()
+    PartnerInvite.objects.create(
+        cohort=Enrollment.objects.get(member=member).cohort, inviter=partner, email=address,
+        token_hash="z" * 64, status="accepted", accepted_by=member, expires_at=timezone.now(),
+    )  # fmt: skip
+    browser = Client(REMOTE_ADDR="203.0.113.57")
+    browser.post(reverse("account_login"), {"login": address, "password": PASSWORD})
+    assert UserSession.objects.filter(user=member).exists()
+
+    response = browser.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 200
+
+    found = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            table = model._meta.db_table
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            raw = repr(cursor.fetchall()).lower()
+            found += [
+                f"{what} in {table}"
+                for what in (address, "zebedee quist", "203.0.113.57")
+                if what in raw
+            ]
+    assert found == []
+    assert Assessment.objects.filter(member=member).count() == 1
+
+
 def test_deleting_twice_at_once_closes_the_account_once_without_an_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
