@@ -237,6 +237,11 @@ def delete(request: HttpRequest) -> HttpResponse:
                 delete_account(member=user)
             except StillLeading as error:
                 form.add_error(None, error.message)
+            except DomainError as error:
+                # A group busy with other joiners (a bounded lock wait ran out) while leaving it:
+                # the account stays open, and pressing again finishes the job.
+                form.add_error(None, f"{error.message} Your account has not been closed yet.")
+                return render(request, "accounts/delete.html", context, status=error.status)
             else:
                 logout(request)
                 return render(request, "accounts/deleted.html", {"retained": RETAINED_NOTICE})

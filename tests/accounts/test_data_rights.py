@@ -360,6 +360,32 @@ def test_deleting_twice_at_once_closes_the_account_once_without_an_error(
     assert AuditEvent.objects.filter(action="account.deleted", subject=member).count() == 1
 
 
+def test_a_group_busy_while_leaving_it_leaves_the_account_open_with_a_message(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Leaving a group waits a bounded time for its lock; when the wait runs out the member is
+    asked to try again, not shown a server error, and the account is not closed."""
+    from circlecare.enrollment import services as enrollment_services
+    from circlecare.errors import Busy
+
+    member = member_with_history()
+    email = member.email
+
+    def busy(**kwargs: object) -> Enrollment:
+        raise Busy("This group is busy right now. Please try again in a moment.")
+
+    monkeypatch.setattr(enrollment_services, "withdraw", busy)
+    client.force_login(member)
+    response = client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+
+    assert response.status_code == 503
+    said = html.unescape(response.content.decode())
+    assert "Please try again in a moment. Your account has not been closed yet." in said
+    member.refresh_from_db()
+    assert member.is_active and member.email == email
+    assert client.get(reverse("profile")).status_code == 200  # still signed in
+
+
 def test_delete_forgets_where_and_on_what_they_signed_in() -> None:
     """Each sign-in's record (IP address, browser, when) goes with the account, on every device."""
     member = member_with_history()
