@@ -374,6 +374,29 @@ def _closed_address(member: User) -> str:
     return f"deleted-{member.pk}@deleted.invalid"
 
 
+def _forget_in_admin_history(member: User, inquiries: list[int]) -> None:
+    """The admin's history names each object changed there as it read then ("Sam in 12
+    (confirmed)", an inquiry by the name given): those naming the member now read as the objects
+    do once the account is closed. What was done, by whom and when stays."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from circlecare.enrollment.models import Enrollment
+    from circlecare.inquiries.models import Inquiry
+    from circlecare.practice.models import Clinician
+
+    named: list[Any] = [
+        member,
+        *Enrollment.objects.filter(member=member).select_related("member"),
+        *Inquiry.objects.filter(pk__in=inquiries),
+        *Clinician.objects.filter(user=member).select_related("user"),
+    ]
+    for obj in named:
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(obj)), object_id=str(obj.pk)
+        ).update(object_repr=str(obj)[:200])
+
+
 class StillLeading(DomainError):
     code = "still_leading"
     default_message = "You lead groups that are still running."
@@ -473,7 +496,10 @@ def delete_account(*, member: User) -> None:
         # One they accepted was sent to their own address, which goes with the account.
         PartnerInvite.objects.filter(accepted_by=locked).update(email=_closed_address(locked))
         # What they wrote to the practice before they joined, under the same address.
-        Inquiry.objects.filter(_own_addresses(locked)).update(
+        inquiries = list(
+            Inquiry.objects.filter(_own_addresses(locked)).values_list("pk", flat=True)
+        )
+        Inquiry.objects.filter(pk__in=inquiries).update(
             name="(removed)", email=_closed_address(locked), message=""
         )
         MemberBlock.objects.filter(Q(blocker=locked) | Q(blocked=locked)).delete()
@@ -491,6 +517,7 @@ def delete_account(*, member: User) -> None:
         locked.care_nudges = False
         locked.care_replies = False
         locked.save()
+        _forget_in_admin_history(locked, inquiries)
         record(actor=locked, action=AuditAction.ACCOUNT_DELETED, target=locked, subject=locked)
         # Every sign-in ends, and its record (IP address, browser, when) goes with it.
         end_other_sessions(user=locked, keep_session_key=None)

@@ -294,9 +294,13 @@ def test_a_closed_account_leaves_its_address_name_and_sign_ins_in_no_table() -> 
     where they signed in from are gone, the invitation their partner sent to that address
     included. Clinical records stay, without them."""
     from django.apps import apps
+    from django.contrib import admin
+    from django.contrib.admin.models import LogEntry
     from django.db import connection
+    from django.test import RequestFactory
 
     from circlecare.enrollment.models import PartnerInvite
+    from circlecare.inquiries.models import Inquiry
 
     member = member_with_history()
     member.display_name = "Zebedee Quist"
@@ -307,6 +311,17 @@ def test_a_closed_account_leaves_its_address_name_and_sign_ins_in_no_table() -> 
         cohort=Enrollment.objects.get(member=member).cohort, inviter=partner, email=address,
         token_hash="z" * 64, status="accepted", accepted_by=member, expires_at=timezone.now(),
     )  # fmt: skip
+    inquiry = Inquiry.objects.create(
+        name="Zebedee Quist", email=address, state="NY", interest="therapy", message="Hello",
+        source="test",
+    )  # fmt: skip
+    # A coordinator's changes in the admin are in its history, each naming what was changed.
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    request = RequestFactory().post("/admin/")
+    request.user = staff
+    for obj in (member, Enrollment.objects.get(member=member), inquiry):
+        admin.site._registry[type(obj)].log_change(request, obj, "Changed status.")
+    assert LogEntry.objects.filter(object_repr__icontains="zebedee").count() == 3
     browser = Client(REMOTE_ADDR="203.0.113.57")
     browser.post(reverse("account_login"), {"login": address, "password": PASSWORD})
     assert UserSession.objects.filter(user=member).exists()
@@ -327,6 +342,13 @@ def test_a_closed_account_leaves_its_address_name_and_sign_ins_in_no_table() -> 
             ]
     assert found == []
     assert Assessment.objects.filter(member=member).count() == 1
+    # The admin's history of those changes stays, naming the objects as they now read.
+    cohort_id = Enrollment.objects.get(member=member).cohort_id
+    inquiry.refresh_from_db()
+    assert sorted(LogEntry.objects.values_list("object_repr", flat=True)) == sorted(
+        ["Former member", f"Former member in {cohort_id} (withdrawn)", str(inquiry)]
+    )
+    assert str(inquiry).startswith("(removed)")
 
 
 def test_deleting_twice_at_once_closes_the_account_once_without_an_error(
