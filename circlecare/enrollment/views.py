@@ -184,12 +184,16 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def decline(request: HttpRequest, pk: int) -> HttpResponse:
     enrollment = _own_enrollment(request, pk)
+    # The seat goes on only to someone waiting, and only while the group takes members from its
+    # list (once it has started meeting, seats are no longer offered from it). Counted before
+    # the decline, which turns the next person's place into an offer.
+    cohort = enrollment.cohort
+    passes_on = cohort.is_joinable and cohort.waiting_count > 0
     try:
         services.decline_offer(enrollment=enrollment, actor=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        # Once the group has started meeting, seats are no longer offered from its waiting list.
         if enrollment.pairing_id is not None:
             # A couple's offer is answered for both: both places on the list have ended.
             said = (
@@ -199,10 +203,10 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
             offered_on = "; they will be offered to the next people waiting."
         else:
             said, offered_on = (
-                "You've declined the seat",
-                "; it will be offered to the next person.",
+                "You've declined the seat and left the waiting list",
+                "; it will be offered to the next person waiting.",
             )
-        messages.info(request, said + (offered_on if enrollment.cohort.is_joinable else "."))
+        messages.info(request, said + (offered_on if passes_on else "."))
     return redirect("enrollment:my_groups")
 
 

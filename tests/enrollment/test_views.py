@@ -443,6 +443,7 @@ def test_leaving_with_a_seat_offered_but_not_taken_leaves_the_waiting_list() -> 
     cohort = CohortFactory(capacity=1)
     seated = services.enroll(member=ready_member(), cohort=cohort)
     waiting = services.enroll(member=ready_member(), cohort=cohort)
+    services.enroll(member=ready_member(), cohort=cohort)  # someone for the seat to go to
     services.withdraw(enrollment=seated)
     waiting.refresh_from_db()
     assert waiting.status == "offered"
@@ -529,8 +530,53 @@ def test_declining_an_offer_once_the_group_has_started_does_not_say_it_passes_on
         .post(reverse("enrollment:decline", args=[offered.pk]), follow=True)
         .content.decode()
     )
-    assert "You've declined the seat." in page
+    assert "You've declined the seat and left the waiting list." in page
     assert "offered to the next person" not in page
+
+
+def test_declining_an_offer_says_the_seat_passes_on_only_when_someone_is_waiting() -> None:
+    """Declining takes the member off the waiting list, and the seat goes to the next person
+    only if there is one: with nobody behind them, nothing is promised to anyone."""
+    cohort = CohortFactory(capacity=1)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    first = services.enroll(member=ready_member(), cohort=cohort)
+    last = services.enroll(member=ready_member(), cohort=cohort)
+    services.withdraw(enrollment=seated)
+
+    def decline(enrollment: Enrollment) -> str:
+        enrollment.refresh_from_db()
+        assert enrollment.status == "offered"
+        url = reverse("enrollment:decline", args=[enrollment.pk])
+        return html.unescape(client_for(enrollment.member).post(url, follow=True).content.decode())
+
+    assert (
+        "You've declined the seat and left the waiting list; it will be offered to the next "
+        "person waiting." in decline(first)
+    )
+    page = decline(last)
+    assert "You've declined the seat and left the waiting list." in page
+    assert "offered to the next person" not in page
+
+
+def test_the_leaving_page_promises_the_seat_on_only_when_someone_is_waiting() -> None:
+    cohort = CohortFactory(capacity=1)
+    seated = services.enroll(member=ready_member(), cohort=cohort)
+    url = reverse("enrollment:withdraw", args=[seated.pk])
+    alone = html.unescape(client_for(seated.member).get(url).content.decode())
+    assert "offered to the next person" not in alone
+    assert "You won't be asked this group's questionnaires" in alone
+
+    waiting = services.enroll(member=ready_member(), cohort=cohort)
+    queued = html.unescape(client_for(seated.member).get(url).content.decode())
+    assert "Your seat will be offered to the next person on the waiting list." in queued
+
+    # The one waiting leaves a waiting list, not the group, and the page says so first.
+    leave_list = html.unescape(
+        client_for(waiting.member)
+        .get(reverse("enrollment:withdraw", args=[waiting.pk]))
+        .content.decode()
+    )
+    assert "<h1>Leave the waiting list for " in leave_list
 
 
 def test_the_group_page_tells_a_removed_member_to_talk_to_the_practice_not_to_join() -> None:
