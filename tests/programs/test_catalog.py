@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date, time, timedelta
 from html.parser import HTMLParser
 from itertools import pairwise
@@ -440,3 +441,23 @@ def test_the_catalog_gives_a_programmes_first_start_on_the_visitors_calendar(
     del client.cookies["tz"]
     body = client.get(reverse("programs:list")).content.decode()
     assert f"first from {tuesday.day} {tuesday:%B}" in body
+
+
+def test_a_group_that_has_stopped_taking_members_does_not_offer_its_free_seats(
+    client: Client,
+) -> None:
+    """A group already meeting, or past its joining deadline, may have free seats, but nobody
+    new can take them: its page does not count them as seats left beside "not taking new
+    members"."""
+    running = CohortFactory(capacity=10, status=CohortStatus.RUNNING)
+    past_deadline = CohortFactory(
+        capacity=10, enrollment_deadline=timezone.localdate() - timedelta(days=1)
+    )
+    for cohort in (running, past_deadline):
+        for viewer in (None, UserFactory()):
+            if viewer is not None:
+                client.force_login(viewer)
+            body = html.unescape(client.get(cohort.get_absolute_url()).content.decode())
+            assert cohort.closed_for_joining in body
+            assert "of 10 left" not in body and "join the waiting list" not in body
+            client.logout()
