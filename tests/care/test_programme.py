@@ -249,3 +249,20 @@ def test_an_upcoming_groups_start_is_given_on_the_members_own_calendar() -> None
     assert "The group starts on" in lead
     assert f"Wed {wednesday.day} {wednesday:%b} {wednesday.year}, 5:45 am" in lead
     assert f"7:00 pm on Tue {tuesday.day} {tuesday:%b} in New York" in lead
+
+
+def test_a_one_week_programme_is_not_counted_in_weeks() -> None:
+    """A programme of a single meeting reads as one, not as "1 weeks", wherever its length is
+    said: the catalog, the group's page, and the member's pages once it is done."""
+    circle = started_circle(weeks_ago=2, weeks=1)
+    cohort = circle.cohort
+    member = circle.members[0]
+    client = logged_in(member)
+    catalog = client.get(reverse("programs:list")).content.decode()
+    group = client.get(cohort.get_absolute_url()).content.decode()
+    home = client.get(reverse("care:home")).content.decode()
+    programme = client.get(reverse("care:programme", args=[cohort.pk])).content.decode()
+    assert "One meeting of" in catalog and "1 weekly meetings" not in catalog
+    assert "Once, for" in group and "1 weeks" not in group
+    assert "The programme is done." in home and "1 weeks" not in home
+    assert "The programme is done." in programme and "1 weeks" not in programme
