@@ -14,7 +14,7 @@ class JoinWindowClosed(DomainError):
 class LocationNotServed(DomainError):
     code = "location_not_served"
     default_message = (
-        "Your group's clinician can't hold a session with someone in that state today, "
+        "Your group's clinician can't work with someone who is in that state today, "
         "so we can't connect you to this meeting from there."
     )
     status = 403
