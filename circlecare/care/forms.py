@@ -35,6 +35,7 @@ class PostForm(forms.Form):
     title = forms.CharField(
         label="In a few words",
         max_length=TITLE_MAX,
+        error_messages={"required": "Please say in a few words what you're offering or asking."},
         help_text="For example: “A walk in the park on Saturday morning”.",
     )
     details = forms.CharField(
@@ -151,6 +152,7 @@ class ReflectionForm(forms.Form):
         label="Your reflection",
         max_length=REFLECTION_MAX,
         widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": "Please write something before saving."},
         help_text="Private to you. Stored encrypted.",
     )
     share = forms.BooleanField(
@@ -179,6 +181,7 @@ class ReflectionEditForm(forms.Form):
         label="Your reflection",
         max_length=REFLECTION_MAX,
         widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": "Please write something before saving."},
     )
     share = forms.BooleanField(
         label="Share this entry with the group's facilitator", required=False, help_text=SHARE_HELP

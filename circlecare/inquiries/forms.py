@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from django import forms
 
-from circlecare.inquiries.models import MESSAGE_MAX, Inquiry
+from circlecare.inquiries.models import MESSAGE_MAX, Inquiry, InterestKind
 from circlecare.states import HOME_STATE_CHOICES
 from circlecare.widgets import QuickSelect
 
@@ -23,7 +24,10 @@ class InquiryForm(forms.ModelForm):
     # Left empty by people; bots fill every field they see. Hidden from view and from screen readers.
     website = forms.CharField(required=False, label="Leave this empty", max_length=200)
     state = forms.ChoiceField(
-        label="Where you live", choices=[("", "Choose"), *HOME_STATE_CHOICES], widget=QuickSelect
+        label="Where you live",
+        choices=[("", "Choose"), *HOME_STATE_CHOICES],
+        widget=QuickSelect,
+        error_messages={"required": "Please choose where you live."},
     )
 
     class Meta:
@@ -39,6 +43,21 @@ class InquiryForm(forms.ModelForm):
             "message": "Please don't include health details here; we'll talk about those privately.",
         }
         widgets = {"message": forms.Textarea(attrs={"rows": 5, "maxlength": MESSAGE_MAX})}
+        error_messages = {
+            "name": {"required": "Please tell us your name."},
+            "email": {
+                "required": "Please give an e-mail address we can write back to.",
+                "invalid": "Please check the e-mail address: it should look like name@example.org.",
+            },
+            "interest": {"required": "Please choose a kind of group, or “Not sure yet”."},
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The model's blank choice reads "---------"; the site's own selects say "Choose".
+        interest = self.fields["interest"]
+        assert isinstance(interest, forms.ChoiceField)
+        interest.choices = [("", "Choose"), *InterestKind.choices]
 
     def clean_name(self) -> str:
         name = _no_control_chars(self.cleaned_data["name"], "your name").strip()

@@ -84,7 +84,7 @@ def test_board_says_it_is_not_crisis_support() -> None:
     ("field", "value", "message"),
     [
         ("title", "x" * 121, "at most 120 characters"),
-        ("title", "", "This field is required."),
+        ("title", "", "Please say in a few words what you"),
         ("details", "x" * 1001, "at most 1000 characters"),
         ("where", "x" * 121, "at most 120 characters"),
         ("kind", "gift", "Select a valid choice."),

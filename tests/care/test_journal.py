@@ -73,7 +73,9 @@ def test_free_entry_and_empty_entry() -> None:
     assert client.post(reverse("care:journal"), {"body": "Just a note."}).status_code == 302
     assert Reflection.objects.get().cohort is None
     bad = client.post(reverse("care:journal"), {"body": "   "})
-    assert bad.status_code == 400 and "This field is required." in bad.content.decode()
+    assert (
+        bad.status_code == 400 and "Please write something before saving." in bad.content.decode()
+    )
     too_long = client.post(reverse("care:journal"), {"body": "x" * 10_001})
     assert too_long.status_code == 400
     assert Reflection.objects.count() == 1

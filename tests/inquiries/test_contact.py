@@ -68,8 +68,8 @@ def test_coordinators_get_an_email_without_the_message(
 @pytest.mark.parametrize(
     ("changes", "field_message"),
     [
-        ({"name": ""}, "This field is required"),
-        ({"email": "not an email"}, "valid email"),
+        ({"name": ""}, "Please tell us your name."),
+        ({"email": "not an email"}, "Please check the e-mail address"),
         ({"state": "ZZ"}, "Select a valid choice"),
         ({"interest": "surgery"}, "Select a valid choice"),
         ({"message": "x" * 5001}, "5000"),
