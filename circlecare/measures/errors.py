@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from circlecare.errors import DomainError
 
 
@@ -31,6 +33,18 @@ class AssessmentClosed(DomainError):
         if occasion == "checkin":
             return cls("This check-in has closed. There will be another after the next meeting.")
         return cls()
+
+    @classmethod
+    def for_assessment(cls, assessment: Any) -> AssessmentClosed:
+        """As ``for_occasion``; the check-in of the programme's last meeting has no next
+        meeting's check-in to promise either."""
+        week = assessment.meeting_week
+        if assessment.occasion == "checkin" and week and week >= assessment.cohort.program.weeks:
+            return cls(
+                "This check-in has closed. It was for the group's last meeting; thank you for "
+                "all the answers you gave."
+            )
+        return cls.for_occasion(assessment.occasion)
 
 
 class AlreadyAcknowledged(DomainError):

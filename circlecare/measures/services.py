@@ -89,7 +89,7 @@ def _complete(
     if row.status == AssessmentStatus.COMPLETED:
         raise AlreadySubmitted()
     if row.status == AssessmentStatus.MISSED:
-        raise AssessmentClosed.for_occasion(row.occasion)
+        raise AssessmentClosed.for_assessment(row)
     row.answers = json.dumps(list(score.answers) + list(score.unscored))
     row.total = score.total
     row.percentage = score.percentage

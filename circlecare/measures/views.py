@@ -300,7 +300,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
         if assessment.status == AssessmentStatus.COMPLETED:
             messages.info(request, "You've already sent these answers. Thank you.")
         else:
-            messages.info(request, AssessmentClosed.for_occasion(assessment.occasion).message)
+            messages.info(request, AssessmentClosed.for_assessment(assessment).message)
         return redirect("measures:due")
 
     def submit(answers: list[int]) -> None:

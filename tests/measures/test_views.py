@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -435,6 +436,34 @@ def test_a_closed_final_questionnaire_promises_no_next_one(world: dict[str, Any]
         assert "It was the last one for this group" in page
         assert "There will be another" not in page
     assert Assessment.objects.get(pk=final.pk).status == AssessmentStatus.MISSED
+
+
+def test_a_closed_check_in_promises_another_only_if_a_meeting_follows(
+    world: dict[str, Any],
+) -> None:
+    """The check-in of a group's last meeting has no next meeting's check-in after it."""
+    member, cohort = world["member"], world["cohort"]
+    client = client_for(member)
+    for week, said in (
+        (5, "There will be another after the next meeting."),
+        (6, "It was for the group's last meeting"),
+    ):
+        checkin = AssessmentFactory(
+            member=member,
+            cohort=cohort,
+            instrument="CHECKIN",
+            occasion="checkin",
+            meeting_week=week,
+            status=AssessmentStatus.MISSED,
+        )
+        url = f"/measures/questionnaire/{checkin.pk}/"
+        shown = html.unescape(client.get(url, follow=True).content.decode())
+        sent = client.post(url, {f"item_{n}": "7" for n in range(1, 5)}, follow=True)
+        for page in (shown, html.unescape(sent.content.decode())):
+            assert said in page
+            if week == 6:
+                assert "There will be another" not in page
+        assert Assessment.objects.get(pk=checkin.pk).status == AssessmentStatus.MISSED
 
 
 def test_bad_answers_get_a_message_and_change_nothing(world: dict[str, Any]) -> None:
