@@ -28,6 +28,9 @@ GROUP_FINISHED = "group finished"
 GROUP_CANCELLED = "group cancelled"
 #: ``end_reason`` of a partner's place when the practice removed the other partner of the couple.
 PARTNER_REMOVED = "partner removed"
+#: ``end_reason`` of a partner's place when the other partner of the couple left (a couple's
+#: places are given up together): the one who did not choose it did not leave of their own accord.
+PARTNER_LEFT = "partner left"
 #: ``end_reason`` of a waiting-list place taken off the list after this many seat offers lapsed,
 #: so a seat nobody answers for is not offered to the same person every two days.
 OFFERS_LAPSED = "offers lapsed"
@@ -144,6 +147,8 @@ class Enrollment(models.Model):
                 return "Still waiting when the group finished"
             if self.end_reason == OFFERS_LAPSED:
                 return f"Taken off the waiting list after {LAPSED_OFFERS_LIMIT} offers lapsed"
+            if self.end_reason == PARTNER_LEFT:
+                return "Ended when their partner left"
             if self.confirmed_at is None:
                 return "Left the waiting list"
             return "Left the group"
@@ -161,6 +166,8 @@ class Enrollment(models.Model):
         removal, and the roster's third person becomes "your"."""
         if self.end_reason == PARTNER_REMOVED:
             return "Ended when your partner's place was ended"
+        if self.end_reason == PARTNER_LEFT:
+            return "Ended when your partner left"
         if self.status == EnrollmentStatus.REMOVED and self.end_reason != GROUP_CANCELLED:
             return "Your place was ended by the practice"
         return self.ended_label

@@ -50,6 +50,7 @@ from circlecare.enrollment.models import (
     LAPSED_OFFERS_LIMIT,
     LIVE,
     OFFERS_LAPSED,
+    PARTNER_LEFT,
     PARTNER_REMOVED,
     SEAT_HOLDING,
     WITHDREW,
@@ -520,7 +521,7 @@ def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") ->
             _end(
                 e,
                 EnrollmentStatus.WITHDRAWN,
-                WITHDREW,
+                WITHDREW if e.pk == current.pk else PARTNER_LEFT,
                 now=now,
                 actor=actor,
                 extra=("goodbye",) if says_goodbye else (),

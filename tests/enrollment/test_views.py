@@ -1095,6 +1095,31 @@ def test_the_couples_next_step_says_what_accepting_will_do(
     assert statuses == {outcome}
 
 
+def test_the_partner_of_someone_who_left_is_not_told_they_left() -> None:
+    """A couple's places end together: the partner who stayed reads that their place ended
+    when their partner left, on My groups and on the roster, not that they left."""
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter, partner = ready_member(), ready_member(email="stays@example.org")
+    _invite, token = services.invite_partner(
+        member=inviter, cohort=cohort, email="stays@example.org"
+    )
+    services.accept_partner_invite(token=token, member=partner)
+    services.withdraw(enrollment=Enrollment.objects.get(member=inviter))
+    mine = html.unescape(client_for(partner).get(reverse("enrollment:my_groups")).content.decode())
+    assert "(Ended when your partner left)" in mine
+    assert "Left the group" not in mine
+    theirs = html.unescape(
+        client_for(inviter).get(reverse("enrollment:my_groups")).content.decode()
+    )
+    assert "(Left the group)" in theirs
+    roster = html.unescape(
+        client_for(UserFactory(is_staff=True))
+        .get(reverse("enrollment:roster", args=[cohort.pk]))
+        .content.decode()
+    )
+    assert "Ended when their partner left" in roster
+
+
 def test_a_couples_offer_says_it_is_for_both_and_declining_ends_both_places() -> None:
     """Either partner answers a couple's offer for both: My groups says so before one of them
     declines with a single press, and the decline says both have left the waiting list."""
