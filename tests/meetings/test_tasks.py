@@ -492,6 +492,18 @@ def test_a_cancellation_notice_says_it_once_calmly_and_ends_cleanly() -> None:
     del cohort
 
 
+@pytest.mark.django_db
+def test_a_skip_notice_speaks_of_one_meeting_when_only_one_moved() -> None:
+    """Skipping a group's last week moves only that meeting: the notice says "this meeting",
+    not "these meetings"."""
+    cohort, meeting, [member] = _cohort_in(3 * 24 * 60, members=1)
+    assert tasks.notify_meetings_changed.call([meeting.pk], "skipped") == 2
+    [body] = [message.body for message in mail.outbox if message.to == [member.email]]
+    assert "is skipping a week, so this meeting is now a week later:\n" in body
+    assert "these meetings" not in body
+    del cohort
+
+
 def _queued_notices() -> list[DBTaskResult]:
     return list(
         DBTaskResult.objects.filter(task_path__endswith="notify_meetings_changed").order_by(
