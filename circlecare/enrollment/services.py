@@ -512,7 +512,7 @@ def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") ->
         cohort = _lock_cohort(enrollment.cohort_id)
         current = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
         if current.status not in LIVE:
-            raise InvalidTransition("You've already left this group.")
+            raise InvalidTransition("Your place in this group has already ended.")
         now = timezone.now()
         for e in _mates(current, LIVE):
             says_goodbye = e.pk == current.pk and bool(goodbye)

@@ -215,7 +215,8 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     enrollment = _own_enrollment(request, pk)
     if not enrollment.is_live:
-        messages.info(request, "You've already left this group.")
+        # Said for every way a place ends: left, declined, removed by the practice, completed.
+        messages.info(request, "Your place in this group has already ended.")
         return redirect("enrollment:my_groups")
     # Bound on every POST: leaving a waiting list sends no fields, and an unbound form would
     # refuse it without a word.

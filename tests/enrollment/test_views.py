@@ -1095,6 +1095,20 @@ def test_the_couples_next_step_says_what_accepting_will_do(
     assert statuses == {outcome}
 
 
+def test_a_stale_leave_link_does_not_tell_a_removed_member_they_left() -> None:
+    """Someone whose place the practice ended, following an old "Leave this group" link, is
+    not told that they left."""
+    cohort = CohortFactory(capacity=3)
+    place = services.enroll(member=ready_member(), cohort=cohort)
+    services.remove(enrollment=place, actor=UserFactory(is_staff=True), reason="Asked to")
+    client = client_for(place.member)
+    url = reverse("enrollment:withdraw", args=[place.pk])
+    for response in (client.get(url, follow=True), client.post(url, follow=True)):
+        page = html.unescape(response.content.decode())
+        assert "Your place in this group has already ended." in page
+        assert "You've already left" not in page
+
+
 def test_the_partner_of_someone_who_left_is_not_told_they_left() -> None:
     """A couple's places end together: the partner who stayed reads that their place ended
     when their partner left, on My groups and on the roster, not that they left."""
