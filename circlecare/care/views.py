@@ -218,10 +218,17 @@ def _act_on_post(request: HttpRequest, post_id: int, action: str) -> HttpRespons
     try:
         if action == "respond":
             services.respond(post=post, actor=user)
+            # The chat is the meeting's own, and after the last meeting there is no next one.
+            upcoming = queries.week_number(post.cohort)[2]
             messages.success(
                 request,
-                "You've responded. Talk together at your next meeting or in the group's chat "
-                "to arrange the details, then both mark it done.",
+                "You've responded. "
+                + (
+                    "Talk together at your next meeting to arrange the details, then both mark "
+                    "it done."
+                    if upcoming is not None
+                    else "Arrange the details together, then both mark it done."
+                ),
             )
         elif action == "close":
             services.close_post(post=post, actor=user)

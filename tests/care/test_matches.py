@@ -338,3 +338,26 @@ def test_acting_on_a_match_whose_post_was_hidden_meanwhile_lands_on_the_care_pag
     assert after_author["Location"] == reverse("care:post", args=[match.post_id])
     own = logged_in(author).get(after_author["Location"]).content.decode()
     assert "Called off when the facilitators took the post off the board." in own
+
+
+def test_responding_points_to_the_next_meeting_only_while_there_is_one() -> None:
+    """There is no group chat outside the meetings, and after the last meeting no next one:
+    the thank-you for responding says where to talk only while a meeting is to come."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ahead = make_circle(2)
+    past_day = timezone.localdate() - timedelta(days=2)
+    over = make_circle(2, weeks=1, first_meeting_date=past_day, weekday=past_day.weekday())
+    for circle, said in (
+        (ahead, "Talk together at your next meeting to arrange the details"),
+        (over, "Arrange the details together, then both mark it done."),
+    ):
+        asker, helper = circle.members
+        post = CarePostFactory(cohort=circle.cohort, author=asker, kind=PostKind.REQUEST)
+        url = reverse("care:respond", args=[post.pk])
+        page = html.unescape(logged_in(helper).post(url, follow=True).content.decode())
+        assert said in page
+        assert "group's chat" not in page
+    assert CareMatch.objects.count() == 2
