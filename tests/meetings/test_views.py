@@ -1236,3 +1236,13 @@ def test_skipping_a_week_says_when_a_moved_meeting_lands_on_a_clock_change() -> 
         "Sun 8 Mar: 2:30 am does not exist on this date (clocks go forward); the meeting starts "
         "at 3:30 am."
     ]
+
+
+def test_a_cancelled_meetings_page_does_not_tell_the_member_attendance_is_to_come() -> None:
+    s = _setup()
+    url = reverse("meetings:detail", kwargs={"pk": s["meeting"].pk})
+    assert "Not recorded yet" in _client(s["member"]).get(url).content.decode()
+    _client(s["coordinator"]).post(reverse("meetings:cancel", kwargs={"pk": s["meeting"].pk}))
+    body = _client(s["member"]).get(url).content.decode()
+    assert "This meeting is cancelled." in body
+    assert "Not recorded yet" not in body
