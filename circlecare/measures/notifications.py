@@ -87,11 +87,12 @@ def send_due_reminder(member: Any, count: int) -> int:
     link = site_link("measures:due")
     if count == 1:
         subject = "a short check-in is waiting"
-        what = "a short questionnaire waiting for your group. It takes a few minutes."
+        # "For you", not "for your group": one e-mail counts what is due in all their groups.
+        what = "a short questionnaire waiting for you. It takes a few minutes."
         it = "it"
     else:
         subject = "short check-ins are waiting"
-        what = f"{count} short questionnaires waiting for your group. Each takes a few minutes."
+        what = f"{count} short questionnaires waiting for you. Each takes a few minutes."
         it = "them"
     # The same setting stops meeting reminders and these; the profile form names both.
     return _send(
