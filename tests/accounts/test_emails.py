@@ -54,6 +54,9 @@ def test_signup_email_names_circlecare_and_not_the_typed_name() -> None:
 
     confirm = link_in(message.body)
     assert "/confirm-email/" in confirm
+    page = client.get(confirm).content.decode()
+    assert "Please confirm that someone-else@example.org is your e-mail address" in page
+    assert "evil.example" not in page and "for user" not in page
     client.post(confirm)
     assert EmailAddress.objects.get(email="someone-else@example.org").verified
 
