@@ -28,7 +28,7 @@ def test_a_browser_asking_for_spanish_gets_one_language_not_a_mixture() -> None:
     assert '<html lang="en' in page
     assert "Iniciar sesión" not in page
     assert "Contraseña" not in page
-    assert "<h1>Sign In</h1>" in page
+    assert "<h1>Log in</h1>" in page
 
 
 def test_a_member_sets_the_language_they_would_like_to_be_contacted_in() -> None:

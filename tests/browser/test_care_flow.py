@@ -19,7 +19,7 @@ def login(page: Page, base_url: str, email: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
     page.locator("#id_login").fill(email)
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     # Signed in: on a phone the menu that holds "Log out" is folded away.
     expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_have_count(1)
 

@@ -43,7 +43,7 @@ def test_london_member_sees_new_york_meeting_downloads_it_and_joins(
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("input[name=login]").fill(member.email)
     page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     page.goto(f"{live_server.url}/meetings/")
     expect(page.get_by_role("heading", name="My meetings")).to_be_visible()
