@@ -701,4 +701,7 @@ def journal_export(request: HttpRequest) -> HttpResponse:
 @login_required
 def nudge(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    return render(request, "care/nudge.html", {"nudge": queries.standing_nudge(user)})
+    nudge = queries.standing_nudge(user)
+    # "At the next meeting" only while the group has one to come.
+    next_meeting = queries.week_number(nudge.cohort)[2] if nudge and nudge.cohort else None
+    return render(request, "care/nudge.html", {"nudge": nudge, "next_meeting": next_meeting})

@@ -61,6 +61,23 @@ def test_member_gets_one_gentle_email_with_a_link_and_no_names() -> None:
 
 
 @pytest.mark.django_db
+def test_the_suggestion_mentions_the_next_meeting_only_while_there_is_one() -> None:
+    past_day = timezone.localdate() - timedelta(days=2)
+    for circle, next_one in (
+        (make_circle(2), True),
+        (make_circle(2, weeks=1, first_meeting_date=past_day, weekday=past_day.weekday()), False),
+    ):
+        a, b = circle.members
+        NudgeSent.objects.create(member=a, week=iso_week(NOW), suggested=b, cohort=circle.cohort)
+        client = Client()
+        client.force_login(a)
+        page = client.get(reverse("care:nudge")).content.decode()
+        assert b.display_name in page
+        assert ("say hello at the next meeting" in page) is next_one
+        assert "see whether something on the care board suits you both" in page
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("change", ["suggested_left", "suggested_muted_member", "member_muted"])
 def test_a_suggestion_no_longer_stands_once_the_two_no_longer_share_the_circle(
     change: str,
