@@ -116,7 +116,9 @@ def _message(meeting: Meeting, member: User, kind: str, now: datetime) -> EmailM
     day = day_word(meeting.starts_at, now, member.time_zone)
     cohort = meeting.cohort
     # A member who has not signed an agreement's new version is turned back at the Join button;
-    # the reminder says so first, while there is time to read it.
+    # the reminder says so first, while there is time to read it. It counts the agreements and
+    # does not name them: "Informed consent for group therapy", on a lock screen or in a shared
+    # inbox, would say that the member is in therapy (SECURITY.md D5).
     unsigned = (
         []
         if member.pk in (cohort.lead_id, cohort.co_facilitator_id)
