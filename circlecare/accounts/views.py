@@ -183,6 +183,10 @@ def _readable_profile(data: dict[str, object]) -> list[tuple[str, object]]:
         elif key in READABLE_CODES and isinstance(value, str):
             # The download keeps the codes; the page says them as the profile form does.
             value = READABLE_CODES[key].get(value, value)
+        elif key == "time_zone" and isinstance(value, str) and "/" in value:
+            # "America/New_York" is a code too: the form offers it as New York, under America.
+            region, place = value.split("/", 1)
+            value = f"{place.replace('_', ' ').replace('/', ' / ')} ({region})"
         rows.append((PROFILE_LABELS.get(key, key.replace("_", " ").capitalize()), value))
     return rows
 

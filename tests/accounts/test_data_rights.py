@@ -615,6 +615,8 @@ def test_my_data_page_says_statuses_in_words_and_the_download_keeps_codes(
     assert "Request: A walk? (Open)" in page
     assert "(Called off)" in page
     assert "— Waiting for your partner</li>" in page
+    place = member.time_zone.split("/", 1)[1].replace("_", " ")
+    assert f"<dd>{place} (" in page and f"<dd>{member.time_zone}</dd>" not in page
     for code in ("— waitlisted", "— excused", "(open)", "(cancelled)", "— pending"):
         assert code not in page
     data = client.get(reverse("my_data"), {"format": "json"}).json()
