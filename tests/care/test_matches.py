@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import pytest
@@ -361,3 +362,26 @@ def test_responding_points_to_the_next_meeting_only_while_there_is_one() -> None
         assert said in page
         assert "group's chat" not in page
     assert CareMatch.objects.count() == 2
+
+
+def test_a_response_is_told_to_the_two_people_as_you_and_in_its_tense() -> None:
+    """The helper reads "You are helping Ana", the one helped "Ben is helping you", and once it
+    is done, "helped"; nobody reads their own name as if about someone else."""
+    circle = make_circle(2)
+    asker, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=asker, kind=PostKind.REQUEST)
+    match = make_match(post, helper)
+    url = reverse("care:post", args=[post.pk])
+
+    def card(user: object) -> str:
+        page = html.unescape(logged_in(user).get(url).content.decode())
+        start = page.index(f'id="match-{match.pk}"')
+        return " ".join(re.sub(r"<[^>]+>", " ", page[start : start + 600]).split())
+
+    assert f"You are helping {asker.display_name}" in card(helper)
+    assert f"{helper.display_name} is helping you" in card(asker)
+    services.mark_done(match=match, actor=helper)
+    services.mark_done(match=match, actor=asker)
+    assert f"You helped {asker.display_name}" in card(helper)
+    assert f"{helper.display_name} helped you" in card(asker)
+    assert f"{helper.display_name} is helping" not in card(helper)
