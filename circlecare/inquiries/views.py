@@ -32,5 +32,7 @@ def contact(request: HttpRequest) -> HttpResponse:
 
 
 def thanks(request: HttpRequest) -> HttpResponse:
-    sent = request.session.pop(SENT_FLAG, False)
+    # Kept, not popped: a reload of this page still thanks someone who did send a message, and
+    # only someone who sent nothing is not told it arrived.
+    sent = bool(request.session.get(SENT_FLAG, False))
     return render(request, "inquiries/thanks.html", {"sent": sent})

@@ -168,3 +168,16 @@ def test_saving_the_inbox_form_unchanged_records_nothing(admin_client: Client) -
     inquiry.refresh_from_db()
     assert inquiry.handled_by is None
     assert not AuditEvent.objects.filter(action="inquiry.changed").exists()
+
+
+def test_the_thanks_page_says_a_message_arrived_only_to_someone_who_sent_one(
+    client: Client,
+) -> None:
+    thanks = reverse("inquiries:thanks")
+    unsent = client.get(thanks).content.decode()
+    assert "got your message" not in unsent
+    assert reverse("inquiries:contact") in unsent
+    response = post(client)
+    assert response.status_code == 302
+    for _ in range(2):  # and again on a reload
+        assert "got your message" in client.get(thanks).content.decode()
