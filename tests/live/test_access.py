@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from circlecare.enrollment.models import PARTNER_LEFT, PARTNER_REMOVED, Enrollment
 from circlecare.meetings import services
 from circlecare.meetings.live import access as room
 from circlecare.meetings.live.models import RoomPresence
@@ -62,3 +63,29 @@ def test_someone_recorded_as_away_while_in_the_room_is_told_so_not_that_they_wer
     assert room.why_out(entry, member) == "away"
     services.join_meeting(meeting=meeting, member=member)
     assert room.still_allowed(entry, member)
+
+
+@pytest.mark.parametrize(
+    ("status", "end_reason", "said"),
+    [
+        ("withdrawn", "", "left"),
+        ("withdrawn", PARTNER_LEFT, "place_ended"),
+        ("removed", "", "place_ended"),
+        ("removed", PARTNER_REMOVED, "place_ended"),
+    ],
+)
+def test_only_someone_who_chose_to_leave_is_told_they_left(
+    status: str, end_reason: str, said: str
+) -> None:
+    """The room thanks a member who left the group; one whose place the practice ended, or who
+    gave it up because their partner left or was removed, is told their place ended."""
+    meeting = a_meeting_about_to_start()
+    member = member_of(meeting.cohort)
+    services.join_meeting(meeting=meeting, member=member)
+    entry = room.room_access(member, meeting.pk)
+    assert entry is not None
+    Enrollment.objects.filter(member=member, cohort=meeting.cohort).update(
+        status=status, end_reason=end_reason, ended_at=timezone.now()
+    )
+    assert not room.still_allowed(entry, member)
+    assert room.why_out(entry, member) == said

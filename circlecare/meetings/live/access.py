@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from circlecare.enrollment.models import EnrollmentStatus
+from circlecare.enrollment.models import PARTNER_LEFT, EnrollmentStatus
 from circlecare.meetings.live.models import RoomPresence, RoomRemoval
 from circlecare.meetings.models import Attendance, AttendanceStatus, LocationAttestation, Meeting
 from circlecare.states import where
@@ -150,13 +150,17 @@ def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
         return "signed_out"
     if access.facilitator:
         return "removed"
-    statuses = list(
+    places = list(
         meeting.cohort.enrollments.filter(member_id=access.user_id)
         .order_by("-pk")
-        .values_list("status", flat=True)
+        .values_list("status", "end_reason")
     )
-    if EnrollmentStatus.CONFIRMED not in statuses:
-        return "place_ended" if statuses[:1] == [EnrollmentStatus.REMOVED] else "left"
+    if not any(status == EnrollmentStatus.CONFIRMED for status, _ in places):
+        # Only someone who chose to leave is thanked for it: a place the practice ended, or
+        # one given up with a partner's, ended without them choosing it.
+        latest = places[0] if places else (None, "")
+        chose = latest[0] == EnrollmentStatus.WITHDRAWN and latest[1] != PARTNER_LEFT
+        return "left" if chose else "place_ended"
     if meeting.cohort.program.is_therapy and not _latest_location_allowed(meeting, user):
         return "location"
     if RoomRemoval.objects.filter(meeting=meeting, user_id=access.user_id).exists():
