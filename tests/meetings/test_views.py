@@ -276,6 +276,8 @@ def test_therapy_join_from_elsewhere_is_refused_kindly_and_the_facilitator_sees_
     text = response.content.decode()
     assert "California" in text
     assert 'href="tel:988"' in text  # crisis resources
+    # Nobody is told to call them, so nothing promises a call: the way to the practice is there.
+    assert "will get in touch" not in text and f'href="{reverse("inquiries:contact")}"' in text
     assert not Attendance.objects.exists()
     attendance_page = _client(s["lead"]).get(
         reverse("meetings:attendance", kwargs={"pk": s["meeting"].pk})
