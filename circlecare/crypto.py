@@ -13,6 +13,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -74,6 +75,48 @@ def decrypt(token: str) -> str:
 def needs_rotation(token: str) -> bool:
     primary, _ring = keyring()
     return not token.startswith(f"{PREFIX}:{key_id(primary)}:")
+
+
+def is_encrypted(value: str) -> bool:
+    """Whether ``value`` is a token this keyring can read (rather than clear text)."""
+    try:
+        decrypt(value)
+    except (ValueError, InvalidTag):
+        return False
+    return True
+
+
+COLUMN_BATCH = 500
+
+
+def encrypt_column(connection: Any, table: str, column: str, *, reverse: bool = False) -> int:
+    """Encrypt, in place, the clear text a column holds, for a migration that turns a text field
+    into an ``EncryptedTextField`` (``reverse``: decrypt it again, for the way back). Values
+    already in the wanted form are left alone, so it is safe to run twice. Works on the raw
+    column, as the field's own conversions would misread the values not yet converted.
+    Returns how many values it changed."""
+    quote = connection.ops.quote_name
+    table, column = quote(table), quote(column)
+    changed, last = 0, None
+    while True:
+        with connection.cursor() as cursor:
+            where = "WHERE id > %s" if last is not None else ""
+            cursor.execute(
+                f"SELECT id, {column} FROM {table} {where} ORDER BY id LIMIT {COLUMN_BATCH}",  # noqa: S608
+                [last] if last is not None else [],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return changed
+            for pk, value in rows:
+                if not value or is_encrypted(value) != reverse:
+                    continue
+                cursor.execute(
+                    f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608
+                    [decrypt(value) if reverse else encrypt(value), pk],
+                )
+                changed += 1
+            last = rows[-1][0]
 
 
 class EncryptedTextField(models.TextField):

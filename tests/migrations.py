@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.apps.registry import Apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -20,7 +21,8 @@ def historical_apps(app_label: str, migration: str) -> Apps:
 def run_python(app_label: str, migration: str, name: str) -> list[str]:
     """Run the function ``name`` of that migration on its historical models, as ``migrate``
     would (the data migrations here make no use of the schema editor); returns the SQL it ran."""
-    module = importlib.import_module(f"circlecare.{app_label}.migrations.{migration}")
+    package = django_apps.get_app_config(app_label).name
+    module = importlib.import_module(f"{package}.migrations.{migration}")
     function: Callable[[Apps, Any], None] = getattr(module, name)
     apps = historical_apps(app_label, migration)
     with CaptureQueriesContext(connection) as queries:

@@ -118,7 +118,7 @@ class CarePost(models.Model):
         blank=True,
         related_name="+",
     )
-    hidden_reason = models.CharField(max_length=REASON_MAX, blank=True)
+    hidden_reason = EncryptedTextField(max_length=REASON_MAX, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -271,7 +271,7 @@ class CareReport(models.Model):
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    reason = models.CharField(max_length=REASON_MAX)
+    reason = EncryptedTextField(max_length=REASON_MAX)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
@@ -281,7 +281,7 @@ class CareReport(models.Model):
         blank=True,
         related_name="+",
     )
-    resolution_note = models.CharField(max_length=RESOLUTION_NOTE_MAX, blank=True)
+    resolution_note = EncryptedTextField(max_length=RESOLUTION_NOTE_MAX, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

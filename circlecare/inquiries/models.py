@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from circlecare.crypto import EncryptedTextField
 from circlecare.programs.models import ProgramKind
 from circlecare.states import HOME_STATE_CHOICES
 
@@ -29,11 +30,11 @@ class Inquiry(models.Model):
     email = models.EmailField(max_length=254)
     state = models.CharField("where you live", max_length=2, choices=HOME_STATE_CHOICES)
     interest = models.CharField("kind of group", max_length=16, choices=InterestKind.choices)
-    message = models.TextField(max_length=MESSAGE_MAX, blank=True)
+    message = EncryptedTextField(max_length=MESSAGE_MAX, blank=True)
     status = models.CharField(
         max_length=12, choices=InquiryStatus.choices, default=InquiryStatus.NEW
     )
-    coordinator_notes = models.TextField(blank=True)
+    coordinator_notes = EncryptedTextField(blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -13,6 +13,7 @@ from django.db import connection
 from circlecare.audit.models import AuditEvent
 from circlecare.clinic.management.commands.rotate_encryption_key import encrypted_fields
 from circlecare.programs.models import Cohort
+from tests.clinic.test_canaries import plant, read_back
 from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +24,7 @@ def snapshot() -> dict[str, tuple[int, str]]:
     found = {}
     for model in apps.get_models():
         if not model._meta.label.startswith(("accounts.", "programs.", "enrollment.", "inquiries.",
-                                             "practice.", "audit.", "measures.", "care.", "meetings.")):  # fmt: skip
+                                             "practice.", "audit.", "measures.", "care.", "meetings.", "live.", "clinic.")):  # fmt: skip
             continue
         table = connection.ops.quote_name(model._meta.db_table)
         with connection.cursor() as cursor:
@@ -37,8 +38,10 @@ def snapshot() -> dict[str, tuple[int, str]]:
 def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
     EnrollmentFactory.create_batch(3)
     InquiryFactory(message="Wondering about evening groups ✨")
+    plant()  # a value in every encrypted field
+    text = read_back()
     before = snapshot()
-    assert before["enrollment.Enrollment"][0] == 3
+    assert before["enrollment.Enrollment"][0] == 4
 
     path = tmp_path / "circlecare.backup"
     call_command("backup", str(path))
@@ -54,6 +57,7 @@ def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
     # The one row a restore adds: its own event in the trail it brought back.
     assert after.pop("audit.AuditEvent")[0] == before.pop("audit.AuditEvent")[0] + 1
     assert after == before
+    assert read_back() == text
     for model, fields in encrypted_fields():
         for obj in model.objects.all()[:20]:
             for field in fields:

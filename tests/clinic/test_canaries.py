@@ -1,5 +1,6 @@
-"""SECURITY.md D1: clinical text (notes, answers, reflections) never appears in the clear at rest —
-not in a raw read of the tables, not in a database dump."""
+"""SECURITY.md D1: clinical text (notes, answers, reflections, and the other free text the practice
+keeps encrypted) never appears in the clear at rest — not in a raw read of the tables, not in a
+database dump."""
 
 from __future__ import annotations
 
@@ -14,11 +15,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from circlecare.care.models import Reflection
+from circlecare.care.models import CarePost, CareReport, Reflection
+from circlecare.clinic.models import GroupNote
 from circlecare.clinic.services import create_individual_notes, save_group_note
-from circlecare.measures.models import Assessment
+from circlecare.enrollment.models import Enrollment
+from circlecare.inquiries.models import Inquiry
+from circlecare.measures.models import Assessment, RiskAlert
+from circlecare.meetings.live.models import RoomRemoval
 from circlecare.meetings.models import Attendance
-from tests.factories import EnrollmentFactory
+from tests.care.factories import CarePostFactory
+from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
 from tests.meetings.factories import meeting_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,10 +32,32 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NOTE = "CANARY-NOTE-7f3a"
 REFLECTION = "CANARY-REFLECTION-91bc"
 ANSWER = "CANARY-ANSWER-2d4e"
+INQUIRY = "CANARY-INQUIRY-5c81"
+INQUIRY_NOTE = "CANARY-INQUIRY-NOTE-e04d"
+ROOM_REMOVAL = "CANARY-ROOM-REMOVAL-3b7f"
+HIDDEN = "CANARY-HIDDEN-a6d2"
+REPORT = "CANARY-REPORT-48ce"
+RESOLUTION = "CANARY-RESOLUTION-b1f9"
+GOODBYE = "CANARY-GOODBYE-6e20"
+ACTION = "CANARY-ACTION-c7a5"
+#: Each canary, the table it is planted in, and how the application reads it back.
+CANARIES = {
+    NOTE: "clinic_groupnote",
+    REFLECTION: "care_reflection",
+    ANSWER: "measures_assessment",
+    GOODBYE: "enrollment_enrollment",
+    ACTION: "measures_riskalert",
+    INQUIRY: "inquiries_inquiry",
+    INQUIRY_NOTE: "inquiries_inquiry",
+    ROOM_REMOVAL: "live_roomremoval",
+    HIDDEN: "care_carepost",
+    REPORT: "care_carereport",
+    RESOLUTION: "care_carereport",
+}
 
 
 def plant() -> None:
-    enrollment = EnrollmentFactory()
+    enrollment = EnrollmentFactory(goodbye=f"Bye {GOODBYE}")
     member, cohort = enrollment.member, enrollment.cohort
     meeting = meeting_at(cohort, timezone.now() - timedelta(minutes=30))
     Attendance.objects.create(
@@ -44,16 +72,52 @@ def plant() -> None:
         occasion="intake", status="completed", due_at=timezone.now(), completed_at=timezone.now(),
         answers=json.dumps({"answers": [0] * 9, "note": ANSWER}), total=0, band="minimal",
     )  # fmt: skip
+    RiskAlert.objects.create(
+        member=member, cohort=cohort, assignee=cohort.lead, raised_at=timezone.now(),
+        acknowledged_at=timezone.now(), acknowledged_by=cohort.lead, action_note=f"Rang {ACTION}",
+    )  # fmt: skip
+    InquiryFactory(message=f"Hello {INQUIRY}", coordinator_notes=f"Called {INQUIRY_NOTE}")
+    RoomRemoval.objects.create(
+        meeting=meeting, user=member, removed_by=cohort.lead, reason=f"Because {ROOM_REMOVAL}"
+    )
+    post = CarePostFactory(
+        cohort=cohort, hidden_at=timezone.now(), hidden_by=cohort.lead, hidden_reason=HIDDEN
+    )
+    CareReport.objects.create(
+        post=post, reporter=UserFactory(), reason=f"Worried {REPORT}",
+        resolved_at=timezone.now(), resolved_by=cohort.lead, resolution_note=RESOLUTION,
+    )  # fmt: skip
+
+
+def read_back() -> dict[str, str]:
+    """Each canary as the application reads it, proving it was written where the test looks."""
+    inquiry = Inquiry.objects.latest("pk")
+    report = CareReport.objects.get()
+    return {
+        NOTE: "".join(n.text for n in GroupNote.objects.all()),
+        REFLECTION: Reflection.objects.get().body,
+        ANSWER: Assessment.objects.get().answers,
+        GOODBYE: "".join(e.goodbye for e in Enrollment.objects.all()),
+        ACTION: RiskAlert.objects.get().action_note,
+        INQUIRY: inquiry.message,
+        INQUIRY_NOTE: inquiry.coordinator_notes,
+        ROOM_REMOVAL: RoomRemoval.objects.get().reason,
+        HIDDEN: CarePost.objects.get().hidden_reason,
+        REPORT: report.reason,
+        RESOLUTION: report.resolution_note,
+    }
 
 
 def test_canaries_are_absent_from_raw_table_reads() -> None:
     plant()
-    tables = ["clinic_groupnote", "clinic_individualnote", "care_reflection", "measures_assessment"]
+    for canary, text in read_back().items():
+        assert canary in text
+    tables = ["clinic_individualnote", *sorted(set(CANARIES.values()))]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
             raw = repr(cursor.fetchall())
-            for canary in (NOTE, REFLECTION, ANSWER):
+            for canary in CANARIES:
                 assert canary not in raw, f"{canary} readable in {table}"
 
 
@@ -74,7 +138,8 @@ def test_canaries_are_absent_from_a_database_dump(tmp_path: Path) -> None:
         call_command("backup", str(path))
         dump = path.read_bytes()
     assert len(dump) > 10_000
-    for canary in (NOTE, REFLECTION, ANSWER):
-        assert canary.encode() not in dump
+    for canary in CANARIES:
+        assert canary.encode() not in dump, f"{canary} readable in the dump"
     # And they are really there, encrypted: the application reads them back.
-    assert Reflection.objects.get().body.endswith(REFLECTION)
+    for canary, text in read_back().items():
+        assert canary in text

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from circlecare.crypto import EncryptedTextField
+
 
 class RoomPresence(models.Model):
     """One stay in the room: from admission to leaving (or the connection dropping).
@@ -54,7 +56,7 @@ class RoomRemoval(models.Model):
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    reason = models.CharField(max_length=500)
+    reason = EncryptedTextField(max_length=500)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

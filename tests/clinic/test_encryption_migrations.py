@@ -1,0 +1,93 @@
+"""The migrations that turned free text into encrypted fields: rows written in the clear before are
+encrypted (and only once), and going back decrypts them."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, models
+from django.utils import timezone
+
+from circlecare.care.models import CareReport
+from circlecare.crypto import is_encrypted
+from circlecare.meetings.live.models import RoomRemoval
+from tests.care.factories import CarePostFactory
+from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
+from tests.meetings.factories import meeting_at
+from tests.migrations import run_python, writes
+
+pytestmark = pytest.mark.django_db
+
+MIGRATIONS = {
+    "care": "0007_encrypt_report_and_hidden_reasons",
+    "inquiries": "0002_encrypt_message_and_notes",
+    "live": "0003_encrypt_room_removal_reason",
+}
+
+
+def raw(obj: models.Model, field: str) -> str:
+    table = connection.ops.quote_name(obj._meta.db_table)
+    column = connection.ops.quote_name(obj._meta.get_field(field).column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [obj.pk])  # noqa: S608
+        return str(cursor.fetchone()[0])
+
+
+def write_clear(obj: models.Model, field: str, text: str) -> None:
+    """Put ``text`` in the column as the field stored it before it was encrypted."""
+    table = connection.ops.quote_name(obj._meta.db_table)
+    column = connection.ops.quote_name(obj._meta.get_field(field).column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [text, obj.pk])  # noqa: S608
+
+
+def clear_rows() -> list[tuple[models.Model, str, str]]:
+    enrollment = EnrollmentFactory()
+    cohort = enrollment.cohort
+    meeting = meeting_at(cohort, timezone.now())
+    removal = RoomRemoval.objects.create(
+        meeting=meeting, user=enrollment.member, removed_by=cohort.lead, reason="x"
+    )
+    post = CarePostFactory(
+        cohort=cohort, hidden_at=timezone.now(), hidden_by=cohort.lead, hidden_reason="x"
+    )
+    report = CareReport.objects.create(
+        post=post, reporter=UserFactory(), reason="x", resolved_at=timezone.now(),
+        resolution_note="x",
+    )  # fmt: skip
+    open_report = CareReport.objects.create(post=post, reporter=UserFactory(), reason="x")
+    inquiry = InquiryFactory(coordinator_notes="x")
+    rows = [
+        (removal, "reason", "Shouted at another member"),
+        (post, "hidden_reason", "Gives a home address"),
+        (report, "reason", "They sound unsafe tonight"),
+        (report, "resolution_note", "Called them; they are safe"),
+        (open_report, "reason", "v1:abc:looks like a token"),
+        (inquiry, "message", "I was in hospital last month"),
+        (inquiry, "coordinator_notes", "Wants an evening group"),
+    ]
+    for obj, field, text in rows:
+        write_clear(obj, field, text)
+    return rows
+
+
+def test_existing_clear_text_is_encrypted_once_and_decrypted_on_the_way_back() -> None:
+    rows = clear_rows()
+    untouched_blank = CarePostFactory()
+
+    for app, migration in MIGRATIONS.items():
+        run_python(app, migration, "encrypt")
+    for obj, field, text in rows:
+        stored = raw(obj, field)
+        assert text not in stored and is_encrypted(stored)
+        obj.refresh_from_db()
+        assert getattr(obj, field) == text
+    assert raw(untouched_blank, "hidden_reason") == ""
+
+    # Run again (a migration re-run after a failure part way): nothing is encrypted twice.
+    for app, migration in MIGRATIONS.items():
+        assert writes(run_python(app, migration, "encrypt")) == []
+
+    for app, migration in MIGRATIONS.items():
+        run_python(app, migration, "decrypt")
+    for obj, field, text in rows:
+        assert raw(obj, field) == text
