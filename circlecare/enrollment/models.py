@@ -36,6 +36,10 @@ PARTNER_LEFT = "partner left"
 OFFERS_LAPSED = "offers lapsed"
 LAPSED_OFFERS_LIMIT = 2
 
+#: ``end_reason`` of a place the practice ended for the member themself. Why is kept apart, in
+#: ``removal_reason``, encrypted: staff's words are part of the clinical record.
+REMOVED_BY_PRACTICE = "removed by practice"
+
 #: ``end_reason`` values of a removed place that the practice did not end for the member themself.
 NOT_OWN_REMOVAL = (GROUP_CANCELLED, PARTNER_REMOVED)
 
@@ -70,7 +74,11 @@ class Enrollment(models.Model):
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    #: What ended the place, as one of the product's own words above and never free text: who may
+    #: join a group again, calendar feeds and outcome figures select on it in the database.
     end_reason = models.CharField(max_length=500, blank=True)
+    #: Why staff removed the member (``REMOVED_BY_PRACTICE``), as they wrote it.
+    removal_reason = EncryptedTextField(blank=True, default="")
     #: How many seat offers this member let lapse; the waiting list orders by (passes, queued_at), so
     #: someone whose offer expired stays on the list behind those who have not had one yet.
     passes = models.PositiveSmallIntegerField(default=0)

@@ -52,6 +52,7 @@ from circlecare.enrollment.models import (
     OFFERS_LAPSED,
     PARTNER_LEFT,
     PARTNER_REMOVED,
+    REMOVED_BY_PRACTICE,
     SEAT_HOLDING,
     WITHDREW,
     ConsentDocument,
@@ -830,7 +831,15 @@ def remove(*, enrollment: Enrollment, actor: Any, reason: str) -> Enrollment:
         # that reason and not this one, and they are told so (not why).
         for e in _mates(current, LIVE):
             if e.pk == current.pk:
-                _end(e, EnrollmentStatus.REMOVED, reason, now=now, actor=actor)
+                e.removal_reason = reason
+                _end(
+                    e,
+                    EnrollmentStatus.REMOVED,
+                    REMOVED_BY_PRACTICE,
+                    now=now,
+                    actor=actor,
+                    extra=("removal_reason",),
+                )
                 _notify("removed", [e])
                 current = e
             else:

@@ -19,6 +19,7 @@ from circlecare.care.models import CarePost, CareReport, Reflection
 from circlecare.clinic.models import GroupNote
 from circlecare.clinic.services import create_individual_notes, save_group_note
 from circlecare.enrollment.models import Enrollment
+from circlecare.enrollment.services import remove
 from circlecare.inquiries.models import Inquiry
 from circlecare.measures.models import Assessment, RiskAlert
 from circlecare.meetings.live.models import RoomRemoval
@@ -40,12 +41,14 @@ REPORT = "CANARY-REPORT-48ce"
 RESOLUTION = "CANARY-RESOLUTION-b1f9"
 GOODBYE = "CANARY-GOODBYE-6e20"
 ACTION = "CANARY-ACTION-c7a5"
+REMOVAL = "CANARY-REMOVAL-0d93"
 #: Each canary, the table it is planted in, and how the application reads it back.
 CANARIES = {
     NOTE: "clinic_groupnote",
     REFLECTION: "care_reflection",
     ANSWER: "measures_assessment",
     GOODBYE: "enrollment_enrollment",
+    REMOVAL: "enrollment_enrollment",
     ACTION: "measures_riskalert",
     INQUIRY: "inquiries_inquiry",
     INQUIRY_NOTE: "inquiries_inquiry",
@@ -76,6 +79,8 @@ def plant() -> None:
         member=member, cohort=cohort, assignee=cohort.lead, raised_at=timezone.now(),
         acknowledged_at=timezone.now(), acknowledged_by=cohort.lead, action_note=f"Rang {ACTION}",
     )  # fmt: skip
+    removed = EnrollmentFactory(cohort=cohort)
+    remove(enrollment=removed, actor=cohort.lead, reason=f"Asked to leave {REMOVAL}")
     InquiryFactory(message=f"Hello {INQUIRY}", coordinator_notes=f"Called {INQUIRY_NOTE}")
     RoomRemoval.objects.create(
         meeting=meeting, user=member, removed_by=cohort.lead, reason=f"Because {ROOM_REMOVAL}"
@@ -98,6 +103,7 @@ def read_back() -> dict[str, str]:
         REFLECTION: Reflection.objects.get().body,
         ANSWER: Assessment.objects.get().answers,
         GOODBYE: "".join(e.goodbye for e in Enrollment.objects.all()),
+        REMOVAL: "".join(e.removal_reason for e in Enrollment.objects.all()),
         ACTION: RiskAlert.objects.get().action_note,
         INQUIRY: inquiry.message,
         INQUIRY_NOTE: inquiry.coordinator_notes,

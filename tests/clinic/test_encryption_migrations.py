@@ -9,6 +9,15 @@ from django.utils import timezone
 
 from circlecare.care.models import CareReport
 from circlecare.crypto import is_encrypted
+from circlecare.enrollment.models import (
+    GROUP_CANCELLED,
+    PARTNER_REMOVED,
+    REMOVED_BY_PRACTICE,
+    WITHDREW,
+    Enrollment,
+    EnrollmentStatus,
+    removed_by_practice,
+)
 from circlecare.meetings.live.models import RoomRemoval
 from tests.care.factories import CarePostFactory
 from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
@@ -91,3 +100,37 @@ def test_existing_clear_text_is_encrypted_once_and_decrypted_on_the_way_back() -
         run_python(app, migration, "decrypt")
     for obj, field, text in rows:
         assert raw(obj, field) == text
+
+
+REMOVAL_REASON = ("enrollment", "0007_removal_reason_encrypted")
+
+
+def test_why_staff_removed_a_member_moves_out_of_end_reason_encrypted() -> None:
+    removed = EnrollmentFactory(status=EnrollmentStatus.REMOVED, ended_at=timezone.now())
+    cancelled = EnrollmentFactory(status=EnrollmentStatus.REMOVED, end_reason=GROUP_CANCELLED)
+    partner = EnrollmentFactory(status=EnrollmentStatus.REMOVED, end_reason=PARTNER_REMOVED)
+    left = EnrollmentFactory(status=EnrollmentStatus.WITHDRAWN, end_reason=WITHDREW)
+    # As the removal service wrote it before: the staff's words in end_reason.
+    Enrollment.objects.filter(pk=removed.pk).update(end_reason="Threatened another member")
+
+    run_python(*REMOVAL_REASON, "move_out")
+    removed.refresh_from_db()
+    assert (removed.end_reason, removed.removal_reason) == (
+        REMOVED_BY_PRACTICE,
+        "Threatened another member",
+    )
+    assert "Threatened" not in raw(removed, "removal_reason")
+    for other, reason in (
+        (cancelled, GROUP_CANCELLED),
+        (partner, PARTNER_REMOVED),
+        (left, WITHDREW),
+    ):
+        other.refresh_from_db()
+        assert (other.end_reason, other.removal_reason) == (reason, "")
+    # Still barred from joining that group again by themselves; the others are not.
+    assert list(Enrollment.objects.filter(removed_by_practice())) == [removed]
+    assert writes(run_python(*REMOVAL_REASON, "move_out")) == []
+
+    run_python(*REMOVAL_REASON, "move_back")
+    removed.refresh_from_db()
+    assert (removed.end_reason, removed.removal_reason) == ("Threatened another member", "")

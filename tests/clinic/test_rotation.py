@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 #: The free text turned into encrypted fields after the first ones (notes, answers, reflections).
 LATER = {
     "care.CarePost.hidden_reason",
+    "enrollment.Enrollment.removal_reason",
     "care.CareReport.reason",
     "care.CareReport.resolution_note",
     "inquiries.Inquiry.message",

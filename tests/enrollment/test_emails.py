@@ -13,6 +13,7 @@ from django.utils import timezone
 from circlecare.enrollment import tasks
 from circlecare.enrollment.models import (
     OFFERS_LAPSED,
+    REMOVED_BY_PRACTICE,
     EnrollmentStatus,
     PartnerInvite,
     PartnerInviteStatus,
@@ -186,7 +187,10 @@ def test_an_ended_place_says_how_to_reach_the_practice(
 
 def test_a_member_let_back_in_is_told_they_may_join_and_where_not_that_they_have_a_seat() -> None:
     enrollment = EnrollmentFactory(
-        status=EnrollmentStatus.REMOVED, end_reason="Private reason", ended_at=timezone.now()
+        status=EnrollmentStatus.REMOVED,
+        end_reason=REMOVED_BY_PRACTICE,
+        removal_reason="Private reason",
+        ended_at=timezone.now(),
     )
     # Not let back in (or no longer so): nothing to say.
     assert tasks.compose(enrollment, "readmitted") is None

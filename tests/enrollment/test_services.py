@@ -486,7 +486,10 @@ def test_coordinator_removes_with_a_reason_and_the_seat_is_offered() -> None:
     with pytest.raises(InvalidTransition):
         services.remove(enrollment=seats[0], actor=coordinator, reason="  ")
     removed = services.remove(enrollment=seats[0], actor=coordinator, reason="Asked to leave.")
-    assert (removed.status, removed.end_reason) == (Status.REMOVED, "Asked to leave.")
+    assert (removed.status, removed.end_reason) == (Status.REMOVED, "removed by practice")
+    # The staff's words are kept, encrypted, apart from the reason the database selects on.
+    removed.refresh_from_db()
+    assert removed.removal_reason == "Asked to leave."
     assert status_of(waiting) == Status.OFFERED
 
 
@@ -970,8 +973,9 @@ def test_removing_one_partner_ends_the_couples_places_together(run_worker: Any) 
     run_worker()
     pair[0].refresh_from_db()
     pair[1].refresh_from_db()
-    assert (pair[1].status, pair[1].end_reason) == (Status.REMOVED, "Abusive words")
+    assert (pair[1].status, pair[1].removal_reason) == (Status.REMOVED, "Abusive words")
     assert (pair[0].status, pair[0].end_reason) == (Status.REMOVED, "partner removed")
+    assert pair[0].removal_reason == ""
     assert pair[0].ended_label == "Ended with their partner's removal"
     assert [status_of(e) for e in waiting] == [Status.OFFERED, Status.OFFERED]
     told = {m.to[0]: m for m in mail.outbox[before:]}

@@ -10,7 +10,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from circlecare.enrollment.models import GROUP_CANCELLED, EnrollmentStatus
+from circlecare.enrollment.models import GROUP_CANCELLED, REMOVED_BY_PRACTICE, EnrollmentStatus
 from circlecare.practice.eligibility import Reason, check
 from circlecare.programs.models import CohortStatus, ProgramKind
 from tests.factories import (
@@ -297,7 +297,11 @@ def test_alternatives_leave_out_the_groups_the_member_is_already_in() -> None:
     # A place the practice ended bars joining that group again; a cancelled group's does not.
     removed_from = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
     EnrollmentFactory(
-        cohort=removed_from, member=member, status=EnrollmentStatus.REMOVED, end_reason="Asked to"
+        cohort=removed_from,
+        member=member,
+        status=EnrollmentStatus.REMOVED,
+        end_reason=REMOVED_BY_PRACTICE,
+        removal_reason="Asked to",
     )
     reopened = CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS))
     EnrollmentFactory(
