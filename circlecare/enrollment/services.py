@@ -214,12 +214,36 @@ def _require_partner_steps(enrollment: Enrollment, pairing_id: int, cohort: Coho
     )
     if partner is None:
         return
-    requirement = steps.first_unmet(partner.member, cohort)
-    if requirement is not None:
-        raise StepRequired(
-            "Your partner has a step to finish before you can both take your seats: "
-            f"{requirement.message} They'll find it in their own My groups."
-        )
+    _require_steps_of_partner(partner.member, cohort)
+
+
+PARTNER_NOT_ELIGIBLE = (
+    "Your partner can't join this group from where they live: its clinician may only see people "
+    "who live in a state where they're licensed. A couple takes its seats together, so neither "
+    "of you can take one. Nothing has changed; you can each look for another group on your own."
+)
+PARTNER_NO_HOME_STATE = (
+    "Your partner hasn't said where they live yet, which a therapy group needs to know. Once "
+    "they add it to their profile, you can both take your seats."
+)
+
+
+def _require_steps_of_partner(partner: Any, cohort: Cohort) -> None:
+    """The other half of a couple must meet every step too. What is said is for the one who is
+    accepting: the step is their partner's (their own words, "where you live", and a link to do
+    it, would be about the wrong person)."""
+    requirement = steps.first_unmet(partner, cohort)
+    if requirement is None:
+        return
+    if requirement.code == "not_eligible":
+        decision = eligibility.check(partner, cohort, with_alternatives=False)
+        if decision.reason == eligibility.Reason.NO_HOME_STATE:
+            raise NotEligible(PARTNER_NO_HOME_STATE)
+        raise NotEligible(PARTNER_NOT_ELIGIBLE)
+    raise StepRequired(
+        "Your partner has a step to finish before you can both take your seats: "
+        f"{requirement.message} They'll find it in their own My groups."
+    )
 
 
 def _waiting_exists(cohort: Cohort) -> bool:
@@ -1236,7 +1260,7 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
         )
     cohort = invite.cohort
     _require_steps(member, cohort)
-    _require_steps(invite.inviter, cohort)
+    _require_steps_of_partner(invite.inviter, cohort)
     with transaction.atomic(durable=True):
         locked = _lock_cohort(cohort.pk)
         _require_open(locked)

@@ -1298,3 +1298,69 @@ def test_enrollment_e_mails_name_the_groups_real_first_meeting() -> None:
     assert told is not None
     when = format_local(first_real_start(cohort), member.time_zone or "UTC")
     assert f"the group that starts {when}" in told[1]
+
+
+def _therapy_couples_cohort(capacity: int = 4) -> Any:
+    lic = LicenseFactory(state="NY")
+    return CohortFactory(
+        lead=lic.clinician.user,
+        capacity=capacity,
+        program__kind=ProgramKind.THERAPY,
+        program__for_couples=True,
+    )
+
+
+def test_a_partner_accepting_is_told_plainly_when_the_inviter_may_not_join() -> None:
+    """The inviter moved to a state the clinician is not licensed in after inviting: the partner
+    who accepts is told that it is their partner who cannot join (not that they themselves live
+    somewhere they do not), and no seat is taken for either."""
+    cohort = _therapy_couples_cohort()
+    inviter, partner = ready_member(home_state="NY"), ready_member(home_state="NY")
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    inviter.home_state = "TX"
+    inviter.save(update_fields=["home_state"])
+    with pytest.raises(NotEligible) as caught:
+        services.accept_partner_invite(token=token, member=partner)
+    assert "Your partner" in caught.value.message
+    assert "where you live" not in caught.value.message
+    assert "Texas" not in caught.value.message
+    assert not Enrollment.objects.exists()
+
+
+def test_a_partner_accepting_is_not_sent_to_sign_what_only_the_inviter_has_not() -> None:
+    """A new agreement the inviter has not signed yet stops the seats; the partner, who signed
+    it, is told the step is their partner's, with no link to sign it again themselves."""
+    cohort = couples_cohort(capacity=4)
+    inviter, partner = ready_member(), ready_member()
+    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    ConsentDocumentFactory(version=2)
+    sign_all(partner)
+    with pytest.raises(StepRequired) as caught:
+        services.accept_partner_invite(token=token, member=partner)
+    assert "Your partner has a step to finish" in caught.value.message
+    assert not (caught.value.detail or {}).get("url")
+    assert not Enrollment.objects.exists()
+    sign_all(inviter)
+    pair = services.accept_partner_invite(token=token, member=partner)
+    assert [e.status for e in pair] == [Status.CONFIRMED, Status.CONFIRMED]
+
+
+def test_a_couples_offer_says_plainly_when_the_partner_may_no_longer_join() -> None:
+    """Offered two seats, one partner accepts after the other moved out of the states the
+    clinician serves: they are told their partner cannot join from there, and both offers stay."""
+    cohort = _therapy_couples_cohort(capacity=2)
+    seated = [ready_member(home_state="NY"), ready_member(home_state="NY")]
+    _i, token = services.invite_partner(member=seated[0], cohort=cohort, email=seated[1].email)
+    first = services.accept_partner_invite(token=token, member=seated[1])
+    waiting = [ready_member(home_state="NY"), ready_member(home_state="NY")]
+    _i, token = services.invite_partner(member=waiting[0], cohort=cohort, email=waiting[1].email)
+    pair = services.accept_partner_invite(token=token, member=waiting[1])
+    services.withdraw(enrollment=first[0])
+    assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
+    waiting[0].home_state = "TX"
+    waiting[0].save(update_fields=["home_state"])
+    with pytest.raises(NotEligible) as caught:
+        services.accept_offer(enrollment=pair[1])
+    assert "Your partner" in caught.value.message
+    assert "where you live" not in caught.value.message
+    assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
