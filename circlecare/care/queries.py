@@ -587,8 +587,11 @@ def left_behind(user: User, cohort_id: int) -> LeftBehind:
 
 
 def thanks_received(user: User, limit: int = 10) -> list[CareMatch]:
+    """The latest thanks ``user`` received; none from someone blocked either way (the board no
+    longer shows the two each other's posts, nor this page their words)."""
     return list(
         CareMatch.objects.filter(giver=user, thanked_at__isnull=False)
+        .exclude(receiver_id__in=blocked_author_ids(user))
         .select_related("post", "receiver")
         .defer("receiver__password")
         .order_by("-thanked_at")[:limit]

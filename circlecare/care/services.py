@@ -312,6 +312,14 @@ def send_thanks(
             raise InvalidTransition("You can send thanks once you've both marked this as done.")
         if match.thanked_at is not None:
             raise InvalidTransition("You've already sent thanks for this.")
+        if blocked_between(match.giver_id, actor.pk):
+            # A block stops the two reaching each other here as on the board; the one blocked
+            # is refused as plainly as when they respond to a post, and not told why.
+            raise InvalidTransition(
+                "You've blocked them, so thanks can't be sent to them while the block stands."
+                if MemberBlock.objects.filter(blocker=actor, blocked_id=match.giver_id).exists()
+                else "Thanks can't be sent for this."
+            )
         if not text:
             raise InvalidTransition("Please write a few words of thanks.")
         match.thanks = text

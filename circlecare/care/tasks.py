@@ -107,6 +107,11 @@ def tell_giver_of_thanks(match_id: int) -> int:
     )
     if match is None:
         return 0
+    from circlecare.care.queries import blocked_between
+
+    if blocked_between(match.giver_id, match.receiver_id):
+        # Blocked since the thanks were sent: the one never hears of the other.
+        return 0
     # Where every thank-you one has received is kept, whatever became of the post since.
     link = site_link("care:mutuality")
     return _care_email(
