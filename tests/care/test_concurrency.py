@@ -157,3 +157,26 @@ def test_leaving_while_someone_responds_leaves_no_agreed_match_with_the_leaver()
     seat = Enrollment.objects.get(member=author, cohort=circle.cohort)
     respond_while(lambda: withdraw(enrollment=seat), post, responder)
     assert not CareMatch.objects.filter(status=MatchStatus.AGREED).exists()
+
+
+def test_several_people_responding_to_one_request_at_once_each_make_one_match() -> None:
+    """A request may be taken up by more than one person: several responding at the same moment
+    each get their own agreed match, and none waits on another's lock into an error."""
+    circle = make_circle(7)
+    author, *helpers = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    turn = iter(helpers)
+    lock = threading.Lock()
+
+    def respond() -> None:
+        with lock:
+            helper = next(turn)
+        services.respond(post=post, actor=helper)
+
+    refused, unexpected = race(len(helpers), respond)
+    assert unexpected == [] and refused == 0
+    assert set(
+        CareMatch.objects.filter(post=post, status=MatchStatus.AGREED).values_list(
+            "responder_id", flat=True
+        )
+    ) == {h.pk for h in helpers}
