@@ -661,6 +661,8 @@ def decline_offer(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
             _end(e, EnrollmentStatus.WITHDRAWN, DECLINED_OFFER, now=now, actor=actor)
             if e.pk == current.pk:
                 current = e
+            else:
+                _notify("partner_declined", [e])  # they did not press it: they are told
         _offer_free_seats(cohort, now=now)
     return current
 

@@ -21,6 +21,7 @@ from circlecare import emails
 from circlecare.accounts.queries import coordinators_by_zone
 from circlecare.emails import member_footer, site_link
 from circlecare.enrollment.models import (
+    DECLINED_OFFER,
     LAPSED_OFFERS_LIMIT,
     OFFERS_LAPSED,
     SEAT_HOLDING,
@@ -153,6 +154,19 @@ def compose(enrollment: Enrollment, kind: str) -> tuple[str, str] | None:
             "kept and given up together, so your place there has ended too. If you'd like to "
             "keep going, on your own or in another group, please contact the practice:\n"
             f"{contact}\n\nYour groups, after signing in:\n{link}{bye}",
+        )
+    if (
+        kind == "partner_declined"
+        and enrollment.status == EnrollmentStatus.WITHDRAWN
+        and enrollment.end_reason == DECLINED_OFFER
+    ):
+        return (
+            "Your partner declined the seats",
+            f"{hello}Your partner declined the two seats offered to you both in the group "
+            f"{that_starts}. Either of you answers a couple's offer for you both, so you're both "
+            "off the waiting list now. If that wasn't what you meant, or you'd like to talk about "
+            f"other groups, please contact the practice:\n{contact}\n\nYour groups, after "
+            f"signing in:\n{link}{bye}",
         )
     if kind == "partner_removed" and enrollment.status == EnrollmentStatus.REMOVED:
         return (

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from circlecare.enrollment import tasks
 from circlecare.enrollment.models import (
+    DECLINED_OFFER,
     OFFERS_LAPSED,
     REMOVED_BY_PRACTICE,
     EnrollmentStatus,
@@ -170,6 +171,7 @@ def test_every_enrollment_email_ends_with_the_crisis_line_and_says_to_sign_in(
         ("removed", EnrollmentStatus.REMOVED, ""),
         ("partner_removed", EnrollmentStatus.REMOVED, ""),
         ("partner_left", EnrollmentStatus.WITHDRAWN, ""),
+        ("partner_declined", EnrollmentStatus.WITHDRAWN, DECLINED_OFFER),
         ("offers_lapsed", EnrollmentStatus.WITHDRAWN, OFFERS_LAPSED),
     ],
 )

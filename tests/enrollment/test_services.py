@@ -1364,3 +1364,23 @@ def test_a_couples_offer_says_plainly_when_the_partner_may_no_longer_join() -> N
     assert "Your partner" in caught.value.message
     assert "where you live" not in caught.value.message
     assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_one_partner_declines_the_seats_the_other_is_told_by_email(run_worker: Any) -> None:
+    """Declining a couple's offer ends both places on the waiting list: the partner who did not
+    press the button is told, as when their partner leaves, and the one who declined is not
+    e-mailed about their own choice."""
+    cohort = couples_cohort(capacity=2)
+    first = join_as_couple(cohort)
+    pair = join_as_couple(cohort)
+    services.withdraw(enrollment=first[0])
+    run_worker()
+    before = len(mail.outbox)
+    services.decline_offer(enrollment=pair[0])
+    run_worker()
+    sent = mail.outbox[before:]
+    assert [m.to for m in sent] == [[pair[1].member.email]]
+    assert sent[0].subject == "circlecare: your partner declined the seats"
+    assert "off the waiting list" in sent[0].body
+    assert [status_of(e) for e in pair] == [Status.WITHDRAWN, Status.WITHDRAWN]
