@@ -493,8 +493,7 @@ class MemberFlow:
 def member_flow(user: User) -> MemberFlow:
     """Counts of care given and received (matches both people marked done), month by month."""
     matches = list(
-        CareMatch.objects.filter(Q(giver=user) | Q(receiver=user))
-        .exclude(status=MatchStatus.CANCELLED)
+        CareMatch.objects.filter(Q(giver=user) | Q(receiver=user), status=MatchStatus.DONE)
         .select_related("cohort", "cohort__program")
         .only(
             "status",
@@ -506,13 +505,12 @@ def member_flow(user: User) -> MemberFlow:
             "cohort__program__title",
         )
     )
-    flow = MemberFlow()
+    # In progress as the care page lists it: not what waits on a board the member can no
+    # longer open (its lead turned it off), which the list leaves out.
+    flow = MemberFlow(in_progress=_open_matches(user).count())
     months: Counter[tuple[date, str]] = Counter()
     groups: dict[int, list[object]] = {}
     for match in matches:
-        if match.status != MatchStatus.DONE:
-            flow.in_progress += 1
-            continue
         direction = "gave" if match.giver_id == user.pk else "received"
         if direction == "gave":
             flow.gave += 1
@@ -542,6 +540,17 @@ def my_open_matches(user: User, *, limit: int | None = 20) -> list[CareMatch]:
     leaves what was agreed in place, and its post open to the two of them).
     """
     matches = (
+        _open_matches(user)
+        .select_related("post", "giver", "receiver")
+        .defer("giver__password", "receiver__password")
+        .order_by("-created_at", "-pk")
+    )
+    return list(matches if limit is None else matches[:limit])
+
+
+def _open_matches(user: User) -> QuerySet[CareMatch]:
+    """The agreed matches ``my_open_matches`` lists, for the list and for counting them."""
+    return (
         CareMatch.objects.filter(Q(giver=user) | Q(receiver=user), status=MatchStatus.AGREED)
         .filter(
             cohort_id__in=Enrollment.objects.filter(
@@ -554,11 +563,7 @@ def my_open_matches(user: User, *, limit: int | None = 20) -> list[CareMatch]:
         )
         .filter(Q(post__hidden_at__isnull=True) | Q(post__author=user))
         .exclude(post__author_id__in=blocked_author_ids(user))
-        .select_related("post", "giver", "receiver")
-        .defer("giver__password", "receiver__password")
-        .order_by("-created_at", "-pk")
     )
-    return list(matches if limit is None else matches[:limit])
 
 
 @dataclass(frozen=True)

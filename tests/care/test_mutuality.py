@@ -14,6 +14,7 @@ from circlecare.care.queries import circle_flow, member_flow
 from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import withdraw
 from tests.care.factories import CarePostFactory, make_circle, make_match
+from tests.factories import EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +176,25 @@ def test_home_lists_only_care_whose_post_the_member_can_still_open() -> None:
     # The helper's leaving called off what they had agreed; the asker's other care stands.
     page = logged_in(asker).get(reverse("care:home")).content.decode()
     assert "Soup on Sunday" not in page and "A call on Friday" in page
+
+
+def test_care_in_progress_is_counted_as_the_care_page_lists_it() -> None:
+    """The flow page's "still in progress" counts what the care page lists as in progress: not
+    what was agreed on a board its lead has since turned off, which nobody can open."""
+    from circlecare.care.services import set_board_enabled
+    from circlecare.programs.models import ProgramKind
+
+    group = make_circle(2, kind=ProgramKind.SKILLS)
+    set_board_enabled(cohort=group.cohort, enabled=True, actor=group.lead)
+    me, other = group.members
+    circle = make_circle(0)
+    for member in (me, other):
+        EnrollmentFactory(member=member, cohort=circle.cohort, status="confirmed")
+    for cohort in (group.cohort, circle.cohort):
+        make_match(CarePostFactory(cohort=cohort, author=other, title=f"Walk {cohort.pk}"), me)
+    set_board_enabled(cohort=group.cohort, enabled=False, actor=group.lead)
+    home = logged_in(me).get(reverse("care:home")).content.decode()
+    assert f"Walk {circle.cohort.pk}" in home and f"Walk {group.cohort.pk}" not in home
+    assert member_flow(me).in_progress == 1
+    page = logged_in(me).get(reverse("care:mutuality")).content.decode()
+    assert "1 still in progress." in page
