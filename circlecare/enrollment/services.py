@@ -1305,6 +1305,11 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
         fresh.status = PartnerInviteStatus.ACCEPTED
         fresh.accepted_by = member
         fresh.save(update_fields=["status", "accepted_by"])
+        # An invitation either of them sent to someone else for this group is over: they have
+        # their places now, and nobody else may join them in it.
+        PartnerInvite.objects.filter(
+            cohort=locked, inviter__in=people, status=PartnerInviteStatus.PENDING
+        ).update(status=PartnerInviteStatus.CANCELLED, end_reason=PartnerInviteEnd.WITHDRAWN)
         for e in created:
             _audit(e, member, AuditAction.ENROLLMENT_CREATED, couple=True)
             _seat_changed(e)

@@ -1384,3 +1384,25 @@ def test_when_one_partner_declines_the_seats_the_other_is_told_by_email(run_work
     assert sent[0].subject == "circlecare: your partner declined the seats"
     assert "off the waiting list" in sent[0].body
     assert [status_of(e) for e in pair] == [Status.WITHDRAWN, Status.WITHDRAWN]
+
+
+def test_taking_seats_together_calls_off_an_invitation_either_partner_still_had_waiting() -> None:
+    """Someone who had invited another partner to the group, and then accepts an invitation to
+    it, has their place: their own invitation no longer waits on My groups, and its link says it
+    was called off rather than letting a third person try to join them."""
+    from circlecare.enrollment.models import PartnerInvite, PartnerInviteStatus
+    from circlecare.enrollment.queries import invitations_waiting
+
+    cohort = couples_cohort(capacity=4)
+    first, second, third = ready_member(), ready_member(), ready_member()
+    earlier, earlier_token = services.invite_partner(member=first, cohort=cohort, email=third.email)
+    _invite, token = services.invite_partner(member=second, cohort=cohort, email=first.email)
+    services.accept_partner_invite(token=token, member=first)
+    earlier.refresh_from_db()
+    assert earlier.status == PartnerInviteStatus.CANCELLED
+    assert services.invitation_state(earlier) == "withdrawn"
+    assert invitations_waiting(first) == []
+    with pytest.raises(InviteInvalid):
+        services.accept_partner_invite(token=earlier_token, member=third)
+    assert not Enrollment.objects.filter(member=third).exists()
+    assert PartnerInvite.objects.filter(status=PartnerInviteStatus.PENDING).count() == 0
