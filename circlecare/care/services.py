@@ -124,7 +124,14 @@ def create_post(
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         # Serialise one member's posting so two quick submissions cannot both slip under the limit.
-        User.objects.select_for_update().filter(pk=actor.pk).first()
+        # "No key": a change of seat that holds the group's row records itself against the
+        # member (a key share of their row) and must not wait on this, which waits on the group.
+        User.objects.select_for_update(no_key=True).filter(pk=actor.pk).first()
+        # A change of seat in the group still under way finishes first; then the member is
+        # asked again, so nobody gone from the group is left with an open post in it.
+        Cohort.objects.select_for_update(no_key=True).filter(pk=cohort.pk).first()
+        if not is_member(actor, cohort):
+            raise NotOnBoard()
         # The same post sent again (a second press on a slow connection, a resubmitted form)
         # is the post already made, not a second copy on the board.
         fields = {
@@ -565,8 +572,9 @@ def write_reflection(
     with transaction.atomic(durable=True):
         # Serialise one member's saving, so that the same entry sent twice (a second press on a
         # slow connection, a resubmitted form) is the entry already saved, not a second copy.
-        # The text is encrypted, so it is compared here rather than in the query.
-        User.objects.select_for_update().filter(pk=actor.pk).first()
+        # The text is encrypted, so it is compared here rather than in the query. "No key", as
+        # in create_post: a change of seat under way in the group must not wait on this.
+        User.objects.select_for_update(no_key=True).filter(pk=actor.pk).first()
         recent = Reflection.objects.filter(
             **fields, created_at__gte=timezone.now() - RESUBMIT_WINDOW
         ).order_by("-created_at", "-pk")

@@ -12,7 +12,7 @@ import pytest
 from django.db import connections
 
 from circlecare.care import services
-from circlecare.care.errors import CannotRespond
+from circlecare.care.errors import CannotRespond, NotOnBoard
 from circlecare.care.models import CareMatch, CarePost, MatchStatus
 from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import withdraw
@@ -180,3 +180,60 @@ def test_several_people_responding_to_one_request_at_once_each_make_one_match() 
             "responder_id", flat=True
         )
     ) == {h.pk for h in helpers}
+
+
+@pytest.mark.parametrize("what", ["post", "reflection"])
+def test_writing_while_leaving_the_group_neither_fails_nor_leaves_an_open_post(what: str) -> None:
+    """A member posts, or writes in their journal for the group, as their place in it ends
+    (they leave from another tab, or the practice removes them): the seat change holds the
+    group's row and records the change against the member, while the new row waits on the
+    group's row. Neither may fail for the other (a deadlock would be an error page), and no
+    open post is left by someone gone."""
+    from circlecare.enrollment import services as seats
+
+    circle = make_circle(2)
+    member = circle.members[0]
+    seat = Enrollment.objects.get(member=member, cohort=circle.cohort)
+    locked, proceed = threading.Event(), threading.Event()
+    real_mates = seats._mates
+    unexpected: list[BaseException] = []
+
+    def held_mates(*args: object, **kwargs: object) -> object:
+        locked.set()  # the group's row is held
+        proceed.wait(timeout=30)
+        return real_mates(*args, **kwargs)  # type: ignore[arg-type]
+
+    def leave() -> None:
+        try:
+            withdraw(enrollment=seat)
+        except BaseException as exc:
+            unexpected.append(exc)
+        finally:
+            connections.close_all()
+
+    def write() -> None:
+        try:
+            locked.wait(timeout=30)
+            if what == "post":
+                draft = services.PostDraft(kind="offer", support="meal", title="Soup on Sunday")
+                services.create_post(cohort=circle.cohort, draft=draft, actor=member)
+            else:
+                services.write_reflection(body="A hard week.", actor=member, cohort=circle.cohort)
+        except NotOnBoard:
+            pass  # the seat change came first: refused as for anyone outside the group
+        except BaseException as exc:
+            unexpected.append(exc)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(seats, "_mates", held_mates):
+        threads = [threading.Thread(target=leave), threading.Thread(target=write)]
+        for t in threads:
+            t.start()
+        assert locked.wait(timeout=30)
+        someone_waits_for_a_lock(lambda: threads[1].is_alive(), timeout=30)
+        proceed.set()
+        for t in threads:
+            t.join()
+    assert unexpected == []
+    assert not CarePost.objects.filter(author=member, status="open").exists()
