@@ -10,7 +10,17 @@ from datetime import datetime
 from typing import Any, overload
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -34,24 +44,34 @@ from circlecare.programs.queries import with_seats
 
 
 def waiting_positions(cohort_ids: list[int]) -> dict[int, int]:
-    """Enrollment id → place on its cohort's waiting list (1 = next), for whole lists. One query."""
+    """Enrollment id → place on its cohort's waiting list (1 = next), for whole lists. One query.
+
+    A couple waits as one place (they are offered two seats at once): both partners have its
+    number, and it counts once for those behind them."""
     rows = (
         Enrollment.objects.filter(cohort_id__in=cohort_ids, status=EnrollmentStatus.WAITLISTED)
         .order_by("cohort_id", *Enrollment.WAITING_ORDER)
-        .values_list("pk", "cohort_id")
+        .values_list("pk", "cohort_id", "pairing_id")
     )
     positions: dict[int, int] = {}
     counters: dict[int, int] = defaultdict(int)
-    for pk, cohort_id in rows:
+    couples: dict[int, int] = {}
+    for pk, cohort_id, pairing_id in rows:
+        if pairing_id is not None and pairing_id in couples:
+            positions[pk] = couples[pairing_id]
+            continue
         counters[cohort_id] += 1
         positions[pk] = counters[cohort_id]
+        if pairing_id is not None:
+            couples[pairing_id] = positions[pk]
     return positions
 
 
 def _place_of_outer() -> CombinedExpression:
-    """The outer enrollment's place on its cohort's waiting list (1 = next): one more than those
-    ahead of it, counted in the database (the list's order is ``Enrollment.WAITING_ORDER``:
-    passes, then queued_at, then pk)."""
+    """The outer enrollment's place on its cohort's waiting list (1 = next): one more than the
+    places ahead of it, counted in the database (the list's order is
+    ``Enrollment.WAITING_ORDER``: passes, then queued_at, then pk). A couple is one place, as in
+    ``waiting_positions``: a partner is never ahead of the other, and a couple ahead counts once."""
     passes, queued = OuterRef("passes"), OuterRef("queued_at")
     ahead = (
         Enrollment.objects.filter(
@@ -62,9 +82,15 @@ def _place_of_outer() -> CombinedExpression:
             | Q(passes=passes, queued_at__lt=queued)
             | Q(passes=passes, queued_at=queued, pk__lt=OuterRef("pk"))
         )
+        # Pairings are numbered from 1: someone on their own (no pairing) excludes nobody.
+        .filter(
+            Q(pairing_id__isnull=True) | ~Q(pairing_id=Coalesce(OuterRef("pairing_id"), Value(0)))
+        )
         .order_by()
         .values("cohort_id")
-        .annotate(n=Count("pk"))
+        .annotate(
+            n=Count("pk", filter=Q(pairing_id__isnull=True)) + Count("pairing_id", distinct=True)
+        )
         .values("n")
     )
     return Coalesce(Subquery(ahead, output_field=IntegerField()), 0) + 1

@@ -1406,3 +1406,25 @@ def test_taking_seats_together_calls_off_an_invitation_either_partner_still_had_
         services.accept_partner_invite(token=earlier_token, member=third)
     assert not Enrollment.objects.filter(member=third).exists()
     assert PartnerInvite.objects.filter(status=PartnerInviteStatus.PENDING).count() == 0
+
+
+def test_a_couple_waiting_together_has_one_place_on_the_list() -> None:
+    """A couple waits as one place, offered two seats at once: both partners read the same
+    number, and a couple ahead counts once for those behind them."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from circlecare.enrollment.queries import places_of, waiting_positions
+
+    cohort = couples_cohort(capacity=2)
+    join_as_couple(cohort)
+    first = join_as_couple(cohort)
+    second = join_as_couple(cohort)
+    assert [waiting_position(e) for e in (*first, *second)] == [1, 1, 2, 2]
+    whole = waiting_positions([cohort.pk])
+    assert [whole[e.pk] for e in (*first, *second)] == [1, 1, 2, 2]
+    assert places_of([e.pk for e in (*first, *second)]) == whole
+    client = Client()
+    client.force_login(second[1].member)
+    page = client.get(reverse("enrollment:my_groups")).content.decode()
+    assert "Number 2 on the waiting list." in page
