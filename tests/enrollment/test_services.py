@@ -1325,6 +1325,12 @@ def test_a_partner_accepting_is_told_plainly_when_the_inviter_may_not_join() -> 
     assert "where you live" not in caught.value.message
     assert "Texas" not in caught.value.message
     assert not Enrollment.objects.exists()
+    # Nor when the inviter's home state is missing: the partner learns what would fix it.
+    inviter.home_state = ""
+    inviter.save(update_fields=["home_state"])
+    with pytest.raises(NotEligible, match="Your partner hasn't said where they live"):
+        services.accept_partner_invite(token=token, member=partner)
+    assert not Enrollment.objects.exists()
 
 
 def test_a_partner_accepting_is_not_sent_to_sign_what_only_the_inviter_has_not() -> None:
