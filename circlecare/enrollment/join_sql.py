@@ -85,6 +85,7 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
         member=_column(Enrollment, "member"),
         cohort=_column(Enrollment, "cohort"),
         passes=_column(Enrollment, "passes"),
+        pairing=_column(Enrollment, "pairing"),
         end_reason=_column(Enrollment, "end_reason"),
         readmitted_at=_column(Enrollment, "readmitted_at"),
     )
@@ -129,7 +130,11 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
             SELECT
                 COUNT(*) FILTER (WHERE {ec["status"]} IN ({held})) AS held,
                 COUNT(*) FILTER (WHERE {ec["status"]} = '{waiting}') AS waiting,
-                COUNT(*) FILTER (WHERE {ec["status"]} = '{waiting}' AND {ec["passes"]} = 0) AS ahead,
+                -- A couple waiting together is one place ahead (queries.waiting_positions).
+                COUNT(*) FILTER (WHERE {ec["status"]} = '{waiting}' AND {ec["passes"]} = 0
+                    AND {ec["pairing"]} IS NULL)
+                + COUNT(DISTINCT {ec["pairing"]}) FILTER (
+                    WHERE {ec["status"]} = '{waiting}' AND {ec["passes"]} = 0) AS ahead,
                 COUNT(*) FILTER (WHERE {ec["member"]} = %(member)s AND {ec["status"]} IN ({live}))
                     AS mine,
                 COUNT(*) FILTER (WHERE {ec["member"]} = %(member)s AND {ec["status"]} = '{removed}'

@@ -408,8 +408,17 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
             counts = Enrollment.objects.filter(cohort=locked).aggregate(
                 held=Count("pk", filter=Q(status__in=SEAT_HOLDING)),
                 waiting=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED)),
-                # A newcomer waits behind everyone who has not let an offer lapse (WAITING_ORDER).
-                ahead=Count("pk", filter=Q(status=EnrollmentStatus.WAITLISTED, passes=0)),
+                # A newcomer waits behind everyone who has not let an offer lapse (WAITING_ORDER),
+                # a couple waiting together counted as the one place they are.
+                ahead=Count(
+                    "pk",
+                    filter=Q(status=EnrollmentStatus.WAITLISTED, passes=0, pairing__isnull=True),
+                )
+                + Count(
+                    "pairing",
+                    distinct=True,
+                    filter=Q(status=EnrollmentStatus.WAITLISTED, passes=0),
+                ),
                 mine=Count("pk", filter=Q(member=member, status__in=LIVE)),
                 barred=Count("pk", filter=Q(member=member) & removed_by_practice()),
             )

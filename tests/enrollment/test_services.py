@@ -1434,3 +1434,16 @@ def test_a_couple_waiting_together_has_one_place_on_the_list() -> None:
     client.force_login(second[1].member)
     page = client.get(reverse("enrollment:my_groups")).content.decode()
     assert "Number 2 on the waiting list." in page
+
+
+def test_joining_behind_a_couple_is_told_the_same_place_as_my_groups_shows() -> None:
+    """A group no longer for couples may still have a couple waiting: someone joining behind
+    them is told the place My groups then shows, the couple counted once."""
+    cohort = couples_cohort(capacity=2)
+    join_as_couple(cohort)
+    waiting = join_as_couple(cohort)
+    services.change_for_couples(program=cohort.program, for_couples=False, actor=coordinator())
+    single = services.enroll(member=ready_member(), cohort=cohort)
+    assert single.status == Status.WAITLISTED
+    assert [waiting_position(e) for e in waiting] == [1, 1]
+    assert single.place == waiting_position(single) == 2  # type: ignore[attr-defined]
