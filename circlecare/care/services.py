@@ -324,7 +324,9 @@ def send_thanks(
             # is refused as plainly as when they respond to a post, and not told why.
             raise InvalidTransition(
                 "You've blocked them, so thanks can't be sent to them while the block stands."
-                if MemberBlock.objects.filter(blocker=actor, blocked_id=match.giver_id).exists()
+                if MemberBlock.objects.filter(
+                    blocker=actor, blocked_id=match.giver_id, kind=BlockKind.BLOCK
+                ).exists()
                 else "Thanks can't be sent for this."
             )
         if not text:

@@ -46,6 +46,18 @@ def test_thanks_are_not_sent_across_a_block(blocker: str) -> None:
     assert "You made Tuesday easier." not in page
 
 
+def test_the_blocked_person_is_not_told_why_even_when_they_had_muted_the_blocker() -> None:
+    circle = make_circle(2)
+    asker, helper = circle.members
+    match = _done(circle, asker, helper, "A lift to the clinic")
+    services.set_block(blocked=helper, kind=BlockKind.MUTE, cohort=circle.cohort, actor=asker)
+    services.set_block(blocked=asker, kind=BlockKind.BLOCK, cohort=circle.cohort, actor=helper)
+    with pytest.raises(InvalidTransition) as caught:
+        services.send_thanks(match=match, text="You made Tuesday easier.", actor=asker)
+    assert "blocked" not in caught.value.message
+    assert caught.value.message == "Thanks can't be sent for this."
+
+
 def test_a_muted_helper_is_still_thanked() -> None:
     """A mute leaves what was agreed, and done, in place."""
     circle = make_circle(2)
