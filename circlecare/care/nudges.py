@@ -58,8 +58,8 @@ def choose(member: User, now: datetime) -> Suggestion | None:
     """Someone in one of ``member``'s circles they have not connected with for 14+ days.
 
     A connection is a care match between the two, either way round (called-off ones don't
-    count). Never someone either of them blocked or muted. People never connected with come
-    first, then the longest ago; ties rotate from week to week.
+    count). Never someone either of them blocked or muted, nor the partner they joined with.
+    People never connected with come first, then the longest ago; ties rotate from week to week.
     """
     cohorts = list(
         Cohort.objects.filter(
@@ -74,6 +74,14 @@ def choose(member: User, now: datetime) -> Suggestion | None:
     if not cohorts:
         return None
     excluded = {member.pk}
+    # A partner who joined with them is the one person they need no nudge towards.
+    excluded.update(
+        Enrollment.objects.filter(
+            pairing__in=Enrollment.objects.filter(
+                member=member, cohort__in=cohorts, pairing__isnull=False
+            ).values("pairing")
+        ).values_list("member_id", flat=True)
+    )
     for blocker_id, blocked_id in MemberBlock.objects.filter(
         Q(blocker=member) | Q(blocked=member)
     ).values_list("blocker_id", "blocked_id"):

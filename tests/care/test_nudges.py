@@ -125,6 +125,21 @@ def test_blocks_and_mutes_both_ways_are_never_suggested(kind: str, direction: st
 
 
 @pytest.mark.django_db
+def test_the_partner_someone_joined_with_is_never_suggested() -> None:
+    from circlecare.enrollment.models import Pairing
+
+    circle = make_circle(3)
+    a, b, c = circle.members
+    pairing = Pairing.objects.create(cohort=circle.cohort)
+    Enrollment.objects.filter(cohort=circle.cohort, member__in=[a, b]).update(pairing=pairing)
+    for week in range(8):  # whatever the week's rotation, never one's own partner
+        now = NOW + timedelta(weeks=week)
+        assert choose(a, now).other == c  # type: ignore[union-attr]
+        assert choose(b, now).other == c  # type: ignore[union-attr]
+    assert choose(c, NOW).other in {a, b}  # type: ignore[union-attr]
+
+
+@pytest.mark.django_db
 def test_fourteen_day_rule() -> None:
     circle = make_circle(2)
     a, b = circle.members
