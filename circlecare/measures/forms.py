@@ -12,6 +12,17 @@ from circlecare.measures.instruments import Instrument, InvalidAnswers
 from circlecare.programs.models import Program
 
 
+def is_risk_answer(raw: object, instrument: Instrument) -> bool:
+    """Whether ``raw`` is an answer above 0 that the question offers. A value no answer button
+    sends (5, 2**63) is not a risk answer: it would otherwise raise a clinician's alert from a
+    forged request."""
+    try:
+        value = int(str(raw))
+    except (TypeError, ValueError):
+        return False
+    return value > 0 and value in instrument.answer_values
+
+
 class QuestionnaireForm(forms.Form):
     """One field per item, each an explicit choice: the instrument's wording for validated
     instruments, a 0–10 row for the check-in. Nothing is chosen in advance, so an answer is
@@ -77,11 +88,7 @@ class QuestionnaireForm(forms.Form):
         """
         if self.instrument.code != "PHQ9" or not self.is_bound:
             return False
-        raw = self.data.get("item_9")
-        try:
-            return int(str(raw)) > 0
-        except (TypeError, ValueError):
-            return False
+        return is_risk_answer(self.data.get("item_9"), self.instrument)
 
 
 class AcknowledgeForm(forms.Form):

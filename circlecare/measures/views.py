@@ -27,7 +27,7 @@ from circlecare.errors import DomainError, NotFound
 from circlecare.measures import queries
 from circlecare.measures.errors import AlreadyAcknowledged, AlreadySubmitted, AssessmentClosed
 from circlecare.measures.fhir import member_bundle_json
-from circlecare.measures.forms import AcknowledgeForm, QuestionnaireForm, ReportForm
+from circlecare.measures.forms import AcknowledgeForm, QuestionnaireForm, ReportForm, is_risk_answer
 from circlecare.measures.instruments import InvalidAnswers, get
 from circlecare.measures.models import Assessment, AssessmentStatus, Occasion, RiskAlert
 from circlecare.measures.outcomes import cohort_report, program_report, report_csv
@@ -92,14 +92,11 @@ def crisis_response(
 
 
 def _posted_risk_answer(request: HttpRequest) -> bool:
-    """Whether the POST answers a ninth question above 0: only the PHQ-9 has one (item 9 is its
-    risk question), so this needs no database and no instrument look-up."""
+    """Whether the POST answers a ninth question with one of the PHQ-9's answers above 0: only
+    the PHQ-9 has one (item 9 is its risk question), so this needs no database."""
     if request.method != "POST":
         return False
-    try:
-        return int(request.POST.get("item_9", "0")) > 0
-    except (TypeError, ValueError):
-        return False
+    return is_risk_answer(request.POST.get("item_9"), get("PHQ9"))
 
 
 #: The questionnaire form carries which one it asks (signed), so a risk answer sent after it

@@ -1397,3 +1397,16 @@ def test_someone_who_only_waited_for_a_seat_is_not_listed_as_a_member(
     # Whoever held a seat stays, shown by the seat they held.
     [row] = [r for r in response.context["rows"] if r.member == seated]
     assert row.enrollment.confirmed_at is not None
+
+
+@pytest.mark.parametrize("sent", ["4", str(2**63)])
+def test_a_ninth_answer_no_button_offers_raises_no_alert(world: dict[str, Any], sent: str) -> None:
+    """Only answers the question offers (1 to 3) are risk answers: a forged value is refused
+    with the form's message, and no clinician is alerted by it, signed in or signed out."""
+    url = f"/measures/questionnaire/{world['due'].pk}/"
+    forged = {f"item_{i + 1}": "0" for i in range(8)} | {"item_9": sent}
+    page = client_for(world["member"]).post(url, forged)
+    assert page.status_code == 400 and not page.context.get("show_crisis")
+    signed_out = _idle_for_two_hours(client_for(world["member"])).post(url, forged)
+    assert signed_out.status_code == 302 and signed_out["Location"].startswith("/accounts/login/")
+    assert RiskAlert.objects.filter(assessment=world["due"]).count() == 0
