@@ -534,7 +534,12 @@ def member_left(*, member_id: int, cohort_id: int, now: datetime, group_ended: b
 
 def remove_block(*, blocked_id: int, actor: User) -> None:
     with transaction.atomic(durable=True):
-        deleted, _ = MemberBlock.objects.filter(blocker=actor, blocked_id=blocked_id).delete()
+        # The person by their own key, not the block's column: a look-up by primary key finds
+        # nobody for an id no column can hold (a forged address), where comparing the foreign
+        # key with it overflows on SQLite.
+        deleted, _ = MemberBlock.objects.filter(
+            blocker=actor, blocked__in=User.objects.filter(pk=blocked_id)
+        ).delete()
     if not deleted:
         raise NotFound()
 

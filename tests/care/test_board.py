@@ -236,6 +236,19 @@ def test_pressing_undo_twice_says_it_is_already_undone() -> None:
     assert not MemberBlock.objects.exists()
 
 
+def test_undoing_a_block_of_an_id_past_any_column_is_already_undone() -> None:
+    """A forged address (a person id no column can hold) is nobody's block: the same answer as
+    a second press, not a server error (SQLite overflowed deleting by it)."""
+    circle = make_circle(2)
+    me, other = circle.members
+    services.set_block(blocked=other, kind="mute", cohort=circle.cohort, actor=me)
+    url = reverse("care:unblock", args=[circle.cohort.pk, 2**63])
+    response = logged_in(me).post(url, follow=True)
+    assert response.status_code == 200
+    assert "already undone" in response.content.decode()
+    assert MemberBlock.objects.count() == 1
+
+
 def test_blocked_members_cannot_respond_to_each_others_posts() -> None:
     circle = make_circle(2)
     blocker, blocked = circle.members
