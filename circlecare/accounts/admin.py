@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import cast
 
 from allauth.account.adapter import get_adapter as account_adapter
+from allauth.usersessions.admin import UserSessionAdmin as BaseUserSessionAdmin
+from allauth.usersessions.models import UserSession
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -106,3 +108,14 @@ def _signed_out_message(member: User, outcome: SignedOutElsewhere, *, themselves
         tokens = "API token was" if count == 1 else f"{count} API tokens were"
         said += f" {owner} {tokens} revoked too."
     return said
+
+
+# django-allauth's own admin for signed-in sessions searches ``user__username``, a field this
+# project's User does not have: every search of that list was a server error. Search by the
+# person's e-mail and name instead.
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(BaseUserSessionAdmin):
+    search_fields = ["user__email", "user__display_name", "ip"]

@@ -352,3 +352,18 @@ def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts(
     assert f"<dt>Assigned to</dt><dd>{after.display_name}</dd>" in shown
     [event] = AuditEvent.objects.filter(action=AuditAction.ALERT_CHANGED)
     assert event.data == {"status": "reassigned", "assignee": after.pk, "was": before.pk}
+
+
+def test_signed_in_sessions_are_searched_by_e_mail() -> None:
+    """django-allauth's list of sessions searched a username this project's people do not have:
+    every search was a server error."""
+    from allauth.usersessions.models import UserSession
+
+    member = UserFactory(email="river@example.org")
+    UserSession.objects.create(user=member, ip="192.0.2.7", session_key="a" * 32)
+    UserSession.objects.create(user=UserFactory(), ip="192.0.2.8", session_key="b" * 32)
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    found = client.get(reverse("admin:usersessions_usersession_changelist"), {"q": "river"})
+    assert found.status_code == 200
+    assert found.context["cl"].result_count == 1
