@@ -3,11 +3,14 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from circlecare.accounts import views as account_views
+from circlecare.admin_lookups import refuse_unusable_lookups
 from circlecare.api import api, not_found
 from circlecare.programs import views as program_views
 
 # The admin signs in through the same login as everyone else: rate limits and the second factor apply.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+# Set before ``admin.site.urls`` below builds the admin's views.
+refuse_unusable_lookups(admin.site)
 admin.site.site_header = "circlecare coordination"
 admin.site.site_title = "circlecare"
 

@@ -15,6 +15,9 @@ made hostile and the rest left as the page filled them in, then an empty body, a
 repeated fields. After an answer that refuses (4xx), shows a form's errors or an error message,
 no row of the project's tables has changed.
 
+The admin is walked from its registry: each model's list, as a coordinator, with hostile
+searches, filters, date-hierarchy parts and actions on chosen rows, and each change page's address.
+
 PostgreSQL is the stricter database: a NUL byte in text, or a number past a column's range, is an
 error there and not on SQLite.
 """
@@ -480,7 +483,9 @@ def run(name: str, role: str, w: W, probes: Iterator[Probe]) -> list[str]:
     return failures
 
 
-def get_probes(url: str, params: list[str], own: list[str], others: list[str]) -> Iterator[Probe]:
+def get_probes(
+    url: str, params: list[str], own: list[str], forms: list[Form], others: list[str]
+) -> Iterator[Probe]:
     def get(data: Any, label: str) -> Probe:
         return Probe(f"GET {label}", lambda c: c.get(url, data))
 
@@ -489,6 +494,11 @@ def get_probes(url: str, params: list[str], own: list[str], others: list[str]) -
     for p in own:  # the page's own parameters, alone: a view may stop at the first bad one
         for value in EACH:
             yield get({p: value}, f"{p} = {value[:20]!r}")
+    for form in forms:  # and one at a time in the page's own search form, the rest filled in
+        base = form.baseline()
+        for p in base:
+            for value in [*EACH, "0000-01-01", "99999-01-01", "-1", *others]:
+                yield get({**base, p: value}, f"{p} = {value[:20]!r} in the form")
     yield get({p: ["1", "2", "\x00"] for p in params}, "every parameter repeated")
     yield Probe(
         "GET every parameter = NUL, from htmx",
@@ -594,12 +604,14 @@ def test_hostile_input_is_refused_cleanly(name: str) -> None:
     page = client.get(url)
     takes_get = page.status_code != 405
     own: list[str] = []
+    get_forms: list[Form] = []
     forms: list[Form] = []
     if takes_get and page.status_code == 200:
         found = parse(path, page)
         for form in found.forms:
             if form.method == "get" and same_path(form.action, path):
                 own += [n for n in form.fields if n not in own]
+                get_forms.append(form)
             elif form.method == "post" and same_path(form.action, path):
                 forms.append(form)
         for href in found.links:
@@ -617,7 +629,7 @@ def test_hostile_input_is_refused_cleanly(name: str) -> None:
     failures: list[str] = []
     if takes_get:
         params = [*own, *(p for p in COMMON_PARAMS if p not in own)]
-        failures += run(name, t.role, w, get_probes(url, params, own, others))
+        failures += run(name, t.role, w, get_probes(url, params, own, get_forms, others))
 
     before = snapshot()
     try:
@@ -637,4 +649,75 @@ def test_hostile_input_is_refused_cleanly(name: str) -> None:
     if takes_post:
         failures += run(name, t.role, w, post_probes(url, forms, others))
     failures += run(name, t.role, w, path_probes(url, takes_get))
+    assert not failures, "\n".join(failures)
+
+
+# ---------------------------------------------------------------------------------------------
+# The admin: every registered model's list and change page, as a coordinator who may use them
+# ---------------------------------------------------------------------------------------------
+
+#: The change list's own parameters; each filter's are read from the links on the page.
+ADMIN_PARAMS = ["q", "o", "p", "e", "_facets", "all"]
+
+
+def admin_models() -> list[str]:
+    from django.contrib import admin
+
+    return sorted(m._meta.label for m in admin.site._registry)
+
+
+#: Fewer values than for the site's pages: the admin is Django's, the lists are slow to draw, and
+#: what fails there fails on the kind of value (text, number, date), not on each variant.
+ADMIN_VALUES = ["a\x00b", LONG, str(2**63), "99999-01-01", "NaN", "no-such-choice"]
+
+
+def admin_probes(
+    url: str, params: list[str], actions: list[Form], others: list[str]
+) -> Iterator[Probe]:
+    for value in [*ADMIN_VALUES, *others[:1]]:
+        yield Probe(
+            f"GET every parameter = {value[:20]!r}",
+            lambda c, v=value: c.get(url, dict.fromkeys(params, v)),
+        )
+    raw = "&".join(f"{p}={SURROGATE}" for p in params)
+    yield Probe("GET lone surrogate", lambda c: c.get(f"{url}?{raw}"))
+    for form in actions:  # the list's actions, on chosen rows
+        base = {n: v for n, v in form.baseline().items() if n != "csrfmiddlewaretoken"}
+        for value in [*ADMIN_VALUES, *others]:
+            chosen = {**base, "_selected_action": [value]}
+            yield Probe(f"POST rows {value[:20]!r}", lambda c, d=chosen: c.post(url, d))
+            every = {**dict.fromkeys(base, value), "_selected_action": [value]}
+            yield Probe(f"POST every field = {value[:20]!r}", lambda c, d=every: c.post(url, d))
+
+
+@pytest.mark.parametrize("label", admin_models())
+def test_hostile_input_to_the_admin_is_refused_cleanly(label: str) -> None:
+    from django.contrib import admin
+
+    model = apps.get_model(label)
+    model_admin = admin.site._registry[model]
+    w = site.world()
+    coordinator = w["users"]["coordinator"]
+    coordinator.is_superuser = True
+    coordinator.save(update_fields=["is_superuser"])
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    client = Client()
+    client.force_login(coordinator)
+    page = client.get(url)
+    assert page.status_code == 200, f"{label}: the list answers {page.status_code}"
+    found = parse(url, page)
+    params = list(ADMIN_PARAMS)
+    for href in found.links:
+        if href.startswith("?"):
+            params += [k for k, _ in parse_qsl(href[1:]) if k not in params]
+    if model_admin.date_hierarchy:
+        params += [f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")]
+    actions = [f for f in found.forms if f.method == "post" and same_path(f.action, url)]
+    others = others_ids(w)
+    failures = run(label, "coordinator", w, admin_probes(url, params, actions, others))
+    row = model._default_manager.first()
+    if row is not None:
+        change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+        failures += run(label, "coordinator", w, path_probes(change, takes_get=True))
     assert not failures, "\n".join(failures)
