@@ -597,6 +597,10 @@ def post_probes(url: str, forms: list[Form], others: list[str]) -> Iterator[Prob
             url, json.dumps({"a": "\x00", "b": 2**63}), content_type="application/json"
         ),
     )
+    # Past the limits in settings: more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, a body larger
+    # than DATA_UPLOAD_MAX_MEMORY_SIZE.
+    yield post({f"f{i}": "1" for i in range(250)}, "250 fields")
+    yield post({"next": "x" * (1024 * 1024 + 1)}, "a body over a megabyte")
 
 
 ROUTES = every_route()
