@@ -560,6 +560,17 @@ def path_probes(url: str, takes_get: bool) -> Iterator[Probe]:
             yield Probe(f"POST {label}", lambda c, u=hostile: c.post(u, {}))
 
 
+def method_probes(url: str) -> Iterator[Probe]:
+    """The methods no form sends: refused (405) or answered as the page answers a GET."""
+    yield Probe("HEAD", lambda c: c.head(url))
+    yield Probe("OPTIONS", lambda c: c.options(url))
+    yield Probe(
+        "PUT a form body", lambda c: c.put(url, "next=%00", "application/x-www-form-urlencoded")
+    )
+    yield Probe("PATCH a JSON body", lambda c: c.patch(url, "{}", "application/json"))
+    yield Probe("DELETE", lambda c: c.delete(url))
+
+
 def post_probes(url: str, forms: list[Form], others: list[str]) -> Iterator[Probe]:
     def post(data: Any, label: str) -> Probe:
         return Probe(f"POST {label}", lambda c: c.post(url, data))
@@ -676,6 +687,7 @@ def test_hostile_input_is_refused_cleanly(name: str) -> None:
     if takes_post:
         failures += run(name, t.role, w, post_probes(url, forms, others))
     failures += run(name, t.role, w, path_probes(url, takes_get))
+    failures += run(name, t.role, w, method_probes(url))
     assert not failures, "\n".join(failures)
 
 
