@@ -293,8 +293,6 @@ def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts(
     them would name someone who cannot act on it, and the new lead is e-mailed about it. An
     acknowledged one keeps who had it."""
     from django.core import mail
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from django.utils import timezone
 
     from circlecare.audit.models import AuditAction, AuditEvent
@@ -303,6 +301,7 @@ def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts(
     from tests.factories import CohortFactory, LicenseFactory, ProgramFactory
     from tests.measures.factories import AssessmentFactory
 
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     before = LicenseFactory(state="NJ").clinician.user
     cohort = CohortFactory(
         program=ProgramFactory(kind=ProgramKind.THERAPY), lead=before, status=CohortStatus.OPEN
