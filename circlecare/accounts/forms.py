@@ -41,6 +41,7 @@ class ProfileFieldsMixin(forms.Form):
         max_length=DISPLAY_NAME_MAX,
         help_text="Other members see only this. A first name or a nickname is fine.",
         error_messages={"max_length": NAME_TOO_LONG},
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
     home_state = forms.ChoiceField(
         label="Where you live",
@@ -126,7 +127,11 @@ class TokenForm(forms.Form):
 
 
 class DeleteAccountForm(forms.Form):
-    password = forms.CharField(label="Your password", widget=forms.PasswordInput, strip=False)
+    password = forms.CharField(
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        strip=False,
+    )
     confirm = forms.CharField(
         label="Type DELETE to confirm",
         help_text="This can't be undone.",

@@ -31,6 +31,7 @@ class ConsentForm(forms.Form):
             label="Type your name to sign",
             max_length=120,
             help_text="Your name as you'd sign a paper form. Only the practice sees it.",
+            widget=forms.TextInput(attrs={"autocomplete": "name"}),
             error_messages={"required": "Please type your name to sign."},
         )
 
@@ -81,5 +82,7 @@ class PartnerInviteForm(forms.Form):
     email = forms.EmailField(
         label="Your partner's e-mail address",
         max_length=254,
+        # Someone else's address: the browser should not offer the member's own.
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
         error_messages={"required": "Please enter your partner's e-mail address."},
     )

@@ -42,7 +42,12 @@ class InquiryForm(forms.ModelForm):
         help_texts = {
             "message": "Please don't include health details here; we'll talk about those privately.",
         }
-        widgets = {"message": forms.Textarea(attrs={"rows": 5, "maxlength": MESSAGE_MAX})}
+        widgets = {
+            # What each field holds, so a browser can fill in the person's own name and address.
+            "name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "message": forms.Textarea(attrs={"rows": 5, "maxlength": MESSAGE_MAX}),
+        }
         error_messages = {
             "name": {"required": "Please tell us your name."},
             "email": {

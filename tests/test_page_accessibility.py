@@ -1,0 +1,672 @@
+"""Every page, for every role, read as a screen-reader or keyboard user meets it (WCAG 2.2 AA).
+
+The pages are those of the access matrices (tests/test_access_matrix.py and the meetings and care
+matrices, which every route must be in), so a new page is checked here as soon as it is classified
+there. Each page is read with the standard library's HTML parser for what can be known without a
+browser: every control and every link or button has a name, ids are unique and every reference
+to one resolves, one <h1> and no skipped heading levels, images have alt text, data tables have
+headers, no positive tabindex, links that open a new window say so, e-mail and password fields
+say what they hold (autocomplete), and a form's errors are tied to their fields (aria-invalid,
+aria-describedby) as includes/field.html does. Each form on those pages is then sent with its
+fields cleared, and the page that answers (its errors, or where it leads) is read too. Pages the
+matrices only pass by (agreements, intake, invitations, sign-in) are reached along the way a
+person takes to them. The browser journeys (tests/browser) run axe-core on the pages they pass
+through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from circlecare.enrollment import services
+from circlecare.measures.plans import intake_codes
+from circlecare.measures.services import submit_intake
+from circlecare.programs.models import ProgramKind
+from tests import test_access_matrix as site
+from tests.care import test_access_matrix as care
+from tests.care.factories import CarePostFactory, ReflectionFactory, make_circle
+from tests.enrollment.factories import (
+    only_enrollment_steps,
+    publish_consents,
+    ready_member,
+    sign_all,
+)
+from tests.factories import PASSWORD, CohortFactory, LicenseFactory, ProgramFactory, UserFactory
+from tests.measures.factories import answers_for
+from tests.meetings import test_access_matrix as meetings
+from tests.meetings.factories import meeting_at, member_of
+
+VOID = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+}  # fmt: skip
+UNNAMED_INPUTS = {"hidden", "submit", "button", "reset", "image"}
+PURPOSES = {
+    "password": {"current-password", "new-password", "one-time-code"},
+    "email": {"email", "username", "off"},
+}
+ID_REFS = ("aria-describedby", "aria-labelledby", "aria-controls", "aria-errormessage")
+NEW_WINDOW = re.compile(r"new (window|tab)", re.IGNORECASE)
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict[str, str]
+    parent: Node | None = None
+    children: list[Node | str] = field(default_factory=list)
+    line: int = 0
+
+    def walk(self) -> list[Node]:
+        found = [self]
+        for child in self.children:
+            if isinstance(child, Node):
+                found.extend(child.walk())
+        return found
+
+    def ancestors(self) -> list[Node]:
+        found = []
+        node = self.parent
+        while node is not None:
+            found.append(node)
+            node = node.parent
+        return found
+
+    def text(self) -> str:
+        """The text a screen reader reads for this element (aria-hidden parts left out)."""
+        if self.attrs.get("aria-hidden") == "true":
+            return ""
+        if self.tag == "img":
+            return self.attrs.get("alt") or ""
+        if self.tag == "input" and self.attrs.get("type") in {"submit", "button", "reset"}:
+            return self.attrs.get("value") or ""
+        parts = [c if isinstance(c, str) else c.text() for c in self.children]
+        return " ".join(" ".join(parts).split())
+
+    def describe(self) -> str:
+        shown = " ".join(f'{k}="{v}"' for k, v in self.attrs.items() if k in KEY_ATTRS)
+        return f"line {self.line} <{self.tag}{' ' + shown if shown else ''}>"
+
+
+KEY_ATTRS = ("id", "name", "type", "href", "class")
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {})
+        self.current = self.root
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, {k: v or "" for k, v in attrs}, self.current, line=self.getpos()[0])
+        self.current.children.append(node)
+        if tag not in VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, {k: v or "" for k, v in attrs}, self.current, line=self.getpos()[0])
+        self.current.children.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        open_tags = [self.current, *self.current.ancestors()]
+        for node in open_tags:
+            if node.tag == tag:
+                assert node.parent is not None
+                self.current = node.parent
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.current.children.append(data)
+
+
+def parse(html: str) -> Node:
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.root
+
+
+Form = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def forms_to_send(html: str, page: str) -> list[Form]:
+    """The page's POST forms as a person would send them with every field cleared: where each
+    sends to (the page itself for a form with no action), and what: its hidden fields as they
+    are, its other fields empty, boxes unticked, and its first button's name and value."""
+    found = []
+    for form in parse(html).walk():
+        if form.tag != "form" or form.attrs.get("method", "get").lower() != "post":
+            continue
+        data: dict[str, str] = {}
+        pressed = False
+        for n in form.walk()[1:]:
+            name, kind = n.attrs.get("name"), n.attrs.get("type", "")
+            if not name or n.tag not in {"input", "select", "textarea", "button"}:
+                continue
+            if n.tag == "button" or kind == "submit":
+                if not pressed:
+                    data[name] = n.attrs.get("value", "")
+                pressed = True
+            elif kind == "hidden":
+                data[name] = n.attrs.get("value", "")
+            elif kind not in {"checkbox", "radio"}:
+                data[name] = ""
+        found.append((urljoin(page, form.attrs.get("action") or page), tuple(data.items())))
+    return found
+
+
+def _ids(value: str) -> list[str]:
+    return value.split()
+
+
+def problems(html: str, *, page: bool = True) -> list[str]:
+    """What is wrong in ``html``: a whole page, or (``page=False``) a part swapped into one."""
+    root = parse(html)
+    nodes = root.walk()[1:]
+    found: list[str] = []
+    ids = Counter(n.attrs["id"] for n in nodes if "id" in n.attrs)
+    by_id = {n.attrs["id"]: n for n in nodes if "id" in n.attrs}
+
+    found += [f'id "{i}" is used {count} times' for i, count in ids.items() if count > 1]
+
+    html_tags = [n for n in nodes if n.tag == "html"]
+    titles = [n for n in nodes if n.tag == "title"]
+    headings = [n for n in nodes if re.fullmatch(r"h[1-6]", n.tag)]
+    h1s = [h for h in headings if h.tag == "h1"]
+    if page:
+        if not html_tags or not html_tags[0].attrs.get("lang"):
+            found.append("<html> has no lang")
+        if not titles or not titles[0].text():
+            found.append("the page has no <title>")
+        if len(h1s) != 1:
+            found.append(f"{len(h1s)} <h1> on the page: {[h.text() for h in h1s]}")
+    # A message above the page's own heading (with the crisis resources under it) may open with
+    # an <h2>; nothing may open deeper than that.
+    level = 1 if page else 6
+    for heading in headings:
+        this = int(heading.tag[1])
+        if this > level + 1:
+            found.append(f"{heading.describe()} {heading.text()!r} follows an <h{level}>")
+        level = this
+        if not heading.text():
+            found.append(f"{heading.describe()} is empty")
+
+    labels_for = {n.attrs["for"]: n for n in nodes if n.tag == "label" and n.attrs.get("for")}
+    for node in nodes:
+        attrs = node.attrs
+        for name in ID_REFS:
+            for ref in _ids(attrs.get(name, "")):
+                if ref not in by_id:
+                    found.append(f'{node.describe()} {name} points at missing id "{ref}"')
+        if node.tag == "label" and attrs.get("for") and attrs["for"] not in by_id:
+            found.append(f'{node.describe()} for= points at missing id "{attrs["for"]}"')
+        fragment = attrs.get("href", "#")[1:] if attrs.get("href", "").startswith("#") else ""
+        if node.tag == "a" and fragment and fragment not in by_id:
+            found.append(f"{node.describe()} links to an id that is not on the page")
+        tabindex = attrs.get("tabindex", "")
+        if tabindex.lstrip("-").isdigit() and int(tabindex) > 0:
+            found.append(f"{node.describe()} has a positive tabindex {tabindex}")
+
+        if node.tag == "img" and "alt" not in attrs:
+            found.append(f"{node.describe()} has no alt")
+
+        if node.tag in {"input", "select", "textarea"}:
+            if node.tag == "input" and attrs.get("type", "text") in UNNAMED_INPUTS:
+                if attrs.get("type") in {"submit", "button", "reset"} and not _name(node, by_id):
+                    found.append(f"{node.describe()} has no text")
+                continue
+            if not _control_name(node, by_id, labels_for):
+                found.append(f"{node.describe()} has no accessible name")
+            # WCAG 1.3.5: a browser or assistive tool can fill in (or explain) what a field about
+            # the person holds; an e-mail field about someone else says "off".
+            kind = attrs.get("type", "text")
+            if kind in PURPOSES and attrs.get("autocomplete") not in PURPOSES[kind]:
+                found.append(f"{node.describe()} does not say what it holds (autocomplete)")
+
+        if node.tag in {"a", "button"} and (node.tag == "button" or "href" in attrs):
+            if not _name(node, by_id):
+                found.append(f"{node.describe()} has no discernible text")
+            if node.tag == "a" and attrs.get("target") == "_blank":
+                said = _name(node, by_id) + " " + by_id_text(attrs.get("aria-describedby"), by_id)
+                if not NEW_WINDOW.search(said):
+                    found.append(f"{node.describe()} opens a new window without saying so")
+
+        if node.tag == "table" and attrs.get("role") not in {"presentation", "none"}:
+            cells = [n for n in node.walk() if n.tag == "td"]
+            if cells and not any(n.tag == "th" for n in node.walk()):
+                found.append(f"{node.describe()} has data cells but no <th> headers")
+    return found
+
+
+def by_id_text(refs: str | None, by_id: dict[str, Node]) -> str:
+    return " ".join(by_id[ref].text() for ref in _ids(refs or "") if ref in by_id)
+
+
+def _name(node: Node, by_id: dict[str, Node]) -> str:
+    """The accessible name from aria-labelledby, aria-label or the element's own content."""
+    named = by_id_text(node.attrs.get("aria-labelledby"), by_id).strip()
+    return named or node.attrs.get("aria-label", "").strip() or node.text()
+
+
+def _control_name(node: Node, by_id: dict[str, Node], labels_for: dict[str, Node]) -> str:
+    named = by_id_text(node.attrs.get("aria-labelledby"), by_id).strip()
+    named = named or node.attrs.get("aria-label", "").strip()
+    label = labels_for.get(node.attrs.get("id", ""))
+    if not named and label is not None:
+        named = label.text()
+    if not named:
+        wrapping = next((a for a in node.ancestors() if a.tag == "label"), None)
+        named = wrapping.text() if wrapping is not None else ""
+    return named
+
+
+def error_problems(html: str) -> list[str]:
+    """A page showing a form's errors ties each error to its field, as includes/field.html does:
+    the control is aria-invalid and aria-describedby names the error text."""
+    root = parse(html)
+    nodes = root.walk()[1:]
+    by_id = {n.attrs["id"]: n for n in nodes if "id" in n.attrs}
+    found: list[str] = []
+    described = {
+        ref for n in nodes for ref in _ids(n.attrs.get("aria-describedby", "")) if ref in by_id
+    }
+    errors = [n for n in nodes if "field-error" in n.attrs.get("class", "").split()]
+    for error in errors:
+        if error.attrs.get("id") not in described:
+            found.append(f"{error.describe()} {error.text()!r} is not tied to any field")
+    # An error shown beside a part of the page rather than in a field's own place counts too.
+    errors += [n for n in nodes if n.attrs.get("role") == "alert"]
+    for node in nodes:
+        if node.attrs.get("aria-invalid") != "true":
+            continue
+        said = by_id_text(node.attrs.get("aria-describedby"), by_id)
+        group = next((a for a in node.ancestors() if a.tag == "fieldset"), None)
+        if group is not None:
+            said += " " + by_id_text(group.attrs.get("aria-describedby"), by_id)
+        if not any(e.text() and e.text() in said for e in errors):
+            found.append(f"{node.describe()} is invalid but its error is not read with it")
+    return found
+
+
+# ------------------------------------------------------------------------------------------------
+# The pages
+
+
+@dataclass
+class Visit:
+    role: str
+    method: str
+    url: str
+    expected: int | str  # the status the access matrix expects
+
+
+@dataclass
+class Matrix:
+    world: Callable[[], dict[str, Any]]
+    roles: list[str]
+    visits: Callable[[dict[str, Any]], Iterator[Visit]]
+
+
+def _site_visits(w: dict[str, Any]) -> Iterator[Visit]:
+    for name, (method, build) in sorted(site.ROUTES.items()):
+        for role in site.ROLES:
+            yield Visit(role, method, build(w), site.EXPECTED[name][role])
+
+
+def _meetings_visits(w: dict[str, Any]) -> Iterator[Visit]:
+    for name, (method, kwargs, expected) in sorted(meetings.MATRIX.items()):
+        for role in meetings.ROLES:
+            yield Visit(role, method, reverse(f"meetings:{name}", kwargs=kwargs(w)), expected[role])
+
+
+def _care_visits(w: dict[str, Any]) -> Iterator[Visit]:
+    for name, (method, args, expected) in sorted(care.MATRIX.items()):
+        for role in care.ROLES:
+            status = expected.get(role, site.LOGIN)  # visitors are sent to log in
+            yield Visit(role, method, reverse(f"care:{name}", args=args(w)), status)
+
+
+MATRICES = {
+    "site": Matrix(site.world, site.ROLES, _site_visits),
+    "meetings": Matrix(meetings.world, meetings.ROLES, _meetings_visits),
+    "care": Matrix(care.world, care.ROLES, _care_visits),
+}
+
+#: Sent on its own, this form signs the person out: the pages after it would all be a visitor's.
+NOT_SENT = {reverse("account_logout")}
+
+
+def read(response: HttpResponse, where: str) -> list[str]:
+    """The problems of an HTML page, each prefixed with where it was met."""
+    if "text/html" not in response.get("Content-Type", "") or not response.content.strip():
+        return []
+    html = response.content.decode()
+    found = problems(html) + error_problems(html)
+    if response.status_code == 400:
+        # Refused: the page says why, where a screen reader hears it.
+        nodes = parse(html).walk()
+        if not any(
+            n.attrs.get("aria-invalid") == "true" or (n.attrs.get("role") == "alert" and n.text())
+            for n in nodes
+        ):
+            found.append("refused (400) without saying what to put right")
+    return [f"{where}: {p}" for p in found]
+
+
+def clients(w: dict[str, Any], roles: list[str]) -> dict[str, Client]:
+    signed_in = {}
+    for role in roles:
+        client = Client()
+        if w["users"][role] is not None:
+            client.force_login(w["users"][role])
+        signed_in[role] = client
+    return signed_in
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("matrix", sorted(MATRICES))
+def test_every_page_reads_well_for_every_role(matrix: str) -> None:
+    spec = MATRICES[matrix]
+    w = spec.world()
+    by_role = clients(w, spec.roles)
+    found: list[str] = []
+    rendered = 0
+    to_send: dict[tuple[str, Form], None] = {}  # in the order met, without repeats
+    for visit in spec.visits(w):
+        if visit.method != "get":
+            # The matrix's own POSTs are sent with the forms, after every page has been read.
+            if visit.expected not in (404, site.LOGIN):
+                to_send[visit.role, (visit.url, ())] = None
+            continue
+        response = by_role[visit.role].get(visit.url)
+        where = f"{visit.role} GET {visit.url}"
+        if visit.expected == 200:
+            if response.status_code != 200:
+                found.append(f"{where}: answered {response.status_code}, not the page")
+                continue
+            rendered += 1
+            for form in forms_to_send(response.content.decode(), visit.url):
+                if urlsplit(form[0]).path not in NOT_SENT:
+                    to_send[visit.role, form] = None
+        found += read(response, where)
+    assert rendered, "no page was rendered"
+    # Sent cleared, a form answers with its errors or leads on to a page (with a message): both
+    # are read. What they change comes after every page above was read as the matrix expects.
+    for role, (action, data) in to_send:
+        response = by_role[role].post(action, dict(data), follow=True)
+        found += read(response, f"{role} POST {action} -> {response.request['PATH_INFO']}")
+    assert not found, "\n".join(dict.fromkeys(found))
+
+
+# ------------------------------------------------------------------------------------------------
+# Pages the matrices only pass by: reached along the way a person takes to them
+
+
+class Reader:
+    """A browser for one person that reads every page it is shown, following redirects."""
+
+    def __init__(self, user: Any = None) -> None:
+        self.user = user
+        self.client = Client()
+        if user is not None:
+            self.client.force_login(user)
+        self.found: list[str] = []
+        self.templates: set[str] = set()
+
+    def _read(self, response: HttpResponse, where: str) -> HttpResponse:
+        assert response.status_code < 500, where
+        self.templates.update(t.name for t in response.templates if t.name)
+        self.found += read(response, where)
+        return response
+
+    def get(self, url: str) -> HttpResponse:
+        return self._read(self.client.get(url, follow=True), f"GET {url}")
+
+    def post(self, url: str, data: dict[str, Any] | None = None) -> HttpResponse:
+        return self._read(self.client.post(url, data or {}, follow=True), f"POST {url} {data}")
+
+
+def _joining() -> list[Reader]:
+    """Agreements and intake questionnaires (each sent cleared first), answers shared from
+    another group, and a refusal to a member from a state the clinician may not see."""
+    lead = LicenseFactory(state="NY").clinician.user
+    cohort = CohortFactory(lead=lead, program__kind=ProgramKind.THERAPY)
+    page = Reader(UserFactory(home_state="NY"))
+    page.get(cohort.get_absolute_url())
+    consents = reverse("enrollment:consents", args=[cohort.pk])
+    boxes = [n.attrs["name"] for n in parse(page.get(consents).content.decode()).walk()
+             if n.attrs.get("type") == "checkbox"]  # fmt: skip
+    page.post(consents, {"signed_name": ""})
+    page.post(consents, {**dict.fromkeys(boxes, "on"), "signed_name": "Sam Example"})
+    intake = reverse("measures:intake", args=[cohort.pk])
+    codes = intake_codes(ProgramKind.THERAPY)
+    page.post(intake, {"instrument": codes[0]})
+    for code in codes:
+        submit_intake(
+            member=page.user, cohort=cohort, instrument=code, answers=answers_for(code, 2)
+        )
+    page.get(intake)  # all answered
+    page.post(reverse("enrollment:join", args=[cohort.pk]))
+    other = CohortFactory(lead=lead, program__kind=ProgramKind.THERAPY)
+    page.get(reverse("measures:intake", args=[other.pk]))  # asked whether to share them
+
+    elsewhere = Reader(ready_member(home_state="TX"))
+    elsewhere.post(reverse("enrollment:join", args=[cohort.pk]))
+    return [page, elsewhere]
+
+
+def _couples() -> list[Reader]:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = Reader(ready_member())
+    invite = reverse("enrollment:partner_invite", args=[cohort.pk])
+    with only_enrollment_steps():  # no intake questionnaires before the invitation
+        inviter.get(invite)
+        inviter.post(invite, {"email": "not an address"})
+        partner = ready_member()
+        sent, token = services.invite_partner(
+            member=inviter.user, cohort=cohort, email=partner.email
+        )
+        accepting = Reader(partner)
+        accepting.get(reverse("enrollment:partner_accept", args=[token]))
+        services.cancel_partner_invite(invite_id=sent.pk, member=inviter.user)
+        accepting.get(reverse("enrollment:partner_accept", args=[token]))
+    return [inviter, accepting]
+
+
+def _staff() -> list[Reader]:
+    """A roster with a waiting list and people who left, removing someone, letting them back."""
+    with only_enrollment_steps():
+        cohort = CohortFactory(capacity=1)
+        seated = services.enroll(member=ready_member(), cohort=cohort)
+        services.enroll(member=ready_member(), cohort=cohort)  # waiting
+        removed = services.enroll(member=ready_member(), cohort=CohortFactory(capacity=3))
+    staff = UserFactory(is_staff=True)
+    services.remove(enrollment=removed, actor=staff, reason="Repeated harm")
+    coordinator = Reader(staff)
+    coordinator.get(reverse("enrollment:roster", args=[cohort.pk]))
+    coordinator.get(reverse("enrollment:roster", args=[removed.cohort_id]))
+    coordinator.get(reverse("enrollment:remove", args=[seated.pk]))
+    coordinator.post(reverse("enrollment:remove", args=[seated.pk]), {"reason": ""})
+    coordinator.get(reverse("enrollment:readmit", args=[removed.pk]))
+    return [coordinator]
+
+
+def _meeting_refused() -> list[Reader]:
+    """A therapy member who says they are in a state the clinician is not licensed in."""
+    cohort = CohortFactory(
+        lead=LicenseFactory(state="NY").clinician.user, program__kind=ProgramKind.THERAPY
+    )
+    meeting = meeting_at(cohort, timezone.now() + timedelta(minutes=5))
+    member = Reader(member_of(cohort, home_state="NY"))
+    sign_all(member.user)
+    member.get(meeting.get_absolute_url())
+    member.post(reverse("meetings:join", args=[meeting.pk]), {"state": ""})
+    member.post(reverse("meetings:join", args=[meeting.pk]), {"state": "TX"})
+    return [member]
+
+
+def _care() -> list[Reader]:
+    """Reporting a post, deleting a journal entry, and an entry that sounds like a crisis: the
+    next page opens with the crisis resources, above its own heading."""
+    circle = make_circle(2)
+    author, member = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author)
+    reporter = Reader(member)
+    reporter.get(reverse("care:report_post", args=[post.pk]))
+    reporter.post(reverse("care:report_post", args=[post.pk]), {"reason": ""})
+    writer = Reader(author)
+    entry = ReflectionFactory(member=author, cohort=circle.cohort)
+    writer.get(reverse("care:journal_delete", args=[entry.pk]))
+    writer.post(reverse("care:journal"), {"body": "Some days I want to end it all."})
+    return [reporter, writer]
+
+
+def _leaving() -> list[Reader]:
+    member = Reader(UserFactory())
+    member.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    return [member]
+
+
+#: A way through the site, and the pages it must pass (so that none is left out unseen).
+SCENARIOS: dict[str, tuple[Callable[[], list[Reader]], set[str]]] = {
+    "joining": (
+        _joining,
+        {
+            "enrollment/consents.html",
+            "measures/questionnaire.html",
+            "measures/intake_done.html",
+            "measures/intake_share.html",
+            "enrollment/join.html",
+        },
+    ),
+    "couples": (
+        _couples,
+        {
+            "enrollment/partner_invite.html",
+            "enrollment/partner_accept.html",
+            "enrollment/partner_invite_ended.html",
+        },
+    ),
+    "staff": (
+        _staff,
+        {"enrollment/roster.html", "enrollment/remove.html", "enrollment/readmit.html"},
+    ),
+    "meeting_refused": (_meeting_refused, {"meetings/join_refused.html"}),
+    "care": (_care, {"care/report_post.html", "care/journal_delete.html", "includes/crisis.html"}),
+    "leaving": (_leaving, {"accounts/deleted.html"}),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_pages_along_the_way_read_well(scenario: str) -> None:
+    steps, pages = SCENARIOS[scenario]
+    publish_consents()
+    readers = steps()
+    seen = set().union(*(r.templates for r in readers))
+    assert pages <= seen, f"never shown: {sorted(pages - seen)}"
+    found = [p for r in readers for p in r.found]
+    assert not found, "\n".join(dict.fromkeys(found))
+
+
+# ------------------------------------------------------------------------------------------------
+# Sign-in and account pages (django-allauth, in the site's own templates) and the error pages
+
+ALLAUTH_PREFIXES = ("account_", "mfa_", "usersessions_")
+
+
+def allauth_pages() -> list[str]:
+    """Every sign-in and account address outside the admin, any key in it made up."""
+    found: list[str] = []
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace != "admin":
+                    walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern) and (p.name or "").startswith(ALLAUTH_PREFIXES):
+                kwargs = dict.fromkeys(p.pattern.regex.groupindex, "made-up")
+                if p.name not in {"account_logout"}:
+                    found.append(reverse(p.name, kwargs={k: "x1" for k in kwargs}))
+
+    walk(get_resolver().url_patterns, "")
+    return sorted(set(found))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["visitor", "member", "coordinator"])
+def test_sign_in_and_account_pages_read_well(who: str) -> None:
+    user = {
+        "visitor": None,
+        "member": lambda: UserFactory(),
+        "coordinator": lambda: UserFactory(is_staff=True),
+    }[who]
+    page = Reader(user() if user else None)
+    for url in allauth_pages():
+        page.get(url)
+        for action, data in forms_to_send(page.client.get(url, follow=True).content.decode(), url):
+            if urlsplit(action).path not in NOT_SENT:
+                page.post(action, dict(data))
+    assert not page.found, "\n".join(dict.fromkeys(page.found))
+    assert {"account/login.html"} <= page.templates or who != "visitor"
+
+
+def test_error_pages_read_well() -> None:
+    request = RequestFactory().get("/somewhere/")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+    found = []
+    for name in ("400.html", "404.html", "405.html", "429.html"):
+        found += [f"{name}: {p}" for p in problems(render(request, name).content.decode())]
+    found += [f"500.html: {p}" for p in problems(render_to_string("500.html"))]
+    assert not found, "\n".join(found)
+
+
+# ------------------------------------------------------------------------------------------------
+# Errors shown in a part of a page, and fields about the person
+
+
+#: Fields about the person filling them in, and what each holds (WCAG 1.3.5): the browser can
+#: fill them in, and assistive tools can explain them.
+OWN_DETAILS = {
+    "contact": ("inquiries:contact", None, {"name": "name", "email": "email"}),
+    "signup": ("account_signup", None, {"email": "email", "display_name": "nickname"}),
+    "profile": ("profile", "member", {"display_name": "nickname"}),
+    "agreements": ("enrollment:consents", "member", {"signed_name": "name"}),
+    "delete": ("delete_account", "member", {"password": "current-password"}),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("form_page", sorted(OWN_DETAILS))
+def test_fields_about_the_person_say_what_they_hold(form_page: str) -> None:
+    publish_consents()
+    name, who, fields = OWN_DETAILS[form_page]
+    client = Client()
+    if who:
+        client.force_login(UserFactory())
+    url = reverse(name, args=[CohortFactory().pk] if name == "enrollment:consents" else [])
+    response = client.get(url)
+    assert response.status_code == 200
+    held = {
+        n.attrs["name"]: n.attrs.get("autocomplete")
+        for n in parse(response.content.decode()).walk()
+        if n.tag == "input" and n.attrs.get("name") in fields
+    }
+    assert held == fields
