@@ -39,7 +39,7 @@ from circlecare.measures.services import submit_intake
 from circlecare.programs.models import ProgramKind
 from tests import test_access_matrix as site
 from tests.care import test_access_matrix as care
-from tests.care.factories import CarePostFactory, ReflectionFactory, make_circle
+from tests.care.factories import CarePostFactory, ReflectionFactory, make_circle, make_match
 from tests.enrollment.factories import (
     only_enrollment_steps,
     publish_consents,
@@ -640,6 +640,33 @@ def test_error_pages_read_well() -> None:
 
 # ------------------------------------------------------------------------------------------------
 # Errors shown in a part of a page, and fields about the person
+
+
+@pytest.mark.django_db
+def test_a_thank_you_refused_in_place_is_read_with_its_box() -> None:
+    """With JavaScript, a care match's thank-you is sent in place: refused (only spaces), the
+    match comes back with the error, and the box must say it is invalid and why."""
+    circle = make_circle(2)
+    author, helper = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, kind="request")
+    now = timezone.now()
+    match = make_match(
+        post, helper, status="done", done_at=now, giver_done_at=now, receiver_done_at=now
+    )
+    client = Client()
+    client.force_login(author)
+    response = client.post(
+        reverse("care:match_thanks", args=[match.pk]), {"text": "   "}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert "Please write a few words of thanks." in html
+    box = next(n for n in parse(html).walk() if n.tag == "textarea")
+    by_id = {n.attrs["id"]: n for n in parse(html).walk() if "id" in n.attrs}
+    assert box.attrs.get("aria-invalid") == "true"
+    assert "Please write a few words of thanks." in by_id_text(
+        box.attrs.get("aria-describedby"), by_id
+    )
+    assert problems(html, page=False) + error_problems(html) == []
 
 
 #: Fields about the person filling them in, and what each holds (WCAG 1.3.5): the browser can
