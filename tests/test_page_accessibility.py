@@ -33,6 +33,7 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from circlecare.clinic.services import sign_note
 from circlecare.enrollment import services
 from circlecare.measures.plans import intake_codes
 from circlecare.measures.services import submit_intake
@@ -532,8 +533,29 @@ def _care() -> list[Reader]:
     writer = Reader(author)
     entry = ReflectionFactory(member=author, cohort=circle.cohort)
     writer.get(reverse("care:journal_delete", args=[entry.pk]))
+    shared = ReflectionFactory(member=author, cohort=circle.cohort, shared_with_facilitator=True)
+    writer.get(reverse("care:journal_entry", args=[shared.pk]))
     writer.post(reverse("care:journal"), {"body": "Some days I want to end it all."})
     return [reporter, writer]
+
+
+def _signed_notes() -> list[Reader]:
+    """A signed group note, its amendment, and the signed version on a page of its own."""
+    w = site.world()
+    lead = Reader(w["users"]["clinician"])
+    sign_note(note=w["group_note"], actor=lead.user)
+    lead.get(reverse("clinic:notes", args=[w["meeting"].pk]))
+    lead.post(reverse("clinic:amend", args=["group", w["group_note"].pk]))
+    lead.get(reverse("clinic:note", args=["group", w["group_note"].pk]))
+    return [lead]
+
+
+def _cancelling() -> list[Reader]:
+    """The admin is Django's own; the page that asks before groups are cancelled is ours."""
+    coordinator = Reader(UserFactory(is_staff=True))
+    chosen = {"action": "cancel_groups", "_selected_action": [CohortFactory().pk]}
+    coordinator.post(reverse("admin:programs_cohort_changelist"), chosen)
+    return [coordinator]
 
 
 def _leaving() -> list[Reader]:
@@ -567,8 +589,18 @@ SCENARIOS: dict[str, tuple[Callable[[], list[Reader]], set[str]]] = {
         {"enrollment/roster.html", "enrollment/remove.html", "enrollment/readmit.html"},
     ),
     "meeting_refused": (_meeting_refused, {"meetings/join_refused.html"}),
-    "care": (_care, {"care/report_post.html", "care/journal_delete.html", "includes/crisis.html"}),
+    "care": (
+        _care,
+        {
+            "care/report_post.html",
+            "care/journal_delete.html",
+            "care/_shared_status.html",
+            "includes/crisis.html",
+        },
+    ),
+    "signed_notes": (_signed_notes, {"clinic/_signed_by.html", "clinic/note_version.html"}),
     "leaving": (_leaving, {"accounts/deleted.html"}),
+    "cancelling": (_cancelling, {"admin/programs/cohort/cancel_confirm.html"}),
 }
 
 
