@@ -196,6 +196,8 @@ def problems(html: str, *, page: bool = True) -> list[str]:
             found.append("the page has no <title>")
         if len(h1s) != 1:
             found.append(f"{len(h1s)} <h1> on the page: {[h.text() for h in h1s]}")
+        if sum(n.tag == "main" for n in nodes) != 1:
+            found.append("the page has no <main> (or more than one) to skip to")
     # A message above the page's own heading (with the crisis resources under it) may open with
     # an <h2>; nothing may open deeper than that.
     level = 1 if page else 6
@@ -729,3 +731,18 @@ def test_fields_about_the_person_say_what_they_hold(form_page: str) -> None:
         if n.tag == "input" and n.attrs.get("name") in fields
     }
     assert held == fields
+
+
+@pytest.mark.django_db
+def test_a_form_from_a_page_opened_before_signing_in_again_says_what_to_do() -> None:
+    """A form whose security check fails (most often: opened before the person last signed in
+    or out, as the idle sign-out does) answers with a page in the site's layout that says, in
+    plain words, that nothing was sent and how to send it again, not Django's bare 403."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory())
+    response = client.post(reverse("care:journal"), {"body": "What I wrote"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert problems(html) == []
+    assert "Nothing was sent and nothing has changed." in html
+    assert 'href="/my/"' in html  # a way on
