@@ -691,9 +691,11 @@ def test_error_pages_read_well() -> None:
 
 
 @pytest.mark.django_db
-def test_a_thank_you_refused_in_place_is_read_with_its_box() -> None:
-    """With JavaScript, a care match's thank-you is sent in place: refused (only spaces), the
-    match comes back with the error, and the box must say it is invalid and why."""
+@pytest.mark.parametrize("in_place", [True, False], ids=["in place", "without javascript"])
+def test_a_thank_you_refused_is_read_with_its_box(in_place: bool) -> None:
+    """A care match's thank-you of only spaces passes the browser's own check and is refused:
+    sent in place (JavaScript) the match comes back, without JavaScript the post's page does;
+    either way the box says it is invalid and why, and the error is said once."""
     circle = make_circle(2)
     author, helper = circle.members
     post = CarePostFactory(cohort=circle.cohort, author=author, kind="request")
@@ -703,18 +705,19 @@ def test_a_thank_you_refused_in_place_is_read_with_its_box() -> None:
     )
     client = Client()
     client.force_login(author)
-    response = client.post(
-        reverse("care:match_thanks", args=[match.pk]), {"text": "   "}, HTTP_HX_REQUEST="true"
-    )
+    headers = {"HTTP_HX_REQUEST": "true"} if in_place else {}
+    url = reverse("care:match_thanks", args=[match.pk])
+    response = client.post(url, {"text": "   "}, **headers)
     html = response.content.decode()
-    assert "Please write a few words of thanks." in html
-    box = next(n for n in parse(html).walk() if n.tag == "textarea")
-    by_id = {n.attrs["id"]: n for n in parse(html).walk() if "id" in n.attrs}
+    assert html.count("Please write a few words of thanks.") == 1
+    nodes = parse(html).walk()
+    by_id = {n.attrs["id"]: n for n in nodes if "id" in n.attrs}
+    box = by_id[f"thanks-{match.pk}"]
     assert box.attrs.get("aria-invalid") == "true"
-    assert "Please write a few words of thanks." in by_id_text(
-        box.attrs.get("aria-describedby"), by_id
-    )
-    assert problems(html, page=False) + error_problems(html) == []
+    said = by_id_text(box.attrs.get("aria-describedby"), by_id)
+    assert "Please write a few words of thanks." in said
+    assert problems(html, page=not in_place) + error_problems(html) == []
+    assert not match.__class__.objects.get(pk=match.pk).thanked_at
 
 
 #: Fields about the person filling them in, and what each holds (WCAG 1.3.5): the browser can

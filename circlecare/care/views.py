@@ -371,6 +371,18 @@ def match_cancel(request: HttpRequest, match_id: int) -> HttpResponse:
     return _match_response(request, match, ok="Called off. That's all right.", error=None)
 
 
+def _thanks_refused(request: HttpRequest, match: CareMatch, error: str) -> HttpResponse:
+    """Without JavaScript, the post's page again with the error by the thank-you box it is
+    about (as it is when sent in place), not at the top of the page, away from the box."""
+    try:
+        post = queries.visible_post(_user(request), match.post_id)
+    except Http404:
+        messages.error(request, error)
+        return redirect("care:home")
+    context = _post_context(request, post, refused_match=match.pk, refused_error=error)
+    return render(request, "care/post_detail.html", context, status=400)
+
+
 @login_required
 @require_POST
 def match_thanks(request: HttpRequest, match_id: int) -> HttpResponse:
@@ -379,6 +391,8 @@ def match_thanks(request: HttpRequest, match_id: int) -> HttpResponse:
     form = ThanksForm(request.POST)
     if not form.is_valid():
         errors = form.errors.get("text") or ["Please write a few words of thanks."]
+        if not request.htmx:  # type: ignore[attr-defined]
+            return _thanks_refused(request, match, str(errors[0]))
         return _match_response(request, match, ok=None, error=str(errors[0]))
     try:
         services.send_thanks(match=match, text=form.cleaned_data["text"], actor=user)

@@ -71,7 +71,8 @@ MATRIX: dict[str, Route] = {
     "resolve_report": ("post", lambda w: [w["report"].pk], only(facilitator=302)),
     "match_done": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),
     "match_cancel": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),
-    "match_thanks": ("post", lambda w: [w["match"].pk], only(member=302, author=302)),
+    # No words of thanks: the post's page again, with the error by the box.
+    "match_thanks": ("post", lambda w: [w["match"].pk], only(member=400, author=400)),
     "journal_entry": ("get", lambda w: [w["private"].pk], only(author=200)),
     "journal_delete": ("post", lambda w: [w["private"].pk], only(author=302)),
 }
