@@ -52,6 +52,7 @@ from tests.factories import PASSWORD, CohortFactory, LicenseFactory, ProgramFact
 from tests.measures.factories import answers_for
 from tests.meetings import test_access_matrix as meetings
 from tests.meetings.factories import meeting_at, member_of
+from tests.mfa import code_for, enable_totp
 
 VOID = {
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
@@ -553,6 +554,20 @@ def _signed_notes() -> list[Reader]:
     return [lead]
 
 
+def _second_factor() -> list[Reader]:
+    """Signing in with a code from an authenticator app (sent empty first), then the two-factor
+    page."""
+    staff = UserFactory(is_staff=True)
+    secret = enable_totp(staff)
+    person = Reader()
+    login = reverse("account_login")
+    person.post(login, {"login": staff.email, "password": PASSWORD})  # on to the code
+    person.post(reverse("mfa_authenticate"), {"code": ""})
+    person.post(reverse("mfa_authenticate"), {"code": code_for(secret)})
+    person.get(reverse("mfa_index"))
+    return [person]
+
+
 def _cancelling() -> list[Reader]:
     """The admin is Django's own; the page that asks before groups are cancelled is ours."""
     coordinator = Reader(UserFactory(is_staff=True))
@@ -604,6 +619,7 @@ SCENARIOS: dict[str, tuple[Callable[[], list[Reader]], set[str]]] = {
     "signed_notes": (_signed_notes, {"clinic/_signed_by.html", "clinic/note_version.html"}),
     "leaving": (_leaving, {"accounts/deleted.html"}),
     "cancelling": (_cancelling, {"admin/programs/cohort/cancel_confirm.html"}),
+    "second_factor": (_second_factor, {"mfa/authenticate.html", "mfa/index.html"}),
 }
 
 
