@@ -144,13 +144,14 @@ def parse(html: str) -> Node:
     return builder.root
 
 
-Form = tuple[str, tuple[tuple[str, str], ...]]
+Form = tuple[str, tuple[tuple[str, str], ...], bool]
 
 
 def forms_to_send(html: str, page: str) -> list[Form]:
     """The page's POST forms as a person would send them with every field cleared: where each
     sends to (the page itself for a form with no action), and what: its hidden fields as they
-    are, its other fields empty, boxes unticked, and its first button's name and value."""
+    are, its other fields empty, boxes unticked, and its first button's name and value; and
+    whether, with JavaScript, it is sent in place (htmx) for a part of the page to answer."""
     found = []
     for form in parse(html).walk():
         if form.tag != "form" or form.attrs.get("method", "get").lower() != "post":
@@ -169,7 +170,8 @@ def forms_to_send(html: str, page: str) -> list[Form]:
                 data[name] = n.attrs.get("value", "")
             elif kind not in {"checkbox", "radio"}:
                 data[name] = ""
-        found.append((urljoin(page, form.attrs.get("action") or page), tuple(data.items())))
+        action = urljoin(page, form.attrs.get("action") or page)
+        found.append((action, tuple(data.items()), "hx-post" in form.attrs))
     return found
 
 
@@ -356,12 +358,12 @@ MATRICES = {
 NOT_SENT = {reverse("account_logout")}
 
 
-def read(response: HttpResponse, where: str) -> list[str]:
-    """The problems of an HTML page, each prefixed with where it was met."""
+def read(response: HttpResponse, where: str, *, page: bool = True) -> list[str]:
+    """The problems of an HTML page (or a part of one), each prefixed with where it was met."""
     if "text/html" not in response.get("Content-Type", "") or not response.content.strip():
         return []
     html = response.content.decode()
-    found = problems(html) + error_problems(html)
+    found = problems(html, page=page) + error_problems(html)
     if response.status_code == 400:
         # Refused: the page says why, where a screen reader hears it.
         nodes = parse(html).walk()
@@ -396,7 +398,7 @@ def test_every_page_reads_well_for_every_role(matrix: str) -> None:
         if visit.method != "get":
             # The matrix's own POSTs are sent with the forms, after every page has been read.
             if visit.expected not in (404, site.LOGIN):
-                to_send[visit.role, (visit.url, ())] = None
+                to_send[visit.role, (visit.url, (), False)] = None
             continue
         response = by_role[visit.role].get(visit.url)
         where = f"{visit.role} GET {visit.url}"
@@ -412,7 +414,10 @@ def test_every_page_reads_well_for_every_role(matrix: str) -> None:
     assert rendered, "no page was rendered"
     # Sent cleared, a form answers with its errors or leads on to a page (with a message): both
     # are read. What they change comes after every page above was read as the matrix expects.
-    for role, (action, data) in to_send:
+    for role, (action, data, in_place) in to_send:
+        if in_place:  # the part of the page that answers, read before the whole page is
+            part = by_role[role].post(action, dict(data), HTTP_HX_REQUEST="true")
+            found += read(part, f"{role} POST {action} in place", page=False)
         response = by_role[role].post(action, dict(data), follow=True)
         found += read(response, f"{role} POST {action} -> {response.request['PATH_INFO']}")
     assert not found, "\n".join(dict.fromkeys(found))
@@ -682,7 +687,7 @@ def test_sign_in_and_account_pages_read_well(who: str) -> None:
     page = Reader(user() if user else None)
     for url in allauth_pages():
         shown = page.get(url)
-        for action, data in forms_to_send(shown.content.decode(), shown.request["PATH_INFO"]):
+        for action, data, _ in forms_to_send(shown.content.decode(), shown.request["PATH_INFO"]):
             if urlsplit(action).path not in NOT_SENT:
                 page.post(action, dict(data))
     assert not page.found, "\n".join(dict.fromkeys(page.found))
