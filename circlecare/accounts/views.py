@@ -50,7 +50,7 @@ signup = SignupView.as_view()
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST":
         moved = "home_state" in form.changed_data
         if form.is_valid():
@@ -95,7 +95,7 @@ def session_status(request: HttpRequest) -> HttpResponse:
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
     """Personal access tokens: listed, created (the secret shown once) and revoked."""
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if request.method == "POST" else None)
     created_secret = None
     status = 200
     if request.method == "POST":
@@ -229,7 +229,7 @@ def _readable_sections(data: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def delete(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    form = DeleteAccountForm(request.POST or None, user=user)
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=user)
     context = {"form": form, "retained": RETAINED_NOTICE, "led": groups_still_led(user)}
     if request.method == "POST":
         # The form says whether the password is right: tries are limited as sign-ins are.

@@ -133,7 +133,7 @@ def consents(request: HttpRequest, cohort_id: int) -> HttpResponse:
     if not missing:
         messages.info(request, "You've signed every agreement this group needs.")
         return redirect(done_url)
-    form = ConsentForm(request.POST or None, documents=missing)
+    form = ConsentForm(request.POST if request.method == "POST" else None, documents=missing)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -274,7 +274,7 @@ def partner_invite(request: HttpRequest, cohort_id: int) -> HttpResponse:
     if requirement is not None and requirement.url:
         messages.info(request, requirement.message)
         return redirect(f"{requirement.url}?{urlencode({'next': request.path})}")
-    form = PartnerInviteForm(request.POST or None)
+    form = PartnerInviteForm(request.POST if request.method == "POST" else None)
     # An invitation already waiting: sending again replaces its link, and the page says so.
     waiting = next(
         (i for i in queries.invitations_waiting(request.user) if i.cohort_id == cohort.pk), None

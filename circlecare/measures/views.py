@@ -233,7 +233,7 @@ def _submit_view(
     store raises its alert (``report_unsaved_risk_answer``). ``thanks`` is said after saving,
     unless the page the member goes on to says so itself (None)."""
     instrument = get(instrument_code)
-    form = QuestionnaireForm(instrument, request.POST or None)
+    form = QuestionnaireForm(instrument, request.POST if request.method == "POST" else None)
     context = {"form": form, "instrument": instrument, **template_context}
     if request.method != "POST":
         return render(request, "measures/questionnaire.html", context)
@@ -658,7 +658,7 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(alerts, pk=pk)
     if not may_handle_alert(request.user, row):
         raise Http404
-    form = AcknowledgeForm(request.POST or None)
+    form = AcknowledgeForm(request.POST if request.method == "POST" else None)
     unsaved_note = ""
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
