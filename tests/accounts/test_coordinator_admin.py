@@ -286,6 +286,9 @@ def test_a_member_of_a_group_is_not_made_one_of_its_leaders() -> None:
     assert Cohort.objects.get(pk=cohort.pk).co_facilitator == peer
 
 
+# The real worker runs the e-mail task: it closes its database connection when done, as it
+# would in production, so the test runs outside a test transaction.
+@pytest.mark.django_db(transaction=True)
 def test_handing_a_group_to_a_new_lead_hands_them_its_open_alerts(
     django_capture_on_commit_callbacks: Any, run_worker: Callable[[], None], settings: Any
 ) -> None:
