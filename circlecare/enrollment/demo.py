@@ -25,7 +25,7 @@ DOCUMENTS = {
         "Groups meet by video in your web browser. Join from a private place where you can't be "
         "overheard, and on a device and connection you trust.\n\n"
         "Video meetings have limits: a connection may drop, and in an emergency we may not be able "
-        "to reach you quickly. Tell your facilitator the state you are in at the start of each "
+        "to reach you quickly. Tell your clinician the state you are in at the start of each "
         "therapy meeting. If you are in crisis, call or text 988, or 911 in an emergency.\n\n"
         "Meetings are never recorded by the practice, and you agree not to record them either.",
     ),

@@ -23,7 +23,6 @@ from django.utils import timezone
 from circlecare.enrollment.steps import Requirement
 from circlecare.measures.plans import INTAKE_VALID_FOR, intake_codes
 from circlecare.prebuilt import PreparedRead
-from circlecare.programs.models import ProgramKind
 
 #: The step's name in ``enrollment.steps``.
 INTAKE_STEP = "intake"
@@ -89,11 +88,7 @@ def reusable_intake(member: Any, cohort: Any, *, now: datetime | None = None) ->
 def intake_step(member: Any, cohort: Any) -> Requirement | None:
     if not missing_intake(member, cohort):
         return None
-    who = (
-        "your group's clinician"
-        if cohort.program.kind == ProgramKind.THERAPY
-        else "your group's facilitator"
-    )
+    who = f"your group's {cohort.program.leader_word}"
     return Requirement(
         code="intake",
         message=(

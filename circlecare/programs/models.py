@@ -108,6 +108,13 @@ class Program(models.Model):
         return self.kind == ProgramKind.THERAPY
 
     @property
+    def leader_word(self) -> str:
+        """What members call the person who leads a group of this kind: a therapy group is led
+        by its "clinician", a skills group or care circle by its "facilitator" (DESIGN.md's
+        words). Add an "s" for the plural."""
+        return "clinician" if self.is_therapy else "facilitator"
+
+    @property
     def kind_noun(self) -> str:
         """What members call a group of this kind in a sentence: "therapy group", "skills
         group" or "care circle" (the kind's label, as the catalog shows it)."""

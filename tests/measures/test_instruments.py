@@ -186,8 +186,8 @@ def test_checkin_is_labelled_as_our_own_unvalidated_form() -> None:
     assert [value for value, _ in CHECKIN.options] == list(range(11))
     assert CHECKIN.validated is False
     label = (
-        "Our own short check-in — not a validated questionnaire; it helps your facilitator, "
-        "it is never used in outcome figures."
+        "Our own short check-in — not a validated questionnaire; it helps your group's clinician "
+        "or facilitator, it is never used in outcome figures."
     )
     assert CHECKIN.notice == label
     assert CHECKIN.attribution == label

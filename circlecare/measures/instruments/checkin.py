@@ -24,8 +24,8 @@ LOW_TOTAL_BELOW = 28
 SHARP_DROP_POINTS = 8
 
 NOTICE = (
-    "Our own short check-in — not a validated questionnaire; it helps your facilitator, "
-    "it is never used in outcome figures."
+    "Our own short check-in — not a validated questionnaire; it helps your group's clinician "
+    "or facilitator, it is never used in outcome figures."
 )
 
 OPTIONS: tuple[tuple[int, str], ...] = (

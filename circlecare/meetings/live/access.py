@@ -26,6 +26,8 @@ class Access:
     display_name: str
     facilitator: bool
     ends_at: datetime
+    #: What members call whoever leads this group (Program.leader_word), for words sent to them.
+    leader_word: str = "facilitator"
 
 
 def room_access(user: Any, meeting_id: int, now: datetime | None = None) -> Access | None:
@@ -71,6 +73,7 @@ def room_access(user: Any, meeting_id: int, now: datetime | None = None) -> Acce
         display_name=user.display_name,
         facilitator=facilitator,
         ends_at=meeting.ends_at,
+        leader_word=cohort.program.leader_word,
     )
 
 
@@ -92,7 +95,8 @@ def why_not_in_room(user: Any, meeting: Meeting) -> str:
     that they have not joined from the meeting page yet."""
     if RoomRemoval.objects.filter(meeting=meeting, user=user).exists():
         return (
-            "A facilitator asked you to leave this meeting, so you can't come back in to it. "
+            f"A {meeting.cohort.program.leader_word} asked you to leave this meeting, so you "
+            "can't come back in to it. "
             "If you think this is a mistake, please contact the practice."
         )
     if meeting.cohort.program.is_therapy:

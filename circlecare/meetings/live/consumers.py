@@ -266,14 +266,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         kind = content["type"]
+        leader = self.access.leader_word if self.access else "facilitator"
         if kind in FACILITATOR_ONLY and not (self.access and self.access.facilitator):
-            await self._error("forbidden", "Only a facilitator can do that.")
+            await self._error("forbidden", f"Only a {leader} can do that.")
             return
         if kind not in HANDLERS:
             await self._error("unknown", "That message wasn't understood.")
             return
         if not self.admitted and kind not in WAITING_ALLOWED:
-            await self._error("waiting", "Please wait until a facilitator lets you in.")
+            await self._error("waiting", f"Please wait until a {leader} lets you in.")
             return
         await HANDLERS[kind](self, content)
 

@@ -7,6 +7,8 @@
   if (!root) return;
   var meetingId = root.getAttribute("data-meeting");
   var isFacilitator = root.getAttribute("data-facilitator") === "1";
+  // What members call whoever leads this group ("clinician" for therapy), as the page says it.
+  var leader = root.getAttribute("data-leader") || "facilitator";
   var $ = function (id) { return document.getElementById(id); };
   var statusEl = $("room-status");
   var state = { ws: null, peer: null, ice: [], admitted: false, done: false, retry: 0,
@@ -407,7 +409,7 @@
         break;
       case "waiting":
         $("room-waiting").hidden = false;
-        setStatus("Waiting for a facilitator to let you in.");
+        setStatus("Waiting for a " + leader + " to let you in.");
         break;
       case "admitted":
         state.admitted = true;
@@ -449,7 +451,7 @@
         removeWaiting(message.peer);
         break;
       case "mute_request":
-        setStatus("The facilitator asks you to mute your microphone. Use the Mute button below.");
+        setStatus("The " + leader + " asks you to mute your microphone. Use the Mute button below.");
         $("room-mic").focus();
         break;
       case "removed":
@@ -457,7 +459,7 @@
           left: "You've left this group, so this meeting has closed for you. Thank you for being part of it.",
           place_ended: "Your place in this group has ended, so this meeting has closed for you. If you'd like to talk about it, or about other groups, please contact the practice.",
           location: "You said you're somewhere this group's clinician can't see you, so the meeting has closed for you. If you're somewhere else now, go back to the meeting page and join again.",
-          away: "The facilitator has recorded you as not at this meeting, so it has closed for you. If you are here, go back to the meeting page and join again.",
+          away: "The " + leader + " has recorded you as not at this meeting, so it has closed for you. If you are here, go back to the meeting page and join again.",
           cancelled: "This meeting has been cancelled, so it has closed. The meeting page shows the group's other meetings.",
           moved: "This meeting has been moved to another time, so it has closed for now. The meeting page shows the new time.",
           signed_out: "You've signed out, so the meeting has closed here. Sign in again to come back to it."
