@@ -851,3 +851,33 @@ async def test_someone_taken_for_a_dead_connection_who_speaks_again_comes_back_i
         assert (await receive_until(fac, "left"))["peer"] == mw["peer"]
         assert await RoomPresence.objects.filter(user=alex, left_at__isnull=True).acount() == 0
     await asyncio.gather(comm.disconnect(), member.disconnect(), fac.disconnect())
+
+
+async def test_a_therapy_member_is_told_of_the_clinician_not_a_facilitator() -> None:
+    """The room's words to a waiting member name whoever leads the group as members know them."""
+    from circlecare.meetings import services
+    from circlecare.programs.models import ProgramKind
+    from tests.factories import LicenseFactory, ProgramFactory
+
+    @sync_to_async
+    def therapy_room() -> dict[str, Any]:
+        lead = LicenseFactory(state="NY").clinician.user
+        cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY), lead=lead)
+        start = timezone.now() + timedelta(minutes=2)
+        meeting = Meeting.objects.create(
+            cohort=cohort, number=1, starts_at=start, ends_at=start + timedelta(minutes=90),
+            local_date=start.date(), local_time=start.time(),
+        )  # fmt: skip
+        member = EnrollmentFactory(cohort=cohort).member
+        services.join_meeting(meeting=meeting, member=member, state="NY")
+        return {"meeting": meeting, "member": member}
+
+    room = await therapy_room()
+    member, _welcome = await enter(room["member"], room["meeting"])
+    await receive_until(member, "waiting")
+    await member.send_json_to({"type": "chat", "text": "hello?"})
+    error = await receive_until(member, "error")
+    assert error["message"] == "Please wait until a clinician lets you in."
+    await member.send_json_to({"type": "end"})
+    assert (await receive_until(member, "error"))["message"] == "Only a clinician can do that."
+    await member.disconnect()
