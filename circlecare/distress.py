@@ -69,8 +69,9 @@ _PATTERN: Final = re.compile(
 PRIVATE_JOURNAL: Final = (
     "Your journal is private: nobody else reads this entry, and nobody has been told."
 )
+#: ``{leaders}``: what the member calls whoever leads the group (Program.leader_word, plural).
 SHARED_JOURNAL: Final = (
-    "Your group's facilitators can read this entry when they next look, which may not be for "
+    "Your group's {leaders} can read this entry when they next look, which may not be for "
     "some days."
 )
 BOARD: Final = "Members answer posts when they can, and the care board is not crisis support."

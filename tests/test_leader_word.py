@@ -15,7 +15,7 @@ from django.utils import timezone
 from circlecare.care import services as care_services
 from circlecare.meetings.live.models import RoomRemoval
 from circlecare.programs.models import ProgramKind
-from tests.care.factories import CarePostFactory
+from tests.care.factories import CarePostFactory, ReflectionFactory
 from tests.factories import CohortFactory, LicenseFactory, ProgramFactory
 from tests.measures.factories import AssessmentFactory
 from tests.meetings.factories import meeting_at, member_of
@@ -94,3 +94,52 @@ def test_the_check_in_names_the_groups_leader(kind: str) -> None:
         "It helps your {} know how the meeting went",
         "private to you and your group's {}s.",
     )
+
+
+@pytest.mark.parametrize("kind", list(WORDS))
+def test_the_journal_names_the_groups_leader(kind: str) -> None:
+    g, word = _group(kind), WORDS[kind]
+    ReflectionFactory(
+        member=g["member"],
+        cohort=g["cohort"],
+        shared_with_facilitator=True,
+        shared_at=timezone.now(),
+    )
+    page = g["client"].get(reverse("care:journal")).content.decode()
+    _says(
+        page,
+        word,
+        "share it with your group's {}.",
+        "Share this entry with the group's {}",
+        "Only the {}s of the group you chose can read a shared entry",
+        "shared with the {}",
+    )
+    refused = g["client"].post(reverse("care:journal"), {"body": "A day.", "share": "on"})
+    assert refused.status_code == 400
+    _says(refused.content.decode(), word, "Choose the group whose {} should read it.")
+
+
+@pytest.mark.parametrize("kind", list(WORDS))
+def test_reporting_a_care_post_names_the_groups_leaders(kind: str) -> None:
+    g, word = _group(kind), WORDS[kind]
+    client, url = g["client"], reverse("care:report_post", kwargs={"post_id": g["post"].pk})
+    _says(client.get(url).content.decode(), word, "Only the group's {}s see reports")
+    reported = client.post(url, {"reason": "It names someone outside the group."}, follow=True)
+    _says(reported.content.decode(), word, "The group's {}s will look at this post.")
+    home = client.get(reverse("care:home")).content.decode()
+    _says(home, word, "Only the group's {}s see reports.", "the {}s will look at it")
+
+
+def test_a_member_of_both_kinds_of_group_is_told_of_both() -> None:
+    from circlecare.care.forms import leader_words
+
+    therapy = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY))
+    circle = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE))
+    assert therapy.program.leader_word == "clinician"
+    assert circle.program.leader_word == "facilitator"
+    assert CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS)).program.leader_word == (
+        "facilitator"
+    )
+    assert leader_words([circle, therapy]) == "clinician or facilitator"
+    assert leader_words([circle, therapy], plural=True) == "clinicians or facilitators"
+    assert leader_words([]) == "facilitator"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -135,10 +136,17 @@ class GroupChoiceField(forms.ModelChoiceField):
 #: Under "share with the facilitator": sharing reaches someone only when they next look, so it is
 #: not a way to ask for help in a hurry, and a member in crisis is told what is.
 SHARE_HELP = (
-    "Only the facilitators of the group you chose can read a shared entry, when they next look: "
+    "Only the {leaders} of the group you chose can read a shared entry, when they next look: "
     "that may not be for some days. If you need help now, call or text 988 (US), or your local "
     "emergency number."
 )
+
+
+def leader_words(cohorts: Iterable[Cohort], *, plural: bool = False) -> str:
+    """Who leads these groups, in members' words: "clinician" when they are all therapy
+    groups, "facilitator" when none is, "clinician or facilitator" for a mix."""
+    words = sorted({cohort.program.leader_word for cohort in cohorts}) or ["facilitator"]
+    return " or ".join(f"{word}s" if plural else word for word in words)
 
 
 class ReflectionForm(forms.Form):
@@ -155,14 +163,16 @@ class ReflectionForm(forms.Form):
         error_messages={"required": "Please write something before saving."},
         help_text="Private to you. Stored encrypted.",
     )
-    share = forms.BooleanField(
-        label="Share this entry with the group's facilitator",
-        required=False,
-        help_text=SHARE_HELP,
-    )
+    share = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, cohorts: list[Cohort] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: Who may read a shared entry, said for the groups this member can choose from.
+        self.leader = leader_words(cohorts or [])
+        self.fields["share"].label = f"Share this entry with the group's {self.leader}"
+        self.fields["share"].help_text = SHARE_HELP.format(
+            leaders=leader_words(cohorts or [], plural=True)
+        )
         field = self.fields["cohort"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Cohort.objects.filter(pk__in=[c.pk for c in cohorts or []]).select_related(
@@ -172,7 +182,7 @@ class ReflectionForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("share") and not data.get("cohort"):
-            self.add_error("share", "Choose the group whose facilitator should read it.")
+            self.add_error("share", f"Choose the group whose {self.leader} should read it.")
         return data
 
 
@@ -183,6 +193,12 @@ class ReflectionEditForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         error_messages={"required": "Please write something before saving."},
     )
-    share = forms.BooleanField(
-        label="Share this entry with the group's facilitator", required=False, help_text=SHARE_HELP
-    )
+    share = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, cohort: Cohort | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cohorts = [cohort] if cohort is not None else []
+        self.fields["share"].label = f"Share this entry with the group's {leader_words(cohorts)}"
+        self.fields["share"].help_text = SHARE_HELP.format(
+            leaders=leader_words(cohorts, plural=True)
+        )

@@ -227,7 +227,9 @@ def post_matches(user: User, post: CarePost) -> list[CareMatch]:
 def match_for(user: User, match_id: int) -> CareMatch:
     """A match its two people may act on; anyone else gets 404."""
     match = (
-        CareMatch.objects.select_related("post", "giver", "receiver", "cohort", "cancelled_by")
+        CareMatch.objects.select_related(
+            "post", "giver", "receiver", "cohort__program", "cancelled_by"
+        )
         .defer("giver__password", "receiver__password", "cancelled_by__password")
         .filter(pk=match_id)
         .first()
@@ -264,8 +266,16 @@ def my_reports(user: User) -> list[CareReport]:
     may have hidden it): the post's title, when it was reported and whether it was resolved."""
     return list(
         CareReport.objects.filter(reporter=user)
-        .select_related("post")
-        .only("created_at", "resolved_at", "reporter_id", "post__title")
+        .select_related("post__cohort__program")
+        .only(
+            "created_at",
+            "resolved_at",
+            "reporter_id",
+            "post__title",
+            "post__cohort_id",
+            "post__cohort__program_id",
+            "post__cohort__program__kind",
+        )
         .order_by("-created_at", "-pk")[:MY_REPORTS_SHOWN]
     )
 

@@ -476,7 +476,8 @@ def set_block(*, blocked: User, kind: str, cohort: Cohort, actor: User) -> Membe
         raise InvalidTransition("You can't block or mute yourself.")
     if cohort.is_led_by(blocked):
         raise InvalidTransition(
-            "Facilitators can't be blocked. If something worries you, please contact the practice."
+            f"{cohort.program.leader_word.capitalize()}s can't be blocked. If something worries "
+            "you, please contact the practice."
         )
     with transaction.atomic(durable=True):
         # The same locks as respond(), so a response racing this block is called off or refused.
@@ -552,7 +553,7 @@ def _share_target(member: User, cohort: Cohort | None, share: bool) -> None:
         raise NotFound()
     if share and cohort is None:
         raise InvalidTransition(
-            "To share an entry, choose the group whose facilitator should read it."
+            "To share an entry, choose the group whose clinician or facilitator should read it."
         )
 
 
@@ -605,7 +606,7 @@ def update_reflection(*, reflection: Reflection, body: str, share: bool, actor: 
         if reflection.cohort is not None and not is_member(actor, reflection.cohort):
             raise InvalidTransition(
                 "You're no longer in this group, so this entry can't be shared with its "
-                "facilitator."
+                f"{reflection.cohort.program.leader_word}."
             )
         _share_target(actor, reflection.cohort, share)
     with transaction.atomic(durable=True):

@@ -173,9 +173,12 @@ def tell_facilitators_of_report(report_id: int) -> int:
     )
 
 
-def _call_off_words(reason: str, count: int, people: int = 1) -> tuple[str, str]:
+def _call_off_words(
+    reason: str, count: int, people: int = 1, leader_word: str = "facilitator"
+) -> tuple[str, str]:
     """The subject and the sentence that says what was called off, for one person, with how many
-    ``people`` they had agreed it with (a couple leaves together).
+    ``people`` they had agreed it with (a couple leaves together); ``leader_word`` is what they
+    call whoever leads the group (Program.leader_word).
 
     A block is stored as an ordinary call-off and reads exactly like one: the other person is
     never told they were blocked. Leaving never says why someone left."""
@@ -196,7 +199,7 @@ def _call_off_words(reason: str, count: int, people: int = 1) -> tuple[str, str]
         )
     elif reason == CallOff.POST_HIDDEN:
         sentence = (
-            f"The group's facilitators took a post off the care board, so {what[0].lower()}"
+            f"The group's {leader_word}s took a post off the care board, so {what[0].lower()}"
             f"{what[1:]} on it {'is' if one else 'are'} called off."
         )
     elif reason == CallOff.GROUP_ENDED:
@@ -222,13 +225,20 @@ def tell_of_call_off(match_ids: list[int]) -> int:
     from circlecare.care.models import CareMatch, MatchStatus
 
     matches = list(
-        CareMatch.objects.filter(pk__in=match_ids, status=MatchStatus.CANCELLED).only(
-            "giver_id", "receiver_id", "cancel_reason", "cancelled_by_id"
+        CareMatch.objects.filter(pk__in=match_ids, status=MatchStatus.CANCELLED)
+        .select_related("cohort__program")
+        .only(
+            "giver_id",
+            "receiver_id",
+            "cancel_reason",
+            "cancelled_by_id",
+            "cohort__program__kind",
         )
     )
     callers = {m.cancelled_by_id for m in matches if m.cancelled_by_id is not None}
     counts: dict[tuple[int, str], int] = {}
     others: dict[tuple[int, str], set[int]] = {}
+    leaders: dict[tuple[int, str], str] = {}
     for match in matches:
         for person_id in (match.giver_id, match.receiver_id):
             if person_id not in callers:
@@ -236,6 +246,7 @@ def tell_of_call_off(match_ids: list[int]) -> int:
                 counts[key] = counts.get(key, 0) + 1
                 other = match.receiver_id if person_id == match.giver_id else match.giver_id
                 others.setdefault(key, set()).add(other)
+                leaders.setdefault(key, match.cohort.program.leader_word)
     people = User.objects.defer("password").in_bulk({person_id for person_id, _ in counts})
     link = site_link("care:home")
     sent = 0
@@ -243,7 +254,9 @@ def tell_of_call_off(match_ids: list[int]) -> int:
         person = people.get(person_id)
         if person is None:
             continue
-        subject, sentence = _call_off_words(reason, count, len(others[(person_id, reason)]))
+        subject, sentence = _call_off_words(
+            reason, count, len(others[(person_id, reason)]), leaders[(person_id, reason)]
+        )
         sent += _care_email(
             person,
             subject,

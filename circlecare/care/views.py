@@ -26,6 +26,7 @@ from circlecare.care.forms import (
     ResolveReportForm,
     ThanksForm,
     WeekForm,
+    leader_words,
 )
 from circlecare.care.models import RESOLUTION_NOTE_MAX, BlockKind, CareMatch, CohortWeek
 from circlecare.errors import DomainError, NotFound
@@ -48,6 +49,7 @@ def _clinical(request: HttpRequest) -> None:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    my_reports = queries.my_reports(user)
     return render(
         request,
         "care/home.html",
@@ -55,7 +57,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "groups": queries.member_cohorts(user),
             "led": queries.led_cohorts(user),
             "open_matches": queries.my_open_matches(user),
-            "my_reports": queries.my_reports(user),
+            "my_reports": my_reports,
+            "report_leaders": leader_words(
+                (report.post.cohort for report in my_reports), plural=True
+            ),
         },
     )
 
@@ -295,7 +300,9 @@ def _reason_page(
                     return redirect("care:facilitate", cohort_id=post.cohort_id)
                 services.report_post(post=post, reason=reason, actor=user)
                 messages.success(
-                    request, "Thank you. The group's facilitators will look at this post."
+                    request,
+                    f"Thank you. The group's {post.cohort.program.leader_word}s will look at "
+                    "this post.",
                 )
                 return redirect("care:board", cohort_id=post.cohort_id)
             except NotFound as exc:
@@ -609,7 +616,10 @@ def _support_after_writing(request: HttpRequest, entry: Any) -> None:
     if distress.sounds_in_crisis(entry.body):
         shared = entry.shared_with_facilitator and entry.cohort_id is not None
         distress.offer_support(
-            request, distress.SHARED_JOURNAL if shared else distress.PRIVATE_JOURNAL
+            request,
+            distress.SHARED_JOURNAL.format(leaders=f"{entry.cohort.program.leader_word}s")
+            if shared
+            else distress.PRIVATE_JOURNAL,
         )
 
 
@@ -632,6 +642,7 @@ def journal_entry(request: HttpRequest, reflection_id: int) -> HttpResponse:
     form = ReflectionEditForm(
         _data(request),
         initial={"body": reflection.body, "share": reflection.shared_with_facilitator},
+        cohort=reflection.cohort,
     )
     if not reflection.cohort_id:
         form.fields.pop("share")

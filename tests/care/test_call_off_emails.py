@@ -211,3 +211,22 @@ def test_hiding_a_post_calls_off_what_was_agreed_on_it_and_tells_both(run_worker
             assert secret not in text
     services.unhide_post(post=post, actor=circle.lead)
     assert CareMatch.objects.get(pk=match.pk).status == "cancelled"
+
+
+def test_a_therapy_group_hiding_a_post_is_said_to_be_its_clinicians_doing(
+    run_worker: Any,
+) -> None:
+    from circlecare.programs.models import ProgramKind
+
+    group = make_circle(2, kind=ProgramKind.THERAPY)
+    services.set_board_enabled(cohort=group.cohort, enabled=True, actor=group.lead)
+    author, helper = group.members
+    post = CarePostFactory(cohort=group.cohort, author=author, title="A phone call tonight")
+    make_match(post, helper)
+    services.hide_post(post=post, reason="Shares a phone number", actor=group.lead)
+    run_worker()
+    sent = call_off_emails()
+    assert len(sent) == 2
+    for email in sent:
+        assert "The group's clinicians took a post off the care board" in email.body
+        assert "facilitator" not in email.body
