@@ -99,7 +99,7 @@ def test_the_check_in_names_the_groups_leader(kind: str) -> None:
 @pytest.mark.parametrize("kind", list(WORDS))
 def test_the_journal_names_the_groups_leader(kind: str) -> None:
     g, word = _group(kind), WORDS[kind]
-    ReflectionFactory(
+    shared = ReflectionFactory(
         member=g["member"],
         cohort=g["cohort"],
         shared_with_facilitator=True,
@@ -113,6 +113,13 @@ def test_the_journal_names_the_groups_leader(kind: str) -> None:
         "Share this entry with the group's {}",
         "Only the {}s of the group you chose can read a shared entry",
         "shared with the {}",
+    )
+    entry = g["client"].get(reverse("care:journal_entry", kwargs={"reflection_id": shared.pk}))
+    _says(
+        entry.content.decode(),
+        word,
+        "Shared with the {} on",
+        "Share this entry with the group's {}",
     )
     refused = g["client"].post(reverse("care:journal"), {"body": "A day.", "share": "on"})
     assert refused.status_code == 400
@@ -128,6 +135,8 @@ def test_reporting_a_care_post_names_the_groups_leaders(kind: str) -> None:
     _says(reported.content.decode(), word, "The group's {}s will look at this post.")
     home = client.get(reverse("care:home")).content.decode()
     _says(home, word, "Only the group's {}s see reports.", "the {}s will look at it")
+    post_page = client.get(reverse("care:post", kwargs={"post_id": g["post"].pk}))
+    _says(post_page.content.decode(), word, "The group's {}s will look at it.")
 
 
 def test_a_member_of_both_kinds_of_group_is_told_of_both() -> None:
