@@ -208,7 +208,13 @@ def board_of_gone_post(user: User, post_id: int) -> int | None:
 
 
 def post_matches(user: User, post: CarePost) -> list[CareMatch]:
-    """Matches on a post that ``user`` takes part in; facilitators and the author see them all."""
+    """Matches on a post that ``user`` takes part in; facilitators see them all.
+
+    The author sees them all but what was done with someone blocked either way: a block hides
+    the two from each other, names and thanks from before it included, as on the board and the
+    thanks page. What the block called off stays, shown exactly as an ordinary call-off so the
+    blocked person is not told why; a mute leaves everything in place.
+    """
     matches = (
         post.matches.select_related("giver", "receiver", "responder", "cancelled_by")
         .defer(
@@ -219,8 +225,14 @@ def post_matches(user: User, post: CarePost) -> list[CareMatch]:
         )
         .order_by("created_at")
     )
-    if post.author_id == user.pk or post.cohort.is_led_by(user):
+    if post.cohort.is_led_by(user):
         return list(matches)
+    if post.author_id == user.pk:
+        return list(
+            matches.exclude(
+                ~Q(status=MatchStatus.CANCELLED), responder_id__in=blocked_author_ids(user)
+            )
+        )
     return list(matches.filter(responder=user))
 
 

@@ -89,3 +89,44 @@ def test_thanks_sent_before_a_block_are_no_longer_shown_or_told(
     page = logged_in(helper).get(reverse("care:mutuality")).content.decode()
     assert "You made Tuesday easier." not in page
     assert asker.display_name not in page
+
+
+@pytest.mark.parametrize("kind", [PostKind.OFFER, PostKind.REQUEST])
+@pytest.mark.parametrize("blocker", ["author", "responder"])
+def test_the_post_page_no_longer_shows_the_author_someone_blocked_either_way(
+    kind: str, blocker: str
+) -> None:
+    """The author's own post page drops the name and words of a responder blocked either way,
+    as the board and the thanks page do; the group's facilitator still sees what happened."""
+    circle = make_circle(2)
+    author, responder = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, kind=kind, title="A walk")
+    match = services.respond(post=post, actor=responder)
+    asker = author if kind == PostKind.REQUEST else responder
+    services.mark_done(match=match, actor=author)
+    services.mark_done(match=match, actor=responder)
+    services.send_thanks(match=match, text="You made Tuesday easier.", actor=asker)
+    url = reverse("care:post", kwargs={"post_id": post.pk})
+    before = logged_in(author).get(url).content.decode()
+    assert responder.display_name in before and "You made Tuesday easier." in before
+
+    who, other = (author, responder) if blocker == "author" else (responder, author)
+    services.set_block(blocked=other, kind=BlockKind.BLOCK, cohort=circle.cohort, actor=who)
+    page = logged_in(author).get(url).content.decode()
+    assert responder.display_name not in page
+    assert "You made Tuesday easier." not in page
+    lead_page = logged_in(circle.lead).get(url).content.decode()
+    assert "You made Tuesday easier." in lead_page
+
+
+def test_the_post_page_still_shows_a_muted_responder_to_the_author() -> None:
+    circle = make_circle(2)
+    author, responder = circle.members
+    post = CarePostFactory(cohort=circle.cohort, author=author, kind=PostKind.OFFER, title="A walk")
+    match = services.respond(post=post, actor=responder)
+    services.mark_done(match=match, actor=author)
+    services.mark_done(match=match, actor=responder)
+    services.send_thanks(match=match, text="You made Tuesday easier.", actor=responder)
+    services.set_block(blocked=responder, kind=BlockKind.MUTE, cohort=circle.cohort, actor=author)
+    page = logged_in(author).get(reverse("care:post", kwargs={"post_id": post.pk})).content.decode()
+    assert "You made Tuesday easier." in page
