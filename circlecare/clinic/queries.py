@@ -115,17 +115,25 @@ def draft_notes(user: User, now: datetime) -> tuple[list[GroupNote | IndividualN
 
 def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Workspace:
     """Everything on the workspace page: eight queries, however many cohorts, members and
-    drafts."""
+    drafts. Its groups are those not cancelled nor finished, and finished ones while something
+    still waits for their facilitators."""
     now = now or timezone.now()
     cohorts_qs = (
         Cohort.objects.select_related("program", "lead", "co_facilitator")
         .defer("lead__password", "co_facilitator__password")
-        .exclude(status__in=[CohortStatus.FINISHED, CohortStatus.CANCELLED])
+        .exclude(status=CohortStatus.CANCELLED)
         .order_by("first_meeting_date", "pk")
     )
     if not user.is_staff:
         cohorts_qs = cohorts_qs.filter(Q(lead=user) | Q(co_facilitator=user))
-    cohorts = list(with_waiting_for_facilitators(cohorts_qs))
+    # A finished group stays while an open report or an unread shared reflection still waits
+    # for its facilitators: the care home counts those for every group not cancelled, and the
+    # two pages must not disagree about what still needs attention.
+    cohorts = list(
+        with_waiting_for_facilitators(cohorts_qs).exclude(
+            status=CohortStatus.FINISHED, open_reports=0, unread_reflections=0
+        )
+    )
     ids = [c.pk for c in cohorts]
 
     today_start = datetime.combine(timezone.localdate(now, zone), time.min, tzinfo=zone)

@@ -59,3 +59,25 @@ def test_a_coordinator_who_does_not_lead_the_group_is_not_shown_them() -> None:
     body = page(coordinator(), "clinic:home")
     assert f'id="cohort-{circle.cohort.pk}"' in body  # the group is on the page
     assert "open report" not in body and "reflections to read" not in body
+
+
+@pytest.mark.parametrize("where", ["care:home", "clinic:home"])
+def test_what_still_waits_in_a_finished_group_is_counted_on_both_pages(where: str) -> None:
+    """Open reports and unread shared reflections of a finished group still need its lead: both
+    pages count them, as long as something waits."""
+    circle = busy_circle()
+    circle.cohort.status = CohortStatus.FINISHED
+    circle.cohort.save(update_fields=["status"])
+    body = page(circle.lead, where)
+    assert "2 open reports" in body and "1 shared reflection to read" in body
+    assert reverse("care:facilitate", kwargs={"cohort_id": circle.cohort.pk}) in body
+
+
+def test_a_finished_group_with_nothing_waiting_leaves_the_workspace() -> None:
+    circle = make_circle(2, status=CohortStatus.FINISHED)
+    running = make_circle(2, status=CohortStatus.RUNNING)
+    running.cohort.lead = circle.lead
+    running.cohort.save(update_fields=["lead"])
+    body = page(circle.lead, "clinic:home")
+    assert f'id="cohort-{running.cohort.pk}"' in body
+    assert f'id="cohort-{circle.cohort.pk}"' not in body
