@@ -131,7 +131,7 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
     # two pages must not disagree about what still needs attention.
     cohorts = list(
         with_waiting_for_facilitators(cohorts_qs).exclude(
-            status=CohortStatus.FINISHED, open_reports=0, unread_reflections=0
+            Q(status=CohortStatus.FINISHED) & Q(open_reports=0) & Q(unread_reflections=0)
         )
     )
     ids = [c.pk for c in cohorts]
