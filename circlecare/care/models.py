@@ -359,6 +359,17 @@ class NudgeSent(models.Model):
         return f"Nudge for {self.member_id} in {self.week}"
 
 
+def unread_by_facilitators() -> Q:
+    """Shared entries that wait for their group's facilitators: never read as they stand, or
+    read only by someone who no longer leads the group. (A read from before readers were kept
+    has no reader and stands.)"""
+    return Q(read_at__isnull=True) | (
+        Q(read_by__isnull=False)
+        & ~Q(read_by=F("cohort__lead"))
+        & (Q(cohort__co_facilitator__isnull=True) | ~Q(read_by=F("cohort__co_facilitator")))
+    )
+
+
 class Reflection(models.Model):
     """A private journal entry. The text is encrypted at rest."""
 
@@ -383,6 +394,15 @@ class Reflection(models.Model):
         blank=True,
         help_text="When a facilitator first read the entry as it is now shared; cleared when the "
         "member changes it, stops sharing it or shares it again.",
+    )
+    read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who read it then. The read stands for the group's facilitators only while "
+        "that person still leads the group: a new facilitator has not read it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

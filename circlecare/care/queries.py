@@ -6,7 +6,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -25,6 +35,7 @@ from circlecare.care.models import (
     PostKind,
     PostStatus,
     Reflection,
+    unread_by_facilitators,
 )
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.meetings.models import Meeting, MeetingStatus
@@ -463,7 +474,7 @@ def with_waiting_for_facilitators(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]
     )
     shared = (
         Reflection.objects.filter(
-            cohort=OuterRef("pk"), shared_with_facilitator=True, read_at__isnull=True
+            unread_by_facilitators(), cohort=OuterRef("pk"), shared_with_facilitator=True
         )
         .order_by()
         .values("cohort")
@@ -692,6 +703,7 @@ def shared_reflections(cohort: Cohort) -> list[Reflection]:
     """Entries members chose to share with this cohort's facilitators; the text is not read here."""
     return list(
         Reflection.objects.filter(cohort=cohort, shared_with_facilitator=True)
+        .annotate(unread=ExpressionWrapper(unread_by_facilitators(), BooleanField()))
         .select_related("member")
         .defer("body", "member__password")
         .order_by("-shared_at", "-pk")

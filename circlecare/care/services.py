@@ -614,12 +614,20 @@ def update_reflection(*, reflection: Reflection, body: str, share: bool, actor: 
         if body != reflection.body or share != reflection.shared_with_facilitator:
             # What the facilitator read is not what is shared now (if anything is).
             reflection.read_at = None
+            reflection.read_by = None
         reflection.body = body
         if share != reflection.shared_with_facilitator:
             reflection.shared_with_facilitator = share
             reflection.shared_at = timezone.now() if share else None
         reflection.save(
-            update_fields=["body", "shared_with_facilitator", "shared_at", "read_at", "updated_at"]
+            update_fields=[
+                "body",
+                "shared_with_facilitator",
+                "shared_at",
+                "read_at",
+                "read_by",
+                "updated_at",
+            ]
         )
     return reflection
 
@@ -635,8 +643,9 @@ def read_shared_reflection(
     *, cohort: Cohort, reflection_id: int, actor: User, now: datetime | None = None
 ) -> Reflection:
     """A facilitator reads an entry a member shared with them; the read is audited, and the
-    first read of the entry as shared now is kept (``read_at``), for the member and for the
-    other facilitators."""
+    first read of the entry as shared now is kept (``read_at``, ``read_by``), for the member and
+    for the other facilitators. A read by someone who no longer leads the group does not count
+    for those who do now: the first of them to read it takes its place."""
     if not cohort.is_led_by(actor):
         raise NotFound()
     with transaction.atomic(durable=True):
@@ -651,9 +660,14 @@ def read_shared_reflection(
         )
         if reflection is None:
             raise NotFound()
-        if reflection.read_at is None:
+        read_by_someone_gone = reflection.read_by_id is not None and reflection.read_by_id not in {
+            cohort.lead_id,
+            cohort.co_facilitator_id,
+        }
+        if reflection.read_at is None or read_by_someone_gone:
             reflection.read_at = now or timezone.now()
-            reflection.save(update_fields=["read_at"])
+            reflection.read_by = actor
+            reflection.save(update_fields=["read_at", "read_by"])
         record(
             actor=actor,
             action=AuditAction.REFLECTION_VIEWED,

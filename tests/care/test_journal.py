@@ -17,7 +17,7 @@ from circlecare.care.models import Reflection
 from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import withdraw
 from tests.care.factories import ReflectionFactory, make_circle
-from tests.factories import CohortFactory, EnrollmentFactory
+from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -340,3 +340,35 @@ def test_pages_about_a_shared_entry_name_the_group_not_only_its_programme() -> N
         body = page.content.decode()
         assert f"{title} — Midday circle" in body
         assert "Monday evenings" not in body
+
+
+def test_a_new_facilitator_sees_entries_their_predecessor_read_as_unread() -> None:
+    """A read counts for the group's facilitators while its reader leads the group: when the
+    facilitator is replaced, the new one is shown what they have not read; a co-facilitator's
+    read still counts for the lead."""
+    circle = make_circle(1)
+    entry = ReflectionFactory(
+        member=circle.members[0],
+        cohort=circle.cohort,
+        shared_with_facilitator=True,
+        shared_at=timezone.now(),
+    )
+    overview = reverse("care:facilitate", args=[circle.cohort.pk])
+    _read_as(circle.lead, entry)
+
+    successor = UserFactory(display_name="New facilitator", is_facilitator=True)
+    circle.cohort.lead = successor
+    circle.cohort.save(update_fields=["lead"])
+    assert "not read yet" in logged_in(successor).get(overview).content.decode()
+    home = logged_in(successor).get(reverse("care:home")).content.decode()
+    assert "1 shared reflection to read" in home
+
+    co = UserFactory(display_name="Co-facilitator", is_facilitator=True)
+    circle.cohort.co_facilitator = co
+    circle.cohort.save(update_fields=["co_facilitator"])
+    _read_as(co, entry)
+    entry.refresh_from_db()
+    assert entry.read_by == co and entry.read_at is not None
+    assert "not read yet" not in logged_in(successor).get(overview).content.decode()
+    home = logged_in(successor).get(reverse("care:home")).content.decode()
+    assert "no shared reflections to read" in home
