@@ -284,6 +284,10 @@ class PartnerInvite(models.Model):
         max_length=16, choices=PartnerInviteEnd.choices, blank=True, default=""
     )
     expires_at = models.DateTimeField()
+    #: When the partner first tried to accept and could not join yet for a reason of their own
+    #: that no step of the join flow resolves (where they live, say). The invitation still
+    #: waits: they may put it right before it expires. Why is not kept, nor told to the inviter.
+    could_not_join_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

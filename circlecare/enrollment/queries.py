@@ -25,6 +25,7 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from circlecare.enrollment import steps
 from circlecare.enrollment.consents import current_documents, required_kinds
 from circlecare.enrollment.models import (
     LIVE,
@@ -212,6 +213,7 @@ _invitations_of: PreparedRead[PartnerInvite] = PreparedRead(
             "email",
             "created_at",
             "expires_at",
+            "could_not_join_at",
             "cohort__name",
             "cohort__program__title",
         )
@@ -220,6 +222,30 @@ _invitations_of: PreparedRead[PartnerInvite] = PreparedRead(
     "member",
     "now",
 )
+
+
+@dataclass(frozen=True)
+class CannotJoinYet:
+    """Why the invited partner themself can't join a group yet, and what they can do instead."""
+
+    #: ``eligibility.Reason`` when where they live stands in the way, else the step's code.
+    reason: str
+    alternatives: list[Cohort]
+
+
+def cannot_join_yet(member: Any, cohort: Cohort) -> CannotJoinYet | None:
+    """What the invitation page offers a partner who can't join: nothing when they can, or when
+    what is missing is a step with its own page (signing the agreements, say)."""
+    decision = eligibility.check(member, cohort)
+    if not decision.allowed:
+        return CannotJoinYet(reason=decision.reason, alternatives=decision.alternatives)
+    requirement = steps.first_unmet(member, cohort)
+    if requirement is None or requirement.url:
+        return None
+    return CannotJoinYet(
+        reason=requirement.code,
+        alternatives=eligibility.alternatives_for(member, cohort, on=cohort.local_today()),
+    )
 
 
 def invitations_waiting(member: Any) -> list[PartnerInvite]:

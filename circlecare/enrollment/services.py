@@ -1261,6 +1261,20 @@ def invitation_state(invite: PartnerInvite, now: datetime | None = None) -> str:
     return INVITE_OPEN
 
 
+def _note_partner_could_not_join(invite: PartnerInvite) -> None:
+    """The invited partner tried to accept and can't join yet. The invitation still waits (they
+    may add where they live, say, before it expires); the inviter is told once, by e-mail and on
+    My groups, that their partner couldn't join yet, and nothing of why."""
+    from circlecare.enrollment import tasks
+
+    with transaction.atomic(durable=True):
+        noted = PartnerInvite.objects.filter(
+            pk=invite.pk, status=PartnerInviteStatus.PENDING, could_not_join_at__isnull=True
+        ).update(could_not_join_at=timezone.now())
+        if noted:
+            transaction.on_commit(lambda: tasks.send_partner_could_not_join.enqueue(invite.pk))
+
+
 def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
     """The invited partner accepts: both take seats together, or both join the waiting list."""
     invite = find_invite(token)
@@ -1270,7 +1284,14 @@ def accept_partner_invite(*, token: str, member: Any) -> list[Enrollment]:
             "Log in with the address it was sent to."
         )
     cohort = invite.cohort
-    _require_steps(member, cohort)
+    try:
+        _require_steps(member, cohort)
+    except (NotEligible, StepRequired) as refused:
+        if isinstance(refused, NotEligible) or not (refused.detail or {}).get("url"):
+            # Nothing on the way to a seat puts it right (a step with a page to do it is only
+            # a step): the inviter is told their partner couldn't join yet, not why.
+            _note_partner_could_not_join(invite)
+        raise
     _require_steps_of_partner(invite.inviter, cohort)
     with transaction.atomic(durable=True):
         locked = _lock_cohort(cohort.pk)

@@ -387,3 +387,29 @@ def send_partner_invite_called_off(invite_id: int) -> int:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[inviter.email],
     )
+
+
+@task()
+def send_partner_could_not_join(invite_id: int) -> int:
+    """Tell the one who sent an invitation that their partner tried to accept and couldn't join
+    yet. Nothing of why (where their partner lives, say, is theirs to tell)."""
+    invite = _invite(invite_id, status=PartnerInviteStatus.PENDING)
+    if invite is None or invite.could_not_join_at is None:
+        # Accepted, called off or replaced before the worker reached it: nothing to tell.
+        return 0
+    inviter = invite.inviter
+    zone = inviter.time_zone or "UTC"
+    starts = _starts(invite.cohort, zone)
+    until = format_local(invite.expires_at, zone)
+    return send_mail(
+        subject=emails.subject("your partner couldn't join yet"),
+        message=(
+            f"Hello {inviter.display_name},\n\nYour partner opened your invitation to the group "
+            f"that starts {starts}, but they can't join it yet, so neither of you has a place "
+            "in it yet. They've been shown what they can do; you may want to talk it over "
+            f"together.\n\nTheir link works until {until}. Your groups are here, after signing "
+            f"in:\n{_my_groups_link()}\n\n" + member_footer()
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[inviter.email],
+    )

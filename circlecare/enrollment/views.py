@@ -356,6 +356,8 @@ def partner_accept(request: HttpRequest, token: str) -> HttpResponse:
             if fresh is not None and state != services.INVITE_OPEN:
                 return _invitation_ended(request, fresh, state, status=409)
             context["error"] = error
+            # Their own step that no page puts right: the same next steps as a refused join.
+            context["cannot_join"] = queries.cannot_join_yet(request.user, invite.cohort)
             return render(request, "enrollment/partner_accept.html", context, status=error.status)
         if all(e.status == EnrollmentStatus.CONFIRMED for e in pair):
             messages.success(request, "You've joined together: you both have a seat.")

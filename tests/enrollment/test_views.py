@@ -1534,3 +1534,63 @@ def test_an_invitation_called_off_while_its_page_is_open_says_so_on_accepting(
     assert refused.status_code == 409
     assert "Your partner called off this invitation" in refused.content.decode()
     assert not Enrollment.objects.filter(cohort=cohort).exists()
+
+
+@pytest.mark.parametrize("partner_lives", ["TX", ""])
+def test_a_partner_who_cannot_join_from_where_they_live_is_shown_next_steps(
+    partner_lives: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Not a dead end: the partner is shown where to add or correct where they live and groups
+    they can join. The invitation still waits; the inviter is told, once, that their partner
+    couldn't join yet, and nothing of where the partner lives."""
+    from circlecare.enrollment.tasks import send_partner_could_not_join
+
+    lead = LicenseFactory(state="NY").clinician.user
+    cohort = CohortFactory(
+        lead=lead, program=ProgramFactory(kind=ProgramKind.THERAPY, for_couples=True), capacity=4
+    )
+    circle = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE), name="Open circle")
+    inviter = ready_member(display_name="Ana", home_state="NY")
+    partner = ready_member(email="partner@example.org", home_state=partner_lives)
+    invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    url = reverse("enrollment:partner_accept", args=[token])
+    with django_capture_on_commit_callbacks(execute=False) as told:
+        refused = client_for(partner).post(url)
+    assert refused.status_code == 403
+    body = html.unescape(refused.content.decode())
+    assert f'href="{reverse("profile")}"' in body
+    assert ("Add where you live" if not partner_lives else "If where you live has changed") in body
+    assert 'data-testid="alternatives"' in body and circle.get_absolute_url() in body
+    assert "Ana has been told you couldn't join yet, but not why." in body
+    assert not Enrollment.objects.filter(cohort=cohort).exists()
+    invite.refresh_from_db()
+    assert invite.status == "pending" and invite.could_not_join_at is not None
+    assert len(told) == 1
+
+    # Trying again tells the inviter nothing more.
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        client_for(partner).post(url)
+    assert again == []
+
+    mail.outbox.clear()
+    assert send_partner_could_not_join.call(invite.pk) == 1
+    [sent] = mail.outbox
+    assert sent.to == [inviter.email] and "can't join it yet" in sent.body
+    assert "Texas" not in sent.body and "TX" not in sent.body and cohort.title not in sent.body
+    mine = html.unescape(client_for(inviter).get(reverse("enrollment:my_groups")).content.decode())
+    assert 'data-testid="partner-could-not-join"' in mine
+    assert "couldn't join this group yet" in mine and "Texas" not in mine
+
+
+def test_a_partner_with_a_step_to_do_is_only_sent_to_it_and_the_inviter_is_not_told() -> None:
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member()
+    partner = UserFactory(email="partner@example.org")  # has not signed the agreements
+    invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    refused = client_for(partner).post(reverse("enrollment:partner_accept", args=[token]))
+    assert refused.status_code == 409
+    assert 'data-testid="alternatives"' not in refused.content.decode()
+    invite.refresh_from_db()
+    assert invite.could_not_join_at is None
+    mine = client_for(inviter).get(reverse("enrollment:my_groups")).content.decode()
+    assert 'data-testid="partner-could-not-join"' not in mine
