@@ -344,6 +344,7 @@ NOT_IN_DOWNLOAD: dict[str, str] = {
     "care.CareBoardSetting.changed_by": "staff work",
     "care.CarePost.hidden_by": "staff work",
     "care.CareReport.resolved_by": "staff work",
+    "care.Reflection.read_by": "staff work",
     "care.CareMatch.cancelled_by": "who called a plan off; the plan's status is in it",
     "clinic.GroupNote.author": "staff work",
     "clinic.GroupNote.signed_by": "staff work",
