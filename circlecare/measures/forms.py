@@ -109,7 +109,9 @@ class AcknowledgeForm(forms.Form):
 
 class ReportForm(forms.Form):
     program = forms.ModelChoiceField(
-        queryset=Program.objects.order_by("kind", "title"), label="Program"
+        queryset=Program.objects.order_by("kind", "title"),
+        label="Program",
+        empty_label="Choose a program",
     )
     start = forms.DateField(
         label="Groups whose first meeting is on or after",

@@ -753,6 +753,12 @@ def test_too_long_an_acknowledgement_says_so_plainly(world: dict[str, Any]) -> N
     assert world["alert"].acknowledged_at is None
 
 
+def test_the_report_asks_for_a_program_in_words(world: dict[str, Any]) -> None:
+    page = client_for(world["coordinator"]).get("/measures/reports/").content.decode()
+    assert '<option value="" selected>Choose a program</option>' in page
+    assert "---------" not in page
+
+
 def test_report_page_sentence_and_csv(world: dict[str, Any]) -> None:
     client = client_for(world["coordinator"])
     body = client.get(urls(world)["report"]).content.decode()
