@@ -233,7 +233,8 @@ def risk_answer_taken_back(
     is stored as answers, but the group's clinician is told, as for any risk answer, unless an
     alert about this member in this group is still waiting for them. Only for a group the member
     has or had a place in, and a questionnaire that is really gone (one that still exists raises
-    its alert through ``risk_answer_not_saved``). Returns the new alert, or None."""
+    its alert through ``risk_answer_not_saved``). Returns the alert the clinician has of it (new,
+    or the one already waiting), or None when there is none to raise."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         # The group's row lock makes two sends of one form raise one alert.
@@ -250,9 +251,9 @@ def risk_answer_taken_back(
             return None
         waiting = RiskAlert.objects.filter(
             member_id=member.pk, cohort=cohort, acknowledged_at__isnull=True
-        )
-        if waiting.exists():
-            return None
+        ).first()
+        if waiting is not None:
+            return waiting
         return _new_alert(
             member_id=member.pk, cohort=cohort, assessment=None, answer_saved=False, now=now
         )

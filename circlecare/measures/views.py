@@ -103,7 +103,7 @@ def _posted_risk_answer(request: HttpRequest) -> bool:
 #: was taken back still reaches the group's clinician; a form left open longer is not trusted.
 ASKED_SALT = "circlecare.measures.asked"
 ASKED_MAX_AGE = 2 * 24 * 3600
-TOLD_AFTER_TAKEN_BACK = (
+TOLD_THE_CLINICIAN = (
     "Your group's clinician or facilitator has been told how you answered the question about "
     "hurting yourself, so they can get in touch."
 )
@@ -125,15 +125,15 @@ def _alert_for_taken_back(request: HttpRequest, user: Any, pk: Any) -> bool:
         )
         if (assessment_id, member_id) != (int(pk), user.pk) or cohort_id is None:
             return False
-        risk_answer_taken_back(member=user, cohort_id=cohort_id, assessment_id=assessment_id)
+        alert = risk_answer_taken_back(
+            member=user, cohort_id=cohort_id, assessment_id=assessment_id
+        )
     except (signing.BadSignature, TypeError, ValueError):
         return False
     except Exception:  # the crisis page comes first, whatever fails here
         logger.exception("a risk answer on a questionnaire taken back could not raise an alert")
         return False
-    return RiskAlert.objects.filter(
-        member_id=user.pk, cohort_id=cohort_id, acknowledged_at__isnull=True
-    ).exists()
+    return alert is not None
 
 
 def risk_answer_from_signed_out(request: HttpRequest, user: Any) -> str | None:
@@ -157,11 +157,7 @@ def risk_answer_from_signed_out(request: HttpRequest, user: Any) -> str | None:
         logger.exception("a risk answer sent after signing out could not raise an alert")
     return (
         "You were signed out after a while without activity, so your answers couldn't be saved."
-        + (
-            " " + TOLD_AFTER_TAKEN_BACK
-            if told
-            else " Please sign in and answer again when you can."
-        )
+        + (" " + TOLD_THE_CLINICIAN if told else " Please sign in and answer again when you can.")
     )
 
 
@@ -184,7 +180,7 @@ def crisis_on_failure(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
                     return crisis_response(
                         request,
                         note="This questionnaire is no longer open, so your answers couldn't "
-                        "be saved. " + TOLD_AFTER_TAKEN_BACK,
+                        "be saved. " + TOLD_THE_CLINICIAN,
                     )
                 return crisis_response(request, saved=False)
             raise
