@@ -192,17 +192,15 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
         marked[key].add(row[2])
 
     def could_attend(key: tuple[int, int]) -> int:
-        """Held meetings the member had a seat for (``meetings.queries.roster_members``'s rule:
-        seated before it was over, not gone before it began), and any they are marked at."""
+        """Held meetings the member had a seat for (the attendance sheet's rule,
+        ``Enrollment.held_seat_during``), and any they are marked at."""
         mine = marked.get(key, set())
         return len(mine) + sum(
             1
             for meeting in held[key[0]]
             if meeting.pk not in mine
             and any(
-                seat.confirmed_at is not None
-                and seat.confirmed_at < meeting.over_at
-                and (seat.ended_at is None or seat.ended_at >= meeting.starts_at)
+                seat.held_seat_during(meeting.starts_at, meeting.over_at)
                 for seat in seats.get(key, [])
             )
         )

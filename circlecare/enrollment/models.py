@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -57,6 +59,15 @@ def removed_by_practice() -> Q:
         Q(status=EnrollmentStatus.REMOVED)
         & ~Q(end_reason__in=NOT_OWN_REMOVAL)
         & Q(readmitted_at__isnull=True)
+    )
+
+
+def seat_held_during(starts_at: datetime, over_at: datetime) -> Q:
+    """Places that held a seat at a meeting's time: confirmed before it was over, not ended
+    before it began. A member who later left keeps the meetings they had a seat for; one who
+    joined afterwards has none of them (``Enrollment.held_seat_during``, for one row)."""
+    return Q(confirmed_at__isnull=False, confirmed_at__lt=over_at) & (
+        Q(ended_at__isnull=True) | Q(ended_at__gte=starts_at)
     )
 
 
@@ -133,6 +144,14 @@ class Enrollment(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE
+
+    def held_seat_during(self, starts_at: datetime, over_at: datetime) -> bool:
+        """``seat_held_during``, for one row."""
+        return (
+            self.confirmed_at is not None
+            and self.confirmed_at < over_at
+            and (self.ended_at is None or self.ended_at >= starts_at)
+        )
 
     @property
     def bars_joining(self) -> bool:

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from circlecare import states
 from circlecare.accounts.models import User
-from circlecare.enrollment.models import GROUP_CANCELLED, Enrollment, EnrollmentStatus
+from circlecare.enrollment.models import (
+    GROUP_CANCELLED,
+    Enrollment,
+    EnrollmentStatus,
+    seat_held_during,
+)
 from circlecare.meetings.models import (
     Attendance,
     CalendarFeed,
@@ -108,11 +113,10 @@ def roster_members(meeting: Meeting) -> QuerySet[User]:
     already marked for it. So someone who later left keeps their place on the sheets of the
     meetings they had a seat for, and someone who joined afterwards is on none of them."""
     held_seat = Enrollment.objects.filter(
+        seat_held_during(meeting.starts_at, meeting.over_at),
         member=OuterRef("pk"),
         cohort_id=meeting.cohort_id,
-        confirmed_at__isnull=False,
-        confirmed_at__lt=meeting.over_at,
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gte=meeting.starts_at))
+    )
     marked = Attendance.objects.filter(member=OuterRef("pk"), meeting_id=meeting.pk)
     return User.objects.filter(Exists(held_seat) | Exists(marked))
 
