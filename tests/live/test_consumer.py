@@ -24,6 +24,7 @@ from circlecare.enrollment.models import Enrollment
 from circlecare.meetings.live.consumers import RoomConsumer
 from circlecare.meetings.live.models import RoomPresence, RoomRemoval
 from circlecare.meetings.models import Attendance, Meeting
+from circlecare.programs.models import Cohort
 from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -881,3 +882,84 @@ async def test_a_therapy_member_is_told_of_the_clinician_not_a_facilitator() -> 
     await member.send_json_to({"type": "end"})
     assert (await receive_until(member, "error"))["message"] == "Only a clinician can do that."
     await member.disconnect()
+
+
+# --- leaders changed while the meeting goes on ----------------------------------------------
+
+
+async def room_with_a_co_lead() -> dict[str, Any]:
+    """A meeting about to start: its lead, a co-lead, and two members who joined from the
+    meeting page."""
+    room = await make_room()
+    co_lead = await sync_to_async(UserFactory)(is_facilitator=True, display_name="Casey Co-lead")
+    room["cohort"].co_facilitator = co_lead
+    await room["cohort"].asave(update_fields=["co_facilitator"])
+    return {**room, "co_lead": co_lead}
+
+
+async def closed_code(comm: WebsocketCommunicator) -> int:
+    while (output := await comm.receive_output(timeout=WAIT))["type"] != "websocket.close":
+        pass
+    return int(output["code"])
+
+
+@pytest.mark.parametrize("action", ["admit", "admit_all", "ask_mute", "remove", "end"])
+async def test_a_co_lead_the_practice_took_off_the_group_cannot_act_from_a_socket_opened_before(
+    action: str, settings: Any
+) -> None:
+    """Between re-checks the socket still holds the co-lead's place it opened with: each of a
+    leader's actions asks the group as it is now, is refused, and changes nothing."""
+    settings.ROOM_RECHECK_SECONDS = 60  # the refusal is not the re-check's doing
+    room = await room_with_a_co_lead()
+    alex, blair = room["members"]
+    co, a, aw = await let_in(room["co_lead"], alex, room["meeting"])
+    b, bw = await enter(blair, room["meeting"])
+    await receive_until(b, "waiting")
+    await Cohort.objects.filter(pk=room["cohort"].pk).aupdate(co_facilitator=None)
+
+    await co.send_json_to(
+        {
+            "admit": {"type": "admit", "peer": bw["peer"]},
+            "admit_all": {"type": "admit_all"},
+            "ask_mute": {"type": "ask_mute", "peer": aw["peer"]},
+            "remove": {"type": "remove", "peer": aw["peer"], "reason": "Talking over others"},
+            "end": {"type": "end"},
+        }[action]
+    )
+    refused = await receive_until(co, "error")
+    assert refused == {
+        "type": "error",
+        "code": "forbidden",
+        "message": "You no longer lead this group, so you can't do that.",
+    }
+    # Nothing happened: Blair still waits, Alex is still in and was asked nothing, the meeting
+    # goes on.
+    assert await b.receive_nothing(timeout=0.5)
+    assert all(m["type"] not in {"mute_request", "removed", "ended"} for m in await drain(a))
+    assert not await RoomRemoval.objects.filter(meeting=room["meeting"]).aexists()
+    assert (await Meeting.objects.aget(pk=room["meeting"].pk)).ended_at is None
+    # And the socket lets go of the controls there and then.
+    assert (await receive_until(co, "role"))["facilitator"] is False
+    assert (await receive_until(co, "removed"))["reason"] == "not_leading"
+    assert await closed_code(co) == 4403
+    await asyncio.gather(a.disconnect(), b.disconnect())
+
+
+async def drain(comm: WebsocketCommunicator, quiet: float = 0.5) -> list[dict[str, Any]]:
+    """Every message that arrives until the socket has been quiet for ``quiet`` seconds."""
+    got = []
+    while not await comm.receive_nothing(timeout=quiet):
+        got.append(await comm.receive_json_from(timeout=WAIT))
+    return got
+
+
+async def test_the_regular_re_check_also_notices_a_leader_who_no_longer_leads() -> None:
+    """Should word of the change go astray (made some other way, or lost between servers), the
+    re-check every few seconds takes the controls away all the same."""
+    room = await room_with_a_co_lead()
+    co, _ = await enter(room["co_lead"], room["meeting"])
+    await receive_until(co, "admitted")
+    await Cohort.objects.filter(pk=room["cohort"].pk).aupdate(co_facilitator=None)
+    assert (await receive_until(co, "role"))["facilitator"] is False
+    assert (await receive_until(co, "removed"))["reason"] == "not_leading"
+    assert await closed_code(co) == 4403

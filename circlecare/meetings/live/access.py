@@ -139,7 +139,8 @@ def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
     """Once ``still_allowed`` says no: why, for the words the room shows. "ended" (the window
     closed, or a facilitator ended it), "cancelled", "moved" (to a later time, before it began),
     "signed_out" (the session this socket opened with is
-    over), "left" (they left the group), "place_ended" (the practice ended their place in it),
+    over), "not_leading" (a leader whom the practice no longer has leading the group),
+    "left" (they left the group), "place_ended" (the practice ended their place in it),
     "location" (a state the clinician cannot serve), "removed", or "away" (recorded as absent or excused meanwhile:
     joining again from the meeting page lets them back in)."""
     meeting = Meeting.objects.select_related("cohort__program").get(pk=access.meeting_id)
@@ -153,7 +154,8 @@ def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
     if not _signed_in(session_key):
         return "signed_out"
     if access.facilitator:
-        return "removed"
+        # The practice handed the group to someone else, or made them no longer its co-lead.
+        return "removed" if leads_now(access) else "not_leading"
     places = list(
         meeting.cohort.enrollments.filter(member_id=access.user_id)
         .order_by("-pk")
@@ -175,6 +177,19 @@ def why_out(access: Access, user: Any, session_key: str | None = None) -> str:
         status__in=[AttendanceStatus.ATTENDED, AttendanceStatus.LATE],
     )
     return "removed" if present.exists() else "away"
+
+
+def leads_now(access: Access) -> bool:
+    """Whether the person of this socket leads the meeting's group now, as its lead or co-lead.
+
+    Asked of the group as it is now: the socket's Access dates from when it opened, and the
+    practice may have handed the group to someone else, or changed its co-lead, since.
+    """
+    return (
+        Meeting.objects.filter(pk=access.meeting_id)
+        .filter(Q(cohort__lead_id=access.user_id) | Q(cohort__co_facilitator_id=access.user_id))
+        .exists()
+    )
 
 
 def _signed_in(session_key: str | None) -> bool:

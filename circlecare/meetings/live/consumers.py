@@ -8,7 +8,8 @@ Room state is kept in the consumers themselves and in channel-layer groups, so s
 share a room through the Redis layer:
 
 - ``live.<meeting>``        everyone admitted: broadcasts (joined, left, chat, hands, media state);
-- ``live.<meeting>.fac``    the facilitators: who is waiting;
+- ``live.<meeting>.fac``    the facilitators: who is waiting, and word that the group's leaders
+                            changed (each socket in it then asks whether it still leads);
 - ``live.<meeting>.wait``   everyone waiting: asked to announce themselves when a facilitator arrives;
 - ``live.p.<peer>``         one socket: signalling and facilitator actions aimed at it;
 - ``live.<meeting>.u.<user>`` one person's sockets, of which only the newest stays.
@@ -22,6 +23,7 @@ in the room see the old peer leave and the new one join, so nobody is in the mes
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
@@ -109,12 +111,19 @@ def too_deep(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def leaders_group(meeting_id: int) -> str:
+    """The channel-layer group of a meeting's leaders' sockets."""
+    return f"live.{meeting_id}.fac"
+
+
 def valid_peer(value: Any) -> bool:
     return isinstance(value, str) and len(value) == PEER_ID_LENGTH and value.isalnum()
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     access: room.Access | None = None
+    #: The server has closed this socket (or begun to): nothing more is re-checked or said.
+    shut = False
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -125,6 +134,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.presence_id: int | None = None
         self.seen_written: datetime | None = None
         self.watch: asyncio.Task[None] | None = None
+        self.shut = False
+        self.rechecking = asyncio.Lock()
         self.sent_at: list[float] = []
         self.chat_at: list[float] = []
         user = self.scope.get("user")
@@ -141,7 +152,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.peer = secrets.token_hex(PEER_ID_LENGTH // 2)
         m = self.access.meeting_id
         self.room_group = f"live.{m}"
-        self.fac_group = f"live.{m}.fac"
+        self.fac_group = leaders_group(m)
         self.wait_group = f"live.{m}.wait"
         self.peer_group = f"live.p.{self.peer}"
         self.person_group = f"live.{m}.u.{self.access.user_id}"
@@ -201,37 +212,80 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             self.presence_id = None
 
     async def _watch(self) -> None:
-        """Re-check the right to be here every few seconds: removal, the window closing, deactivation."""
-        assert self.access is not None
-        user = self.scope["user"]
-        session = self.scope.get("session")
-        session_key = getattr(session, "session_key", None)
+        """Re-check the right to be here every few seconds: removal, the window closing,
+        deactivation, and a leader whom the practice no longer has leading the group."""
         while True:
             await asyncio.sleep(settings.ROOM_RECHECK_SECONDS)
             try:
-                allowed = await database_sync_to_async(room.still_allowed)(
-                    self.access, user, session_key
-                )
-                why = (
-                    ""
-                    if allowed
-                    else await database_sync_to_async(room.why_out)(self.access, user, session_key)
-                )
+                if not await self._recheck():
+                    return
             except Exception:
                 # A database that did not answer this once (a restart, a dropped connection)
                 # must not end the re-checking for good: this socket would then stay for ever.
                 logger.warning("room re-check failed; trying again", exc_info=True)
-                continue
-            if not allowed:
-                over = why in {"ended", "cancelled", "moved"}  # for everyone, not only them
-                try:
-                    await self.send_json(
-                        {"type": "ended"} if why == "ended" else {"type": "removed", "reason": why}
-                    )
-                    await self.close(code=CLOSE_ENDED if over else CLOSE_REFUSED)
-                except Exception:  # the browser went away first: nothing left to tell it
-                    logger.debug("room socket closed before it could be told why", exc_info=True)
-                return
+
+    async def _recheck(self) -> bool:
+        """Ask again whether this socket may stay in the room, and whether it still leads the
+        group. Someone who no longer leads it loses the controls at once; someone who may no
+        longer be here at all is told why and the socket closes. False once it is closed.
+
+        The regular re-check and word that the group's leaders changed both come here, one at
+        a time, so that nobody is told twice."""
+        async with self.rechecking:
+            if self.shut or self.access is None:
+                return False
+            access = self.access
+            user = self.scope["user"]
+            session_key = getattr(self.scope.get("session"), "session_key", None)
+            allowed = await database_sync_to_async(room.still_allowed)(access, user, session_key)
+            why = (
+                ""
+                if allowed
+                else await database_sync_to_async(room.why_out)(access, user, session_key)
+            )
+            if access.facilitator and (
+                why == "not_leading"
+                or (allowed and not await database_sync_to_async(room.leads_now)(access))
+            ):
+                await self._step_down()
+            if allowed:
+                return True
+            over = why in {"ended", "cancelled", "moved"}  # for everyone, not only them
+            try:
+                await self.send_json(
+                    {"type": "ended"} if why == "ended" else {"type": "removed", "reason": why}
+                )
+                await self.close(code=CLOSE_ENDED if over else CLOSE_REFUSED)
+            except Exception:  # the browser went away first: nothing left to tell it
+                logger.debug("room socket closed before it could be told why", exc_info=True)
+            return False
+
+    async def _recheck_now(self) -> None:
+        """Re-check at once rather than at the next regular re-check, which still follows if
+        the database does not answer this time."""
+        try:
+            await self._recheck()
+        except Exception:
+            logger.warning("room re-check failed; the regular one will follow", exc_info=True)
+
+    async def _step_down(self) -> None:
+        """The person no longer leads the group: this socket stops acting for a leader, stops
+        hearing what only leaders hear, and the page takes the leaders' controls away."""
+        if self.access is None or not self.access.facilitator:
+            return
+        self.access = dataclasses.replace(self.access, facilitator=False)
+        await self.channel_layer.group_discard(self.fac_group, self.channel_name)
+        try:
+            await self.send_json(
+                {
+                    "type": "role",
+                    "facilitator": False,
+                    "message": "The practice has changed who leads this group, so you no "
+                    "longer have the controls for leading this meeting.",
+                }
+            )
+        except Exception:  # the browser went away first: nothing left to tell it
+            logger.debug("room socket closed before it could be told", exc_info=True)
 
     # --- from the browser ---------------------------------------------------------------------
 
@@ -270,6 +324,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if kind in FACILITATOR_ONLY and not (self.access and self.access.facilitator):
             await self._error("forbidden", f"Only a {leader} can do that.")
             return
+        if kind in FACILITATOR_ONLY and not await self._still_leads():
+            return
         if kind not in HANDLERS:
             await self._error("unknown", "That message wasn't understood.")
             return
@@ -277,6 +333,23 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._error("waiting", f"Please wait until a {leader} lets you in.")
             return
         await HANDLERS[kind](self, content)
+
+    async def _still_leads(self) -> bool:
+        """Asked of the group as it is now, at the moment of each leader's action: the practice
+        may have changed the group's leaders since this socket last checked. When not, the
+        action is refused and the socket stops acting for a leader at once."""
+        assert self.access is not None
+        try:
+            leads = await database_sync_to_async(room.leads_now)(self.access)
+        except Exception:
+            # Nothing only a leader may do is done unchecked.
+            logger.warning("could not check that a leader still leads", exc_info=True)
+            await self._error("busy", "That couldn't be done just now. Please try again.")
+            return False
+        if not leads:
+            await self._error("forbidden", "You no longer lead this group, so you can't do that.")
+            await self._recheck_now()
+        return leads
 
     async def on_signal(self, content: dict[str, Any]) -> None:
         target, data = content.get("to"), content.get("data")
@@ -450,6 +523,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "removed"})
             await self.close(code=CLOSE_REFUSED)
 
+    async def room_leaders(self, event: dict[str, Any]) -> None:
+        """The practice changed who leads the group: each leader's socket asks at once whether
+        its person still leads it, rather than keep the controls until the next re-check."""
+        if self.access is not None and self.access.facilitator and not self.gone:
+            await self._recheck_now()
+
     async def room_replace(self, event: dict[str, Any]) -> None:
         if event["channel"] == self.channel_name:
             return
@@ -561,6 +640,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         # Stop re-checking as soon as the server closes the socket, whoever notices first.
+        self.shut = True
         watch = getattr(self, "watch", None)
         if watch is not None and watch is not asyncio.current_task():
             watch.cancel()

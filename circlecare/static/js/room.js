@@ -97,7 +97,7 @@
     if (isFacilitator) {
       var mute = document.createElement("button");
       mute.type = "button";
-      mute.className = "btn btn-link";
+      mute.className = "btn btn-link room-lead-only";
       mute.textContent = "Ask to mute";
       // The name starts with the words on the button, so saying them (voice control) finds it.
       mute.setAttribute("aria-label", "Ask to mute " + name);
@@ -105,7 +105,7 @@
       // Removing someone is rare: its form waits behind a disclosure, with a label on view
       // (a placeholder would go when typing starts, and is cut short on a phone).
       var disclosure = document.createElement("details");
-      disclosure.className = "room-remove";
+      disclosure.className = "room-remove room-lead-only";
       var summary = document.createElement("summary");
       summary.textContent = "Remove\u2026";
       summary.setAttribute("aria-label", "Remove " + name + "\u2026");
@@ -356,6 +356,28 @@
     waitingChanged();
   }
 
+  /* The practice changed who leads the group, and this person no longer does: the controls
+     for leading the meeting go from the page (the server already refuses them). Taken out of
+     the page rather than hidden, so that neither a keyboard nor a screen reader finds them. */
+  function stepDown(text) {
+    if (!isFacilitator) return;
+    isFacilitator = false;
+    var focused = document.activeElement;
+    var controls = $("room-leave").parentNode;
+    // The hand button waits behind More for a leader; a member has it in the row.
+    if ($("room-hand")) controls.insertBefore($("room-hand"), $("room-leave"));
+    ["room-more", "room-more-controls", "room-waiting-alert", "room-waiting-panel"].forEach(function (id) {
+      var el = $(id);
+      if (el) el.remove();
+    });
+    Array.prototype.forEach.call(root.querySelectorAll(".room-lead-only"), function (el) { el.remove(); });
+    // Focus that was on a control now gone would be lost to the top of the page.
+    if (focused && focused !== document.body && focused !== document.activeElement) {
+      (document.body.contains(focused) ? focused : $("room-mic")).focus();
+    }
+    setStatus(text || "You no longer lead this group, so the controls for leading this meeting have gone.");
+  }
+
   /* --- chat -------------------------------------------------------------------------------- */
 
   function addChat(name, text, at, mine) {
@@ -450,6 +472,9 @@
       case "waiting_gone":
         removeWaiting(message.peer);
         break;
+      case "role":
+        if (message.facilitator === false) stepDown(message.message);
+        break;
       case "mute_request":
         setStatus("The " + leader + " asks you to mute your microphone. Use the Mute button below.");
         $("room-mic").focus();
@@ -462,7 +487,8 @@
           away: "The " + leader + " has recorded you as not at this meeting, so it has closed for you. If you are here, go back to the meeting page and join again.",
           cancelled: "This meeting has been cancelled, so it has closed. The meeting page shows the group's other meetings.",
           moved: "This meeting has been moved to another time, so it has closed for now. The meeting page shows the new time.",
-          signed_out: "You've signed out, so the meeting has closed here. Sign in again to come back to it."
+          signed_out: "You've signed out, so the meeting has closed here. Sign in again to come back to it.",
+          not_leading: "The practice has changed who leads this group, so the meeting has closed for you. If you think this is a mistake, please contact the practice."
         }[message.reason] || "You've been removed from this meeting. If you think this is a mistake, please contact the practice.");
         break;
       case "ended":
