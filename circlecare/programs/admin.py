@@ -282,6 +282,12 @@ class CohortAdmin(KeyedAutocompleteAdmin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Cohort, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if change and {"lead", "co_facilitator"} & set(form.changed_data):
+            # A meeting of the group may be going on: whoever no longer leads it loses the
+            # room's controls at once (after the admin's transaction commits).
+            from circlecare.meetings.live.services import leaders_changed
+
+            leaders_changed(cohort=obj)
         if change and "lead" in form.changed_data:
             # The group's open alerts go with it to its new lead (in the admin's transaction).
             from circlecare.measures.services import lead_changed

@@ -89,3 +89,28 @@ def test_only_someone_who_chose_to_leave_is_told_they_left(
     )
     assert not room.still_allowed(entry, member)
     assert room.why_out(entry, member) == said
+
+
+def test_word_that_the_leaders_changed_goes_after_commit_and_only_to_rooms_open_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from circlecare.meetings.live import services as live
+
+    cohort = CohortFactory()
+    open_now = meeting_at(cohort, timezone.now() + timedelta(minutes=2))
+    meeting_at(cohort, timezone.now() + timedelta(days=7), number=2)  # not open yet
+    cancelled = meeting_at(cohort, timezone.now() - timedelta(minutes=5), number=3)
+    Meeting.objects.filter(pk=cancelled.pk).update(status="cancelled")
+    assert open_now.is_joinable_at(timezone.now())
+    assert live.tell_rooms_leaders_changed(cohort.pk) == 1
+
+    told: list[int] = []
+    monkeypatch.setattr(live, "tell_rooms_leaders_changed", told.append)
+    with transaction.atomic():
+        live.leaders_changed(cohort=cohort)
+        assert told == []  # not while the change might still be undone
+    assert told == [cohort.pk]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        live.leaders_changed(cohort=cohort)
+        raise RuntimeError("the change failed")
+    assert told == [cohort.pk]

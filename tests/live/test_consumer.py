@@ -953,6 +953,52 @@ async def drain(comm: WebsocketCommunicator, quiet: float = 0.5) -> list[dict[st
     return got
 
 
+@pytest.mark.parametrize("change", ["co_lead_taken_off", "handed_to_another_lead"])
+async def test_changing_a_groups_leaders_takes_the_controls_from_an_open_socket_at_once(
+    change: str, settings: Any
+) -> None:
+    """The coordinator changes the group's leaders in the admin while the meeting is going on:
+    whoever no longer leads it hears so straight away, not at the next re-check, and, having no
+    place in the group otherwise, the room closes for them. The one who still leads keeps theirs."""
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.ROOM_RECHECK_SECONDS = 60  # nothing here waits for the re-check
+    room = await room_with_a_co_lead()
+    lead, co_lead = room["lead"], room["co_lead"]
+    fac, _ = await enter(lead, room["meeting"])
+    co, _ = await enter(co_lead, room["meeting"])
+    await receive_until(co, "admitted")
+    await receive_until(fac, "joined")
+    new_lead = await sync_to_async(UserFactory)(is_facilitator=True)
+    leaving, staying = (co, fac) if change == "co_lead_taken_off" else (fac, co)
+
+    @sync_to_async
+    def change_leaders() -> int:
+        client = Client()
+        client.force_login(UserFactory(is_staff=True))
+        cohort = room["cohort"]
+        return client.post(
+            reverse("admin:programs_cohort_change", args=[cohort.pk]),
+            {"name": cohort.name, "min_size": "1", "enrollment_deadline": "",
+             **({"lead": lead.pk, "co_facilitator": ""} if change == "co_lead_taken_off"
+                else {"lead": new_lead.pk, "co_facilitator": co_lead.pk})},
+        ).status_code  # fmt: skip
+
+    assert await change_leaders() == 302
+    role = await receive_until(leaving, "role", timeout=5)
+    assert role["facilitator"] is False and "no longer have the controls" in role["message"]
+    assert (await receive_until(leaving, "removed"))["reason"] == "not_leading"
+    assert await closed_code(leaving) == 4403
+    assert all(m["type"] != "role" for m in await drain(staying))
+    # The one still leading goes on leading.
+    member, mw = await enter(room["members"][0], room["meeting"])
+    await receive_until(staying, "waiting_peer")
+    await staying.send_json_to({"type": "admit", "peer": mw["peer"]})
+    await receive_until(member, "admitted")
+    await asyncio.gather(member.disconnect(), staying.disconnect())
+
+
 async def test_the_regular_re_check_also_notices_a_leader_who_no_longer_leads() -> None:
     """Should word of the change go astray (made some other way, or lost between servers), the
     re-check every few seconds takes the controls away all the same."""
