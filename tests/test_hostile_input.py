@@ -468,7 +468,13 @@ class Writes:
         return execute(sql, params, many, context)
 
 
-def run(name: str, role: str, w: W, probes: Iterator[Probe]) -> list[str]:
+def run(
+    name: str,
+    role: str,
+    w: W,
+    probes: Iterator[Probe],
+    error_shown: Callable[[HttpResponse], bool] = showed_an_error,
+) -> list[str]:
     user = w["users"].get(role)
     failures: list[str] = []
     client = Client(raise_request_exception=True)
@@ -495,7 +501,7 @@ def run(name: str, role: str, w: W, probes: Iterator[Probe]) -> list[str]:
         after = snapshot() if writes.seen else before
         if response.status_code >= 500:
             failures.append(f"{name} as {role}: {probe.label}: {response.status_code}")
-        elif showed_an_error(response):
+        elif error_shown(response):
             moved = changed(before, after)
             if moved:
                 failures.append(
@@ -759,4 +765,98 @@ def test_hostile_input_to_the_admin_is_refused_cleanly(label: str) -> None:
     if row is not None:
         change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
         failures += run(label, "coordinator", w, path_probes(change, takes_get=True))
+    assert not failures, "\n".join(failures)
+
+
+# ---------------------------------------------------------------------------------------------
+# The admin's add and change forms: each field made hostile in turn, the rest as the page filled
+# them in, as a coordinator (a superuser, so every form the admin has is reached)
+# ---------------------------------------------------------------------------------------------
+
+#: The values each field of an admin form is sent alone: text, number and date, by kind.
+ADMIN_EACH = ["a\x00b", str(2**63), "99999-01-01"]
+
+
+def admin_showed_an_error(response: HttpResponse) -> bool:
+    """The admin redirects only after it saved (a warning beside a saved change, such as a group
+    its lead is no longer licensed for, is not a refusal); its forms reach the template wrapped
+    (``AdminForm``, inline formsets), so their errors are read from the wrapped form."""
+    if 300 <= response.status_code < 400:
+        return False
+    if showed_an_error(response):
+        return True
+    for context in response.context or []:
+        for value in context.flatten().values() if hasattr(context, "flatten") else []:
+            wrapped = getattr(value, "form", None) or getattr(value, "formset", None)
+            if (
+                isinstance(wrapped, (BaseForm, BaseFormSet))
+                and wrapped.is_bound
+                and (any(wrapped.errors) or getattr(wrapped, "non_form_errors", list)())
+            ):
+                return True
+    return False
+
+
+def admin_form_probes(url: str, form: Form, others: list[str]) -> Iterator[Probe]:
+    base = {n: v for n, v in form.baseline().items() if n != "csrfmiddlewaretoken"}
+    buttons = {"_save", "_continue", "_addanother", "_saveasnew"}
+    names = [n for n in base if n not in buttons]
+
+    def post(data: Any, label: str) -> Probe:
+        return Probe(f"POST {label}", lambda c: c.post(url, data))
+
+    for value in [*ADMIN_VALUES, *others[:1]]:
+        yield post({**base, **dict.fromkeys(names, value)}, f"every field = {value[:20]!r}")
+    for name in names:
+        for value in [*ADMIN_EACH, *others[:1]]:
+            yield post({**base, name: value}, f"{name} = {value[:20]!r}")
+    raw = "&".join(f"{n}={SURROGATE}" for n in names)
+    yield Probe(
+        "POST lone surrogate",
+        lambda c: c.post(url, raw, content_type="application/x-www-form-urlencoded"),
+    )
+
+
+@pytest.mark.parametrize("which", ["add", "change"])
+@pytest.mark.parametrize("label", admin_models())
+def test_hostile_admin_forms_are_refused_cleanly(label: str, which: str) -> None:
+    from django.contrib import admin
+
+    model = apps.get_model(label)
+    opts = model._meta
+    w = site.world()
+    coordinator = w["users"]["coordinator"]
+    coordinator.is_superuser = True
+    coordinator.save(update_fields=["is_superuser"])
+    client = Client()
+    client.force_login(coordinator)
+    if which == "add":
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+    else:
+        row = model._default_manager.order_by("pk").first()
+        if row is None:
+            pytest.skip(f"{label}: the demo world has no row to change")
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+    page = client.get(url)
+    if page.status_code == 403:
+        model_admin = admin.site._registry[model]
+        request = page.wsgi_request
+        allowed = (
+            model_admin.has_add_permission(request)
+            if which == "add"
+            else model_admin.has_change_permission(request, row)
+            or model_admin.has_view_permission(request, row)
+        )
+        assert not allowed, f"{label}: the {which} form answers 403 to a superuser"
+        pytest.skip(f"{label}: the admin offers no {which} form")
+    assert page.status_code == 200, f"{label}: the {which} form answers {page.status_code}"
+    found = parse(urlsplit(url).path, page)
+    forms = [f for f in found.forms if f.method == "post" and same_path(f.action, url)]
+    if not forms:
+        pytest.skip(f"{label}: the {which} page is read-only")
+    others = others_ids(w)
+    failures: list[str] = []
+    for form in forms:
+        probes = admin_form_probes(url, form, others)
+        failures += run(label, "coordinator", w, probes, admin_showed_an_error)
     assert not failures, "\n".join(failures)

@@ -7,14 +7,17 @@ from allauth.usersessions.admin import UserSessionAdmin as BaseUserSessionAdmin
 from allauth.usersessions.models import UserSession
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.models import Group
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from circlecare.accounts.models import User
 from circlecare.accounts.services import SignedOutElsewhere, secure_after_password_change
+from circlecare.admin_autocomplete import KeyedAutocompleteAdmin
 
 
 class CreationForm(UserCreationForm):
@@ -30,7 +33,7 @@ class ChangeForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(KeyedAutocompleteAdmin, BaseUserAdmin):
     form = ChangeForm
     add_form = CreationForm
     ordering = ("email",)
@@ -119,3 +122,11 @@ admin.site.unregister(UserSession)
 @admin.register(UserSession)
 class UserSessionAdmin(BaseUserSessionAdmin):
     search_fields = ["user__email", "user__display_name", "ip"]
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(KeyedAutocompleteAdmin, BaseGroupAdmin):
+    """Django's, with its permission keys checked before they are looked up."""
