@@ -85,7 +85,7 @@ def test_every_email_subject_has_the_same_shape_and_no_clinical_content(settings
         token_hash="0" * 64,
         expires_at=timezone.now() + timedelta(days=3),
     )
-    send_partner_invite.call(invite.pk, "secret")
+    send_partner_invite.call(invite.pk)
     send_partner_invite_called_off.call(invite.pk)
     expected += [
         "circlecare: an invitation to join a group together",

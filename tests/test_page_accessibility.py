@@ -43,6 +43,7 @@ from tests import test_access_matrix as site
 from tests.care import test_access_matrix as care
 from tests.care.factories import CarePostFactory, ReflectionFactory, make_circle, make_match
 from tests.enrollment.factories import (
+    invite_partner,
     only_enrollment_steps,
     publish_consents,
     ready_member,
@@ -488,9 +489,7 @@ def _couples() -> list[Reader]:
         inviter.get(invite)
         inviter.post(invite, {"email": "not an address"})
         partner = ready_member()
-        sent, token = services.invite_partner(
-            member=inviter.user, cohort=cohort, email=partner.email
-        )
+        sent, token = invite_partner(member=inviter.user, cohort=cohort, email=partner.email)
         accepting = Reader(partner)
         accepting.get(reverse("enrollment:partner_accept", args=[token]))
         services.cancel_partner_invite(invite_id=sent.pk, member=inviter.user)

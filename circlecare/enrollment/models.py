@@ -293,7 +293,9 @@ class PartnerInvite(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="partner_invites_sent"
     )
     email = models.EmailField(max_length=254)
-    #: SHA-256 of the secret in the link; the secret itself is only ever in the e-mail.
+    #: SHA-256 of the secret in the link; the secret itself is only ever in the e-mail. The
+    #: e-mail task mints it (never the request, whose task arguments are stored in clear);
+    #: until then this hashes a secret nobody holds.
     token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(
         max_length=12, choices=PartnerInviteStatus.choices, default=PartnerInviteStatus.PENDING

@@ -1147,17 +1147,19 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invite_partner(
-    *, member: Any, cohort: Cohort, email: str, actor: Any = None
-) -> tuple[PartnerInvite, str]:
-    """Invite a partner by e-mail to join a couples group together. Returns the invite and secret."""
+def invite_partner(*, member: Any, cohort: Cohort, email: str, actor: Any = None) -> PartnerInvite:
+    """Invite a partner by e-mail to join a couples group together.
+
+    The secret in the invitation's link is not made here: the e-mail task mints it
+    (``issue_partner_invite_link``), so it never passes through the task queue, whose stored
+    arguments are kept in the database in clear. Until the e-mail goes out the invitation holds
+    the hash of a secret nobody has, and no link opens it."""
     email = (email or "").strip().lower()
     if not cohort.program.for_couples:
         raise InvalidTransition(NOT_FOR_COUPLES)
     if not email or email == member.email.lower():
         raise InvalidTransition("Please enter your partner's e-mail address.")
     _require_steps(member, cohort)
-    token = secrets.token_urlsafe(32)
     with transaction.atomic(durable=True):
         locked = _lock_cohort(cohort.pk)
         _require_open(locked)
@@ -1182,14 +1184,32 @@ def invite_partner(
             cohort=locked,
             inviter=member,
             email=email,
-            token_hash=_token_hash(token),
+            # Unique like every hash, and opened by no link: the secret is dropped here.
+            token_hash=_token_hash(secrets.token_urlsafe(32)),
             expires_at=timezone.now() + timedelta(days=PARTNER_INVITE_DAYS),
         )
         from circlecare.enrollment import tasks
 
         invite_id = invite.pk
-        transaction.on_commit(lambda: tasks.send_partner_invite.enqueue(invite_id, token))
-    return invite, token
+        transaction.on_commit(lambda: tasks.send_partner_invite.enqueue(invite_id))
+    return invite
+
+
+def issue_partner_invite_link(*, invite_id: int) -> str | None:
+    """Mint the secret for a waiting invitation's link and keep only its hash; the secret is
+    returned for the e-mail and kept nowhere else. ``None`` once the invitation no longer waits
+    (sent again, called off or accepted): it gets no link.
+
+    Each call replaces the secret, so an invitation has at most one link that opens it: the
+    one most recently minted. A second run of the e-mail task (queued again by hand, say) sends
+    a fresh link and the earlier e-mail's link stops opening it; a run that failed before its
+    e-mail went out leaves only a hash whose secret nobody holds."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic(durable=True):
+        issued = PartnerInvite.objects.filter(
+            pk=invite_id, status=PartnerInviteStatus.PENDING
+        ).update(token_hash=_token_hash(token))
+    return token if issued else None
 
 
 def cancel_partner_invite(*, invite_id: int, member: Any) -> PartnerInvite:

@@ -336,11 +336,24 @@ def _invite(invite_id: int, **where: Any) -> PartnerInvite | None:
 
 
 @task()
-def send_partner_invite(invite_id: int, token: str) -> int:
+def send_partner_invite(invite_id: int, legacy_token: str | None = None) -> int:
+    """E-mail the invited partner a link to accept.
+
+    The link's secret is minted here, not by the request that made the invitation, so that it
+    is never among the queued arguments, which the task table keeps in clear. Only its hash is
+    stored, on the invitation. Run again for the same invitation, the task mints a new secret
+    and the previous e-mail's link stops working: there is never more than one link that opens
+    an invitation.
+
+    ``legacy_token`` is only ever the secret that an earlier release queued along with the
+    invitation's id; it is ignored, and minting a new one makes it worthless. Never pass it."""
+    from circlecare.enrollment.services import issue_partner_invite_link
+
+    token = issue_partner_invite_link(invite_id=invite_id)
     invite = _invite(invite_id, status=PartnerInviteStatus.PENDING)
-    if invite is None:
-        # Sent again, cancelled or accepted before the worker reached it: its link would not
-        # work, and a newer invitation (if any) has its own e-mail.
+    if token is None or invite is None:
+        # Sent again, cancelled or accepted before the worker reached it: no link opens it,
+        # and a newer invitation (if any) has its own e-mail.
         return 0
     link = site_link("enrollment:partner_accept", token)
     # A partner who already has an account reads times in their own zone; anyone else in the

@@ -73,13 +73,18 @@ def test_the_catalog_counts_a_couples_group_in_couples(client: Client) -> None:
 def test_a_couples_group_with_one_free_seat_is_listed_as_full(client: Client) -> None:
     """Status and room agree with what joining would do: the waiting list, together."""
     from circlecare.enrollment import services
-    from tests.enrollment.factories import only_enrollment_steps, publish_consents, ready_member
+    from tests.enrollment.factories import (
+        invite_partner,
+        only_enrollment_steps,
+        publish_consents,
+        ready_member,
+    )
 
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=3)
     publish_consents()
     inviter, partner = ready_member(), ready_member()
     with only_enrollment_steps():
-        _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+        _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
         services.accept_partner_invite(token=token, member=partner)
     one = client.get(f"/api/v1/cohorts/{cohort.pk}").json()
     assert (one["status"], one["seats_left"], one["couples_left"]) == ("full", 1, 0)

@@ -10,7 +10,12 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from circlecare.enrollment.models import ConsentDocument, ConsentKind, ConsentSignature
+from circlecare.enrollment.models import (
+    ConsentDocument,
+    ConsentKind,
+    ConsentSignature,
+    PartnerInvite,
+)
 from tests.factories import UserFactory
 
 
@@ -61,3 +66,14 @@ def only_enrollment_steps() -> Iterator[None]:
         yield
     finally:
         steps._steps = saved
+
+
+def invite_partner(**arguments: Any) -> tuple[PartnerInvite, str]:
+    """``services.invite_partner``, then the link's secret minted as the e-mail task mints it
+    (without sending the e-mail): the invitation and the secret its e-mailed link holds."""
+    from circlecare.enrollment import services
+
+    invite = services.invite_partner(**arguments)
+    token = services.issue_partner_invite_link(invite_id=invite.pk)
+    assert token is not None
+    return invite, token

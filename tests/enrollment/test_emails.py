@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -10,7 +12,7 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from circlecare.enrollment import tasks
+from circlecare.enrollment import services, tasks
 from circlecare.enrollment.models import (
     DECLINED_OFFER,
     OFFERS_LAPSED,
@@ -224,12 +226,59 @@ def test_a_partner_with_an_account_reads_the_invitation_in_their_own_zone() -> N
         token_hash="hash",
         expires_at=timezone.now() + timedelta(days=14),
     )
-    tasks.send_partner_invite.call(invite.pk, "secret-token")
+    tasks.send_partner_invite.call(invite.pk)
     [message] = mail.outbox
     assert "starting Tue 9 Mar 2027, 4:00 pm PST (7:00 pm in New York)" in message.body
     assert "The link works until " in message.body and " PST." in message.body
-    assert f"{settings.SITE_URL}/my/partner/secret-token/" in message.body
+    assert services.invitation_by_link(_secret_in(message.body)) == invite
     assert message.body.endswith(f"\n\n{CRISIS}\n")
+
+
+def _secret_in(body: str) -> str:
+    """The secret in the invitation link of an e-mail."""
+    match = re.search(rf"{re.escape(settings.SITE_URL)}/my/partner/([^/\s]+)/\n", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_an_invitation_emailed_again_opens_only_by_the_newer_link() -> None:
+    """The task mints the link's secret, keeping only its hash: run twice for one invitation
+    (queued again by hand, say), it sends a new link and the earlier one stops opening it, so
+    there is never more than one link that does."""
+    invite = PartnerInvite.objects.create(
+        cohort=CohortFactory(program=ProgramFactory(for_couples=True)),
+        inviter=UserFactory(),
+        email="partner@example.org",
+        token_hash="hash",
+        expires_at=timezone.now() + timedelta(days=14),
+    )
+    assert tasks.send_partner_invite.call(invite.pk) == 1
+    assert tasks.send_partner_invite.call(invite.pk) == 1
+    earlier, newer = (_secret_in(m.body) for m in mail.outbox)
+    assert earlier != newer
+    assert services.invitation_by_link(earlier) is None
+    assert services.invitation_by_link(newer) == invite
+    invite.refresh_from_db()
+    assert invite.token_hash == hashlib.sha256(newer.encode()).hexdigest()
+
+
+def test_an_invitation_queued_with_its_secret_by_an_earlier_release_gets_a_new_one() -> None:
+    """Tasks queued before the e-mail task minted the secret carry it as a second argument.
+    Run now, it is ignored: the e-mail holds a new link, and the one in the queue opens
+    nothing."""
+    queued = "the-secret-an-earlier-release-queued"
+    invite = PartnerInvite.objects.create(
+        cohort=CohortFactory(program=ProgramFactory(for_couples=True)),
+        inviter=UserFactory(),
+        email="partner@example.org",
+        token_hash=hashlib.sha256(queued.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(days=14),
+    )
+    assert tasks.send_partner_invite.call(invite.pk, queued) == 1
+    [message] = mail.outbox
+    assert queued not in message.body
+    assert services.invitation_by_link(_secret_in(message.body)) == invite
+    assert services.invitation_by_link(queued) is None
 
 
 def test_each_coordinator_reads_the_under_minimum_alert_in_their_own_zone(settings: Any) -> None:
@@ -259,8 +308,10 @@ def test_an_invitation_cancelled_before_its_email_went_out_is_not_sent() -> None
         expires_at=timezone.now() + timedelta(days=14),
         status=PartnerInviteStatus.CANCELLED,
     )
-    assert tasks.send_partner_invite.call(invite.pk, "secret-token") == 0
+    assert tasks.send_partner_invite.call(invite.pk) == 0
     assert mail.outbox == []
+    invite.refresh_from_db()
+    assert invite.token_hash == "hash"  # no link minted for it
 
 
 def test_the_under_minimum_alert_does_not_count_an_open_offer_as_someone_in_the_group() -> None:

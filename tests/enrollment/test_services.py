@@ -30,6 +30,7 @@ from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramKin
 from circlecare.programs.services import set_for_couples
 from tests.enrollment.factories import (
     ConsentDocumentFactory,
+    invite_partner,
     publish_consents,
     ready_member,
     sign_all,
@@ -207,7 +208,7 @@ def _a_couple_one_of_whom_was_removed() -> tuple[Any, Any, Any, Any, list[Enroll
     cohort = CohortFactory(capacity=4, program__for_couples=True)
     coordinator = UserFactory(is_staff=True)
     inviter, partner = ready_member(), ready_member()
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     pair = services.accept_partner_invite(token=token, member=partner)
     services.remove(enrollment=pair[0], actor=coordinator, reason="Asked to")
     return cohort, coordinator, inviter, partner, pair
@@ -221,10 +222,10 @@ def test_a_member_the_practice_removed_cannot_come_back_as_half_of_a_couple() ->
         services.invite_partner(member=inviter, cohort=cohort, email="someone@example.org")
     # The partner's place ended with theirs, not for anything they did: they may come back.
     newcomer = ready_member()
-    _invite, token = services.invite_partner(member=partner, cohort=cohort, email=newcomer.email)
+    _invite, token = invite_partner(member=partner, cohort=cohort, email=newcomer.email)
     # But an invitation the removed member accepts does not seat them.
     other = ready_member()
-    _invite, token = services.invite_partner(member=other, cohort=cohort, email=inviter.email)
+    _invite, token = invite_partner(member=other, cohort=cohort, email=inviter.email)
     with pytest.raises(RemovedFromGroup):
         services.accept_partner_invite(token=token, member=inviter)
     assert not Enrollment.objects.filter(member=other).exists()
@@ -235,7 +236,7 @@ def test_a_member_let_back_in_may_come_back_as_half_of_a_couple() -> None:
     services.readmit(enrollment=pair[0], actor=coordinator)
     # Invited by someone else, they accept; and they may invite a partner themselves.
     other = ready_member()
-    _invite, token = services.invite_partner(member=other, cohort=cohort, email=inviter.email)
+    _invite, token = invite_partner(member=other, cohort=cohort, email=inviter.email)
     together = services.accept_partner_invite(token=token, member=inviter)
     assert [e.status for e in together] == [Status.CONFIRMED, Status.CONFIRMED]
     services.withdraw(enrollment=together[1])
@@ -602,7 +603,7 @@ def test_only_a_place_the_practice_ended_for_the_member_can_be_let_back_in() -> 
     services.cancel_cohort(cohort=cancelled, actor=coordinator)
     couples = CohortFactory(capacity=4, program__for_couples=True)
     inviter, partner = ready_member(), ready_member()
-    _invite, token = services.invite_partner(member=inviter, cohort=couples, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=couples, email=partner.email)
     pair = services.accept_partner_invite(token=token, member=partner)
     services.remove(enrollment=pair[0], actor=coordinator, reason="Asked to")
     events = AuditEvent.objects.count()
@@ -836,7 +837,7 @@ def couples_cohort(capacity: int) -> Any:
 def join_as_couple(cohort: Any) -> list[Enrollment]:
     inviter = ready_member()
     partner = ready_member()
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     return services.accept_partner_invite(token=token, member=partner)
 
 
@@ -988,9 +989,7 @@ def test_removing_one_partner_ends_the_couples_places_together(run_worker: Any) 
 def test_an_invite_is_only_for_the_address_it_was_sent_to() -> None:
     cohort = couples_cohort(capacity=4)
     inviter = ready_member()
-    _invite, token = services.invite_partner(
-        member=inviter, cohort=cohort, email="partner@example.org"
-    )
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email="partner@example.org")
     with pytest.raises(InviteInvalid):
         services.accept_partner_invite(token=token, member=ready_member())
     with pytest.raises(InviteInvalid):
@@ -1066,7 +1065,7 @@ def test_turning_couples_off_calls_off_invitations_and_tells_who_sent_them(
     cohort = couples_cohort(capacity=4)
     inviter = ready_member(display_name="Robin")
     partner = ready_member()
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     run_worker()
     mail.outbox.clear()
     done = services.change_for_couples(
@@ -1087,9 +1086,7 @@ def test_an_invitation_accepted_after_couples_were_turned_off_takes_no_seats() -
     cohort = couples_cohort(capacity=3)
     join_as_couple(cohort)
     partner = ready_member()
-    _invite, token = services.invite_partner(
-        member=ready_member(), cohort=cohort, email=partner.email
-    )
+    _invite, token = invite_partner(member=ready_member(), cohort=cohort, email=partner.email)
     with transaction.atomic():
         set_for_couples(program=cohort.program, for_couples=False)
     with pytest.raises(InvalidTransition) as refused:
@@ -1316,7 +1313,7 @@ def test_a_partner_accepting_is_told_plainly_when_the_inviter_may_not_join() -> 
     somewhere they do not), and no seat is taken for either."""
     cohort = _therapy_couples_cohort()
     inviter, partner = ready_member(home_state="NY"), ready_member(home_state="NY")
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     inviter.home_state = "TX"
     inviter.save(update_fields=["home_state"])
     with pytest.raises(NotEligible) as caught:
@@ -1338,7 +1335,7 @@ def test_a_partner_accepting_is_not_sent_to_sign_what_only_the_inviter_has_not()
     it, is told the step is their partner's, with no link to sign it again themselves."""
     cohort = couples_cohort(capacity=4)
     inviter, partner = ready_member(), ready_member()
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     ConsentDocumentFactory(version=2)
     sign_all(partner)
     with pytest.raises(StepRequired) as caught:
@@ -1356,10 +1353,10 @@ def test_a_couples_offer_says_plainly_when_the_partner_may_no_longer_join() -> N
     clinician serves: they are told their partner cannot join from there, and both offers stay."""
     cohort = _therapy_couples_cohort(capacity=2)
     seated = [ready_member(home_state="NY"), ready_member(home_state="NY")]
-    _i, token = services.invite_partner(member=seated[0], cohort=cohort, email=seated[1].email)
+    _i, token = invite_partner(member=seated[0], cohort=cohort, email=seated[1].email)
     first = services.accept_partner_invite(token=token, member=seated[1])
     waiting = [ready_member(home_state="NY"), ready_member(home_state="NY")]
-    _i, token = services.invite_partner(member=waiting[0], cohort=cohort, email=waiting[1].email)
+    _i, token = invite_partner(member=waiting[0], cohort=cohort, email=waiting[1].email)
     pair = services.accept_partner_invite(token=token, member=waiting[1])
     services.withdraw(enrollment=first[0])
     assert [status_of(e) for e in pair] == [Status.OFFERED, Status.OFFERED]
@@ -1401,8 +1398,8 @@ def test_taking_seats_together_calls_off_an_invitation_either_partner_still_had_
 
     cohort = couples_cohort(capacity=4)
     first, second, third = ready_member(), ready_member(), ready_member()
-    earlier, earlier_token = services.invite_partner(member=first, cohort=cohort, email=third.email)
-    _invite, token = services.invite_partner(member=second, cohort=cohort, email=first.email)
+    earlier, earlier_token = invite_partner(member=first, cohort=cohort, email=third.email)
+    _invite, token = invite_partner(member=second, cohort=cohort, email=first.email)
     services.accept_partner_invite(token=token, member=first)
     earlier.refresh_from_db()
     assert earlier.status == PartnerInviteStatus.CANCELLED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import time, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from circlecare.enrollment import services
 from circlecare.enrollment.consents import consents_missing
@@ -24,7 +26,7 @@ from circlecare.enrollment.errors import InviteInvalid
 from circlecare.enrollment.models import ConsentSignature, Enrollment, PartnerInvite
 from circlecare.meetings import services as meetings
 from circlecare.programs.models import Cohort, CohortStatus, ProgramKind
-from tests.enrollment.factories import publish_consents, ready_member
+from tests.enrollment.factories import invite_partner, publish_consents, ready_member
 from tests.factories import (
     CohortFactory,
     LicenseFactory,
@@ -723,7 +725,7 @@ def test_the_remove_page_says_a_couples_partner_leaves_too() -> None:
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
     inviter = ready_member(display_name="Ana")
     partner = ready_member(display_name="Bo", email="partner@example.org")
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     ana, _bo = services.accept_partner_invite(token=token, member=partner)
     client = client_for(UserFactory(is_staff=True))
     url = reverse("enrollment:remove", args=[ana.pk])
@@ -905,7 +907,7 @@ def test_the_inviter_sees_a_waiting_invitation_and_can_send_it_again_or_cancel_i
     first.refresh_from_db()
     assert first.status == "cancelled"
     # Once more through the service, which hands back the link's secret for the check below.
-    second, token = services.invite_partner(member=inviter, cohort=cohort, email="bo@example.org")
+    second, token = invite_partner(member=inviter, cohort=cohort, email="bo@example.org")
 
     # Nobody else can cancel it, and a wrong id changes nothing.
     cancel = reverse("enrollment:partner_invite_cancel", args=[second.pk])
@@ -946,7 +948,7 @@ def test_a_couple_joins_together_through_the_invitation() -> None:
     bad = client.post(url, {"email": "not an address"})
     assert bad.status_code == 400
     assert "field-error" in bad.content.decode()
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     accept_url = reverse("enrollment:partner_accept", args=[token])
     # Only the invited address can open it; anyone else gets the same 404 as a wrong link.
     assert client_for(ready_member()).get(accept_url).status_code == 404
@@ -986,6 +988,39 @@ def _link(body: str, path: str) -> str:
     match = re.search(rf"(?:https?://[^/\s\"]+)?({re.escape(path)}[^\s\"<]*)", body)
     assert match, body
     return html.unescape(match.group(1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_secret_in_an_invitation_link_is_never_kept_in_the_task_queue(
+    run_worker: Any,
+) -> None:
+    """The task table keeps what each task was queued with (and what it returned) in clear,
+    before and after the worker runs it: the invitation e-mail's task is queued with the
+    invitation's id alone, and its link's secret is in no task row, yet the link works."""
+    cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
+    inviter = ready_member(display_name="Ana")
+    partner = ready_member(email="partner@example.org")
+    sent = client_for(inviter).post(
+        reverse("enrollment:partner_invite", args=[cohort.pk]), {"email": partner.email}
+    )
+    assert sent.status_code == 302
+    invite = PartnerInvite.objects.get()
+    queued = DBTaskResult.objects.get(task_path__endswith=".send_partner_invite")
+    assert queued.args_kwargs == {"args": [invite.pk], "kwargs": {}}
+    run_worker()
+    [message] = [
+        m for m in mail.outbox if m.subject == "circlecare: an invitation to join a group together"
+    ]
+    invitation = _link(message.body, "/my/partner/")
+    secret = invitation.removeprefix("/my/partner/").strip("/")
+    assert len(secret) >= 40
+    stored = [
+        json.dumps([row.args_kwargs, row.return_value, row.traceback])
+        for row in DBTaskResult.objects.all()
+    ]
+    assert stored and not [row for row in stored if secret in row]
+    joined = client_for(partner).post(invitation, follow=True)
+    assert "You&#x27;ve joined together: you both have a seat." in joined.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -1051,7 +1086,7 @@ def test_a_new_partner_comes_back_to_the_invitation_after_confirming_their_addre
 def test_a_couple_joining_a_full_group_is_told_they_wait_together() -> None:
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=1)
     inviter, partner = ready_member(), ready_member(email="second@example.org")
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     page = client_for(partner).post(reverse("enrollment:partner_accept", args=[token]), follow=True)
     assert "on the waiting list together" in page.content.decode()
     assert set(Enrollment.objects.values_list("status", flat=True)) == {"waitlisted"}
@@ -1070,7 +1105,7 @@ def test_the_couples_next_step_says_what_accepting_will_do(
 ) -> None:
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=capacity)
     first, second = ready_member(), ready_member(email="first-partner@example.org")
-    _invite, token = services.invite_partner(member=first, cohort=cohort, email=second.email)
+    _invite, token = invite_partner(member=first, cohort=cohort, email=second.email)
     services.accept_partner_invite(token=token, member=second)
     inviter, partner = ready_member(), ready_member(email="partner@example.org")
     client = client_for(inviter)
@@ -1081,7 +1116,7 @@ def test_the_couples_next_step_says_what_accepting_will_do(
         assert "Take a seat" not in html and "seat left" not in html
     invite_page = client.get(reverse("enrollment:partner_invite", args=[cohort.pk]))
     assert ("waiting list together" in invite_page.content.decode()) == (outcome == "waitlisted")
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     accept_url = reverse("enrollment:partner_accept", args=[token])
     accept_page = client_for(partner).get(accept_url).content.decode()
     if outcome == "waitlisted":
@@ -1114,9 +1149,7 @@ def test_the_partner_of_someone_who_left_is_not_told_they_left() -> None:
     when their partner left, on My groups and on the roster, not that they left."""
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
     inviter, partner = ready_member(), ready_member(email="stays@example.org")
-    _invite, token = services.invite_partner(
-        member=inviter, cohort=cohort, email="stays@example.org"
-    )
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email="stays@example.org")
     services.accept_partner_invite(token=token, member=partner)
     services.withdraw(enrollment=Enrollment.objects.get(member=inviter))
     mine = html.unescape(client_for(partner).get(reverse("enrollment:my_groups")).content.decode())
@@ -1139,10 +1172,10 @@ def test_a_couples_offer_says_it_is_for_both_and_declining_ends_both_places() ->
     declines with a single press, and the decline says both have left the waiting list."""
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=3)
     first, first_partner = ready_member(), ready_member(email="one@example.org")
-    _invite, token = services.invite_partner(member=first, cohort=cohort, email="one@example.org")
+    _invite, token = invite_partner(member=first, cohort=cohort, email="one@example.org")
     services.accept_partner_invite(token=token, member=first_partner)
     inviter, partner = ready_member(), ready_member(email="two@example.org")
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email="two@example.org")
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email="two@example.org")
     services.accept_partner_invite(token=token, member=partner)
     services.withdraw(enrollment=Enrollment.objects.get(member=first))
     offer = Enrollment.objects.get(member=inviter)
@@ -1472,7 +1505,7 @@ def test_a_called_off_invitation_says_what_happened_and_where_to_go_next(
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
     inviter = ready_member(display_name="Ana")
     partner = ready_member(email="partner@example.org")
-    invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     url = reverse("enrollment:partner_accept", args=[token])
     partner_client = client_for(partner)
     assert "Join Ana" in partner_client.get(url).content.decode()
@@ -1495,9 +1528,7 @@ def test_a_called_off_invitation_says_what_happened_and_where_to_go_next(
 def test_an_accepted_invitation_opened_again_points_to_my_groups() -> None:
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
     partner = ready_member(email="partner@example.org")
-    _invite, token = services.invite_partner(
-        member=ready_member(), cohort=cohort, email=partner.email
-    )
+    _invite, token = invite_partner(member=ready_member(), cohort=cohort, email=partner.email)
     url = reverse("enrollment:partner_accept", args=[token])
     partner_client = client_for(partner)
     partner_client.post(url)
@@ -1514,7 +1545,7 @@ def test_an_invitation_called_off_while_its_page_is_open_says_so_on_accepting(
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
     inviter = ready_member()
     partner = ready_member(email="partner@example.org")
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     url = reverse("enrollment:partner_accept", args=[token])
     partner_client = client_for(partner)
     assert partner_client.get(url).status_code == 200
@@ -1552,7 +1583,7 @@ def test_a_partner_who_cannot_join_from_where_they_live_is_shown_next_steps(
     circle = CohortFactory(program=ProgramFactory(kind=ProgramKind.CARE_CIRCLE), name="Open circle")
     inviter = ready_member(display_name="Ana", home_state="NY")
     partner = ready_member(email="partner@example.org", home_state=partner_lives)
-    invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     url = reverse("enrollment:partner_accept", args=[token])
     with django_capture_on_commit_callbacks(execute=False) as told:
         refused = client_for(partner).post(url)
@@ -1586,7 +1617,7 @@ def test_a_partner_with_a_step_to_do_is_only_sent_to_it_and_the_inviter_is_not_t
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), capacity=4)
     inviter = ready_member()
     partner = UserFactory(email="partner@example.org")  # has not signed the agreements
-    invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     refused = client_for(partner).post(reverse("enrollment:partner_accept", args=[token]))
     assert refused.status_code == 409
     assert 'data-testid="alternatives"' not in refused.content.decode()

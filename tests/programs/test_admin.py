@@ -12,7 +12,12 @@ from django.urls import reverse
 
 from circlecare.enrollment import services
 from circlecare.programs.models import CohortStatus, Program
-from tests.enrollment.factories import only_enrollment_steps, publish_consents, ready_member
+from tests.enrollment.factories import (
+    invite_partner,
+    only_enrollment_steps,
+    publish_consents,
+    ready_member,
+)
 from tests.factories import CohortFactory, ProgramFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +48,7 @@ def test_a_coordinator_switches_couples_off_and_the_group_opens() -> None:
     publish_consents()
     cohort = CohortFactory(program=ProgramFactory(for_couples=True), name="Fridays", capacity=3)
     inviter, partner = ready_member(), ready_member()
-    _invite, token = services.invite_partner(member=inviter, cohort=cohort, email=partner.email)
+    _invite, token = invite_partner(member=inviter, cohort=cohort, email=partner.email)
     services.accept_partner_invite(token=token, member=partner)
     cohort.refresh_from_db()
     assert cohort.status == CohortStatus.FULL  # one seat left: no room for a couple
