@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -52,3 +53,38 @@ def test_open_couples_groups_with_no_room_for_a_couple_become_full() -> None:
     ]
     # Run again: nothing left to change.
     assert writes(run_python(*FULL)) == []
+
+
+SCRUB = ("enrollment", "0009_scrub_partner_invite_task_secrets", "scrub")
+
+
+def test_finished_invitation_email_tasks_no_longer_hold_the_link_secret() -> None:
+    """Tasks the previous release queued with the invitation's link secret: those finished
+    keep only the invitation's id; those still to run, and other tasks, are left as they are."""
+    from django_tasks_db.models import DBTaskResult
+
+    from circlecare.enrollment import tasks
+
+    def queued(task: Any, *args: Any, status: str) -> Any:
+        row = DBTaskResult.objects.get(pk=task.enqueue(*args).id)
+        DBTaskResult.objects.filter(pk=row.pk).update(status=status)
+        return row.pk
+
+    sent = queued(tasks.send_partner_invite, 1, "secret-sent", status="SUCCESSFUL")
+    failed = queued(tasks.send_partner_invite, 2, "secret-failed", status="FAILED")
+    waiting = queued(tasks.send_partner_invite, 3, "secret-waiting", status="READY")
+    running = queued(tasks.send_partner_invite, 4, "secret-running", status="RUNNING")
+    fresh = queued(tasks.send_partner_invite, 5, status="SUCCESSFUL")
+    other = queued(tasks.send_enrollment_email, 6, "confirmed", status="SUCCESSFUL")
+    run_python(*SCRUB)
+    stored = dict(DBTaskResult.objects.values_list("pk", "args_kwargs"))
+    assert [stored[pk]["args"] for pk in (sent, failed, waiting, running, fresh, other)] == [
+        [1],
+        [2],
+        [3, "secret-waiting"],
+        [4, "secret-running"],
+        [5],
+        [6, "confirmed"],
+    ]
+    # Run again: nothing left to change.
+    assert writes(run_python(*SCRUB)) == []
