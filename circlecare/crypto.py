@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import connections, models
 
 PREFIX = "v1"
 
@@ -117,6 +118,24 @@ def encrypt_column(connection: Any, table: str, column: str, *, reverse: bool = 
                 )
                 changed += 1
             last = rows[-1][0]
+
+
+def encrypt_fields(
+    apps: Any, app_label: str, fields: Iterable[tuple[str, str]], *, reverse: bool = False
+) -> int:
+    """``encrypt_column`` for each ``(model name, field name)`` of ``app_label``, on the models
+    as a migration sees them (``apps``): the data step of a migration that turns text fields
+    into ``EncryptedTextField``. Returns how many values it changed."""
+    changed = 0
+    for model_name, field_name in fields:
+        model = apps.get_model(app_label, model_name)
+        changed += encrypt_column(
+            connections[model.objects.db],
+            model._meta.db_table,
+            model._meta.get_field(field_name).column,
+            reverse=reverse,
+        )
+    return changed
 
 
 class EncryptedTextField(models.TextField):
