@@ -104,8 +104,10 @@ class CarePost(models.Model):
     )
     kind = models.CharField(max_length=8, choices=PostKind.choices)
     support = models.CharField(max_length=16, choices=Support.choices)
-    title = models.CharField(max_length=TITLE_MAX)
-    details = models.TextField(max_length=DETAILS_MAX, blank=True)
+    # A member's own words about what they need or can give: encrypted at rest, so never
+    # searched, filtered or ordered by in the database.
+    title = EncryptedTextField(max_length=TITLE_MAX)
+    details = EncryptedTextField(max_length=DETAILS_MAX, blank=True)
     when_text = models.CharField("when", max_length=WHEN_MAX, blank=True)
     when_date = models.DateField("on a date", null=True, blank=True)
     where = models.CharField("roughly where", max_length=WHERE_MAX, blank=True)
@@ -204,7 +206,8 @@ class CareMatch(models.Model):
         related_name="+",
         help_text="Who called it off, or who left the group.",
     )
-    thanks = models.CharField(max_length=THANKS_MAX, blank=True)
+    #: Encrypted at rest, as the post's own words are.
+    thanks = EncryptedTextField(max_length=THANKS_MAX, blank=True)
     thanked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -16,8 +16,11 @@ from circlecare.audit.services import record
 from circlecare.care import tasks
 from circlecare.care.errors import CannotRespond, LeadersDoNotPost, NotOnBoard
 from circlecare.care.models import (
+    DETAILS_MAX,
     REASON_MAX,
     RESOLUTION_NOTE_MAX,
+    THANKS_MAX,
+    TITLE_MAX,
     BlockKind,
     CallOff,
     CareBoardSetting,
@@ -117,6 +120,12 @@ def create_post(
     *, cohort: Cohort, draft: PostDraft, actor: User, now: datetime | None = None
 ) -> CarePost:
     """A member posts an offer or a request, at most ``POSTS_PER_DAY`` in any 24 hours."""
+    # The columns are encrypted text, which the database does not hold to a length: the limits
+    # the form shows are kept here for every caller.
+    if len(draft.title) > TITLE_MAX:
+        raise InvalidTransition(f"Please keep the title to {TITLE_MAX} characters or fewer.")
+    if len(draft.details) > DETAILS_MAX:
+        raise InvalidTransition(f"Please keep the details to {DETAILS_MAX} characters or fewer.")
     if not is_member(actor, cohort) or not can_see_board(actor, cohort):
         if cohort.is_led_by(actor) and can_see_board(actor, cohort):
             raise LeadersDoNotPost()
@@ -139,17 +148,20 @@ def create_post(
             "author": actor,
             "kind": draft.kind,
             "support": draft.support,
-            "title": draft.title,
-            "details": draft.details,
             "when_text": draft.when_text,
             "when_date": draft.when_date,
             "where": draft.where,
         }
         # A post its author has since closed is not on the board any more: posting it again
-        # (after closing it by mistake, say) is a new post.
-        same = CarePost.objects.filter(
+        # (after closing it by mistake, say) is a new post. The title and details are
+        # encrypted, so they are compared here rather than in the query.
+        recent_same = CarePost.objects.filter(
             **fields, status=PostStatus.OPEN, created_at__gte=now - RESUBMIT_WINDOW
-        ).first()
+        ).order_by("-created_at", "-pk")
+        same = next(
+            (p for p in recent_same if (p.title, p.details) == (draft.title, draft.details)),
+            None,
+        )
         if same is not None:
             return same
         recent = CarePost.objects.filter(author=actor, created_at__gte=now - timedelta(days=1))
@@ -158,7 +170,7 @@ def create_post(
                 f"You've shared {POSTS_PER_DAY} posts in the last day, which is the most for one "
                 "day. Your posts are still on the board; you can add more tomorrow."
             )
-        post = CarePost.objects.create(**fields)
+        post = CarePost.objects.create(**fields, title=draft.title, details=draft.details)
     return post
 
 
@@ -331,6 +343,8 @@ def send_thanks(
             )
         if not text:
             raise InvalidTransition("Please write a few words of thanks.")
+        if len(text) > THANKS_MAX:
+            raise InvalidTransition(f"Please keep your thanks to {THANKS_MAX} characters or fewer.")
         match.thanks = text
         match.thanked_at = now or timezone.now()
         match.save(update_fields=["thanks", "thanked_at"])

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from circlecare.care.models import CarePost, CareReport, Reflection
+from circlecare.care.models import CareMatch, CarePost, CareReport, Reflection
 from circlecare.clinic.models import GroupNote
 from circlecare.clinic.services import create_individual_notes, save_group_note
 from circlecare.enrollment.models import Enrollment
@@ -24,7 +24,7 @@ from circlecare.inquiries.models import Inquiry
 from circlecare.measures.models import Assessment, RiskAlert
 from circlecare.meetings.live.models import RoomRemoval
 from circlecare.meetings.models import Attendance
-from tests.care.factories import CarePostFactory
+from tests.care.factories import CarePostFactory, make_match
 from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
 from tests.meetings.factories import meeting_at
 
@@ -42,6 +42,9 @@ RESOLUTION = "CANARY-RESOLUTION-b1f9"
 GOODBYE = "CANARY-GOODBYE-6e20"
 ACTION = "CANARY-ACTION-c7a5"
 REMOVAL = "CANARY-REMOVAL-0d93"
+POST_TITLE = "CANARY-POST-TITLE-5a17"
+POST_DETAILS = "CANARY-POST-DETAILS-9e42"
+THANKS = "CANARY-THANKS-d3c8"
 #: Each canary, the table it is planted in, and how the application reads it back.
 CANARIES = {
     NOTE: "clinic_groupnote",
@@ -56,6 +59,9 @@ CANARIES = {
     HIDDEN: "care_carepost",
     REPORT: "care_carereport",
     RESOLUTION: "care_carereport",
+    POST_TITLE: "care_carepost",
+    POST_DETAILS: "care_carepost",
+    THANKS: "care_carematch",
 }
 
 
@@ -86,8 +92,10 @@ def plant() -> None:
         meeting=meeting, user=member, removed_by=cohort.lead, reason=f"Because {ROOM_REMOVAL}"
     )
     post = CarePostFactory(
-        cohort=cohort, hidden_at=timezone.now(), hidden_by=cohort.lead, hidden_reason=HIDDEN
-    )
+        cohort=cohort, hidden_at=timezone.now(), hidden_by=cohort.lead, hidden_reason=HIDDEN,
+        title=f"Help {POST_TITLE}", details=f"Because {POST_DETAILS}",
+    )  # fmt: skip
+    make_match(post, UserFactory(), thanks=f"Thank you {THANKS}")
     CareReport.objects.create(
         post=post, reporter=UserFactory(), reason=f"Worried {REPORT}",
         resolved_at=timezone.now(), resolved_by=cohort.lead, resolution_note=RESOLUTION,
@@ -109,6 +117,9 @@ def read_back() -> dict[str, str]:
         INQUIRY_NOTE: inquiry.coordinator_notes,
         ROOM_REMOVAL: RoomRemoval.objects.get().reason,
         HIDDEN: CarePost.objects.get().hidden_reason,
+        POST_TITLE: CarePost.objects.get().title,
+        POST_DETAILS: CarePost.objects.get().details,
+        THANKS: CareMatch.objects.get().thanks,
         REPORT: report.reason,
         RESOLUTION: report.resolution_note,
     }
