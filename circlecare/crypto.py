@@ -129,12 +129,17 @@ def encrypt_fields(
     changed = 0
     for model_name, field_name in fields:
         model = apps.get_model(app_label, model_name)
+        connection = connections[model.objects.db]
         changed += encrypt_column(
-            connections[model.objects.db],
+            connection,
             model._meta.db_table,
             model._meta.get_field(field_name).column,
             reverse=reverse,
         )
+        # A row updated twice in one transaction (two of its fields) leaves the checks of its
+        # foreign keys pending, and PostgreSQL will not alter a table with checks pending, as
+        # the way back does next: run them now.
+        connection.check_constraints(table_names=[model._meta.db_table])
     return changed
 
 
