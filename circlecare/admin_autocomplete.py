@@ -9,7 +9,7 @@ and re-shown as nothing chosen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -37,17 +37,19 @@ class KeyedAutocompleteSelect(AutocompleteSelect):
 
 
 class KeyedMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def _check_values(self, value: Iterable[Any]) -> Any:
-        opts = self.queryset.model._meta
-        key = opts.get_field(self.to_field_name) if self.to_field_name else opts.pk
-        for item in value:
-            if not is_key(key, item):
-                raise ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": item},
-                )
-        return super()._check_values(value)
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and self.queryset is not None:
+            opts = self.queryset.model._meta
+            key = opts.get_field(self.to_field_name) if self.to_field_name else opts.pk
+            assert key is not None
+            for item in value:
+                if not is_key(key, item):
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": item},
+                    )
+        return super().clean(value)
 
 
 class KeyedAutocompleteAdmin(BaseModelAdmin):

@@ -128,5 +128,5 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(KeyedAutocompleteAdmin, BaseGroupAdmin):
+class GroupAdmin(KeyedAutocompleteAdmin, BaseGroupAdmin):  # type: ignore[misc]  # stubs' generics
     """Django's, with its permission keys checked before they are looked up."""
