@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, models
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from circlecare.care.models import CareReport
@@ -134,3 +135,31 @@ def test_why_staff_removed_a_member_moves_out_of_end_reason_encrypted() -> None:
     run_python(*REMOVAL_REASON, "move_back")
     removed.refresh_from_db()
     assert (removed.end_reason, removed.removal_reason) == ("Threatened another member", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_past_the_encryption_restores_rows_with_two_encrypted_fields() -> None:
+    """Decrypting two fields of one row updates it twice in one transaction; on PostgreSQL that
+    left its foreign-key checks pending, and the column could not then be narrowed again. Back
+    past each encryption and forward again, with such rows."""
+    enrollment = EnrollmentFactory()
+    post = CarePostFactory(cohort=enrollment.cohort)
+    report = CareReport.objects.create(
+        post=post, reporter=UserFactory(), reason="They sound unsafe tonight",
+        resolved_at=timezone.now(), resolution_note="Called them; they are safe",
+    )  # fmt: skip
+    inquiry = InquiryFactory(message="I was in hospital", coordinator_notes="Evening group")
+    before = [("care", "0006_call_off_when_post_hidden"), ("inquiries", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    leaves = [key for key in executor.loader.graph.leaf_nodes() if key[0] in {"care", "inquiries"}]
+    try:
+        executor.migrate(before)
+        assert raw(report, "reason") == "They sound unsafe tonight"
+        assert raw(report, "resolution_note") == "Called them; they are safe"
+        assert raw(inquiry, "coordinator_notes") == "Evening group"
+    finally:
+        MigrationExecutor(connection).migrate(leaves)
+    assert is_encrypted(raw(report, "resolution_note"))
+    assert is_encrypted(raw(inquiry, "message"))
+    report.refresh_from_db()
+    assert report.resolution_note == "Called them; they are safe"

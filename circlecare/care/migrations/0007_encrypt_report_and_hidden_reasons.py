@@ -3,7 +3,7 @@ kept encrypted at rest, as notes are; the rows written before are encrypted here
 
 from typing import Any
 
-from django.db import connections, migrations
+from django.db import migrations
 
 import circlecare.crypto
 
@@ -11,11 +11,7 @@ FIELDS = (("CarePost", "hidden_reason"), ("CareReport", "reason"), ("CareReport"
 
 
 def encrypt(apps: Any, schema_editor: Any, *, reverse: bool = False) -> None:
-    for model_name, field in FIELDS:
-        model = apps.get_model("care", model_name)
-        circlecare.crypto.encrypt_column(
-            connections[model.objects.db], model._meta.db_table, field, reverse=reverse
-        )
+    circlecare.crypto.encrypt_fields(apps, "care", FIELDS, reverse=reverse)
 
 
 def decrypt(apps: Any, schema_editor: Any) -> None:

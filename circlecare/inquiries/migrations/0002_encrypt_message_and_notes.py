@@ -3,7 +3,7 @@ rest (a message can hold a disclosure); the rows written before are encrypted he
 
 from typing import Any
 
-from django.db import connections, migrations
+from django.db import migrations
 
 import circlecare.crypto
 
@@ -11,11 +11,9 @@ FIELDS = ("message", "coordinator_notes")
 
 
 def encrypt(apps: Any, schema_editor: Any, *, reverse: bool = False) -> None:
-    model = apps.get_model("inquiries", "Inquiry")
-    for field in FIELDS:
-        circlecare.crypto.encrypt_column(
-            connections[model.objects.db], model._meta.db_table, field, reverse=reverse
-        )
+    circlecare.crypto.encrypt_fields(
+        apps, "inquiries", [("Inquiry", field) for field in FIELDS], reverse=reverse
+    )
 
 
 def decrypt(apps: Any, schema_editor: Any) -> None:

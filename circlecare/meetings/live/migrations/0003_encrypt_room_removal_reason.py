@@ -3,16 +3,13 @@ rows written before are encrypted here."""
 
 from typing import Any
 
-from django.db import connections, migrations
+from django.db import migrations
 
 import circlecare.crypto
 
 
 def encrypt(apps: Any, schema_editor: Any, *, reverse: bool = False) -> None:
-    model = apps.get_model("live", "RoomRemoval")
-    circlecare.crypto.encrypt_column(
-        connections[model.objects.db], model._meta.db_table, "reason", reverse=reverse
-    )
+    circlecare.crypto.encrypt_fields(apps, "live", [("RoomRemoval", "reason")], reverse=reverse)
 
 
 def decrypt(apps: Any, schema_editor: Any) -> None:
