@@ -122,6 +122,8 @@ def create_post(
     """A member posts an offer or a request, at most ``POSTS_PER_DAY`` in any 24 hours."""
     # The columns are encrypted text, which the database does not hold to a length: the limits
     # the form shows are kept here for every caller.
+    if not draft.title.strip():
+        raise InvalidTransition("Please say in a few words what you're offering or asking.")
     if len(draft.title) > TITLE_MAX:
         raise InvalidTransition(f"Please keep the title to {TITLE_MAX} characters or fewer.")
     if len(draft.details) > DETAILS_MAX:

@@ -562,3 +562,12 @@ def test_every_post_on_a_board_is_counted_and_paged() -> None:
     assert page["count"] == 201
     assert [p["id"] for p in page["items"]] == [posts[0].pk]
     assert len(queries.board_posts(practice.member, practice.cohort)) == 200
+
+
+def test_a_title_of_only_spaces_is_refused_and_nothing_is_saved() -> None:
+    practice = make_practice()
+    body = {"kind": "request", "support": "conversation", "title": " \n "}
+    response = Api(practice.member).post(f"{URL}/groups/{practice.cohort.pk}/posts", body)
+    assert response.status_code == 422
+    assert "in a few words" in response.json()["detail"]["title"][0]
+    assert not CarePost.objects.exists()

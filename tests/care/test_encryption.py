@@ -57,12 +57,13 @@ def test_the_words_are_not_in_the_clear_in_the_database() -> None:
 def test_the_length_limits_still_hold_without_the_database_holding_them() -> None:
     circle = make_circle(2)
     asker, helper = circle.members
-    for title, details, word in (
-        ("x" * (TITLE_MAX + 1), "", "title"),
-        ("A walk", "x" * (DETAILS_MAX + 1), "details"),
+    for title, details, message in (
+        ("x" * (TITLE_MAX + 1), "", "keep the title to"),
+        ("A walk", "x" * (DETAILS_MAX + 1), "keep the details to"),
+        (" \n ", "A title of only spaces says nothing", "say in a few words"),
     ):
         draft = services.PostDraft(kind="request", support="walk", title=title, details=details)
-        with pytest.raises(InvalidTransition, match=f"keep the {word} to"):
+        with pytest.raises(InvalidTransition, match=message):
             services.create_post(cohort=circle.cohort, draft=draft, actor=asker)
     assert not CarePost.objects.exists()
 
