@@ -487,8 +487,8 @@ def planned_assessments(cohort: Cohort) -> list[tuple[str, str, int, datetime]]:
     the weekly pattern only before meetings exist. Week 1 has no weekly questionnaire: the
     intake is the baseline. Weeks 2 to the last but one are weekly, due from 48 hours before
     the meeting; the last week's is the final one. A check-in is due at the end of every
-    meeting that is not cancelled; a cancelled week's questionnaires stay due by its date, so
-    measurement keeps its weekly rhythm.
+    meeting that is not cancelled (as its leader ended it, when that was early); a cancelled
+    week's questionnaires stay due by its date, so measurement keeps its weekly rhythm.
     """
     return _plan(cohort, meeting_weeks(cohort))
 
@@ -506,7 +506,7 @@ def _plan(cohort: Cohort, weeks: list[MeetingWeek]) -> list[tuple[str, str, int,
             opens = meeting.starts_at - WEEKLY_OPENS_BEFORE
             plan.extend((code, occasion, week, opens) for code in codes)
         if checkin and not meeting.cancelled:
-            plan.append((CHECKIN_CODE, Occasion.CHECKIN, week, meeting.ends_at))
+            plan.append((CHECKIN_CODE, Occasion.CHECKIN, week, meeting.over_at))
     return plan
 
 
@@ -620,7 +620,7 @@ def schedule_due_assessments(*, cohort: Cohort, now: datetime | None = None) -> 
         )
     )
     member_ids = list(seated)
-    ended = {w.number: w.ends_at for w in weeks}
+    ended = {w.number: w.over_at for w in weeks}
     away = set(
         Attendance.objects.filter(meeting__cohort=cohort, status__in=AWAY).values_list(
             "member_id", "meeting__number"

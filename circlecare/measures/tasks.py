@@ -80,6 +80,19 @@ def schedule_and_remind() -> int:
 
 
 @task()
+def schedule_cohort(cohort_id: int) -> int:
+    """Bring one group's questionnaires and check-ins in line with its meetings now, rather than
+    at the next sweep: a meeting its leader ended early makes its check-in due at once."""
+    from circlecare.measures.services import schedule_due_assessments
+    from circlecare.programs.models import Cohort
+
+    cohort = Cohort.objects.select_related("program").filter(pk=cohort_id).first()
+    if cohort is None:
+        return 0
+    return schedule_due_assessments(cohort=cohort)
+
+
+@task()
 def send_reminder(member_id: int, count: int) -> int:
     from django.contrib.auth import get_user_model
 

@@ -27,7 +27,10 @@ class MeetingWeek:
 
     number: int
     starts_at: datetime
+    #: When it is planned to end.
     ends_at: datetime
+    #: When it was (or will be) over: `ends_at`, or earlier when its leader ended it early.
+    over_at: datetime
     cancelled: bool = False
 
 
@@ -49,7 +52,7 @@ def meeting_weeks(cohort: Cohort, meetings: Iterable[Meeting] | None = None) -> 
         meetings = stored_meetings(cohort)
     if meetings is None:
         meetings = Meeting.objects.filter(cohort_id=cohort.pk).only(
-            "number", "starts_at", "ends_at", "status"
+            "number", "starts_at", "ends_at", "ended_at", "status"
         )
     rows = sorted(meetings, key=lambda m: m.number)
     if rows:
@@ -58,13 +61,14 @@ def meeting_weeks(cohort: Cohort, meetings: Iterable[Meeting] | None = None) -> 
                 number=m.number,
                 starts_at=m.starts_at,
                 ends_at=m.ends_at,
+                over_at=m.over_at,
                 cancelled=m.status == MeetingStatus.CANCELLED,
             )
             for m in rows
         ]
     length = timedelta(minutes=cohort.program.minutes_per_meeting)
     return [
-        MeetingWeek(number=n, starts_at=t, ends_at=t + length)
+        MeetingWeek(number=n, starts_at=t, ends_at=t + length, over_at=t + length)
         for n, t in enumerate(schedule.meeting_times(cohort), start=1)
     ]
 

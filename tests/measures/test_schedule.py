@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import advance_cohorts, cancel_cohort
@@ -18,7 +19,9 @@ from circlecare.measures.services import (
     schedule_due_assessments,
     send_due_reminders,
 )
+from circlecare.measures.tasks import schedule_cohort
 from circlecare.meetings import services as meeting_services
+from circlecare.meetings.live import access as room
 from circlecare.meetings.models import Meeting
 from circlecare.meetings.schedule import meeting_times
 from circlecare.programs.models import CohortStatus, ProgramKind
@@ -310,6 +313,36 @@ def test_a_member_recorded_as_absent_is_not_asked_how_the_meeting_went(opened: A
         )
     schedule_due_assessments(cohort=opened, now=after_second + timedelta(hours=1))
     assert checkin(away, 2) is not None
+
+
+def test_a_meeting_its_leader_ended_early_asks_its_check_in_from_when_it_ended(
+    opened: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Week 2 was planned for 90 minutes and its leader ended it after 40: its check-in is due
+    then, and is asked at once (not when the 90 minutes would have been up)."""
+    meetings = _stored(opened)
+    ended = meetings[2].starts_at + timedelta(minutes=40)
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, ended)
+        entry = room.room_access(opened.lead, meetings[2].pk)
+        assert entry is not None
+        with django_capture_on_commit_callbacks(execute=True):
+            assert room.end_meeting(entry) is True
+    checkins = {w: due for _c, occ, w, due in planned_assessments(opened) if occ == "checkin"}
+    assert checkins[2] == ended
+    assert checkins[3] == meetings[3].ends_at  # the next meeting is as planned
+    (queued,) = DBTaskResult.objects.filter(task_path__endswith="schedule_cohort")
+    assert queued.args_kwargs["args"] == [opened.pk]
+    with pytest.MonkeyPatch.context() as mp:
+        _frozen(mp, ended + timedelta(minutes=1))  # as the worker picks the task up
+        schedule_cohort.call(*queued.args_kwargs["args"])
+    row = _row(opened, "CHECKIN", 2)
+    assert row is not None
+    assert (row.due_at, row.status) == (ended, AssessmentStatus.DUE)
+    # Someone seated after it ended, while it was planned to run on, was not part of it.
+    late = EnrollmentFactory(cohort=opened, confirmed_at=ended + timedelta(minutes=5)).member
+    schedule_due_assessments(cohort=opened, now=meetings[2].ends_at + timedelta(hours=1))
+    assert not Assessment.objects.filter(member=late, instrument="CHECKIN").exists()
 
 
 def test_someone_who_took_their_seat_after_a_meeting_is_not_asked_how_it_went(

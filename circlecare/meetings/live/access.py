@@ -111,9 +111,11 @@ def why_not_in_room(user: Any, meeting: Meeting) -> str:
 
 def end_meeting(access: Access, now: datetime | None = None) -> bool:
     """A facilitator ends the meeting for everyone: its window closes now, so nobody, members or
-    facilitators, comes back in. Once; True when this call ended it."""
+    facilitators, comes back in, and it is over from now on (its check-in is due now). Once;
+    True when this call ended it."""
     from circlecare.audit.models import AuditAction
     from circlecare.audit.services import record
+    from circlecare.measures.tasks import schedule_cohort
 
     if not access.facilitator:
         return False
@@ -132,6 +134,8 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
                 target=Meeting.objects.get(pk=access.meeting_id),
                 data={"change": "ended_for_everyone"},
             )
+            # Its check-in is due now that it is over, not at the end it was planned to have.
+            transaction.on_commit(lambda: schedule_cohort.enqueue(access.cohort_id))
     return bool(ended)
 
 
