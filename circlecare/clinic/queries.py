@@ -86,11 +86,15 @@ class Workspace:
 
 
 def draft_notes(user: User, now: datetime) -> tuple[list[GroupNote | IndividualNote], bool]:
-    """The notes ``user`` wrote that are still unsigned, for meetings that have ended, in
-    groups they still lead; oldest meeting first, at most ``DRAFTS_SHOWN``, and whether there
-    are more. Two queries (group and individual notes), however many drafts."""
-    mine = Q(author=user, status=NoteStatus.DRAFT, meeting__ends_at__lte=now) & (
-        Q(meeting__cohort__lead=user) | Q(meeting__cohort__co_facilitator=user)
+    """The notes ``user`` wrote that are still unsigned, for meetings that have ended (their
+    time is up, or their leader ended them early), in groups they still lead; oldest meeting
+    first, at most ``DRAFTS_SHOWN``, and whether there are more. Two queries (group and
+    individual notes), however many drafts."""
+    over = Q(meeting__ends_at__lte=now) | Q(meeting__ended_at__lte=now)
+    mine = (
+        Q(author=user, status=NoteStatus.DRAFT)
+        & over
+        & (Q(meeting__cohort__lead=user) | Q(meeting__cohort__co_facilitator=user))
     )
     # The text is not shown here: deferring it keeps the list from decrypting every draft.
     order = ("meeting__starts_at", "meeting_id", "pk")
@@ -149,7 +153,8 @@ def workspace(user: User, zone: ZoneInfo, now: datetime | None = None) -> Worksp
     )
     held: dict[int, list[Meeting]] = defaultdict(list)
     for meeting in meetings:
-        if meeting.starts_at <= now and not meeting.is_cancelled:
+        # Held once it has begun, or once its leader ended it (in its early window, perhaps).
+        if not meeting.is_cancelled and (meeting.starts_at <= now or meeting.is_over_at(now)):
             held[meeting.cohort_id].append(meeting)
     # One more than is shown says whether the whole queue holds more.
     alerts = list(open_alerts(user)[: ALERTS_SHOWN + 1])

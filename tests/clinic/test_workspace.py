@@ -318,6 +318,44 @@ def test_draft_list_query_count_does_not_grow_with_drafts(
     assert len(response.context["ws"].drafts) == 9
 
 
+def test_a_meeting_ended_early_lists_its_unsigned_notes_at_once() -> None:
+    """Planned for 90 minutes, ended by its clinician after 30: its notes are from a past
+    meeting now, not in an hour's time."""
+    scene = started_meeting(ago=timedelta(minutes=35), program__minutes_per_meeting=90)
+    services.save_group_note(meeting=scene.meeting, text="Ended early", actor=scene.lead)
+    client = _client(scene.lead)
+    assert client.get(URL).context["ws"].drafts == []  # still running
+    scene.meeting.ended_at = timezone.now() - timedelta(minutes=5)
+    scene.meeting.save(update_fields=["ended_at"])
+    drafts = client.get(URL).context["ws"].drafts
+    assert drafts == [GroupNote.objects.get(meeting=scene.meeting)]
+
+
+def test_a_meeting_ended_in_its_early_window_counts_as_held() -> None:
+    """Its leader opened the room before the start and ended it for everyone: it is over, and
+    the members with seats could have been at it."""
+    from circlecare.meetings.models import Attendance, AttendanceStatus
+
+    now = timezone.now()
+    cohort = CohortFactory(status=CohortStatus.RUNNING)
+    first = meeting_at(cohort, now - timedelta(weeks=1), number=1)
+    early = meeting_at(cohort, now + timedelta(minutes=5), number=2, ended_at=now)
+    member = member_of(cohort, seated_since=now - timedelta(weeks=2), display_name="Member")
+    for meeting in (first, early):
+        Attendance.objects.create(
+            meeting=meeting, member=member, status=AttendanceStatus.ATTENDED, at=now
+        )
+    other = member_of(cohort, seated_since=now - timedelta(weeks=2), display_name="Other")
+    Attendance.objects.create(
+        meeting=first, member=other, status=AttendanceStatus.ATTENDED, at=first.starts_at
+    )
+    panel = _client(cohort.lead).get(URL).context["ws"].cohorts[0]
+    assert panel.held == 2
+    rows = {row.member: row for row in panel.roster}
+    assert (rows[member].present, rows[member].could_attend) == (2, 2)
+    assert (rows[other].present, rows[other].could_attend) == (1, 2)
+
+
 def test_attendance_is_counted_out_of_the_meetings_each_member_held_a_seat_for() -> None:
     """A member who took a seat after the group's first meetings could not have been at them:
     "1 of 3" would read as two missed. Each member's count is out of the meetings held while
