@@ -32,6 +32,15 @@ class ScheduleError(DomainError):
     status = 409
 
 
+class MeetingEnded(DomainError):
+    """Its leader ended it for everyone: it is over, however long it was planned to run, and
+    stays as it was held."""
+
+    code = "meeting_ended"
+    default_message = "This meeting has ended, so it can't be changed now."
+    status = 409
+
+
 class MeetingChanged(DomainError):
     """A change asked for from a page that showed the meeting as it was before another change
     (the same form sent twice, or a second tab): not made again on top of it."""

@@ -27,6 +27,7 @@ from circlecare.meetings.errors import (
     LocationNotServed,
     LocationRequired,
     MeetingChanged,
+    MeetingEnded,
     ScheduleError,
 )
 from circlecare.meetings.models import (
@@ -238,7 +239,15 @@ def create_meetings(*, cohort: Cohort, actor: User | None) -> list[Meeting]:
 # --- changing the series --------------------------------------------------------------------
 
 
+def _ended(meeting: Meeting) -> None:
+    """A meeting its leader ended (perhaps in its early window, before its start) is over: it
+    keeps its time and status."""
+    if meeting.ended_at is not None and meeting.status != MeetingStatus.CANCELLED:
+        raise MeetingEnded()
+
+
 def _changeable(meeting: Meeting, now: datetime) -> None:
+    _ended(meeting)
     if meeting.status != MeetingStatus.SCHEDULED:
         raise InvalidTransition("Only a scheduled meeting can be changed.")
     if meeting.starts_at <= now:
@@ -310,6 +319,7 @@ def skip_week(*, meeting: Meeting, actor: User, seen_sequence: int | None = None
         later = list(
             Meeting.objects.select_for_update()
             .filter(cohort=cohort, status=MeetingStatus.SCHEDULED, starts_at__gte=locked.starts_at)
+            .filter(ended_at__isnull=True)
             .order_by("-starts_at")
         )
         if later:
@@ -404,6 +414,7 @@ def cancel_meeting(*, meeting: Meeting, actor: User) -> Meeting:
     now = timezone.now()
     with transaction.atomic(durable=True):
         cohort, locked = _locked_meeting(meeting)
+        _ended(locked)
         if locked.status != MeetingStatus.SCHEDULED:
             raise InvalidTransition("Only a scheduled meeting can be cancelled.")
         if locked.ends_at <= now:
@@ -436,7 +447,7 @@ def change_pattern(
 ) -> list[Meeting]:
     """Give every future scheduled meeting a new weekly pattern, starting on `from_date`.
 
-    Held, cancelled and past meetings keep their times, attendance and notes.
+    Held, cancelled, ended and past meetings keep their times, attendance and notes.
     """
     _require_staff(actor)
     now = timezone.now()
@@ -445,6 +456,7 @@ def change_pattern(
         future = list(
             Meeting.objects.select_for_update()
             .filter(cohort=locked, status=MeetingStatus.SCHEDULED, starts_at__gt=now)
+            .filter(ended_at__isnull=True)
             .order_by("starts_at")
         )
         if not future:

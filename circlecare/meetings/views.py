@@ -26,7 +26,7 @@ from circlecare.accounts.http import signed_in as _user
 from circlecare.accounts.models import User
 from circlecare.errors import ConsentRequired, DomainError
 from circlecare.meetings import calendar, queries, services
-from circlecare.meetings.errors import LocationNotServed
+from circlecare.meetings.errors import LocationNotServed, MeetingEnded
 from circlecare.meetings.forms import LocationForm, MoveForm, PatternForm
 from circlecare.meetings.live.access import room_access, why_not_in_room
 from circlecare.meetings.live.models import RoomRemoval
@@ -400,6 +400,9 @@ def _unchangeable(request: HttpRequest, meeting: Meeting) -> HttpResponse | None
     schedule = reverse("meetings:schedule", kwargs={"pk": meeting.cohort_id})
     if meeting.status == MeetingStatus.CANCELLED:
         messages.info(request, "This meeting is already cancelled.")
+        return redirect(schedule)
+    if meeting.ended_at is not None:
+        messages.info(request, MeetingEnded.default_message)
         return redirect(schedule)
     if meeting.starts_at <= timezone.now():
         messages.info(request, "This meeting has already started, so it can't be changed now.")

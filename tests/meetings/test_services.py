@@ -21,9 +21,10 @@ from circlecare.meetings.errors import (
     JoinWindowClosed,
     LocationNotServed,
     LocationRequired,
+    MeetingEnded,
     ScheduleError,
 )
-from circlecare.meetings.live.access import room_access
+from circlecare.meetings.live.access import end_meeting, room_access
 from circlecare.meetings.models import (
     Attendance,
     AttendanceStatus,
@@ -552,6 +553,57 @@ def test_a_meeting_under_way_with_people_in_it_is_not_cancelled() -> None:
     meeting.refresh_from_db()
     assert meeting.status == MeetingStatus.SCHEDULED
     assert Attendance.objects.filter(meeting=meeting, member=member).exists()
+
+
+ENDED = "This meeting has ended, so it can't be changed now."
+
+
+def test_a_meeting_its_leader_ended_before_its_start_stays_as_it_was() -> None:
+    """The room opens ten minutes early, and its leader ended it for everyone there, five
+    minutes before the start: it is over. Nobody moves, skips or cancels it after that, and a
+    new weekly pattern leaves it where it was."""
+    cohort, meeting = _live_meeting(minutes_from_start=-5)
+    later = meeting_at(cohort, meeting.starts_at + timedelta(weeks=1), number=2)
+    access = room_access(cohort.lead, meeting.pk)
+    assert access is not None and end_meeting(access) is True
+    staff = coordinator()
+    changes = {
+        "move": lambda: services.move_meeting(
+            meeting=meeting,
+            local_date=meeting.local_date + timedelta(days=2),
+            local_time=meeting.local_time,
+            actor=staff,
+        ),
+        "skip": lambda: services.skip_week(meeting=meeting, actor=staff),
+        "cancel": lambda: services.cancel_meeting(meeting=meeting, actor=staff),
+    }
+    for name, change in changes.items():
+        with pytest.raises(MeetingEnded) as refused:
+            change()
+        assert refused.value.message == ENDED, name
+    was = (meeting.starts_at, meeting.status, meeting.ics_sequence)
+    meeting.refresh_from_db()
+    assert (meeting.starts_at, meeting.status, meeting.ics_sequence) == was
+    moved = services.change_pattern(
+        cohort=cohort,
+        from_date=meeting.local_date + timedelta(days=3),
+        start_time=meeting.local_time,
+        actor=staff,
+    )
+    assert [m.pk for m in moved] == [later.pk]
+    meeting.refresh_from_db()
+    assert (meeting.starts_at, meeting.status, meeting.ics_sequence) == was
+
+
+def test_a_meeting_ended_early_once_under_way_says_it_has_ended() -> None:
+    cohort, meeting = _live_meeting(minutes_from_start=20)
+    services.join_meeting(meeting=meeting, member=member_of(cohort))
+    access = room_access(cohort.lead, meeting.pk)
+    assert access is not None and end_meeting(access) is True
+    with pytest.raises(MeetingEnded, match="This meeting has ended"):
+        services.cancel_meeting(meeting=meeting, actor=coordinator())
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.HELD
 
 
 def test_someone_marked_excused_who_comes_after_all_is_let_in() -> None:

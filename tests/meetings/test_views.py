@@ -588,6 +588,43 @@ def test_a_meeting_whose_time_has_passed_is_not_shown_as_scheduled() -> None:
     assert "<td>Scheduled</td>" in coming
 
 
+def test_a_meeting_its_leader_ended_shows_as_ended_and_offers_no_changes() -> None:
+    """One ended under way (held, someone joined) and one ended in its early window, before its
+    start: both are over, neither is offered to move, skip or cancel, and asking says why."""
+    s = _setup(start=timezone.now() - timedelta(minutes=20))
+    Meeting.objects.filter(pk=s["meeting"].pk).update(
+        status=MeetingStatus.HELD, ended_at=timezone.now() - timedelta(minutes=1)
+    )
+    early = meeting_at(
+        s["cohort"], timezone.now() + timedelta(minutes=5), number=2, ended_at=timezone.now()
+    )
+    later = meeting_at(s["cohort"], timezone.now() + timedelta(days=6), number=3)
+    staff = _client(s["coordinator"])
+    page = staff.get(reverse("meetings:schedule", kwargs={"pk": s["cohort"].pk}))
+    rows = page.content.decode().split("<tr>")
+    for meeting in (s["meeting"], early):
+        row = next(r for r in rows if f'/meetings/{meeting.pk}/"' in r)
+        assert "<td>Ended</td>" in row, meeting.number
+        assert "/move/" not in row and "/skip/" not in row and "/cancel/" not in row
+    coming = next(r for r in rows if f'/meetings/{later.pk}/"' in r)
+    assert "<td>Scheduled</td>" in coming and "/move/" in coming
+    for name in ("meetings:move", "meetings:skip", "meetings:cancel"):
+        asked = staff.get(reverse(name, kwargs={"pk": early.pk}), follow=True)
+        assert "This meeting has ended, so it can&#x27;t be changed now." in (
+            asked.content.decode()
+        ), name
+        data = {
+            "local_date": (early.local_date + timedelta(days=2)).isoformat(),
+            "local_time": early.local_time.strftime("%H:%M"),
+        }
+        refused = staff.post(reverse(name, kwargs={"pk": early.pk}), data, follow=True)
+        assert "This meeting has ended, so it can&#x27;t be changed now." in (
+            refused.content.decode()
+        ), name
+    early.refresh_from_db()
+    assert (early.status, early.ics_sequence) == (MeetingStatus.SCHEDULED, 0)
+
+
 def test_staff_skip_and_bad_move_input() -> None:
     s = _setup()
     staff = _client(s["coordinator"])
