@@ -787,17 +787,19 @@ def _has_begun(cohort: Cohort, now: datetime) -> bool:
 
 def advance_cohorts(*, now: datetime | None = None) -> int:
     """Move groups on by their meetings: an open or full group is running once its first meeting
-    has begun (no new offers then), and a group is finished once its last meeting is over. At
-    the finish, seats become completed, and waiting-list places and open offers end. One
-    transaction per group; idempotent, safe to run twice. Returns how many groups moved."""
+    has begun (no new offers then), and a group is finished once its last meeting is over (its
+    time is up, or its leader ended it early). At the finish, seats become completed, and
+    waiting-list places and open offers end. One transaction per group; idempotent, safe to run
+    twice. Returns how many groups moved."""
     now = now or timezone.now()
     held = _held_meetings()
     started = Cohort.objects.filter(
         status__in=JOINABLE, meetings__in=held.filter(starts_at__lte=now)
     )
+    not_over = held.filter(ends_at__gt=now).exclude(ended_at__lte=now)
     ongoing = (
         Cohort.objects.filter(status__in=(*JOINABLE, CohortStatus.RUNNING))
-        .exclude(meetings__in=held.filter(ends_at__gt=now))
+        .exclude(meetings__in=not_over)
         .filter(meetings__in=held)
     )
     moved = 0
@@ -934,7 +936,8 @@ def readmit(*, enrollment: Enrollment, actor: Any, now: datetime | None = None) 
 def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) -> int:
     """A coordinator cancels a group that has not finished: it takes nobody new, its meetings
     still ahead are cancelled (calendars pick that up), and every seat, offer and waiting-list
-    place in it ends; each member is told by e-mail. Returns how many places ended."""
+    place in it ends; each member is told by e-mail. A meeting its leader already ended stays as
+    it was held. Returns how many places ended."""
     from circlecare.meetings.models import Meeting, MeetingStatus
 
     if not getattr(actor, "is_staff", False):
@@ -947,7 +950,7 @@ def cancel_cohort(*, cohort: Cohort, actor: Any, now: datetime | None = None) ->
         locked.status = CohortStatus.CANCELLED
         locked.save(update_fields=["status"])
         Meeting.objects.filter(
-            cohort=locked, status=MeetingStatus.SCHEDULED, ends_at__gt=now
+            cohort=locked, status=MeetingStatus.SCHEDULED, ends_at__gt=now, ended_at__isnull=True
         ).update(
             status=MeetingStatus.CANCELLED,
             ics_sequence=F("ics_sequence") + 1,

@@ -748,6 +748,43 @@ def test_a_group_runs_from_its_first_meeting_and_finishes_after_its_last() -> No
     assert Meeting.objects.filter(pk=first.pk).exists()
 
 
+def test_a_group_whose_last_meeting_was_ended_early_finishes_then() -> None:
+    """Its leader ended the last meeting 40 minutes into 90: the group is over from then, not
+    from when the meeting would have ended."""
+    from circlecare.meetings.models import Meeting
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    cohort, seats = full_cohort(capacity=1)
+    meeting_at(cohort, now - timedelta(days=7), number=1)
+    last = meeting_at(cohort, now - timedelta(hours=1), number=2)
+    assert last.ends_at > now  # planned for longer than an hour
+    assert services.advance_cohorts(now=now) == 1  # running, not finished
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.RUNNING
+    Meeting.objects.filter(pk=last.pk).update(ended_at=last.starts_at + timedelta(minutes=40))
+    assert services.advance_cohorts(now=now) == 1
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.FINISHED
+    assert status_of(seats[0]) == Status.COMPLETED
+
+
+def test_cancelling_a_group_leaves_a_meeting_its_leader_ended_as_it_was() -> None:
+    """Ended in its early window, a few minutes before its planned start (so still "scheduled",
+    its planned end ahead): it took place, and is not marked cancelled with the meetings ahead."""
+    from circlecare.meetings.models import Meeting, MeetingStatus
+    from tests.meetings.factories import meeting_at
+
+    now = timezone.now()
+    cohort, _seats = full_cohort(capacity=1)
+    ended = meeting_at(cohort, now + timedelta(minutes=5), number=1, ended_at=now)
+    ahead = meeting_at(cohort, now + timedelta(days=7), number=2)
+    services.cancel_cohort(cohort=cohort, actor=UserFactory(is_staff=True))
+    kept = Meeting.objects.get(pk=ended.pk)
+    assert (kept.status, kept.ics_sequence) == (MeetingStatus.SCHEDULED, 0)
+    assert Meeting.objects.get(pk=ahead.pk).status == MeetingStatus.CANCELLED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancelling_a_group_ends_every_place_and_meeting_ahead_and_tells_members(
     run_worker: Any,
