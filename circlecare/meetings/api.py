@@ -35,7 +35,10 @@ class MeetingOut(Schema):
     group: MeetingGroupRef
     number: int = Field(..., description="The programme week this meeting covers.")
     starts_at: datetime
-    ends_at: datetime
+    ends_at: datetime = Field(..., description="When it is planned to end.")
+    ended_at: datetime | None = Field(
+        ..., description="When its leader ended it for everyone, if they did; null otherwise."
+    )
     status: str
     window: str = Field(..., description="before, open, ended or cancelled (join window).")
     role: str = Field(..., description="How I take part: member, facilitator or coordinator.")
@@ -84,6 +87,7 @@ def meeting_out(
         "number": meeting.number,
         "starts_at": meeting.starts_at,
         "ends_at": meeting.ends_at,
+        "ended_at": meeting.ended_at,
         "status": meeting.status,
         "window": meeting.window_state(now),
         "role": role,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -57,8 +57,13 @@ def test_a_clinician_helping_lead_a_group_sees_its_meetings() -> None:
 def test_a_meeting_ended_early_is_listed_with_the_past_ones() -> None:
     """As on the pages: once a facilitator has ended it for everyone, it is not one to come."""
     practice = make_practice()
-    Meeting.objects.filter(pk=practice.meeting.pk).update(ended_at=timezone.now())
+    assert Api(practice.member).get(f"{URL}/{practice.meeting.pk}").json()["ended_at"] is None
+    ended = timezone.now().replace(microsecond=0)
+    Meeting.objects.filter(pk=practice.meeting.pk).update(ended_at=ended)
     api = Api(practice.member)
+    body = api.get(f"{URL}/{practice.meeting.pk}").json()
+    assert datetime.fromisoformat(body["ended_at"]) == ended
+    assert datetime.fromisoformat(body["ends_at"]) > ended  # still as planned
     assert [m["id"] for m in api.get(URL, {"upcoming": "false"}).json()["items"]] == [
         practice.meeting.pk
     ]
