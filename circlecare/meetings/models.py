@@ -106,6 +106,11 @@ class Meeting(models.Model):
             return self.ended_at
         return self.ends_at
 
+    @property
+    def ended_early(self) -> bool:
+        """A facilitator ended it for everyone before its planned end."""
+        return self.ended_at is not None and self.ended_at < self.ends_at
+
     def is_joinable_at(self, now: datetime) -> bool:
         return self.window_state(now) == "open"
 

@@ -18,7 +18,7 @@ from icalendar import Calendar
 from circlecare.audit.models import AuditEvent
 from circlecare.enrollment import services as enrollment_services
 from circlecare.enrollment.models import Enrollment
-from circlecare.meetings import calendar, queries
+from circlecare.meetings import calendar, queries, schedule
 from circlecare.meetings.models import (
     Attendance,
     AttendanceStatus,
@@ -738,6 +738,24 @@ def test_a_meeting_ended_early_is_no_longer_shown_as_the_next_one() -> None:
         {"cohort": s["cohort"], "enrollment": None, "user": s["member"]},
     )
     assert f"/meetings/{s['meeting'].pk}/" not in rendered
+
+
+def test_a_meeting_ended_early_says_when_in_the_viewers_zone() -> None:
+    s = _setup(start=timezone.now() - timedelta(minutes=30))
+    url = reverse("meetings:detail", kwargs={"pk": s["meeting"].pk})
+    s["member"].time_zone = "America/Los_Angeles"
+    s["member"].save(update_fields=["time_zone"])
+    before = _client(s["member"]).get(url).content.decode()
+    assert "earlier than planned" not in before and "<dt>Ends</dt>" in before
+    ended = timezone.now() - timedelta(minutes=5)
+    Meeting.objects.filter(pk=s["meeting"].pk).update(ended_at=ended)
+    for viewer, zone in ((s["member"], "America/Los_Angeles"), (s["lead"], "America/New_York")):
+        page = _client(viewer).get(url).content.decode()
+        said = re.search(r"Ended <time[^>]*>([^<]*)</time>(.*?), earlier than planned\.", page)
+        assert said is not None, zone
+        assert said.group(1) == schedule.format_local(ended, zone)
+        assert "<dt>Planned to end</dt>" in page
+        assert "This meeting has ended." in page
 
 
 def test_member_group_panel_shows_the_next_meeting() -> None:
