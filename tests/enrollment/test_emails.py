@@ -210,6 +210,19 @@ def test_a_member_let_back_in_is_told_they_may_join_and_where_not_that_they_have
     assert "  " not in body and "\n\n\n" not in body
 
 
+def unsent_invite(**fields: Any) -> PartnerInvite:
+    """An invitation to a couples group, as it stands before its e-mail goes out."""
+    fields = {
+        "cohort": CohortFactory(program=ProgramFactory(for_couples=True)),
+        "inviter": UserFactory(),
+        "token_hash": "hash",
+        **fields,
+    }
+    return PartnerInvite.objects.create(
+        email="partner@example.org", expires_at=timezone.now() + timedelta(days=14), **fields
+    )
+
+
 def test_a_partner_with_an_account_reads_the_invitation_in_their_own_zone() -> None:
     UserFactory(email="partner@example.org", time_zone="America/Los_Angeles")
     inviter = UserFactory(display_name="Dana")
@@ -219,13 +232,7 @@ def test_a_partner_with_an_account_reads_the_invitation_in_their_own_zone() -> N
         weekday=1,
         start_time=time(19, 0),
     )
-    invite = PartnerInvite.objects.create(
-        cohort=cohort,
-        inviter=inviter,
-        email="partner@example.org",
-        token_hash="hash",
-        expires_at=timezone.now() + timedelta(days=14),
-    )
+    invite = unsent_invite(cohort=cohort, inviter=inviter)
     tasks.send_partner_invite.call(invite.pk)
     [message] = mail.outbox
     assert "starting Tue 9 Mar 2027, 4:00 pm PST (7:00 pm in New York)" in message.body
@@ -245,13 +252,7 @@ def test_an_invitation_emailed_again_opens_only_by_the_newer_link() -> None:
     """The task mints the link's secret, keeping only its hash: run twice for one invitation
     (queued again by hand, say), it sends a new link and the earlier one stops opening it, so
     there is never more than one link that does."""
-    invite = PartnerInvite.objects.create(
-        cohort=CohortFactory(program=ProgramFactory(for_couples=True)),
-        inviter=UserFactory(),
-        email="partner@example.org",
-        token_hash="hash",
-        expires_at=timezone.now() + timedelta(days=14),
-    )
+    invite = unsent_invite()
     assert tasks.send_partner_invite.call(invite.pk) == 1
     assert tasks.send_partner_invite.call(invite.pk) == 1
     earlier, newer = (_secret_in(m.body) for m in mail.outbox)
@@ -267,13 +268,7 @@ def test_an_invitation_queued_with_its_secret_by_an_earlier_release_gets_a_new_o
     Run now, it is ignored: the e-mail holds a new link, and the one in the queue opens
     nothing."""
     queued = "the-secret-an-earlier-release-queued"
-    invite = PartnerInvite.objects.create(
-        cohort=CohortFactory(program=ProgramFactory(for_couples=True)),
-        inviter=UserFactory(),
-        email="partner@example.org",
-        token_hash=hashlib.sha256(queued.encode()).hexdigest(),
-        expires_at=timezone.now() + timedelta(days=14),
-    )
+    invite = unsent_invite(token_hash=hashlib.sha256(queued.encode()).hexdigest())
     assert tasks.send_partner_invite.call(invite.pk, queued) == 1
     [message] = mail.outbox
     assert queued not in message.body
@@ -300,14 +295,7 @@ def test_each_coordinator_reads_the_under_minimum_alert_in_their_own_zone(settin
 
 
 def test_an_invitation_cancelled_before_its_email_went_out_is_not_sent() -> None:
-    invite = PartnerInvite.objects.create(
-        cohort=CohortFactory(program=ProgramFactory(for_couples=True)),
-        inviter=UserFactory(),
-        email="partner@example.org",
-        token_hash="hash",
-        expires_at=timezone.now() + timedelta(days=14),
-        status=PartnerInviteStatus.CANCELLED,
-    )
+    invite = unsent_invite(status=PartnerInviteStatus.CANCELLED)
     assert tasks.send_partner_invite.call(invite.pk) == 0
     assert mail.outbox == []
     invite.refresh_from_db()
