@@ -6,6 +6,7 @@ import html
 from datetime import date, time, timedelta
 from html.parser import HTMLParser
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -450,9 +451,11 @@ def test_a_group_that_has_stopped_taking_members_does_not_offer_its_free_seats(
     new can take them: its page does not count them as seats left beside "not taking new
     members"."""
     running = CohortFactory(capacity=10, status=CohortStatus.RUNNING)
-    past_deadline = CohortFactory(
-        capacity=10, enrollment_deadline=timezone.localdate() - timedelta(days=1)
-    )
+    past_deadline = CohortFactory(capacity=10)
+    # Yesterday where the group meets: its zone decides when the deadline's day ends.
+    here = timezone.localdate(timezone=ZoneInfo(past_deadline.time_zone))
+    past_deadline.enrollment_deadline = here - timedelta(days=1)
+    past_deadline.save()
     for cohort in (running, past_deadline):
         for viewer in (None, UserFactory()):
             if viewer is not None:
