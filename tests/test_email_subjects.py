@@ -4,7 +4,7 @@ in plain words, without a group's title, a person's name or anything clinical.""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -105,7 +105,8 @@ def test_every_email_subject_has_the_same_shape_and_no_clinical_content(settings
     ]
 
     circle = make_circle(2)
-    send_weekly_nudges()
+    # Monday 10:00 in New York, where the members live: their nudges are due.
+    send_weekly_nudges(now=datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
     author, helper = circle.members
     match = make_match(CarePostFactory(cohort=circle.cohort, author=author), helper)
     tell_author_of_response.call(match.pk)

@@ -1,23 +1,35 @@
 """Just-because nudges: once a week, a gentle suggestion to reach out to someone in your group.
 
+When they arrive
+----------------
+Each member's nudge arrives on Monday during the hour from `SEND_HOUR` (10:00) in their own time
+zone (`User.time_zone`; one that is empty or unknown counts as `settings.TIME_ZONE`). A week is
+the member's local ISO week, Monday to Sunday in their zone, so nobody is nudged twice or skipped
+because their Monday starts on a different UTC date, or because the clocks changed.
+
 How it runs in production
 -------------------------
-The sweep `send_weekly_nudges()` is idempotent: each member's nudge is claimed by inserting a
-`NudgeSent(member, ISO week)` row (unique) *before* the e-mail goes out, so running the sweep twice,
-or in two workers at once, sends each member at most one nudge a week.
+The sweeps are idempotent: each member's nudge is claimed by inserting a
+`NudgeSent(member, local ISO week)` row (unique) *before* the e-mail goes out, so running a sweep
+twice, or in two workers at once, sends each member at most one nudge a week.
 
-It is driven by the task `circlecare.care.tasks.weekly_care_nudges`, which runs the sweep and then
-enqueues itself for the next Monday at 15:00 UTC (unless such a run is already queued). Start the
+`send_due_nudges()` is the hourly sweep: it sends to the members for whom it is now Monday, in the
+`SEND_HOUR` hour. It is driven by the task `circlecare.care.tasks.weekly_care_nudges`, which runs it
+and then enqueues itself for the next whole hour (unless such a run is already queued). Start the
 chain once after deploying with `python manage.py care_nudges --schedule` and keep at least one
-`python manage.py db_worker` running; `python manage.py care_nudges --now` runs the sweep at once.
+`python manage.py db_worker` running. `python manage.py care_nudges --now` runs
+`send_weekly_nudges()` at once: every member whose nudge for their current week is due (their
+Monday `SEND_HOUR` has come) and not yet sent, whatever the hour.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -31,16 +43,42 @@ from circlecare.accounts.models import User
 from circlecare.care.models import CareMatch, MatchStatus, MemberBlock, NudgeSent
 from circlecare.emails import member_footer, site_link
 from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.middleware import resolve_zone
 from circlecare.programs.models import ACTIVE, Cohort, ProgramKind
 
 log = logging.getLogger(__name__)
 
 QUIET_DAYS = 14
 
+#: Nudges arrive on a Monday during the hour from this one (10:00 to 10:59), in the member's own
+#: time zone: a kind hour to read about reaching out, wherever they live.
+SEND_HOUR = 10
+MONDAY = 0
 
-def iso_week(now: datetime) -> str:
-    year, week, _ = now.astimezone(UTC).isocalendar()
+
+def iso_week(now: datetime, zone: ZoneInfo | None = None) -> str:
+    """The ISO week ``now`` falls in, in ``zone`` (UTC when not given), e.g. "2026-W48"."""
+    year, week, _ = now.astimezone(zone or UTC).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def member_zone(name: str | None) -> ZoneInfo:
+    """The zone a member's nudges follow: their own, else the practice's (``settings.TIME_ZONE``)."""
+    return resolve_zone(name) or ZoneInfo(settings.TIME_ZONE)
+
+
+def in_send_hour(now: datetime, zone: ZoneInfo) -> bool:
+    """Whether it is Monday, in the hour from ``SEND_HOUR``, in ``zone``."""
+    local = now.astimezone(zone)
+    return local.weekday() == MONDAY and local.hour == SEND_HOUR
+
+
+def send_time(now: datetime, zone: ZoneInfo) -> datetime:
+    """The moment a nudge becomes due in the week ``now`` falls in, in ``zone``: that week's
+    Monday at ``SEND_HOUR`` local time, as an instant in UTC."""
+    local = now.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    return datetime.combine(monday, time(SEND_HOUR), tzinfo=zone).astimezone(UTC)
 
 
 def _board_cohorts() -> Q:
@@ -59,7 +97,8 @@ def choose(member: User, now: datetime) -> Suggestion | None:
 
     A connection is a care match between the two, either way round (called-off ones don't
     count). Never someone either of them blocked or muted, nor the partner they joined with.
-    People never connected with come first, then the longest ago; ties rotate from week to week.
+    People never connected with come first, then the longest ago; ties rotate from week to week
+    (the member's own week, as for the nudges).
     """
     cohorts = list(
         Cohort.objects.filter(
@@ -116,7 +155,7 @@ def choose(member: User, now: datetime) -> Suggestion | None:
         if other_id not in last or row["last"] > last[other_id]:
             last[other_id] = row["last"]
     cutoff = now - timedelta(days=QUIET_DAYS)
-    week = iso_week(now)
+    week = iso_week(now, member_zone(member.time_zone))
     quiet = [
         (last.get(other_id), _rotation(week, member.pk, other_id), other_id)
         for other_id in candidates
@@ -134,22 +173,24 @@ def _rotation(week: str, member_id: int, other_id: int) -> str:
     return hashlib.sha256(f"{week}:{member_id}:{other_id}".encode()).hexdigest()
 
 
-def _recipients() -> list[User]:
-    return list(
-        User.objects.filter(
-            is_active=True,
-            care_nudges=True,
-            enrollments__status=EnrollmentStatus.CONFIRMED,
-            enrollments__cohort__status__in=ACTIVE,
-        )
-        .filter(
-            Q(enrollments__cohort__program__kind=ProgramKind.CARE_CIRCLE)
-            | Q(enrollments__cohort__care_board_setting__enabled=True)
-        )
-        .defer("password")
-        .distinct()
-        .order_by("pk")
+def _recipients(due: Callable[[ZoneInfo], bool]) -> list[User]:
+    """Active members who want nudges and are in a group with a care board, whose zone is
+    ``due``. The zones are looked at first, so an hour in which it is nobody's Monday morning
+    loads nobody."""
+    members = User.objects.filter(
+        is_active=True,
+        care_nudges=True,
+        enrollments__status=EnrollmentStatus.CONFIRMED,
+        enrollments__cohort__status__in=ACTIVE,
+    ).filter(
+        Q(enrollments__cohort__program__kind=ProgramKind.CARE_CIRCLE)
+        | Q(enrollments__cohort__care_board_setting__enabled=True)
     )
+    zones = set(members.values_list("time_zone", flat=True).distinct())
+    due_zones = [name for name in zones if due(member_zone(name))]
+    if not due_zones:
+        return []
+    return list(members.filter(time_zone__in=due_zones).defer("password").distinct().order_by("pk"))
 
 
 def _send(suggestion: Suggestion) -> None:
@@ -175,12 +216,28 @@ def _send(suggestion: Suggestion) -> None:
     )
 
 
-def send_weekly_nudges(*, now: datetime | None = None) -> int:
-    """Send this ISO week's nudges; safe to run twice or concurrently. Returns how many were sent."""
+def send_due_nudges(*, now: datetime | None = None) -> int:
+    """The hourly sweep: nudge the members for whom it is Monday, in the ``SEND_HOUR`` hour, in
+    their own zone, and who have not had this week's. Safe to run twice or concurrently. Returns
+    how many were sent."""
     now = now or timezone.now()
-    week = iso_week(now)
+    return _sweep(now, lambda zone: in_send_hour(now, zone))
+
+
+def send_weekly_nudges(*, now: datetime | None = None) -> int:
+    """Nudge, at once, every member whose nudge for their current week is due (their Monday
+    ``SEND_HOUR`` has come in their zone) and not yet sent: ``care_nudges --now``, to catch up
+    after the worker was down. Someone whose Monday morning is still to come is left to the
+    hourly sweep. Safe to run twice or concurrently. Returns how many were sent."""
+    now = now or timezone.now()
+    return _sweep(now, lambda zone: now >= send_time(now, zone))
+
+
+def _sweep(now: datetime, due: Callable[[ZoneInfo], bool]) -> int:
     sent = 0
-    for member in _recipients():
+    for member in _recipients(due):
+        # The week is the member's own: a Monday in Sydney is still Sunday in UTC.
+        week = iso_week(now, member_zone(member.time_zone))
         if NudgeSent.objects.filter(member=member, week=week).exists():
             continue
         suggestion = choose(member, now)

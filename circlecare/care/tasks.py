@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,47 +12,54 @@ from django_tasks import task
 from django_tasks.base import TaskResultStatus
 
 from circlecare import emails
-from circlecare.care.nudges import send_weekly_nudges
+from circlecare.care.nudges import send_due_nudges
 from circlecare.emails import member_footer, site_link
 
-#: Nudges go out on Mondays at 15:00 UTC: morning in the Americas, afternoon in Europe.
-SEND_WEEKDAY = 0
-SEND_TIME = time(15, 0)
+#: The nudge run comes round every hour: each member's nudge goes out in the run that falls in
+#: their own Monday morning hour (``nudges.SEND_HOUR``), and zones differ by whole hours (or
+#: half and quarter hours, which still put exactly one whole UTC hour in each local hour).
+RUN_EVERY = timedelta(hours=1)
 
 
 def next_run_after(now: datetime) -> datetime:
-    """The next Monday 15:00 UTC strictly after ``now``."""
+    """The next whole hour (UTC) strictly after ``now``."""
     now = now.astimezone(UTC)
-    days = (SEND_WEEKDAY - now.weekday()) % 7
-    candidate = datetime.combine(now.date() + timedelta(days=days), SEND_TIME, tzinfo=UTC)
-    if candidate <= now:
-        candidate += timedelta(days=7)
-    return candidate
+    return now.replace(minute=0, second=0, microsecond=0) + RUN_EVERY
 
 
 def schedule_next(*, now: datetime | None = None) -> bool:
-    """Queue the next weekly run unless one is already waiting. Returns whether it queued one."""
+    """Queue the next hourly run unless one is already waiting for it. Returns whether it queued
+    one.
+
+    Only a run due by the next whole hour counts as waiting: one queued for later (the weekly run
+    of earlier releases, for next Monday) would leave the hours before it without a run, so the
+    hourly chain is started beside it; when that one comes it sends nothing twice (nudges are
+    claimed once a week), and whichever of the two runs of that hour finishes last finds the
+    next hour's run waiting and queues nothing."""
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
+    next_run = next_run_after(now)
     waiting = DBTaskResult.objects.filter(
         task_path=weekly_care_nudges.module_path,
         status=TaskResultStatus.READY,
         run_after__gt=now,
+        run_after__lte=next_run,
     ).exists()
     if waiting:
         return False
-    weekly_care_nudges.using(run_after=next_run_after(now)).enqueue()
+    weekly_care_nudges.using(run_after=next_run).enqueue()
     return True
 
 
 @task()
 def weekly_care_nudges() -> int:
-    """Send this week's "just because" nudges, then queue next week's run."""
+    """This hour's part of the weekly "just because" nudges (the members whose Monday
+    morning hour it is), then queue the next hour's run."""
     try:
-        return send_weekly_nudges()
+        return send_due_nudges()
     finally:
-        # Keep the weekly chain alive even if this week's sweep failed part-way.
+        # Keep the hourly chain alive even if this hour's sweep failed part-way.
         schedule_next()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -37,7 +38,8 @@ def test_the_response_email_links_to_the_setting_that_stops_it(run_worker: Any) 
 
 def test_the_nudge_links_to_the_setting_that_stops_it() -> None:
     make_circle(2)
-    send_weekly_nudges()
+    # Monday 10:00 in New York, where the members live: their nudges are due.
+    send_weekly_nudges(now=datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
     assert mail.outbox
     for message in mail.outbox:
         assert message.body.endswith(_turn_off("these suggestions"))

@@ -1,13 +1,17 @@
-"""Just-because nudges: who is suggested, who is never suggested, and exactly once a week."""
+"""Just-because nudges: who is suggested, who is never suggested, and exactly once a week, on
+each member's own Monday morning."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import connections, transaction
 from django.db.models import Q
 from django.test import Client
@@ -23,7 +27,13 @@ from circlecare.care.models import (
     MemberBlock,
     NudgeSent,
 )
-from circlecare.care.nudges import choose, iso_week, send_weekly_nudges
+from circlecare.care.nudges import (
+    SEND_HOUR,
+    choose,
+    iso_week,
+    send_due_nudges,
+    send_weekly_nudges,
+)
 from circlecare.care.tasks import next_run_after, schedule_next, weekly_care_nudges
 from circlecare.enrollment.models import Enrollment
 from circlecare.enrollment.services import withdraw
@@ -31,7 +41,7 @@ from circlecare.programs.models import ProgramKind
 from tests.care.factories import CarePostFactory, make_circle, make_match
 from tests.conftest import requires_postgres
 
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
 
 
 def connect(a: object, b: object, cohort: object, days_ago: float, **fields: object) -> CareMatch:
@@ -190,18 +200,154 @@ def test_exactly_once_per_iso_week_when_the_sweep_runs_twice() -> None:
 def test_iso_week_and_next_run() -> None:
     assert iso_week(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)) == "2026-W53"
     assert iso_week(datetime(2027, 1, 4, tzinfo=UTC)) == "2027-W01"
-    assert next_run_after(NOW) == NOW + timedelta(days=7)
+    # Monday 10:00 in Sydney is still Sunday in UTC: the week is Sydney's.
+    sydney_monday = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+    assert iso_week(sydney_monday) == "2026-W47"
+    assert iso_week(sydney_monday, ZoneInfo("Australia/Sydney")) == "2026-W48"
+    # The run comes round every whole hour.
+    assert next_run_after(NOW) == NOW + timedelta(hours=1)
     assert next_run_after(NOW - timedelta(minutes=1)) == NOW
-    assert next_run_after(datetime(2026, 11, 25, 9, 0, tzinfo=UTC)) == NOW + timedelta(days=7)
+    assert next_run_after(NOW + timedelta(minutes=59, seconds=59)) == NOW + timedelta(hours=1)
+    assert SEND_HOUR == 10
+
+
+def hourly_sweeps(start: datetime, end: datetime) -> dict[str, list[datetime]]:
+    """Run the hourly sweep at every whole hour from ``start`` to ``end`` (a few seconds past
+    each, as the worker does); for each address, the hours at which it was sent a nudge."""
+    sent: dict[str, list[datetime]] = {}
+    hour = start
+    while hour < end:
+        before = len(mail.outbox)
+        send_due_nudges(now=hour + timedelta(seconds=3))
+        for message in mail.outbox[before:]:
+            sent.setdefault(message.to[0], []).append(hour)
+        hour += timedelta(hours=1)
+    return sent
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+#: Each zone's Monday 10:00 in the two weeks from Friday 20 November 2026, in UTC.
+MONDAY_MORNINGS = {
+    "America/New_York": [utc(2026, 11, 23, 15), utc(2026, 11, 30, 15)],
+    "Pacific/Honolulu": [utc(2026, 11, 23, 20), utc(2026, 11, 30, 20)],
+    # Sydney's Monday morning is Sunday evening in UTC.
+    "Australia/Sydney": [utc(2026, 11, 22, 23), utc(2026, 11, 29, 23)],
+    "Europe/London": [utc(2026, 11, 23, 10), utc(2026, 11, 30, 10)],
+}
+
+
+@pytest.mark.django_db
+def test_each_member_gets_one_nudge_a_week_in_their_own_monday_morning_hour() -> None:
+    circle = make_circle(2 * len(MONDAY_MORNINGS))
+    by_zone = {}
+    for i, zone in enumerate(MONDAY_MORNINGS):
+        pair = circle.members[2 * i : 2 * i + 2]
+        for member in pair:
+            member.time_zone = zone
+            member.save(update_fields=["time_zone"])
+        by_zone[zone] = pair
+
+    sent = hourly_sweeps(utc(2026, 11, 20), utc(2026, 12, 5))
+
+    for zone, mornings in MONDAY_MORNINGS.items():
+        for member in by_zone[zone]:
+            assert sent.get(member.email) == mornings, zone
+            for hour in mornings:
+                local = hour.astimezone(ZoneInfo(zone))
+                assert (local.weekday(), local.hour) == (0, SEND_HOUR)
+    sydney = by_zone["Australia/Sydney"][0]
+    assert sorted(NudgeSent.objects.filter(member=sydney).values_list("week", flat=True)) == [
+        "2026-W48",
+        "2026-W49",
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", sorted(MONDAY_MORNINGS))
+def test_the_hourly_sweep_sends_nothing_outside_the_monday_morning_hour(zone: str) -> None:
+    circle = make_circle(2)
+    for member in circle.members:
+        member.time_zone = zone
+        member.save(update_fields=["time_zone"])
+    monday_ten = MONDAY_MORNINGS[zone][0]
+    for other in (
+        monday_ten - timedelta(hours=1),  # Monday 09:00
+        monday_ten + timedelta(hours=1),  # Monday 11:00
+        monday_ten - timedelta(days=1),  # Sunday 10:00
+        monday_ten + timedelta(days=1),  # Tuesday 10:00
+        monday_ten + timedelta(hours=12),  # Monday 22:00
+    ):
+        assert send_due_nudges(now=other) == 0, other.astimezone(ZoneInfo(zone))
+    assert mail.outbox == []
+    assert send_due_nudges(now=monday_ten + timedelta(minutes=30)) == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("zone", "start", "mornings"),
+    [
+        # Sydney's clocks go forward on Sunday 4 October 2026: both Mondays fall in the same
+        # UTC week, yet they are two weeks for the member.
+        ("Australia/Sydney", utc(2026, 9, 26), [utc(2026, 9, 28, 0), utc(2026, 10, 4, 23)]),
+        # London's go back on Sunday 25 October, New York's on Sunday 1 November.
+        ("Europe/London", utc(2026, 10, 17), [utc(2026, 10, 19, 9), utc(2026, 10, 26, 10)]),
+        ("America/New_York", utc(2026, 10, 24), [utc(2026, 10, 26, 14), utc(2026, 11, 2, 15)]),
+    ],
+)
+def test_a_change_of_clocks_neither_skips_nor_doubles_a_week(
+    zone: str, start: datetime, mornings: list[datetime]
+) -> None:
+    circle = make_circle(2)
+    for member in circle.members:
+        member.time_zone = zone
+        member.save(update_fields=["time_zone"])
+    sent = hourly_sweeps(start, start + timedelta(days=11))
+    for member in circle.members:
+        assert sent.get(member.email) == mornings
+
+
+@pytest.mark.django_db
+def test_members_without_a_known_zone_follow_the_practice_zone(settings: Any) -> None:
+    settings.TIME_ZONE = "Europe/London"
+    circle = make_circle(2)
+    a, b = circle.members
+    User = type(a)
+    User.objects.filter(pk=a.pk).update(time_zone="")
+    User.objects.filter(pk=b.pk).update(time_zone="Not/AZone")
+    assert send_due_nudges(now=MONDAY_MORNINGS["America/New_York"][0]) == 0
+    assert send_due_nudges(now=MONDAY_MORNINGS["Europe/London"][0]) == 2
+
+
+@pytest.mark.django_db
+def test_sending_now_reaches_everyone_due_and_the_hourly_sweep_does_not_repeat_it() -> None:
+    """``care_nudges --now`` on Monday 15:00 UTC: Tuesday 02:00 in Sydney, where this week's
+    nudge is due; 05:00 in Honolulu, where it is not due yet."""
+    circle = make_circle(2)
+    sydney, honolulu = circle.members
+    for member, zone in ((sydney, "Australia/Sydney"), (honolulu, "Pacific/Honolulu")):
+        member.time_zone = zone
+        member.save(update_fields=["time_zone"])
+    assert send_weekly_nudges(now=NOW) == 1
+    assert [m.to for m in mail.outbox] == [[sydney.email]]
+    assert NudgeSent.objects.get(member=sydney).week == "2026-W48"
+    # The hourly run then sends Honolulu's at their 10:00, and never Sydney's again that week.
+    sent = hourly_sweeps(NOW, utc(2026, 11, 29, 12))
+    assert sent == {honolulu.email: [MONDAY_MORNINGS["Pacific/Honolulu"][0]]}
+    assert send_weekly_nudges(now=utc(2026, 11, 25, 12)) == 0
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_weekly_task_twice_in_a_row_sends_once_and_queues_one_next_run(
-    run_worker: Callable[[], None],
+def test_the_hourly_task_twice_in_a_row_sends_once_and_queues_one_next_run(
+    run_worker: Callable[[], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from django_tasks_db.models import DBTaskResult
 
-    make_circle(2)
+    clock = [NOW + timedelta(seconds=2)]
+    monkeypatch.setattr(timezone, "now", lambda: clock[0])
+    make_circle(2)  # in New York, where NOW is Monday 10:00
     weekly_care_nudges.enqueue()
     weekly_care_nudges.enqueue()
     run_worker()
@@ -209,8 +355,55 @@ def test_the_weekly_task_twice_in_a_row_sends_once_and_queues_one_next_run(
     assert NudgeSent.objects.count() == 2
     waiting = DBTaskResult.objects.filter(status="READY", task_path=weekly_care_nudges.module_path)
     assert waiting.count() == 1
-    assert waiting.get().run_after == next_run_after(timezone.now())
+    assert waiting.get().run_after == NOW + timedelta(hours=1)
     assert schedule_next() is False
+
+    # Hour after hour the chain keeps exactly one run waiting, and sends nothing more.
+    for hours in range(1, 4):
+        clock[0] = NOW + timedelta(hours=hours, seconds=1)
+        run_worker()
+        assert waiting.count() == 1
+        assert waiting.get().run_after == NOW + timedelta(hours=hours + 1)
+    assert len(mail.outbox) == 2
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_run_queued_for_later_does_not_hold_up_the_hourly_chain() -> None:
+    """The weekly run of earlier releases, waiting for next Monday, must not leave the hours
+    before it without a run; the next hour's run, once queued, is the only one added."""
+    from django_tasks_db.models import DBTaskResult
+
+    weekly_care_nudges.using(run_after=NOW + timedelta(days=7)).enqueue()
+    assert schedule_next(now=NOW) is True
+    assert schedule_next(now=NOW) is False
+    assert schedule_next(now=NOW + timedelta(minutes=30)) is False
+    runs = DBTaskResult.objects.filter(status="READY").order_by("run_after")
+    assert [r.run_after for r in runs] == [NOW + timedelta(hours=1), NOW + timedelta(days=7)]
+
+
+@pytest.mark.django_db
+def test_the_command_sends_due_nudges_now_and_queues_the_chain_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from io import StringIO
+
+    from django_tasks_db.models import DBTaskResult
+
+    wednesday = utc(2026, 11, 25, 3, 20)  # Tuesday evening in New York: this week's is due
+    monkeypatch.setattr(timezone, "now", lambda: wednesday)
+    make_circle(2)
+    out = StringIO()
+    call_command("care_nudges", "--now", stdout=out)
+    assert "Sent 2 nudge(s)" in out.getvalue()
+    assert len(mail.outbox) == 2
+    call_command("care_nudges", "--now", stdout=out)
+    assert len(mail.outbox) == 2
+    call_command("care_nudges", "--schedule", stdout=out)
+    call_command("care_nudges", "--schedule", stdout=out)
+    assert "already queued" in out.getvalue()
+    [run] = DBTaskResult.objects.filter(status="READY")
+    assert run.run_after == utc(2026, 11, 25, 4)
 
 
 @requires_postgres()
