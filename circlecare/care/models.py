@@ -335,7 +335,8 @@ class MemberBlock(models.Model):
 
 
 class NudgeSent(models.Model):
-    """Claimed before a "just because" e-mail goes out: one per member per ISO week."""
+    """Claimed before a "just because" e-mail goes out: one per member per ISO week, the week
+    as it is in the member's own time zone (see nudges.py)."""
 
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_nudges_sent"
