@@ -327,6 +327,17 @@ ROOM_ANSWER_SECONDS = float(env("ROOM_ANSWER_SECONDS", "5"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Finished background tasks keep their arguments, result or error in the task table: which member
+# was sent which e-mail and when, and a failed send's error may name an address. A daily task
+# (circlecare/task_history.py) removes successful ones this many days after they finished, and
+# failed ones, which someone may still need to look into, after the longer period.
+TASK_RESULTS_KEEP_DAYS = int(env("TASK_RESULTS_KEEP_DAYS", "14"))
+TASK_FAILURES_KEEP_DAYS = int(env("TASK_FAILURES_KEEP_DAYS", "30"))
+if TASK_RESULTS_KEEP_DAYS < 1 or TASK_FAILURES_KEEP_DAYS < 1:
+    raise ImproperlyConfigured(
+        "TASK_RESULTS_KEEP_DAYS and TASK_FAILURES_KEEP_DAYS must be whole numbers of days, 1 or more."
+    )
+
 # Seats: how long a freed seat is held for the next person on the waiting list.
 OFFER_HOLD = timedelta(hours=int(env("OFFER_HOLD_HOURS", "48")))
 

@@ -61,6 +61,38 @@ def test_unknown_environment_is_refused() -> None:
     assert "CIRCLECARE_ENV" in result.stderr
 
 
+def test_task_keep_periods_default_to_two_weeks_and_a_month_and_come_from_the_environment() -> None:
+    show = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.TASK_RESULTS_KEEP_DAYS, settings.TASK_FAILURES_KEEP_DAYS)"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASK_")}
+    for env, shown in (
+        ({}, "14 30"),
+        ({"TASK_RESULTS_KEEP_DAYS": "7", "TASK_FAILURES_KEEP_DAYS": "60"}, "7 60"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", show],
+            cwd=ROOT,
+            env={**clean, "DJANGO_SETTINGS_MODULE": "circlecare.settings", **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == shown
+
+
+@pytest.mark.parametrize("name", ["TASK_RESULTS_KEEP_DAYS", "TASK_FAILURES_KEEP_DAYS"])
+@pytest.mark.parametrize("days", ["0", "-3"])
+def test_a_task_keep_period_under_a_day_is_refused(name: str, days: str) -> None:
+    # Zero or fewer days would remove tasks the moment they finish, failures included.
+    result = load_settings(**{name: days})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
+
+
 def test_sqlite_writers_queue_instead_of_failing_with_database_is_locked(
     tmp_path: Path, django_db_blocker: Any
 ) -> None:
