@@ -22,5 +22,5 @@ for unit in $(systemctl list-units --plain --no-legend 'circlecare-asgi@*.servic
     sleep 2
 done
 systemctl restart 'circlecare-worker@*.service'
-systemctl start circlecare-care-nudges.service
+systemctl start circlecare-care-nudges.service circlecare-task-history.service
 echo "released: $(git -C "$APP" rev-parse --short HEAD 2>/dev/null || echo unknown)"

@@ -28,8 +28,31 @@ def test_every_command_the_units_run_exists() -> None:
     units = "\n".join(p.read_text() for p in sorted((DEPLOY / "systemd").iterdir()))
     scripts = "\n".join(p.read_text() for p in sorted((DEPLOY / "bin").iterdir()))
     used = set(re.findall(r"manage\.py\"? (\w+)", units + scripts))
-    assert {"db_worker", "meeting_reminders", "enrollment_sweep", "care_nudges", "backup"} <= used
+    assert {
+        "db_worker",
+        "meeting_reminders",
+        "enrollment_sweep",
+        "care_nudges",
+        "prune_task_history",
+        "backup",
+    } <= used
     assert used - set(get_commands()) == set()
+
+
+def test_every_service_without_a_timer_is_started_by_each_release() -> None:
+    """The units that start a self-repeating task chain (weekly nudges, daily task pruning) run
+    once per release; one the release never starts would leave its chain unstarted."""
+    systemd = DEPLOY / "systemd"
+    release = (DEPLOY / "bin" / "release.sh").read_text()
+    started = set(re.findall(r"systemctl start ([^\n]+)", release))
+    started_units = {unit for line in started for unit in line.split()}
+    one_shots = {
+        unit.name
+        for unit in systemd.glob("*.service")
+        if "Type=oneshot" in unit.read_text() and not (systemd / f"{unit.stem}.timer").exists()
+    }
+    assert {"circlecare-care-nudges.service", "circlecare-task-history.service"} <= one_shots
+    assert one_shots - started_units == set()
 
 
 def test_nginx_upgrades_the_path_the_room_websocket_is_routed_on() -> None:
