@@ -66,7 +66,9 @@ def demo() -> None:
     env = {**os.environ, "DEMO_MODE": "1"}
     manage("migrate", "--no-input", env=env)
     manage("demo", env=env)
-    # The worker below runs it: finished tasks don't pile up in a long-running demo either.
+    # The worker below runs these chains, as after a deploy: members' Monday-morning care
+    # nudges, and finished tasks pruned so they don't pile up in a long-running demo either.
+    manage("care_nudges", "--schedule", env=env)
     manage("prune_task_history", "--schedule", env=env)
     worker = subprocess.Popen([str(PY), "manage.py", "db_worker"], cwd=ROOT, env=env)
     print("\ncirclecare demo: http://127.0.0.1:8000/  (Ctrl-C stops the server and the worker)\n")
