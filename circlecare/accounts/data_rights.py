@@ -471,9 +471,11 @@ def delete_account(*, member: User) -> None:
             # Closed by that other press while this one waited for the lock: nothing is left to
             # forget, and the deletion is on record once.
             return
-        CarePost.objects.filter(author=locked, matches__isnull=True).delete()
-        # A post someone took up stays as the other person's record of it, without its words,
-        # and closed: nobody should answer a post whose author has gone.
+        CarePost.objects.filter(author=locked, matches__isnull=True, reports__isnull=True).delete()
+        # A post someone took up stays as the other person's record of it, and one someone
+        # reported stays so that the facilitators keep the report and its reason (a worry about
+        # the author may matter most now): without its words, and closed, since nobody should
+        # answer a post whose author has gone.
         CarePost.objects.filter(author=locked).update(
             title="(removed)", details="", where="", when_text="", status=PostStatus.CLOSED
         )

@@ -784,3 +784,43 @@ def test_the_download_names_a_group_without_a_name_by_its_programme(client: Clie
     title = cohort.program.title
     assert [g["group"] for g in data["groups"]] == [title]
     assert data["attendance"][0]["group"] == title and data["live_room_stays"][0]["group"] == title
+
+
+def test_delete_keeps_another_members_report_of_the_members_post_for_the_facilitators(
+    client: Client,
+) -> None:
+    """The post's words go with the account; the report of it, and why, stay with the circle's
+    facilitators: a worry about someone who has just left may matter most now."""
+    from circlecare.care.models import CareReport, PostStatus
+
+    member = member_with_history()
+    cohort = CohortFactory(name="Thursday mornings")
+    EnrollmentFactory(member=member, cohort=cohort)
+    other = EnrollmentFactory(cohort=cohort).member
+    reported = CarePost.objects.create(
+        cohort=cohort, author=member, kind="request", support="other", title="I can't go on"
+    )
+    untouched = CarePost.objects.create(
+        cohort=cohort, author=member, kind="offer", support="walk", title="Walks by the river"
+    )
+    report = CareReport.objects.create(
+        post=reported, reporter=other, reason="They sound unsafe; please check on them"
+    )
+
+    client.force_login(member)
+    response = client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
+    assert response.status_code == 200
+
+    assert not CarePost.objects.filter(pk=untouched.pk).exists()
+    report.refresh_from_db()
+    assert report.reason == "They sound unsafe; please check on them"
+    reported.refresh_from_db()
+    assert (reported.title, reported.details, reported.status) == (
+        "(removed)",
+        "",
+        PostStatus.CLOSED,
+    )
+    lead = Client()
+    lead.force_login(cohort.lead)
+    page = lead.get(reverse("care:facilitate", args=[cohort.pk])).content.decode()
+    assert "They sound unsafe; please check on them" in page and "I can&#x27;t go on" not in page
