@@ -2,8 +2,8 @@
 
 When they arrive
 ----------------
-Each member's nudge arrives on Monday during the hour from `SEND_HOUR` (10:00) in their own time
-zone (`User.time_zone`; one that is empty or unknown counts as `settings.TIME_ZONE`). A week is
+Each member's nudge arrives on Monday from `SEND_HOUR` (10:00) in their own time
+zone (in that hour, or later the same day up to `SEND_UNTIL_HOUR` if the worker was behind) (`User.time_zone`; one that is empty or unknown counts as `settings.TIME_ZONE`). A week is
 the member's local ISO week, Monday to Sunday in their zone, so nobody is nudged twice or skipped
 because their Monday starts on a different UTC date, or because the clocks changed.
 
@@ -13,8 +13,8 @@ The sweeps are idempotent: each member's nudge is claimed by inserting a
 `NudgeSent(member, local ISO week)` row (unique) *before* the e-mail goes out, so running a sweep
 twice, or in two workers at once, sends each member at most one nudge a week.
 
-`send_due_nudges()` is the hourly sweep: it sends to the members for whom it is now Monday, in the
-`SEND_HOUR` hour. It is driven by the task `circlecare.care.tasks.weekly_care_nudges`, which runs it
+`send_due_nudges()` is the hourly sweep: it sends to the members for whom it is now Monday, from
+`SEND_HOUR` to before `SEND_UNTIL_HOUR`, and who have not had this week's. It is driven by the task `circlecare.care.tasks.weekly_care_nudges`, which runs it
 and then enqueues itself for the next whole hour (unless such a run is already queued). Start the
 chain once after deploying with `python manage.py care_nudges --schedule` and keep at least one
 `python manage.py db_worker` running. `python manage.py care_nudges --now` runs
@@ -50,9 +50,12 @@ log = logging.getLogger(__name__)
 
 QUIET_DAYS = 14
 
-#: Nudges arrive on a Monday during the hour from this one (10:00 to 10:59), in the member's own
+#: Nudges arrive on a Monday in the hour from this one (10:00 to 10:59), in the member's own
 #: time zone: a kind hour to read about reaching out, wherever they live.
 SEND_HOUR = 10
+#: A worker that was behind or down for a few hours still reaches them the same day, until this
+#: hour (20:00); past it, a nudge would arrive in the evening, so the week's is left out.
+SEND_UNTIL_HOUR = 20
 MONDAY = 0
 
 
@@ -67,10 +70,10 @@ def member_zone(name: str | None) -> ZoneInfo:
     return resolve_zone(name) or ZoneInfo(settings.TIME_ZONE)
 
 
-def in_send_hour(now: datetime, zone: ZoneInfo) -> bool:
-    """Whether it is Monday, in the hour from ``SEND_HOUR``, in ``zone``."""
+def in_send_window(now: datetime, zone: ZoneInfo) -> bool:
+    """Whether it is Monday, from ``SEND_HOUR`` to before ``SEND_UNTIL_HOUR``, in ``zone``."""
     local = now.astimezone(zone)
-    return local.weekday() == MONDAY and local.hour == SEND_HOUR
+    return local.weekday() == MONDAY and SEND_HOUR <= local.hour < SEND_UNTIL_HOUR
 
 
 def send_time(now: datetime, zone: ZoneInfo) -> datetime:
@@ -217,11 +220,12 @@ def _send(suggestion: Suggestion) -> None:
 
 
 def send_due_nudges(*, now: datetime | None = None) -> int:
-    """The hourly sweep: nudge the members for whom it is Monday, in the ``SEND_HOUR`` hour, in
-    their own zone, and who have not had this week's. Safe to run twice or concurrently. Returns
+    """The hourly sweep: nudge the members for whom it is Monday, from ``SEND_HOUR`` to before
+    ``SEND_UNTIL_HOUR``, in their own zone, and who have not had this week's (so nearly always
+    in the ``SEND_HOUR`` hour, and later that day only when the worker was behind). Safe to run twice or concurrently. Returns
     how many were sent."""
     now = now or timezone.now()
-    return _sweep(now, lambda zone: in_send_hour(now, zone))
+    return _sweep(now, lambda zone: in_send_window(now, zone))
 
 
 def send_weekly_nudges(*, now: datetime | None = None) -> int:
