@@ -22,15 +22,15 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connections, transaction
 from django.utils import timezone
 from django_tasks import task
-from django_tasks.base import TaskResultStatus
+
+from circlecare.chains import enqueue_unless_waiting
 
 #: A quiet hour for the practice's members: late evening in the Americas, night in Europe.
 RUN_TIME = time(3, 0)
-#: Serialises the "is a run already waiting?" check and the enqueue on PostgreSQL (an arbitrary
-#: constant, unique to this chain among the project's advisory locks).
+#: This chain's advisory lock (``chains.enqueue_unless_waiting``): an arbitrary constant, unique
+#: among the project's advisory locks.
 SCHEDULE_LOCK = 7_304_215_001
 
 
@@ -61,24 +61,11 @@ def schedule_next(*, now: datetime | None = None) -> bool:
     A waiting run is any not yet started, even one whose moment has passed while no worker was
     running: it will run and queue the next itself. Two callers at once (the deploy's command
     and a run finishing) queue at most one between them."""
-    from django_tasks_db.models import DBTaskResult
-
-    now = now or timezone.now()
-    db = DBTaskResult.objects.db
-    # SQLite's transactions start IMMEDIATE (settings.py), which already keeps a second caller
-    # out until this one ends; PostgreSQL needs the lock.
-    with transaction.atomic(using=db, durable=True):
-        connection = connections[db]
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEDULE_LOCK])
-        waiting = DBTaskResult.objects.filter(
-            task_path=prune_task_history.module_path, status=TaskResultStatus.READY
-        ).exists()
-        if waiting:
-            return False
-        prune_task_history.using(run_after=next_run_after(now)).enqueue()
-    return True
+    return enqueue_unless_waiting(
+        prune_task_history,
+        run_after=next_run_after(now or timezone.now()),
+        lock=SCHEDULE_LOCK,
+    )
 
 
 @task()

@@ -4,27 +4,23 @@ ones never do; the daily prune keeps exactly one run of itself waiting."""
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connections, transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from circlecare.meetings.tasks import send_meeting_reminders, sweep_reminders
 from circlecare.task_history import (
-    SCHEDULE_LOCK,
     next_run_after,
     prune,
     prune_task_history,
     schedule_next,
 )
-from tests.conftest import requires_postgres, someone_waits_for_a_lock
 
 READY, RUNNING = TaskResultStatus.READY, TaskResultStatus.RUNNING
 SUCCESSFUL, FAILED = TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED
@@ -195,33 +191,4 @@ def test_a_failed_prune_still_queues_the_next_run(
     assert DBTaskResult.objects.filter(
         task_path=prune_task_history.module_path, status=FAILED
     ).exists()
-    assert waiting_prunes().count() == 1
-
-
-@requires_postgres()
-@pytest.mark.django_db(transaction=True)
-def test_two_schedulers_at_once_queue_one_run() -> None:
-    """The deploy's command and a finishing run may check for a waiting run at the same moment:
-    the second waits for the first and then finds its run."""
-    results: list[bool] = []
-
-    def scheduler() -> None:
-        try:
-            results.append(schedule_next())
-        finally:
-            connections.close_all()
-
-    with transaction.atomic():
-        # Hold the lock a first scheduler holds between its check and its enqueue.
-        with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEDULE_LOCK])
-        second = threading.Thread(target=scheduler)
-        second.start()
-        try:
-            waited = someone_waits_for_a_lock(second.is_alive)
-        finally:
-            prune_task_history.using(run_after=next_run_after(timezone.now())).enqueue()
-    second.join(timeout=30)
-    assert waited
-    assert results == [False]
     assert waiting_prunes().count() == 1

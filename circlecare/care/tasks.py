@@ -7,18 +7,22 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
-from django_tasks.base import TaskResultStatus
 
 from circlecare import emails
 from circlecare.care.nudges import send_due_nudges
+from circlecare.chains import enqueue_unless_waiting
 from circlecare.emails import member_footer, site_link
 
 #: The nudge run comes round every hour: each member's nudge goes out in the run that falls in
 #: their own Monday morning hour (``nudges.SEND_HOUR``), and zones differ by whole hours (or
 #: half and quarter hours, which still put exactly one whole UTC hour in each local hour).
 RUN_EVERY = timedelta(hours=1)
+#: This chain's advisory lock (``chains.enqueue_unless_waiting``): an arbitrary constant, unique
+#: among the project's advisory locks.
+SCHEDULE_LOCK = 7_304_215_002
 
 
 def next_run_after(now: datetime) -> datetime:
@@ -36,20 +40,14 @@ def schedule_next(*, now: datetime | None = None) -> bool:
     hourly chain is started beside it; when that one comes it sends nothing twice (nudges are
     claimed once a week), and whichever of the two runs of that hour finishes last finds the
     next hour's run waiting and queues nothing."""
-    from django_tasks_db.models import DBTaskResult
-
     now = now or timezone.now()
     next_run = next_run_after(now)
-    waiting = DBTaskResult.objects.filter(
-        task_path=weekly_care_nudges.module_path,
-        status=TaskResultStatus.READY,
-        run_after__gt=now,
-        run_after__lte=next_run,
-    ).exists()
-    if waiting:
-        return False
-    weekly_care_nudges.using(run_after=next_run).enqueue()
-    return True
+    return enqueue_unless_waiting(
+        weekly_care_nudges,
+        run_after=next_run,
+        lock=SCHEDULE_LOCK,
+        waiting=Q(run_after__gt=now, run_after__lte=next_run),
+    )
 
 
 @task()
