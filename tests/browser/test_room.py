@@ -330,3 +330,37 @@ def test_someone_still_in_the_room_whose_video_link_breaks_is_reconnected_not_dr
     for page, other in ((facilitator, "Alex"), (member, "Jordan")):
         expect(page.locator("#room-news")).to_have_text("")
         expect(page.locator("#room-people li", has_text=other)).to_have_count(1)
+
+
+def test_a_co_lead_the_practice_takes_off_the_group_loses_the_room_and_its_controls(
+    asgi_server: Any, new_page: Any
+) -> None:
+    """Sam helps Jordan lead; while the meeting is on, the practice takes Sam off the group.
+    Sam's page loses the controls for letting people in and says why the meeting closed for
+    them, without Sam reloading; Jordan still leads."""
+    room_url, lead, alex = room_with_alex(asgi_server.url, "Wednesday evenings")
+    cohort = Attendance.objects.get(member=alex).meeting.cohort
+    sam = UserFactory(display_name="Sam")
+    cohort.co_facilitator = sam
+    cohort.save(update_fields=["co_facilitator"])
+    jordan_page = new_page()
+    login(jordan_page, asgi_server.url, lead.email, PASSWORD)
+    jordan_page.goto(room_url)
+    sam_page = new_page()
+    login(sam_page, asgi_server.url, sam.email, PASSWORD)
+    sam_page.goto(room_url)
+    member = new_page()
+    login(member, asgi_server.url, alex.email, PASSWORD)
+    member.goto(room_url)
+    expect(sam_page.get_by_role("button", name="Let in Alex")).to_be_visible()
+
+    cohort.co_facilitator = None
+    cohort.save(update_fields=["co_facilitator"])
+
+    # The room's regular re-check notices; the page is told why and its controls go.
+    expect(sam_page.locator("#room-status")).to_contain_text(
+        "The practice has changed who leads this group", timeout=15_000
+    )
+    expect(sam_page.get_by_role("button", name="Let in Alex")).to_have_count(0)
+    jordan_page.get_by_role("button", name="Let in Alex").click()
+    expect(member.locator("#room-status")).to_contain_text("You're in the meeting")
