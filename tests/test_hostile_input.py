@@ -773,8 +773,9 @@ def test_hostile_input_to_the_admin_is_refused_cleanly(label: str) -> None:
 # them in, as a coordinator (a superuser, so every form the admin has is reached)
 # ---------------------------------------------------------------------------------------------
 
-#: The values each field of an admin form is sent alone: text, number and date, by kind.
-ADMIN_EACH = ["a\x00b", str(2**63), "99999-01-01"]
+#: The values each field of an admin form is sent alone: what fails there fails on text (a NUL
+#: byte) or on a key or number past its column (someone else's ids go in every field at once).
+ADMIN_EACH = ["a\x00b", str(2**63)]
 
 
 def admin_showed_an_error(response: HttpResponse) -> bool:
@@ -800,7 +801,13 @@ def admin_showed_an_error(response: HttpResponse) -> bool:
 def admin_form_probes(url: str, form: Form, others: list[str]) -> Iterator[Probe]:
     base = {n: v for n, v in form.baseline().items() if n != "csrfmiddlewaretoken"}
     buttons = {"_save", "_continue", "_addanother", "_saveasnew"}
-    names = [n for n in base if n not in buttons]
+    # Not made hostile: an inline's blank template row (``__prefix__``, which Django never
+    # reads) and its formset's counts (Django's own, capped at 2,000 forms: a huge count only
+    # draws that many empty rows, slowly).
+    counts = ("-TOTAL_FORMS", "-INITIAL_FORMS", "-MIN_NUM_FORMS", "-MAX_NUM_FORMS")
+    names = [
+        n for n in base if n not in buttons and "__prefix__" not in n and not n.endswith(counts)
+    ]
 
     def post(data: Any, label: str) -> Probe:
         return Probe(f"POST {label}", lambda c: c.post(url, data))
@@ -808,7 +815,7 @@ def admin_form_probes(url: str, form: Form, others: list[str]) -> Iterator[Probe
     for value in [*ADMIN_VALUES, *others[:1]]:
         yield post({**base, **dict.fromkeys(names, value)}, f"every field = {value[:20]!r}")
     for name in names:
-        for value in [*ADMIN_EACH, *others[:1]]:
+        for value in ADMIN_EACH:
             yield post({**base, name: value}, f"{name} = {value[:20]!r}")
     raw = "&".join(f"{n}={SURROGATE}" for n in names)
     yield Probe(
