@@ -17,7 +17,7 @@ from circlecare.enrollment.models import Enrollment, EnrollmentStatus
 from circlecare.measures.models import Assessment, AssessmentStatus, RiskAlert
 from circlecare.measures.plans import WEEKLY_OPENS_BEFORE
 from circlecare.measures.queries import open_alerts
-from circlecare.meetings.models import PRESENT, Attendance, AttendanceStatus, Meeting
+from circlecare.meetings.models import PRESENT, Attendance, AttendanceStatus, Meeting, over_by
 from circlecare.programs.models import Cohort, CohortStatus
 
 ROSTER_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED)
@@ -90,10 +90,9 @@ def draft_notes(user: User, now: datetime) -> tuple[list[GroupNote | IndividualN
     time is up, or their leader ended them early), in groups they still lead; oldest meeting
     first, at most ``DRAFTS_SHOWN``, and whether there are more. Two queries (group and
     individual notes), however many drafts."""
-    over = Q(meeting__ends_at__lte=now) | Q(meeting__ended_at__lte=now)
     mine = (
         Q(author=user, status=NoteStatus.DRAFT)
-        & over
+        & over_by(now, via="meeting__")
         & (Q(meeting__cohort__lead=user) | Q(meeting__cohort__co_facilitator=user))
     )
     # The text is not shown here: deferring it keeps the list from decrypting every draft.

@@ -791,12 +791,14 @@ def advance_cohorts(*, now: datetime | None = None) -> int:
     time is up, or its leader ended it early). At the finish, seats become completed, and
     waiting-list places and open offers end. One transaction per group; idempotent, safe to run
     twice. Returns how many groups moved."""
+    from circlecare.meetings.models import over_by
+
     now = now or timezone.now()
     held = _held_meetings()
     started = Cohort.objects.filter(
         status__in=JOINABLE, meetings__in=held.filter(starts_at__lte=now)
     )
-    not_over = held.filter(ends_at__gt=now).exclude(ended_at__lte=now)
+    not_over = held.exclude(over_by(now))
     ongoing = (
         Cohort.objects.filter(status__in=(*JOINABLE, CohortStatus.RUNNING))
         .exclude(meetings__in=not_over)

@@ -30,6 +30,12 @@ class MeetingStatus(models.TextChoices):
     HELD = "held", "Held"
 
 
+def over_by(now: datetime, via: str = "") -> Q:
+    """Meetings over by ``now`` (``Meeting.is_over_at``, as a query): their time has passed, or
+    a facilitator ended them for everyone. ``via`` is the path to the meeting ("meeting__")."""
+    return Q(**{f"{via}ends_at__lte": now}) | Q(**{f"{via}ended_at__lte": now})
+
+
 class Meeting(models.Model):
     """One weekly occurrence of a cohort. Times are stored in UTC."""
 
@@ -96,7 +102,8 @@ class Meeting(models.Model):
         return "ended"
 
     def is_over_at(self, now: datetime) -> bool:
-        """Its time has passed, or a facilitator ended it for everyone before then."""
+        """Its time has passed, or a facilitator ended it for everyone before then
+        (``over_by``, as a query)."""
         return now >= self.ends_at or (self.ended_at is not None and now >= self.ended_at)
 
     @property
@@ -109,7 +116,7 @@ class Meeting(models.Model):
     @property
     def ended_early(self) -> bool:
         """A facilitator ended it for everyone before its planned end."""
-        return self.ended_at is not None and self.ended_at < self.ends_at
+        return self.over_at < self.ends_at
 
     def is_joinable_at(self, now: datetime) -> bool:
         return self.window_state(now) == "open"

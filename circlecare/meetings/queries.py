@@ -23,6 +23,7 @@ from circlecare.meetings.models import (
     Meeting,
     MeetingStatus,
     hash_token,
+    over_by,
 )
 from circlecare.programs.models import ENDED, Cohort
 
@@ -62,9 +63,8 @@ def next_meeting(cohort: Cohort, now: datetime | None = None) -> Meeting | None:
         Meeting.objects.filter(
             cohort=cohort,
             status__in=[MeetingStatus.SCHEDULED, MeetingStatus.HELD],
-            ends_at__gt=now,
         )
-        .exclude(ended_at__lte=now)
+        .exclude(over_by(now))
         .order_by("starts_at", "pk")
         .first()
     )
