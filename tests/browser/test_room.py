@@ -74,6 +74,14 @@ def room_with_alex(base_url: str, group: str) -> tuple[str, Any, Any]:
     return f"{base_url}/meetings/{meeting.pk}/room/", lead, alex
 
 
+def open_room(new_page: Any, base_url: str, person: Any, room_url: str) -> Page:
+    """A new browser page, signed in as ``person``, at the room."""
+    page = new_page()
+    login(page, base_url, person.email, PASSWORD)
+    page.goto(room_url)
+    return page
+
+
 def test_four_people_meet_chat_and_a_removed_member_is_cut_off(
     asgi_server: Any, new_page: Any
 ) -> None:
@@ -159,12 +167,8 @@ def test_a_member_who_opens_the_room_in_a_second_tab_is_in_it_once(
     asgi_server: Any, new_page: Any
 ) -> None:
     room_url, lead, alex = room_with_alex(asgi_server.url, "Thursday mornings")
-    facilitator = new_page()
-    login(facilitator, asgi_server.url, lead.email, PASSWORD)
-    facilitator.goto(room_url)
-    first = new_page()
-    login(first, asgi_server.url, alex.email, PASSWORD)
-    first.goto(room_url)
+    facilitator = open_room(new_page, asgi_server.url, lead, room_url)
+    first = open_room(new_page, asgi_server.url, alex, room_url)
     facilitator.get_by_role("button", name="Let in Alex").click()
     expect(first.locator("#room-status")).to_contain_text("You're in the meeting")
     expect(facilitator.locator("#room-people li", has_text="Alex")).to_have_count(1)
@@ -200,22 +204,16 @@ def test_the_facilitator_is_not_told_someone_is_waiting_once_they_are_in_or_gone
     """The line under "In the room" kept saying "Alex is waiting to be let in." after Alex was let in
     (or gave up waiting), beside Alex's name in the room."""
     room_url, lead, alex = room_with_alex(asgi_server.url, "Monday lunchtimes")
-    facilitator = new_page()
-    login(facilitator, asgi_server.url, lead.email, PASSWORD)
-    facilitator.goto(room_url)
+    facilitator = open_room(new_page, asgi_server.url, lead, room_url)
     news = facilitator.locator("#room-news")
 
-    member = new_page()
-    login(member, asgi_server.url, alex.email, PASSWORD)
-    member.goto(room_url)
+    member = open_room(new_page, asgi_server.url, alex, room_url)
     expect(news).to_have_text("Alex is waiting to be let in.")
     member.close()  # gives up before being let in
     expect(facilitator.locator("#room-waiting-list li")).to_have_count(0)
     expect(news).to_have_text("")
 
-    member = new_page()
-    login(member, asgi_server.url, alex.email, PASSWORD)
-    member.goto(room_url)
+    member = open_room(new_page, asgi_server.url, alex, room_url)
     expect(news).to_have_text("Alex is waiting to be let in.")
     facilitator.get_by_role("button", name="Let in Alex").click()
     expect(member.locator("#room-status")).to_contain_text("You're in the meeting")
@@ -259,12 +257,8 @@ SLACK_SECONDS = 8
 def two_in_a_room(asgi_server: Any, new_page: Any) -> tuple[Any, Any, Page, Page]:
     """Jordan (facilitator) and Alex in a meeting, their media flowing both ways."""
     room_url, lead, alex = room_with_alex(asgi_server.url, "Friday afternoons")
-    facilitator = new_page()
-    login(facilitator, asgi_server.url, lead.email, PASSWORD)
-    facilitator.goto(room_url)
-    member = new_page()
-    login(member, asgi_server.url, alex.email, PASSWORD)
-    member.goto(room_url)
+    facilitator = open_room(new_page, asgi_server.url, lead, room_url)
+    member = open_room(new_page, asgi_server.url, alex, room_url)
     facilitator.get_by_role("button", name="Let in Alex").click()
     wait_for_media({"Jordan": facilitator, "Alex": member}, others=1)
     # The page waits as long as the server says.
@@ -295,9 +289,7 @@ def test_someone_whose_leaving_never_reaches_the_room_is_taken_off_and_can_come_
     monkeypatch.undo()
 
     # Alex comes back: she is shown again, once, with her video and sound.
-    back = new_page()
-    login(back, asgi_server.url, alex.email, PASSWORD)
-    back.goto(room_url)
+    back = open_room(new_page, asgi_server.url, alex, room_url)
     expect(back.locator("#room-status")).to_contain_text("You're in the meeting")
     wait_for_media({"Jordan": facilitator, "Alex": back}, others=1)
     expect(facilitator.locator("#room-videos .room-tile")).to_have_count(2)
@@ -339,19 +331,13 @@ def test_a_co_lead_the_practice_takes_off_the_group_loses_the_room_and_its_contr
     Sam's page loses the controls for letting people in and says why the meeting closed for
     them, without Sam reloading; Jordan still leads."""
     room_url, lead, alex = room_with_alex(asgi_server.url, "Wednesday evenings")
-    cohort = Attendance.objects.get(member=alex).meeting.cohort
+    cohort = alex.enrollments.get().cohort
     sam = UserFactory(display_name="Sam")
     cohort.co_facilitator = sam
     cohort.save(update_fields=["co_facilitator"])
-    jordan_page = new_page()
-    login(jordan_page, asgi_server.url, lead.email, PASSWORD)
-    jordan_page.goto(room_url)
-    sam_page = new_page()
-    login(sam_page, asgi_server.url, sam.email, PASSWORD)
-    sam_page.goto(room_url)
-    member = new_page()
-    login(member, asgi_server.url, alex.email, PASSWORD)
-    member.goto(room_url)
+    jordan_page = open_room(new_page, asgi_server.url, lead, room_url)
+    sam_page = open_room(new_page, asgi_server.url, sam, room_url)
+    member = open_room(new_page, asgi_server.url, alex, room_url)
     expect(sam_page.get_by_role("button", name="Let in Alex")).to_be_visible()
 
     cohort.co_facilitator = None
