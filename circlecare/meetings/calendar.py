@@ -45,7 +45,8 @@ def as_event(meeting: Meeting, *, named: bool) -> IcsEvent:
         uid=meeting.uid,
         sequence=meeting.ics_sequence,
         start=meeting.starts_at,
-        end=meeting.ends_at,
+        # When its leader ended it early, when it really ended.
+        end=meeting.over_at,
         summary=summary(meeting, named=named),
         description=description,
         url=link,

@@ -352,7 +352,8 @@ def _keep_in_order(meeting: Meeting, new_start: datetime, new_end: datetime, zon
     )
     before = others.filter(number__lt=meeting.number).order_by("-number").first()
     after = others.filter(number__gt=meeting.number).order_by("number").first()
-    if (before is not None and new_start < before.ends_at) or (
+    # A week its leader ended early is over at that end, not the one planned for it.
+    if (before is not None and new_start < before.over_at) or (
         after is not None and new_end > after.starts_at
     ):
 
@@ -386,6 +387,7 @@ def move_meeting(*, meeting: Meeting, local_date: date, local_time: time, actor:
         new_end = new_start + locked.duration
         clash = (
             Meeting.objects.filter(cohort=cohort, starts_at__lt=new_end, ends_at__gt=new_start)
+            .exclude(ended_at__lte=new_start)
             .exclude(pk=locked.pk)
             .exclude(status=MeetingStatus.CANCELLED)
             .exists()
@@ -476,7 +478,7 @@ def change_pattern(
             .order_by("-ends_at")
             .first()
         )
-        if earlier is not None and times[0] < earlier.ends_at:
+        if earlier is not None and times[0] < earlier.over_at:
             raise ScheduleError("The new pattern must start after the meetings already held.")
         _licences_still_cover(locked, from_date + timedelta(weeks=len(future) - 1))
         changed: list[Meeting] = []

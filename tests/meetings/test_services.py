@@ -11,12 +11,14 @@ from django.core import mail
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from icalendar import Calendar
 
 from circlecare.audit.models import AuditEvent
 from circlecare.enrollment import services as enrollment_services
 from circlecare.enrollment.models import Enrollment
 from circlecare.errors import InvalidTransition, NotFound
 from circlecare.meetings import schedule, services
+from circlecare.meetings.calendar import meeting_calendar
 from circlecare.meetings.errors import (
     JoinWindowClosed,
     LocationNotServed,
@@ -577,6 +579,7 @@ def test_a_meeting_its_leader_ended_before_its_start_stays_as_it_was() -> None:
         "skip": lambda: services.skip_week(meeting=meeting, actor=staff),
         "cancel": lambda: services.cancel_meeting(meeting=meeting, actor=staff),
     }
+    meeting.refresh_from_db()
     for name, change in changes.items():
         with pytest.raises(MeetingEnded) as refused:
             change()
@@ -604,6 +607,52 @@ def test_a_meeting_ended_early_once_under_way_says_it_has_ended() -> None:
         services.cancel_meeting(meeting=meeting, actor=coordinator())
     meeting.refresh_from_db()
     assert meeting.status == MeetingStatus.HELD
+
+
+def test_calendars_show_a_meeting_ended_early_ending_when_it_did() -> None:
+    """Ended for everyone twenty minutes in, its calendar entry ends then (not at the end it
+    was planned to have), with a higher SEQUENCE so calendars already holding it take the
+    change."""
+    cohort, meeting = _live_meeting(minutes_from_start=20)
+    before = Calendar.from_ical(meeting_calendar(meeting, cohort.lead))
+    (planned,) = before.walk("VEVENT")
+    assert planned.decoded("DTEND") == meeting.ends_at.replace(microsecond=0)
+    access = room_access(cohort.lead, meeting.pk)
+    assert access is not None and end_meeting(access) is True
+    meeting.refresh_from_db()
+    assert meeting.ended_at is not None and meeting.ended_at < meeting.ends_at
+    (ended,) = Calendar.from_ical(meeting_calendar(meeting, cohort.lead)).walk("VEVENT")
+    assert ended.decoded("DTEND") == meeting.ended_at.replace(microsecond=0)
+    assert ended.decoded("DTSTART") == planned.decoded("DTSTART")
+    assert str(ended["UID"]) == str(planned["UID"])
+    assert int(ended["SEQUENCE"]) == int(planned["SEQUENCE"]) + 1
+    # Ending it again changes nothing more.
+    assert end_meeting(access) is False
+    meeting.refresh_from_db()
+    assert meeting.ics_sequence == int(ended["SEQUENCE"])
+
+
+def test_the_week_after_a_meeting_ended_early_may_move_into_the_time_it_freed() -> None:
+    """Its group ended this week's meeting early; next week's may be moved to later today, in
+    the time the ended one was planned to fill, as it may after any meeting that is over."""
+    cohort, meeting = _live_meeting(minutes_from_start=20)
+    next_week = meeting_at(cohort, meeting.starts_at + timedelta(weeks=1), number=2)
+    zone = ZoneInfo(cohort.time_zone)
+    soon = (timezone.now() + timedelta(minutes=30)).astimezone(zone).replace(second=0)
+    assert soon.astimezone(UTC) < meeting.ends_at  # inside the ended meeting's planned time
+    staff = coordinator()
+    move = {
+        "meeting": next_week,
+        "local_date": soon.date(),
+        "local_time": soon.time().replace(microsecond=0, tzinfo=None),
+        "actor": staff,
+    }
+    with pytest.raises(ScheduleError, match="Another meeting"):
+        services.move_meeting(**move)
+    access = room_access(cohort.lead, meeting.pk)
+    assert access is not None and end_meeting(access) is True
+    moved = services.move_meeting(**move)
+    assert moved.starts_at == soon.replace(microsecond=0).astimezone(UTC)
 
 
 def test_someone_marked_excused_who_comes_after_all_is_let_in() -> None:

@@ -125,7 +125,8 @@ def end_meeting(access: Access, now: datetime | None = None) -> bool:
         ended = (
             Meeting.objects.filter(pk=access.meeting_id, ended_at__isnull=True, ends_at__gt=now)
             .filter(Q(cohort__lead_id=access.user_id) | Q(cohort__co_facilitator_id=access.user_id))
-            .update(ended_at=now)
+            # Calendars show it ending now: a higher SEQUENCE makes them take the new end.
+            .update(ended_at=now, ics_sequence=F("ics_sequence") + 1, updated_at=now)
         )
         if ended:
             record(
