@@ -28,6 +28,7 @@ from django.shortcuts import redirect
 LAST_SEEN = "circlecare_last_seen"
 LOGIN_AT = "circlecare_login_at"
 ROLE = "circlecare_staff_role"
+MEMBER_SIDE = "circlecare_member_side"
 #: Activity is written to the session at most this often (seconds): every request would be a write.
 SEEN_GRANULARITY = 60
 #: Whether someone leads a group is re-read this often (seconds); coordinator and facilitator flags
@@ -81,6 +82,25 @@ def staff_role(request: HttpRequest, now: float) -> bool:
     value = needs_mfa(user)
     request.session[ROLE] = [now, value]
     return value
+
+
+def member_side(request: HttpRequest, now: float) -> bool:
+    """For someone in a staff role: whether they also have, or had, a place in a group as a
+    member, so the menu offers them a member's own pages too (remembered in the session for a
+    few minutes, as the role is; ``forget_member_side`` after they join a group)."""
+    from circlecare.enrollment.models import Enrollment
+
+    remembered = request.session.get(MEMBER_SIDE)
+    if isinstance(remembered, list) and len(remembered) == 2 and now - remembered[0] < ROLE_RECHECK:
+        return bool(remembered[1])
+    value = Enrollment.objects.filter(member_id=request.user.pk).exists()
+    request.session[MEMBER_SIDE] = [now, value]
+    return value
+
+
+def forget_member_side(request: HttpRequest) -> None:
+    """They have just taken a place in a group: the next page asks again (``member_side``)."""
+    request.session.pop(MEMBER_SIDE, None)
 
 
 def has_totp(user: Any) -> bool:
@@ -154,6 +174,8 @@ class SessionPolicyMiddleware:
             last_seen = session.get(LAST_SEEN, now)
             is_staff_role = staff_role(request, now)
             request.staff_role = is_staff_role  # type: ignore[attr-defined]
+            # Members see their own pages in the menu; staff only when they are members too.
+            request.member_side = not is_staff_role or member_side(request, now)  # type: ignore[attr-defined]
             limit = idle_limit(request)
             quiet = request.path in QUIET_PATHS
             if now - last_seen > limit or now - login_at > settings.SESSION_ABSOLUTE_LIMIT:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from circlecare import distress
 from circlecare.accounts.http import local_path
+from circlecare.accounts.security import forget_member_side
 from circlecare.care import queries as care_queries
 from circlecare.enrollment import queries, services, steps
 from circlecare.enrollment.consents import asked_for_at, consents_missing
@@ -110,6 +111,7 @@ def join(request: HttpRequest, cohort_id: int) -> HttpResponse:
         enrollment = services.enroll(member=request.user, cohort=cohort)
     except DomainError as error:
         return _error_page(request, cohort, error)
+    forget_member_side(request)
     if enrollment.status == EnrollmentStatus.CONFIRMED:
         messages.success(request, "Your seat is confirmed. Welcome to the group.")
     elif enrollment.status == EnrollmentStatus.OFFERED:
@@ -359,6 +361,7 @@ def partner_accept(request: HttpRequest, token: str) -> HttpResponse:
             # Their own step that no page puts right: the same next steps as a refused join.
             context["cannot_join"] = queries.cannot_join_yet(request.user, invite.cohort)
             return render(request, "enrollment/partner_accept.html", context, status=error.status)
+        forget_member_side(request)
         if all(e.status == EnrollmentStatus.CONFIRMED for e in pair):
             messages.success(request, "You've joined together: you both have a seat.")
         else:

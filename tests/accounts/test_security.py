@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -259,3 +260,48 @@ def test_the_roles_that_see_clinical_data_need_the_second_factor() -> None:
     assert not needs_mfa(member)
     assert needs_mfa(lead) and needs_mfa(co_lead) and needs_mfa(clinician)
     assert needs_mfa(UserFactory(is_staff=True)) and needs_mfa(UserFactory(is_facilitator=True))
+
+
+def _menu(client: Client) -> list[str]:
+    html = client.get(reverse("profile")).content.decode()
+    nav = html[html.index('<nav class="site-nav"') : html.index("</nav>")]
+    return re.findall(r'<a href="[^"]*"[^>]*>([^<]+)</a>', nav)
+
+
+MEMBER_PAGES = {"My groups", "Between meetings", "Check-ins"}
+
+
+def test_the_menu_offers_a_members_own_pages_to_staff_only_when_they_are_members_too(
+    client: Client,
+) -> None:
+    """A clinician leading groups sees the workspace, the alerts and the meetings they lead,
+    not a member's empty pages; once they take a place in a group themselves, those appear at
+    once. A member sees their own pages, and not the staff ones."""
+    from circlecare.enrollment.consents import consents_missing
+    from circlecare.enrollment.models import Enrollment
+    from circlecare.enrollment.services import sign_consents
+    from tests.enrollment.factories import only_enrollment_steps
+    from tests.factories import CohortFactory
+
+    member = UserFactory()
+    client.force_login(member)
+    seen = set(_menu(client))
+    assert seen >= MEMBER_PAGES and "My meetings" in seen
+    assert not {"Workspace", "Alerts"} & seen
+
+    clinician = ClinicianFactory().user
+    CohortFactory(lead=clinician)
+    client.force_login(clinician)
+    seen = set(_menu(client))
+    assert {"Workspace", "Alerts", "My meetings", "My account"} <= seen
+    assert not MEMBER_PAGES & seen
+    assert client.get(reverse("enrollment:my_groups")).status_code == 200  # still reachable
+
+    # Joining a group through its page: the very next page's menu has the member's pages.
+    skills = CohortFactory()
+    sign_consents(member=clinician, documents=consents_missing(clinician, skills), signed_name="Jo")
+    with only_enrollment_steps():  # the group's intake questionnaire is not what this is about
+        joined = client.post(reverse("enrollment:join", args=[skills.pk]))
+    assert joined.status_code == 302, joined.content.decode()[-3000:]
+    assert Enrollment.objects.filter(member=clinician).exists()
+    assert set(_menu(client)) >= MEMBER_PAGES
