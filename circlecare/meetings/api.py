@@ -41,7 +41,13 @@ class MeetingOut(Schema):
     )
     status: str
     window: str = Field(..., description="before, open, ended or cancelled (join window).")
-    role: str = Field(..., description="How I take part: member, facilitator or coordinator.")
+    role: str = Field(
+        ...,
+        description=(
+            "How I take part: member; facilitator (I lead or co-lead it: a therapy group's "
+            "clinician too); or coordinator."
+        ),
+    )
     my_attendance: str | None = None
     url: str = Field(..., description="The meeting's page, where members join.")
 
