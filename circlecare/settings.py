@@ -273,7 +273,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "circlecare <hello@circlecare.exa
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 COORDINATOR_EMAILS = env_list("COORDINATOR_EMAILS")
 if PRODUCTION:
-    EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+    # Django's SMTP backend, with the server's refusals kept free of addresses.
+    EMAIL_BACKEND = env("EMAIL_BACKEND", "circlecare.mailing.SMTPBackend")
 else:
     EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))

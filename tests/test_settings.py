@@ -14,11 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 LOAD = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY"}}
+def load_settings(show: str = LOAD, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "EMAIL_BACKEND"}
+    }
     clean.update({"DJANGO_SETTINGS_MODULE": "circlecare.settings", **env})
     return subprocess.run(
-        [sys.executable, "-c", LOAD],
+        [sys.executable, "-c", show],
         cwd=ROOT,
         env=clean,
         capture_output=True,
@@ -48,6 +52,16 @@ def test_production_with_keys_starts_without_debug() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_production_sends_mail_over_smtp_without_addresses_in_its_errors() -> None:
+    """circlecare.mailing: Django's SMTP backend, with refusals told by their codes."""
+    show = LOAD.replace("settings.DEBUG", "settings.EMAIL_BACKEND")
+    keys = {"SECRET_KEY": "s" * 60, "FIELD_ENCRYPTION_KEY": "k" * 44}
+    production = load_settings(show, CIRCLECARE_ENV="production", **keys)
+    assert production.stdout.strip() == "circlecare.mailing.SMTPBackend", production.stderr
+    development = load_settings(show)
+    assert development.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
 
 
 def test_development_starts_with_nothing_set() -> None:
