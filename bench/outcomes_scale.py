@@ -75,7 +75,7 @@ def build(members: int) -> Any:
     from circlecare.enrollment.models import Enrollment, EnrollmentStatus
     from circlecare.measures import summaries
     from circlecare.measures.instruments import get
-    from circlecare.measures.models import MeasurementPlan
+    from circlecare.measures.models import Assessment, MeasurementPlan
     from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramKind
 
     print("Migrating the benchmark database…")
@@ -154,6 +154,7 @@ def build(members: int) -> Any:
         progress("enrollments", done, members, started)
 
     phq9 = get("PHQ9")
+    answers_context = Assessment._meta.get_field("answers").context
     total_rows = members * PER_MEMBER
     columns = (
         "member_id, cohort_id, program_kind, instrument, occasion, meeting_week, status, due_at, "
@@ -191,7 +192,7 @@ def build(members: int) -> Any:
                                 "completed",
                                 when,
                                 when,
-                                encrypt(json.dumps(answers)),
+                                encrypt(json.dumps(answers), context=answers_context),
                                 score.total,
                                 None,
                                 score.band,

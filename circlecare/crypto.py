@@ -1,13 +1,33 @@
 """Encryption at rest for clinical text (notes, answers, reflections): AES-256-GCM.
 
 The key comes from ``FIELD_ENCRYPTION_KEY`` (32 bytes, url-safe base64). A stored value is
-``v1:<key id>:<nonce+ciphertext, base64>``; the key id lets ``FIELD_ENCRYPTION_OLD_KEYS`` keep
+``v2:<key id>:<nonce+ciphertext, base64>``; the key id lets ``FIELD_ENCRYPTION_OLD_KEYS`` keep
 decrypting rows written before a rotation until they are re-encrypted.
+
+Each value is bound to the column it is written for: the GCM associated data is ``v2|`` followed
+by ``<table>.<column>`` (the ``context``), so a value copied into another column — a clinician's
+note into a field a member sees, one table's text into another — does not decrypt there; reading
+it raises ``ValueNotForHere`` just as an altered value does. The binding is to the column and not
+to the row: a value is encrypted when its row is inserted, before the row has an id, so binding it
+to the row would mean writing every new row twice. A value moved to another row of the same column
+therefore still decrypts there.
+
+A value encrypted without a context is bound to "no particular place": it decrypts only without
+one, so it cannot be moved into a column either. The consequence to keep in mind: renaming an
+encrypted field's table or column makes its values unreadable until they are re-encrypted for
+the new name (decrypted with the old context and encrypted with the new one, in the migration that
+renames it).
+
+``v1:`` values, from before the binding (associated data just ``v1``), still decrypt wherever they
+are found, so old rows and old backups keep working; nothing writes them any more. The clinic
+migration ``0003_bind_encrypted_values_to_their_column`` re-encrypts those in the database, and
+``needs_rotation`` is true of them so ``rotate_encryption_key`` upgrades any a restore brings back.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 from collections.abc import Iterable
@@ -18,9 +38,24 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, models
+from django.db import connections, models, transaction
 
-PREFIX = "v1"
+PREFIX = "v2"
+#: The format before values were bound to their column: still read, never written.
+LEGACY_PREFIX = "v1"
+NONCE = 12
+TAG = 16
+
+
+class ValueNotForHere(InvalidTag):
+    """A stored value that does not decrypt where it was read: written for another column, altered,
+    or sealed under another key that happens to share the key id. (An ``InvalidTag``, as a value
+    that failed its check always was, now with a message saying where.)"""
+
+
+def column_context(table: str, column: str) -> str:
+    """What a value stored in ``table.column`` is bound to."""
+    return f"{table}.{column}"
 
 
 def _decode_key(value: str) -> bytes:
@@ -51,40 +86,80 @@ def keyring() -> tuple[bytes, dict[str, bytes]]:
     return _keys(settings.FIELD_ENCRYPTION_KEY, tuple(settings.FIELD_ENCRYPTION_OLD_KEYS))
 
 
-def encrypt(plaintext: str) -> str:
+def _associated_data(prefix: str, context: str) -> bytes:
+    if prefix == LEGACY_PREFIX:
+        return LEGACY_PREFIX.encode()
+    return f"{PREFIX}|{context}".encode()
+
+
+def _seal(plaintext: str, prefix: str, context: str) -> str:
     primary, _ring = keyring()
-    nonce = os.urandom(12)
-    sealed = AESGCM(primary).encrypt(nonce, plaintext.encode("utf-8"), PREFIX.encode())
-    return f"{PREFIX}:{key_id(primary)}:{base64.b64encode(nonce + sealed).decode('ascii')}"
+    nonce = os.urandom(NONCE)
+    sealed = AESGCM(primary).encrypt(
+        nonce, plaintext.encode("utf-8"), _associated_data(prefix, context)
+    )
+    return f"{prefix}:{key_id(primary)}:{base64.b64encode(nonce + sealed).decode('ascii')}"
 
 
-def decrypt(token: str) -> str:
+def encrypt(plaintext: str, *, context: str = "") -> str:
+    """``plaintext`` sealed under the current key, bound to ``context`` (for a column:
+    ``column_context(table, column)``); only ``decrypt`` with the same context opens it."""
+    return _seal(plaintext, PREFIX, context)
+
+
+def _split(token: str) -> tuple[str, str, str]:
     try:
         prefix, kid, payload = token.split(":", 2)
     except ValueError as exc:
         raise ValueError("Not an encrypted value.") from exc
-    if prefix != PREFIX:
+    if prefix not in (PREFIX, LEGACY_PREFIX):
         raise ValueError("Unknown encryption format.")
+    return prefix, kid, payload
+
+
+def decrypt(token: str, *, context: str = "") -> str:
+    """The text of ``token``, which must have been encrypted for ``context``; a ``v1`` value, from
+    before values were bound, opens whatever the context. Raises ``ValueNotForHere`` when the value
+    was written for another place or altered, ``ValueError`` when it is no token of this keyring."""
+    prefix, kid, payload = _split(token)
     _primary, ring = keyring()
     key = ring.get(kid)
     if key is None:
         raise ValueError("This value was encrypted with a key that is no longer configured.")
     raw = base64.b64decode(payload)
-    return AESGCM(key).decrypt(raw[:12], raw[12:], PREFIX.encode()).decode("utf-8")
+    try:
+        opened = AESGCM(key).decrypt(raw[:NONCE], raw[NONCE:], _associated_data(prefix, context))
+    except InvalidTag as exc:
+        place = context or "a value encrypted without a context"
+        raise ValueNotForHere(
+            f"The stored value does not decrypt as {place}: it was written for another place, "
+            "or it has been altered."
+        ) from exc
+    return opened.decode("utf-8")
 
 
 def needs_rotation(token: str) -> bool:
+    """Whether ``token`` is not yet in the current format under the current key."""
     primary, _ring = keyring()
     return not token.startswith(f"{PREFIX}:{key_id(primary)}:")
 
 
-def is_encrypted(value: str) -> bool:
-    """Whether ``value`` is a token this keyring can read (rather than clear text)."""
+def is_encrypted(value: str, *, context: str | None = None) -> bool:
+    """Whether ``value`` is a token this keyring can read (rather than clear text). With a
+    ``context``, whether it opens there; without one, a ``v2`` value cannot be opened, so it
+    counts when it has the form of one: the prefix, a configured key id, a nonce and a tag."""
+    if context is not None or value.startswith(f"{LEGACY_PREFIX}:"):
+        try:
+            decrypt(value, context=context or "")
+        except (ValueError, InvalidTag):
+            return False
+        return True
     try:
-        decrypt(value)
-    except (ValueError, InvalidTag):
+        _prefix, kid, payload = _split(value)
+        raw = base64.b64decode(payload, validate=True)
+    except (ValueError, binascii.Error):
         return False
-    return True
+    return kid in keyring()[1] and len(raw) >= NONCE + TAG
 
 
 COLUMN_BATCH = 500
@@ -96,6 +171,7 @@ def encrypt_column(connection: Any, table: str, column: str, *, reverse: bool = 
     already in the wanted form are left alone, so it is safe to run twice. Works on the raw
     column, as the field's own conversions would misread the values not yet converted.
     Returns how many values it changed."""
+    context = column_context(table, column)
     quote = connection.ops.quote_name
     table, column = quote(table), quote(column)
     changed, last = 0, None
@@ -110,11 +186,14 @@ def encrypt_column(connection: Any, table: str, column: str, *, reverse: bool = 
             if not rows:
                 return changed
             for pk, value in rows:
-                if not value or is_encrypted(value) != reverse:
+                if not value or is_encrypted(value, context=context) != reverse:
                     continue
+                new = (
+                    decrypt(value, context=context) if reverse else encrypt(value, context=context)
+                )
                 cursor.execute(
                     f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608
-                    [decrypt(value) if reverse else encrypt(value), pk],
+                    [new, pk],
                 )
                 changed += 1
             last = rows[-1][0]
@@ -143,16 +222,63 @@ def encrypt_fields(
     return changed
 
 
+def bind_column(
+    connection: Any, table: str, column: str, pk: str = "id", *, reverse: bool = False
+) -> int:
+    """Re-encrypt, in place, the ``v1`` values of an encrypted column as ``v2`` values bound to
+    it (``reverse``: its ``v2`` values back to ``v1``, which the code from before the binding
+    reads). Batches of ``COLUMN_BATCH`` rows, each in its own transaction with its rows locked,
+    so a large table is not held in one transaction and a run stopped part way can be run again:
+    values already in the wanted form are left alone. A value that does not decrypt stops the run
+    with the row it is in. Returns how many values it changed."""
+    context = column_context(table, column)
+    old, new = (PREFIX, LEGACY_PREFIX) if reverse else (LEGACY_PREFIX, PREFIX)
+    quote = connection.ops.quote_name
+    q_table, q_column, q_pk = quote(table), quote(column), quote(pk)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    changed, last = 0, None
+    while True:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            where = f"WHERE {q_pk} > %s" if last is not None else ""
+            cursor.execute(
+                f"SELECT {q_pk}, {q_column} FROM {q_table} {where} "  # noqa: S608
+                f"ORDER BY {q_pk} LIMIT {COLUMN_BATCH}{lock}",
+                [last] if last is not None else [],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return changed
+            for row_pk, value in rows:
+                if not value or not value.startswith(f"{old}:"):
+                    continue
+                try:
+                    text = decrypt(value, context=context)
+                except (ValueError, InvalidTag) as exc:
+                    raise ValueError(f"{context} of row {row_pk}: {exc}") from exc
+                cursor.execute(
+                    f"UPDATE {q_table} SET {q_column} = %s WHERE {q_pk} = %s",  # noqa: S608
+                    [_seal(text, new, context), row_pk],
+                )
+                changed += 1
+            last = rows[-1][0]
+
+
 class EncryptedTextField(models.TextField):
-    """A text field stored encrypted; Python code sees plain text. Not searchable or sortable."""
+    """A text field stored encrypted, bound to its column; Python code sees plain text. Not
+    searchable or sortable."""
+
+    @property
+    def context(self) -> str:
+        """Where this field's values belong: its model's table and its column."""
+        return column_context(self.model._meta.db_table, str(self.column))
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if value is None or value == "":
             return value
-        return decrypt(value)
+        return decrypt(value, context=self.context)
 
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value
-        return encrypt(str(value))
+        return encrypt(str(value), context=self.context)

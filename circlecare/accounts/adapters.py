@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from circlecare.accounts.http import is_site_path
 from circlecare.accounts.services import end_other_sessions
-from circlecare.crypto import decrypt, encrypt
+from circlecare.crypto import column_context, decrypt, encrypt
 from circlecare.emails import on_site
 from circlecare.meetings.schedule import format_local
 
@@ -120,11 +120,16 @@ def reset_link_lifetime() -> str:
     return "one hour" if hours == 1 else f"{hours} hours"
 
 
+#: Where allauth keeps the secrets it asks to be encrypted (TOTP secret, recovery-code seed): the
+#: JSON ``data`` of its authenticators. Bound there, like every encrypted column's values.
+MFA_SECRETS = column_context("mfa_authenticator", "data")
+
+
 class MFAAdapter(DefaultMFAAdapter):
     """TOTP secrets are stored encrypted with the field key, like every other secret at rest."""
 
     def encrypt(self, text: str) -> str:
-        return encrypt(text)
+        return encrypt(text, context=MFA_SECRETS)
 
     def decrypt(self, encrypted_text: str) -> str:
-        return decrypt(encrypted_text)
+        return decrypt(encrypted_text, context=MFA_SECRETS)

@@ -206,7 +206,7 @@ def test_totp_secret_is_encrypted_at_rest() -> None:
     user = UserFactory()
     secret = enable_totp(user)
     stored = Authenticator.objects.get(user=user).data["secret"]
-    assert secret not in stored and stored.startswith("v1:")
+    assert secret not in stored and stored.startswith("v2:")
 
 
 def test_security_headers_on_every_response(client: Client) -> None:

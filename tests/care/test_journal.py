@@ -108,7 +108,7 @@ def test_canary_is_absent_from_the_raw_table() -> None:
         rows = cursor.fetchall()
     assert len(rows) == 1
     raw = rows[0][0]
-    assert CANARY not in raw and raw.startswith("v1:")
+    assert CANARY not in raw and raw.startswith("v2:")
     assert CANARY in Reflection.objects.get().body
 
 

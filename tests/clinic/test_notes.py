@@ -22,7 +22,7 @@ from circlecare.clinic.errors import (
     NotesNotOpen,
 )
 from circlecare.clinic.models import GroupNote, IndividualNote, NoteStatus
-from circlecare.crypto import encrypt
+from circlecare.crypto import column_context, encrypt
 from circlecare.errors import NotFound
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from tests.clinic.factories import Scene, coordinator, started_meeting
@@ -32,6 +32,7 @@ from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 CANARY = "CANARY-7f3a-sleeping-poorly"
+NOTE_TEXT = column_context("clinic_groupnote", "text")
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def test_database_lets_key_rotation_reencrypt_a_signed_note(scene: Scene, settin
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE clinic_groupnote SET text = %s WHERE id = %s",
-            [encrypt("The group talked about sleep."), note.pk],
+            [encrypt("The group talked about sleep.", context=NOTE_TEXT), note.pk],
         )
     assert GroupNote.objects.get(pk=note.pk).text == "The group talked about sleep."
 
@@ -252,7 +253,7 @@ def test_note_text_is_encrypted_at_rest(scene: Scene) -> None:
         )
         raw = [row[0] for row in cursor.fetchall()]
     assert len(raw) == 3
-    assert all(CANARY not in value and value.startswith("v1:") for value in raw)
+    assert all(CANARY not in value and value.startswith("v2:") for value in raw)
     assert all(CANARY in n.text for n in IndividualNote.objects.all())
 
 

@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from circlecare.clinic.management.commands.rotate_encryption_key import encrypted_fields
-from circlecare.crypto import needs_rotation
+from circlecare.crypto import decrypt, needs_rotation
 from tests.clinic.test_canaries import plant, read_back
+from tests.test_crypto import legacy_token
 
 pytestmark = pytest.mark.django_db
 
@@ -59,4 +60,35 @@ def test_rotation_reencrypts_every_encrypted_field(settings: Any) -> None:
     assert left == {}
     # Readable with the new key alone.
     settings.FIELD_ENCRYPTION_OLD_KEYS = []
+    assert read_back() == before
+
+
+def as_before_the_binding() -> None:
+    """Every stored value rewritten as it was encrypted before values were bound to a column."""
+    for model, fields in encrypted_fields():
+        table = connection.ops.quote_name(model._meta.db_table)
+        for field in fields:
+            column = connection.ops.quote_name(field.column)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT id, {column} FROM {table} WHERE {column} <> ''")  # noqa: S608
+                for pk, value in cursor.fetchall():
+                    cursor.execute(
+                        f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608
+                        [legacy_token(decrypt(value, context=field.context)), pk],
+                    )
+
+
+def test_rotation_binds_values_from_before_the_binding_to_their_column() -> None:
+    plant()
+    before = read_back()
+    as_before_the_binding()
+    assert all(v.startswith("v1:") for values in stored_values().values() for v in values)
+    assert read_back() == before
+
+    out = StringIO()
+    call_command("rotate_encryption_key", stdout=out)  # the same key: only the format changes
+
+    values = [v for values in stored_values().values() for v in values]
+    assert len(values) >= len(before)
+    assert all(v.startswith("v2:") and not needs_rotation(v) for v in values)
     assert read_back() == before

@@ -57,7 +57,7 @@ def test_submit_stores_the_score_and_encrypts_the_answers(therapy_cohort: Any) -
     with connection.cursor() as cursor:
         cursor.execute("SELECT answers FROM measures_assessment WHERE id = %s", [a.pk])
         raw = cursor.fetchone()[0]
-    assert raw.startswith("v1:")
+    assert raw.startswith("v2:")
     assert str(answers) not in raw
 
 

@@ -1,7 +1,8 @@
 """Re-encrypt every encrypted field with the current key.
 
 Rotation: put the new key in FIELD_ENCRYPTION_KEY and the old one in FIELD_ENCRYPTION_OLD_KEYS, restart,
-run this command, then remove the old key. Rows are read and written in batches, each batch in its own
+run this command, then remove the old key. Values in the format from before each was bound to its column
+(``v1``) are re-encrypted too, bound to their column, whatever the key. Rows are read and written in batches, each batch in its own
 transaction with the rows locked, so it is safe to run while the practice is open and to run again.
 """
 
@@ -13,8 +14,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from circlecare.crypto import EncryptedTextField, encrypt, needs_rotation
-from circlecare.crypto import decrypt as decrypt_value
+from circlecare.crypto import EncryptedTextField, decrypt, encrypt, needs_rotation
 
 BATCH = 500
 
@@ -38,12 +38,12 @@ class Command(BaseCommand):
             pk = connection.ops.quote_name(str(model._meta.pk.column))
             for field in fields:
                 column = connection.ops.quote_name(str(field.column))
-                changed = self._rotate(table, pk, column)
+                changed = self._rotate(table, pk, column, field.context)
                 total += changed
                 self.stdout.write(f"{model._meta.label}.{field.name}: {changed} re-encrypted")
         self.stdout.write(self.style.SUCCESS(f"Done: {total} values re-encrypted."))
 
-    def _rotate(self, table: str, pk: str, column: str) -> int:
+    def _rotate(self, table: str, pk: str, column: str, context: str) -> int:
         changed = 0
         last = None
         while True:
@@ -62,7 +62,7 @@ class Command(BaseCommand):
                     if value and needs_rotation(value):
                         cursor.execute(
                             f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608
-                            [encrypt(decrypt_value(value)), row_pk],
+                            [encrypt(decrypt(value, context=context), context=context), row_pk],
                         )
                         changed += 1
                 last = rows[-1][0]
