@@ -3,13 +3,18 @@ encrypted (and only once), and going back decrypts them."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, models
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from circlecare.care.models import CareReport
-from circlecare.crypto import is_encrypted
+from circlecare.care.models import CareReport, Reflection
+from circlecare.clinic.models import GroupNote
+from circlecare.clinic.services import sign_note
+from circlecare.crypto import ValueNotForHere, is_encrypted, keyring
 from circlecare.enrollment.models import (
     GROUP_CANCELLED,
     PARTNER_REMOVED,
@@ -21,9 +26,12 @@ from circlecare.enrollment.models import (
 )
 from circlecare.meetings.live.models import RoomRemoval
 from tests.care.factories import CarePostFactory
+from tests.clinic.test_canaries import NOTE, plant, read_back
+from tests.clinic.test_rotation import as_before_the_binding, stored_values
 from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
 from tests.meetings.factories import meeting_at
 from tests.migrations import run_python, writes
+from tests.test_crypto import copy_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +96,8 @@ def test_existing_clear_text_is_encrypted_once_and_decrypted_on_the_way_back() -
         run_python(app, migration, "encrypt")
     for obj, field, text in rows:
         stored = raw(obj, field)
-        assert text not in stored and is_encrypted(stored)
-        obj.refresh_from_db()
+        assert text not in stored and is_encrypted(stored) and stored.startswith("v2:")
+        obj.refresh_from_db()  # which reads it only in the column it was encrypted for
         assert getattr(obj, field) == text
     assert raw(untouched_blank, "hidden_reason") == ""
 
@@ -151,7 +159,8 @@ def test_going_back_past_the_encryption_restores_rows_with_two_encrypted_fields(
     inquiry = InquiryFactory(message="I was in hospital", coordinator_notes="Evening group")
     before = [("care", "0006_call_off_when_post_hidden"), ("inquiries", "0001_initial")]
     executor = MigrationExecutor(connection)
-    leaves = [key for key in executor.loader.graph.leaf_nodes() if key[0] in {"care", "inquiries"}]
+    # Every leaf, not only these apps': going back undoes what depends on them elsewhere too.
+    leaves = executor.loader.graph.leaf_nodes()
     try:
         executor.migrate(before)
         assert raw(report, "reason") == "They sound unsafe tonight"
@@ -163,3 +172,67 @@ def test_going_back_past_the_encryption_restores_rows_with_two_encrypted_fields(
     assert is_encrypted(raw(inquiry, "message"))
     report.refresh_from_db()
     assert report.resolution_note == "Called them; they are safe"
+
+
+BIND = ("clinic", "0003_bind_encrypted_values_to_their_column")
+BEFORE_BIND = ("clinic", "0002_signed_notes_are_final")
+
+
+def legacy_decrypt(token: str) -> str:
+    """``token`` read as the code from before the binding read it."""
+    prefix, kid, payload = token.split(":", 2)
+    assert prefix == "v1"
+    raw = base64.b64decode(payload)
+    return AESGCM(keyring()[1][kid]).decrypt(raw[:12], raw[12:], b"v1").decode()
+
+
+def signed_note() -> GroupNote:
+    """A signed note: on PostgreSQL the database refuses most changes to it."""
+    note = GroupNote.objects.get()
+    signed = sign_note(note=note, actor=note.meeting.cohort.lead)
+    assert isinstance(signed, GroupNote)
+    return signed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_values_from_before_the_binding_are_bound_to_their_column_and_unbound_back() -> None:
+    plant()  # a value in every encrypted field
+    note = signed_note()
+    text = read_back()
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([BEFORE_BIND])
+        # Back: every value as the code from before reads it.
+        back = [v for values in stored_values().values() for v in values]
+        assert len(back) >= len(text) and all(v.startswith("v1:") for v in back)
+        opened = [legacy_decrypt(v) for v in back]  # every one opens as it did then
+        assert any(NOTE in t for t in opened)
+
+        executor = MigrationExecutor(connection)
+        executor.migrate([BIND])
+        values = [v for values in stored_values().values() for v in values]
+        assert len(values) == len(back) and all(v.startswith("v2:") for v in values)
+        assert read_back() == text
+        assert GroupNote.objects.get(pk=note.pk).text == note.text
+        # Now bound: the note's text copied into a member's journal does not read there.
+        copy_raw(("clinic_groupnote", "text", note.pk),
+                 ("care_reflection", "body", Reflection.objects.get().pk))  # fmt: skip
+        with pytest.raises(ValueNotForHere):
+            Reflection.objects.get()
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_binding_runs_once_and_leaves_values_already_bound_alone() -> None:
+    plant()
+    text = read_back()
+    as_before_the_binding()
+    assert writes(run_python(*BIND, "bind"))
+    assert writes(run_python(*BIND, "bind")) == []  # run again: nothing left to do
+    assert read_back() == text
+
+    run_python(*BIND, "unbind")
+    assert all(v.startswith("v1:") for values in stored_values().values() for v in values)
+    assert read_back() == text
