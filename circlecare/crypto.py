@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 from collections.abc import Iterable
 from functools import lru_cache
@@ -160,6 +161,36 @@ def is_encrypted(value: str, *, context: str | None = None) -> bool:
     except (ValueError, binascii.Error):
         return False
     return kid in keyring()[1] and len(raw) >= NONCE + TAG
+
+
+#: What the keys for lookup digests are derived for: no other use of the encryption key shares it.
+LOOKUP_CONTEXT = b"circlecare lookup digest v1"
+
+
+def _lookup_digest(value: str, key: bytes) -> str:
+    lookup_key = hmac.new(key, LOOKUP_CONTEXT, hashlib.sha256).digest()
+    normalised = value.strip().lower().encode("utf-8")
+    return hmac.new(lookup_key, normalised, hashlib.sha256).hexdigest()
+
+
+def lookup_digest(value: str) -> str:
+    """A keyed digest of ``value`` to find rows by it exactly (an e-mail address, say) while the
+    value itself is stored encrypted, as the encrypted value cannot be compared in the database.
+
+    ``HMAC-SHA256(lookup key, value stripped and lower-cased)``, hex, where the lookup key is
+    ``HMAC-SHA256(FIELD_ENCRYPTION_KEY, LOOKUP_CONTEXT)``: without the key, nobody holding the
+    database can test guesses against it, as they could a plain hash of an address. It changes
+    with the key: ``lookup_digests`` gives the digests under every configured key, for lookups
+    during a rotation, and ``rotate_encryption_key`` rewrites stored digests with the new one."""
+    primary, _ring = keyring()
+    return _lookup_digest(value, primary)
+
+
+def lookup_digests(value: str) -> list[str]:
+    """``lookup_digest`` of ``value`` under the current key and each old key still configured:
+    what to look for, so that rows written before a rotation are found until they are rewritten."""
+    _primary, ring = keyring()
+    return [_lookup_digest(value, key) for key in ring.values()]
 
 
 COLUMN_BATCH = 500

@@ -21,6 +21,7 @@ from circlecare.accounts.models import PersonalAccessToken, User
 from circlecare.accounts.services import end_other_sessions
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
+from circlecare.crypto import lookup_digest, lookup_digests
 from circlecare.errors import DomainError
 
 RETAINED_NOTICE = (
@@ -49,10 +50,9 @@ def _own_addresses(member: User) -> Q:
         member.email,
         *EmailAddress.objects.filter(user=member, verified=True).values_list("email", flat=True),
     }
-    which = Q(pk__in=[])
-    for address in sorted(addresses):
-        which |= Q(email__iexact=address)
-    return which
+    # The addresses are stored encrypted: they are found by their keyed digest, which ignores
+    # case as the comparison of addresses here always has.
+    return Q(email_digest__in=sorted({d for a in addresses for d in lookup_digests(a)}))
 
 
 def export_member_data(member: User) -> dict[str, Any]:
@@ -503,7 +503,10 @@ def delete_account(*, member: User) -> None:
             Inquiry.objects.filter(_own_addresses(locked)).values_list("pk", flat=True)
         )
         Inquiry.objects.filter(pk__in=inquiries).update(
-            name="(removed)", email=_closed_address(locked), message=""
+            name="(removed)",
+            email=_closed_address(locked),
+            email_digest=lookup_digest(_closed_address(locked)),
+            message="",
         )
         MemberBlock.objects.filter(Q(blocker=locked) | Q(blocked=locked)).delete()
         Reflection.objects.filter(member=locked, shared_with_facilitator=False).delete()

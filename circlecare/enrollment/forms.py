@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from circlecare.enrollment.models import ConsentDocument
+from circlecare.enrollment.models import SIGNED_NAME_MAX, ConsentDocument
 from circlecare.programs.models import MAX_CAPACITY
 
 
@@ -29,7 +29,7 @@ class ConsentForm(forms.Form):
         )
         self.fields["signed_name"] = forms.CharField(
             label="Type your name to sign",
-            max_length=120,
+            max_length=SIGNED_NAME_MAX,
             help_text="Your name as you'd sign a paper form. Only the practice sees it.",
             widget=forms.TextInput(attrs={"autocomplete": "name"}),
             error_messages={"required": "Please type your name to sign."},

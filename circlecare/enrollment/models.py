@@ -248,6 +248,9 @@ class ConsentDocument(models.Model):
         return f"{self.title} (version {self.version})"
 
 
+SIGNED_NAME_MAX = 120
+
+
 class ConsentSignature(models.Model):
     """Who signed which version of which agreement, and when."""
 
@@ -258,8 +261,9 @@ class ConsentSignature(models.Model):
         ConsentDocument, on_delete=models.PROTECT, related_name="signatures"
     )
     signed_at = models.DateTimeField()
-    #: The name the member typed as their signature.
-    signed_name = models.CharField(max_length=120)
+    #: The name the member typed as their signature: who they are, so kept encrypted. The
+    #: signing form and ``sign_consents`` hold it to ``SIGNED_NAME_MAX`` characters.
+    signed_name = EncryptedTextField(max_length=SIGNED_NAME_MAX)
 
     class Meta:
         ordering = ["-signed_at"]

@@ -54,6 +54,7 @@ from circlecare.enrollment.models import (
     PARTNER_REMOVED,
     REMOVED_BY_PRACTICE,
     SEAT_HOLDING,
+    SIGNED_NAME_MAX,
     WITHDREW,
     ConsentDocument,
     ConsentSignature,
@@ -1138,7 +1139,7 @@ def sign_consents(
             signature, _ = ConsentSignature.objects.get_or_create(
                 member=member,
                 document=document,
-                defaults={"signed_at": now, "signed_name": signed_name[:120]},
+                defaults={"signed_at": now, "signed_name": signed_name[:SIGNED_NAME_MAX]},
             )
             signatures.append(signature)
     return signatures

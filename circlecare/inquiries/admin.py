@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
+from circlecare.crypto import lookup_digests
 from circlecare.inquiries.models import Inquiry, InquiryStatus
 from circlecare.inquiries.services import set_inquiry_status, update_inquiry
 
@@ -18,7 +19,10 @@ class InquiryAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "name", "email", "state", "interest", "status", "handled_by")
     list_filter = ("status", "interest", "state")
-    search_fields = ("name", "email")
+    # Names and addresses are encrypted, so the database cannot search them: only an exact
+    # address is found, through its digest (get_search_results).
+    search_fields = ("email_digest",)
+    search_help_text = "Find the messages sent from one e-mail address: type it in full."
     date_hierarchy = "created_at"
     readonly_fields = ("name", "email", "state", "interest", "message", "created_at", "handled_by")
     fields = (*readonly_fields, "status", "coordinator_notes")
@@ -26,6 +30,13 @@ class InquiryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Inquiry], search_term: str
+    ) -> tuple[QuerySet[Inquiry], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(email_digest__in=lookup_digests(search_term)), False
 
     def save_model(self, request: HttpRequest, obj: Inquiry, form: Any, change: bool) -> None:
         # Through the service, as the list's actions do: who handled it, and an audit event.

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 
-from circlecare.inquiries.models import MESSAGE_MAX, Inquiry, InterestKind
+from circlecare.inquiries.models import EMAIL_MAX, MESSAGE_MAX, NAME_MAX, Inquiry, InterestKind
 from circlecare.states import HOME_STATE_CHOICES
 from circlecare.widgets import QuickSelect
 
@@ -23,6 +23,23 @@ def _no_control_chars(value: str, field: str, *, multiline: bool = False) -> str
 class InquiryForm(forms.ModelForm):
     # Left empty by people; bots fill every field they see. Hidden from view and from screen readers.
     website = forms.CharField(required=False, label="Leave this empty", max_length=200)
+    # Declared here, as the model keeps both as encrypted text, which knows nothing of addresses.
+    # Each widget says what it holds, so a browser can fill in the person's own name and address.
+    name = forms.CharField(
+        label="Your name",
+        max_length=NAME_MAX,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": "Please tell us your name."},
+    )
+    email = forms.EmailField(
+        label="Your e-mail",
+        max_length=EMAIL_MAX,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Please give an e-mail address we can write back to.",
+            "invalid": "Please check the e-mail address: it should look like name@example.org.",
+        },
+    )
     state = forms.ChoiceField(
         label="Where you live",
         choices=[("", "Choose"), *HOME_STATE_CHOICES],
@@ -34,8 +51,6 @@ class InquiryForm(forms.ModelForm):
         model = Inquiry
         fields = ["name", "email", "state", "interest", "message"]
         labels = {
-            "name": "Your name",
-            "email": "Your e-mail",
             "interest": "Which kind of group interests you?",
             "message": "Anything you'd like us to know (optional)",
         }
@@ -43,17 +58,9 @@ class InquiryForm(forms.ModelForm):
             "message": "Please don't include health details here; we'll talk about those privately.",
         }
         widgets = {
-            # What each field holds, so a browser can fill in the person's own name and address.
-            "name": forms.TextInput(attrs={"autocomplete": "name"}),
-            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
             "message": forms.Textarea(attrs={"rows": 5, "maxlength": MESSAGE_MAX}),
         }
         error_messages = {
-            "name": {"required": "Please tell us your name."},
-            "email": {
-                "required": "Please give an e-mail address we can write back to.",
-                "invalid": "Please check the e-mail address: it should look like name@example.org.",
-            },
             "interest": {"required": "Please choose a kind of group, or “Not sure yet”."},
         }
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
-from circlecare.crypto import EncryptedTextField
+from circlecare.crypto import EncryptedTextField, lookup_digest
 from circlecare.programs.models import ProgramKind
 from circlecare.states import HOME_STATE_CHOICES
 
+NAME_MAX = 100
+EMAIL_MAX = 254
 MESSAGE_MAX = 5000
 
 
@@ -26,8 +30,12 @@ class InterestKind(models.TextChoices):
 
 
 class Inquiry(models.Model):
-    name = models.CharField(max_length=100)
-    email = models.EmailField(max_length=254)
+    # Who wrote is kept encrypted, as what they wrote is: the lengths are held by the form.
+    name = EncryptedTextField(max_length=NAME_MAX)
+    email = EncryptedTextField(max_length=EMAIL_MAX)
+    #: ``crypto.lookup_digest`` of the address, kept up to date by ``save()``: how the messages
+    #: someone sent are found (their data download, closing their account) without the address.
+    email_digest = models.CharField(max_length=64, db_index=True, editable=False, default="")
     state = models.CharField("where you live", max_length=2, choices=HOME_STATE_CHOICES)
     interest = models.CharField("kind of group", max_length=16, choices=InterestKind.choices)
     message = EncryptedTextField(max_length=MESSAGE_MAX, blank=True)
@@ -53,5 +61,17 @@ class Inquiry(models.Model):
             )
         ]
 
+    #: Each lookup digest and the field it is the digest of (``rotate_encryption_key`` rewrites
+    #: them under the new key).
+    LOOKUP_DIGESTS = {"email_digest": "email"}
+
     def __str__(self) -> str:
         return f"{self.name} ({self.get_interest_display()}, {self.created_at:%d %b %Y})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            self.email_digest = lookup_digest(self.email)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "email_digest"}
+        super().save(*args, **kwargs)

@@ -18,6 +18,7 @@ from circlecare.accounts.data_rights import StillLeading, delete_account
 from circlecare.accounts.models import User
 from circlecare.audit.models import AuditEvent
 from circlecare.care.models import CareMatch, CarePost, MatchStatus, PostStatus, Reflection
+from circlecare.crypto import lookup_digest, lookup_digests
 from circlecare.enrollment.models import ConsentSignature, Enrollment
 from circlecare.measures.models import Assessment
 from circlecare.programs.models import CohortStatus
@@ -143,6 +144,7 @@ def test_my_data_holds_invitations_messages_and_follow_up_alerts(client: Client)
     assert "Name shown to your group" in page and "Displayname" not in page
     assert "+00:00" not in page  # moments in the member's own zone, not raw ISO text
 
+    address = member.email
     client.post(reverse("delete_account"), {"password": PASSWORD, "confirm": "DELETE"})
     invite = PartnerInvite.objects.get()
     # Cancelled, and the partner's address (someone else's, typed by the member) forgotten.
@@ -150,6 +152,9 @@ def test_my_data_holds_invitations_messages_and_follow_up_alerts(client: Client)
     inquiry = Inquiry.objects.get()
     assert inquiry.message == "" and inquiry.name == "(removed)"
     assert inquiry.email.endswith("@deleted.invalid")
+    # Nor is the message found by the address any more: its digest went with it.
+    assert inquiry.email_digest == lookup_digest(inquiry.email)
+    assert not Inquiry.objects.filter(email_digest__in=lookup_digests(address)).exists()
 
 
 def test_messages_sent_from_another_confirmed_address_are_in_the_download_and_go_with_it(

@@ -1,6 +1,6 @@
 """SECURITY.md D1: clinical text (notes, answers, reflections, and the other free text the practice
-keeps encrypted) never appears in the clear at rest — not in a raw read of the tables, not in a
-database dump."""
+keeps encrypted, with the names and addresses people give it) never appears in the clear at rest —
+not in a raw read of the tables, not in a database dump."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from django.utils import timezone
 from circlecare.care.models import CareMatch, CarePost, CareReport, Reflection
 from circlecare.clinic.models import GroupNote
 from circlecare.clinic.services import create_individual_notes, save_group_note
-from circlecare.enrollment.models import Enrollment
-from circlecare.enrollment.services import remove
+from circlecare.enrollment.models import ConsentSignature, Enrollment
+from circlecare.enrollment.services import remove, sign_consents
 from circlecare.inquiries.models import Inquiry
 from circlecare.measures.models import Assessment, RiskAlert
 from circlecare.meetings.live.models import RoomRemoval
 from circlecare.meetings.models import Attendance
 from tests.care.factories import CarePostFactory, make_match
+from tests.enrollment.factories import ConsentDocumentFactory
 from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
 from tests.meetings.factories import meeting_at
 
@@ -45,6 +46,9 @@ REMOVAL = "CANARY-REMOVAL-0d93"
 POST_TITLE = "CANARY-POST-TITLE-5a17"
 POST_DETAILS = "CANARY-POST-DETAILS-9e42"
 THANKS = "CANARY-THANKS-d3c8"
+SIGNED_NAME = "CANARY-SIGNED-NAME-4f60"
+INQUIRY_NAME = "CANARY-INQUIRY-NAME-8a2c"
+INQUIRY_EMAIL = "canary-inquiry-email-19d7"
 #: Each canary, the table it is planted in, and how the application reads it back.
 CANARIES = {
     NOTE: "clinic_groupnote",
@@ -62,6 +66,9 @@ CANARIES = {
     POST_TITLE: "care_carepost",
     POST_DETAILS: "care_carepost",
     THANKS: "care_carematch",
+    SIGNED_NAME: "enrollment_consentsignature",
+    INQUIRY_NAME: "inquiries_inquiry",
+    INQUIRY_EMAIL: "inquiries_inquiry",
 }
 
 
@@ -87,7 +94,13 @@ def plant() -> None:
     )  # fmt: skip
     removed = EnrollmentFactory(cohort=cohort)
     remove(enrollment=removed, actor=cohort.lead, reason=f"Asked to leave {REMOVAL}")
-    InquiryFactory(message=f"Hello {INQUIRY}", coordinator_notes=f"Called {INQUIRY_NOTE}")
+    sign_consents(
+        member=member, documents=[ConsentDocumentFactory()], signed_name=f"Sam {SIGNED_NAME}"
+    )
+    InquiryFactory(
+        name=f"Sam {INQUIRY_NAME}", email=f"{INQUIRY_EMAIL}@example.org",
+        message=f"Hello {INQUIRY}", coordinator_notes=f"Called {INQUIRY_NOTE}",
+    )  # fmt: skip
     RoomRemoval.objects.create(
         meeting=meeting, user=member, removed_by=cohort.lead, reason=f"Because {ROOM_REMOVAL}"
     )
@@ -120,6 +133,9 @@ def read_back() -> dict[str, str]:
         POST_TITLE: CarePost.objects.get().title,
         POST_DETAILS: CarePost.objects.get().details,
         THANKS: CareMatch.objects.get().thanks,
+        SIGNED_NAME: "".join(s.signed_name for s in ConsentSignature.objects.all()),
+        INQUIRY_NAME: inquiry.name,
+        INQUIRY_EMAIL: inquiry.email,
         REPORT: report.reason,
         RESOLUTION: report.resolution_note,
     }

@@ -14,12 +14,13 @@ from django.utils import timezone
 from circlecare.care.models import CareReport, Reflection
 from circlecare.clinic.models import GroupNote
 from circlecare.clinic.services import sign_note
-from circlecare.crypto import ValueNotForHere, is_encrypted, keyring
+from circlecare.crypto import ValueNotForHere, is_encrypted, keyring, lookup_digest
 from circlecare.enrollment.models import (
     GROUP_CANCELLED,
     PARTNER_REMOVED,
     REMOVED_BY_PRACTICE,
     WITHDREW,
+    ConsentSignature,
     Enrollment,
     EnrollmentStatus,
     removed_by_practice,
@@ -28,6 +29,7 @@ from circlecare.meetings.live.models import RoomRemoval
 from tests.care.factories import CarePostFactory
 from tests.clinic.test_canaries import NOTE, plant, read_back
 from tests.clinic.test_rotation import as_before_the_binding, stored_values
+from tests.enrollment.factories import ConsentDocumentFactory
 from tests.factories import EnrollmentFactory, InquiryFactory, UserFactory
 from tests.meetings.factories import meeting_at
 from tests.migrations import run_python, writes
@@ -35,11 +37,13 @@ from tests.test_crypto import copy_raw
 
 pytestmark = pytest.mark.django_db
 
-MIGRATIONS = {
-    "care": "0007_encrypt_report_and_hidden_reasons",
-    "inquiries": "0002_encrypt_message_and_notes",
-    "live": "0003_encrypt_room_removal_reason",
-}
+MIGRATIONS = [
+    ("care", "0007_encrypt_report_and_hidden_reasons"),
+    ("inquiries", "0002_encrypt_message_and_notes"),
+    ("live", "0003_encrypt_room_removal_reason"),
+    ("enrollment", "0010_encrypt_signed_name"),
+    ("inquiries", "0003_encrypt_name_and_email"),
+]
 
 
 def raw(obj: models.Model, field: str) -> str:
@@ -74,6 +78,12 @@ def clear_rows() -> list[tuple[models.Model, str, str]]:
     )  # fmt: skip
     open_report = CareReport.objects.create(post=post, reporter=UserFactory(), reason="x")
     inquiry = InquiryFactory(coordinator_notes="x")
+    signature = ConsentSignature.objects.create(
+        member=enrollment.member, document=ConsentDocumentFactory(),
+        signed_at=timezone.now(), signed_name="x",
+    )  # fmt: skip
+    # As an inquiry was stored before its address had a digest.
+    write_clear(inquiry, "email_digest", "")
     rows = [
         (removal, "reason", "Shouted at another member"),
         (post, "hidden_reason", "Gives a home address"),
@@ -82,6 +92,9 @@ def clear_rows() -> list[tuple[models.Model, str, str]]:
         (open_report, "reason", "v1:abc:looks like a token"),
         (inquiry, "message", "I was in hospital last month"),
         (inquiry, "coordinator_notes", "Wants an evening group"),
+        (inquiry, "name", "Sam Example"),
+        (inquiry, "email", "Sam@Example.org"),
+        (signature, "signed_name", "Sam Example"),
     ]
     for obj, field, text in rows:
         write_clear(obj, field, text)
@@ -92,7 +105,7 @@ def test_existing_clear_text_is_encrypted_once_and_decrypted_on_the_way_back() -
     rows = clear_rows()
     untouched_blank = CarePostFactory()
 
-    for app, migration in MIGRATIONS.items():
+    for app, migration in MIGRATIONS:
         run_python(app, migration, "encrypt")
     for obj, field, text in rows:
         stored = raw(obj, field)
@@ -100,12 +113,15 @@ def test_existing_clear_text_is_encrypted_once_and_decrypted_on_the_way_back() -
         obj.refresh_from_db()  # which reads it only in the column it was encrypted for
         assert getattr(obj, field) == text
     assert raw(untouched_blank, "hidden_reason") == ""
+    # And the messages are found by the address again, whatever its case.
+    [inquiry] = [obj for obj, field, _text in rows if field == "email"]
+    assert raw(inquiry, "email_digest") == lookup_digest("sam@example.org")
 
     # Run again (a migration re-run after a failure part way): nothing is encrypted twice.
-    for app, migration in MIGRATIONS.items():
+    for app, migration in MIGRATIONS:
         assert writes(run_python(app, migration, "encrypt")) == []
 
-    for app, migration in MIGRATIONS.items():
+    for app, migration in MIGRATIONS:
         run_python(app, migration, "decrypt")
     for obj, field, text in rows:
         assert raw(obj, field) == text
@@ -156,8 +172,19 @@ def test_going_back_past_the_encryption_restores_rows_with_two_encrypted_fields(
         post=post, reporter=UserFactory(), reason="They sound unsafe tonight",
         resolved_at=timezone.now(), resolution_note="Called them; they are safe",
     )  # fmt: skip
-    inquiry = InquiryFactory(message="I was in hospital", coordinator_notes="Evening group")
-    before = [("care", "0006_call_off_when_post_hidden"), ("inquiries", "0001_initial")]
+    inquiry = InquiryFactory(
+        name="Sam Example", email="sam@example.org", message="I was in hospital",
+        coordinator_notes="Evening group",
+    )  # fmt: skip
+    signature = ConsentSignature.objects.create(
+        member=enrollment.member, document=ConsentDocumentFactory(),
+        signed_at=timezone.now(), signed_name="Sam Example",
+    )  # fmt: skip
+    before = [
+        ("care", "0006_call_off_when_post_hidden"),
+        ("inquiries", "0001_initial"),
+        ("enrollment", "0009_scrub_partner_invite_task_secrets"),
+    ]
     executor = MigrationExecutor(connection)
     # Every leaf, not only these apps': going back undoes what depends on them elsewhere too.
     leaves = executor.loader.graph.leaf_nodes()
@@ -166,12 +193,20 @@ def test_going_back_past_the_encryption_restores_rows_with_two_encrypted_fields(
         assert raw(report, "reason") == "They sound unsafe tonight"
         assert raw(report, "resolution_note") == "Called them; they are safe"
         assert raw(inquiry, "coordinator_notes") == "Evening group"
+        assert (raw(inquiry, "name"), raw(inquiry, "email")) == ("Sam Example", "sam@example.org")
+        assert raw(signature, "signed_name") == "Sam Example"
     finally:
         MigrationExecutor(connection).migrate(leaves)
     assert is_encrypted(raw(report, "resolution_note"))
-    assert is_encrypted(raw(inquiry, "message"))
+    for field in ("message", "name", "email"):
+        assert is_encrypted(raw(inquiry, field))
+    assert is_encrypted(raw(signature, "signed_name"))
+    # The digest column came back empty: the migration filled it in again.
+    assert raw(inquiry, "email_digest") == lookup_digest("sam@example.org")
     report.refresh_from_db()
     assert report.resolution_note == "Called them; they are safe"
+    signature.refresh_from_db()
+    assert signature.signed_name == "Sam Example"
 
 
 BIND = ("clinic", "0003_bind_encrypted_values_to_their_column")

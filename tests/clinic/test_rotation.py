@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from circlecare.clinic.management.commands.rotate_encryption_key import encrypted_fields
-from circlecare.crypto import decrypt, needs_rotation
+from circlecare.crypto import decrypt, lookup_digest, lookup_digests, needs_rotation
+from circlecare.inquiries.models import Inquiry
 from tests.clinic.test_canaries import plant, read_back
+from tests.factories import InquiryFactory
 from tests.test_crypto import legacy_token
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +27,9 @@ LATER = {
     "inquiries.Inquiry.message",
     "inquiries.Inquiry.coordinator_notes",
     "live.RoomRemoval.reason",
+    "enrollment.ConsentSignature.signed_name",
+    "inquiries.Inquiry.name",
+    "inquiries.Inquiry.email",
 }
 
 
@@ -92,3 +97,31 @@ def test_rotation_binds_values_from_before_the_binding_to_their_column() -> None
     assert len(values) >= len(before)
     assert all(v.startswith("v2:") and not needs_rotation(v) for v in values)
     assert read_back() == before
+
+
+def test_messages_are_found_by_address_through_a_rotation(settings: Any) -> None:
+    """The digest an inquiry is found by is keyed with the encryption key: between the new key's
+    arrival and the command, the old digest is still found; the command rewrites it, so it is
+    found once the old key is gone."""
+    inquiry = InquiryFactory(email="sam@example.org")
+    InquiryFactory(email="alex@example.org")
+
+    def found() -> list[Inquiry]:
+        return list(Inquiry.objects.filter(email_digest__in=lookup_digests("Sam@example.org")))
+
+    old_key = settings.FIELD_ENCRYPTION_KEY
+    settings.FIELD_ENCRYPTION_KEY = "A" * 43
+    settings.FIELD_ENCRYPTION_OLD_KEYS = [old_key]
+    assert found() == [inquiry]
+    assert Inquiry.objects.get(pk=inquiry.pk).email_digest != lookup_digest("sam@example.org")
+
+    out = StringIO()
+    call_command("rotate_encryption_key", stdout=out)
+    assert "inquiries.Inquiry.email_digest: 2 rewritten" in out.getvalue()
+    settings.FIELD_ENCRYPTION_OLD_KEYS = []
+    assert found() == [inquiry]
+    assert Inquiry.objects.get(pk=inquiry.pk).email_digest == lookup_digest("sam@example.org")
+    # Run again: nothing left to rewrite.
+    out = StringIO()
+    call_command("rotate_encryption_key", stdout=out)
+    assert "inquiries.Inquiry.email_digest: 0 rewritten" in out.getvalue()

@@ -1303,6 +1303,25 @@ def test_signing_records_who_which_version_and_when() -> None:
     sign_all(member)
 
 
+def test_the_name_typed_to_sign_is_stored_encrypted_and_kept_to_its_length() -> None:
+    """SECURITY.md D1: the typed name says who the member is, so it is not in the clear in the
+    table; the limit the column held before is held by the service."""
+    from circlecare.crypto import is_encrypted
+    from circlecare.enrollment.models import SIGNED_NAME_MAX
+    from tests.clinic.test_encryption_migrations import raw
+
+    member = UserFactory()
+    documents = consents_missing(member, CohortFactory())
+    long_name = "Samantha " + "x" * SIGNED_NAME_MAX
+    signature, *_ = services.sign_consents(
+        member=member, documents=documents, signed_name=long_name
+    )
+    stored = raw(signature, "signed_name")
+    assert "Samantha" not in stored and is_encrypted(stored)
+    signature.refresh_from_db()
+    assert signature.signed_name == long_name[:SIGNED_NAME_MAX]
+
+
 def test_a_waiting_place_counted_in_the_database_matches_the_whole_list() -> None:
     """Places are counted in the database for one enrollment; they agree with the list's order
     (passes first, then arrival, then id for a tie) wherever the enrollment stands."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +11,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from circlecare.crypto import is_encrypted, lookup_digest
 from circlecare.inquiries.models import Inquiry
-from tests.factories import UserFactory
+from tests.clinic.test_encryption_migrations import raw
+from tests.factories import InquiryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +45,48 @@ def test_valid_inquiry_is_stored_and_confirmed(
     assert "we've got your message" in page
 
 
+def test_who_wrote_is_stored_encrypted_and_found_by_a_keyed_digest_of_the_address(
+    client: Client,
+) -> None:
+    """SECURITY.md D1: the name and address a visitor gives are not in the clear in the table.
+    What is kept to find their messages by address is a keyed digest, not a hash anyone could
+    recompute from a guessed address, and it follows a change of address."""
+    post(client, name="Sam Taylor", email="Sam@Example.org")
+    inquiry = Inquiry.objects.get()
+    for field, text in (("name", "Sam Taylor"), ("email", "sam@example.org")):
+        stored = raw(inquiry, field)
+        assert text not in stored.lower() and is_encrypted(stored)
+    assert (inquiry.name, inquiry.email) == ("Sam Taylor", "sam@example.org")
+
+    digest = raw(inquiry, "email_digest")
+    assert digest == lookup_digest("sam@example.org") == lookup_digest(" SAM@example.ORG ")
+    assert digest != hashlib.sha256(b"sam@example.org").hexdigest()
+    assert digest != lookup_digest("someone@example.org")
+
+    inquiry.email = "sam.t@example.org"
+    inquiry.save(update_fields=["email"])
+    assert raw(inquiry, "email_digest") == lookup_digest("sam.t@example.org")
+
+
+def test_the_inbox_shows_who_wrote_and_finds_messages_by_their_exact_address(
+    admin_client: Client,
+) -> None:
+    InquiryFactory(name="Sam Taylor", email="sam@example.org")
+    InquiryFactory(name="Alex Kim", email="alex@example.org")
+    url = reverse("admin:inquiries_inquiry_changelist")
+    inbox = admin_client.get(url).content.decode()
+    assert "Sam Taylor" in inbox and "alex@example.org" in inbox
+
+    found = admin_client.get(url, {"q": " Sam@Example.org "}).content.decode()
+    assert "Sam Taylor" in found and "Alex Kim" not in found
+    assert "type it in full" in found  # says how the search works
+    # Part of a name or an address finds nothing: the database cannot read them.
+    for partial in ("Sam", "example.org", "sam@example"):
+        page = admin_client.get(url, {"q": partial})
+        assert page.status_code == 200
+        assert "Sam Taylor" not in page.content.decode()
+
+
 def test_the_form_says_whom_to_call_in_a_crisis_in_the_us_and_abroad(client: Client) -> None:
     body = client.get(reverse("inquiries:contact")).content.decode()
     # The form's own notice, not the page's footer, which says the same.
@@ -69,6 +114,8 @@ def test_coordinators_get_an_email_without_the_message(
     ("changes", "field_message"),
     [
         ({"name": ""}, "Please tell us your name."),
+        ({"name": "x" * 101}, "at most 100 characters"),
+        ({"email": "s" * 243 + "@example.org"}, "at most 254 characters"),
         ({"email": "not an email"}, "Please check the e-mail address"),
         ({"state": "ZZ"}, "Select a valid choice"),
         ({"interest": "surgery"}, "Select a valid choice"),
@@ -124,8 +171,6 @@ def test_stored_xss_is_escaped_in_the_coordinator_inbox(
 
 
 def test_coordinator_marks_an_inquiry_contacted(admin_client: Client) -> None:
-    from tests.factories import InquiryFactory
-
     inquiry = InquiryFactory()
     response = admin_client.post(
         reverse("admin:inquiries_inquiry_changelist"),

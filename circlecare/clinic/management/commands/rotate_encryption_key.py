@@ -2,8 +2,10 @@
 
 Rotation: put the new key in FIELD_ENCRYPTION_KEY and the old one in FIELD_ENCRYPTION_OLD_KEYS, restart,
 run this command, then remove the old key. Values in the format from before each was bound to its column
-(``v1``) are re-encrypted too, bound to their column, whatever the key. Rows are read and written in batches, each batch in its own
-transaction with the rows locked, so it is safe to run while the practice is open and to run again.
+(``v1``) are re-encrypted too, bound to their column, whatever the key. It also rewrites the lookup digests
+(``crypto.lookup_digest``) each model lists in ``LOOKUP_DIGESTS``, as they are keyed with the encryption key
+too. Rows are read and written in batches, each batch in its own transaction with the rows locked, so it is
+safe to run while the practice is open and to run again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from circlecare.crypto import EncryptedTextField, decrypt, encrypt, needs_rotation
+from circlecare.crypto import EncryptedTextField, decrypt, encrypt, lookup_digest, needs_rotation
 
 BATCH = 500
 
@@ -25,6 +27,16 @@ def encrypted_fields() -> list[tuple[Any, list[EncryptedTextField]]]:
         fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
         if fields:
             found.append((model, fields))
+    return found
+
+
+def digest_fields() -> list[tuple[Any, dict[str, str]]]:
+    """Each model with lookup digests, and its ``LOOKUP_DIGESTS`` (digest field: field digested)."""
+    found = []
+    for model in apps.get_models():
+        digests: dict[str, str] = getattr(model, "LOOKUP_DIGESTS", {})
+        if digests:
+            found.append((model, digests))
     return found
 
 
@@ -41,6 +53,10 @@ class Command(BaseCommand):
                 changed = self._rotate(table, pk, column, field.context)
                 total += changed
                 self.stdout.write(f"{model._meta.label}.{field.name}: {changed} re-encrypted")
+        for model, digests in digest_fields():
+            for digest, source in digests.items():
+                changed = self._redigest(model, digest, source)
+                self.stdout.write(f"{model._meta.label}.{digest}: {changed} rewritten")
         self.stdout.write(self.style.SUCCESS(f"Done: {total} values re-encrypted."))
 
     def _rotate(self, table: str, pk: str, column: str, context: str) -> int:
@@ -66,3 +82,23 @@ class Command(BaseCommand):
                         )
                         changed += 1
                 last = rows[-1][0]
+
+    def _redigest(self, model: Any, digest: str, source: str) -> int:
+        """Rewrite the digest of ``source`` under the current key where it was made under another:
+        after the values are re-encrypted, so each is read with the current key."""
+        changed = 0
+        last = None
+        while True:
+            with transaction.atomic():
+                rows = model.objects.select_for_update().order_by("pk")
+                if last is not None:
+                    rows = rows.filter(pk__gt=last)
+                batch = list(rows.values_list("pk", source, digest)[:BATCH])
+                if not batch:
+                    return changed
+                for pk, value, stored in batch:
+                    wanted = lookup_digest(value or "")
+                    if stored != wanted:
+                        model.objects.filter(pk=pk).update(**{digest: wanted})
+                        changed += 1
+                last = batch[-1][0]

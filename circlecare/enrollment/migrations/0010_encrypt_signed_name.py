@@ -1,0 +1,35 @@
+"""The name a member typed to sign the agreements says who they are: it is kept encrypted at rest;
+the signatures made before are encrypted here."""
+
+from typing import Any
+
+from django.db import migrations
+
+import circlecare.crypto
+
+
+def encrypt(apps: Any, schema_editor: Any, *, reverse: bool = False) -> None:
+    circlecare.crypto.encrypt_fields(
+        apps, "enrollment", [("ConsentSignature", "signed_name")], reverse=reverse
+    )
+
+
+def decrypt(apps: Any, schema_editor: Any) -> None:
+    encrypt(apps, schema_editor, reverse=True)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("enrollment", "0009_scrub_partner_invite_task_secrets"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="consentsignature",
+            name="signed_name",
+            field=circlecare.crypto.EncryptedTextField(max_length=120),
+        ),
+        # After the column has become text (a value grows when encrypted), and, on the way back,
+        # before it is narrowed again.
+        migrations.RunPython(encrypt, decrypt),
+    ]
