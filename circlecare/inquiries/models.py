@@ -66,7 +66,9 @@ class Inquiry(models.Model):
     LOOKUP_DIGESTS = {"email_digest": "email"}
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_interest_display()}, {self.created_at:%d %b %Y})"
+        # Not the name: this is how the admin's history names an inquiry, in a table kept in
+        # the clear.
+        return f"Inquiry {self.pk} ({self.get_interest_display()}, {self.created_at:%d %b %Y})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")

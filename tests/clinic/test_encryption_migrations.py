@@ -271,3 +271,30 @@ def test_binding_runs_once_and_leaves_values_already_bound_alone() -> None:
     run_python(*BIND, "unbind")
     assert all(v.startswith("v1:") for values in stored_values().values() for v in values)
     assert read_back() == text
+
+
+def test_the_admin_history_no_longer_names_an_inquiry_by_who_sent_it() -> None:
+    """The admin's history named an inquiry by the sender's name, in the clear; the migration
+    renames what was written before as inquiries are named now, by number."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    inquiry = InquiryFactory(name="Sam Example", interest="therapy")
+    staff = UserFactory(is_staff=True)
+    kind = ContentType.objects.get_for_model(inquiry)
+    for object_id in (str(inquiry.pk), "999999"):  # the second since deleted
+        LogEntry.objects.create(
+            user=staff, content_type=kind, object_id=object_id, action_flag=CHANGE,
+            object_repr="Sam Example (Therapy group, 02 Dec 2026)", change_message="[]",
+        )  # fmt: skip
+    other = LogEntry.objects.create(
+        user=staff, content_type=ContentType.objects.get_for_model(staff),
+        object_id=str(staff.pk), action_flag=CHANGE, object_repr="Sam Example",
+    )  # fmt: skip
+
+    run_python("inquiries", "0004_unname_inquiries_in_admin_history", "rename")
+    named = dict(LogEntry.objects.filter(content_type=kind).values_list("object_id", "object_repr"))
+    assert named == {str(inquiry.pk): str(inquiry), "999999": "Inquiry 999999 (deleted)"}
+    assert str(inquiry).startswith(f"Inquiry {inquiry.pk} (Therapy group, ")
+    other.refresh_from_db()
+    assert other.object_repr == "Sam Example"  # not an inquiry: left alone
