@@ -377,8 +377,9 @@ def _closed_address(member: User) -> str:
 
 def _forget_in_admin_history(member: User, inquiries: list[int]) -> None:
     """The admin's history names each object changed there as it read then ("Sam in 12
-    (confirmed)", an inquiry by the name given): those naming the member now read as the objects
-    do once the account is closed. What was done, by whom and when stays."""
+    (confirmed)"): those naming the member now read as the objects do once the account is closed.
+    What was done, by whom and when stays. (An inquiry is named by its number, not the name
+    given, but is renamed with the rest all the same.)"""
     from django.contrib.admin.models import LogEntry
     from django.contrib.contenttypes.models import ContentType
 
