@@ -229,6 +229,20 @@ def signed_note() -> GroupNote:
     return signed
 
 
+#: Fields encrypted by migrations after the binding, written bound from the start.
+ENCRYPTED_SINCE = {
+    "inquiries.Inquiry.name",
+    "inquiries.Inquiry.email",
+    "enrollment.ConsentSignature.signed_name",
+}
+
+
+def bound_before() -> list[str]:
+    """The stored values of the fields that were encrypted before values were bound."""
+    found = stored_values()
+    return [v for name, values in found.items() if name not in ENCRYPTED_SINCE for v in values]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_values_from_before_the_binding_are_bound_to_their_column_and_unbound_back() -> None:
     plant()  # a value in every encrypted field
@@ -237,16 +251,21 @@ def test_values_from_before_the_binding_are_bound_to_their_column_and_unbound_ba
     executor = MigrationExecutor(connection)
     try:
         executor.migrate([BEFORE_BIND])
-        # Back: every value as the code from before reads it.
-        back = [v for values in stored_values().values() for v in values]
-        assert len(back) >= len(text) and all(v.startswith("v1:") for v in back)
+        # Back: every value as the code from before reads it (the fields encrypted since are
+        # clear text again, as they were then).
+        back = bound_before()
+        assert len(back) >= len(text) - len(ENCRYPTED_SINCE)
+        assert all(v.startswith("v1:") for v in back)
         opened = [legacy_decrypt(v) for v in back]  # every one opens as it did then
         assert any(NOTE in t for t in opened)
 
         executor = MigrationExecutor(connection)
         executor.migrate([BIND])
-        values = [v for values in stored_values().values() for v in values]
+        values = bound_before()
         assert len(values) == len(back) and all(v.startswith("v2:") for v in values)
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        assert all(v.startswith("v2:") for vs in stored_values().values() for v in vs)
         assert read_back() == text
         assert GroupNote.objects.get(pk=note.pk).text == note.text
         # Now bound: the note's text copied into a member's journal does not read there.

@@ -21,6 +21,9 @@ def decrypt(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("enrollment", "0009_scrub_partner_invite_task_secrets"),
+        # Written in the format bound to its column, so going back past the binding first
+        # turns these back into clear text.
+        ("clinic", "0003_bind_encrypted_values_to_their_column"),
     ]
 
     operations = [

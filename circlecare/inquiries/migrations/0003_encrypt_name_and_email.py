@@ -39,6 +39,9 @@ def decrypt(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("inquiries", "0002_encrypt_message_and_notes"),
+        # Written in the format bound to its column, so going back past the binding first
+        # turns these back into clear text.
+        ("clinic", "0003_bind_encrypted_values_to_their_column"),
     ]
 
     operations = [
