@@ -125,3 +125,41 @@ def test_messages_are_found_by_address_through_a_rotation(settings: Any) -> None
     out = StringIO()
     call_command("rotate_encryption_key", stdout=out)
     assert "inquiries.Inquiry.email_digest: 0 rewritten" in out.getvalue()
+
+
+def test_staff_keep_their_second_factor_through_a_rotation(settings: Any) -> None:
+    """allauth keeps a clinician's TOTP secret and recovery-code seed encrypted with the field
+    key: the command re-encrypts them too, so once the old key is removed they still sign in,
+    with the authenticator app and with a recovery code."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from tests.factories import ClinicianFactory
+    from tests.mfa import code_for, enable_totp
+
+    user = ClinicianFactory().user
+    secret = enable_totp(user)
+    codes = RecoveryCodes.activate(user).get_unused_codes()
+    stored = {a.type: dict(a.data) for a in Authenticator.objects.filter(user=user)}
+
+    old_key = settings.FIELD_ENCRYPTION_KEY
+    settings.FIELD_ENCRYPTION_KEY = "B" * 43
+    settings.FIELD_ENCRYPTION_OLD_KEYS = [old_key]
+    out = StringIO()
+    call_command("rotate_encryption_key", stdout=out)
+    assert "mfa.Authenticator secrets: 2 re-encrypted" in out.getvalue()
+    rotated = {a.type: a.data for a in Authenticator.objects.filter(user=user)}
+    assert rotated["totp"]["secret"] != stored["totp"]["secret"]
+    assert rotated["recovery_codes"]["seed"] != stored["recovery_codes"]["seed"]
+    assert not needs_rotation(rotated["totp"]["secret"])
+
+    settings.FIELD_ENCRYPTION_OLD_KEYS = []  # the old key removed
+    totp = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    assert TOTP(totp).validate_code(code_for(secret))
+    recovery = Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES)
+    assert RecoveryCodes(recovery).get_unused_codes() == codes
+
+    out = StringIO()
+    call_command("rotate_encryption_key", stdout=out)  # run again: nothing left to do
+    assert "mfa.Authenticator secrets: 0 re-encrypted" in out.getvalue()

@@ -16,6 +16,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
+from circlecare.accounts.adapters import MFA_SECRETS
 from circlecare.crypto import EncryptedTextField, decrypt, encrypt, lookup_digest, needs_rotation
 
 BATCH = 500
@@ -40,6 +41,36 @@ def digest_fields() -> list[tuple[Any, dict[str, str]]]:
     return found
 
 
+#: The values allauth encrypts in an authenticator's data: one secret, or a list of codes.
+MFA_SECRET_KEYS = ("secret", "seed")
+MFA_SECRET_LISTS = ("migrated_codes",)
+
+
+def rotated_mfa_secrets(data: Any) -> dict[str, Any] | None:
+    """``data`` with its encrypted secrets under the current key and format, or None when none
+    needed it. Values that are no token of this keyring are left as they are."""
+    if not isinstance(data, dict):
+        return None
+
+    def rotate(value: Any) -> Any:
+        if not isinstance(value, str) or not value or not needs_rotation(value):
+            return value
+        try:
+            text = decrypt(value, context=MFA_SECRETS)
+        except ValueError:
+            return value  # not one of ours
+        return encrypt(text, context=MFA_SECRETS)
+
+    rotated = dict(data)
+    for key in MFA_SECRET_KEYS:
+        if key in rotated:
+            rotated[key] = rotate(rotated[key])
+    for key in MFA_SECRET_LISTS:
+        if isinstance(rotated.get(key), list):
+            rotated[key] = [rotate(value) for value in rotated[key]]
+    return rotated if rotated != data else None
+
+
 class Command(BaseCommand):
     help = "Re-encrypt notes, answers and reflections with the current FIELD_ENCRYPTION_KEY."
 
@@ -57,7 +88,33 @@ class Command(BaseCommand):
             for digest, source in digests.items():
                 changed = self._redigest(model, digest, source)
                 self.stdout.write(f"{model._meta.label}.{digest}: {changed} rewritten")
+        changed = self._rotate_mfa()
+        total += changed
+        self.stdout.write(f"mfa.Authenticator secrets: {changed} re-encrypted")
         self.stdout.write(self.style.SUCCESS(f"Done: {total} values re-encrypted."))
+
+    def _rotate_mfa(self) -> int:
+        """The staff's second-factor secrets (TOTP secret, recovery-code seed) that allauth keeps
+        encrypted through ``accounts.adapters.MFAAdapter`` inside its authenticators' JSON: left
+        under the old key, removing that key would lock every clinician out."""
+        from allauth.mfa.models import Authenticator
+
+        changed = 0
+        last = None
+        while True:
+            with transaction.atomic():
+                rows = Authenticator.objects.select_for_update().order_by("pk")
+                if last is not None:
+                    rows = rows.filter(pk__gt=last)
+                batch = list(rows.values_list("pk", "data")[:BATCH])
+                if not batch:
+                    return changed
+                for pk, data in batch:
+                    rotated = rotated_mfa_secrets(data)
+                    if rotated is not None:
+                        Authenticator.objects.filter(pk=pk).update(data=rotated)
+                        changed += 1
+                last = batch[-1][0]
 
     def _rotate(self, table: str, pk: str, column: str, context: str) -> int:
         changed = 0
