@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from circlecare.enrollment.models import SIGNED_NAME_MAX, ConsentDocument
+from circlecare.enrollment.models import PARTNER_EMAIL_MAX, SIGNED_NAME_MAX, ConsentDocument
 from circlecare.programs.models import MAX_CAPACITY
 
 
@@ -81,7 +81,9 @@ class CapacityForm(forms.Form):
 class PartnerInviteForm(forms.Form):
     email = forms.EmailField(
         label="Your partner's e-mail address",
-        max_length=254,
+        # Declared here, as the model keeps the address as encrypted text, which knows nothing of
+        # addresses or of the column's old limit.
+        max_length=PARTNER_EMAIL_MAX,
         # Someone else's address: the browser should not offer the member's own.
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
         error_messages={"required": "Please enter your partner's e-mail address."},

@@ -289,6 +289,11 @@ class PartnerInviteEnd(models.TextChoices):
     NOT_FOR_COUPLES = "not_for_couples", "The group stopped being for couples"
 
 
+#: The longest e-mail address a partner can be invited at (the column's limit before it was
+#: encrypted, and the standard's).
+PARTNER_EMAIL_MAX = 254
+
+
 class PartnerInvite(models.Model):
     """A member's invitation to their partner to join a couples group together."""
 
@@ -296,7 +301,10 @@ class PartnerInvite(models.Model):
     inviter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="partner_invites_sent"
     )
-    email = models.EmailField(max_length=254)
+    #: Whom the member is in couples therapy with, and perhaps someone with no account: kept
+    #: encrypted, so it cannot be compared in the database. The invitation form and
+    #: ``invite_partner`` hold it to an address of at most ``PARTNER_EMAIL_MAX`` characters.
+    email = EncryptedTextField(max_length=PARTNER_EMAIL_MAX)
     #: SHA-256 of the secret in the link; the secret itself is only ever in the e-mail. The
     #: e-mail task mints it (never the request, whose task arguments are stored in clear);
     #: until then this hashes a secret nobody holds.

@@ -28,8 +28,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from circlecare.audit.models import AuditAction
@@ -50,6 +52,7 @@ from circlecare.enrollment.models import (
     LAPSED_OFFERS_LIMIT,
     LIVE,
     OFFERS_LAPSED,
+    PARTNER_EMAIL_MAX,
     PARTNER_LEFT,
     PARTNER_REMOVED,
     REMOVED_BY_PRACTICE,
@@ -1165,6 +1168,18 @@ def invite_partner(*, member: Any, cohort: Cohort, email: str, actor: Any = None
         raise InvalidTransition(NOT_FOR_COUPLES)
     if not email or email == member.email.lower():
         raise InvalidTransition("Please enter your partner's e-mail address.")
+    # The address is stored as encrypted text, which holds neither its length nor its form.
+    if len(email) > PARTNER_EMAIL_MAX:
+        raise InvalidTransition(
+            f"That address is too long: an e-mail address has at most {PARTNER_EMAIL_MAX} "
+            "characters."
+        )
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidTransition(
+            "Please check your partner's e-mail address: it should look like name@example.org."
+        ) from None
     _require_steps(member, cohort)
     with transaction.atomic(durable=True):
         locked = _lock_cohort(cohort.pk)
@@ -1176,16 +1191,23 @@ def invite_partner(*, member: Any, cohort: Cohort, email: str, actor: Any = None
         if Enrollment.objects.filter(removed_by_practice(), member=member, cohort=locked).exists():
             raise RemovedFromGroup()
         # Sent again to the same address, the old link says a newer one replaced it; to
-        # another address, that it was called off.
-        PartnerInvite.objects.filter(
-            cohort=locked, inviter=member, status=PartnerInviteStatus.PENDING
-        ).update(
-            status=PartnerInviteStatus.CANCELLED,
-            end_reason=Case(
-                When(email__iexact=email, then=Value(PartnerInviteEnd.REPLACED)),
-                default=Value(PartnerInviteEnd.WITHDRAWN),
-            ),
+        # another address, that it was called off. The addresses are encrypted, so they are
+        # compared here, not in the database: the inviter has at most one waiting for the group.
+        waiting = list(
+            PartnerInvite.objects.select_for_update()
+            .filter(cohort=locked, inviter=member, status=PartnerInviteStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", "email")
         )
+        same = [pk for pk, address in waiting if address.strip().lower() == email]
+        for end_reason, ended in (
+            (PartnerInviteEnd.REPLACED, same),
+            (PartnerInviteEnd.WITHDRAWN, [pk for pk, _address in waiting if pk not in same]),
+        ):
+            if ended:
+                PartnerInvite.objects.filter(pk__in=ended).update(
+                    status=PartnerInviteStatus.CANCELLED, end_reason=end_reason
+                )
         invite = PartnerInvite.objects.create(
             cohort=locked,
             inviter=member,

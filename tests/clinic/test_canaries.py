@@ -1,6 +1,6 @@
 """SECURITY.md D1: clinical text (notes, answers, reflections, and the other free text the practice
-keeps encrypted, with the names and addresses people give it) never appears in the clear at rest —
-not in a raw read of the tables, not in a database dump."""
+keeps encrypted, with the names and addresses people give it, their partners' too) never appears in
+the clear at rest — not in a raw read of the tables, not in a database dump."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from django.utils import timezone
 from circlecare.care.models import CareMatch, CarePost, CareReport, Reflection
 from circlecare.clinic.models import GroupNote
 from circlecare.clinic.services import create_individual_notes, save_group_note
-from circlecare.enrollment.models import ConsentSignature, Enrollment
+from circlecare.enrollment.models import ConsentSignature, Enrollment, PartnerInvite
 from circlecare.enrollment.services import remove, sign_consents
 from circlecare.inquiries.models import Inquiry
 from circlecare.measures.models import Assessment, RiskAlert
@@ -51,6 +51,7 @@ THANKS = "CANARY-THANKS-d3c8"
 SIGNED_NAME = "CANARY-SIGNED-NAME-4f60"
 INQUIRY_NAME = "CANARY-INQUIRY-NAME-8a2c"
 INQUIRY_EMAIL = "canary-inquiry-email-19d7"
+PARTNER_EMAIL = "canary-partner-email-6b1e"
 #: Each canary, the table it is planted in, and how the application reads it back.
 CANARIES = {
     NOTE: "clinic_groupnote",
@@ -71,6 +72,7 @@ CANARIES = {
     SIGNED_NAME: "enrollment_consentsignature",
     INQUIRY_NAME: "inquiries_inquiry",
     INQUIRY_EMAIL: "inquiries_inquiry",
+    PARTNER_EMAIL: "enrollment_partnerinvite",
 }
 
 
@@ -99,6 +101,10 @@ def plant() -> None:
     sign_consents(
         member=member, documents=[ConsentDocumentFactory()], signed_name=f"Sam {SIGNED_NAME}"
     )
+    PartnerInvite.objects.create(
+        cohort=cohort, inviter=member, email=f"{PARTNER_EMAIL}@example.org",
+        token_hash="0" * 64, expires_at=timezone.now() + timedelta(days=14),
+    )  # fmt: skip
     inquiry = InquiryFactory(
         name=f"Sam {INQUIRY_NAME}", email=f"{INQUIRY_EMAIL}@example.org",
         message=f"Hello {INQUIRY}", coordinator_notes=f"Called {INQUIRY_NOTE}",
@@ -142,6 +148,7 @@ def read_back() -> dict[str, str]:
         SIGNED_NAME: "".join(s.signed_name for s in ConsentSignature.objects.all()),
         INQUIRY_NAME: inquiry.name,
         INQUIRY_EMAIL: inquiry.email,
+        PARTNER_EMAIL: PartnerInvite.objects.get().email,
         REPORT: report.reason,
         RESOLUTION: report.resolution_note,
     }

@@ -4,6 +4,7 @@ encrypted (and only once), and going back decrypts them."""
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,8 +24,10 @@ from circlecare.enrollment.models import (
     ConsentSignature,
     Enrollment,
     EnrollmentStatus,
+    PartnerInvite,
     removed_by_practice,
 )
+from circlecare.inquiries.models import Inquiry
 from circlecare.meetings.live.models import RoomRemoval
 from tests.care.factories import CarePostFactory
 from tests.clinic.test_canaries import NOTE, plant, read_back
@@ -43,6 +46,7 @@ MIGRATIONS = [
     ("live", "0003_encrypt_room_removal_reason"),
     ("enrollment", "0010_encrypt_signed_name"),
     ("inquiries", "0003_encrypt_name_and_email"),
+    ("enrollment", "0011_encrypt_partner_invite_email"),
 ]
 
 
@@ -60,6 +64,14 @@ def write_clear(obj: models.Model, field: str, text: str) -> None:
     column = connection.ops.quote_name(obj._meta.get_field(field).column)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [text, obj.pk])  # noqa: S608
+
+
+def partner_invite(enrollment: Enrollment, email: str) -> PartnerInvite:
+    """An invitation the member sent their partner (to ``email``) to join the group together."""
+    return PartnerInvite.objects.create(
+        cohort=enrollment.cohort, inviter=enrollment.member, email=email,
+        token_hash=f"{enrollment.pk:064d}", expires_at=timezone.now() + timedelta(days=14),
+    )  # fmt: skip
 
 
 def clear_rows() -> list[tuple[models.Model, str, str]]:
@@ -82,6 +94,7 @@ def clear_rows() -> list[tuple[models.Model, str, str]]:
         member=enrollment.member, document=ConsentDocumentFactory(),
         signed_at=timezone.now(), signed_name="x",
     )  # fmt: skip
+    invite = partner_invite(enrollment, "x@example.org")
     # As an inquiry was stored before its address had a digest.
     write_clear(inquiry, "email_digest", "")
     rows = [
@@ -95,6 +108,7 @@ def clear_rows() -> list[tuple[models.Model, str, str]]:
         (inquiry, "name", "Sam Example"),
         (inquiry, "email", "Sam@Example.org"),
         (signature, "signed_name", "Sam Example"),
+        (invite, "email", "Bo@Example.org"),
     ]
     for obj, field, text in rows:
         write_clear(obj, field, text)
@@ -114,7 +128,7 @@ def test_existing_clear_text_is_encrypted_once_and_decrypted_on_the_way_back() -
         assert getattr(obj, field) == text
     assert raw(untouched_blank, "hidden_reason") == ""
     # And the messages are found by the address again, whatever its case.
-    [inquiry] = [obj for obj, field, _text in rows if field == "email"]
+    [inquiry] = [obj for obj, field, _text in rows if field == "email" and isinstance(obj, Inquiry)]
     assert raw(inquiry, "email_digest") == lookup_digest("sam@example.org")
 
     # Run again (a migration re-run after a failure part way): nothing is encrypted twice.
@@ -180,6 +194,7 @@ def test_going_back_past_the_encryption_restores_rows_with_two_encrypted_fields(
         member=enrollment.member, document=ConsentDocumentFactory(),
         signed_at=timezone.now(), signed_name="Sam Example",
     )  # fmt: skip
+    invite = partner_invite(enrollment, "bo@example.org")
     before = [
         ("care", "0006_call_off_when_post_hidden"),
         ("inquiries", "0001_initial"),
@@ -195,18 +210,22 @@ def test_going_back_past_the_encryption_restores_rows_with_two_encrypted_fields(
         assert raw(inquiry, "coordinator_notes") == "Evening group"
         assert (raw(inquiry, "name"), raw(inquiry, "email")) == ("Sam Example", "sam@example.org")
         assert raw(signature, "signed_name") == "Sam Example"
+        assert raw(invite, "email") == "bo@example.org"
     finally:
         MigrationExecutor(connection).migrate(leaves)
     assert is_encrypted(raw(report, "resolution_note"))
     for field in ("message", "name", "email"):
         assert is_encrypted(raw(inquiry, field))
     assert is_encrypted(raw(signature, "signed_name"))
+    assert is_encrypted(raw(invite, "email"))
     # The digest column came back empty: the migration filled it in again.
     assert raw(inquiry, "email_digest") == lookup_digest("sam@example.org")
     report.refresh_from_db()
     assert report.resolution_note == "Called them; they are safe"
     signature.refresh_from_db()
     assert signature.signed_name == "Sam Example"
+    invite.refresh_from_db()
+    assert invite.email == "bo@example.org"
 
 
 BIND = ("clinic", "0003_bind_encrypted_values_to_their_column")
@@ -234,6 +253,7 @@ ENCRYPTED_SINCE = {
     "inquiries.Inquiry.name",
     "inquiries.Inquiry.email",
     "enrollment.ConsentSignature.signed_name",
+    "enrollment.PartnerInvite.email",
 }
 
 

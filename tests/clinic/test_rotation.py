@@ -30,6 +30,7 @@ LATER = {
     "enrollment.ConsentSignature.signed_name",
     "inquiries.Inquiry.name",
     "inquiries.Inquiry.email",
+    "enrollment.PartnerInvite.email",
 }
 
 

@@ -1467,6 +1467,83 @@ def test_taking_seats_together_calls_off_an_invitation_either_partner_still_had_
     assert PartnerInvite.objects.filter(status=PartnerInviteStatus.PENDING).count() == 0
 
 
+def test_the_partners_address_is_stored_encrypted() -> None:
+    """SECURITY.md D1: the address says whom the member is in couples therapy with, and the
+    partner may have no account: it is not in the clear in the table."""
+    from circlecare.crypto import is_encrypted
+    from tests.clinic.test_encryption_migrations import raw
+
+    invite = services.invite_partner(
+        member=ready_member(), cohort=couples_cohort(capacity=4), email=" Bo.Partner@Example.org "
+    )
+    stored = raw(invite, "email")
+    assert "bo.partner" not in stored.lower() and "example.org" not in stored.lower()
+    assert is_encrypted(stored)
+    invite.refresh_from_db()
+    assert invite.email == "bo.partner@example.org"
+
+
+@pytest.mark.parametrize(
+    ("address", "says"),
+    [
+        ("bo@example", "it should look like name@example.org"),
+        ("bo example@example.org", "it should look like name@example.org"),
+        # Well formed, and longer than an address may be.
+        (
+            "bo@" + "e" * 62 + "." + "f" * 62 + "." + "g" * 62 + "." + "h" * 62 + ".org",
+            "That address is too long",
+        ),
+    ],
+)
+def test_an_address_that_is_not_one_is_refused_and_nothing_is_sent(address: str, says: str) -> None:
+    """The encrypted column holds no length and no form of address: the service holds both, as
+    the column and the invitation form did."""
+    from circlecare.enrollment.models import PartnerInvite
+
+    cohort, inviter = couples_cohort(capacity=4), ready_member()
+    waiting = services.invite_partner(member=inviter, cohort=cohort, email="bo@example.org")
+    with pytest.raises(InvalidTransition, match=says):
+        services.invite_partner(member=inviter, cohort=cohort, email=address)
+    # The invitation already waiting still does.
+    assert list(PartnerInvite.objects.values_list("pk", "status")) == [(waiting.pk, "pending")]
+
+
+@pytest.mark.parametrize("again", ["bo@example.org", "BO@Example.ORG", "  Bo@example.org "])
+def test_inviting_the_same_address_again_replaces_the_invitation_another_calls_it_off(
+    again: str,
+) -> None:
+    """The old link tells the partner a newer invitation replaced it, whatever the case of the
+    address typed again; sent to another address, that it was called off. Nobody else's
+    invitation, nor the inviter's to another group, is touched."""
+    from circlecare.enrollment.models import PartnerInvite, PartnerInviteEnd, PartnerInviteStatus
+
+    cohort, other_group = couples_cohort(capacity=4), couples_cohort(capacity=4)
+    inviter, someone_else = ready_member(), ready_member()
+    first = services.invite_partner(member=inviter, cohort=cohort, email="bo@example.org")
+    # As an invitation stored before addresses were trimmed and lower-cased.
+    PartnerInvite.objects.filter(pk=first.pk).update(email=" Bo@Example.org")
+    theirs = services.invite_partner(member=someone_else, cohort=cohort, email="bo@example.org")
+    elsewhere = services.invite_partner(member=inviter, cohort=other_group, email="bo@example.org")
+
+    second = services.invite_partner(member=inviter, cohort=cohort, email=again)
+    first.refresh_from_db()
+    assert (first.status, first.end_reason) == (
+        PartnerInviteStatus.CANCELLED,
+        PartnerInviteEnd.REPLACED,
+    )
+    assert services.invitation_state(first) == "replaced"
+
+    services.invite_partner(member=inviter, cohort=cohort, email="alex@example.org")
+    second.refresh_from_db()
+    assert (second.status, second.end_reason) == (
+        PartnerInviteStatus.CANCELLED,
+        PartnerInviteEnd.WITHDRAWN,
+    )
+    for untouched in (theirs, elsewhere):
+        untouched.refresh_from_db()
+        assert (untouched.status, untouched.end_reason) == (PartnerInviteStatus.PENDING, "")
+
+
 def test_a_couple_waiting_together_has_one_place_on_the_list() -> None:
     """A couple waits as one place, offered two seats at once: both partners read the same
     number, and a couple ahead counts once for those behind them."""
