@@ -91,6 +91,10 @@ def test_lead_sees_their_groups_meetings_alerts_overdue_and_rosters() -> None:
     assert "1 of 1" in page
     chart = reverse("measures:member", args=[scene.cohort.pk, scene.absent.pk])
     assert chart in page
+    # What they run between meetings: the programme they may adapt, and the care overview.
+    programme = reverse("care:programme", kwargs={"cohort_id": scene.cohort.pk})
+    assert programme in page and _client(scene.lead).get(programme).status_code == 200
+    assert reverse("care:facilitate", kwargs={"cohort_id": scene.cohort.pk}) in page
 
 
 def test_acknowledged_alerts_and_answered_questionnaires_are_not_listed() -> None:
@@ -138,6 +142,9 @@ def test_coordinator_sees_every_active_group_without_chart_links() -> None:
     assert not any(p.leads for p in ws.cohorts)
     chart = reverse("measures:member", args=[first.cohort.pk, first.absent.pk])
     assert chart not in response.content.decode()
+    # The programme pages are for those who lead a group (and its members): not linked here.
+    programme = reverse("care:programme", kwargs={"cohort_id": first.cohort.pk})
+    assert programme not in response.content.decode()
     assert len(ws.today) == 2
 
 
