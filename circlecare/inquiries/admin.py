@@ -19,6 +19,8 @@ class InquiryAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "name", "email", "state", "interest", "status", "handled_by")
     list_filter = ("status", "interest", "state")
+    # Not by name or address: the database holds them encrypted, so it would sort ciphertext.
+    sortable_by = ("created_at", "state", "interest", "status")
     # Names and addresses are encrypted, so the database cannot search them: only an exact
     # address is found, through its digest (get_search_results).
     search_fields = ("email_digest",)
