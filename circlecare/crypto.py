@@ -31,7 +31,7 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -196,38 +196,59 @@ def lookup_digests(value: str) -> list[str]:
 COLUMN_BATCH = 500
 
 
-def encrypt_column(connection: Any, table: str, column: str, *, reverse: bool = False) -> int:
-    """Encrypt, in place, the clear text a column holds, for a migration that turns a text field
-    into an ``EncryptedTextField`` (``reverse``: decrypt it again, for the way back). Values
-    already in the wanted form are left alone, so it is safe to run twice. Works on the raw
-    column, as the field's own conversions would misread the values not yet converted.
-    Returns how many values it changed."""
-    context = column_context(table, column)
+def rewrite_column(
+    connection: Any,
+    table: str,
+    column: str,
+    rewrite: Callable[[Any, str], str | None],
+    pk: str = "id",
+) -> int:
+    """Rewrite, in place, the values of one column of raw text: ``rewrite(row key, value)`` gives
+    a row's new value, or None to leave it. Works on the raw column, as an encrypted field's own
+    conversions would misread values in another form. Batches of ``COLUMN_BATCH`` rows, each in
+    its own transaction (a savepoint inside a migration's) with its rows locked, so a large table
+    is not held in one transaction and a run stopped part way can be run again. Empty values are
+    left alone. Returns how many values it changed."""
     quote = connection.ops.quote_name
-    table, column = quote(table), quote(column)
+    q_table, q_column, q_pk = quote(table), quote(column), quote(pk)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     changed, last = 0, None
     while True:
-        with connection.cursor() as cursor:
-            where = "WHERE id > %s" if last is not None else ""
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            where = f"WHERE {q_pk} > %s" if last is not None else ""
             cursor.execute(
-                f"SELECT id, {column} FROM {table} {where} ORDER BY id LIMIT {COLUMN_BATCH}",  # noqa: S608
+                f"SELECT {q_pk}, {q_column} FROM {q_table} {where} "  # noqa: S608
+                f"ORDER BY {q_pk} LIMIT {COLUMN_BATCH}{lock}",
                 [last] if last is not None else [],
             )
             rows = cursor.fetchall()
             if not rows:
                 return changed
-            for pk, value in rows:
-                if not value or is_encrypted(value, context=context) != reverse:
+            for row_pk, value in rows:
+                new = rewrite(row_pk, value) if value else None
+                if new is None:
                     continue
-                new = (
-                    decrypt(value, context=context) if reverse else encrypt(value, context=context)
-                )
                 cursor.execute(
-                    f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608
-                    [new, pk],
+                    f"UPDATE {q_table} SET {q_column} = %s WHERE {q_pk} = %s",  # noqa: S608
+                    [new, row_pk],
                 )
                 changed += 1
             last = rows[-1][0]
+
+
+def encrypt_column(connection: Any, table: str, column: str, *, reverse: bool = False) -> int:
+    """Encrypt, in place, the clear text a column holds, for a migration that turns a text field
+    into an ``EncryptedTextField`` (``reverse``: decrypt it again, for the way back). Values
+    already in the wanted form are left alone, so it is safe to run twice. Returns how many
+    values it changed."""
+    context = column_context(table, column)
+
+    def rewrite(_pk: Any, value: str) -> str | None:
+        if is_encrypted(value, context=context) != reverse:
+            return None
+        return decrypt(value, context=context) if reverse else encrypt(value, context=context)
+
+    return rewrite_column(connection, table, column, rewrite)
 
 
 def encrypt_fields(
@@ -258,40 +279,22 @@ def bind_column(
 ) -> int:
     """Re-encrypt, in place, the ``v1`` values of an encrypted column as ``v2`` values bound to
     it (``reverse``: its ``v2`` values back to ``v1``, which the code from before the binding
-    reads). Batches of ``COLUMN_BATCH`` rows, each in its own transaction with its rows locked,
-    so a large table is not held in one transaction and a run stopped part way can be run again:
-    values already in the wanted form are left alone. A value that does not decrypt stops the run
-    with the row it is in. Returns how many values it changed."""
+    reads), in locked batches (``rewrite_column``): values already in the wanted form are left
+    alone. A value that does not decrypt stops the run with the row it is in. Returns how many
+    values it changed."""
     context = column_context(table, column)
     old, new = (PREFIX, LEGACY_PREFIX) if reverse else (LEGACY_PREFIX, PREFIX)
-    quote = connection.ops.quote_name
-    q_table, q_column, q_pk = quote(table), quote(column), quote(pk)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    changed, last = 0, None
-    while True:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            where = f"WHERE {q_pk} > %s" if last is not None else ""
-            cursor.execute(
-                f"SELECT {q_pk}, {q_column} FROM {q_table} {where} "  # noqa: S608
-                f"ORDER BY {q_pk} LIMIT {COLUMN_BATCH}{lock}",
-                [last] if last is not None else [],
-            )
-            rows = cursor.fetchall()
-            if not rows:
-                return changed
-            for row_pk, value in rows:
-                if not value or not value.startswith(f"{old}:"):
-                    continue
-                try:
-                    text = decrypt(value, context=context)
-                except (ValueError, InvalidTag) as exc:
-                    raise ValueError(f"{context} of row {row_pk}: {exc}") from exc
-                cursor.execute(
-                    f"UPDATE {q_table} SET {q_column} = %s WHERE {q_pk} = %s",  # noqa: S608
-                    [_seal(text, new, context), row_pk],
-                )
-                changed += 1
-            last = rows[-1][0]
+
+    def rewrite(row_pk: Any, value: str) -> str | None:
+        if not value.startswith(f"{old}:"):
+            return None
+        try:
+            text = decrypt(value, context=context)
+        except (ValueError, InvalidTag) as exc:
+            raise ValueError(f"{context} of row {row_pk}: {exc}") from exc
+        return _seal(text, new, context)
+
+    return rewrite_column(connection, table, column, rewrite, pk)
 
 
 class EncryptedTextField(models.TextField):

@@ -10,14 +10,23 @@ safe to run while the practice is open and to run again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from circlecare.accounts.adapters import MFA_SECRETS
-from circlecare.crypto import EncryptedTextField, decrypt, encrypt, lookup_digest, needs_rotation
+from circlecare.crypto import (
+    EncryptedTextField,
+    decrypt,
+    encrypt,
+    lookup_digest,
+    needs_rotation,
+    rewrite_column,
+)
 
 BATCH = 500
 
@@ -71,22 +80,71 @@ def rotated_mfa_secrets(data: Any) -> dict[str, Any] | None:
     return rotated if rotated != data else None
 
 
+def reencrypt(context: str) -> Callable[[Any, str], str | None]:
+    """For ``crypto.rewrite_column``: a value not yet in the current format under the current
+    key, encrypted again for the same column."""
+
+    def rewrite(_pk: Any, value: str) -> str | None:
+        if not needs_rotation(value):
+            return None
+        return encrypt(decrypt(value, context=context), context=context)
+
+    return rewrite
+
+
+def redigest(model: Any, digest: str) -> Callable[[Any, Any, str], bool]:
+    """For ``each_locked`` over (value, digest): the digest rewritten under the current key where
+    it was made under another (after the values are re-encrypted, so each is read with it)."""
+
+    def change(pk: Any, value: Any, stored: str) -> bool:
+        wanted = lookup_digest(value or "")
+        if stored == wanted:
+            return False
+        model.objects.filter(pk=pk).update(**{digest: wanted})
+        return True
+
+    return change
+
+
+def each_locked(
+    queryset: QuerySet[Any], fields: tuple[str, ...], change: Callable[..., bool]
+) -> int:
+    """``change(pk, *fields)`` for each row of ``queryset`` in key order, in batches of ``BATCH``
+    rows, each in its own transaction with its rows locked; how many it changed (returned True)."""
+    changed, last = 0, None
+    while True:
+        with transaction.atomic():
+            rows = queryset.select_for_update().order_by("pk")
+            if last is not None:
+                rows = rows.filter(pk__gt=last)
+            batch = list(rows.values_list("pk", *fields)[:BATCH])
+            if not batch:
+                return changed
+            changed += sum(1 for row in batch if change(*row))
+            last = batch[-1][0]
+
+
 class Command(BaseCommand):
     help = "Re-encrypt notes, answers and reflections with the current FIELD_ENCRYPTION_KEY."
 
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
         for model, fields in encrypted_fields():
-            table = connection.ops.quote_name(model._meta.db_table)
-            pk = connection.ops.quote_name(str(model._meta.pk.column))
             for field in fields:
-                column = connection.ops.quote_name(str(field.column))
-                changed = self._rotate(table, pk, column, field.context)
+                changed = rewrite_column(
+                    connection,
+                    model._meta.db_table,
+                    str(field.column),
+                    reencrypt(field.context),
+                    str(model._meta.pk.column),
+                )
                 total += changed
                 self.stdout.write(f"{model._meta.label}.{field.name}: {changed} re-encrypted")
         for model, digests in digest_fields():
             for digest, source in digests.items():
-                changed = self._redigest(model, digest, source)
+                changed = each_locked(
+                    model.objects.all(), (source, digest), redigest(model, digest)
+                )
                 self.stdout.write(f"{model._meta.label}.{digest}: {changed} rewritten")
         changed = self._rotate_mfa()
         total += changed
@@ -99,63 +157,11 @@ class Command(BaseCommand):
         under the old key, removing that key would lock every clinician out."""
         from allauth.mfa.models import Authenticator
 
-        changed = 0
-        last = None
-        while True:
-            with transaction.atomic():
-                rows = Authenticator.objects.select_for_update().order_by("pk")
-                if last is not None:
-                    rows = rows.filter(pk__gt=last)
-                batch = list(rows.values_list("pk", "data")[:BATCH])
-                if not batch:
-                    return changed
-                for pk, data in batch:
-                    rotated = rotated_mfa_secrets(data)
-                    if rotated is not None:
-                        Authenticator.objects.filter(pk=pk).update(data=rotated)
-                        changed += 1
-                last = batch[-1][0]
+        def rotate(pk: Any, data: Any) -> bool:
+            rotated = rotated_mfa_secrets(data)
+            if rotated is None:
+                return False
+            Authenticator.objects.filter(pk=pk).update(data=rotated)
+            return True
 
-    def _rotate(self, table: str, pk: str, column: str, context: str) -> int:
-        changed = 0
-        last = None
-        while True:
-            with transaction.atomic(), connection.cursor() as cursor:
-                where = f"WHERE {pk} > %s" if last is not None else ""
-                params: list[Any] = [last] if last is not None else []
-                lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-                cursor.execute(
-                    f"SELECT {pk}, {column} FROM {table} {where} ORDER BY {pk} LIMIT {BATCH}{lock}",  # noqa: S608
-                    params,
-                )
-                rows = cursor.fetchall()
-                if not rows:
-                    return changed
-                for row_pk, value in rows:
-                    if value and needs_rotation(value):
-                        cursor.execute(
-                            f"UPDATE {table} SET {column} = %s WHERE {pk} = %s",  # noqa: S608
-                            [encrypt(decrypt(value, context=context), context=context), row_pk],
-                        )
-                        changed += 1
-                last = rows[-1][0]
-
-    def _redigest(self, model: Any, digest: str, source: str) -> int:
-        """Rewrite the digest of ``source`` under the current key where it was made under another:
-        after the values are re-encrypted, so each is read with the current key."""
-        changed = 0
-        last = None
-        while True:
-            with transaction.atomic():
-                rows = model.objects.select_for_update().order_by("pk")
-                if last is not None:
-                    rows = rows.filter(pk__gt=last)
-                batch = list(rows.values_list("pk", source, digest)[:BATCH])
-                if not batch:
-                    return changed
-                for pk, value, stored in batch:
-                    wanted = lookup_digest(value or "")
-                    if stored != wanted:
-                        model.objects.filter(pk=pk).update(**{digest: wanted})
-                        changed += 1
-                last = batch[-1][0]
+        return each_locked(Authenticator.objects.all(), ("data",), rotate)
