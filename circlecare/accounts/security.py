@@ -76,11 +76,16 @@ def staff_role(request: HttpRequest, now: float) -> bool:
     user = request.user
     if user.is_staff or getattr(user, "is_facilitator", False):
         return True
-    remembered = request.session.get(ROLE)
+    return _remembered(request, ROLE, now, lambda: needs_mfa(user))
+
+
+def _remembered(request: HttpRequest, key: str, now: float, ask: Callable[[], bool]) -> bool:
+    """``ask()``, kept in the session under ``key`` and asked again after ``ROLE_RECHECK``."""
+    remembered = request.session.get(key)
     if isinstance(remembered, list) and len(remembered) == 2 and now - remembered[0] < ROLE_RECHECK:
         return bool(remembered[1])
-    value = needs_mfa(user)
-    request.session[ROLE] = [now, value]
+    value = ask()
+    request.session[key] = [now, value]
     return value
 
 
@@ -90,12 +95,10 @@ def member_side(request: HttpRequest, now: float) -> bool:
     few minutes, as the role is; ``forget_member_side`` after they join a group)."""
     from circlecare.enrollment.models import Enrollment
 
-    remembered = request.session.get(MEMBER_SIDE)
-    if isinstance(remembered, list) and len(remembered) == 2 and now - remembered[0] < ROLE_RECHECK:
-        return bool(remembered[1])
-    value = Enrollment.objects.filter(member_id=request.user.pk).exists()
-    request.session[MEMBER_SIDE] = [now, value]
-    return value
+    member_id = request.user.pk
+    return _remembered(
+        request, MEMBER_SIDE, now, lambda: Enrollment.objects.filter(member_id=member_id).exists()
+    )
 
 
 def forget_member_side(request: HttpRequest) -> None:
