@@ -217,7 +217,7 @@ def rewrite_column(
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             where = f"WHERE {q_pk} > %s" if last is not None else ""
             cursor.execute(
-                f"SELECT {q_pk}, {q_column} FROM {q_table} {where} "  # noqa: S608
+                f"SELECT {q_pk}, {q_column} FROM {q_table} {where} "  # nosec B608  # noqa: S608
                 f"ORDER BY {q_pk} LIMIT {COLUMN_BATCH}{lock}",
                 [last] if last is not None else [],
             )
@@ -229,7 +229,7 @@ def rewrite_column(
                 if new is None:
                     continue
                 cursor.execute(
-                    f"UPDATE {q_table} SET {q_column} = %s WHERE {q_pk} = %s",  # noqa: S608
+                    f"UPDATE {q_table} SET {q_column} = %s WHERE {q_pk} = %s",  # nosec B608  # noqa: S608
                     [new, row_pk],
                 )
                 changed += 1

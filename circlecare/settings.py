@@ -199,7 +199,7 @@ ACCOUNT_ADAPTER = "circlecare.accounts.adapters.AccountAdapter"
 # The "Forgot your password?" link is shown after the submit button, not inside the password field.
 ACCOUNT_FORMS = {
     "login": "circlecare.accounts.password_forms.LoginForm",
-    "change_password": "circlecare.accounts.password_forms.ChangePasswordForm",
+    "change_password": "circlecare.accounts.password_forms.ChangePasswordForm",  # nosec B105
 }
 # A password change keeps this browser signed in; every other session ends and every API token is
 # revoked (circlecare.accounts.services).
@@ -213,7 +213,7 @@ ACCOUNT_RATE_LIMITS = {
     # SECURITY.md A3: five failed logins per account per 30 minutes, then a cool-off; a per-IP cap too.
     "login_failed": "20/m/ip,5/30m/key",
     "signup": "10/h/ip",
-    "reset_password": "20/m/ip,5/h/key",
+    "reset_password": "20/m/ip,5/h/key",  # nosec B105  # a rate, not a password
     # Deleting an account asks for the password: as many tries as a sign-in gets.
     "delete_account": "5/30m/user",
 }

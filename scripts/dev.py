@@ -28,7 +28,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
     print("$", " ".join(str(a) for a in args), flush=True)
-    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, env=env)
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, env=env)  # nosec B603
 
 
 def setup() -> None:
@@ -70,7 +70,7 @@ def demo() -> None:
     # nudges, and finished tasks pruned so they don't pile up in a long-running demo either.
     manage("care_nudges", "--schedule", env=env)
     manage("prune_task_history", "--schedule", env=env)
-    worker = subprocess.Popen([str(PY), "manage.py", "db_worker"], cwd=ROOT, env=env)
+    worker = subprocess.Popen([str(PY), "manage.py", "db_worker"], cwd=ROOT, env=env)  # nosec B603
     print("\ncirclecare demo: http://127.0.0.1:8000/  (Ctrl-C stops the server and the worker)\n")
     try:
         manage("runserver", "127.0.0.1:8000", env=env)
@@ -89,14 +89,14 @@ def test(extra: list[str]) -> None:
     env = {**os.environ}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     workers = ["-n", "2"] if "-n" not in extra else []
-    code = subprocess.run(
+    code = subprocess.run(  # nosec B603
         [str(PY), "-m", "pytest", "-m", "not browser", *workers, *extra], cwd=ROOT, env=env
     ).returncode
     if code != 0:
         sys.exit(code)
     ensure_chromium()
     # Playwright's sync API can't share a process with asyncio tests: the browser suite runs alone.
-    code = subprocess.run(
+    code = subprocess.run(  # nosec B603
         [str(PY), "-m", "pytest", "-m", "browser", "tests/browser", *extra], cwd=ROOT, env=env
     ).returncode
     sys.exit(code)

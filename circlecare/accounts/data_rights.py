@@ -279,8 +279,8 @@ def export_member_data(member: User) -> dict[str, Any]:
             for f in CalendarFeed.objects.filter(member=member).order_by("created_at")
         ],
     }
-    for extra in _extra_exporters():
-        data.update(extra(member))
+    for exporter in _extra_exporters():
+        data.update(exporter(member))
     return data
 
 

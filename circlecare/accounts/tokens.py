@@ -15,7 +15,7 @@ from circlecare.audit.models import AuditAction
 from circlecare.audit.services import record
 from circlecare.errors import DomainError
 
-TOKEN_PREFIX = "cc_"  # noqa: S105 - a public marker, not a secret
+TOKEN_PREFIX = "cc_"  # nosec B105  # noqa: S105 - a public marker, not a secret
 MAX_LIFETIME = timedelta(days=365)
 
 

@@ -33,9 +33,9 @@ class AuditAction(models.TextChoices):
     CARE_REPORT_RESOLVED = "care_report.resolved"
     ACCOUNT_EXPORTED = "account.exported"
     ACCOUNT_DELETED = "account.deleted"
-    ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 - an action, not a secret
+    ACCOUNT_PASSWORD_CHANGED = "account.password_changed"  # nosec B105  # noqa: S105 - an action, not a secret
     ACCOUNT_MFA_REMOVED = "account.mfa_removed"
-    ACCOUNT_TOKEN_REVOKED = "account.token_revoked"  # noqa: S105 - an action, not a secret
+    ACCOUNT_TOKEN_REVOKED = "account.token_revoked"  # nosec B105  # noqa: S105 - an action, not a secret
     DATABASE_RESTORED = "database.restored"
 
 

@@ -171,7 +171,7 @@ def _statement(enrollment_columns: tuple[str, ...], audit_columns: tuple[str, ..
         )
         SELECT ins.id, ins.status, ins.now, n.held, n.ahead
         FROM n LEFT JOIN ins ON TRUE
-    """  # noqa: S608 - names come from the models, values are parameters
+    """  # nosec B608  # noqa: S608 - names come from the models, values are parameters
 
 
 def enroll(*, member: Any, cohort: Cohort, actor: Any, now: datetime) -> Enrollment | None:
@@ -208,7 +208,7 @@ def enroll(*, member: Any, cohort: Cohort, actor: Any, now: datetime) -> Enrollm
         **{f"a{i}": v for i, v in enumerate(audit_values)},
     }
     timeout_ms = int(getattr(settings, "SEAT_LOCK_TIMEOUT_MS", 3000))
-    lock = f"SELECT 1 FROM {_table(Cohort)} WHERE {_column(Cohort, 'id')} = %(cohort)s FOR UPDATE"  # noqa: S608
+    lock = f"SELECT 1 FROM {_table(Cohort)} WHERE {_column(Cohort, 'id')} = %(cohort)s FOR UPDATE"  # nosec B608  # noqa: S608
     flags_sql, flags_params = summaries.seats_changed_sql(member.pk, cohort.pk)
     # Its placeholders are positional; the batch's are named.
     assert flags_sql.count("%") == len(flags_params)

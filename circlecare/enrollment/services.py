@@ -138,7 +138,7 @@ def _lock_cohort(cohort_id: int) -> Cohort:
         timeout = f"SET LOCAL lock_timeout = '{timeout_ms}ms'"
         table = connection.ops.quote_name(Cohort._meta.db_table)
         pk = connection.ops.quote_name(str(Cohort._meta.pk.column))
-        lock = f"SELECT 1 FROM {table} WHERE {pk} = %s FOR UPDATE"  # noqa: S608 - model names
+        lock = f"SELECT 1 FROM {table} WHERE {pk} = %s FOR UPDATE"  # nosec B608  # noqa: S608 - model names
         with connection.cursor() as cursor:
             if join_sql.available():  # several statements in one message
                 cursor.execute(f"{timeout}; {lock}", [cohort_id])

@@ -399,7 +399,7 @@ def _count(qs: QuerySet[Any], counted: dict[str, Q], *, grouped: bool) -> dict[s
             for cond in counted.values()
         )
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {sums} FROM ({inner}) member_rows", params)  # noqa: S608
+            cursor.execute(f"SELECT {sums} FROM ({inner}) member_rows", params)  # nosec B608  # noqa: S608
             row = cursor.fetchone()
         return {name: int(value or 0) for name, value in zip(counted, row, strict=True)}
     aggregates = {name: Count("member_id", filter=cond) for name, cond in counted.items()}

@@ -96,7 +96,7 @@ def _refresh_seats_sql(
         WHERE {summary}.member_id = x.member_id AND {summary}.cohort_id = x.cohort_id
             AND ({summary}.seated <> x.seated OR {summary}.left_early <> x.left_early)
             AND {summary_where}
-    """  # noqa: S608 - table names come from the models, values are parameters
+    """  # nosec B608  # noqa: S608 - table names come from the models, values are parameters
     return sql, [*LEFT, GROUP_CANCELLED, *STAYED, *params, *summary_params]
 
 
@@ -183,7 +183,7 @@ def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
             INNER JOIN {program} p ON p.id = c.program_id
         WHERE a.id = %s AND a.status = %s
         ON CONFLICT (cohort_id, member_id, instrument) DO UPDATE SET {updates}
-    """  # noqa: S608 - table names come from the models, values are parameters
+    """  # nosec B608  # noqa: S608 - table names come from the models, values are parameters
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -191,7 +191,7 @@ def add(row: Any, *, using: str = DEFAULT_DB_ALIAS) -> None:
             # FOR UPDATE), and hold seat changes off until this commits: a new summary's seat
             # flags are read from the enrollments as they are once both are settled. (SQLite
             # runs one writer at a time.)
-            cursor.execute(f"SELECT 1 FROM {cohort} WHERE id = %s FOR KEY SHARE", [row.cohort_id])  # noqa: S608
+            cursor.execute(f"SELECT 1 FROM {cohort} WHERE id = %s FOR KEY SHARE", [row.cohort_id])  # nosec B608  # noqa: S608
         cursor.execute(sql, [row.pk, _COMPLETED])
     seats_changed(row.member_id, row.cohort_id, using=using)
 
@@ -209,7 +209,7 @@ def _rebuild(
     counted = f"CASE WHEN {in_programme_sql('a.meeting_week', 'p.weeks')} THEN 1 ELSE 0 END"
     scores = "PARTITION BY a.member_id, a.cohort_id, a.instrument"
     sources = list(_POINT.values())
-    delete = f"DELETE FROM {summary} WHERE {summary_where}"  # noqa: S608
+    delete = f"DELETE FROM {summary} WHERE {summary_where}"  # nosec B608  # noqa: S608
     # Each score's place from the front (the baseline is the first) and, among the scores up to
     # the program's last week, from the back (the last score is the first from the back).
     picked = ", ".join(
@@ -232,7 +232,7 @@ def _rebuild(
             WHERE a.status = %s AND a.instrument <> %s AND {where}
         ) r
         GROUP BY r.member_id, r.cohort_id, r.instrument, r.weeks
-    """  # noqa: S608 - table names come from the models, values are parameters
+    """  # nosec B608  # noqa: S608 - table names come from the models, values are parameters
     with connections[using].cursor() as cursor:
         cursor.execute(delete, summary_params)
         cursor.execute(insert, [_COMPLETED, CHECKIN_CODE, *params])

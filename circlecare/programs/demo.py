@@ -17,7 +17,7 @@ from circlecare.programs.demo_content import PROGRAMS
 from circlecare.programs.models import Cohort, CohortStatus, Program, ProgramWeek
 from circlecare.states import where
 
-DEMO_PASSWORD = "demo-practice-password"  # noqa: S105 - printed on the console on purpose
+DEMO_PASSWORD = "demo-practice-password"  # nosec B105  # noqa: S105 - printed on the console on purpose
 DOMAIN = "demo.circlecare.example"
 
 

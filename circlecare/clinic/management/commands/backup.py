@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 raise CommandError("pg_dump is not installed.")
             base, env = pg_env()
             cmd = ["pg_dump", *base, "--format=custom", "--no-owner", "--file", str(path)]
-            subprocess.run([*cmd, connection.settings_dict["NAME"]], check=True, env=env)  # noqa: S603
+            subprocess.run([*cmd, connection.settings_dict["NAME"]], check=True, env=env)  # nosec B603  # noqa: S603
         elif connection.vendor == "sqlite":
             connection.ensure_connection()
             target = sqlite3.connect(path)

@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 "--no-owner",
                 "--single-transaction",
             ]
-            subprocess.run(  # noqa: S603
+            subprocess.run(  # nosec B603  # noqa: S603
                 [*cmd, "--dbname", connection.settings_dict["NAME"], str(path)], check=True, env=env
             )
         elif connection.vendor == "sqlite":
