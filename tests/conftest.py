@@ -7,6 +7,8 @@ import pytest
 from asgiref.sync import SyncToAsync
 from django.core.management import call_command
 from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -18,6 +20,19 @@ hypothesis_settings.register_profile(
     "circlecare", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 hypothesis_settings.load_profile("circlecare")
+
+
+def allow_truncate(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """On PostgreSQL, triggers refuse TRUNCATE of the audit and note tables unless the session's
+    ``circlecare.allow_truncate`` is 'on' (audit migration 0010, clinic migration 0004). Between
+    transactional tests the test database is emptied with TRUNCATE of every table, so the test
+    suite's own connections, and only they, set it; the application never does."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET circlecare.allow_truncate = 'on'")
+
+
+connection_created.connect(allow_truncate, dispatch_uid="circlecare-tests-allow-truncate")
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
+from django.db.backends.signals import connection_created
 
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.audit.services import record
+from tests.conftest import allow_truncate
 from tests.factories import InquiryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +58,52 @@ def test_postgres_refuses_updates_and_deletes_even_in_raw_sql() -> None:
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
     assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="database triggers are PostgreSQL-only"
+)
+def test_postgres_refuses_to_truncate_the_audit_table() -> None:
+    record(actor=UserFactory(), action=AuditAction.INQUIRY_VIEWED, target=InquiryFactory())
+    with (
+        pytest.raises(DatabaseError, match="audit events are append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        # The test suite's own connections may truncate (tests/conftest.py); this one, as the
+        # application's, may not.
+        cursor.execute("SET LOCAL circlecare.allow_truncate = 'off'")
+        # TRUNCATE refuses to run while this test's inserts have foreign-key checks pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE audit_auditevent")
+    assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="database triggers are PostgreSQL-only"
+)
+def test_a_connection_made_as_the_application_makes_one_may_not_truncate() -> None:
+    """Only the test suite lets TRUNCATE through: nothing in the settings or the application
+    turns the allowance on for a connection of its own."""
+    connection_created.disconnect(dispatch_uid="circlecare-tests-allow-truncate")
+    plain = connections.create_connection("default")
+    try:
+        with plain.cursor() as cursor:
+            cursor.execute("SELECT current_setting('circlecare.allow_truncate', true)")
+            assert cursor.fetchone()[0] in (None, "")
+            # A lock wait would end in a different error, not a pass.
+            cursor.execute("SET lock_timeout = '10s'")
+            for table, refusal in (
+                ("audit_auditevent", "audit events are append-only"),
+                ("clinic_groupnote, clinic_individualnote", "signed notes are read-only"),
+            ):
+                with pytest.raises(DatabaseError, match=refusal):
+                    cursor.execute(f"TRUNCATE {table}")
+    finally:
+        plain.close()
+        connection_created.connect(allow_truncate, dispatch_uid="circlecare-tests-allow-truncate")
 
 
 def test_a_user_with_audit_history_cannot_be_deleted() -> None:

@@ -183,6 +183,37 @@ def test_database_refuses_to_change_a_signed_note(scene: Scene) -> None:
     assert GroupNote.objects.get(pk=note.pk).text == "The group talked about sleep."
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="database triggers are PostgreSQL-only"
+)
+def test_database_refuses_to_truncate_the_tables_of_signed_notes(scene: Scene) -> None:
+    _signed_group(scene)
+    services.create_individual_notes(meeting=scene.meeting, actor=scene.lead)
+    individual = IndividualNote.objects.first()
+    assert individual is not None
+    services.sign_note(note=individual, actor=scene.lead)
+    before = (GroupNote.objects.count(), IndividualNote.objects.count())
+    for statement in (
+        "TRUNCATE clinic_individualnote",
+        "TRUNCATE clinic_groupnote, clinic_individualnote",
+        "TRUNCATE clinic_groupnote CASCADE",
+        "TRUNCATE meetings_meeting CASCADE",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="signed notes are read-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            # The test suite's own connections may truncate (tests/conftest.py); this one, as
+            # the application's, may not.
+            cursor.execute("SET LOCAL circlecare.allow_truncate = 'off'")
+            # TRUNCATE refuses to run while this test's inserts have foreign-key checks pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(statement)
+    assert (GroupNote.objects.count(), IndividualNote.objects.count()) == before
+
+
 @requires_postgres()
 def test_database_lets_key_rotation_reencrypt_a_signed_note(scene: Scene, settings: Any) -> None:
     note = _signed_group(scene)
