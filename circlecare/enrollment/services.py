@@ -377,7 +377,7 @@ def _audit(enrollment: Enrollment, actor: Any, action: AuditAction, **data: Any)
 # Joining
 
 
-def enroll(*, member: Any, cohort: Cohort, actor: Any = None) -> Enrollment:
+def enroll(member: Any, cohort: Cohort, *, actor: Any = None) -> Enrollment:
     """Take a seat, or a place on the waiting list when the cohort is full.
 
     Refused (``NotEligible``, ``ConsentRequired``, ``StepRequired``) while a "before a seat" step is
@@ -542,7 +542,7 @@ def _end(
         questionnaires_end(member_id=e.member_id, cohort_id=e.cohort_id)
 
 
-def withdraw(*, enrollment: Enrollment, actor: Any = None, goodbye: str = "") -> Enrollment:
+def withdraw(enrollment: Enrollment, *, actor: Any = None, goodbye: str = "") -> Enrollment:
     """Leave a cohort or its waiting list (a couple leaves together). A freed seat is offered on."""
     actor = actor or enrollment.member
     goodbye = (goodbye or "").strip()[:1000]

@@ -94,6 +94,18 @@ def test_enroll_tells_the_waiting_place_it_read_under_the_lock() -> None:
     assert waiting_position(waiting[0]) == 4
 
 
+def test_enroll_and_withdraw_take_their_arguments_in_order_as_well() -> None:
+    """``enroll(member, cohort)`` and ``withdraw(enrollment)``, the calls the design names, work as
+    the keyword forms do."""
+    cohort = CohortFactory(capacity=1)
+    member = ready_member()
+    seat = services.enroll(member, cohort)
+    assert (seat.member, seat.cohort, seat.status) == (member, cohort, Status.CONFIRMED)
+    left = services.withdraw(seat)
+    assert left.status == Status.WITHDRAWN
+    assert status_of(seat) == Status.WITHDRAWN
+
+
 def test_enroll_twice_is_refused() -> None:
     cohort = CohortFactory()
     member = ready_member()
