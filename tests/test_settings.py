@@ -97,6 +97,26 @@ def test_task_keep_periods_default_to_two_weeks_and_a_month_and_come_from_the_en
         assert result.stdout.strip() == shown
 
 
+def test_a_seat_change_waits_about_three_seconds_for_the_group_by_default() -> None:
+    """R1d: the lock wait is bounded at about 3 s unless the environment says otherwise (the
+    concurrency tests shorten it to keep the suite quick)."""
+    show = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SEAT_LOCK_TIMEOUT_MS)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "SEAT_LOCK_TIMEOUT_MS"}
+    result = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "circlecare.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3000"
+
+
 @pytest.mark.parametrize("name", ["TASK_RESULTS_KEEP_DAYS", "TASK_FAILURES_KEEP_DAYS"])
 @pytest.mark.parametrize("days", ["0", "-3"])
 def test_a_task_keep_period_under_a_day_is_refused(name: str, days: str) -> None:

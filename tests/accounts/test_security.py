@@ -101,11 +101,18 @@ def test_members_do_not_need_a_second_factor(client: Client) -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize(("staff", "idle_minutes", "signed_out"), [
-    (False, 29, False), (False, 31, True), (True, 14, False), (True, 16, True),
+@pytest.mark.parametrize(("who", "idle_minutes", "signed_out"), [
+    ("member", 29, False), ("member", 31, True), ("staff", 14, False), ("staff", 16, True),
+    ("clinician", 14, False), ("clinician", 16, True),
 ])  # fmt: skip
-def test_idle_timeouts(client: Client, staff: bool, idle_minutes: int, signed_out: bool) -> None:
-    client.force_login(UserFactory(is_staff=staff))
+def test_idle_timeouts(client: Client, who: str, idle_minutes: int, signed_out: bool) -> None:
+    """Staff accounts, and clinicians who need not be staff accounts, time out after 15 minutes."""
+    if who == "clinician":
+        user = ClinicianFactory().user
+        assert not user.is_staff
+    else:
+        user = UserFactory(is_staff=who == "staff")
+    client.force_login(user)
     client.get(reverse("profile"))
     age_session(client, idle=idle_minutes * 60)
     response = client.get(reverse("profile"))
@@ -181,6 +188,36 @@ def test_five_failed_logins_then_a_cool_off_even_with_the_right_password(client:
     # Another account is not locked by this.
     other = UserFactory()
     assert password_login(Client(REMOTE_ADDR="10.1.1.2"), other.email).status_code == 302
+
+
+def test_the_cool_off_lifts_after_thirty_minutes(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A3: never a permanent lock that an attacker can set off: half an hour later the right
+    password works again."""
+    user = UserFactory(email="cooled@example.org")
+    for _ in range(5):
+        password_login(client, user.email, "wrong password!!")
+    assert password_login(Client(REMOTE_ADDR="10.1.2.1"), user.email).status_code != 302
+    start = time.time()
+    monkeypatch.setattr(time, "time", lambda: start + 29 * 60)
+    assert password_login(Client(REMOTE_ADDR="10.1.2.2"), user.email).status_code != 302
+    monkeypatch.setattr(time, "time", lambda: start + 31 * 60)
+    assert password_login(Client(REMOTE_ADDR="10.1.2.3"), user.email).status_code == 302
+
+
+def test_twenty_failed_logins_from_one_address_hold_it_back_a_minute() -> None:
+    """A3's per-address limit: failures spread over many accounts, each under its own limit, still
+    stop that address; the account itself can sign in from elsewhere."""
+    user = UserFactory(email="real@example.org")
+    guesser = Client(REMOTE_ADDR="10.9.9.9")
+    for n in range(20):
+        response = password_login(guesser, f"someone{n}@example.org", "wrong password!!")
+        assert response.status_code == 200
+    refused = password_login(guesser, user.email)
+    assert refused.status_code in {200, 429}
+    assert "_auth_user_id" not in guesser.session
+    assert password_login(Client(REMOTE_ADDR="10.9.9.10"), user.email).status_code == 302
 
 
 def test_admin_login_goes_through_the_throttled_login(client: Client) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -29,6 +31,18 @@ def test_argon2_is_the_password_hasher() -> None:
     from circlecare import settings as project_settings
 
     assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_passwords_are_stored_as_argon2id(settings: Any) -> None:
+    """A1: the variant, not only the family (argon2i and argon2d are weaker choices)."""
+    from django.contrib.auth.hashers import check_password, make_password
+
+    from circlecare import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    encoded = make_password("a long enough passphrase")
+    assert encoded.startswith("argon2$argon2id$")
+    assert check_password("a long enough passphrase", encoded)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ the clear at rest — not in a raw read of the tables, not in a database dump.""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 from datetime import timedelta
@@ -165,6 +166,30 @@ def test_canaries_are_absent_from_raw_table_reads() -> None:
             raw = repr(cursor.fetchall())
             for canary in CANARIES:
                 assert canary not in raw, f"{canary} readable in {table}"
+
+
+def test_canaries_are_absent_from_the_logs_even_with_every_statement_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """D5: writing and reading all that text logs none of it, at every level, even with the
+    database layer logging each statement and its parameters (as with DEBUG on): the text is
+    encrypted before it becomes a parameter."""
+    connection.force_debug_cursor = True
+    try:
+        with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, "django.db.backends"):
+            plant()
+            read = read_back()
+    finally:
+        connection.force_debug_cursor = False
+    for canary, text in read.items():
+        assert canary in text
+    logged = "\n".join(
+        record.getMessage() + repr(getattr(record, "params", "")) for record in caplog.records
+    )
+    assert "INSERT INTO" in logged  # the statements really were logged
+    for canary in CANARIES:
+        assert canary not in logged, f"{canary} in the logs"
+        assert canary.lower() not in logged.lower(), f"{canary} in the logs"
 
 
 def test_canaries_are_absent_from_a_database_dump(tmp_path: Path) -> None:

@@ -51,6 +51,26 @@ def test_bundle_validates_and_carries_the_loinc_codes() -> None:
     assert all(o.derivedFrom[0].reference in urls for o in observations)
 
 
+@pytest.mark.parametrize(
+    ("answer", "loinc"),
+    [(0, "LA6568-5"), (1, "LA6569-3"), (2, "LA6570-1"), (3, "LA6571-9")],
+)
+def test_each_answer_carries_its_loinc_answer_code(answer: int, loinc: str) -> None:
+    """LOINC's frequency answer list: not at all, several days, more than half the days, nearly
+    every day."""
+    member = UserFactory()
+    cohort = CohortFactory(program=ProgramFactory(kind=ProgramKind.THERAPY))
+    completed(member=member, cohort=cohort, code="PHQ9", total=answer, week=0, risk=answer)
+    data = member_bundle(member, Assessment.objects.filter(member=member))
+    bundle = Bundle.model_validate(json.loads(json.dumps(data)))
+    response = next(
+        e.resource for e in bundle.entry if isinstance(e.resource, QuestionnaireResponse)
+    )
+    item9 = next(i for i in response.item if i.linkId == "9")
+    assert item9.answer[0].valueCoding.code == loinc
+    assert item9.answer[0].valueCoding.system == "http://loinc.org"
+
+
 def test_demo_scores_leave_marked_as_test_data_and_real_ones_do_not() -> None:
     """A made-up score is labelled on every page; once exported it must still say so."""
     member = UserFactory()
