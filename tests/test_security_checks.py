@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,6 +63,21 @@ def test_an_audit_that_reached_nothing_does_not_call_itself_clean() -> None:
     assert "nothing was audited" in text
     assert "No known vulnerabilities" not in text
     assert ok  # reported, not failed: only --require-audit makes it fail
+
+
+def test_a_service_that_does_not_answer_is_asked_once_and_reported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From a network that drops the traffic, the audit does not wait out a timeout for every
+    package: one probe, then the report that nothing was audited (a failure when required)."""
+    monkeypatch.setitem(checks.PROBES, "pypi", "http://127.0.0.1:9/")  # nothing listens there
+    ran: list[Any] = []
+    monkeypatch.setattr(checks.subprocess, "run", lambda *a, **k: ran.append(a))
+    assert checks.run_pip_audit(service="pypi", require_audit=False)
+    assert not checks.run_pip_audit(service="pypi", require_audit=True)
+    assert ran == []
+    out = capsys.readouterr().out
+    assert "did not answer" in out and "nothing was audited" in out
 
 
 bandit = pytest.mark.skipif(
