@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from asgiref.sync import SyncToAsync
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from hypothesis import HealthCheck
@@ -33,6 +33,16 @@ def allow_truncate(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) 
 
 
 connection_created.connect(allow_truncate, dispatch_uid="circlecare-tests-allow-truncate")
+
+
+def truncate_as_the_application(statement: str) -> None:
+    """Run ``statement`` (a TRUNCATE) as a connection of the application's would, without the test
+    suite's allowance, inside its own transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL circlecare.allow_truncate = 'off'")
+        # TRUNCATE refuses to run while the test's own inserts have foreign-key checks pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement)
 
 
 @pytest.fixture(autouse=True)

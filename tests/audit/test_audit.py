@@ -6,7 +6,7 @@ from django.db.backends.signals import connection_created
 
 from circlecare.audit.models import AuditAction, AuditEvent
 from circlecare.audit.services import record
-from tests.conftest import allow_truncate
+from tests.conftest import allow_truncate, truncate_as_the_application
 from tests.factories import InquiryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,17 +66,8 @@ def test_postgres_refuses_updates_and_deletes_even_in_raw_sql() -> None:
 )
 def test_postgres_refuses_to_truncate_the_audit_table() -> None:
     record(actor=UserFactory(), action=AuditAction.INQUIRY_VIEWED, target=InquiryFactory())
-    with (
-        pytest.raises(DatabaseError, match="audit events are append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        # The test suite's own connections may truncate (tests/conftest.py); this one, as the
-        # application's, may not.
-        cursor.execute("SET LOCAL circlecare.allow_truncate = 'off'")
-        # TRUNCATE refuses to run while this test's inserts have foreign-key checks pending.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("TRUNCATE audit_auditevent")
+    with pytest.raises(DatabaseError, match="audit events are append-only"):
+        truncate_as_the_application("TRUNCATE audit_auditevent")
     assert AuditEvent.objects.count() == 1
 
 

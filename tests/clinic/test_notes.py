@@ -26,7 +26,7 @@ from circlecare.crypto import column_context, encrypt
 from circlecare.errors import NotFound
 from circlecare.meetings.models import Attendance, AttendanceStatus, Meeting, MeetingStatus
 from tests.clinic.factories import Scene, coordinator, started_meeting
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, truncate_as_the_application
 from tests.factories import CohortFactory, EnrollmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -200,17 +200,8 @@ def test_database_refuses_to_truncate_the_tables_of_signed_notes(scene: Scene) -
         "TRUNCATE clinic_groupnote CASCADE",
         "TRUNCATE meetings_meeting CASCADE",
     ):
-        with (
-            pytest.raises(DatabaseError, match="signed notes are read-only"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            # The test suite's own connections may truncate (tests/conftest.py); this one, as
-            # the application's, may not.
-            cursor.execute("SET LOCAL circlecare.allow_truncate = 'off'")
-            # TRUNCATE refuses to run while this test's inserts have foreign-key checks pending.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(statement)
+        with pytest.raises(DatabaseError, match="signed notes are read-only"):
+            truncate_as_the_application(statement)
     assert (GroupNote.objects.count(), IndividualNote.objects.count()) == before
 
 
