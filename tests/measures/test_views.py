@@ -167,6 +167,28 @@ def test_anonymous_visitors_are_sent_to_log_in(world: dict[str, Any]) -> None:
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], name
 
 
+@pytest.mark.parametrize(
+    ("reader", "page", "action", "view"),
+    [
+        ("lead", "member", AuditAction.ASSESSMENT_VIEWED, "member_chart"),
+        ("co", "member_fhir", AuditAction.ASSESSMENT_VIEWED, "fhir_export"),
+        ("lead", "alert", AuditAction.ALERT_VIEWED, None),
+        ("coordinator", "csv", AuditAction.ASSESSMENT_VIEWED, "outcome_report_csv"),
+    ],
+)
+def test_each_staff_read_of_one_member_or_export_writes_exactly_one_event(
+    world: dict[str, Any], reader: str, page: str, action: str, view: str | None
+) -> None:
+    before = set(AuditEvent.objects.values_list("pk", flat=True))
+    assert client_for(world[reader]).get(urls(world)[page]).status_code == 200
+    new = list(AuditEvent.objects.exclude(pk__in=before))
+    assert len(new) == 1, [(e.action, e.data) for e in new]
+    event = new[0]
+    assert (event.actor, event.action) == (world[reader], action)
+    if view is not None:
+        assert event.data.get("view") == view
+
+
 def test_a_missing_object_and_someone_elses_look_the_same(world: dict[str, Any]) -> None:
     client = client_for(world["other_member"])
     theirs = client.get(urls(world)["take"])
