@@ -64,3 +64,35 @@ def room_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         )
         for problem in problems
     ]
+
+
+@register()
+def turn_relay(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """With ``TURN_SECRET`` set, each person let into a room gets TURN credentials of their own
+    for the addresses in ``TURN_URLS``: without such addresses there is nothing to give them, and
+    a credential that lasts less than a few minutes would run out while the browser connects."""
+    if not settings.TURN_SECRET:
+        return []
+    problems = []
+    urls = settings.TURN_URLS
+    if (
+        not isinstance(urls, list)
+        or not urls
+        or not all(isinstance(u, str) and u.startswith(("turn:", "turns:")) for u in urls)
+    ):
+        problems.append("TURN_URLS must be a JSON list of turn: and turns: addresses")
+    if not settings.TURN_CREDENTIAL_MAX_SECONDS >= 600:
+        problems.append(
+            f"TURN_CREDENTIAL_MAX_SECONDS ({settings.TURN_CREDENTIAL_MAX_SECONDS}) must be at "
+            "least 600"
+        )
+    return [
+        Error(
+            f"{problem} when TURN_SECRET is set.",
+            hint='E.g. TURN_URLS=\'["turn:turn.example.org:3478?transport=udp", '
+            '"turns:turn.example.org:5349?transport=tcp"]\'; TURN_CREDENTIAL_MAX_SECONDS should '
+            "outlast the longest meeting (default 14400, four hours).",
+            id="circlecare.E002",
+        )
+        for problem in problems
+    ]

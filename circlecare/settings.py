@@ -309,10 +309,20 @@ else:
     }
 
 # The live room: browsers connect to each other directly (a WebRTC mesh). STUN lets them find their
-# public addresses; TURN relays media for networks that block direct connections. JSON, e.g.
-# [{"urls": "stun:stun.example.org:3478"}, {"urls": "turn:turn.example.org:3478", "username": "u",
-#   "credential": "p"}]. Empty: direct host connections only (enough on one machine or network).
+# public addresses; TURN relays media for networks that block direct connections. ICE_SERVERS is
+# handed as it is to each person let into a room: JSON, e.g.
+# [{"urls": "stun:stun.example.org:3478"}]. Empty: direct host connections only (enough on one
+# machine or network).
 ICE_SERVERS = json.loads(env("ICE_SERVERS", "[]"))
+# TURN with credentials of its own for each person let into a room, valid until the meeting is over
+# (circlecare/meetings/live/turn.py): coturn's use-auth-secret, its static-auth-secret the same as
+# TURN_SECRET. TURN_URLS is a JSON list, e.g. ["turn:turn.example.org:3478?transport=udp",
+# "turns:turn.example.org:5349?transport=tcp"]. Without a secret, nobody is given TURN credentials
+# (beyond any in ICE_SERVERS). However long a meeting is planned to last, no credential is valid for
+# longer than TURN_CREDENTIAL_MAX_SECONDS from when it is given.
+TURN_SECRET = env("TURN_SECRET", "")
+TURN_URLS = json.loads(env("TURN_URLS", "[]"))
+TURN_CREDENTIAL_MAX_SECONDS = int(env("TURN_CREDENTIAL_MAX_SECONDS", str(4 * 3600)))
 ROOM_RECHECK_SECONDS = float(env("ROOM_RECHECK_SECONDS", "3"))
 ROOM_MAX_PEERS = int(env("ROOM_MAX_PEERS", "10"))
 # A browser in the room says it is still there every ROOM_PRESENCE_SEEN_SECONDS, and the server

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -143,6 +146,69 @@ async def test_facilitator_is_admitted_and_members_wait_until_let_in() -> None:
         == 1
     )
     await fac.disconnect()
+
+
+STUN = {"urls": "stun:turn.example.org:3478"}
+TURN_URLS = ["turn:turn.example.org:3478?transport=udp"]
+
+
+def turn_password(secret: str, username: str) -> str:
+    return base64.b64encode(
+        hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    ).decode()
+
+
+async def test_turn_credentials_come_only_with_being_let_in(settings: Any) -> None:
+    settings.ICE_SERVERS = [STUN]
+    settings.TURN_SECRET = "the-shared-secret"
+    settings.TURN_URLS = TURN_URLS
+    room = await make_room()
+    lead, alex = room["lead"], room["members"][0]
+    fac, fac_welcome = await enter(lead, room["meeting"])
+    fac_admitted = await receive_until(fac, "admitted")
+    assert fac_admitted["ice_servers"][0] == STUN
+    assert fac_admitted["ice_servers"][1]["username"].endswith(":" + fac_welcome["peer"])
+
+    member, welcome = await enter(alex, room["meeting"])
+    heard_while_waiting = [welcome, await receive_until(member, "waiting")]
+    await receive_until(fac, "waiting_peer")
+    assert await member.receive_nothing(timeout=0.5)
+    for message in heard_while_waiting:
+        assert "ice_servers" not in message
+        assert "the-shared-secret" not in json.dumps(message)
+        assert "turn:" not in json.dumps(message)
+
+    await fac.send_json_to({"type": "admit", "peer": welcome["peer"]})
+    admitted = await receive_until(member, "admitted")
+    stun, relay = admitted["ice_servers"]
+    assert stun == STUN
+    assert relay["urls"] == TURN_URLS
+    expiry, named = relay["username"].split(":")
+    assert named == welcome["peer"]  # the room's peer id, nothing about who they are
+    assert relay["credential"] == turn_password("the-shared-secret", relay["username"])
+    # Until a little after the meeting's end.
+    assert room["meeting"].ends_at < datetime.fromtimestamp(int(expiry), tz=UTC)
+    assert relay["username"] != fac_admitted["ice_servers"][1]["username"]
+    for comm in (fac, member):
+        await comm.disconnect()
+
+
+async def test_without_a_turn_secret_the_configured_servers_come_with_being_let_in(
+    settings: Any,
+) -> None:
+    settings.ICE_SERVERS = [STUN]
+    settings.TURN_SECRET = ""
+    settings.TURN_URLS = TURN_URLS
+    room = await make_room()
+    fac, _ = await enter(room["lead"], room["meeting"])
+    await receive_until(fac, "admitted")
+    member, welcome = await enter(room["members"][0], room["meeting"])
+    assert "ice_servers" not in welcome
+    await receive_until(member, "waiting")
+    await fac.send_json_to({"type": "admit", "peer": welcome["peer"]})
+    assert (await receive_until(member, "admitted"))["ice_servers"] == [STUN]
+    for comm in (fac, member):
+        await comm.disconnect()
 
 
 async def test_signalling_chat_and_admit_all_reach_the_right_people() -> None:

@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from circlecare.accounts.security import second_factor_satisfied
 from circlecare.meetings.live import access as room
+from circlecare.meetings.live import turn
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 "peer": self.peer,
                 "name": self.access.display_name,
                 "facilitator": self.access.facilitator,
-                "ice_servers": settings.ICE_SERVERS,
             }
         )
         if self.access.facilitator or await cache.aget(self._admitted_key()):
@@ -631,7 +631,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             self.fac_group, {"type": "room.unwait", "peer": self.peer}
         )
         await self.channel_layer.group_add(self.room_group, self.channel_name)
-        await self.send_json({"type": "admitted"})
+        # The servers to connect with come only now: TURN credentials are for those let in, not
+        # for someone still waiting (who may never be), and last until the meeting is over.
+        servers = await database_sync_to_async(turn.ice_servers)(
+            meeting_id=self.access.meeting_id, peer=self.peer, now=clock()
+        )
+        await self.send_json({"type": "admitted", "ice_servers": servers})
         await self.channel_layer.group_send(
             self.room_group,
             {"type": "room.joined", "peer": self.peer, "name": self._name(),

@@ -427,7 +427,6 @@
     switch (message.type) {
       case "welcome":
         state.peer = message.peer;
-        state.ice = message.ice_servers || [];
         break;
       case "waiting":
         $("room-waiting").hidden = false;
@@ -436,6 +435,8 @@
       case "admitted":
         state.admitted = true;
         state.retry = 0;
+        // STUN and this person's own TURN credentials, given only to those let in.
+        state.ice = message.ice_servers || [];
         $("room-waiting").hidden = true;
         setStatus("You're in the meeting.");
         send({ type: "media", audio: state.audio, video: state.video });
