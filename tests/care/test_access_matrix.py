@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -85,6 +86,7 @@ def world() -> W:
     post = CarePostFactory(cohort=circle.cohort, author=author)
     return {
         "cohort": circle.cohort,
+        "other_cohort": other.cohort,
         "author": author,
         "post": post,
         "match": make_match(post, member),
@@ -129,3 +131,69 @@ def test_route_answers_each_role_as_expected(name: str) -> None:
         elif response.status_code == 404:
             assert b"Walk" not in response.content and b"Today I noticed" not in response.content
     assert {r: s for r, s in seen.items() if r != "anonymous"} == expected
+
+
+#: Every field any care form asks for, filled in: a refusal must not hang on a form's errors.
+FILLED_IN = {
+    "reason": "It worries me.",
+    "note": "Talked it through.",
+    "text": "Thank you.",
+    "kind": "block",
+    "enabled": "on",
+    "body": "Some words.",
+    "topic": "A new topic",
+}
+MISSING = 10**9
+#: Routes on no object: each person's own pages.
+OWN_PAGES = {"home", "mutuality", "nudge", "journal", "journal_export", "journal_export_json"}
+
+
+@pytest.mark.parametrize("name", sorted(set(MATRIX) - OWN_PAGES))
+def test_someone_elses_object_is_byte_identical_to_a_missing_one(name: str) -> None:
+    """SECURITY.md Z2: whoever the matrix refuses (404) gets, for the real object, exactly the
+    answer they get for an id that does not exist, whichever number of the address is changed,
+    by each method the route takes."""
+    method, args, expected = MATRIX[name]
+    w = world()
+    real = args(w)
+    compared = 0
+    for role in (r for r in ROLES[1:] if expected[r] == 404):
+        client = Client()
+        client.force_login(w["users"][role])
+        for sent in ("get", "post"):
+            send = client.get if sent == "get" else partial(client.post, data=FILLED_IN)
+            theirs = send(reverse(f"care:{name}", args=real))
+            if sent != method and theirs.status_code == 405:
+                continue  # refused for every id alike, before any object is looked up
+            assert theirs.status_code == 404
+            for position in range(len(real)):
+                missing = [MISSING if i == position else arg for i, arg in enumerate(real)]
+                answer = send(reverse(f"care:{name}", args=missing))
+                assert (theirs.status_code, theirs.content) == (
+                    answer.status_code,
+                    answer.content,
+                ), f"{role} {sent.upper()}: id {position + 1} of {real}"
+                compared += 1
+    assert compared
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "theirs"),
+    [
+        ("shared_reflection", "other_lead", "shared"),
+        ("block", "other_member", "author"),
+    ],
+)
+def test_someone_elses_id_under_ones_own_group_is_byte_identical_to_a_missing_one(
+    name: str, role: str, theirs: str
+) -> None:
+    """The group in the address is the asker's own; only the second id is someone else's.
+    (Unblocking on one's own board says "already undone" for any person, as the matrix says.)"""
+    method, _args, _expected = MATRIX[name]
+    w = world()
+    client = Client()
+    client.force_login(w["users"][role])
+    send = client.get if method == "get" else partial(client.post, data=FILLED_IN)
+    own = w["other_cohort"].pk
+    answers = [send(reverse(f"care:{name}", args=[own, pk])) for pk in (w[theirs].pk, MISSING)]
+    assert [(a.status_code, a.content) for a in answers] == [(404, answers[1].content)] * 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -115,3 +116,44 @@ def test_route_answers_each_role_as_expected(name: str) -> None:
             assert w["users"]["member"].display_name.encode() not in response.content
         seen[role] = status
     assert seen == expected
+
+
+#: Routes on no one meeting or group.
+OWN_PAGES = {"mine", "groups", "calendar", "feed"}
+MISSING = 10**9
+
+
+@pytest.mark.parametrize("name", sorted(set(MATRIX) - OWN_PAGES))
+def test_someone_elses_meeting_is_byte_identical_to_a_missing_one(name: str) -> None:
+    """SECURITY.md Z2: whoever the matrix refuses (404) gets, for the real meeting or group,
+    exactly the answer they get for an id that does not exist, by each method the route takes,
+    with a form filled in as its own people would."""
+    method, kwargs, expected = MATRIX[name]
+    w = world()
+    later = (timezone.localdate() + timedelta(days=30)).isoformat()
+    filled_in = {
+        "state": "NY",
+        "local_date": later,
+        "local_time": "18:00",
+        "from_date": later,
+        "start_time": "18:00",
+        "sequence": str(w["meeting"].ics_sequence),
+        f"status-{w['users']['member'].pk}": "attended",
+    }
+    compared = 0
+    for role in (r for r in ROLES[1:] if expected[r] == 404):
+        client = Client()
+        client.force_login(w["users"][role])
+        for sent in ("get", "post"):
+            send = client.get if sent == "get" else partial(client.post, data=filled_in)
+            theirs = send(reverse(f"meetings:{name}", kwargs=kwargs(w)))
+            if sent != method and theirs.status_code == 405:
+                continue  # refused for every id alike, before any object is looked up
+            assert theirs.status_code == 404, f"{role} {sent.upper()}"
+            missing = send(reverse(f"meetings:{name}", kwargs={"pk": MISSING}))
+            assert (theirs.status_code, theirs.content) == (
+                missing.status_code,
+                missing.content,
+            ), f"{role} {sent.upper()}"
+            compared += 1
+    assert compared
