@@ -7,18 +7,24 @@ missing one; the group's lead, co-facilitator and coordinators see staff views o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db.models import Model
+from django.utils import timezone
 
-from circlecare.care.models import CareMatch
-from circlecare.clinic.models import GroupNote
-from circlecare.enrollment.models import Enrollment
-from circlecare.measures.models import RiskAlert
+from circlecare.care.models import CareMatch, CarePost, CareReport, MatchStatus
+from circlecare.clinic.models import GroupNote, IndividualNote
+from circlecare.clinic.services import create_individual_notes, sign_note
+from circlecare.enrollment.models import Enrollment, EnrollmentStatus
+from circlecare.measures.models import Assessment, RiskAlert
 from circlecare.measures.services import submit_assessment
+from circlecare.meetings.models import Attendance, AttendanceStatus
+from circlecare.programs.models import ProgramKind
 from tests.api.helpers import NOT_FOUND, Api, Practice, make_practice
 from tests.care.factories import CarePostFactory
-from tests.factories import EnrollmentFactory, UserFactory
+from tests.factories import CohortFactory, EnrollmentFactory, ProgramFactory, UserFactory
 from tests.measures.factories import AssessmentFactory, answers_for
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +54,33 @@ def _objects(p: Practice) -> dict[str, Any]:
     submit_assessment(assessment=risky, answers=answers_for("PHQ9", 12, risk=1), actor=p.member)
     alert = RiskAlert.objects.get(assessment=risky)
     note = GroupNote.objects.create(meeting=p.meeting, author=p.lead, text="Group words.")
+    offer = EnrollmentFactory(
+        member=p.member,
+        cohort=CohortFactory(program=ProgramFactory(kind=ProgramKind.SKILLS)),
+        status=EnrollmentStatus.OFFERED,
+        confirmed_at=None,
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + timedelta(hours=24),
+    )
+    thanked_post = CarePostFactory(cohort=p.cohort, author=p.member)
+    done = timezone.now()
+    done_match = CareMatch.objects.create(
+        post=thanked_post,
+        cohort=p.cohort,
+        responder=helper,
+        giver=helper,
+        receiver=p.member,
+        status=MatchStatus.DONE,
+        giver_done_at=done,
+        receiver_done_at=done,
+        done_at=done,
+    )
+    for person in (p.member, helper):
+        Attendance.objects.create(
+            meeting=p.meeting, member=person, status=AttendanceStatus.ATTENDED, at=done
+        )
+    drafts = {n.member_id: n for n in create_individual_notes(meeting=p.meeting, actor=p.lead)}
+    signed = sign_note(note=drafts[helper.pk], actor=p.lead)
     return {
         "enrollment": enrollment,
         "post": post,
@@ -56,6 +89,10 @@ def _objects(p: Practice) -> dict[str, Any]:
         "questionnaire": questionnaire,
         "alert": alert,
         "note": note,
+        "offer": offer,
+        "done_match": done_match,
+        "draft_individual": drafts[p.member.pk],
+        "signed_individual": signed,
     }
 
 
@@ -72,6 +109,18 @@ CASES: dict[str, Case] = {
     "withdraw": (
         "post",
         lambda p, o: f"/api/v1/enrollments/{o['enrollment'].pk}/withdraw",
+        {},
+        {"member"},
+    ),
+    "accept offer": (
+        "post",
+        lambda p, o: f"/api/v1/enrollments/{o['offer'].pk}/accept",
+        {},
+        {"member"},
+    ),
+    "decline offer": (
+        "post",
+        lambda p, o: f"/api/v1/enrollments/{o['offer'].pk}/decline",
         {},
         {"member"},
     ),
@@ -134,6 +183,13 @@ CASES: dict[str, Case] = {
         {},
         {"member"},
     ),
+    # From the one who was helped, once both marked it done.
+    "send thanks": (
+        "post",
+        lambda p, o: f"/api/v1/care/matches/{o['done_match'].pk}/thanks",
+        {"text": "Thank you so much."},
+        {"member"},
+    ),
     "questionnaire": (
         "get",
         lambda p, o: f"/api/v1/measures/questionnaires/{o['questionnaire'].pk}",
@@ -173,6 +229,18 @@ CASES: dict[str, Case] = {
         {},
         {"lead", "co_facilitator"},
     ),
+    "save individual note": (
+        "post",
+        lambda p, o: f"/api/v1/clinic/notes/individual/{o['draft_individual'].pk}/save",
+        {"text": "New words."},
+        {"lead", "co_facilitator"},
+    ),
+    "amend note": (
+        "post",
+        lambda p, o: f"/api/v1/clinic/notes/individual/{o['signed_individual'].pk}/amend",
+        {},
+        {"lead", "co_facilitator"},
+    ),
     "sign note": (
         "post",
         lambda p, o: f"/api/v1/clinic/notes/group/{o['note'].pk}/sign",
@@ -182,6 +250,24 @@ CASES: dict[str, Case] = {
 }
 # A board's facilitators can read it but only members post (403 is never used: the service says 404).
 SIGNED_IN_NOT_ALLOWED = 404
+
+
+#: What the operations above change: a refused call leaves every row of these as it was.
+WATCHED: list[type[Model]] = [
+    Enrollment,
+    CarePost,
+    CareMatch,
+    CareReport,
+    Assessment,
+    RiskAlert,
+    Attendance,
+    GroupNote,
+    IndividualNote,
+]
+
+
+def _state() -> dict[str, list[dict[str, Any]]]:
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in WATCHED}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -195,7 +281,10 @@ def test_access(role: str, case: str) -> None:
     if body is not None:
         body = {k: practice.member.pk if v == "MEMBER" else v for k, v in body.items()}
     url = url_for(practice, objects)
+    before = _state()
     response = api.get(url) if method == "get" else api.post(url, body)
+    if role not in allowed:
+        assert _state() == before, "a refused call changed something"
     if role == "anonymous":
         assert response.status_code == 401
         assert response.json()["code"] == "unauthenticated"
