@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from circlecare.crypto import is_encrypted, lookup_digest
 from circlecare.inquiries.models import Inquiry
@@ -112,26 +113,45 @@ def test_coordinators_get_an_email_without_the_message(
 
 
 @pytest.mark.parametrize(
-    ("changes", "field_message"),
+    ("changes", "field", "field_message"),
     [
-        ({"name": ""}, "Please tell us your name."),
-        ({"name": "x" * 101}, "at most 100 characters"),
-        ({"email": "s" * 243 + "@example.org"}, "at most 254 characters"),
-        ({"email": "not an email"}, "Please check the e-mail address"),
-        ({"state": "ZZ"}, "Select a valid choice"),
-        ({"interest": "surgery"}, "Select a valid choice"),
-        ({"message": "x" * 5001}, "5000"),
-        ({"name": "Sam\r\nBcc: victim@example.org"}, "line-break"),
-        ({"email": "sam@example.org\r\nBcc: victim@example.org"}, ""),
+        ({"name": ""}, "name", "Please tell us your name."),
+        ({"name": "x" * 101}, "name", "at most 100 characters"),
+        ({"email": "s" * 243 + "@example.org"}, "email", "at most 254 characters"),
+        ({"email": "not an email"}, "email", "Please check the e-mail address"),
+        ({"state": "ZZ"}, "state", "Select a valid choice"),
+        ({"interest": "surgery"}, "interest", "Select a valid choice"),
+        ({"message": "x" * 5001}, "message", "5000"),
+        ({"name": "Sam\r\nBcc: victim@example.org"}, "name", "line-break"),
+        # Header injection through the address: refused as no address at all, by the field.
+        (
+            {"email": "sam@example.org\r\nBcc: victim@example.org"},
+            "email",
+            "Please check the e-mail address: it should look like name@example.org.",
+        ),
+        (
+            {"email": "sam@example.org\nBcc: victim@example.org"},
+            "email",
+            "Please check the e-mail address: it should look like name@example.org.",
+        ),
     ],
 )
 def test_bad_input_gets_a_message_and_stores_nothing(
-    client: Client, changes: dict[str, str], field_message: str
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+    changes: dict[str, str],
+    field: str,
+    field_message: str,
 ) -> None:
-    response = post(client, **changes)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, **changes)
     assert response.status_code == 400
-    assert field_message in response.content.decode()
+    errors = response.context["form"].errors
+    assert list(errors) == [field]
+    assert field_message in " ".join(errors[field])
+    assert escape(errors[field][0]) in response.content.decode()
     assert Inquiry.objects.count() == 0
+    assert callbacks == [] and mail.outbox == []
 
 
 def test_exactly_5000_characters_is_accepted(client: Client) -> None:
