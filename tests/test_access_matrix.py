@@ -127,6 +127,7 @@ ROUTES: dict[str, tuple[str, Callable[[W], str]]] = {
     "health": ("get", url("health")),
     "session_status": ("get", url("session_status")),
     "profile": ("get", url("profile")),
+    "account_signup": ("get", url("account_signup")),
     "tokens": ("get", url("tokens")),
     "token_revoke": ("post", url("token_revoke", 999999)),
     "my_data": ("get", url("my_data")),
@@ -209,6 +210,8 @@ EXPECTED: dict[str, dict[str, int | str]] = {
     "health": EVERYONE,
     "session_status": EVERYONE,  # says only whether the asker is signed in
     "profile": SIGNED_IN,
+    # The sign-up form for visitors; someone already signed in is sent on to their pages.
+    "account_signup": {**dict.fromkeys(ROLES, 302), "anonymous": 200},
     "tokens": SIGNED_IN,
     "token_revoke": only(),  # nobody's token 999999: the same 404 as someone else's
     "my_data": SIGNED_IN,
@@ -263,6 +266,14 @@ FOREIGN_NAMESPACES = {"admin", "api"}
 ALLAUTH_PREFIXES = ("account_", "mfa_", "usersessions_", "socialaccount_")
 
 
+def _allauths_own(pattern: URLPattern) -> bool:
+    """An allauth page, not one of the project's views standing in for it (sign-up is ours)."""
+    view = getattr(pattern.callback, "view_class", pattern.callback)
+    return pattern.name.startswith(ALLAUTH_PREFIXES) and not view.__module__.startswith(
+        "circlecare."
+    )
+
+
 def project_routes() -> set[str]:
     found: set[str] = set()
 
@@ -276,7 +287,7 @@ def project_routes() -> set[str]:
                     p.url_patterns,
                     f"{namespace}:{p.namespace}" if namespace and p.namespace else ns,
                 )
-            elif isinstance(p, URLPattern) and p.name and not p.name.startswith(ALLAUTH_PREFIXES):
+            elif isinstance(p, URLPattern) and p.name and not _allauths_own(p):
                 found.add(f"{namespace}:{p.name}" if namespace else p.name)
 
     walk(get_resolver().url_patterns, None)
