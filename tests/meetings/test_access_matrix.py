@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from django.utils import timezone
 from circlecare.meetings import urls as meeting_urls
 from tests.factories import CohortFactory, LicenseFactory, UserFactory
 from tests.meetings.factories import meeting_at, member_of
+from tests.same_as_missing import compare_with_missing
 
 pytestmark = pytest.mark.django_db
 
@@ -140,20 +140,15 @@ def test_someone_elses_meeting_is_byte_identical_to_a_missing_one(name: str) -> 
         "sequence": str(w["meeting"].ics_sequence),
         f"status-{w['users']['member'].pk}": "attended",
     }
-    compared = 0
-    for role in (r for r in ROLES[1:] if expected[r] == 404):
-        client = Client()
-        client.force_login(w["users"][role])
-        for sent in ("get", "post"):
-            send = client.get if sent == "get" else partial(client.post, data=filled_in)
-            theirs = send(reverse(f"meetings:{name}", kwargs=kwargs(w)))
-            if sent != method and theirs.status_code == 405:
-                continue  # refused for every id alike, before any object is looked up
-            assert theirs.status_code == 404, f"{role} {sent.upper()}"
-            missing = send(reverse(f"meetings:{name}", kwargs={"pk": MISSING}))
-            assert (theirs.status_code, theirs.content) == (
-                missing.status_code,
-                missing.content,
-            ), f"{role} {sent.upper()}"
-            compared += 1
+    compared = sum(
+        compare_with_missing(
+            w["users"][role],
+            method,
+            reverse(f"meetings:{name}", kwargs=kwargs(w)),
+            [reverse(f"meetings:{name}", kwargs={"pk": MISSING})],
+            filled_in,
+        )
+        for role in ROLES[1:]
+        if expected[role] == 404
+    )
     assert compared
